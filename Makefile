@@ -1,0 +1,150 @@
+# netmove: one non-recursive Makefile (see ../shared/STYLE.md "Build").
+#
+#   make            build build/netmove, build/netmoved and the test programs
+#   make deps       install missing Debian packages (root), idempotent
+#   make check      deps + build + unit tests (plain and ASan/UBSan) + lab scenarios
+#   make demo       deps + build + the lab demo (blackout without/with netmove)
+#   make bench      benchmarks (figures side by side with the reference tools)
+#   make clean      remove our objects (keeps the libopenvswitch build)
+#   make distclean  remove build/ entirely
+#
+# V=1 shows the commands.
+
+BUILD       ?= build
+CC          ?= gcc
+OVS_TARBALL ?= /usr/src/openvswitch/openvswitch.tar.gz
+OVS_VERSION := $(shell dpkg-query -W -f='$${Version}' openvswitch-source 2>/dev/null)
+OVS_SRC     := $(BUILD)/ovs
+OVS_STAMP   := $(OVS_SRC)/.netmove-built
+OVS_LIB     := $(OVS_SRC)/lib/.libs/libopenvswitch.a
+OVS_LIBS    := $(OVS_LIB) -lssl -lcrypto -lcap-ng \
+               $(OVS_SRC)/lib/.libs/libopenvswitchavx512.a \
+               -latomic -lm -lunbound -lpthread -lrt
+
+ifeq ($(V),1)
+Q :=
+quiet = @:
+else
+Q := @
+quiet = @printf '  %-7s %s\n'
+endif
+
+WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+            -Wno-missing-field-initializers -Werror
+# OVS headers are included as system headers: their warnings are not ours.
+# Its config.h is forced first, as every OVS translation unit has it first.
+CPPFLAGS += -I. -isystem $(OVS_SRC) -isystem $(OVS_SRC)/include \
+            -isystem $(OVS_SRC)/lib -include $(OVS_SRC)/config.h \
+            $(shell pkg-config --cflags libnftnl libmnl libnetfilter_conntrack 2>/dev/null)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -fno-strict-aliasing
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SYSLIBS  := $(shell pkg-config --libs libnftnl libmnl libnetfilter_conntrack 2>/dev/null) -lpcap
+
+# Modules: each a static library with one public header.
+GARP_SRCS     := $(sort $(wildcard garp/*.c))
+OVSMOD_SRCS   := $(sort $(wildcard ovs/*.c))
+FW_SRCS       := $(sort $(wildcard firewall/*.c))
+CLI_SRCS      := netmove/netmove.c $(sort $(wildcard netmove/cli_*.c))
+DAEMON_SRCS   := netmove/netmoved.c
+SVC_SRCS      := $(filter-out $(CLI_SRCS) $(DAEMON_SRCS),$(sort $(wildcard netmove/*.c)))
+
+obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
+
+# Link order: the service, then the modules it wires, then the libraries.
+MODLIBS = $(1)/libnetmove.a $(1)/libfirewall.a $(1)/libnmovs.a $(1)/libgarp.a
+
+UNIT_SRCS  := $(sort $(wildcard tests/*/test_*.c))
+UNIT_BINS  := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
+ASAN_BINS  := $(patsubst %.c,$(BUILD)/asan/%,$(UNIT_SRCS))
+TOOL_SRCS  := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
+
+PROGS := $(BUILD)/netmove $(BUILD)/netmoved
+
+.PHONY: all deps check unit demo bench clean distclean ovs tests
+all: $(PROGS) $(TOOL_BINS)
+tests: $(UNIT_BINS) $(ASAN_BINS) $(TOOL_BINS)
+
+# Per-test extra link flags (for example -Wl,--wrap=sendto) live beside the test.
+-include $(wildcard tests/*/*.mk)
+
+# --- libopenvswitch, from Debian's openvswitch-source (same version as the switch) ---
+ovs: $(OVS_STAMP)
+$(OVS_STAMP):
+	$(Q)mk/build-ovs.sh "$(OVS_TARBALL)" "$(OVS_SRC)" "$(OVS_VERSION)"
+# A different installed version rebuilds it.
+ifneq ($(OVS_VERSION),$(shell cat $(OVS_STAMP) 2>/dev/null))
+.PHONY: $(OVS_STAMP)
+endif
+$(OVS_LIB) $(OVS_SRC)/config.h: $(OVS_STAMP)
+
+# --- objects: plain and sanitized trees ---
+$(BUILD)/obj/%.o: %.c $(OVS_STAMP)
+	$(quiet) CC $<
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/asan/obj/%.o: %.c $(OVS_STAMP)
+	$(quiet) CC-SAN $<
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+
+define module_lib
+$(1)/lib$(2).a: $(call obj,$(1),$(3))
+	$$(quiet) AR $$@
+	@mkdir -p $$(@D)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach t,$(BUILD) $(BUILD)/asan,\
+  $(eval $(call module_lib,$(t),garp,$(GARP_SRCS)))\
+  $(eval $(call module_lib,$(t),nmovs,$(OVSMOD_SRCS)))\
+  $(eval $(call module_lib,$(t),firewall,$(FW_SRCS)))\
+  $(eval $(call module_lib,$(t),netmove,$(SVC_SRCS))))
+
+$(BUILD)/netmove: $(call obj,$(BUILD),$(CLI_SRCS)) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
+
+$(BUILD)/netmoved: $(call obj,$(BUILD),$(DAEMON_SRCS)) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call MODLIBS,$(BUILD)) $(OVS_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS_$(notdir $@)) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) -lcmocka
+
+$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/%.o $(call MODLIBS,$(BUILD)/asan) $(OVS_LIB)
+	$(quiet) LD-SAN $@
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(LDFLAGS_$(notdir $@)) $(call MODLIBS,$(BUILD)/asan) $(OVS_LIBS) $(SYSLIBS) -lcmocka
+
+$(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(call MODLIBS,$(BUILD)) $(OVS_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) -lm
+
+# --- the two commands of the README, and friends ---
+deps:
+	$(Q)mk/deps.sh
+
+unit: $(UNIT_BINS) $(ASAN_BINS)
+	$(Q)tests/run --unit-only
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)tests/run
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)netns-lab/demo
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/bench/run
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/tests $(BUILD)/lib*.a $(PROGS) $(TOOL_BINS)
+
+distclean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/asan -name '*.d' 2>/dev/null)

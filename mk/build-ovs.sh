@@ -1,0 +1,42 @@
+#!/bin/bash
+# Build libopenvswitch from Debian's openvswitch-source tarball, the exact source
+# of the installed Open vSwitch (Debian 12 has no libopenvswitch-dev; OVN builds
+# against OVS the same way).  Only the library and the headers it generates are
+# built, not the whole tree.
+#
+#   mk/build-ovs.sh TARBALL DIR VERSION
+#
+# DIR/.netmove-built holds VERSION once done; a different version rebuilds.
+set -eu
+
+tarball=$1 dir=$2 version=$3
+
+if [ ! -r "$tarball" ]; then
+	echo "mk/build-ovs.sh: $tarball missing: run 'make deps' (package openvswitch-source)" >&2
+	exit 1
+fi
+if [ -f "$dir/.netmove-built" ] && [ "$(cat "$dir/.netmove-built")" = "$version" ]; then
+	exit 0
+fi
+
+echo "  OVS     building libopenvswitch $version in $dir (about 2 minutes, once)"
+rm -rf "$dir"
+mkdir -p "$dir"
+tar -xzf "$tarball" -C "$dir" --strip-components=1
+cd "$dir"
+log=$PWD/.netmove-build.log
+# SSL streams are required (the peer channel is jsonrpc over stream-ssl).
+./configure --quiet --enable-silent-rules --enable-ssl >"$log" 2>&1 ||
+	{ tail -20 "$log" >&2; exit 1; }
+grep -q '^#define HAVE_OPENSSL 1' config.h ||
+	{ echo "mk/build-ovs.sh: OVS configured without OpenSSL (libssl-dev?)" >&2; exit 1; }
+
+# Generated headers first: a direct 'make lib/libopenvswitch.la' races them.
+built_sources=$(printf 'include Makefile\nnm-print-bs:\n\t@echo $(BUILT_SOURCES)\n' |
+	make -s -f - nm-print-bs)
+jobs=$(nproc 2>/dev/null || echo 2)
+# shellcheck disable=SC2086
+{ make -s -j"$jobs" $built_sources &&
+  make -s -j"$jobs" lib/libopenvswitch.la lib/libopenvswitchavx512.la; } >>"$log" 2>&1 ||
+	{ tail -30 "$log" >&2; exit 1; }
+echo "$version" > .netmove-built

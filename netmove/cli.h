@@ -1,0 +1,45 @@
+/* netmove CLI: the subcommand table and helpers shared by the cmd_* files. */
+#ifndef NETMOVE_CLI_H
+#define NETMOVE_CLI_H 1
+
+#include <stdbool.h>
+
+/* Exit codes of every netmove command (DESIGN.md "Interfaces"). */
+enum {
+    NM_EXIT_OK = 0,         /* Success. */
+    NM_EXIT_FAIL = 1,       /* Operational failure. */
+    NM_EXIT_USAGE = 2,      /* Bad input: usage, document or value. */
+};
+
+/* One subcommand: 'name' as typed, 'fn' runs it with argv[0] = 'name' and
+ * returns an exit code, 'summary' is one line for 'netmove help', 'usage'
+ * the full text for 'netmove help NAME' and 'netmove NAME --help'. */
+struct nm_cmd {
+    const char *name;
+    int (*fn)(int argc, char *argv[]);
+    const char *summary;
+    const char *usage;
+};
+
+/* Prints 'cmd''s usage to stdout. */
+void nm_cmd_print_usage(const struct nm_cmd *cmd);
+
+/* True if 'argv' holds "--help" or "-h" before any "--". */
+bool nm_wants_help(int argc, char *argv[]);
+
+/* Prints "netmove: <fmt>" to stderr and returns NM_EXIT_USAGE, for bad input. */
+int nm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "netmove: <fmt>" to stderr and returns NM_EXIT_FAIL. */
+int nm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Maps a negative errno from a module to an exit code: -EINVAL, -EDOM,
+ * -ERANGE, -ENOENT-for-user-named-objects are the caller's choice, so this
+ * only maps -EINVAL and -ERANGE to NM_EXIT_USAGE, everything else to
+ * NM_EXIT_FAIL. */
+int nm_exit_from_error(int error);
+
+/* Subcommands, one file per group (cli_<group>.c). */
+extern const struct nm_cmd nm_cmds[];
+
+#endif /* netmove/cli.h */

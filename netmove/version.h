@@ -1,0 +1,4 @@
+#ifndef NETMOVE_VERSION_H
+#define NETMOVE_VERSION_H 1
+#define NETMOVE_VERSION "0.1.0"
+#endif
