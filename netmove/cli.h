@@ -39,7 +39,20 @@ int nm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * NM_EXIT_FAIL. */
 int nm_exit_from_error(int error);
 
-/* Subcommands, one file per group (cli_<group>.c). */
-extern const struct nm_cmd nm_cmds[];
+/* Subcommands, one file per group (cli_<group>.c), each defining its
+ * 'struct nm_cmd nm_cmd_<verb>'.  The table in netmove.c lists them in the
+ * order 'netmove help' shows them. */
+extern const struct nm_cmd nm_cmd_announce;    /* cli_announce.c */
+extern const struct nm_cmd nm_cmd_capture;     /* cli_announce.c */
+extern const struct nm_cmd nm_cmd_port;        /* cli_port.c */
+extern const struct nm_cmd nm_cmd_fw;          /* cli_fw.c */
+extern const struct nm_cmd nm_cmd_ct;          /* cli_ct.c */
+extern const struct nm_cmd nm_cmd_prepare;     /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_resume;      /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_confirm;     /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_abort;       /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_verify;      /* cli_verify.c */
+extern const struct nm_cmd nm_cmd_watch_qmp;   /* cli_hook.c */
+extern const struct nm_cmd nm_cmd_status;      /* cli_migrate.c */
 
 #endif /* netmove/cli.h */
