@@ -1,0 +1,26 @@
+/* ovs: the OpenFlow connection shared by ofconn.c and flows.c (internal). */
+#ifndef NETMOVE_OVS_OFCONN_INT_H
+#define NETMOVE_OVS_OFCONN_INT_H 1
+
+#include <stdint.h>
+
+#include "openvswitch/list.h"
+#include "openvswitch/ofp-protocol.h"
+
+struct vconn;
+
+/* How long any OpenFlow exchange may block, in ms. */
+#define NMOVS_OF_TIMEOUT_MS 5000
+
+struct nmovs_of {
+    struct vconn *vconn;
+    enum ofp_version version;         /* Negotiated. */
+    enum ofputil_protocol protocol;   /* Matching flow protocol. */
+};
+
+/* Sends every ofpbuf on 'requests' (consumed), then one barrier, and waits
+ * for the barrier's reply.  Returns 0, -EPROTO if the switch answered any of
+ * them with an error, or another negative errno. */
+int nmovs_of_send_batch(struct nmovs_of *, struct ovs_list *requests);
+
+#endif /* ovs/ofconn-int.h */

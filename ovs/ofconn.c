@@ -1,0 +1,224 @@
+/* ovs: an OpenFlow connection to a bridge's management socket (vconn), the
+ * port number lookup and packet-out. */
+#include "ovs/ovs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dirs.h"
+#include "flow.h"
+#include "packets.h"
+#include "openvswitch/match.h"
+#include "openvswitch/ofp-actions.h"
+#include "openvswitch/ofp-errors.h"
+#include "openvswitch/ofp-msgs.h"
+#include "openvswitch/ofp-packet.h"
+#include "openvswitch/ofp-port.h"
+#include "openvswitch/ofp-util.h"
+#include "openvswitch/ofpbuf.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/vconn.h"
+#include "socket-util.h"
+#include "timeval.h"
+#include "util.h"
+
+#include "ovs/ofconn-int.h"
+
+/* vconn returns positive errno values or EOF; the module returns -errno. */
+static int
+neg_errno(int error)
+{
+    return error == EOF ? -ECONNRESET : -error;
+}
+
+int
+nmovs_of_open(const char *rundir, const char *bridge, struct nmovs_of **ofp)
+{
+    struct vconn *vconn;
+    char *name;
+    int error;
+
+    *ofp = NULL;
+    if (!bridge || !bridge[0] || strchr(bridge, '/')) {
+        return -EINVAL;
+    }
+    name = xasprintf("unix:%s/%s.mgmt", rundir ? rundir : ovs_rundir(),
+                     bridge);
+    error = vconn_open(name, OFPUTIL_DEFAULT_VERSIONS, DSCP_DEFAULT, &vconn);
+    free(name);
+    if (error) {
+        return neg_errno(error);
+    }
+    /* Version negotiation happens while connecting. */
+    error = vconn_connect_block(vconn, NMOVS_OF_TIMEOUT_MS);
+    if (error) {
+        vconn_close(vconn);
+        return neg_errno(error);
+    }
+
+    struct nmovs_of *of = xzalloc(sizeof *of);
+    of->vconn = vconn;
+    of->version = vconn_get_version(vconn);
+    of->protocol = ofputil_protocol_from_ofp_version(of->version);
+    *ofp = of;
+    return 0;
+}
+
+void
+nmovs_of_close(struct nmovs_of *of)
+{
+    if (of) {
+        vconn_close(of->vconn);
+        free(of);
+    }
+}
+
+/* Receives one message into '*msgp' before 'deadline' (time_msec()).
+ * Returns 0, -ETIMEDOUT or another negative errno. */
+static int
+recv_until(struct nmovs_of *of, long long int deadline, struct ofpbuf **msgp)
+{
+    for (;;) {
+        vconn_run(of->vconn);
+        int error = vconn_recv(of->vconn, msgp);
+        if (error != EAGAIN) {
+            return error ? neg_errno(error) : 0;
+        }
+        if (time_msec() >= deadline) {
+            return -ETIMEDOUT;
+        }
+        vconn_run_wait(of->vconn);
+        vconn_recv_wait(of->vconn);
+        poll_timer_wait_until(deadline);
+        poll_block();
+    }
+}
+
+int
+nmovs_of_send_batch(struct nmovs_of *of, struct ovs_list *requests)
+{
+    long long int deadline = time_msec() + NMOVS_OF_TIMEOUT_MS;
+    ovs_be32 first_xid = 0, barrier_xid;
+    bool rejected = false;
+    struct ofpbuf *b;
+    int error = 0;
+
+    /* Queue everything: the frames or flow mods go out back to back. */
+    LIST_FOR_EACH_POP (b, list_node, requests) {
+        if (!error) {
+            if (!first_xid) {
+                first_xid = ((struct ofp_header *) b->data)->xid;
+            }
+            error = vconn_send_block(of->vconn, b);
+            if (!error) {
+                continue;
+            }
+        }
+        ofpbuf_delete(b);
+    }
+    if (error) {
+        return neg_errno(error);
+    }
+
+    b = ofputil_encode_barrier_request(of->version);
+    barrier_xid = ((struct ofp_header *) b->data)->xid;
+    error = vconn_send_block(of->vconn, b);
+    if (error) {
+        ofpbuf_delete(b);
+        return neg_errno(error);
+    }
+
+    /* Replies come in order; an error for any of ours precedes the
+     * barrier's reply. */
+    for (;;) {
+        struct ofpbuf *msg;
+        enum ofptype type;
+
+        error = recv_until(of, deadline, &msg);
+        if (error) {
+            return error;
+        }
+        const struct ofp_header *oh = msg->data;
+        if (oh->xid == barrier_xid) {
+            ofpbuf_delete(msg);
+            break;
+        }
+        if (!ofptype_decode(&type, oh) && type == OFPTYPE_ERROR) {
+            rejected = true;
+        }
+        ofpbuf_delete(msg);
+    }
+    return rejected ? -EPROTO : 0;
+}
+
+int
+nmovs_of_port_no(struct nmovs_of *of, const char *port, uint32_t *ofport)
+{
+    struct ovs_list requests, replies;
+    struct ofpbuf *reply;
+    int result = -ENOENT;
+
+    ovs_list_init(&requests);
+    ovs_list_push_back(&requests, &ofputil_encode_port_desc_stats_request(
+                           of->version, OFPP_ANY)->list_node);
+    int error = vconn_transact_multipart(of->vconn, &requests, &replies);
+    if (error) {
+        return neg_errno(error);
+    }
+
+    LIST_FOR_EACH (reply, list_node, &replies) {
+        struct ofputil_phy_port pp;
+        enum ofptype type;
+
+        if (ofptype_pull(&type, reply)
+            || type != OFPTYPE_PORT_DESC_STATS_REPLY) {
+            result = -EPROTO;
+            break;
+        }
+        while (!ofputil_pull_phy_port(of->version, reply, &pp)) {
+            if (!strcmp(pp.name, port)) {
+                *ofport = ofp_to_u16(pp.port_no);
+                result = 0;
+                goto out;
+            }
+        }
+    }
+out:
+    ofpbuf_list_delete(&replies);
+    return result;
+}
+
+int
+nmovs_of_packet_out(struct nmovs_of *of, uint32_t in_port,
+                    const struct iovec *frames, size_t n)
+{
+    struct ofputil_packet_out po;
+    struct ovs_list requests;
+    struct ofpbuf ofpacts;
+
+    if (in_port > UINT16_MAX) {
+        return -EINVAL;
+    }
+    ofpbuf_init(&ofpacts, 64);
+    ofpact_put_OUTPUT(&ofpacts)->port = OFPP_NORMAL;
+
+    memset(&po, 0, sizeof po);
+    po.buffer_id = UINT32_MAX;
+    match_init_catchall(&po.flow_metadata);
+    match_set_in_port(&po.flow_metadata, u16_to_ofp(in_port));
+    po.flow_metadata.flow.packet_type = htonl(PT_ETH);
+    po.ofpacts = ofpacts.data;
+    po.ofpacts_len = ofpacts.size;
+
+    ovs_list_init(&requests);
+    for (size_t i = 0; i < n; i++) {
+        po.packet = frames[i].iov_base;
+        po.packet_len = frames[i].iov_len;
+        struct ofpbuf *msg = ofputil_encode_packet_out(&po, of->protocol);
+        ovs_list_push_back(&requests, &msg->list_node);
+    }
+    ofpbuf_uninit(&ofpacts);
+    return nmovs_of_send_batch(of, &requests);
+}
