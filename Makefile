@@ -63,6 +63,8 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 PROGS := $(BUILD)/netmove $(BUILD)/netmoved
 
 .PHONY: all deps check unit demo bench clean distclean ovs tests
+# Keep objects: they are intermediates of the tool and test programs.
+.SECONDARY:
 all: $(PROGS) $(TOOL_BINS)
 tests: $(UNIT_BINS) $(ASAN_BINS) $(TOOL_BINS)
 
@@ -117,6 +119,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/%.o $(call MODLIBS,$(BUILD)/asan) $(OVS_LIB)
 	$(quiet) LD-SAN $@
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(LDFLAGS_$(notdir $@)) $(call MODLIBS,$(BUILD)/asan) $(OVS_LIBS) $(SYSLIBS) -lcmocka
+
+# The prober needs nothing of netmove: it measures, it must not share our bugs.
+$(BUILD)/nm-probe: $(BUILD)/obj/tests/tools/nm-probe.o $(OVS_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(OVS_LIBS)
 
 $(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
