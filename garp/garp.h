@@ -1,0 +1,391 @@
+/* garp: announce a VM's addresses from wherever it now runs.
+ *
+ * Gratuitous ARP (request and reply forms), RARP (the form QEMU and VMware
+ * send) and IPv6 unsolicited neighbour advertisements, optionally 802.1Q
+ * tagged; a schedule of rounds with backoff and a global pacing limit, pure
+ * and driven by the caller's clock; senders through an OVS bridge as if from
+ * the VM's own port (OpenFlow packet-out, via ovs/) or raw on a device
+ * (libpcap); and a capture that tells which announcements were seen and who
+ * answers for an address.
+ *
+ * Conventions: functions return 0 or a negative errno; bad input is -EINVAL
+ * with a message naming the field in the caller's 'err' buffer.  Times given
+ * to the schedule are microseconds on any monotonic clock the caller likes
+ * (tests use a fake one). */
+#ifndef GARP_GARP_H
+#define GARP_GARP_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include "packets.h"
+
+/* ---- Frames ------------------------------------------------------------ */
+
+enum garp_kind {
+    GARP_KIND_RARP,             /* RARP, op 3: the MAC only. */
+    GARP_KIND_GARP,             /* Gratuitous ARP for one IPv4 address. */
+    GARP_KIND_NA,               /* Unsolicited neighbour advertisement. */
+    GARP_N_KINDS
+};
+
+/* Bit masks of kinds, for garp_vm.kinds. */
+#define GARP_F_RARP (1u << GARP_KIND_RARP)
+#define GARP_F_GARP (1u << GARP_KIND_GARP)
+#define GARP_F_NA   (1u << GARP_KIND_NA)
+#define GARP_F_ALL  (GARP_F_RARP | GARP_F_GARP | GARP_F_NA)
+
+/* "rarp", "garp", "na". */
+const char *garp_kind_name(enum garp_kind);
+
+/* An optional 802.1Q tag: 'vid' 0 means untagged, else 1-4094; 'pcp' 0-7. */
+struct garp_vlan {
+    uint16_t vid;
+    uint8_t pcp;
+};
+
+/* Every frame is padded to GARP_FRAME_MIN bytes before the tag is inserted,
+ * so a tagged frame is at least 64 bytes.  GARP_FRAME_MAX fits any kind. */
+#define GARP_FRAME_MIN 60
+#define GARP_FRAME_MAX 96
+
+/* Builds a gratuitous ARP for 'ip' (network order) owned by 'mac' into
+ * 'buf' ('size' bytes), tagged per 'vlan' (NULL: untagged).  Request form
+ * (op 1, tha 00:00:00:00:00:00) unless 'reply' (op 2, tha = sha); both have
+ * Ethernet destination ff:ff:ff:ff:ff:ff and spa = tpa = 'ip'.  Stores the
+ * frame's length in '*len'.  Returns 0, -EINVAL for a bad 'mac' or 'vlan',
+ * -ENOSPC if 'size' is too small. */
+int garp_build_arp(void *buf, size_t size, struct eth_addr mac, ovs_be32 ip,
+                   bool reply, const struct garp_vlan *vlan, size_t *len);
+
+/* Builds a RARP as QEMU sends it (type 0x8035, op 3, sha = tha = 'mac',
+ * spa = tpa = 0.0.0.0, to broadcast).  Otherwise as garp_build_arp(). */
+int garp_build_rarp(void *buf, size_t size, struct eth_addr mac,
+                    const struct garp_vlan *vlan, size_t *len);
+
+/* Builds an unsolicited neighbour advertisement for 'ip' owned by 'mac':
+ * to 33:33:00:00:00:01 / ff02::1, IPv6 source = target = 'ip', hop limit
+ * 255, Override 1, Solicited 0, Router = 'router', a Target Link-Layer
+ * Address option = 'mac', and the ICMPv6 checksum.  Otherwise as
+ * garp_build_arp(). */
+int garp_build_na(void *buf, size_t size, struct eth_addr mac,
+                  const struct in6_addr *ip, bool router,
+                  const struct garp_vlan *vlan, size_t *len);
+
+/* The ICMPv6 checksum of the IPv6 packet at 'ip6' ('len' bytes, header
+ * included, no extension headers) as it should be in its ICMPv6 header
+ * (the field is treated as zero).  0 if the packet is too short. */
+uint16_t garp_icmp6_checksum(const void *ip6, size_t len);
+
+/* ---- A VM's announcement ---------------------------------------------- */
+
+/* What to announce for one VM.  The arrays are the caller's. */
+struct garp_vm {
+    struct eth_addr mac;
+    const ovs_be32 *ipv4;
+    size_t n_ipv4;
+    const struct in6_addr *ipv6;
+    size_t n_ipv6;
+    bool link_local;            /* Also an NA for the MAC's EUI-64 fe80::. */
+    unsigned int kinds;         /* GARP_F_*; 0 = the default (see below). */
+    bool arp_reply;             /* GARP in the reply form. */
+    bool na_router;             /* NA with the Router flag. */
+    struct garp_vlan vlan;
+    const char *port;           /* OVS port to send "from" (bridge sender). */
+};
+
+/* One built frame and what it announces. */
+struct garp_frame {
+    enum garp_kind kind;
+    uint16_t len;
+    struct in6_addr addr;       /* The address (IPv4 mapped), :: for RARP. */
+    uint8_t data[GARP_FRAME_MAX];
+};
+
+/* Checks 'vm': its MAC must be unicast and not all-zero, addresses neither
+ * unspecified nor multicast/broadcast, VLAN 1-4094, PCP 0-7, kinds known.
+ * Returns 0 or -EINVAL with a message naming the field in 'err'. */
+int garp_vm_validate(const struct garp_vm *vm, char *err, size_t errlen);
+
+/* The kinds 'vm' announces: 'vm->kinds' or, when 0, RARP plus GARP if it
+ * has IPv4 addresses plus NA if it has IPv6 ones (or link_local). */
+unsigned int garp_vm_kinds(const struct garp_vm *vm);
+
+/* Builds every frame 'vm' announces, in the order RARP, then a GARP per
+ * IPv4 address, then an NA per IPv6 address (link-local last), into a new
+ * array '*framesp' of '*np' frames that the caller free()s.  Returns 0 or
+ * -EINVAL (message in 'err'). */
+int garp_vm_frames(const struct garp_vm *vm, struct garp_frame **framesp,
+                   size_t *np, char *err, size_t errlen);
+
+/* ---- Input parsing (for CLIs and documents) ----------------------------- */
+
+/* Each parses 's' for the field named 'field' (as the user typed it, e.g.
+ * "--mac"), and returns 0 or -EINVAL with "FIELD: 'S' is not ..." in
+ * 'err'. */
+int garp_parse_mac(const char *field, const char *s, struct eth_addr *mac,
+                   char *err, size_t errlen);
+/* An IPv4 or IPv6 address: '*is_v6' tells which. */
+int garp_parse_ip(const char *field, const char *s, ovs_be32 *ip4,
+                  struct in6_addr *ip6, bool *is_v6, char *err, size_t errlen);
+int garp_parse_vlan(const char *field, const char *s, uint16_t *vid,
+                    char *err, size_t errlen);
+/* A comma-separated list of kind names, e.g. "rarp,garp,na". */
+int garp_parse_kinds(const char *field, const char *s, unsigned int *kinds,
+                     char *err, size_t errlen);
+/* A decimal integer in [min, max]. */
+int garp_parse_uint(const char *field, const char *s, unsigned long long min,
+                    unsigned long long max, unsigned long long *value,
+                    char *err, size_t errlen);
+
+/* ---- Schedule ------------------------------------------------------------ */
+
+/* Rounds and gaps, as QEMU's announce parameters: round 0 at once, the gap
+ * before round k >= 1 is min(initial + (k-1) * step, max) ms.  Then, if
+ * 'tail_until_ms' is past the last round, a tail of rounds whose gaps keep
+ * doubling until 'tail_until_ms' after round 0.  'pps' limits frames per
+ * second across every entry (0: no limit) with bursts of 'burst' frames
+ * (0: pps/100, at least 1). */
+struct garp_schedule_params {
+    unsigned int rounds;
+    unsigned int initial_ms;
+    unsigned int step_ms;
+    unsigned int max_ms;
+    unsigned int tail_until_ms;
+    unsigned int pps;
+    unsigned int burst;
+};
+
+/* QEMU's defaults: 5 rounds, 50, 100, 550 ms; no tail; no pacing. */
+#define GARP_SCHEDULE_DEFAULTS { 5, 50, 100, 550, 0, 0, 0 }
+
+/* Limits of the parameters (inclusive), for validation and for CLIs. */
+#define GARP_ROUNDS_MAX 1000
+#define GARP_GAP_MAX_MS 100000          /* initial, step, max */
+#define GARP_TAIL_MAX_MS 86400000       /* a day */
+#define GARP_PPS_MAX 100000000
+
+/* Checks 'p'.  Returns 0 or -EINVAL naming the parameter in 'err'. */
+int garp_schedule_params_validate(const struct garp_schedule_params *p,
+                                  char *err, size_t errlen);
+
+/* The gap before round 'k' (k >= 1, tail rounds included) in ms, from 'p'
+ * alone (ignoring pacing). */
+unsigned long long garp_schedule_gap_ms(const struct garp_schedule_params *p,
+                                        unsigned int k);
+
+/* The number of rounds 'p' makes, tail included. */
+unsigned int garp_schedule_n_rounds(const struct garp_schedule_params *p);
+
+/* One timer structure for any number of entries (VMs), each announcing
+ * 'n_frames' frames per round.  Pure: it is told "now" and answers what is
+ * due and when the next thing is due. */
+struct garp_schedule;
+
+/* One frame to send now: frame 'frame' of entry 'entry', in round 'round'. */
+struct garp_due {
+    size_t entry;
+    unsigned int frame;
+    unsigned int round;
+};
+
+int garp_schedule_create(const struct garp_schedule_params *p,
+                         struct garp_schedule **sp);
+void garp_schedule_destroy(struct garp_schedule *);
+
+/* Adds an entry with 'n_frames' frames per round whose round 0 is due at
+ * 'now_us'.  Stores its id (small integers from 0, in order) in '*entry'.
+ * Returns 0, -EINVAL if 'n_frames' is 0, -ENOMEM. */
+int garp_schedule_add(struct garp_schedule *, uint64_t now_us,
+                      unsigned int n_frames, size_t *entry);
+
+/* Stops entry 'entry' (nothing more of it is due).  No-op if finished. */
+void garp_schedule_remove(struct garp_schedule *, size_t entry);
+
+/* Fills 'due' with up to 'max' frames due at 'now_us', earliest first (an
+ * entry's frames in order), counts them as sent and returns how many.  With
+ * pacing, frames beyond the budget stay due. */
+size_t garp_schedule_due(struct garp_schedule *, uint64_t now_us,
+                         struct garp_due *due, size_t max);
+
+/* When the next frame will be due (it may be <= 'now_us' if frames are due
+ * now), or UINT64_MAX if every entry has finished. */
+uint64_t garp_schedule_next(const struct garp_schedule *, uint64_t now_us);
+
+/* True once every entry has sent its last round. */
+bool garp_schedule_is_done(const struct garp_schedule *);
+
+/* ---- Senders ------------------------------------------------------------ */
+
+/* One frame to send; 'in_port' is the OpenFlow port it comes "from" (the
+ * bridge sender; ignored by the device sender). */
+struct garp_pkt {
+    const void *data;
+    size_t len;
+    uint32_t in_port;
+};
+
+struct garp_sender;
+
+/* Opens device 'dev' (in the current network namespace) for raw injection
+ * through libpcap.  Returns 0, -ENODEV if there is no such device (message
+ * in 'err'), or another -errno. */
+int garp_pcap_sender_create(const char *dev, char *err, size_t errlen,
+                            struct garp_sender **senderp);
+
+/* Opens bridge 'bridge''s OpenFlow management socket,
+ * 'rundir'/'bridge'.mgmt, through ovs/, to send as packet-outs with
+ * actions=NORMAL.  Returns 0, -ENOENT if there is no such bridge (message in
+ * 'err'), or another -errno. */
+int garp_of_sender_create(const char *rundir, const char *bridge,
+                          char *err, size_t errlen,
+                          struct garp_sender **senderp);
+
+void garp_sender_destroy(struct garp_sender *);
+
+/* Resolves OVS port 'port' to the OpenFlow port number frames from it carry
+ * in 'in_port' (bridge sender), or 0 (device sender, where 'port' must be
+ * NULL).  Returns 0, -ENOENT if the bridge has no such port, -EINVAL. */
+int garp_sender_port(struct garp_sender *, const char *port,
+                     uint32_t *in_port, char *err, size_t errlen);
+
+/* Sends the 'n' frames of 'pkts' in one go, in order.  If 'wall_us' is
+ * nonnull, stores each frame's send time (CLOCK_REALTIME, microseconds) in
+ * it.  Stores the number sent in '*n_sent'.  Returns 0 or the -errno of the
+ * first failure. */
+int garp_sender_send(struct garp_sender *, const struct garp_pkt *pkts,
+                     size_t n, uint64_t *wall_us, size_t *n_sent);
+
+/* ---- Announcer: VMs x schedule x sender --------------------------------- */
+
+struct garp_announcer;
+
+/* Called for every frame sent. */
+typedef void garp_sent_cb(void *aux, size_t vm, const struct garp_frame *,
+                          unsigned int round, uint64_t wall_us);
+
+/* Creates an announcer sending through 'sender' (still the caller's) on
+ * schedule 'p'; 'cb' (may be NULL) hears of every frame sent. */
+int garp_announcer_create(const struct garp_schedule_params *p,
+                          struct garp_sender *sender, garp_sent_cb *cb,
+                          void *aux, struct garp_announcer **annp,
+                          char *err, size_t errlen);
+void garp_announcer_destroy(struct garp_announcer *);
+
+/* Adds 'vm' with its round 0 due at 'now_us' (monotonic, microseconds).
+ * Validates it, builds its frames and resolves its port: -EINVAL or
+ * -ENOENT (message in 'err') add nothing.  Stores its index in '*vmp'
+ * (nullable). */
+int garp_announcer_add(struct garp_announcer *, const struct garp_vm *vm,
+                       uint64_t now_us, size_t *vmp, char *err,
+                       size_t errlen);
+
+/* Sends everything due at 'now_us' in one go.  Returns 0 or the sender's
+ * -errno. */
+int garp_announcer_run(struct garp_announcer *, uint64_t now_us);
+
+/* When something is next due (UINT64_MAX: finished). */
+uint64_t garp_announcer_next(const struct garp_announcer *, uint64_t now_us);
+
+/* Arranges for poll_block() to wake when something is next due. */
+void garp_announcer_wait(const struct garp_announcer *);
+
+bool garp_announcer_is_done(const struct garp_announcer *);
+
+/* Frames sent so far. */
+uint64_t garp_announcer_n_sent(const struct garp_announcer *);
+
+/* CLOCK_MONOTONIC and CLOCK_REALTIME in microseconds. */
+uint64_t garp_now_us(void);
+uint64_t garp_wall_us(void);
+
+/* ---- Dissecting and capturing -------------------------------------------- */
+
+/* What one ARP/RARP/NA frame says. */
+enum garp_seen_type {
+    GARP_SEEN_GARP_REQUEST,     /* ARP op 1, spa == tpa. */
+    GARP_SEEN_GARP_REPLY,       /* ARP op 2, spa == tpa. */
+    GARP_SEEN_ARP_REQUEST,      /* ARP op 1, a question (who-has tpa). */
+    GARP_SEEN_ARP_REPLY,        /* ARP op 2, an answer (spa is-at sha). */
+    GARP_SEEN_RARP,             /* RARP op 3 (QEMU's announcement form). */
+    GARP_SEEN_NA_UNSOLICITED,   /* NA with S = 0. */
+    GARP_SEEN_NA_SOLICITED,     /* NA with S = 1: an answer. */
+    GARP_SEEN_NS,               /* NS: a question. */
+    GARP_N_SEEN
+};
+
+/* "garp-request", "garp-reply", "arp-request", "arp-reply", "rarp",
+ * "na-unsolicited", "na-solicited", "ns". */
+const char *garp_seen_type_name(enum garp_seen_type);
+
+struct garp_seen {
+    enum garp_seen_type type;
+    struct eth_addr eth_src, eth_dst;
+    int vlan;                   /* -1: untagged. */
+    int pcp;
+    struct eth_addr mac;        /* Who it is about: sha, or the NA's TLL
+                                 * (else eth_src); for NS the sender. */
+    struct in6_addr addr;       /* The address claimed or asked for
+                                 * (IPv4 mapped); :: for RARP. */
+    uint8_t hop_limit;          /* NA/NS. */
+    bool override, solicited, router;   /* NA flags. */
+    bool csum_ok;               /* ICMPv6 checksum; true for ARP/RARP. */
+};
+
+/* Dissects the Ethernet frame 'frame' ('len' bytes, at most one 802.1Q
+ * tag).  Returns 0, or -ENOMSG if it is not ARP, RARP, NS or NA, or
+ * -EBADMSG if it is one but malformed. */
+int garp_dissect(const void *frame, size_t len, struct garp_seen *seen);
+
+/* True if 'seen' claims that 'mac' owns 'addr': a GARP, an ARP reply, an
+ * NA (solicited or not); for RARP, true if 'mac' is the one announced. */
+bool garp_seen_is_claim(const struct garp_seen *seen);
+
+/* A live capture on a device. */
+struct garp_capture;
+
+/* What the capture keeps: frames about 'mac' (if nonnull) or about one of
+ * the 'n_addrs' addresses (IPv4 mapped); everything if neither is given. */
+struct garp_capture_filter {
+    const struct eth_addr *mac;
+    const struct in6_addr *addrs;
+    size_t n_addrs;
+};
+
+/* Opens device 'dev' for capture of ARP, RARP and ICMPv6 ND frames, tagged
+ * or not, in both directions.  Returns 0, -ENODEV (message in 'err') or
+ * another -errno. */
+int garp_capture_open(const char *dev, const struct garp_capture_filter *f,
+                      char *err, size_t errlen, struct garp_capture **capp);
+void garp_capture_close(struct garp_capture *);
+
+/* Reads every frame available now, without blocking.  Returns 0 or
+ * -errno. */
+int garp_capture_run(struct garp_capture *);
+
+/* Arranges for poll_block() to wake when frames arrive. */
+void garp_capture_wait(const struct garp_capture *);
+
+/* The frames kept so far, in arrival order, with their pcap timestamps
+ * (CLOCK_REALTIME, microseconds). */
+size_t garp_capture_n_seen(const struct garp_capture *);
+const struct garp_seen *garp_capture_seen(const struct garp_capture *,
+                                          size_t i, uint64_t *ts_us);
+
+/* Who answers for an address: for 'addr', the distinct MACs that claimed
+ * it, in order of first claim, up to 'max' into 'macs'; returns how many
+ * there are (more than one: a duplicate). */
+size_t garp_capture_owners(const struct garp_capture *,
+                           const struct in6_addr *addr,
+                           struct eth_addr *macs, size_t max);
+
+/* IPv4 'ip' as an IPv4-mapped IPv6 address, and back. */
+void garp_addr_from_ipv4(ovs_be32 ip, struct in6_addr *addr);
+bool garp_addr_is_ipv4(const struct in6_addr *addr);
+/* Formats 'addr' (IPv4 mapped ones as dotted quads) into 'buf'. */
+const char *garp_addr_format(const struct in6_addr *addr, char *buf,
+                             size_t size);
+
+#endif /* garp/garp.h */

@@ -1,0 +1,164 @@
+/* garp: sending frames through an OVS bridge as if the VM's own port had
+ * sent them: OpenFlow packet-out, in_port = that port, actions=NORMAL, via
+ * ovs/ (DESIGN.md: the one sideways call between modules).  OVS learns the
+ * MAC on the port, applies the port's VLAN and floods to the uplinks. */
+#include "garp/garp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "ovs/ovs.h"
+
+#include "garp/garp-private.h"
+
+/* Frames per packet-out batch: one barrier per batch. */
+#define OF_BATCH 4096
+
+struct of_sender {
+    struct garp_sender up;
+    struct nmovs_of *of;
+    char *bridge;
+};
+
+static const struct garp_sender_class of_sender_class;
+
+static struct of_sender *
+of_sender_cast(struct garp_sender *sender)
+{
+    return (struct of_sender *) sender;
+}
+
+int
+garp_of_sender_create(const char *rundir, const char *bridge,
+                      char *err, size_t errlen, struct garp_sender **senderp)
+{
+    struct of_sender *s;
+    struct nmovs_of *of;
+    int error;
+
+    *senderp = NULL;
+    if (!bridge || !bridge[0] || strchr(bridge, '/')) {
+        return garp_err(err, errlen, "bridge: '%s' is not a bridge name",
+                        bridge ? bridge : "");
+    }
+    error = nmovs_of_open(rundir, bridge, &of);
+    if (error == -ENOENT || error == -ECONNREFUSED) {
+        return garp_errno(-ENOENT, err, errlen, "bridge: no bridge '%s' "
+                          "(no OpenFlow socket %s/%s.mgmt)", bridge,
+                          rundir ? rundir : "$OVS_RUNDIR", bridge);
+    } else if (error) {
+        return garp_errno(error, err, errlen, "bridge: %s: cannot connect "
+                          "(%s)", bridge, strerror(-error));
+    }
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->bridge = strdup(bridge))) {
+        free(s);
+        nmovs_of_close(of);
+        return -ENOMEM;
+    }
+    s->up.class = &of_sender_class;
+    s->of = of;
+    *senderp = &s->up;
+    return 0;
+}
+
+static int
+of_sender_port(struct garp_sender *sender, const char *port,
+               uint32_t *in_port, char *err, size_t errlen)
+{
+    struct of_sender *s = of_sender_cast(sender);
+    int error;
+
+    if (!port || !port[0]) {
+        return garp_err(err, errlen, "port: a bridge sender needs the VM's "
+                        "port");
+    }
+    error = nmovs_of_port_no(s->of, port, in_port);
+    if (error == -ENOENT) {
+        return garp_errno(error, err, errlen, "port: bridge '%s' has no "
+                          "port '%s'", s->bridge, port);
+    } else if (error) {
+        return garp_errno(error, err, errlen, "port: %s: lookup failed (%s)",
+                          port, strerror(-error));
+    }
+    return 0;
+}
+
+/* Orders frame indexes by port, keeping each port's frames in order. */
+static int
+cmp_by_port(const void *a_, const void *b_, void *pkts_)
+{
+    const struct garp_pkt *pkts = pkts_;
+    size_t a = *(const size_t *) a_, b = *(const size_t *) b_;
+
+    if (pkts[a].in_port != pkts[b].in_port) {
+        return pkts[a].in_port < pkts[b].in_port ? -1 : 1;
+    }
+    return a < b ? -1 : a > b;
+}
+
+static int
+of_sender_send(struct garp_sender *sender, const struct garp_pkt *pkts,
+               size_t n, uint64_t *wall_us, size_t *n_sent)
+{
+    struct of_sender *s = of_sender_cast(sender);
+    struct iovec *iov = malloc(MIN(n, OF_BATCH) * sizeof *iov);
+    size_t *order = malloc(n * sizeof *order);
+    int error = 0;
+
+    if (!iov || !order) {
+        error = -ENOMEM;
+        goto out_free;
+    }
+    /* A packet-out carries one in_port: frames from the same port go in
+     * one batch (one barrier), whatever VMs they interleave with. */
+    for (size_t i = 0; i < n; i++) {
+        order[i] = i;
+    }
+    qsort_r(order, n, sizeof *order, cmp_by_port, CONST_CAST(void *, pkts));
+
+    for (size_t i = 0; i < n; ) {
+        uint32_t in_port = pkts[order[i]].in_port;
+        size_t k;
+
+        for (k = 0; i + k < n && k < OF_BATCH
+                    && pkts[order[i + k]].in_port == in_port; k++) {
+            iov[k].iov_base = CONST_CAST(void *, pkts[order[i + k]].data);
+            iov[k].iov_len = pkts[order[i + k]].len;
+        }
+        error = nmovs_of_packet_out(s->of, in_port, iov, k);
+        if (error) {
+            break;
+        }
+        /* The switch has handled them once the batch's barrier is back. */
+        if (wall_us) {
+            uint64_t now = garp_wall_us();
+            for (size_t j = 0; j < k; j++) {
+                wall_us[order[i + j]] = now;
+            }
+        }
+        *n_sent += k;
+        i += k;
+    }
+
+out_free:
+    free(order);
+    free(iov);
+    return error;
+}
+
+static void
+of_sender_destroy(struct garp_sender *sender)
+{
+    struct of_sender *s = of_sender_cast(sender);
+
+    nmovs_of_close(s->of);
+    free(s->bridge);
+    free(s);
+}
+
+static const struct garp_sender_class of_sender_class = {
+    "openflow", of_sender_port, of_sender_send, of_sender_destroy,
+};
