@@ -52,7 +52,7 @@ SVC_SRCS      := $(filter-out $(CLI_SRCS) $(DAEMON_SRCS),$(sort $(wildcard netmo
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 # Link order: the service, then the modules it wires, then the libraries.
-MODLIBS = $(1)/libnetmove.a $(1)/libfirewall.a $(1)/libnmovs.a $(1)/libgarp.a
+MODLIBS = $(1)/libnetmove.a $(1)/libfirewall.a $(1)/libgarp.a $(1)/libnmovs.a
 
 UNIT_SRCS  := $(sort $(wildcard tests/*/test_*.c))
 UNIT_BINS  := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
