@@ -114,10 +114,12 @@ $(BUILD)/netmoved: $(call obj,$(BUILD),$(DAEMON_SRCS)) $(call MODLIBS,$(BUILD)) 
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
+	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS_$(notdir $@)) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) -lcmocka
 
 $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/%.o $(call MODLIBS,$(BUILD)/asan) $(OVS_LIB)
 	$(quiet) LD-SAN $@
+	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(LDFLAGS_$(notdir $@)) $(call MODLIBS,$(BUILD)/asan) $(OVS_LIBS) $(SYSLIBS) -lcmocka
 
 # The prober needs nothing of netmove: it measures, it must not share our bugs.
