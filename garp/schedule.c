@@ -300,7 +300,9 @@ garp_schedule_next(const struct garp_schedule *s, uint64_t now_us)
     if (!s->p.pps) {
         return when;
     }
-    /* When will the bucket hold a whole frame again? */
+    /* When will the bucket hold a whole frame again?  (Counting from the
+     * last refill if the caller's clock says earlier.) */
+    now_us = MAX(now_us, s->refilled);
     credit = credit_at(s, now_us);
     if (credit < FRAME_CREDIT) {
         uint64_t wait = (FRAME_CREDIT - credit + s->p.pps - 1) / s->p.pps;

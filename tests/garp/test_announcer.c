@@ -1,0 +1,223 @@
+/* Tests garp/announcer.c with a recording sender (the sender interface is
+ * the module's edge) on a fake clock: each round's frames go out in one
+ * send call, bad VMs add nothing, port lookups fail cleanly. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "garp/garp.h"
+#include "garp/garp-private.h"
+
+struct rec_sender {
+    struct garp_sender up;
+    size_t calls, frames;
+    size_t last_n;
+    uint32_t last_in_port;
+    uint8_t first_frame[GARP_FRAME_MAX];
+    int fail_after;             /* Fail the send once this many were sent. */
+};
+
+static int
+rec_port(struct garp_sender *s_ OVS_UNUSED, const char *port,
+         uint32_t *in_port, char *err, size_t errlen)
+{
+    if (port && !strcmp(port, "nosuch")) {
+        return garp_errno(-ENOENT, err, errlen, "port: no port '%s'", port);
+    }
+    *in_port = port ? 7 : 0;
+    return 0;
+}
+
+static int
+rec_send(struct garp_sender *s_, const struct garp_pkt *pkts, size_t n,
+         uint64_t *wall_us, size_t *n_sent)
+{
+    struct rec_sender *s = (struct rec_sender *) s_;
+
+    s->calls++;
+    s->last_n = n;
+    s->last_in_port = pkts[0].in_port;
+    if (!s->frames) {
+        memcpy(s->first_frame, pkts[0].data, pkts[0].len);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s->fail_after && s->frames == (size_t) s->fail_after) {
+            return -ENOBUFS;
+        }
+        if (wall_us) {
+            wall_us[i] = 1000 + s->frames;
+        }
+        s->frames++;
+        (*n_sent)++;
+    }
+    return 0;
+}
+
+static void
+rec_destroy(struct garp_sender *s OVS_UNUSED)
+{
+}
+
+static const struct garp_sender_class rec_class = {
+    "rec", rec_port, rec_send, rec_destroy,
+};
+
+struct heard {
+    size_t n;
+    unsigned int kinds[GARP_N_KINDS];
+    uint64_t last_wall;
+};
+
+static void
+heard_cb(void *h_, size_t vm OVS_UNUSED, const struct garp_frame *f,
+         unsigned int round OVS_UNUSED, uint64_t wall_us)
+{
+    struct heard *h = h_;
+
+    h->n++;
+    h->kinds[f->kind]++;
+    h->last_wall = wall_us;
+}
+
+static void
+one_vm_rounds(void **state)
+{
+    const struct garp_schedule_params p = GARP_SCHEDULE_DEFAULTS;
+    const ovs_be32 v4[1] = { htonl(0xc6120101) };
+    struct in6_addr v6[1] = { { .s6_addr = { 0x20, 0x01, 0x0d, 0xb8,
+                                             [15] = 1 } } };
+    struct garp_vm vm = {
+        .mac = ETH_ADDR_C(02, 00, 00, 00, 00, 01), .ipv4 = v4, .n_ipv4 = 1,
+        .ipv6 = v6, .n_ipv6 = 1, .port = "tap-vm1",
+    };
+    struct rec_sender rec = { .up = { &rec_class } };
+    struct heard heard = { 0 };
+    struct garp_announcer *a;
+    size_t id;
+
+    (void) state;
+    assert_int_equal(garp_announcer_create(&p, &rec.up, heard_cb, &heard, &a,
+                                           NULL, 0), 0);
+    assert_int_equal(garp_announcer_add(a, &vm, 0, &id, NULL, 0), 0);
+    assert_int_equal(garp_announcer_run(a, 0), 0);
+    /* Round 0: RARP, GARP, NA in one call, from the VM's port. */
+    assert_int_equal(rec.calls, 1);
+    assert_int_equal(rec.last_n, 3);
+    assert_int_equal(rec.last_in_port, 7);
+    assert_int_equal(rec.first_frame[12], 0x80);    /* RARP first */
+    assert_int_equal(rec.first_frame[13], 0x35);
+    assert_int_equal(garp_announcer_next(a, 0), 50000);
+    assert_int_equal(garp_announcer_run(a, 49999), 0);
+    assert_int_equal(rec.calls, 1);
+    for (uint64_t t = 50000; t != UINT64_MAX; t = garp_announcer_next(a, t)) {
+        assert_int_equal(garp_announcer_run(a, t), 0);
+    }
+    assert_true(garp_announcer_is_done(a));
+    assert_int_equal(rec.calls, 5);
+    assert_int_equal(garp_announcer_n_sent(a), 15);
+    assert_int_equal(heard.n, 15);
+    assert_int_equal(heard.kinds[GARP_KIND_RARP], 5);
+    assert_int_equal(heard.kinds[GARP_KIND_GARP], 5);
+    assert_int_equal(heard.kinds[GARP_KIND_NA], 5);
+    assert_int_equal(heard.last_wall, 1014);
+    garp_announcer_destroy(a);
+}
+
+static void
+many_vms_one_go(void **state)
+{
+    struct garp_schedule_params p = GARP_SCHEDULE_DEFAULTS;
+    struct rec_sender rec = { .up = { &rec_class } };
+    struct garp_announcer *a;
+
+    (void) state;
+    p.rounds = 1;
+    assert_int_equal(garp_announcer_create(&p, &rec.up, NULL, NULL, &a,
+                                           NULL, 0), 0);
+    for (int i = 0; i < 3000; i++) {
+        const ovs_be32 v4[1] = { htonl(0xc6120000 + i + 1) };
+        struct garp_vm vm = {
+            .mac = ETH_ADDR_C(02, 00, 00, 00, 00, 00), .ipv4 = v4,
+            .n_ipv4 = 1,
+        };
+        vm.mac.ea[4] = i >> 8;
+        vm.mac.ea[5] = i;
+        vm.mac.ea[3] = 1;
+        assert_int_equal(garp_announcer_add(a, &vm, 0, NULL, NULL, 0), 0);
+    }
+    assert_int_equal(garp_announcer_run(a, 0), 0);
+    /* 6000 frames, at most 4096 per call. */
+    assert_int_equal(rec.frames, 6000);
+    assert_int_equal(rec.calls, 2);
+    assert_true(garp_announcer_is_done(a));
+    garp_announcer_destroy(a);
+}
+
+static void
+bad_vm_adds_nothing(void **state)
+{
+    const struct garp_schedule_params p = GARP_SCHEDULE_DEFAULTS;
+    struct garp_schedule_params bad = p;
+    struct rec_sender rec = { .up = { &rec_class } };
+    struct garp_vm vm = { .mac = ETH_ADDR_C(01, 00, 00, 00, 00, 01) };
+    struct garp_announcer *a;
+    char err[256];
+
+    (void) state;
+    bad.rounds = 0;
+    assert_int_equal(garp_announcer_create(&bad, &rec.up, NULL, NULL, &a,
+                                           err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "rounds"));
+    assert_int_equal(garp_announcer_create(&p, &rec.up, NULL, NULL, &a,
+                                           NULL, 0), 0);
+    assert_int_equal(garp_announcer_add(a, &vm, 0, NULL, err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "mac"));
+    vm.mac.ea[0] = 2;
+    vm.port = "nosuch";
+    assert_int_equal(garp_announcer_add(a, &vm, 0, NULL, err, sizeof err),
+                     -ENOENT);
+    assert_non_null(strstr(err, "nosuch"));
+    assert_true(garp_announcer_is_done(a));
+    assert_int_equal(garp_announcer_run(a, 0), 0);
+    assert_int_equal(rec.calls, 0);
+    garp_announcer_destroy(a);
+}
+
+static void
+send_failure_reported(void **state)
+{
+    const struct garp_schedule_params p = GARP_SCHEDULE_DEFAULTS;
+    struct rec_sender rec = { .up = { &rec_class }, .fail_after = 1 };
+    struct garp_vm vm = { .mac = ETH_ADDR_C(02, 00, 00, 00, 00, 01),
+                          .link_local = true };
+    struct heard heard = { 0 };
+    struct garp_announcer *a;
+
+    (void) state;
+    assert_int_equal(garp_announcer_create(&p, &rec.up, heard_cb, &heard, &a,
+                                           NULL, 0), 0);
+    assert_int_equal(garp_announcer_add(a, &vm, 0, NULL, NULL, 0), 0);
+    assert_int_equal(garp_announcer_run(a, 0), -ENOBUFS);
+    assert_int_equal(garp_announcer_n_sent(a), 1);
+    assert_int_equal(heard.n, 1);       /* Only what really went. */
+    garp_announcer_destroy(a);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(one_vm_rounds),
+        cmocka_unit_test(many_vms_one_go),
+        cmocka_unit_test(bad_vm_adds_nothing),
+        cmocka_unit_test(send_failure_reported),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
