@@ -23,4 +23,12 @@ struct nmovs_of {
  * them with an error, or another negative errno. */
 int nmovs_of_send_batch(struct nmovs_of *, struct ovs_list *requests);
 
+struct ofputil_phy_port;
+
+/* Finds the port named 'name' or, if 'name' is NULL, numbered 'ofport', in
+ * an OpenFlow port description request.  Returns 0, -ENOENT or another
+ * negative errno. */
+int nmovs_of_find_port(struct nmovs_of *, const char *name, uint32_t ofport,
+                       struct ofputil_phy_port *);
+
 #endif /* ovs/ofconn-int.h */

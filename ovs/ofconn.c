@@ -154,7 +154,8 @@ nmovs_of_send_batch(struct nmovs_of *of, struct ovs_list *requests)
 }
 
 int
-nmovs_of_port_no(struct nmovs_of *of, const char *port, uint32_t *ofport)
+nmovs_of_find_port(struct nmovs_of *of, const char *name, uint32_t ofport,
+                   struct ofputil_phy_port *ppp)
 {
     struct ovs_list requests, replies;
     struct ofpbuf *reply;
@@ -178,8 +179,9 @@ nmovs_of_port_no(struct nmovs_of *of, const char *port, uint32_t *ofport)
             break;
         }
         while (!ofputil_pull_phy_port(of->version, reply, &pp)) {
-            if (!strcmp(pp.name, port)) {
-                *ofport = ofp_to_u16(pp.port_no);
+            if (name ? !strcmp(pp.name, name)
+                : ofp_to_u16(pp.port_no) == ofport) {
+                *ppp = pp;
                 result = 0;
                 goto out;
             }
@@ -188,6 +190,18 @@ nmovs_of_port_no(struct nmovs_of *of, const char *port, uint32_t *ofport)
 out:
     ofpbuf_list_delete(&replies);
     return result;
+}
+
+int
+nmovs_of_port_no(struct nmovs_of *of, const char *port, uint32_t *ofport)
+{
+    struct ofputil_phy_port pp;
+    int error = nmovs_of_find_port(of, port, 0, &pp);
+
+    if (!error) {
+        *ofport = ofp_to_u16(pp.port_no);
+    }
+    return error;
 }
 
 int

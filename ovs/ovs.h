@@ -39,4 +39,150 @@ int nmovs_of_port_no(struct nmovs_of *of, const char *port, uint32_t *ofport);
 int nmovs_of_packet_out(struct nmovs_of *of, uint32_t in_port,
                         const struct iovec *frames, size_t n);
 
+/* ---- Staged activation: blocked ports (flows.c) ---- */
+
+/* netmove's flows carry cookie NMOVS_COOKIE_BASE | ofport ("nm" in the top
+ * bytes), at a priority above any NORMAL flow. */
+#define NMOVS_COOKIE_BASE 0x6e6d000000000000ULL
+#define NMOVS_BLOCK_PRIORITY 65000
+
+/* The cookie of the flows that block OpenFlow port 'ofport'. */
+uint64_t nmovs_block_cookie(uint32_t ofport);
+
+/* Blocks OpenFlow port 'ofport' on 'of''s bridge: flows drop everything
+ * from it (in_port) and everything to the 'n_macs' MACs in 'macs' (dl_dst),
+ * and its no_forward config keeps NORMAL's floods off it.  Returns once the
+ * switch has applied all of it (barrier): 0 or a negative errno. */
+int nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
+                   const uint8_t (*macs)[6], size_t n_macs);
+
+/* Undoes nmovs_of_block(): deletes exactly the flows with 'ofport''s cookie
+ * and clears no_forward (if the port still exists).  0 or -errno. */
+int nmovs_of_unblock(struct nmovs_of *of, uint32_t ofport);
+
+/* ---- OVSDB (db.c) ---- */
+
+struct nmovs_db;
+
+/* Connects to OVSDB at 'remote' (NULL: "unix:'rundir'/db.sock") through the
+ * OVS IDL, replicating only the columns netmove uses, and waits up to
+ * 'timeout_ms' for its contents.  'rundir' NULL means $OVS_RUNDIR (or OVS's
+ * default); it also locates the bridges' BRIDGE.mgmt sockets and
+ * ovs-vswitchd's control socket.  0 or a negative errno, with a message in
+ * 'err'. */
+int nmovs_db_open(const char *remote, const char *rundir, int timeout_ms,
+                  struct nmovs_db **dbp, char *err, size_t errlen);
+
+/* Closes 'db'.  NULL is accepted. */
+void nmovs_db_close(struct nmovs_db *db);
+
+/* ---- Port documents (port_doc.c) ---- */
+
+struct json;
+struct nmovs_doc;               /* One VM's ports. */
+
+/* The document version this netmove writes and reads. */
+#define NMOVS_DOC_VERSION 1
+
+/* Parses 'text': one document (a JSON object) or several (a JSON array of
+ * them, for a host evacuation).  Stores a malloc'd array of documents in
+ * '*docsp' and its length in '*np'.  Returns 0, or -EINVAL with a message
+ * naming the field ("document: ports[0].tag: 5000 is not a VLAN id
+ * (0-4095)") in 'err'. */
+int nmovs_docs_parse(const char *text, struct nmovs_doc ***docsp, size_t *np,
+                     char *err, size_t errlen);
+
+/* The same from already parsed JSON. */
+int nmovs_docs_from_json(const struct json *, struct nmovs_doc ***docsp,
+                         size_t *np, char *err, size_t errlen);
+int nmovs_doc_from_json(const struct json *, struct nmovs_doc **docp,
+                        char *err, size_t errlen);
+
+/* The JSON form of 'doc' (the caller owns it). */
+struct json *nmovs_doc_to_json(const struct nmovs_doc *doc);
+
+/* Pretty, sorted JSON text of 'n' documents: an object if 'n' is 1, else an
+ * array.  The caller frees it. */
+char *nmovs_docs_format(struct nmovs_doc *const *docs, size_t n);
+
+/* The VM 'doc' describes, and its number of ports. */
+const char *nmovs_doc_vm(const struct nmovs_doc *doc);
+size_t nmovs_doc_n_ports(const struct nmovs_doc *doc);
+
+/* Frees 'doc' (NULL ok), or 'n' documents and the array holding them. */
+void nmovs_doc_destroy(struct nmovs_doc *doc);
+void nmovs_docs_destroy(struct nmovs_doc **docs, size_t n);
+
+/* ---- Renames and VLAN maps (xlate.c) ---- */
+
+struct nmovs_xlate;
+
+struct nmovs_xlate *nmovs_xlate_create(void);
+void nmovs_xlate_destroy(struct nmovs_xlate *);  /* NULL ok. */
+
+/* Adds "OLD=NEW" (a port or interface name) or "A=B" (VLAN ids 0-4095).
+ * Returns 0, or -EINVAL with a message naming the option in 'err'. */
+int nmovs_xlate_add_rename(struct nmovs_xlate *, const char *spec,
+                           char *err, size_t errlen);
+int nmovs_xlate_add_vlan(struct nmovs_xlate *, const char *spec,
+                         char *err, size_t errlen);
+
+/* What 'vlan' or 'name' become. */
+int nmovs_xlate_vlan(const struct nmovs_xlate *, int vlan);
+const char *nmovs_xlate_name(const struct nmovs_xlate *, const char *name);
+
+/* Renames the ports and interfaces of 'doc' and maps its tags and trunks. */
+void nmovs_xlate_apply(const struct nmovs_xlate *, struct nmovs_doc *doc);
+
+/* ---- Export, import, remove (port_export.c, port_import.c,
+ * port_remove.c) ---- */
+
+/* Exports the ports of VM 'vm' (found by Interface external_ids vm-id,
+ * vm-uuid, iface-id or attached-mac, or by interface or port name) into a
+ * new document in '*docp'.  0, or -ENOENT with a message. */
+int nmovs_export(struct nmovs_db *db, const char *vm, struct nmovs_doc **docp,
+                 char *err, size_t errlen);
+
+struct nmovs_import_opts {
+    bool blocked;               /* Also block the ports (nmovs_of_block). */
+    int timeout_ms;             /* For the transaction and ovs-vswitchd. */
+};
+
+/* Imports the 'n' documents in 'docs' in one transaction: each port is
+ * created, or updated in place to match (its records keep their uuids; an
+ * identical import writes nothing).  Then waits until ovs-vswitchd has
+ * applied it and every interface has an OpenFlow port, and blocks the ports
+ * if asked.  '*changed' tells whether OVSDB changed.  Returns 0, or a
+ * negative errno with a message in 'err' (Interface:error if ovs-vswitchd
+ * could not add an interface). */
+int nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
+                 const struct nmovs_import_opts *opts, bool *changed,
+                 char *err, size_t errlen);
+
+/* Removes the ports of the 'n' VMs in 'vms' in one transaction (with their
+ * QoS rows if no other port uses them, and their blocking flows), waits
+ * until ovs-vswitchd has applied it, and stores the number of ports removed
+ * in '*n_removed'.  A VM with no port is not an error. */
+int nmovs_remove(struct nmovs_db *db, const char *const *vms, size_t n,
+                 int timeout_ms, size_t *n_removed, char *err, size_t errlen);
+
+/* Blocks the ports of VM 'vm' (nmovs_of_block() on each), or activates
+ * them (nmovs_of_unblock()).  -ENOENT if the VM has no port here. */
+int nmovs_block(struct nmovs_db *db, const char *vm, char *err, size_t errlen);
+int nmovs_activate(struct nmovs_db *db, const char *vm, char *err,
+                   size_t errlen);
+
+/* ---- MAC learning (fdb.c) ---- */
+
+/* Flushes bridge 'bridge''s MAC learning table through ovs-vswitchd's
+ * unixctl socket in 'rundir' (ovs-appctl fdb/flush BRIDGE).  0 or -errno. */
+int nmovs_fdb_flush(const char *rundir, const char *bridge, char *err,
+                    size_t errlen);
+
+/* Flushes the learning table of 'bridge', or (if NULL) of every bridge that
+ * holds a port of VM 'vm', so that none keeps forwarding the VM's MACs to a
+ * stale port.  -ENOENT if 'bridge' is NULL and the VM has no port here. */
+int nmovs_forget(struct nmovs_db *db, const char *vm, const char *bridge,
+                 char *err, size_t errlen);
+
 #endif /* ovs/ovs.h */

@@ -1,0 +1,206 @@
+/* ovs: the OVSDB connection (OVS IDL): open, wait for the first contents,
+ * one transaction with verify and retry. */
+#include "ovs/ovs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dirs.h"
+#include "openvswitch/poll-loop.h"
+#include "ovsdb-idl.h"
+#include "timeval.h"
+#include "util.h"
+#include "vswitch-idl.h"
+
+#include "ovs/db-int.h"
+
+/* Only the columns netmove reads or writes are replicated. */
+static void
+register_columns(struct ovsdb_idl *idl)
+{
+    static const struct ovsdb_idl_column *const columns[] = {
+        &ovsrec_open_vswitch_col_next_cfg,
+        &ovsrec_open_vswitch_col_cur_cfg,
+        &ovsrec_bridge_col_name,
+        &ovsrec_bridge_col_ports,
+        &ovsrec_port_col_name,
+        &ovsrec_port_col_interfaces,
+        &ovsrec_port_col_tag,
+        &ovsrec_port_col_trunks,
+        &ovsrec_port_col_vlan_mode,
+        &ovsrec_port_col_external_ids,
+        &ovsrec_port_col_other_config,
+        &ovsrec_port_col_qos,
+        &ovsrec_interface_col_name,
+        &ovsrec_interface_col_type,
+        &ovsrec_interface_col_options,
+        &ovsrec_interface_col_external_ids,
+        &ovsrec_interface_col_other_config,
+        &ovsrec_interface_col_mtu_request,
+        &ovsrec_interface_col_ingress_policing_rate,
+        &ovsrec_interface_col_ingress_policing_burst,
+        &ovsrec_interface_col_ofport_request,
+        &ovsrec_interface_col_ofport,
+        &ovsrec_interface_col_error,
+        &ovsrec_qos_col_type,
+        &ovsrec_qos_col_other_config,
+        &ovsrec_qos_col_external_ids,
+        &ovsrec_qos_col_queues,
+        &ovsrec_queue_col_dscp,
+        &ovsrec_queue_col_other_config,
+        &ovsrec_queue_col_external_ids,
+    };
+    static const struct ovsdb_idl_table_class *const tables[] = {
+        &ovsrec_table_open_vswitch, &ovsrec_table_bridge, &ovsrec_table_port,
+        &ovsrec_table_interface, &ovsrec_table_qos, &ovsrec_table_queue,
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
+        ovsdb_idl_add_table(idl, tables[i]);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(columns); i++) {
+        ovsdb_idl_add_column(idl, columns[i]);
+    }
+}
+
+int
+nmovs_db_open(const char *remote, const char *rundir, int timeout_ms,
+              struct nmovs_db **dbp, char *err, size_t errlen)
+{
+    struct nmovs_db *db = xzalloc(sizeof *db);
+    long long int deadline = time_msec() + timeout_ms;
+
+    *dbp = NULL;
+    db->rundir = xstrdup(rundir ? rundir : ovs_rundir());
+    db->remote = remote ? xstrdup(remote)
+                        : xasprintf("unix:%s/db.sock", db->rundir);
+    /* No retry: a CLI reports an unreachable database at once. */
+    db->idl = ovsdb_idl_create(db->remote, &ovsrec_idl_class, false, false);
+    register_columns(db->idl);
+
+    ovsdb_idl_run(db->idl);
+    while (!ovsdb_idl_has_ever_connected(db->idl)) {
+        int error = nmovs_db_wait(db, deadline);
+        if (error) {
+            int last = ovsdb_idl_get_last_error(db->idl);
+            snprintf(err, errlen, "cannot connect to OVSDB at %s: %s",
+                     db->remote, last ? ovs_retval_to_string(last)
+                     : "timed out");
+            nmovs_db_close(db);
+            return last ? -last : error;
+        }
+    }
+    *dbp = db;
+    return 0;
+}
+
+void
+nmovs_db_close(struct nmovs_db *db)
+{
+    if (db) {
+        ovsdb_idl_destroy(db->idl);
+        free(db->remote);
+        free(db->rundir);
+        free(db);
+    }
+}
+
+int
+nmovs_db_wait(struct nmovs_db *db, long long int deadline)
+{
+    unsigned int seqno = ovsdb_idl_get_seqno(db->idl);
+
+    for (;;) {
+        if (!ovsdb_idl_is_alive(db->idl)) {
+            return -ECONNRESET;
+        }
+        if (time_msec() >= deadline) {
+            return -ETIMEDOUT;
+        }
+        ovsdb_idl_wait(db->idl);
+        poll_timer_wait_until(deadline);
+        poll_block();
+        ovsdb_idl_run(db->idl);
+        if (ovsdb_idl_get_seqno(db->idl) != seqno) {
+            return 0;
+        }
+    }
+}
+
+int
+nmovs_db_transact(struct nmovs_db *db, const struct nmovs_txn_ops *ops,
+                  void *aux, long long int deadline, bool *changed,
+                  char *err, size_t errlen)
+{
+    *changed = false;
+    for (;;) {
+        enum ovsdb_idl_txn_status status;
+        struct ovsdb_idl_txn *txn;
+
+        ovsdb_idl_run(db->idl);
+        txn = ovsdb_idl_txn_create(db->idl);
+        ovsdb_idl_txn_add_comment(txn, "netmove");
+        int error = ops->build(txn, aux, err, errlen);
+        if (error) {
+            ovsdb_idl_txn_destroy(txn);
+            return error;
+        }
+        while ((status = ovsdb_idl_txn_commit(txn)) == TXN_INCOMPLETE) {
+            if (time_msec() >= deadline) {
+                ovsdb_idl_txn_destroy(txn);
+                snprintf(err, errlen, "OVSDB transaction timed out");
+                return -ETIMEDOUT;
+            }
+            ovsdb_idl_run(db->idl);
+            ovsdb_idl_wait(db->idl);
+            ovsdb_idl_txn_wait(txn);
+            poll_timer_wait_until(deadline);
+            poll_block();
+        }
+        switch (status) {
+        case TXN_SUCCESS:
+        case TXN_UNCHANGED:
+            *changed = status == TXN_SUCCESS;
+            if (ops->committed) {
+                ops->committed(txn, aux);
+            }
+            ovsdb_idl_txn_destroy(txn);
+            return 0;
+        case TXN_TRY_AGAIN:
+            /* What we verified changed: wait for the new contents, then
+             * rebuild from them. */
+            ovsdb_idl_txn_destroy(txn);
+            error = nmovs_db_wait(db, deadline);
+            if (error) {
+                snprintf(err, errlen, "OVSDB transaction: %s",
+                         error == -ETIMEDOUT ? "timed out retrying"
+                         : "connection lost");
+                return error;
+            }
+            break;
+        default:
+            snprintf(err, errlen, "OVSDB transaction failed: %s (%s)",
+                     ovsdb_idl_txn_status_to_string(status),
+                     ovsdb_idl_txn_get_error(txn));
+            ovsdb_idl_txn_destroy(txn);
+            return -EIO;
+        }
+    }
+}
+
+const struct ovsrec_bridge *
+nmovs_port_bridge(struct nmovs_db *db, const struct ovsrec_port *port)
+{
+    const struct ovsrec_bridge *br;
+
+    OVSREC_BRIDGE_FOR_EACH (br, db->idl) {
+        for (size_t i = 0; i < br->n_ports; i++) {
+            if (br->ports[i] == port) {
+                return br;
+            }
+        }
+    }
+    return NULL;
+}

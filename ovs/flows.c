@@ -1,0 +1,239 @@
+/* ovs: staged activation.  A blocked port is wired but silent: OpenFlow
+ * flows (netmove's cookie, above NORMAL) drop everything from it and to the
+ * VM's MACs, and the port's no_forward config keeps NORMAL's floods (which a
+ * flow cannot stop per port) off it.  Unblocking deletes exactly those flows
+ * by cookie and clears no_forward. */
+#include "ovs/ovs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "openvswitch/match.h"
+#include "openvswitch/ofp-flow.h"
+#include "openvswitch/ofp-port.h"
+#include "openvswitch/ofpbuf.h"
+#include "ovsdb-idl.h"
+#include "packets.h"
+#include "smap.h"
+#include "util.h"
+#include "vswitch-idl.h"
+
+#include "ovs/db-int.h"
+#include "ovs/ofconn-int.h"
+
+uint64_t
+nmovs_block_cookie(uint32_t ofport)
+{
+    return NMOVS_COOKIE_BASE | ofport;
+}
+
+static struct ofpbuf *
+encode_drop(struct nmovs_of *of, const struct match *match, uint32_t ofport)
+{
+    struct ofputil_flow_mod fm;
+
+    memset(&fm, 0, sizeof fm);
+    minimatch_init(&fm.match, match);
+    fm.priority = NMOVS_BLOCK_PRIORITY;
+    fm.new_cookie = htonll(nmovs_block_cookie(ofport));
+    fm.table_id = 0;
+    fm.command = OFPFC_ADD;
+    fm.buffer_id = UINT32_MAX;
+    fm.out_port = OFPP_ANY;
+    fm.out_group = OFPG_ANY;
+    /* No actions: drop. */
+    struct ofpbuf *msg = ofputil_encode_flow_mod(&fm, of->protocol);
+    minimatch_destroy(&fm.match);
+    return msg;
+}
+
+/* ovs-ofctl del-flows BR "cookie=C/-1" */
+static struct ofpbuf *
+encode_delete(struct nmovs_of *of, uint32_t ofport)
+{
+    struct ofputil_flow_mod fm;
+    struct match match;
+
+    memset(&fm, 0, sizeof fm);
+    match_init_catchall(&match);
+    minimatch_init(&fm.match, &match);
+    fm.cookie = htonll(nmovs_block_cookie(ofport));
+    fm.cookie_mask = OVS_BE64_MAX;
+    fm.new_cookie = OVS_BE64_MAX;
+    fm.table_id = OFPTT_ALL;
+    fm.command = OFPFC_DELETE;
+    fm.buffer_id = UINT32_MAX;
+    fm.out_port = OFPP_ANY;
+    fm.out_group = OFPG_ANY;
+    struct ofpbuf *msg = ofputil_encode_flow_mod(&fm, of->protocol);
+    minimatch_destroy(&fm.match);
+    return msg;
+}
+
+/* ovs-ofctl mod-port BR PORT no-forward|forward */
+static int
+encode_no_forward(struct nmovs_of *of, uint32_t ofport, bool on,
+                  struct ofpbuf **msgp)
+{
+    struct ofputil_phy_port pp;
+    struct ofputil_port_mod pm;
+
+    int error = nmovs_of_find_port(of, NULL, ofport, &pp);
+    if (error) {
+        return error;
+    }
+    memset(&pm, 0, sizeof pm);
+    pm.port_no = pp.port_no;
+    pm.hw_addr = pp.hw_addr;
+    pm.config = on ? OFPUTIL_PC_NO_FWD : 0;
+    pm.mask = OFPUTIL_PC_NO_FWD;
+    *msgp = ofputil_encode_port_mod(&pm, of->protocol);
+    return 0;
+}
+
+int
+nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
+               const uint8_t (*macs)[6], size_t n_macs)
+{
+    struct ovs_list msgs;
+    struct ofpbuf *pm;
+    struct match match;
+
+    if (!ofport || ofport > UINT16_MAX) {
+        return -EINVAL;
+    }
+    int error = encode_no_forward(of, ofport, true, &pm);
+    if (error) {
+        return error;
+    }
+    ovs_list_init(&msgs);
+
+    /* Flows first, then no_forward, then the barrier: when this returns,
+     * the port is silent both ways. */
+    match_init_catchall(&match);
+    match_set_in_port(&match, u16_to_ofp(ofport));
+    ovs_list_push_back(&msgs, &encode_drop(of, &match, ofport)->list_node);
+    for (size_t i = 0; i < n_macs; i++) {
+        struct eth_addr mac;
+
+        memcpy(mac.ea, macs[i], ETH_ADDR_LEN);
+        match_init_catchall(&match);
+        match_set_dl_dst(&match, mac);
+        ovs_list_push_back(&msgs,
+                           &encode_drop(of, &match, ofport)->list_node);
+    }
+    ovs_list_push_back(&msgs, &pm->list_node);
+    return nmovs_of_send_batch(of, &msgs);
+}
+
+int
+nmovs_of_unblock(struct nmovs_of *of, uint32_t ofport)
+{
+    struct ovs_list msgs;
+    struct ofpbuf *pm;
+
+    if (!ofport || ofport > UINT16_MAX) {
+        return -EINVAL;
+    }
+    ovs_list_init(&msgs);
+    ovs_list_push_back(&msgs, &encode_delete(of, ofport)->list_node);
+    /* A port that is gone has nothing left to forward to. */
+    int error = encode_no_forward(of, ofport, false, &pm);
+    if (!error) {
+        ovs_list_push_back(&msgs, &pm->list_node);
+    } else if (error != -ENOENT) {
+        ofpbuf_list_delete(&msgs);
+        return error;
+    }
+    return nmovs_of_send_batch(of, &msgs);
+}
+
+/* The VM's MACs on 'iface': external_ids:attached-mac, if valid. */
+static size_t
+iface_macs(const struct ovsrec_interface *iface, uint8_t (*macs)[6])
+{
+    const char *s = smap_get(&iface->external_ids, "attached-mac");
+    struct eth_addr mac;
+
+    if (s && eth_addr_from_string(s, &mac)) {
+        memcpy(macs[0], mac.ea, ETH_ADDR_LEN);
+        return 1;
+    }
+    return 0;
+}
+
+int
+nmovs_set_ports_blocked(struct nmovs_db *db, const struct nmovs_vm_port *ports,
+                        size_t n, bool block, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct ovsrec_port *port = ports[i].port;
+        struct nmovs_of *of;
+
+        int error = nmovs_of_open(db->rundir, ports[i].br->name, &of);
+        if (error) {
+            snprintf(err, errlen, "bridge %s: OpenFlow connection to %s/%s.mgmt"
+                     " failed: %s", ports[i].br->name, db->rundir,
+                     ports[i].br->name, ovs_strerror(-error));
+            return error;
+        }
+        for (size_t j = 0; !error && j < port->n_interfaces; j++) {
+            const struct ovsrec_interface *iface = port->interfaces[j];
+            uint8_t macs[1][6];
+
+            if (!iface->n_ofport || iface->ofport[0] <= 0) {
+                snprintf(err, errlen, "interface %s has no OpenFlow port%s%s",
+                         iface->name, iface->error ? ": " : "",
+                         iface->error ? iface->error : "");
+                error = -ENODEV;
+                break;
+            }
+            uint32_t ofport = iface->ofport[0];
+            error = block ? nmovs_of_block(of, ofport, macs,
+                                           iface_macs(iface, macs))
+                          : nmovs_of_unblock(of, ofport);
+            if (error) {
+                snprintf(err, errlen, "interface %s: %s its flows failed: %s",
+                         iface->name, block ? "installing" : "removing",
+                         ovs_strerror(-error));
+            }
+        }
+        nmovs_of_close(of);
+        if (error) {
+            return error;
+        }
+    }
+    return 0;
+}
+
+static int
+set_vm_blocked(struct nmovs_db *db, const char *vm, bool block, char *err,
+               size_t errlen)
+{
+    struct nmovs_vm_port *ports;
+    size_t n = nmovs_find_vm_ports(db, vm, &ports);
+
+    if (!n) {
+        free(ports);
+        snprintf(err, errlen, "VM '%s': no port found", vm);
+        return -ENOENT;
+    }
+    int error = nmovs_set_ports_blocked(db, ports, n, block, err, errlen);
+    free(ports);
+    return error;
+}
+
+int
+nmovs_activate(struct nmovs_db *db, const char *vm, char *err, size_t errlen)
+{
+    return set_vm_blocked(db, vm, false, err, errlen);
+}
+
+int
+nmovs_block(struct nmovs_db *db, const char *vm, char *err, size_t errlen)
+{
+    return set_vm_blocked(db, vm, true, err, errlen);
+}
