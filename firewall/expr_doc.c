@@ -1,0 +1,232 @@
+/* firewall: nf_tables expressions as documents.
+ *
+ * Every expression is kept generically, so that any kind libnftnl knows is
+ * re-created byte for byte: its kind and, for every attribute libnftnl
+ * holds, the attribute's number and value bytes (as libnftnl stores them,
+ * host byte order for integers, hence the document's "byteorder").  dynset
+ * nests expressions, written as "exprs".
+ *
+ *   {"kind": "meta", "attrs": {"1": "06000000", "2": "01000000"}} */
+#include "firewall/internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/set.h>
+
+#include "openvswitch/json.h"
+#include "openvswitch/shash.h"
+#include "util.h"
+
+/* libnftnl keeps set attributes as bits of a 32-bit word. */
+#define EXPR_ATTR_MAX 31
+/* Longest attribute value accepted from a document (strings: names,
+ * prefixes; data: NFT_DATA_VALUE_MAXLEN). */
+#define EXPR_VALUE_MAX 256
+
+static bool
+is_nested_attr(const char *kind, uint16_t type)
+{
+    return (!strcmp(kind, "dynset")
+            && (type == NFTNL_EXPR_DYNSET_EXPR
+                || type == NFTNL_EXPR_DYNSET_EXPRESSIONS));
+}
+
+static int
+add_nested_json(struct nftnl_expr *e, void *array_)
+{
+    json_array_add(array_, fw_expr_to_json(e));
+    return 0;
+}
+
+/* Returns 'e' as {"kind": ..., "attrs": {...}[, "exprs": [...]]}. */
+struct json *
+fw_expr_to_json(const struct nftnl_expr *e)
+{
+    const char *kind = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+    struct json *attrs = json_object_create();
+    struct json *obj = json_object_create();
+
+    for (uint16_t type = NFTNL_EXPR_BASE; type <= EXPR_ATTR_MAX; type++) {
+        const void *data;
+        uint32_t len = 0;
+        char name[8];
+
+        if (!nftnl_expr_is_set(e, type) || is_nested_attr(kind, type)) {
+            continue;
+        }
+        data = nftnl_expr_get(e, type, &len);
+        if (!data) {
+            continue;
+        }
+        snprintf(name, sizeof name, "%u", type);
+        json_object_put(attrs, name,
+                        json_string_create_nocopy(fw_hex_encode(data, len)));
+    }
+    json_object_put_string(obj, "kind", kind);
+    json_object_put(obj, "attrs", attrs);
+    if (!strcmp(kind, "dynset")) {
+        struct json *nested = json_array_create_empty();
+
+        nftnl_expr_expr_foreach(e, add_nested_json, nested);
+        if (nested->array.n) {
+            json_object_put(obj, "exprs", nested);
+        } else {
+            json_destroy(nested);
+        }
+    }
+    return obj;
+}
+
+struct json *
+fw_exprs_to_json_set(const struct nftnl_set *s)
+{
+    struct json *array = json_array_create_empty();
+
+    nftnl_set_expr_foreach(s, add_nested_json, array);
+    return array;
+}
+
+struct json *
+fw_exprs_to_json_elem(struct nftnl_set_elem *el)
+{
+    struct json *array = json_array_create_empty();
+
+    nftnl_set_elem_expr_foreach(el, add_nested_json, array);
+    return array;
+}
+
+/* Sets attribute 'type' of 'e' to the hex value 'hex' and checks that
+ * libnftnl holds exactly those bytes afterwards: an attribute the kind does
+ * not have, or a value of the wrong size, is refused. */
+static int
+set_attr(struct nftnl_expr *e, const char *kind, unsigned long type,
+         const char *hex, const char *path, char *err, size_t errlen)
+{
+    /* Zero-padded, so that libnftnl's fixed-size copies and strdup() never
+     * read past what the document gave. */
+    uint8_t value[2 * EXPR_VALUE_MAX];
+    const void *got;
+    uint32_t got_len = 0;
+    size_t len;
+
+    memset(value, 0, sizeof value);
+    if (type < NFTNL_EXPR_BASE || type > EXPR_ATTR_MAX
+        || is_nested_attr(kind, type)) {
+        return doc_error(err, errlen, "%s.attrs.%lu: unknown attribute of "
+                         "expression '%s'", path, type, kind);
+    }
+    if (fw_hex_decode(hex, value, EXPR_VALUE_MAX, &len)) {
+        return doc_error(err, errlen, "%s.attrs.%lu: expected hex bytes (at "
+                         "most %d)", path, type, EXPR_VALUE_MAX);
+    }
+    if (nftnl_expr_set(e, type, value, len) < 0) {
+        return doc_error(err, errlen, "%s.attrs.%lu: invalid value for "
+                         "expression '%s'", path, type, kind);
+    }
+    got = nftnl_expr_is_set(e, type) ? nftnl_expr_get(e, type, &got_len)
+                                     : NULL;
+    if (!got) {
+        return doc_error(err, errlen, "%s.attrs.%lu: unknown attribute of "
+                         "expression '%s'", path, type, kind);
+    }
+    if (got_len != len || memcmp(got, value, len)) {
+        return doc_error(err, errlen, "%s.attrs.%lu: value of %zu bytes "
+                         "does not fit expression '%s' (it holds %u)",
+                         path, type, len, kind, got_len);
+    }
+    return 0;
+}
+
+static int
+nested_from_json(struct nftnl_expr *e, const struct json *exprs,
+                 const char *path, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < exprs->array.n; i++) {
+        struct nftnl_expr *sub;
+        char subpath[256];
+        int error;
+
+        doc_path(subpath, sizeof subpath, "%s.exprs[%zu]", path, i);
+        error = fw_expr_from_json(exprs->array.elems[i], &sub, subpath,
+                                  err, errlen);
+        if (error) {
+            return error;
+        }
+        nftnl_expr_add_expr(e, NFTNL_EXPR_DYNSET_EXPRESSIONS, sub);
+    }
+    return 0;
+}
+
+/* Decodes expression document 'doc' (at 'path', for messages) into a new
+ * expression '*ep'.  Returns 0 or -EINVAL. */
+int
+fw_expr_from_json(const struct json *doc, struct nftnl_expr **ep,
+                  const char *path, char *err, size_t errlen)
+{
+    const struct json *attrs, *exprs;
+    struct shash_node *node;
+    struct nftnl_expr *e;
+    const char *kind;
+    int error;
+
+    *ep = NULL;
+    if (doc->type != JSON_OBJECT) {
+        return doc_error(err, errlen, "%s: expected an object", path);
+    }
+    error = doc_get_string(doc, "kind", true, 32, &kind, path, err, errlen);
+    if (error) {
+        return error;
+    }
+    e = nftnl_expr_alloc(kind);
+    if (!e) {
+        return doc_error(err, errlen, "%s.kind: unknown expression type "
+                         "'%s'", path, kind);
+    }
+    attrs = doc_member(doc, "attrs");
+    if (!attrs || attrs->type != JSON_OBJECT) {
+        error = doc_error(err, errlen, "%s.attrs: %s", path,
+                          attrs ? "expected an object" : "missing");
+        goto out_free;
+    }
+    SHASH_FOR_EACH (node, json_object(attrs)) {
+        const struct json *v = node->data;
+        char *end;
+        unsigned long type = strtoul(node->name, &end, 10);
+
+        if (*end || end == node->name) {
+            error = doc_error(err, errlen, "%s.attrs.%s: attribute names are "
+                              "numbers", path, node->name);
+            goto out_free;
+        }
+        if (v->type != JSON_STRING) {
+            error = doc_error(err, errlen, "%s.attrs.%s: expected a hex "
+                              "string", path, node->name);
+            goto out_free;
+        }
+        error = set_attr(e, kind, type, json_string(v), path, err, errlen);
+        if (error) {
+            goto out_free;
+        }
+    }
+    error = doc_get_array(doc, "exprs", false, &exprs, path, err, errlen);
+    if (!error && exprs) {
+        if (strcmp(kind, "dynset")) {
+            error = doc_error(err, errlen, "%s.exprs: only dynset nests "
+                              "expressions", path);
+        } else {
+            error = nested_from_json(e, exprs, path, err, errlen);
+        }
+    }
+    if (error) {
+        goto out_free;
+    }
+    *ep = e;
+    return 0;
+
+out_free:
+    nftnl_expr_free(e);
+    return error;
+}

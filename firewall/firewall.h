@@ -1,0 +1,194 @@
+/* firewall: a VM's nftables objects and conntrack entries, exported to
+ * versioned JSON documents and imported on another host.
+ *
+ * The convention (see firewall/README.md): a VM's firewall is every table
+ * whose comment is "netmove:vm=<vm>" (the whole table), plus, in any other
+ * table, every chain, set, map and rule whose comment is "netmove:vm=<vm>".
+ * Untagged objects are the host's and never move.
+ *
+ * Everything talks to the kernel of the calling thread's network namespace
+ * through netlink (libnftnl + libmnl for nf_tables, libnetfilter_conntrack
+ * over libmnl for ctnetlink).  Functions return 0 or a negative errno; where
+ * a reason helps, it is written to 'err' ('errlen' bytes).  -EINVAL means bad
+ * input (a document, a value, or a batch the kernel rejected: nothing
+ * changed); anything else is an operational failure. */
+#ifndef FIREWALL_FIREWALL_H
+#define FIREWALL_FIREWALL_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json;
+struct nftnl_table;
+struct nftnl_chain;
+struct nftnl_set;
+struct nftnl_rule;
+struct nf_conntrack;
+
+/* Version of the documents this code writes and the only one it reads. */
+#define FW_DOC_VERSION 1
+#define CT_DOC_VERSION 1
+
+/* Longest VM name accepted in a tag. */
+#define FW_VM_NAME_MAX 64
+
+/* ---- nftables: a VM's ruleset ---- */
+
+struct fw_ruleset;
+
+/* Returns true if 'vm' is a usable VM name: 1..FW_VM_NAME_MAX printable
+ * characters without spaces or quotes. */
+bool fw_vm_name_valid(const char *vm);
+
+/* Creates an empty ruleset for 'vm'.  Never returns NULL. */
+struct fw_ruleset *fw_ruleset_create(const char *vm);
+
+/* Frees 'rs' and every nftnl object it holds.  Accepts NULL. */
+void fw_ruleset_destroy(struct fw_ruleset *rs);
+
+/* The VM 'rs' belongs to. */
+const char *fw_ruleset_vm(const struct fw_ruleset *rs);
+
+/* Counts of what 'rs' holds: tables moved whole, chains created (the VM's),
+ * sets (named and anonymous), set elements, rules. */
+struct fw_counts {
+    size_t tables, whole_tables, chains, sets, elements, rules;
+};
+void fw_ruleset_counts(const struct fw_ruleset *rs, struct fw_counts *c);
+
+/* Builders, used by the exporter and by tests.  Each takes ownership of the
+ * nftnl object.  fw_ruleset_add_table() adds table 't' ('whole': the table
+ * is the VM's and moves entirely; otherwise it only holds the VM's objects
+ * and is created from 't' where it is missing).  fw_ruleset_add_chain()
+ * adds chain 'c' to its table ('whole': the chain is the VM's, created with
+ * all its rules; otherwise a host chain that holds VM rules, created from 'c'
+ * only where missing).  Sets carry their elements; rules are kept in the
+ * order added.  Return 0, or -ENOENT if the object's table (or a rule's
+ * chain) was not added first. */
+void fw_ruleset_add_table(struct fw_ruleset *rs, struct nftnl_table *t,
+                          bool whole);
+int fw_ruleset_add_chain(struct fw_ruleset *rs, struct nftnl_chain *c,
+                         bool whole);
+int fw_ruleset_add_set(struct fw_ruleset *rs, struct nftnl_set *s);
+int fw_ruleset_add_rule(struct fw_ruleset *rs, struct nftnl_rule *r);
+
+/* Returns true if 'a' and 'b' hold the same objects in the same order, each
+ * building byte-identical netlink messages (handles aside).  On a
+ * difference, describes the first one in 'why' if non-NULL. */
+bool fw_ruleset_equal(const struct fw_ruleset *a, const struct fw_ruleset *b,
+                      char *why, size_t whylen);
+
+/* Encodes 'rs' as a firewall document (JSON, version FW_DOC_VERSION).
+ * The caller frees the result with json_destroy(). */
+struct json *fw_ruleset_to_json(const struct fw_ruleset *rs);
+
+/* Decodes firewall document 'doc' into '*rsp'.  Returns 0, or -EINVAL with
+ * the offending field named in 'err' (unknown version, malformed or
+ * truncated fields, unknown expression kinds or attributes). */
+int fw_ruleset_from_json(const struct json *doc, struct fw_ruleset **rsp,
+                         char *err, size_t errlen);
+
+/* Rewrites interface name 'from' to 'to' wherever 'rs' compares interface
+ * names: a cmp after a meta iifname/oifname/ibrname/obrname load, keys and
+ * data of sets and maps of type ifname (also inside concatenations), and
+ * netdev chains' devices.  Returns the number of places rewritten (>= 0),
+ * or -EINVAL if 'to' or 'from' is empty or longer than IFNAMSIZ - 1. */
+int fw_ruleset_rename(struct fw_ruleset *rs, const char *from, const char *to,
+                      char *err, size_t errlen);
+
+/* Dumps the ruleset of the current network namespace (retrying while the
+ * generation id moves under the dump) and selects the objects of 'vm' into
+ * '*rsp', with every element of their sets. */
+int fw_export(const char *vm, struct fw_ruleset **rsp,
+              char *err, size_t errlen);
+
+/* Applies 'rs' to the current network namespace in one nf_tables batch:
+ * the VM's existing objects are deleted and 'rs''s objects added, so that
+ * importing twice replaces rather than duplicates.  All or nothing: -EINVAL
+ * with the kernel's reason (extended ack) if the kernel rejects the batch.
+ * Rules of 'rs' that use anonymous sets keep the batch's set ids. */
+int fw_import(struct fw_ruleset *rs, char *err, size_t errlen);
+
+/* Deletes every object of 'vm' in the current network namespace in one
+ * batch, nothing else.  '*removed' (if non-NULL) receives how many top-level
+ * objects (tables, chains, sets, rules outside the VM's chains) went. */
+int fw_remove(const char *vm, size_t *removed, char *err, size_t errlen);
+
+/* ---- conntrack: a VM's connection-tracking entries ---- */
+
+struct ct_table;
+
+/* Which entries: those whose original or reply tuple holds one of 'addrs'
+ * (IPv4 or IPv6, as struct in6_addr with v4-mapped IPv4), or, if
+ * 'has_zone', whose zone is 'zone'; with both, entries that match both. */
+struct ct_filter {
+    size_t n_addrs;
+    struct ct_addr {
+        int family;                 /* AF_INET or AF_INET6. */
+        uint8_t bytes[16];          /* 4 or 16 bytes used. */
+    } *addrs;
+    bool has_zone;
+    uint16_t zone;
+};
+
+/* Parses 'text' as an IPv4 or IPv6 address into 'addr'.  Returns 0 or
+ * -EINVAL. */
+int ct_addr_parse(const char *text, struct ct_addr *addr);
+
+/* Returns true if conntrack entry 'ct' matches 'filter'. */
+bool ct_filter_match(const struct ct_filter *filter,
+                     const struct nf_conntrack *ct);
+
+/* Creates an empty table. */
+struct ct_table *ct_table_create(void);
+
+/* Frees 'tab' and its entries.  Accepts NULL. */
+void ct_table_destroy(struct ct_table *tab);
+
+/* Takes ownership of entry 'ct' and adds it to 'tab'. */
+void ct_table_add(struct ct_table *tab, struct nf_conntrack *ct);
+
+/* Number of entries in 'tab'; 'gone' counts the delta's deletions. */
+size_t ct_table_count(const struct ct_table *tab);
+size_t ct_table_gone_count(const struct ct_table *tab);
+
+/* Dumps the current namespace's conntrack table and keeps the entries that
+ * match 'filter' in '*tabp'. */
+int ct_export(const struct ct_filter *filter, struct ct_table **tabp,
+              char *err, size_t errlen);
+
+/* Returns a new table holding what changed from 'prev' to 'cur': entries of
+ * 'cur' that are new or whose state, status, mark, labels, NAT or zone
+ * changed (timeouts aside), and, as "gone", the entries of 'prev' that are
+ * no longer in 'cur'. */
+struct ct_table *ct_table_delta(const struct ct_table *prev,
+                                const struct ct_table *cur);
+
+/* Creates the entries of 'tab' in the current namespace (create, and on
+ * EEXIST update, as conntrack-tools' external_inject.c), deletes its "gone"
+ * entries.  '*created', '*updated', '*deleted' (if non-NULL) count them.
+ * Entries the kernel refuses make it return -EINVAL with the first reason,
+ * after trying every entry. */
+int ct_import(const struct ct_table *tab, size_t *created, size_t *updated,
+              size_t *deleted, char *err, size_t errlen);
+
+/* Deletes the entries that match 'filter'; '*deleted' counts them. */
+int ct_remove(const struct ct_filter *filter, size_t *deleted,
+              char *err, size_t errlen);
+
+/* Encodes 'tab' as a conntrack document (version CT_DOC_VERSION). */
+struct json *ct_table_to_json(const struct ct_table *tab);
+
+/* Decodes conntrack document 'doc'.  Returns 0 or -EINVAL naming the
+ * field in 'err'. */
+int ct_table_from_json(const struct json *doc, struct ct_table **tabp,
+                       char *err, size_t errlen);
+
+/* Returns true if 'a' and 'b' hold the same entries in the same order
+ * (timeouts compared only if 'timeouts'); describes the first difference
+ * in 'why'. */
+bool ct_table_equal(const struct ct_table *a, const struct ct_table *b,
+                    bool timeouts, char *why, size_t whylen);
+
+#endif /* firewall/firewall.h */

@@ -1,0 +1,198 @@
+/* firewall: declarations shared by the module's files, not public. */
+#ifndef FIREWALL_INTERNAL_H
+#define FIREWALL_INTERNAL_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "openvswitch/list.h"
+
+struct json;
+struct mnl_socket;
+struct nlmsghdr;
+struct nftnl_expr;
+struct nftnl_set_elem;
+
+/* ---- the in-memory ruleset (ruleset.c) ---- */
+
+struct fw_chain {
+    struct ovs_list node;
+    struct nftnl_chain *c;
+    bool whole;             /* The VM's chain: created with its rules. */
+};
+
+struct fw_set {
+    struct ovs_list node;
+    struct nftnl_set *s;    /* With its elements. */
+};
+
+struct fw_rule {
+    struct ovs_list node;
+    struct nftnl_rule *r;
+};
+
+struct fw_table {
+    struct ovs_list node;
+    struct nftnl_table *t;
+    bool whole;             /* The VM's table: moved entirely. */
+    struct ovs_list chains; /* struct fw_chain, in dump order. */
+    struct ovs_list sets;   /* struct fw_set. */
+    struct ovs_list rules;  /* struct fw_rule, in chain order. */
+};
+
+struct fw_ruleset {
+    char *vm;
+    struct ovs_list tables; /* struct fw_table. */
+};
+
+struct fw_table *fw_ruleset_find_table(const struct fw_ruleset *,
+                                       uint32_t family, const char *name);
+struct fw_chain *fw_table_find_chain(const struct fw_table *,
+                                     const char *name);
+struct fw_set *fw_table_find_set(const struct fw_table *, const char *name);
+
+/* ---- names, hex, tags (util.c) ---- */
+
+const char *fw_family_name(uint32_t family);
+int fw_family_from_name(const char *name, uint32_t *family);
+
+/* Returns a malloc'd lowercase hex string of 'len' bytes of 'data'. */
+char *fw_hex_encode(const void *data, size_t len);
+/* Decodes hex 'text' into 'buf' (at most 'max' bytes); -EINVAL if it is
+ * not hex or too long. */
+int fw_hex_decode(const char *text, uint8_t *buf, size_t max, size_t *len);
+
+/* Returns the malloc'd tag "netmove:vm=<vm>". */
+char *fw_tag(const char *vm);
+/* True if userdata 'ud' ('len' bytes, nftables' udata TLVs) holds a comment
+ * (TLV type 'comment_type') equal to 'tag'. */
+bool fw_udata_has_comment(const void *ud, uint32_t len, uint8_t comment_type,
+                          const char *tag);
+
+/* True if the set is anonymous (bound to one rule). */
+bool fw_set_is_anonymous(const struct nftnl_set *);
+
+/* ---- document helpers (doc.c): each names the field on error ---- */
+
+/* 'path' is the dotted location of 'obj' in the document, for messages. */
+const struct json *doc_member(const struct json *obj, const char *name);
+int doc_get_uint(const struct json *obj, const char *name, bool required,
+                 uint64_t max, uint64_t *out, const char *path,
+                 char *err, size_t errlen);
+int doc_get_int(const struct json *obj, const char *name, bool required,
+                int64_t min, int64_t max, int64_t *out, const char *path,
+                char *err, size_t errlen);
+int doc_get_string(const struct json *obj, const char *name, bool required,
+                   size_t maxlen, const char **out, const char *path,
+                   char *err, size_t errlen);
+int doc_get_bool(const struct json *obj, const char *name, bool required,
+                 bool *out, const char *path, char *err, size_t errlen);
+/* '*out' is NULL if absent and not required. */
+int doc_get_array(const struct json *obj, const char *name, bool required,
+                  const struct json **out, const char *path,
+                  char *err, size_t errlen);
+int doc_get_hex(const struct json *obj, const char *name, bool required,
+                uint8_t *buf, size_t max, size_t *len, const char *path,
+                char *err, size_t errlen);
+int doc_check_header(const struct json *doc, const char *format,
+                     int64_t version, char *err, size_t errlen);
+/* Formats a document path (truncated to 'size'). */
+void doc_path(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes 'fmt' to 'err' and returns -EINVAL. */
+int doc_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- expressions as documents (expr_doc.c) ---- */
+
+struct json *fw_expr_to_json(const struct nftnl_expr *);
+int fw_expr_from_json(const struct json *, struct nftnl_expr **,
+                      const char *path, char *err, size_t errlen);
+/* Exprs lists ("exprs": [...]) of sets and elements. */
+struct json *fw_exprs_to_json_set(const struct nftnl_set *);
+struct json *fw_exprs_to_json_elem(struct nftnl_set_elem *);
+
+/* ---- netlink (nl.c) ---- */
+
+/* Opens and binds a netlink socket of 'bus' with extended acks on. */
+int nl_open(int bus, struct mnl_socket **nlp);
+/* Sends dump request 'req' on 'nl' and runs 'cb' on every reply until
+ * NLMSG_DONE.  Returns 0 or -errno (-EINTR: the dump was interrupted by a
+ * change and must be retried). */
+int nl_dump(struct mnl_socket *nl, struct nlmsghdr *req,
+            int (*cb)(const struct nlmsghdr *, void *), void *data);
+/* Reads the nf_tables generation id. */
+int nft_get_genid(struct mnl_socket *nl, uint32_t *genid);
+/* Describes netlink error message 'nlh' (error code and extended ack
+ * message, if any) into 'buf'; returns the (negative) error code. */
+int nl_error_describe(const struct nlmsghdr *nlh, char *buf, size_t len);
+/* Grows the socket's send and receive buffers to at least 'bytes'. */
+void nl_set_buffers(struct mnl_socket *nl, size_t bytes);
+
+/* ---- kernel dump of nf_tables objects (nft_dump.c) ---- */
+
+struct fw_dump {
+    size_t n_tables, n_chains, n_sets, n_rules;
+    struct nftnl_table **tables;
+    struct nftnl_chain **chains;
+    struct nftnl_set **sets;
+    struct nftnl_rule **rules;
+};
+
+void fw_dump_init(struct fw_dump *);
+void fw_dump_free(struct fw_dump *);
+/* Dumps tables, chains, sets and rules (no elements) of every family. */
+int fw_dump_load(struct mnl_socket *nl, struct fw_dump *, char *err,
+                 size_t errlen);
+/* Dumps the elements of 's' into it. */
+int fw_dump_set_elements(struct mnl_socket *nl, struct nftnl_set *s);
+
+/* Moves the objects of 'vm' out of 'dump' into a new ruleset (select.c).
+ * Handles are kept if 'keep_handles' (to delete them), else unset. */
+struct fw_ruleset *fw_select(struct fw_dump *dump, const char *vm,
+                             bool keep_handles);
+
+/* ---- batches (batch.c) ---- */
+
+struct fw_batch;
+struct fw_batch *fw_batch_create(uint32_t genid);
+void fw_batch_destroy(struct fw_batch *);
+/* Returns room for the next message (at least 64 KiB); after building it,
+ * call fw_batch_commit() with a description used in error messages. */
+char *fw_batch_buffer(struct fw_batch *);
+void fw_batch_commit(struct fw_batch *, const char *what_fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+uint32_t fw_batch_seq(const struct fw_batch *);
+size_t fw_batch_n_msgs(const struct fw_batch *);
+/* Ends and sends the batch on 'nl'.  Returns 0, -ERESTART if the generation
+ * moved since 'genid' (rebuild and retry), -EINVAL if the kernel rejected it
+ * (reason in 'err'), or another -errno. */
+int fw_batch_send(struct fw_batch *, struct mnl_socket *nl,
+                  char *err, size_t errlen);
+
+/* ---- conntrack (ct.c, ct_doc.c) ---- */
+
+struct ct_entry {
+    struct nf_conntrack *ct;
+    bool gone;              /* In a delta: to delete. */
+};
+
+struct ct_table {
+    struct ct_entry *entries;
+    size_t n, allocated;
+    size_t n_gone;
+    bool delta;             /* Made by ct_table_delta() (or read as one). */
+};
+
+/* Appends a "gone" entry (a copy of 'ct''s tuples and zone). */
+void ct_table_add_gone(struct ct_table *, struct nf_conntrack *ct);
+/* A string key that identifies an entry: family, protocol, original tuple,
+ * zone.  Malloc'd. */
+char *ct_entry_key(const struct nf_conntrack *);
+/* True if the two entries agree on everything carried (timeouts aside unless
+ * 'timeouts'); describes the difference in 'why'. */
+bool ct_entry_equal(const struct nf_conntrack *, const struct nf_conntrack *,
+                    bool timeouts, char *why, size_t whylen);
+
+#endif /* firewall/internal.h */

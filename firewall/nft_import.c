@@ -1,0 +1,524 @@
+/* firewall: importing a VM's nftables objects, and removing them, each in
+ * one nf_tables batch planned against the destination's current ruleset.
+ *
+ * The batch deletes what the destination already holds of the VM (so that
+ * importing twice replaces), then adds: tables, chains, sets with their
+ * elements, rules appended in source order.  Anonymous sets are recreated
+ * as "__set%d" with a batch-local id, as nft does, and the rules that use
+ * them point at that id. */
+#include "firewall/firewall.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "util.h"
+
+#include "firewall/internal.h"
+
+#define BATCH_ATTEMPTS 10
+
+static const char *
+tname(const struct fw_table *t)
+{
+    return nftnl_table_get_str(t->t, NFTNL_TABLE_NAME);
+}
+
+static uint32_t
+tfamily(const struct fw_table *t)
+{
+    return nftnl_table_get_u32(t->t, NFTNL_TABLE_FAMILY);
+}
+
+/* ---- deleting what the destination holds of the VM ---- */
+
+static void
+del_table(struct fw_batch *b, const struct fw_table *t)
+{
+    struct nftnl_table *nt = nftnl_table_alloc();
+    struct nlmsghdr *nlh;
+
+    /* nft delete table inet vm1 */
+    nftnl_table_set_str(nt, NFTNL_TABLE_NAME, tname(t));
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_DELTABLE,
+                                tfamily(t), 0, fw_batch_seq(b));
+    nftnl_table_nlmsg_build_payload(nlh, nt);
+    nftnl_table_free(nt);
+    fw_batch_commit(b, "delete table %s %s", fw_family_name(tfamily(t)),
+                    tname(t));
+}
+
+static void
+del_rule(struct fw_batch *b, const struct fw_table *t,
+         const struct nftnl_rule *r)
+{
+    struct nftnl_rule *nr = nftnl_rule_alloc();
+    const char *chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+    uint64_t handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+    struct nlmsghdr *nlh;
+
+    /* nft delete rule inet filter forward handle 7 */
+    nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, tname(t));
+    nftnl_rule_set_str(nr, NFTNL_RULE_CHAIN, chain);
+    nftnl_rule_set_u64(nr, NFTNL_RULE_HANDLE, handle);
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_DELRULE,
+                                tfamily(t), 0, fw_batch_seq(b));
+    nftnl_rule_nlmsg_build_payload(nlh, nr);
+    nftnl_rule_free(nr);
+    fw_batch_commit(b, "delete rule %s %s %s handle %llu",
+                    fw_family_name(tfamily(t)), tname(t), chain,
+                    (unsigned long long) handle);
+}
+
+static void
+del_chain(struct fw_batch *b, const struct fw_table *t, const char *name)
+{
+    struct nftnl_chain *nc = nftnl_chain_alloc();
+    struct nlmsghdr *nlh;
+
+    /* nft delete chain inet filter vm-vm1 (with its rules) */
+    nftnl_chain_set_str(nc, NFTNL_CHAIN_TABLE, tname(t));
+    nftnl_chain_set_str(nc, NFTNL_CHAIN_NAME, name);
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_DELCHAIN,
+                                tfamily(t), 0, fw_batch_seq(b));
+    nftnl_chain_nlmsg_build_payload(nlh, nc);
+    nftnl_chain_free(nc);
+    fw_batch_commit(b, "delete chain %s %s %s", fw_family_name(tfamily(t)),
+                    tname(t), name);
+}
+
+static void
+del_set(struct fw_batch *b, const struct fw_table *t, const char *name)
+{
+    struct nftnl_set *ns = nftnl_set_alloc();
+    struct nlmsghdr *nlh;
+
+    /* nft delete set inet filter vm1-ports */
+    nftnl_set_set_str(ns, NFTNL_SET_TABLE, tname(t));
+    nftnl_set_set_str(ns, NFTNL_SET_NAME, name);
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_DELSET,
+                                tfamily(t), 0, fw_batch_seq(b));
+    nftnl_set_nlmsg_build_payload(nlh, ns);
+    nftnl_set_free(ns);
+    fw_batch_commit(b, "delete set %s %s %s", fw_family_name(tfamily(t)),
+                    tname(t), name);
+}
+
+/* Deletes the objects of 'old' (selected from the destination with their
+ * handles): tables moved whole go at once; elsewhere rules in host chains
+ * first (they may jump to the VM's chains), then the VM's chains, then its
+ * named sets.  Returns the number of deletions. */
+static size_t
+plan_delete(struct fw_batch *b, const struct fw_ruleset *old)
+{
+    const struct fw_table *t;
+    size_t n = 0;
+
+    LIST_FOR_EACH (t, node, &old->tables) {
+        const struct fw_chain *c;
+        const struct fw_rule *r;
+        const struct fw_set *s;
+
+        if (t->whole) {
+            del_table(b, t);
+            n++;
+            continue;
+        }
+        LIST_FOR_EACH (r, node, &t->rules) {
+            c = fw_table_find_chain(t, nftnl_rule_get_str(r->r,
+                                                          NFTNL_RULE_CHAIN));
+            if (c && !c->whole) {
+                del_rule(b, t, r->r);
+                n++;
+            }
+        }
+        LIST_FOR_EACH (c, node, &t->chains) {
+            if (c->whole) {
+                del_chain(b, t, nftnl_chain_get_str(c->c, NFTNL_CHAIN_NAME));
+                n++;
+            }
+        }
+        LIST_FOR_EACH (s, node, &t->sets) {
+            if (!fw_set_is_anonymous(s->s)) {
+                del_set(b, t, nftnl_set_get_str(s->s, NFTNL_SET_NAME));
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+/* ---- adding ---- */
+
+/* What exists on the destination once the deletions are done: the host's
+ * objects, either left in the dump or selected as containers. */
+struct dest {
+    const struct fw_dump *dump;
+    const struct fw_ruleset *old;
+};
+
+static bool
+dest_has_table(const struct dest *d, uint32_t family, const char *name,
+               bool *foreign)
+{
+    const struct fw_table *t = fw_ruleset_find_table(d->old, family, name);
+
+    *foreign = false;
+    if (t) {
+        return !t->whole;
+    }
+    for (size_t i = 0; i < d->dump->n_tables; i++) {
+        const struct nftnl_table *nt = d->dump->tables[i];
+
+        if (nt && nftnl_table_get_u32(nt, NFTNL_TABLE_FAMILY) == family
+            && !strcmp(nftnl_table_get_str(nt, NFTNL_TABLE_NAME), name)) {
+            *foreign = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+dest_has_chain(const struct dest *d, uint32_t family, const char *table,
+               const char *name)
+{
+    const struct fw_table *t = fw_ruleset_find_table(d->old, family, table);
+    const struct fw_chain *c = t ? fw_table_find_chain(t, name) : NULL;
+
+    if (c) {
+        return !c->whole && !t->whole;
+    }
+    for (size_t i = 0; i < d->dump->n_chains; i++) {
+        const struct nftnl_chain *nc = d->dump->chains[i];
+
+        if (nc && nftnl_chain_get_u32(nc, NFTNL_CHAIN_FAMILY) == family
+            && !strcmp(nftnl_chain_get_str(nc, NFTNL_CHAIN_TABLE), table)
+            && !strcmp(nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME), name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+add_table(struct fw_batch *b, const struct fw_table *t, bool excl)
+{
+    struct nlmsghdr *nlh;
+
+    /* nft add table inet vm1 { comment "netmove:vm=vm1" } */
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWTABLE,
+                                tfamily(t),
+                                NLM_F_CREATE | (excl ? NLM_F_EXCL : 0),
+                                fw_batch_seq(b));
+    nftnl_table_nlmsg_build_payload(nlh, t->t);
+    fw_batch_commit(b, "add table %s %s", fw_family_name(tfamily(t)),
+                    tname(t));
+}
+
+static void
+add_chain(struct fw_batch *b, const struct fw_table *t,
+          const struct fw_chain *c, bool excl)
+{
+    struct nlmsghdr *nlh;
+
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWCHAIN,
+                                tfamily(t),
+                                NLM_F_CREATE | (excl ? NLM_F_EXCL : 0),
+                                fw_batch_seq(b));
+    nftnl_chain_nlmsg_build_payload(nlh, c->c);
+    fw_batch_commit(b, "add chain %s %s %s", fw_family_name(tfamily(t)),
+                    tname(t), nftnl_chain_get_str(c->c, NFTNL_CHAIN_NAME));
+}
+
+/* Anonymous sets: source name -> batch id. */
+struct anon_map {
+    size_t n;
+    struct anon {
+        const struct fw_table *t;
+        char *name;
+        uint32_t id;
+    } *v;
+};
+
+static uint32_t
+anon_find(const struct anon_map *m, const struct fw_table *t,
+          const char *name)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->v[i].t == t && !strcmp(m->v[i].name, name)) {
+            return m->v[i].id;
+        }
+    }
+    return 0;
+}
+
+static void
+add_set(struct fw_batch *b, const struct fw_table *t, struct nftnl_set *s,
+        uint32_t id, struct anon_map *anon)
+{
+    const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+    struct nftnl_set_elems_iter *it;
+    struct nlmsghdr *nlh;
+    char *shown = xstrdup(name);
+
+    nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+    if (fw_set_is_anonymous(s)) {
+        anon->v = xrealloc(anon->v, (anon->n + 1) * sizeof *anon->v);
+        anon->v[anon->n++] = (struct anon) { t, xstrdup(name), id };
+        /* The kernel names it; rules find it by id. */
+        nftnl_set_set_str(s, NFTNL_SET_NAME, "__set%d");
+    }
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWSET,
+                                tfamily(t), NLM_F_CREATE | NLM_F_EXCL,
+                                fw_batch_seq(b));
+    nftnl_set_nlmsg_build_payload(nlh, s);
+    fw_batch_commit(b, "add set %s %s %s", fw_family_name(tfamily(t)),
+                    tname(t), shown);
+
+    /* nft add element ...: as many messages as the elements need. */
+    it = nftnl_set_elems_iter_create(s);
+    while (nftnl_set_elems_iter_cur(it)) {
+        nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWSETELEM,
+                                    tfamily(t), NLM_F_CREATE | NLM_F_EXCL,
+                                    fw_batch_seq(b));
+        if (nftnl_set_elems_nlmsg_build_payload_iter(nlh, it) < 0) {
+            break;
+        }
+        fw_batch_commit(b, "add elements to set %s %s %s",
+                        fw_family_name(tfamily(t)), tname(t), shown);
+    }
+    nftnl_set_elems_iter_destroy(it);
+    /* Back to the source's name: a retried batch plans from it again. */
+    nftnl_set_set_str(s, NFTNL_SET_NAME, shown);
+    free(shown);
+}
+
+/* Points the set references of rule 'r' at the batch's anonymous sets
+ * ('restore' false), or back at the source's names ('restore' true). */
+static void
+relink_rule(struct nftnl_rule *r, const struct fw_table *t,
+            const struct anon_map *anon, bool restore)
+{
+    struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+    struct nftnl_expr *e;
+
+    while ((e = nftnl_expr_iter_next(it))) {
+        const char *kind = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+        uint16_t name_attr, id_attr;
+        uint32_t id;
+
+        if (!strcmp(kind, "lookup")) {
+            name_attr = NFTNL_EXPR_LOOKUP_SET;
+            id_attr = NFTNL_EXPR_LOOKUP_SET_ID;
+        } else if (!strcmp(kind, "dynset")) {
+            name_attr = NFTNL_EXPR_DYNSET_SET_NAME;
+            id_attr = NFTNL_EXPR_DYNSET_SET_ID;
+        } else if (!strcmp(kind, "objref")) {
+            name_attr = NFTNL_EXPR_OBJREF_SET_NAME;
+            id_attr = NFTNL_EXPR_OBJREF_SET_ID;
+        } else {
+            continue;
+        }
+        if (!nftnl_expr_is_set(e, name_attr)) {
+            continue;
+        }
+        if (restore) {
+            for (size_t i = 0; i < anon->n; i++) {
+                if (anon->v[i].t == t
+                    && nftnl_expr_is_set(e, id_attr)
+                    && nftnl_expr_get_u32(e, id_attr) == anon->v[i].id
+                    && !strcmp(nftnl_expr_get_str(e, name_attr),
+                               "__set%d")) {
+                    nftnl_expr_set_str(e, name_attr, anon->v[i].name);
+                }
+            }
+            continue;
+        }
+        id = anon_find(anon, t, nftnl_expr_get_str(e, name_attr));
+        if (id) {
+            nftnl_expr_set_str(e, name_attr, "__set%d");
+            nftnl_expr_set_u32(e, id_attr, id);
+        }
+    }
+    nftnl_expr_iter_destroy(it);
+}
+
+static void
+add_rule(struct fw_batch *b, const struct fw_table *t, struct nftnl_rule *r,
+         const struct anon_map *anon)
+{
+    struct nlmsghdr *nlh;
+
+    relink_rule(r, t, anon, false);
+    /* nft add rule ...: appended, in source order. */
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWRULE,
+                                tfamily(t), NLM_F_CREATE | NLM_F_APPEND,
+                                fw_batch_seq(b));
+    nftnl_rule_nlmsg_build_payload(nlh, r);
+    relink_rule(r, t, anon, true);
+    fw_batch_commit(b, "add rule %s %s %s", fw_family_name(tfamily(t)),
+                    tname(t), nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+}
+
+static int
+plan_add(struct fw_batch *b, struct fw_ruleset *rs, const struct dest *d,
+         char *err, size_t errlen)
+{
+    struct anon_map anon = { 0, NULL };
+    struct fw_table *t;
+    uint32_t set_id = 0;
+
+    LIST_FOR_EACH (t, node, &rs->tables) {
+        bool foreign;
+        bool exists = dest_has_table(d, tfamily(t), tname(t), &foreign);
+
+        if (t->whole && exists) {
+            return doc_error(err, errlen, "table %s %s: the destination "
+                             "already has a table of that name that is not "
+                             "%s's", fw_family_name(tfamily(t)), tname(t),
+                             rs->vm);
+        }
+        if (!exists) {
+            add_table(b, t, t->whole);
+        }
+    }
+    LIST_FOR_EACH (t, node, &rs->tables) {
+        struct fw_chain *c;
+
+        LIST_FOR_EACH (c, node, &t->chains) {
+            if (c->whole
+                || !dest_has_chain(d, tfamily(t), tname(t),
+                                   nftnl_chain_get_str(c->c,
+                                                       NFTNL_CHAIN_NAME))) {
+                add_chain(b, t, c, c->whole);
+            }
+        }
+    }
+    LIST_FOR_EACH (t, node, &rs->tables) {
+        struct fw_set *s;
+
+        LIST_FOR_EACH (s, node, &t->sets) {
+            add_set(b, t, s->s, ++set_id, &anon);
+        }
+    }
+    LIST_FOR_EACH (t, node, &rs->tables) {
+        struct fw_rule *r;
+
+        LIST_FOR_EACH (r, node, &t->rules) {
+            add_rule(b, t, r->r, &anon);
+        }
+    }
+    for (size_t i = 0; i < anon.n; i++) {
+        free(anon.v[i].name);
+    }
+    free(anon.v);
+    return 0;
+}
+
+/* One attempt: reads the destination, plans and sends the batch. */
+typedef int plan_fn(struct fw_batch *, const struct fw_ruleset *old,
+                    const struct dest *, void *aux, char *err, size_t errlen);
+
+static int
+run_batch(const char *vm, plan_fn *plan, void *aux, char *err, size_t errlen)
+{
+    struct mnl_socket *nl;
+    int error;
+
+    error = nl_open(NETLINK_NETFILTER, &nl);
+    if (error) {
+        snprintf(err, errlen, "opening netlink: %s", ovs_strerror(-error));
+        return error;
+    }
+    nl_set_buffers(nl, 4 << 20);
+    for (int attempt = 0; attempt < BATCH_ATTEMPTS; attempt++) {
+        struct fw_ruleset *old = NULL;
+        struct fw_batch *b = NULL;
+        struct fw_dump dump;
+        uint32_t genid;
+
+        fw_dump_init(&dump);
+        error = nft_get_genid(nl, &genid);
+        if (error) {
+            snprintf(err, errlen, "reading the nf_tables generation: %s",
+                     ovs_strerror(-error));
+        } else {
+            error = fw_dump_load(nl, &dump, err, errlen);
+        }
+        if (!error) {
+            struct dest d = { &dump, NULL };
+
+            old = fw_select(&dump, vm, true);
+            d.old = old;
+            b = fw_batch_create(genid);
+            error = plan(b, old, &d, aux, err, errlen);
+            if (!error) {
+                error = fw_batch_send(b, nl, err, errlen);
+            }
+        }
+        fw_batch_destroy(b);
+        fw_ruleset_destroy(old);
+        fw_dump_free(&dump);
+        if (error != -ERESTART && error != -EINTR) {
+            break;
+        }
+        snprintf(err, errlen, "the ruleset kept changing during %d attempts",
+                 BATCH_ATTEMPTS);
+    }
+    mnl_socket_close(nl);
+    return error;
+}
+
+static int
+plan_import(struct fw_batch *b, const struct fw_ruleset *old,
+            const struct dest *d, void *rs_, char *err, size_t errlen)
+{
+    struct fw_ruleset *rs = rs_;
+
+    plan_delete(b, old);
+    return plan_add(b, rs, d, err, errlen);
+}
+
+int
+fw_import(struct fw_ruleset *rs, char *err, size_t errlen)
+{
+    return run_batch(rs->vm, plan_import, rs, err, errlen);
+}
+
+static int
+plan_remove(struct fw_batch *b, const struct fw_ruleset *old,
+            const struct dest *d OVS_UNUSED, void *removed_,
+            char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    size_t *removed = removed_;
+
+    *removed = plan_delete(b, old);
+    return 0;
+}
+
+int
+fw_remove(const char *vm, size_t *removedp, char *err, size_t errlen)
+{
+    size_t removed = 0;
+    int error;
+
+    if (!fw_vm_name_valid(vm)) {
+        return doc_error(err, errlen, "VM: invalid name \"%s\"", vm);
+    }
+    error = run_batch(vm, plan_remove, &removed, err, errlen);
+    if (removedp) {
+        *removedp = error ? 0 : removed;
+    }
+    return error;
+}

@@ -1,0 +1,191 @@
+/* netmove fw: a VM's nftables objects, exported, imported, removed
+ * (firewall/). */
+#include "netmove/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/json.h"
+
+#include "firewall/firewall.h"
+
+static int cmd_fw(int argc, char *argv[]);
+
+const struct nm_cmd nm_cmd_fw = {
+    "fw", cmd_fw, "export, import or remove a VM's nftables objects",
+    "usage: netmove fw export VM\n"
+    "       netmove fw import [--rename OLD=NEW]... < DOCUMENT\n"
+    "       netmove fw remove VM\n"
+    "\n"
+    "Run inside a host's network namespace.  A VM's firewall is every table\n"
+    "whose comment is \"netmove:vm=VM\", and elsewhere every chain, set, map\n"
+    "and rule with that comment (firewall/README.md).\n"
+    "\n"
+    "  export   write the VM's objects, with every set element and every\n"
+    "           rule expression, as a JSON document to stdout\n"
+    "  import   read such a document from stdin and apply it in one atomic\n"
+    "           nf_tables batch, replacing the VM's objects already there;\n"
+    "           --rename rewrites interface name OLD to NEW wherever a rule\n"
+    "           or set compares interface names\n"
+    "  remove   delete the VM's objects (and nothing else) in one batch\n"
+    "\n"
+    "Exit codes: 0 done, 1 failure, 2 bad input or a batch the kernel\n"
+    "refused (nothing changed).\n",
+};
+
+/* Prints 'doc' and a newline to stdout. */
+static int
+print_json(const struct json *doc)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+
+    json_to_ds(doc, 0, &s);
+    ds_put_char(&s, '\n');
+    size_t n = fwrite(s.string, 1, s.length, stdout);
+    bool ok = n == s.length && !fflush(stdout);
+    ds_destroy(&s);
+    return ok ? NM_EXIT_OK : nm_fail("writing the document: %s",
+                                     strerror(errno));
+}
+
+static int
+fw_export_cmd(int argc, char *argv[])
+{
+    struct fw_ruleset *rs;
+    char err[512] = "";
+    int error;
+
+    if (argc != 2) {
+        return nm_usage_error("fw export: expected one VM name");
+    }
+    if (!fw_vm_name_valid(argv[1])) {
+        return nm_usage_error("fw export: VM: invalid name \"%s\"", argv[1]);
+    }
+    error = fw_export(argv[1], &rs, err, sizeof err);
+    if (error) {
+        return (error == -EINVAL ? nm_usage_error : nm_fail)(
+            "fw export: %s", err);
+    }
+    struct json *doc = fw_ruleset_to_json(rs);
+    int rc = print_json(doc);
+    json_destroy(doc);
+    fw_ruleset_destroy(rs);
+    return rc;
+}
+
+/* Reads a JSON document from stdin; NULL after printing why. */
+static struct json *
+read_stdin_json(const char *who)
+{
+    struct json *doc = json_from_stream(stdin);
+
+    if (doc->type == JSON_STRING) {
+        nm_usage_error("%s: document: %s", who, json_string(doc));
+        json_destroy(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static int
+fw_import_cmd(int argc, char *argv[])
+{
+    struct fw_ruleset *rs;
+    struct fw_counts n;
+    char err[1024] = "";
+    int error, rc;
+
+    /* Check every argument before reading anything. */
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+
+        if (!strcmp(arg, "--rename") && i + 1 < argc) {
+            arg = argv[++i];
+        } else if (!strncmp(arg, "--rename=", 9)) {
+            arg += 9;
+        } else {
+            return nm_usage_error("fw import: unexpected argument '%s'", arg);
+        }
+        if (!strchr(arg, '=')) {
+            return nm_usage_error("fw import: --rename: expected OLD=NEW, "
+                                  "got '%s'", arg);
+        }
+    }
+    struct json *doc = read_stdin_json("fw import");
+    if (!doc) {
+        return NM_EXIT_USAGE;
+    }
+    error = fw_ruleset_from_json(doc, &rs, err, sizeof err);
+    json_destroy(doc);
+    if (error) {
+        return nm_usage_error("fw import: %s", err);
+    }
+    for (int i = 1; i < argc; i++) {
+        char *arg = strcmp(argv[i], "--rename") ? argv[i] + 9 : argv[++i];
+        char *eq = strchr(arg, '=');
+
+        *eq = '\0';
+        error = fw_ruleset_rename(rs, arg, eq + 1, err, sizeof err);
+        *eq = '=';
+        if (error < 0) {
+            fw_ruleset_destroy(rs);
+            return nm_usage_error("fw import: %s", err);
+        }
+    }
+    fw_ruleset_counts(rs, &n);
+    error = fw_import(rs, err, sizeof err);
+    if (error) {
+        rc = (error == -EINVAL ? nm_usage_error : nm_fail)(
+            "fw import: %s: %s", fw_ruleset_vm(rs), err);
+    } else {
+        printf("fw import: %s: %zu tables (%zu whole), %zu chains, %zu sets "
+               "(%zu elements), %zu rules\n", fw_ruleset_vm(rs), n.tables,
+               n.whole_tables, n.chains, n.sets, n.elements, n.rules);
+        rc = NM_EXIT_OK;
+    }
+    fw_ruleset_destroy(rs);
+    return rc;
+}
+
+static int
+fw_remove_cmd(int argc, char *argv[])
+{
+    char err[1024] = "";
+    size_t removed;
+    int error;
+
+    if (argc != 2) {
+        return nm_usage_error("fw remove: expected one VM name");
+    }
+    if (!fw_vm_name_valid(argv[1])) {
+        return nm_usage_error("fw remove: VM: invalid name \"%s\"", argv[1]);
+    }
+    error = fw_remove(argv[1], &removed, err, sizeof err);
+    if (error) {
+        return (error == -EINVAL ? nm_usage_error : nm_fail)(
+            "fw remove: %s: %s", argv[1], err);
+    }
+    printf("fw remove: %s: %zu objects removed\n", argv[1], removed);
+    return NM_EXIT_OK;
+}
+
+static int
+cmd_fw(int argc, char *argv[])
+{
+    if (argc < 2) {
+        nm_cmd_print_usage(&nm_cmd_fw);
+        return NM_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "export")) {
+        return fw_export_cmd(argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "import")) {
+        return fw_import_cmd(argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "remove")) {
+        return fw_remove_cmd(argc - 1, argv + 1);
+    }
+    return nm_usage_error("fw: unknown command '%s' (export, import, "
+                          "remove)", argv[1]);
+}
