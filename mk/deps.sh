@@ -14,6 +14,7 @@ lab_pkgs=(
 	nftables conntrack iproute2 ethtool procps
 	tcpdump tshark iputils-arping iputils-ping ndisc6 socat jq
 	openssl                            # the lab's certificates
+	qemu-system-x86                    # a real migrator: tests/lab/hook_qmp.sh
 )
 
 missing=()
