@@ -28,6 +28,7 @@ int nmovs_db_wait(struct nmovs_db *, long long int deadline);
  * successful commit, before the transaction is freed (for insert uuids and
  * incremented values).  '*changed' tells whether the database changed. */
 struct nmovs_txn_ops {
+    const char *comment;        /* In ovsdb-server's log ("netmove: ..."). */
     int (*build)(struct ovsdb_idl_txn *, void *aux, char *err, size_t errlen);
     void (*committed)(struct ovsdb_idl_txn *, void *aux);
 };

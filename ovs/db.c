@@ -141,7 +141,7 @@ nmovs_db_transact(struct nmovs_db *db, const struct nmovs_txn_ops *ops,
 
         ovsdb_idl_run(db->idl);
         txn = ovsdb_idl_txn_create(db->idl);
-        ovsdb_idl_txn_add_comment(txn, "netmove");
+        ovsdb_idl_txn_add_comment(txn, "%s", ops->comment);
         int error = ops->build(txn, aux, err, errlen);
         if (error) {
             ovsdb_idl_txn_destroy(txn);

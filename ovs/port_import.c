@@ -489,6 +489,7 @@ nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
              char *err, size_t errlen)
 {
     static const struct nmovs_txn_ops ops = {
+        .comment = "netmove: port import",
         .build = import_build,
         .committed = import_committed,
     };

@@ -130,6 +130,7 @@ nmovs_remove(struct nmovs_db *db, const char *const *vms, size_t n,
              int timeout_ms, size_t *n_removed, char *err, size_t errlen)
 {
     static const struct nmovs_txn_ops ops = {
+        .comment = "netmove: port remove",
         .build = removal_build,
         .committed = removal_committed,
     };
