@@ -115,17 +115,17 @@ struct announce_opts {
     bool have_mac, json;
 };
 
-/* Parses "--NAME VALUE" as an unsigned integer within [min, max] into
+/* Parses "--NAME VALUE" as an unsigned integer within ['min', 'max'] into
  * '*out'.  Returns 0 or an exit code. */
 static int
-parse_uint_opt(const char *name, const char *value, unsigned long long max,
-               unsigned int *out)
+parse_uint_opt(const char *name, const char *value, unsigned long long min,
+               unsigned long long max, unsigned int *out)
 {
     char field[32], err[256];
     unsigned long long v;
 
     snprintf(field, sizeof field, "--%s", name);
-    if (garp_parse_uint(field, value, 0, max, &v, err, sizeof err)) {
+    if (garp_parse_uint(field, value, min, max, &v, err, sizeof err)) {
         return nm_usage_error("announce: %s", err);
     }
     *out = v;
@@ -209,7 +209,7 @@ announce_opt(void *o_, int c, const char *arg)
         return 0;
     case OPT_PCP: {
         unsigned int pcp;
-        int rc = parse_uint_opt("pcp", arg, 7, &pcp);
+        int rc = parse_uint_opt("pcp", arg, 0, 7, &pcp);
         o->vm.vlan.pcp = pcp;
         return rc;
     }
@@ -225,20 +225,22 @@ announce_opt(void *o_, int c, const char *arg)
     case OPT_LINK_LOCAL: o->vm.link_local = true; return 0;
     case OPT_ROUTER: o->vm.na_router = true; return 0;
     case OPT_ROUNDS:
-        return parse_uint_opt("rounds", arg, GARP_ROUNDS_MAX,
+        return parse_uint_opt("rounds", arg, 1, GARP_ROUNDS_MAX,
                               &o->sched.rounds);
     case OPT_INITIAL:
-        return parse_uint_opt("initial", arg, GARP_GAP_MAX_MS,
+        return parse_uint_opt("initial", arg, 0, GARP_GAP_MAX_MS,
                               &o->sched.initial_ms);
     case OPT_STEP:
-        return parse_uint_opt("step", arg, GARP_GAP_MAX_MS, &o->sched.step_ms);
+        return parse_uint_opt("step", arg, 0, GARP_GAP_MAX_MS,
+                              &o->sched.step_ms);
     case OPT_MAX:
-        return parse_uint_opt("max", arg, GARP_GAP_MAX_MS, &o->sched.max_ms);
+        return parse_uint_opt("max", arg, 1, GARP_GAP_MAX_MS,
+                              &o->sched.max_ms);
     case OPT_TAIL:
-        return parse_uint_opt("tail-until", arg, GARP_TAIL_MAX_MS,
+        return parse_uint_opt("tail-until", arg, 0, GARP_TAIL_MAX_MS,
                               &o->sched.tail_until_ms);
     case OPT_PPS:
-        return parse_uint_opt("pps", arg, GARP_PPS_MAX, &o->sched.pps);
+        return parse_uint_opt("pps", arg, 0, GARP_PPS_MAX, &o->sched.pps);
     case OPT_JSON: o->json = true; return 0;
     }
     return nm_usage_error("announce: unknown option (see 'netmove announce "
