@@ -154,7 +154,8 @@ struct nmovs_import_opts {
  * applied it and every interface has an OpenFlow port, and blocks the ports
  * if asked.  '*changed' tells whether OVSDB changed.  Returns 0, or a
  * negative errno with a message in 'err' (Interface:error if ovs-vswitchd
- * could not add an interface). */
+ * could not add an interface); a failed import removes the ports it created
+ * (those it updated keep the new values). */
 int nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
                  const struct nmovs_import_opts *opts, bool *changed,
                  char *err, size_t errlen);

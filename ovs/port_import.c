@@ -24,6 +24,7 @@ struct import {
     struct nmovs_doc *const *docs;
     size_t n_docs;
     bool wrote;                 /* This build wrote something. */
+    struct sset created;        /* Names of the ports this build creates. */
     int64_t next_cfg;           /* After commit, if 'wrote'. */
 };
 
@@ -323,6 +324,7 @@ import_port(struct import *imp, struct ovsdb_idl_txn *txn,
         ovsrec_bridge_verify_ports(br);
         ovsrec_bridge_update_ports_addvalue(br, row);
         imp->wrote = true;
+        sset_add(&imp->created, p->name);
     }
     sync_port_columns(imp, row, p);
 
@@ -388,6 +390,7 @@ import_build(struct ovsdb_idl_txn *txn, void *imp_, char *err, size_t errlen)
     struct import *imp = imp_;
 
     imp->wrote = false;
+    sset_clear(&imp->created);
     for (size_t d = 0; d < imp->n_docs; d++) {
         const struct nmovs_doc *doc = imp->docs[d];
         for (size_t i = 0; i < doc->n_ports; i++) {
@@ -483,6 +486,22 @@ block_imported(struct import *imp, char *err, size_t errlen)
     return error;
 }
 
+/* A failed import takes back the ports it created (in one transaction);
+ * ports it updated keep their new columns. */
+static void
+roll_back(struct import *imp, int timeout_ms)
+{
+    size_t n = sset_count(&imp->created), n_removed;
+    const char **names = sset_array(&imp->created);
+    char ignored[256];
+
+    if (n) {
+        nmovs_remove(imp->db, names, n, timeout_ms, &n_removed, ignored,
+                     sizeof ignored);
+    }
+    free(names);
+}
+
 int
 nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
              const struct nmovs_import_opts *opts, bool *changed,
@@ -500,20 +519,26 @@ nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
     if (error) {
         return error;
     }
+    sset_init(&imp.created);
     error = nmovs_db_transact(db, &ops, &imp, deadline, changed, err, errlen);
     if (error) {
-        return error;
+        goto out;
     }
     while ((error = check_applied(&imp, err, errlen)) == -EAGAIN) {
         error = nmovs_db_wait(db, deadline);
         if (error) {
             snprintf(err, errlen, "ovs-vswitchd did not apply the import "
                      "within %d ms", opts->timeout_ms);
-            return error;
+            break;
         }
     }
     if (!error && opts->blocked) {
         error = block_imported(&imp, err, errlen);
     }
+    if (error) {
+        roll_back(&imp, opts->timeout_ms);
+    }
+out:
+    sset_destroy(&imp.created);
     return error;
 }
