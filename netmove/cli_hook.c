@@ -1,0 +1,491 @@
+/* netmove CLI: 'watch-qmp', the hook adapter for a QEMU without a migrator's
+ * hook: it follows the VM's QMP socket and calls resume at the RESUME event
+ * that follows an incoming migration.  See netmove/HOOKS.md. */
+#include "netmove/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "openvswitch/json.h"
+#include "openvswitch/poll-loop.h"
+#include "socket-util.h"
+#include "stream.h"
+#include "timeval.h"
+#include "util.h"
+
+#include "firewall/firewall.h"
+#include "netmove/client.h"
+#include "netmove/qmp.h"
+
+static int cmd_watch_qmp(int argc, char *argv[]);
+
+const struct nm_cmd nm_cmd_watch_qmp = {
+    "watch-qmp", cmd_watch_qmp,
+    "follow QEMU's QMP socket; resume at the RESUME after an incoming migration",
+    "usage: netmove watch-qmp SOCKET VM [--from HOST] [--exec CMD]\n"
+    "                         [--timeout S] [--call-timeout S] [--ctl PATH]\n"
+    "\n"
+    "Connects to the QMP socket SOCKET of the QEMU that is (or will be) the\n"
+    "destination of VM's incoming migration, negotiates, asks query-status\n"
+    "and query-migrate, and follows its events.  At the RESUME event that\n"
+    "follows the incoming migration it calls resume at once, once, and exits:\n"
+    "through the local netmoved ('netmove resume VM [--from HOST]'), or with\n"
+    "--exec by running CMD with sh -c and the environment NETMOVE_VM,\n"
+    "NETMOVE_SRC_HOST (with --from), NETMOVE_RESUMED_US (the RESUME event's\n"
+    "QEMU timestamp, microseconds since the epoch).  A RESUME of a VM that was\n"
+    "not started by an incoming migration (a plain 'cont') never triggers.\n"
+    "Prints the time from the RESUME event's timestamp to the call.\n"
+    "\n"
+    "  --from HOST        the source host (else netmoved finds it)\n"
+    "  --exec CMD         run CMD instead of calling netmoved\n"
+    "  --timeout S        how long to wait for the RESUME (600)\n"
+    "  --call-timeout S   how long the resume call may take (60)\n"
+    "  --ctl PATH         netmoved's control socket (else $NETMOVE_CTL, else\n"
+    "                     $OVS_RUNDIR/netmoved.ctl)\n"
+    "\n"
+    "Exit: 0 resume called and succeeded, 1 it failed, or the VM never\n"
+    "resumed after an incoming migration (QEMU ended, the migration failed,\n"
+    "or --timeout passed), 2 bad input.\n",
+};
+
+#define DEFAULT_TIMEOUT_S 600
+#define DEFAULT_CALL_TIMEOUT_S 60
+#define MAX_TIMEOUT_S 86400
+#define HOST_NAME_MAX_LEN 64
+
+struct watch_opts {
+    const char *socket;
+    const char *vm;
+    const char *from;
+    const char *exec;
+    const char *ctl;
+    int timeout_s;
+    int call_timeout_s;
+};
+
+enum {
+    OPT_FROM = 256, OPT_EXEC, OPT_TIMEOUT, OPT_CALL_TIMEOUT, OPT_CTL,
+};
+
+static bool
+host_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (!n || n > HOST_NAME_MAX_LEN || s[0] == '-' || s[0] == '.') {
+        return false;
+    }
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789.-_") == n;
+}
+
+static int
+parse_seconds(const char *opt, const char *arg, int *s)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!arg[0] || *end || v <= 0 || v > MAX_TIMEOUT_S) {
+        return nm_usage_error("watch-qmp: %s: '%s' is not a number of "
+                              "seconds (1-%d)", opt, arg, MAX_TIMEOUT_S);
+    }
+    *s = v;
+    return 0;
+}
+
+static int
+parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
+{
+    static const struct option options[] = {
+        { "from", required_argument, NULL, OPT_FROM },
+        { "exec", required_argument, NULL, OPT_EXEC },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT },
+        { "ctl", required_argument, NULL, OPT_CTL },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *operands[2];
+    int n_operands = 0;
+    struct stat st;
+    int c, rc;
+
+    o->timeout_s = DEFAULT_TIMEOUT_S;
+    o->call_timeout_s = DEFAULT_CALL_TIMEOUT_S;
+    optind = 1;
+    opterr = 0;
+    /* Options may follow the operands, as in the usage line. */
+    while (optind < argc) {
+        c = getopt_long(argc, argv, "-", options, NULL);
+        if (c == -1) {
+            break;
+        }
+        switch (c) {
+        case 1:
+            if (n_operands == 2) {
+                return nm_usage_error("watch-qmp: unexpected argument '%s'",
+                                      optarg);
+            }
+            operands[n_operands++] = optarg;
+            break;
+        case OPT_FROM:
+            o->from = optarg;
+            break;
+        case OPT_EXEC:
+            o->exec = optarg;
+            break;
+        case OPT_CTL:
+            o->ctl = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if ((rc = parse_seconds("--timeout", optarg, &o->timeout_s))) {
+                return rc;
+            }
+            break;
+        case OPT_CALL_TIMEOUT:
+            if ((rc = parse_seconds("--call-timeout", optarg,
+                                    &o->call_timeout_s))) {
+                return rc;
+            }
+            break;
+        default:
+            return nm_usage_error("watch-qmp: unknown option '%s'",
+                                  argv[optind - 1]);
+        }
+    }
+    if (n_operands < 2) {
+        return nm_usage_error("watch-qmp: missing %s (usage: netmove "
+                              "watch-qmp SOCKET VM [OPTIONS])",
+                              n_operands ? "VM" : "SOCKET and VM");
+    }
+    o->socket = operands[0];
+    o->vm = operands[1];
+    errno = 0;
+    if (stat(o->socket, &st) || !S_ISSOCK(st.st_mode)) {
+        return nm_usage_error("watch-qmp: SOCKET: '%s' is not a UNIX socket "
+                              "(%s)", o->socket,
+                              errno ? ovs_strerror(errno) : "not a socket");
+    }
+    if (!fw_vm_name_valid(o->vm)) {
+        return nm_usage_error("watch-qmp: VM: invalid name '%s'", o->vm);
+    }
+    if (o->from && !host_name_valid(o->from)) {
+        return nm_usage_error("watch-qmp: --from: invalid host name '%s' "
+                              "(1-%d of A-Z a-z 0-9 . - _)", o->from,
+                              HOST_NAME_MAX_LEN);
+    }
+    if (o->exec && !o->exec[0]) {
+        return nm_usage_error("watch-qmp: --exec: empty command");
+    }
+    if (o->exec && o->ctl) {
+        return nm_usage_error("watch-qmp: --ctl: meaningless with --exec "
+                              "(the command is run, netmoved is not called)");
+    }
+    return 0;
+}
+
+/* ---- the QMP connection ---- */
+
+struct qmp_conn {
+    struct stream *stream;
+    struct qmp_reader *reader;
+    long long int deadline;     /* time_msec() */
+};
+
+static int
+send_all(struct qmp_conn *c, const char *text)
+{
+    size_t len = strlen(text), done = 0;
+
+    while (done < len) {
+        int n = stream_send(c->stream, text + done, len - done);
+
+        if (n > 0) {
+            done += n;
+            continue;
+        } else if (n != -EAGAIN) {
+            return n ? n : -EPIPE;
+        } else if (time_msec() >= c->deadline) {
+            return -ETIMEDOUT;
+        }
+        stream_send_wait(c->stream);
+        poll_timer_wait_until(c->deadline);
+        poll_block();
+    }
+    return 0;
+}
+
+static long long int
+wall_usec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* Runs 'cmd' with sh -c, environment set, and waits for it at most
+ * 'limit_ms'.  Returns its exit status (0-255) or a negative errno. */
+static int
+run_exec(const struct watch_opts *o, long long int resume_usec,
+         int limit_ms)
+{
+    long long int deadline = time_msec() + limit_ms;
+    int status;
+    pid_t pid;
+
+    setenv("NETMOVE_VM", o->vm, 1);
+    if (o->from) {
+        setenv("NETMOVE_SRC_HOST", o->from, 1);
+    } else {
+        unsetenv("NETMOVE_SRC_HOST");   /* Not a stale one: netmoved asks. */
+    }
+    if (resume_usec >= 0) {
+        char us[32];
+
+        snprintf(us, sizeof us, "%lld", resume_usec);
+        setenv("NETMOVE_RESUMED_US", us, 1);
+    } else {
+        unsetenv("NETMOVE_RESUMED_US");
+    }
+    pid = fork();
+    if (pid < 0) {
+        return -errno;
+    } else if (!pid) {
+        setpgid(0, 0);          /* So that a timeout ends all of it. */
+        execl("/bin/sh", "sh", "-c", o->exec, (char *) NULL);
+        _exit(127);
+    }
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+
+        if (r == pid) {
+            return WIFEXITED(status) ? WEXITSTATUS(status)
+                                     : 128 + WTERMSIG(status);
+        } else if (r < 0 && errno != EINTR) {
+            return -errno;
+        } else if (time_msec() >= deadline) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -ETIMEDOUT;
+        }
+        /* The call is made; this wait is off the critical path. */
+        poll_timer_wait(5);
+        poll_block();
+    }
+}
+
+static int
+call_resume(const struct watch_opts *o, const struct qmp_watch *w)
+{
+    long long int call_usec = wall_usec();
+    long long int t0 = time_msec();
+    int rc;
+
+    if (w->resume_usec >= 0) {
+        printf("watch-qmp: %s: RESUME at %lld.%06lld after the incoming "
+               "migration; resume called %lld us after it\n", o->vm,
+               w->resume_usec / 1000000, w->resume_usec % 1000000,
+               call_usec - w->resume_usec);
+    } else {
+        printf("watch-qmp: %s: %s; resume called now (late, undated)\n",
+               o->vm, w->why);
+    }
+    fflush(stdout);
+    if (o->exec) {
+        rc = run_exec(o, w->resume_usec, o->call_timeout_s * 1000);
+        if (rc < 0) {
+            return nm_fail("watch-qmp: --exec: %s", rc == -ETIMEDOUT
+                           ? "still running at --call-timeout, killed"
+                           : ovs_strerror(-rc));
+        } else if (rc) {
+            return nm_fail("watch-qmp: --exec: command exited %d", rc);
+        }
+    } else {
+        char *ctl = nm_client_ctl_path(o->ctl);
+        char *args[2] = { CONST_CAST(char *, o->vm),
+                          CONST_CAST(char *, o->from) };
+        char *result, *error;
+
+        rc = nm_client_call(ctl, "resume", o->from ? 2 : 1, args,
+                            o->call_timeout_s * 1000, &result, &error);
+        if (rc) {
+            int exit = nm_exit_from_error(rc);
+
+            nm_fail("watch-qmp: resume %s through %s: %s", o->vm, ctl,
+                    error ? error : ovs_strerror(-rc));
+            free(ctl);
+            free(result);
+            free(error);
+            return exit;
+        }
+        if (result && result[0]) {
+            fputs(result, stdout);
+        }
+        free(ctl);
+        free(result);
+        free(error);
+    }
+    printf("watch-qmp: %s: resume done in %lld ms\n", o->vm,
+           time_msec() - t0);
+    return NM_EXIT_OK;
+}
+
+/* Handles one message; returns 1 to go on, or an exit code (0-2) once the
+ * watch is over. */
+static int
+handle_msg(const struct watch_opts *o, struct qmp_watch *w,
+           const struct json *json)
+{
+    enum qmp_watch_action act = QMP_WATCH_WAIT;
+    enum qmp_watch_state before = w->state;
+    struct qmp_msg msg;
+    char err[256];
+
+    if (qmp_msg_parse(json, &msg, err, sizeof err)) {
+        return nm_fail("watch-qmp: %s: %s", o->socket, err);
+    }
+    switch (msg.type) {
+    case QMP_MSG_GREETING:
+        return 1;
+    case QMP_MSG_ERROR:
+        return nm_fail("watch-qmp: %s: QEMU refused %s: %s", o->socket,
+                       msg.id ? msg.id : "a command", msg.error);
+    case QMP_MSG_RETURN:
+        if (msg.id && !strcmp(msg.id, "status")) {
+            act = qmp_watch_status(w, msg.value);
+        } else if (msg.id && !strcmp(msg.id, "migrate")) {
+            act = qmp_watch_migrate(w, msg.value);
+        }
+        break;
+    case QMP_MSG_EVENT:
+        act = qmp_watch_event(w, &msg);
+        if (!strcmp(msg.event, "RESUME") && act == QMP_WATCH_WAIT
+            && w->state == QMP_WATCH_NOT_INCOMING) {
+            printf("watch-qmp: %s: RESUME ignored: %s\n", o->vm, w->why);
+            fflush(stdout);
+        }
+        break;
+    }
+    if (w->state != before && act == QMP_WATCH_WAIT) {
+        printf("watch-qmp: %s: %s\n", o->vm, w->why);
+        fflush(stdout);
+    }
+    if (act == QMP_WATCH_CALL_RESUME) {
+        return call_resume(o, w);
+    } else if (act == QMP_WATCH_GIVE_UP) {
+        return nm_fail("watch-qmp: %s: %s: no resume", o->vm, w->why);
+    }
+    return 1;
+}
+
+/* Feeds 'n' bytes to the reader and handles each message they complete. */
+static int
+handle_bytes(const struct watch_opts *o, struct qmp_conn *c,
+             struct qmp_watch *w, const char *buf, size_t n)
+{
+    while (n > 0) {
+        struct json *json;
+        char err[256];
+        int used = qmp_reader_feed(c->reader, buf, n, &json, err, sizeof err);
+
+        if (used < 0) {
+            return nm_fail("watch-qmp: %s: %s", o->socket, err);
+        }
+        buf += used;
+        n -= used;
+        if (json) {
+            int rc = handle_msg(o, w, json);
+
+            json_destroy(json);
+            if (rc != 1) {
+                return rc;
+            }
+        }
+    }
+    return 1;
+}
+
+static int
+follow(const struct watch_opts *o, struct qmp_conn *c)
+{
+    static const char hello[] =
+        "{\"execute\": \"qmp_capabilities\", \"id\": \"capabilities\"}\n"
+        "{\"execute\": \"query-status\", \"id\": \"status\"}\n"
+        "{\"execute\": \"query-migrate\", \"id\": \"migrate\"}\n";
+    struct qmp_watch w;
+    char buf[4096];
+    int rc;
+
+    qmp_watch_init(&w);
+    /* QEMU answers in order, after its greeting; events may come between. */
+    rc = send_all(c, hello);
+    if (rc) {
+        return nm_fail("watch-qmp: %s: sending to QEMU: %s", o->socket,
+                       ovs_strerror(-rc));
+    }
+    for (;;) {
+        int n;
+
+        stream_run(c->stream);
+        n = stream_recv(c->stream, buf, sizeof buf);
+        if (n > 0) {
+            rc = handle_bytes(o, c, &w, buf, n);
+            if (rc != 1) {
+                return rc;
+            }
+            continue;
+        } else if (n == 0) {
+            return nm_fail("watch-qmp: %s: QEMU closed the QMP connection "
+                           "before the VM resumed here (%s)", o->socket,
+                           w.why);
+        } else if (n != -EAGAIN) {
+            return nm_fail("watch-qmp: %s: %s", o->socket,
+                           ovs_strerror(-n));
+        } else if (time_msec() >= c->deadline) {
+            return nm_fail("watch-qmp: %s: no RESUME after an incoming "
+                           "migration within %d s (%s)", o->vm,
+                           o->timeout_s, w.why);
+        }
+        stream_run_wait(c->stream);
+        stream_recv_wait(c->stream);
+        poll_timer_wait_until(c->deadline);
+        poll_block();
+    }
+}
+
+static int
+cmd_watch_qmp(int argc, char *argv[])
+{
+    struct watch_opts o = { 0 };
+    struct qmp_conn c = { 0 };
+    char *name;
+    int rc;
+
+    rc = parse_watch_opts(argc, argv, &o);
+    if (rc) {
+        return rc;
+    }
+    c.deadline = time_msec() + o.timeout_s * 1000LL;
+    name = xasprintf("unix:%s", o.socket);
+    rc = stream_open_block(stream_open(name, &c.stream, DSCP_DEFAULT),
+                           o.timeout_s * 1000LL, &c.stream);
+    free(name);
+    if (rc) {
+        return nm_fail("watch-qmp: %s: cannot connect: %s", o.socket,
+                       ovs_strerror(rc));
+    }
+    c.reader = qmp_reader_create();
+    rc = follow(&o, &c);
+    qmp_reader_destroy(c.reader);
+    stream_close(c.stream);
+    return rc;
+}
