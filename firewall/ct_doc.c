@@ -238,9 +238,26 @@ ct_table_equal(const struct ct_table *a, const struct ct_table *b,
         return false;
     }
     for (size_t i = 0; i < a->n; i++) {
-        if (a->entries[i].gone != b->entries[i].gone
-            || !ct_entry_equal(a->entries[i].ct, b->entries[i].ct,
-                               timeouts, why, whylen)) {
+        const struct ct_entry *ea = &a->entries[i], *eb = &b->entries[i];
+
+        if (ea->gone != eb->gone) {
+            doc_error(why, whylen, "entry %zu: gone in one table only", i);
+            return false;
+        }
+        if (ea->gone) {
+            /* Only the tuple of a gone entry matters. */
+            char *ka = ct_entry_key(ea->ct), *kb = ct_entry_key(eb->ct);
+            bool same = !strcmp(ka, kb);
+
+            if (!same) {
+                doc_error(why, whylen, "gone %s differs from %s", ka, kb);
+            }
+            free(ka);
+            free(kb);
+            if (!same) {
+                return false;
+            }
+        } else if (!ct_entry_equal(ea->ct, eb->ct, timeouts, why, whylen)) {
             return false;
         }
     }

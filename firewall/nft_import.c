@@ -271,6 +271,7 @@ add_set(struct fw_batch *b, const struct fw_table *t, struct nftnl_set *s,
     struct nftnl_set_elems_iter *it;
     struct nlmsghdr *nlh;
     char *shown = xstrdup(name);
+    int more;
 
     nftnl_set_set_u32(s, NFTNL_SET_ID, id);
     if (fw_set_is_anonymous(s)) {
@@ -288,16 +289,15 @@ add_set(struct fw_batch *b, const struct fw_table *t, struct nftnl_set *s,
 
     /* nft add element ...: as many messages as the elements need. */
     it = nftnl_set_elems_iter_create(s);
-    while (nftnl_set_elems_iter_cur(it)) {
+    do {
         nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWSETELEM,
                                     tfamily(t), NLM_F_CREATE | NLM_F_EXCL,
                                     fw_batch_seq(b));
-        if (nftnl_set_elems_nlmsg_build_payload_iter(nlh, it) < 0) {
-            break;
-        }
+        /* > 0: the message is full and elements remain. */
+        more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
         fw_batch_commit(b, "add elements to set %s %s %s",
                         fw_family_name(tfamily(t)), tname(t), shown);
-    }
+    } while (more > 0);
     nftnl_set_elems_iter_destroy(it);
     /* Back to the source's name: a retried batch plans from it again. */
     nftnl_set_set_str(s, NFTNL_SET_NAME, shown);

@@ -218,11 +218,17 @@ struct msg_pair {
     char *a, *b;
 };
 
+/* Compares two built messages, then zeroes them: libmnl leaves attribute
+ * padding as it finds it, so the buffers must start zeroed every time. */
 static bool
-same_msg(const struct nlmsghdr *a, const struct nlmsghdr *b)
+same_msg(struct nlmsghdr *a, struct nlmsghdr *b)
 {
-    return (a->nlmsg_len == b->nlmsg_len
-            && !memcmp(a, b, a->nlmsg_len));
+    bool same = (a->nlmsg_len == b->nlmsg_len
+                 && !memcmp(a, b, a->nlmsg_len));
+
+    memset(a, 0, MIN(a->nlmsg_len, MSG_MAX));
+    memset(b, 0, MIN(b->nlmsg_len, MSG_MAX));
+    return same;
 }
 
 static struct nlmsghdr *
@@ -348,7 +354,7 @@ bool
 fw_ruleset_equal(const struct fw_ruleset *a, const struct fw_ruleset *b,
                  char *why, size_t whylen)
 {
-    struct msg_pair m = { xmalloc(MSG_MAX), xmalloc(MSG_MAX) };
+    struct msg_pair m = { xzalloc(MSG_MAX), xzalloc(MSG_MAX) };
     const struct ovs_list *pa, *pb;
     bool same = true;
 
