@@ -360,16 +360,10 @@ handle_msg(const struct watch_opts *o, struct qmp_watch *w,
         return nm_fail("watch-qmp: %s: QEMU refused %s: %s", o->socket,
                        msg.id ? msg.id : "a command", msg.error);
     case QMP_MSG_RETURN:
-        if (msg.id && !strcmp(msg.id, "status")) {
-            act = qmp_watch_status(w, msg.value);
-        } else if (msg.id && !strcmp(msg.id, "migrate")) {
-            act = qmp_watch_migrate(w, msg.value);
-        }
-        break;
     case QMP_MSG_EVENT:
-        act = qmp_watch_event(w, &msg);
-        if (!strcmp(msg.event, "RESUME") && act == QMP_WATCH_WAIT
-            && w->state == QMP_WATCH_NOT_INCOMING) {
+        act = qmp_watch_msg(w, &msg);
+        if (msg.type == QMP_MSG_EVENT && !strcmp(msg.event, "RESUME")
+            && act == QMP_WATCH_WAIT && w->state == QMP_WATCH_NOT_INCOMING) {
             printf("watch-qmp: %s: RESUME ignored: %s\n", o->vm, w->why);
             fflush(stdout);
         }
@@ -417,17 +411,13 @@ handle_bytes(const struct watch_opts *o, struct qmp_conn *c,
 static int
 follow(const struct watch_opts *o, struct qmp_conn *c)
 {
-    static const char hello[] =
-        "{\"execute\": \"qmp_capabilities\", \"id\": \"capabilities\"}\n"
-        "{\"execute\": \"query-status\", \"id\": \"status\"}\n"
-        "{\"execute\": \"query-migrate\", \"id\": \"migrate\"}\n";
     struct qmp_watch w;
     char buf[4096];
     int rc;
 
     qmp_watch_init(&w);
     /* QEMU answers in order, after its greeting; events may come between. */
-    rc = send_all(c, hello);
+    rc = send_all(c, qmp_watch_hello);
     if (rc) {
         return nm_fail("watch-qmp: %s: sending to QEMU: %s", o->socket,
                        ovs_strerror(-rc));

@@ -287,3 +287,23 @@ qmp_watch_event(struct qmp_watch *w, const struct qmp_msg *event)
     }
     return QMP_WATCH_WAIT;
 }
+
+const char qmp_watch_hello[] =
+    "{\"execute\": \"qmp_capabilities\", \"id\": \"capabilities\"}\n"
+    "{\"execute\": \"query-status\", \"id\": \"status\"}\n"
+    "{\"execute\": \"query-migrate\", \"id\": \"migrate\"}\n";
+
+enum qmp_watch_action
+qmp_watch_msg(struct qmp_watch *w, const struct qmp_msg *msg)
+{
+    if (msg->type == QMP_MSG_EVENT) {
+        return qmp_watch_event(w, msg);
+    } else if (msg->type != QMP_MSG_RETURN || !msg->id) {
+        return QMP_WATCH_WAIT;
+    } else if (!strcmp(msg->id, "status")) {
+        return qmp_watch_status(w, msg->value);
+    } else if (!strcmp(msg->id, "migrate")) {
+        return qmp_watch_migrate(w, msg->value);
+    }
+    return QMP_WATCH_WAIT;
+}

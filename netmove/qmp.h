@@ -93,6 +93,15 @@ struct qmp_watch {
 /* Starts a watch (state QMP_WATCH_UNKNOWN). */
 void qmp_watch_init(struct qmp_watch *w);
 
+/* What to send QEMU when connected: qmp_capabilities, then query-status and
+ * query-migrate with the ids that qmp_watch_msg() routes. */
+extern const char qmp_watch_hello[];
+
+/* Feeds a message: the answers to qmp_watch_hello's queries (by their ids)
+ * and events; other messages change nothing. */
+enum qmp_watch_action qmp_watch_msg(struct qmp_watch *w,
+                                    const struct qmp_msg *msg);
+
 /* Feeds the "return" of query-status ({"status": "inmigrate", ...}). */
 enum qmp_watch_action qmp_watch_status(struct qmp_watch *w,
                                        const struct json *ret);

@@ -1,0 +1,305 @@
+/* Tests netmove/qmp.c: QMP messages out of byte streams (whole, byte by
+ * byte, in odd chunks), their classification, and the watch that decides
+ * when a VM resumed after an incoming migration, on transcripts recorded
+ * from QEMU 7.2 (Debian 12) and on the cases that must never trigger. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/json.h"
+
+#include "netmove/qmp.h"
+
+#define GREETING "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, " \
+    "\"minor\": 2, \"major\": 7}, \"package\": \"Debian 1:7.2+dfsg-7\"}, " \
+    "\"capabilities\": [\"oob\"]}}\r\n"
+#define CAPS_OK "{\"return\": {}, \"id\": \"capabilities\"}\r\n"
+#define EVENT(NAME, S, US) "{\"timestamp\": {\"seconds\": " #S ", " \
+    "\"microseconds\": " #US "}, \"event\": \"" NAME "\"}\r\n"
+#define STATUS(S) "{\"return\": {\"status\": \"" S "\", \"singlestep\": " \
+    "false, \"running\": false}, \"id\": \"status\"}\r\n"
+#define MIGRATE(BODY) "{\"return\": " BODY ", \"id\": \"migrate\"}\r\n"
+#define SOURCE_RAM "\"ram\": {\"total\": 67641344, \"transferred\": 550467}"
+
+/* The destination of a migration (QEMU -incoming unix:...), as QEMU sent it
+ * to 'netmove watch-qmp': greeting, answers, then the RESUME when the
+ * migration completed. */
+static const char dest_transcript[] =
+    GREETING CAPS_OK STATUS("inmigrate")
+    MIGRATE("{\"socket-address\": [{\"path\": \"/tmp/m.sock\", "
+            "\"type\": \"unix\"}]}")
+    EVENT("RESUME", 1795748616, 476489);
+
+/* Feeds 'text' in chunks of 'chunk' bytes (0: all at once) through a
+ * reader and the watch; returns the number of messages, stores the last
+ * action that was not WAIT and how many there were. */
+static int
+run(const char *text, size_t chunk, struct qmp_watch *w,
+    enum qmp_watch_action *last, int *n_actions)
+{
+    struct qmp_reader *r = qmp_reader_create();
+    size_t len = strlen(text), off = 0;
+    int n_msgs = 0;
+
+    qmp_watch_init(w);
+    *last = QMP_WATCH_WAIT;
+    *n_actions = 0;
+    while (off < len) {
+        size_t n = chunk && len - off > chunk ? chunk : len - off;
+        const char *p = text + off;
+
+        off += n;
+        while (n > 0) {
+            struct json *json;
+            struct qmp_msg msg;
+            char err[128];
+            int used = qmp_reader_feed(r, p, n, &json, err, sizeof err);
+
+            assert_true(used >= 0);
+            p += used;
+            n -= used;
+            if (!json) {
+                continue;
+            }
+            n_msgs++;
+            assert_int_equal(qmp_msg_parse(json, &msg, err, sizeof err), 0);
+            enum qmp_watch_action a = qmp_watch_msg(w, &msg);
+            if (a != QMP_WATCH_WAIT) {
+                *last = a;
+                ++*n_actions;
+            }
+            json_destroy(json);
+        }
+    }
+    qmp_reader_destroy(r);
+    return n_msgs;
+}
+
+static void
+stream_chunks(void **state)
+{
+    static const size_t chunks[] = { 0, 1, 2, 3, 7, 64, 100 };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof chunks / sizeof *chunks; i++) {
+        struct qmp_watch w;
+        enum qmp_watch_action last;
+        int n;
+
+        assert_int_equal(run(dest_transcript, chunks[i], &w, &last, &n), 5);
+        assert_int_equal(last, QMP_WATCH_CALL_RESUME);
+        assert_int_equal(n, 1);
+        assert_int_equal(w.state, QMP_WATCH_RESUMED);
+        assert_true(w.resume_usec == 1795748616476489LL);
+    }
+}
+
+static void
+stream_errors(void **state)
+{
+    struct qmp_reader *r = qmp_reader_create();
+    struct json *json;
+    char err[128];
+    char *big;
+
+    (void) state;
+    assert_int_equal(qmp_reader_feed(r, "{\"a\": tru}", 10, &json, err,
+                                     sizeof err), -EPROTO);
+    assert_null(json);
+    assert_non_null(strstr(err, "QMP stream"));
+    qmp_reader_destroy(r);
+
+    /* An endless string is not QEMU's: refused past 4 MiB. */
+    r = qmp_reader_create();
+    big = malloc(1 << 20);
+    memset(big, 'x', 1 << 20);
+    assert_int_equal(qmp_reader_feed(r, "{\"a\": \"", 7, &json, err,
+                                     sizeof err), 7);
+    int rc = 0;
+    for (int i = 0; i < 8 && rc >= 0; i++) {
+        rc = qmp_reader_feed(r, big, 1 << 20, &json, err, sizeof err);
+    }
+    assert_int_equal(rc, -EMSGSIZE);
+    free(big);
+    qmp_reader_destroy(r);
+    qmp_reader_destroy(NULL);
+}
+
+static int
+parse_text(const char *text, struct qmp_msg *msg, struct json **jsonp,
+           char *err, size_t errlen)
+{
+    *jsonp = json_from_string(text);
+    assert_true((*jsonp)->type != JSON_STRING);
+    return qmp_msg_parse(*jsonp, msg, err, errlen);
+}
+
+static void
+messages(void **state)
+{
+    struct qmp_msg m;
+    struct json *j;
+    char err[128];
+
+    (void) state;
+    assert_int_equal(parse_text(GREETING, &m, &j, err, sizeof err), 0);
+    assert_int_equal(m.type, QMP_MSG_GREETING);
+    json_destroy(j);
+
+    assert_int_equal(parse_text(STATUS("running"), &m, &j, err, sizeof err),
+                     0);
+    assert_int_equal(m.type, QMP_MSG_RETURN);
+    assert_string_equal(m.id, "status");
+    assert_int_equal(m.value->type, JSON_OBJECT);
+    json_destroy(j);
+
+    assert_int_equal(parse_text("{\"error\": {\"class\": \"GenericError\", "
+                                "\"desc\": \"no\"}, \"id\": \"migrate\"}",
+                                &m, &j, err, sizeof err), 0);
+    assert_int_equal(m.type, QMP_MSG_ERROR);
+    assert_string_equal(m.error, "no");
+    assert_string_equal(m.id, "migrate");
+    json_destroy(j);
+
+    assert_int_equal(parse_text("{\"timestamp\": {\"seconds\": 1, "
+                                "\"microseconds\": 2}, \"event\": "
+                                "\"MIGRATION\", \"data\": {\"status\": "
+                                "\"active\"}}", &m, &j, err, sizeof err), 0);
+    assert_int_equal(m.type, QMP_MSG_EVENT);
+    assert_string_equal(m.event, "MIGRATION");
+    assert_true(m.usec == 1000002);
+    assert_non_null(m.value);
+    json_destroy(j);
+
+    /* QEMU sends -1 when it could not read its clock. */
+    assert_int_equal(parse_text(EVENT("RESUME", -1, -1), &m, &j, err,
+                                sizeof err), 0);
+    assert_true(m.usec == -1);
+    json_destroy(j);
+
+    /* Not QMP: each refusal says why. */
+    assert_int_equal(parse_text("{\"event\": \"RESUME\"}", &m, &j, err,
+                                sizeof err), -EPROTO);
+    assert_non_null(strstr(err, "timestamp"));
+    json_destroy(j);
+    assert_int_equal(parse_text("{\"hello\": 1}", &m, &j, err, sizeof err),
+                     -EPROTO);
+    assert_non_null(strstr(err, "\"event\""));
+    json_destroy(j);
+    assert_int_equal(parse_text("[1]", &m, &j, err, sizeof err), -EPROTO);
+    assert_non_null(strstr(err, "object"));
+    json_destroy(j);
+}
+
+/* Each case: a transcript, and what the watch must end with. */
+struct watch_case {
+    const char *name;
+    const char *text;
+    enum qmp_watch_action last;
+    int n_actions;
+    enum qmp_watch_state state;
+    long long int resume_usec;
+};
+
+static void
+watch_cases(void **state)
+{
+    static const struct watch_case cases[] = {
+        { "destination, auto-resume", dest_transcript,
+          QMP_WATCH_CALL_RESUME, 1, QMP_WATCH_RESUMED, 1795748616476489LL },
+        { "resumes once: later stop/cont ignored",
+          GREETING CAPS_OK STATUS("inmigrate") MIGRATE("{}")
+          EVENT("RESUME", 10, 5) EVENT("STOP", 11, 0) EVENT("RESUME", 12, 0),
+          QMP_WATCH_CALL_RESUME, 1, QMP_WATCH_RESUMED, 10000005 },
+        { "answers in any order",
+          GREETING CAPS_OK MIGRATE("{}") STATUS("inmigrate")
+          EVENT("RESUME", 10, 5),
+          QMP_WATCH_CALL_RESUME, 1, QMP_WATCH_RESUMED, 10000005 },
+        { "plain VM: stop/cont never triggers",
+          GREETING CAPS_OK STATUS("running") MIGRATE("{}")
+          EVENT("STOP", 1, 0) EVENT("RESUME", 2, 0),
+          QMP_WATCH_WAIT, 0, QMP_WATCH_NOT_INCOMING, -1 },
+        { "plain VM started with -S: first cont is no migration",
+          GREETING CAPS_OK STATUS("prelaunch") MIGRATE("{}")
+          EVENT("RESUME", 2, 0),
+          QMP_WATCH_WAIT, 0, QMP_WATCH_NOT_INCOMING, -1 },
+        { "source after its outgoing migration",
+          GREETING CAPS_OK STATUS("postmigrate")
+          MIGRATE("{\"status\": \"completed\", " SOURCE_RAM "}")
+          EVENT("RESUME", 2, 0),
+          QMP_WATCH_WAIT, 0, QMP_WATCH_NOT_INCOMING, -1 },
+        { "source whose outgoing migration failed resumes: not ours",
+          GREETING CAPS_OK STATUS("running")
+          MIGRATE("{\"status\": \"active\", " SOURCE_RAM "}")
+          "{\"timestamp\": {\"seconds\": 3, \"microseconds\": 0}, \"event\": "
+          "\"MIGRATION\", \"data\": {\"status\": \"failed\"}}\r\n"
+          EVENT("RESUME", 4, 0),
+          QMP_WATCH_WAIT, 0, QMP_WATCH_NOT_INCOMING, -1 },
+        { "destination with -S: paused after the migration, then cont",
+          GREETING CAPS_OK STATUS("paused")
+          MIGRATE("{\"status\": \"completed\"}") EVENT("RESUME", 7, 8),
+          QMP_WATCH_CALL_RESUME, 1, QMP_WATCH_RESUMED, 7000008 },
+        { "RESUME between connect and the answers dates the resume",
+          GREETING EVENT("RESUME", 5, 6) CAPS_OK STATUS("running")
+          MIGRATE("{\"status\": \"completed\"}"),
+          QMP_WATCH_CALL_RESUME, 1, QMP_WATCH_RESUMED, 5000006 },
+        { "watch began after the resume: late, undated",
+          GREETING CAPS_OK STATUS("running")
+          MIGRATE("{\"status\": \"completed\"}"),
+          QMP_WATCH_CALL_RESUME, 1, QMP_WATCH_RESUMED, -1 },
+        { "incoming migration failed (events capability on)",
+          GREETING CAPS_OK STATUS("inmigrate") MIGRATE("{}")
+          "{\"timestamp\": {\"seconds\": 3, \"microseconds\": 0}, \"event\": "
+          "\"MIGRATION\", \"data\": {\"status\": \"failed\"}}\r\n"
+          EVENT("RESUME", 4, 0),
+          QMP_WATCH_GIVE_UP, 1, QMP_WATCH_FAILED, -1 },
+        { "destination shut down before resuming",
+          GREETING CAPS_OK STATUS("inmigrate") MIGRATE("{}")
+          EVENT("SHUTDOWN", 3, 0) EVENT("RESUME", 4, 0),
+          QMP_WATCH_GIVE_UP, 1, QMP_WATCH_FAILED, -1 },
+        { "MIGRATION events while incoming do not trigger",
+          GREETING CAPS_OK STATUS("inmigrate") MIGRATE("{}")
+          "{\"timestamp\": {\"seconds\": 3, \"microseconds\": 0}, \"event\": "
+          "\"MIGRATION\", \"data\": {\"status\": \"completed\"}}\r\n"
+          EVENT("STOP", 3, 1),
+          QMP_WATCH_WAIT, 0, QMP_WATCH_INCOMING, -1 },
+        { "no answers yet: a RESUME alone decides nothing",
+          GREETING EVENT("RESUME", 4, 0),
+          QMP_WATCH_WAIT, 0, QMP_WATCH_UNKNOWN, -1 },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const struct watch_case *c = &cases[i];
+        struct qmp_watch w;
+        enum qmp_watch_action last;
+        int n;
+
+        print_message("  %s\n", c->name);
+        run(c->text, 0, &w, &last, &n);
+        assert_int_equal(last, c->last);
+        assert_int_equal(n, c->n_actions);
+        assert_int_equal(w.state, c->state);
+        assert_true(w.resume_usec == c->resume_usec);
+        assert_non_null(w.why);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(stream_chunks),
+        cmocka_unit_test(stream_errors),
+        cmocka_unit_test(messages),
+        cmocka_unit_test(watch_cases),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
