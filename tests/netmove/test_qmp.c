@@ -22,6 +22,9 @@
 #define CAPS_OK "{\"return\": {}, \"id\": \"capabilities\"}\r\n"
 #define EVENT(NAME, S, US) "{\"timestamp\": {\"seconds\": " #S ", " \
     "\"microseconds\": " #US "}, \"event\": \"" NAME "\"}\r\n"
+#define MIGRATION(S, ST) "{\"timestamp\": {\"seconds\": " #S ", " \
+    "\"microseconds\": 0}, \"event\": \"MIGRATION\", \"data\": " \
+    "{\"status\": \"" ST "\"}}\r\n"
 #define STATUS(S) "{\"return\": {\"status\": \"" S "\", \"singlestep\": " \
     "false, \"running\": false}, \"id\": \"status\"}\r\n"
 #define MIGRATE(BODY) "{\"return\": " BODY ", \"id\": \"migrate\"}\r\n"
@@ -237,8 +240,7 @@ watch_cases(void **state)
         { "source whose outgoing migration failed resumes: not ours",
           GREETING CAPS_OK STATUS("running")
           MIGRATE("{\"status\": \"active\", " SOURCE_RAM "}")
-          "{\"timestamp\": {\"seconds\": 3, \"microseconds\": 0}, \"event\": "
-          "\"MIGRATION\", \"data\": {\"status\": \"failed\"}}\r\n"
+          MIGRATION(3, "failed")
           EVENT("RESUME", 4, 0),
           QMP_WATCH_WAIT, 0, QMP_WATCH_NOT_INCOMING, -1 },
         { "destination with -S: paused after the migration, then cont",
@@ -255,8 +257,7 @@ watch_cases(void **state)
           QMP_WATCH_CALL_RESUME, 1, QMP_WATCH_RESUMED, -1 },
         { "incoming migration failed (events capability on)",
           GREETING CAPS_OK STATUS("inmigrate") MIGRATE("{}")
-          "{\"timestamp\": {\"seconds\": 3, \"microseconds\": 0}, \"event\": "
-          "\"MIGRATION\", \"data\": {\"status\": \"failed\"}}\r\n"
+          MIGRATION(3, "failed")
           EVENT("RESUME", 4, 0),
           QMP_WATCH_GIVE_UP, 1, QMP_WATCH_FAILED, -1 },
         { "destination shut down before resuming",
@@ -265,8 +266,7 @@ watch_cases(void **state)
           QMP_WATCH_GIVE_UP, 1, QMP_WATCH_FAILED, -1 },
         { "MIGRATION events while incoming do not trigger",
           GREETING CAPS_OK STATUS("inmigrate") MIGRATE("{}")
-          "{\"timestamp\": {\"seconds\": 3, \"microseconds\": 0}, \"event\": "
-          "\"MIGRATION\", \"data\": {\"status\": \"completed\"}}\r\n"
+          MIGRATION(3, "completed")
           EVENT("STOP", 3, 1),
           QMP_WATCH_WAIT, 0, QMP_WATCH_INCOMING, -1 },
         { "no answers yet: a RESUME alone decides nothing",
