@@ -719,6 +719,13 @@ cmd_capture(int argc, char *argv[])
         poll_timer_wait_until(deadline);
         poll_block();
     }
+    if (capture_stop && !rc) {
+        /* Stopped by a signal: what the kernel already holds counts. */
+        error = garp_capture_run(cap);
+        if (error) {
+            rc = nm_fail("capture: %s: %s", o.dev, strerror(-error));
+        }
+    }
     size_t n = capture_report_addrs(&o, cap, report, ARRAY_SIZE(report));
     if (o.json) {
         capture_print_json(&o, cap, report, n);
