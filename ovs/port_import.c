@@ -425,9 +425,9 @@ import_committed(struct ovsdb_idl_txn *txn, void *imp_)
     }
 }
 
-/* 0 if every imported interface has an ofport, -EAGAIN if one has none
- * yet, -ENODEV with Interface:error in 'err' once ovs-vswitchd has applied
- * the transaction and one still has none. */
+/* 0 once ovs-vswitchd has applied the transaction (cur_cfg, as ovs-vsctl
+ * waits for) and every imported interface has an ofport, -EAGAIN before,
+ * -ENODEV with Interface:error in 'err' if one has none once applied. */
 static int
 check_applied(struct import *imp, char *err, size_t errlen)
 {
@@ -443,6 +443,9 @@ check_applied(struct import *imp, char *err, size_t errlen)
                 const struct ovsrec_interface *f
                     = find_iface(imp->db->idl, p->ifaces[j].name);
                 if (f && f->n_ofport && f->ofport[0] > 0) {
+                    if (!applied) {
+                        return -EAGAIN;
+                    }
                     continue;
                 }
                 if (!applied) {
