@@ -23,9 +23,10 @@ command -v socat >/dev/null || skip "socat missing (make deps)"
 qemu_pids=()
 hook_cleanup() {
 	local rc=$? p
+	set +e
 	for p in "${qemu_pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${qemu_pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	(exit $rc)
+	(exit $rc)         # lib.bash's cleanup exits with $?
 	cleanup
 }
 trap hook_cleanup EXIT
