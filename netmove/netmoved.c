@@ -19,58 +19,39 @@
 #include "unixctl.h"
 #include "util.h"
 
+#include "netmove/config.h"
+#include "netmove/service.h"
 #include "netmove/version.h"
 
 VLOG_DEFINE_THIS_MODULE(netmoved);
 
-/* State of one netmoved; everything hangs off it. */
-struct netmoved {
-    struct unixctl_server *unixctl;
-    bool exiting;
-};
-
 static void
 usage(void)
 {
-    printf("usage: netmoved [OPTIONS]\n"
+    printf("usage: netmoved --config=FILE [OPTIONS]\n"
            "\n"
-           "The netmove service of one hypervisor host.\n"
+           "The netmove service of one hypervisor host: the destination and\n"
+           "source side of every VM migration, for the local CLI (unixctl) and\n"
+           "for its peers (JSON-RPC over mutual TLS).  See netmove/README.md.\n"
            "\n"
            "Options:\n"
-           "  --unixctl=SOCKET   control socket (default: $OVS_RUNDIR/netmoved.ctl)\n"
+           "  --config=FILE      configuration (JSON; see netmove/config.h)\n"
            "  -h, --help         this help\n"
            "  -V, --version      print the version\n");
     daemon_usage();
     vlog_usage();
 }
 
-static void
-unixctl_exit(struct unixctl_conn *conn, int argc OVS_UNUSED,
-             const char *argv[] OVS_UNUSED, void *nm_)
-{
-    struct netmoved *nm = nm_;
-
-    nm->exiting = true;
-    unixctl_command_reply(conn, NULL);
-}
-
-static void
-unixctl_version(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                const char *argv[] OVS_UNUSED, void *nm_ OVS_UNUSED)
-{
-    unixctl_command_reply(conn, "netmoved " NETMOVE_VERSION);
-}
-
 static char *
 parse_options(int argc, char *argv[])
 {
     enum {
-        OPT_UNIXCTL = UCHAR_MAX + 1,
+        OPT_CONFIG = UCHAR_MAX + 1,
         VLOG_OPTION_ENUMS,
         DAEMON_OPTION_ENUMS,
     };
     static const struct option long_options[] = {
-        {"unixctl", required_argument, NULL, OPT_UNIXCTL},
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         VLOG_LONG_OPTIONS,
@@ -78,7 +59,7 @@ parse_options(int argc, char *argv[])
         {NULL, 0, NULL, 0},
     };
     char *short_options = ovs_cmdl_long_options_to_short_options(long_options);
-    char *unixctl_path = NULL;
+    char *config = NULL;
 
     for (;;) {
         int c = getopt_long(argc, argv, short_options, long_options, NULL);
@@ -86,9 +67,9 @@ parse_options(int argc, char *argv[])
             break;
         }
         switch (c) {
-        case OPT_UNIXCTL:
-            free(unixctl_path);
-            unixctl_path = xstrdup(optarg);
+        case OPT_CONFIG:
+            free(config);
+            config = xstrdup(optarg);
             break;
         case 'h':
             usage();
@@ -109,40 +90,50 @@ parse_options(int argc, char *argv[])
         fprintf(stderr, "netmoved: unexpected argument '%s'\n", argv[optind]);
         exit(2);
     }
-    return unixctl_path ? unixctl_path
-                        : xasprintf("%s/netmoved.ctl", ovs_rundir());
+    if (!config) {
+        fprintf(stderr, "netmoved: --config: missing (see --help)\n");
+        exit(2);
+    }
+    return config;
 }
 
 int
 main(int argc, char *argv[])
 {
-    struct netmoved nm = { .exiting = false };
-    char *unixctl_path;
+    struct netmoved nm;
+    struct nm_config *cfg;
+    char err[512] = "";
+    char *config;
     int error;
 
     set_program_name(argv[0]);
-    unixctl_path = parse_options(argc, argv);
+    config = parse_options(argc, argv);
+    error = nm_config_load(config, &cfg, err, sizeof err);
+    if (error) {
+        fprintf(stderr, "netmoved: %s\n", err);
+        exit(error == -EINVAL ? 2 : 1);
+    }
+    if (cfg->ovs_rundir) {
+        /* Before anything asks libopenvswitch for its run directory. */
+        setenv("OVS_RUNDIR", cfg->ovs_rundir, 1);
+    }
     fatal_ignore_sigpipe();
     daemonize_start(false);
 
-    error = unixctl_server_create(unixctl_path, &nm.unixctl);
+    error = netmoved_init(&nm, cfg, err, sizeof err);
     if (error) {
-        ovs_fatal(error, "cannot listen on %s", unixctl_path);
+        ovs_fatal(0, "%s", err);
     }
-    unixctl_command_register("exit", "", 0, 0, unixctl_exit, &nm);
-    unixctl_command_register("version", "", 0, 0, unixctl_version, &nm);
     daemonize_complete();
-    VLOG_INFO("netmoved %s started, control socket %s", NETMOVE_VERSION,
-              unixctl_path);
+    VLOG_INFO("netmoved %s started (%s)", NETMOVE_VERSION, config);
 
     while (!nm.exiting) {
-        unixctl_server_run(nm.unixctl);
-        unixctl_server_wait(nm.unixctl);
+        netmoved_run(&nm);
+        netmoved_wait(&nm);
         poll_block();
     }
-
     VLOG_INFO("netmoved exiting");
-    unixctl_server_destroy(nm.unixctl);
-    free(unixctl_path);
+    netmoved_destroy(&nm);
+    free(config);
     return 0;
 }

@@ -1,0 +1,320 @@
+/* netmove prepare | resume | confirm | abort | status: the migration phases,
+ * sent to the local netmoved (which talks to the peer).
+ *
+ * As a plain exec hook, 'netmove resume' takes the VM and the source host
+ * from NETMOVE_VM and NETMOVE_SRC_HOST when they are not given. */
+#include "netmove/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/json.h"
+#include "util.h"
+
+#include "netmove/client.h"
+
+#define CLI_TIMEOUT_MS 30000   /* Above netmoved's own 10 s bound. */
+
+struct phase_opts {
+    const char *vm, *from, *ctl;
+    char *ips[64];
+    int n_ips;
+    bool json;
+};
+
+/* Parses [VM] --from --ip --json --ctl.  Returns -1 on success, else an
+ * exit code. */
+static int
+parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
+            bool vm_required)
+{
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'},
+        {"ip", required_argument, NULL, 'i'},
+        {"json", no_argument, NULL, 'j'},
+        {"ctl", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    memset(o, 0, sizeof *o);
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': o->from = optarg; break;
+        case 'i':
+            if (o->n_ips == (int) ARRAY_SIZE(o->ips)) {
+                return nm_usage_error("--ip: at most %zu", ARRAY_SIZE(o->ips));
+            }
+            o->ips[o->n_ips++] = optarg;
+            break;
+        case 'j': o->json = true; break;
+        case 'c': o->ctl = optarg; break;
+        default:
+            return nm_usage_error("%s: see 'netmove help %s'", argv[0],
+                                  argv[0]);
+        }
+    }
+    if (optind < argc) {
+        o->vm = argv[optind++];
+    }
+    if (optind < argc) {
+        return nm_usage_error("%s: unexpected argument '%s'", argv[0],
+                              argv[optind]);
+    }
+    if (vm_from_env && !o->vm) {
+        o->vm = getenv("NETMOVE_VM");
+        if (!o->from) {
+            o->from = getenv("NETMOVE_SRC_HOST");
+        }
+    }
+    if (vm_required && (!o->vm || !o->vm[0])) {
+        return nm_usage_error("%s: VM: missing%s", argv[0], vm_from_env
+                              ? " (argument or NETMOVE_VM)" : "");
+    }
+    return -1;
+}
+
+/* Runs 'cmd' on the daemon with argv = VM SRC|- IP...; prints the result. */
+static int
+call_phase(const char *cmd, const struct phase_opts *o,
+           void (*print)(const struct json *))
+{
+    char *argv[3 + ARRAY_SIZE(o->ips)];
+    int argc = 0;
+    char *result, *error;
+
+    argv[argc++] = CONST_CAST(char *, o->vm);
+    argv[argc++] = CONST_CAST(char *, o->from && o->from[0] ? o->from : "-");
+    for (int i = 0; i < o->n_ips; i++) {
+        argv[argc++] = o->ips[i];
+    }
+
+    char *ctl = nm_client_ctl_path(o->ctl);
+    int rc = nm_client_call(ctl, cmd, argc, argv, CLI_TIMEOUT_MS,
+                            &result, &error);
+    int exit_code = NM_EXIT_OK;
+    if (rc == -EINVAL || rc == -EREMOTEIO) {
+        /* The daemon's error: its first line is the reason, the rest the
+         * migration's state as JSON. */
+        char *nl = strchr(error, '\n');
+        if (nl) {
+            *nl = '\0';
+        }
+        fprintf(stderr, "netmove: %s: %s\n", cmd, error);
+        if (nl && o->json) {
+            puts(nl + 1);
+        }
+        exit_code = rc == -EINVAL ? NM_EXIT_USAGE : NM_EXIT_FAIL;
+    } else if (rc) {
+        fprintf(stderr, "netmove: %s: cannot reach netmoved at %s: %s\n",
+                cmd, ctl, ovs_strerror(-rc));
+        exit_code = NM_EXIT_FAIL;
+    } else if (o->json || !print) {
+        fputs(result, stdout);
+        if (result[0] && result[strlen(result) - 1] != '\n') {
+            putchar('\n');
+        }
+    } else {
+        struct json *j = json_from_string(result);
+        print(j);
+        json_destroy(j);
+    }
+    free(ctl);
+    free(result);
+    free(error);
+    return exit_code;
+}
+
+static double
+timing(const struct json *m, const char *name)
+{
+    const struct json *t = shash_find_data(json_object(m), "timings");
+    const struct json *v = t ? shash_find_data(json_object(t), name) : NULL;
+
+    return v && v->type == JSON_REAL ? json_real(v)
+           : v && v->type == JSON_INTEGER ? json_integer(v) : -1;
+}
+
+static const char *
+str(const struct json *m, const char *name)
+{
+    const struct json *v = shash_find_data(json_object(m), name);
+
+    return v && v->type == JSON_STRING ? json_string(v) : "-";
+}
+
+static void
+print_migration(const struct json *m)
+{
+    if (m->type != JSON_OBJECT) {
+        return;
+    }
+    printf("%s: %s (from %s, migration %s)\n", str(m, "vm"), str(m, "state"),
+           str(m, "src"), str(m, "id"));
+    static const struct { const char *key, *label; } rows[] = {
+        { "prepare_ms", "prepare" },
+        { "resume_to_activated_ms", "port active" },
+        { "resume_to_first_frame_ms", "first announcement" },
+        { "resume_to_ct_delta_ms", "conntrack delta in" },
+        { "resume_to_confirmed_ms", "source confirmed" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+        double v = timing(m, rows[i].key);
+        if (v >= 0) {
+            printf("  %-20s %9.3f ms%s\n", rows[i].label, v,
+                   i ? " after the resume call" : "");
+        }
+    }
+    const struct json *removed = shash_find_data(json_object(m),
+                                                 "source_removed");
+    if (removed && removed->type == JSON_OBJECT) {
+        char *s = json_to_string(removed, JSSF_SORT);
+        printf("  source removed       %s\n", s);
+        free(s);
+    }
+}
+
+static int
+cmd_prepare(int argc, char *argv[])
+{
+    struct phase_opts o;
+    int rc = parse_phase(argc, argv, &o, false, true);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    if (!o.from) {
+        return nm_usage_error("prepare: --from: missing (the source host)");
+    }
+    return call_phase("prepare", &o, print_migration);
+}
+
+static int
+cmd_resume(int argc, char *argv[])
+{
+    struct phase_opts o;
+    int rc = parse_phase(argc, argv, &o, true, true);
+
+    return rc >= 0 ? rc : call_phase("resume", &o, print_migration);
+}
+
+/* abort, confirm, status: VM and --ctl only. */
+static int
+simple(const char *cmd, int argc, char *argv[], bool vm_optional)
+{
+    struct phase_opts o;
+    int rc = parse_phase(argc, argv, &o, false, !vm_optional);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    char *args[1] = { CONST_CAST(char *, o.vm) };
+    char *ctl = nm_client_ctl_path(o.ctl);
+    char *result, *error;
+    rc = nm_client_call(ctl, cmd, o.vm ? 1 : 0, args, CLI_TIMEOUT_MS,
+                        &result, &error);
+    int exit_code = NM_EXIT_OK;
+    if (rc == -EINVAL || rc == -EREMOTEIO) {
+        fprintf(stderr, "netmove: %s: %s\n", cmd, error);
+        exit_code = rc == -EINVAL ? NM_EXIT_USAGE : NM_EXIT_FAIL;
+    } else if (rc) {
+        fprintf(stderr, "netmove: %s: cannot reach netmoved at %s: %s\n",
+                cmd, ctl, ovs_strerror(-rc));
+        exit_code = NM_EXIT_FAIL;
+    } else {
+        fputs(result, stdout);
+        if (result[0] && result[strlen(result) - 1] != '\n') {
+            putchar('\n');
+        }
+    }
+    free(ctl);
+    free(result);
+    free(error);
+    return exit_code;
+}
+
+static int
+cmd_abort(int argc, char *argv[])
+{
+    return simple("abort", argc, argv, false);
+}
+
+static int
+cmd_confirm(int argc, char *argv[])
+{
+    return simple("confirm", argc, argv, false);
+}
+
+static int
+cmd_status(int argc, char *argv[])
+{
+    return simple("status", argc, argv, true);
+}
+
+#define CTL_HELP \
+    "  --ctl PATH     netmoved's control socket (default $NETMOVE_CTL, else\n" \
+    "                 $OVS_RUNDIR/netmoved.ctl)\n"
+
+const struct nm_cmd nm_cmd_prepare = {
+    "prepare", cmd_prepare,
+    "stage a VM arriving here: port (blocked), firewall, conntrack",
+    "usage: netmove prepare VM --from HOST [--ip IP]... [--json] [--ctl PATH]\n"
+    "\n"
+    "On the destination, before the VM resumes: fetch VM's port, firewall\n"
+    "and conntrack documents from HOST's netmoved and stage them here (port\n"
+    "imported blocked, with this site's VLAN).  Any failure rolls back.\n"
+    "  --from HOST    the source host (a configured peer)\n"
+    "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
+    "  --json         print the migration as JSON\n"
+    CTL_HELP,
+};
+
+const struct nm_cmd nm_cmd_resume = {
+    "resume", cmd_resume,
+    "the VM runs here: activate, announce, conntrack delta, confirm",
+    "usage: netmove resume [VM] [--from HOST] [--ip IP]... [--json] [--ctl PATH]\n"
+    "\n"
+    "The critical path, on the destination, the instant VM runs here: the\n"
+    "staged port is activated and the first announcements go out, then the\n"
+    "conntrack delta comes from the source, then the source removes its copy.\n"
+    "Prepares first if 'prepare' was not called.  Without --from, netmoved\n"
+    "asks its peers which host has VM.  As an exec hook, VM and HOST default\n"
+    "to $NETMOVE_VM and $NETMOVE_SRC_HOST.  Prints per-phase timings.\n"
+    "  --from HOST    the source host (a configured peer)\n"
+    "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
+    "  --json         print the migration as JSON\n"
+    CTL_HELP,
+};
+
+const struct nm_cmd nm_cmd_confirm = {
+    "confirm", cmd_confirm,
+    "on the source: has the destination taken over VM (exit 0 if so)",
+    "usage: netmove confirm VM [--ctl PATH]\n"
+    "\n"
+    "On the source, after a migration: exit 0 if nothing of VM is pending\n"
+    "here (the destination has confirmed and the source removed its port,\n"
+    "firewall objects and conntrack entries), 1 if the destination has not\n"
+    "confirmed yet (the source keeps everything until it does).\n"
+    CTL_HELP,
+};
+
+const struct nm_cmd nm_cmd_abort = {
+    "abort", cmd_abort,
+    "roll back a migration that has not resumed",
+    "usage: netmove abort VM [--ctl PATH]\n"
+    "\n"
+    "On the destination, before resume: remove what prepare staged and tell\n"
+    "the source, which changed nothing and keeps the VM.\n"
+    CTL_HELP,
+};
+
+const struct nm_cmd nm_cmd_status = {
+    "status", cmd_status,
+    "netmoved's peers and migrations (JSON)",
+    "usage: netmove status [VM] [--ctl PATH]\n"
+    CTL_HELP,
+};

@@ -1,0 +1,836 @@
+/* The destination's side of a migration: prepare, resume, abort, recovery.
+ *
+ * The destination drives.  prepare fetches the VM's documents from the
+ * source and stages them (port imported blocked with this site's VLAN,
+ * firewall and conntrack imported).  resume is the critical path: activate
+ * the port and send the first announcements before anything else, then pull
+ * the conntrack delta, then tell the source to confirm (only now does it
+ * delete its copy).  Before resume any failure rolls the destination back;
+ * after resume the destination never gives up, it retries.  Every step is in
+ * the journal before and after it runs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/json.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/vlog.h"
+#include "unixctl.h"
+#include "util.h"
+
+#include "firewall/firewall.h"
+#include "garp/garp.h"
+#include "netmove/config.h"
+#include "netmove/journal.h"
+#include "netmove/migration.h"
+#include "netmove/peer.h"
+#include "netmove/service.h"
+#include "netmove/vmaddr.h"
+#include "ovs/ovs.h"
+
+VLOG_DEFINE_THIS_MODULE(migration);
+
+#define ERRLEN 512
+#define EXPORT_TIMEOUT_MS 10000
+#define RPC_TIMEOUT_MS 5000
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
+
+static void start_prepare(struct migration *);
+static void resume_background(struct migration *);
+
+const char *
+migration_state_name(enum mig_state state)
+{
+    switch (state) {
+    case MIG_LOCATING: return "locating";
+    case MIG_PREPARING: return "preparing";
+    case MIG_PREPARED: return "prepared";
+    case MIG_RESUMING: return "resuming";
+    case MIG_DONE: return "done";
+    case MIG_FAILED: return "failed";
+    case MIG_ABORTED: return "aborted";
+    }
+    return "?";
+}
+
+struct migration *
+migration_find(struct netmoved *nm, const char *vm)
+{
+    struct migration *m;
+
+    HMAP_FOR_EACH_WITH_HASH (m, node, hash_string(vm, 0), &nm->migrations) {
+        if (!strcmp(m->vm, vm)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+struct migration *
+migration_create(struct netmoved *nm, const char *vm, const char *src,
+                 const char *id)
+{
+    struct migration *m = xzalloc(sizeof *m);
+
+    m->nm = nm;
+    m->vm = xstrdup(vm);
+    m->src = nullable_xstrdup(src);
+    m->id = id ? xstrdup(id)
+               : xasprintf("%s.%llu", vm,
+                           (unsigned long long) nm_wall_us() / 1000);
+    m->state = MIG_PREPARING;
+    m->backoff_ms = RETRY_MIN_MS;
+    hmap_insert(&nm->migrations, &m->node, hash_string(vm, 0));
+    return m;
+}
+
+void
+migration_destroy(struct migration *m)
+{
+    nm_peers_cancel(m->nm->peers, m);
+    hmap_remove(&m->nm->migrations, &m->node);
+    for (size_t i = 0; i < m->n_waiters; i++) {
+        unixctl_command_reply_error(m->waiters[i].conn, "netmoved exiting");
+    }
+    free(m->waiters);
+    json_destroy(m->export);
+    json_destroy(m->confirm_result);
+    nm_vm_addrs_destroy(&m->addrs);
+    for (size_t i = 0; i < m->n_extra_ips; i++) {
+        free(m->extra_ips[i]);
+    }
+    free(m->extra_ips);
+    free(m->last_error);
+    free(m->vm);
+    free(m->src);
+    free(m->id);
+    free(m);
+}
+
+/* Appends a record of 'step' (with 'extra' members, consumed) to the
+ * journal. */
+static void
+journal(struct migration *m, const char *step, struct json *extra, bool sync)
+{
+    struct json *rec = extra ? extra : json_object_create();
+
+    json_object_put_string(rec, "role", "destination");
+    json_object_put_string(rec, "vm", m->vm);
+    if (m->src) {
+        json_object_put_string(rec, "src", m->src);
+    }
+    json_object_put_string(rec, "step", step);
+    json_object_put(rec, "t_us", json_integer_create(nm_wall_us()));
+    int error = nm_journal_append(m->nm->journal, m->id, rec, sync);
+    if (error) {
+        VLOG_ERR("%s: journal: %s", m->id, ovs_strerror(-error));
+    }
+    json_destroy(rec);
+}
+
+static void
+set_error(struct migration *m, const char *fmt, ...)
+    OVS_PRINTF_FORMAT(2, 3);
+
+static void
+set_error(struct migration *m, const char *fmt, ...)
+{
+    va_list args;
+
+    free(m->last_error);
+    va_start(args, fmt);
+    m->last_error = xvasprintf(fmt, args);
+    va_end(args);
+    VLOG_WARN("%s: %s", m->id, m->last_error);
+}
+
+static double
+ms(uint64_t from, uint64_t to)
+{
+    return from && to >= from ? (to - from) / 1000.0 : -1;
+}
+
+struct json *
+migration_to_json(const struct migration *m)
+{
+    struct json *j = json_object_create();
+    struct json *t = json_object_create();
+
+    json_object_put_string(j, "id", m->id);
+    json_object_put_string(j, "vm", m->vm);
+    json_object_put(j, "src", m->src ? json_string_create(m->src)
+                                     : json_null_create());
+    json_object_put_string(j, "state", migration_state_name(m->state));
+    json_object_put(j, "addresses", nm_vm_addrs_to_json(&m->addrs));
+    json_object_put(j, "frames_sent", json_integer_create(m->frames_sent));
+    if (m->first_frame_wall_us) {
+        json_object_put(j, "first_frame_wall_us",
+                        json_integer_create(m->first_frame_wall_us));
+    }
+    json_object_put(j, "ct_delta", json_integer_create(m->ct_delta_entries));
+    if (m->confirm_result) {
+        json_object_put(j, "source_removed", json_clone(m->confirm_result));
+    }
+    if (m->last_error) {
+        json_object_put_string(j, "last_error", m->last_error);
+    }
+    /* Per-phase timings, monotonic, in ms. */
+    json_object_put(t, "prepare_ms",
+                    json_real_create(ms(m->t_prepare_begin, m->t_prepared)));
+    json_object_put(t, "resume_to_activated_ms",
+                    json_real_create(ms(m->t_resume_call, m->t_activated)));
+    json_object_put(t, "resume_to_first_frame_ms",
+                    json_real_create(ms(m->t_resume_call, m->t_first_frame)));
+    json_object_put(t, "resume_to_ct_delta_ms",
+                    json_real_create(ms(m->t_resume_call, m->t_ct_delta)));
+    json_object_put(t, "resume_to_confirmed_ms",
+                    json_real_create(ms(m->t_resume_call, m->t_confirmed)));
+    json_object_put(j, "timings", t);
+    return j;
+}
+
+/* ---- CLI connections waiting for an outcome ---- */
+
+void
+migration_add_waiter(struct migration *m, struct unixctl_conn *conn,
+                     enum mig_wait until)
+{
+    m->waiters = xrealloc(m->waiters, (m->n_waiters + 1) * sizeof *m->waiters);
+    m->waiters[m->n_waiters++] = (struct mig_waiter) {
+        conn, until, nm_mono_us() + MIG_WAIT_MAX_US,
+    };
+}
+
+/* Answers the waiters that 'm''s state satisfies (or whose time is up). */
+static void
+answer_waiters(struct migration *m)
+{
+    uint64_t now = nm_mono_us();
+
+    for (size_t i = 0; i < m->n_waiters; i++) {
+        struct mig_waiter *w = &m->waiters[i];
+        bool failed = m->state == MIG_FAILED || m->state == MIG_ABORTED;
+        bool reached = failed || m->state == MIG_DONE
+                       || (w->until == MIG_WAIT_PREPARED
+                           && m->state == MIG_PREPARED);
+        bool late = now >= w->deadline_us;
+
+        if (!reached && !late) {
+            continue;
+        }
+        struct json *j = migration_to_json(m);
+        char *s = json_to_string(j, JSSF_SORT);
+        if (failed || (late && !reached)) {
+            char *msg = xasprintf("%s%s: %s\n%s",
+                                  m->bad_input ? "bad input: " : "",
+                                  m->id, m->last_error ? m->last_error
+                                  : "not finished in time (netmoved "
+                                    "keeps retrying)", s);
+            unixctl_command_reply_error(w->conn, msg);
+            free(msg);
+        } else {
+            unixctl_command_reply(w->conn, s);
+        }
+        free(s);
+        json_destroy(j);
+        m->waiters[i--] = m->waiters[--m->n_waiters];
+    }
+}
+
+/* ---- rollback (before resume) ---- */
+
+static void
+rollback(struct migration *m)
+{
+    struct netmoved *nm = m->nm;
+    char err[ERRLEN];
+    size_t n;
+
+    if (nmovs_remove(nm->db, (const char **) &m->vm, 1, 5000, &n,
+                     err, sizeof err)) {
+        VLOG_WARN("%s: rollback: port: %s", m->id, err);
+    }
+    if (fw_remove(m->vm, &n, err, sizeof err)) {
+        VLOG_WARN("%s: rollback: firewall: %s", m->id, err);
+    }
+    struct ct_filter filter;
+    nm_vm_addrs_ct_filter(&m->addrs, &filter);
+    if (filter.n_addrs && ct_remove(&filter, &n, err, sizeof err)) {
+        VLOG_WARN("%s: rollback: conntrack: %s", m->id, err);
+    }
+    free(filter.addrs);
+}
+
+static void
+abort_reply(void *aux OVS_UNUSED, const struct json *result OVS_UNUSED,
+            const char *error)
+{
+    if (error) {
+        VLOG_INFO("source did not acknowledge abort: %s (it kept "
+                  "everything; nothing to undo there)", error);
+    }
+}
+
+/* Prepare failed: undo, tell the source (which changed nothing), end. */
+static void
+fail_prepare(struct migration *m)
+{
+    rollback(m);
+    if (m->src) {
+        struct json *p = json_object_create();
+        json_object_put_string(p, "vm", m->vm);
+        json_object_put_string(p, "id", m->id);
+        nm_peers_request(m->nm->peers, m->src, "abort", p, RPC_TIMEOUT_MS,
+                         abort_reply, NULL);
+    }
+    m->state = MIG_FAILED;
+    journal(m, "failed", json_object_create(), true);
+    nm_journal_finish(m->nm->journal, m->id);
+    answer_waiters(m);
+}
+
+/* ---- prepare ---- */
+
+/* Stages the source's export 'x': 0 or -errno with m->last_error set. */
+static int
+stage(struct migration *m, const struct json *x)
+{
+    struct netmoved *nm = m->nm;
+    const struct shash *o = json_object(x);
+    const struct json *port = shash_find_data(o, "port");
+    const struct json *fw = shash_find_data(o, "fw");
+    const struct json *ct = shash_find_data(o, "ct");
+    const struct json *site = shash_find_data(o, "site");
+    struct nmovs_doc **docs = NULL;
+    struct fw_ruleset *rs = NULL;
+    struct ct_table *tab = NULL;
+    char err[ERRLEN] = "";
+    size_t n_docs = 0;
+    int error;
+
+    if (!port || !fw || !ct || !site || site->type != JSON_STRING) {
+        set_error(m, "source's export: missing port, fw, ct or site");
+        return -EPROTO;
+    }
+    error = nm_vm_addrs_from_doc(port, m->extra_ips, m->n_extra_ips,
+                                 &m->addrs, err, sizeof err);
+    if (error) {
+        m->bad_input = true;
+        set_error(m, "addresses: %s", err);
+        return error;
+    }
+
+    /* The port, blocked, with this site's VLAN for the VM's network. */
+    error = nmovs_docs_from_json(port, &docs, &n_docs, err, sizeof err);
+    if (!error) {
+        struct nmovs_xlate *x = nmovs_xlate_create();
+        for (size_t i = 0; i < nm->cfg->n_networks && !error; i++) {
+            const struct nm_network *net = &nm->cfg->networks[i];
+            for (size_t k = 0; k < net->n_vlans && !error; k++) {
+                if (strcmp(net->vlans[k].site, json_string(site))) {
+                    continue;
+                }
+                int to = nm_config_translate_vlan(nm->cfg, net->vlans[k].vlan,
+                                                  json_string(site),
+                                                  nm->cfg->site);
+                char *spec = xasprintf("%d=%d", net->vlans[k].vlan, to);
+                error = nmovs_xlate_add_vlan(x, spec, err, sizeof err);
+                free(spec);
+            }
+        }
+        for (size_t i = 0; i < n_docs && !error; i++) {
+            nmovs_xlate_apply(x, docs[i]);
+        }
+        nmovs_xlate_destroy(x);
+    }
+    if (!error) {
+        struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000 };
+        bool changed;
+        error = nmovs_import(nm->db, docs, n_docs, &opts, &changed,
+                             err, sizeof err);
+    }
+    nmovs_docs_destroy(docs, n_docs);
+    if (error) {
+        set_error(m, "port: %s", err);
+        return error;
+    }
+
+    /* The firewall, in one batch, and the conntrack pre-copy. */
+    error = fw_ruleset_from_json(fw, &rs, err, sizeof err);
+    if (!error) {
+        error = fw_import(rs, err, sizeof err);
+    }
+    fw_ruleset_destroy(rs);
+    if (error) {
+        set_error(m, "firewall: %s", err);
+        return error;
+    }
+    if (ct->type != JSON_NULL) {
+        error = ct_table_from_json(ct, &tab, err, sizeof err);
+        if (!error) {
+            error = ct_import(tab, NULL, NULL, NULL, err, sizeof err);
+        }
+        ct_table_destroy(tab);
+        if (error) {
+            set_error(m, "conntrack: %s", err);
+            return error;
+        }
+    }
+    return 0;
+}
+
+static void
+export_reply(void *m_, const struct json *result, const char *error)
+{
+    struct migration *m = m_;
+
+    if (error || !result || result->type != JSON_OBJECT) {
+        set_error(m, "source %s: export: %s", m->src,
+                  error ? error : "not an object");
+        m->bad_input = error && !strncmp(error, "bad input:", 10);
+        fail_prepare(m);
+        return;
+    }
+    if (stage(m, result)) {
+        fail_prepare(m);
+        return;
+    }
+    m->export = json_clone(result);
+    m->t_prepared = nm_mono_us();
+    m->state = MIG_PREPARED;
+    journal(m, "prepare-done", nm_json_object_1("export",
+                                                    json_clone(result)),
+            true);
+    VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
+              ms(m->t_prepare_begin, m->t_prepared));
+    answer_waiters(m);
+    if (m->resume_wanted) {
+        migration_resume(m);
+    }
+}
+
+static void
+start_prepare(struct migration *m)
+{
+    struct json *p = json_object_create();
+
+    m->state = MIG_PREPARING;
+    m->t_prepare_begin = nm_mono_us();
+    journal(m, "prepare-begin", json_object_create(), true);
+    json_object_put_string(p, "vm", m->vm);
+    json_object_put_string(p, "id", m->id);
+    if (nm_peers_request(m->nm->peers, m->src, "export", p, EXPORT_TIMEOUT_MS,
+                         export_reply, m)) {
+        m->bad_input = true;
+        set_error(m, "--from: '%s' is not a configured peer", m->src);
+        fail_prepare(m);
+    }
+}
+
+/* ---- locating the source (resume or prepare without --from) ---- */
+
+static void
+locate_reply(void *m_, const struct json *result, const char *error)
+{
+    struct migration *m = m_;
+    const struct json *present = result && result->type == JSON_OBJECT
+        ? shash_find_data(json_object(result), "present") : NULL;
+
+    m->n_locating--;
+    if (m->state != MIG_LOCATING) {
+        return;
+    }
+    if (present && present->type == JSON_TRUE) {
+        m->src = xstrdup(m->locating_peer[m->n_locating]);
+        nm_peers_cancel(m->nm->peers, m);
+        start_prepare(m);
+    } else if (!m->n_locating) {
+        set_error(m, "no peer has a port for %s%s%s", m->vm,
+                  error ? " (last error: " : "", error ? ")" : "");
+        fail_prepare(m);
+    }
+}
+
+void
+migration_start(struct migration *m)
+{
+    struct netmoved *nm = m->nm;
+
+    if (m->src) {
+        start_prepare(m);
+        return;
+    }
+    /* Ask every peer; the first that has the VM is the source.  (Each reply
+     * says only yes or no, so which peer answered is tracked by order.) */
+    m->state = MIG_LOCATING;
+    m->n_locating = 0;
+    for (size_t i = 0; i < nm_peers_count(nm->peers); i++) {
+        struct json *p = json_object_create();
+        json_object_put_string(p, "vm", m->vm);
+        m->locating_peer[m->n_locating++] = nm_peers_name(nm->peers, i);
+        nm_peers_request(nm->peers, nm_peers_name(nm->peers, i), "locate", p,
+                         RPC_TIMEOUT_MS, locate_reply, m);
+        if (m->n_locating == ARRAY_SIZE(m->locating_peer)) {
+            break;
+        }
+    }
+    if (!m->n_locating) {
+        set_error(m, "no --from and no peers to ask where %s is", m->vm);
+        m->bad_input = true;
+        fail_prepare(m);
+    }
+}
+
+/* ---- resume: the critical path ---- */
+
+void
+migration_note_announcement(struct netmoved *nm, size_t idx,
+                            struct migration *m)
+{
+    if (idx >= nm->n_ann_vms) {
+        size_t n = MAX(idx + 1, 2 * nm->n_ann_vms);
+        nm->ann_vms = xrealloc(nm->ann_vms, n * sizeof *nm->ann_vms);
+        memset(&nm->ann_vms[nm->n_ann_vms], 0,
+               (n - nm->n_ann_vms) * sizeof *nm->ann_vms);
+        nm->n_ann_vms = n;
+    }
+    free(nm->ann_vms[idx]);
+    nm->ann_vms[idx] = xstrdup(m->vm);
+}
+
+/* The announcer's callback for every frame it sends ('aux' is netmoved). */
+void
+migration_frame_sent(void *nm_, size_t idx,
+                     const struct garp_frame *f OVS_UNUSED,
+                     unsigned int round OVS_UNUSED, uint64_t wall_us)
+{
+    struct netmoved *nm = nm_;
+    struct migration *m = idx < nm->n_ann_vms && nm->ann_vms[idx]
+                          ? migration_find(nm, nm->ann_vms[idx]) : NULL;
+
+    if (!m) {
+        return;
+    }
+    if (!m->first_frame_wall_us) {
+        m->first_frame_wall_us = wall_us;
+        m->t_first_frame = nm_mono_us();
+    }
+    m->frames_sent++;
+}
+
+/* Announces every MAC and IP of the VM from its port on this host: the
+ * first round goes now, the rest on the announcer's schedule. */
+static int
+announce(struct migration *m)
+{
+    struct netmoved *nm = m->nm;
+    char err[ERRLEN];
+    int error = 0;
+
+    for (size_t i = 0; i < m->addrs.n_ifaces && !error; i++) {
+        const struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+        struct garp_vm vm = {
+            .mac = ia->mac,
+            .ipv4 = ia->ipv4, .n_ipv4 = ia->n_ipv4,
+            .ipv6 = ia->ipv6, .n_ipv6 = ia->n_ipv6,
+            .port = ia->port,
+        };
+        size_t idx;
+        error = garp_announcer_add(nm->announcer, &vm, nm_mono_us(), &idx,
+                                   err, sizeof err);
+        if (error) {
+            set_error(m, "announce: %s", err);
+        } else {
+            migration_note_announcement(nm, idx, m);
+        }
+    }
+    garp_announcer_run(nm->announcer, nm_mono_us());
+    return error;
+}
+
+/* The instant the VM runs here.  Reads top to bottom: activate and announce
+ * first (DESIGN.md: first frame within 1 ms of the hook call), record it,
+ * then the rest happens in the background (conntrack delta, confirm). */
+void
+migration_resume(struct migration *m)
+{
+    char err[ERRLEN];
+
+    if (m->state != MIG_PREPARED) {
+        /* A migrator that calls only resume: prepare first, then here. */
+        m->resume_wanted = true;
+        return;
+    }
+    m->state = MIG_RESUMING;
+    if (!m->t_resume_call) {
+        m->t_resume_call = nm_mono_us();
+    }
+    /* In the kernel before the first frame (survives a kill), on disk
+     * after it. */
+    journal(m, "resume-begin", NULL, false);
+
+    /* 1. Unblock the staged port and announce. */
+    if (nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
+        set_error(m, "activate: %s (retrying)", err);
+        m->activate_pending = true;
+    }
+    m->t_activated = nm_mono_us();
+    announce(m);
+
+    /* 2. On disk, with the timings so far. */
+    struct json *t = json_object_create();
+    json_object_put(t, "first_frame_wall_us",
+                    json_integer_create(m->first_frame_wall_us));
+    journal(m, "announced", t, true);
+    VLOG_INFO("%s: resumed: port active in %.3f ms, first frame at %.3f ms",
+              m->id, ms(m->t_resume_call, m->t_activated),
+              ms(m->t_resume_call, m->t_first_frame));
+
+    /* 3, 4. Conntrack delta, then confirm, with retries. */
+    resume_background(m);
+}
+
+static void
+retry_later(struct migration *m)
+{
+    m->retry_at_us = nm_mono_us() + m->backoff_ms * 1000ULL;
+    m->backoff_ms = MIN(m->backoff_ms * 2, RETRY_MAX_MS);
+}
+
+static void
+confirm_reply(void *m_, const struct json *result, const char *error)
+{
+    struct migration *m = m_;
+
+    m->rpc_pending = false;
+    if (error) {
+        set_error(m, "source %s: confirm: %s (retrying)", m->src, error);
+        retry_later(m);
+        return;
+    }
+    m->confirm_result = json_clone(result);
+    m->t_confirmed = nm_mono_us();
+    m->state = MIG_DONE;
+    free(m->last_error);
+    m->last_error = NULL;
+    journal(m, "confirmed", nm_json_object_1("source_removed",
+                                                 json_clone(result)), true);
+    nm_journal_finish(m->nm->journal, m->id);
+    VLOG_INFO("%s: done: confirmed by %s %.1f ms after resume", m->id,
+              m->src, ms(m->t_resume_call, m->t_confirmed));
+    answer_waiters(m);
+}
+
+static void
+ct_delta_reply(void *m_, const struct json *result, const char *error)
+{
+    struct migration *m = m_;
+    const struct json *ct = result && result->type == JSON_OBJECT
+        ? shash_find_data(json_object(result), "ct") : NULL;
+    struct ct_table *tab = NULL;
+    char err[ERRLEN];
+
+    m->rpc_pending = false;
+    if (error || !ct) {
+        set_error(m, "source %s: ct-delta: %s (retrying)", m->src,
+                  error ? error : "no ct");
+        retry_later(m);
+        return;
+    }
+    if (ct->type != JSON_NULL) {
+        size_t created = 0, updated = 0, deleted = 0;
+        if (ct_table_from_json(ct, &tab, err, sizeof err)
+            || ct_import(tab, &created, &updated, &deleted,
+                         err, sizeof err)) {
+            set_error(m, "conntrack delta: %s (retrying)", err);
+            ct_table_destroy(tab);
+            retry_later(m);
+            return;
+        }
+        m->ct_delta_entries = created + updated + deleted;
+        ct_table_destroy(tab);
+    }
+    m->ct_delta_done = true;
+    m->t_ct_delta = nm_mono_us();
+    m->backoff_ms = RETRY_MIN_MS;
+    journal(m, "ct-delta-done", NULL, true);
+    resume_background(m);
+}
+
+/* Sends the next request of resume's background part, if none is out. */
+static void
+resume_background(struct migration *m)
+{
+    struct json *p = json_object_create();
+
+    json_object_put_string(p, "vm", m->vm);
+    json_object_put_string(p, "id", m->id);
+    m->rpc_pending = true;
+    m->retry_at_us = 0;
+    nm_peers_request(m->nm->peers, m->src,
+                     m->ct_delta_done ? "confirm" : "ct-delta", p,
+                     RPC_TIMEOUT_MS,
+                     m->ct_delta_done ? confirm_reply : ct_delta_reply, m);
+}
+
+/* ---- abort (before resume) ---- */
+
+int
+migration_abort(struct migration *m, char **errorp)
+{
+    if (m->state == MIG_RESUMING || m->state == MIG_DONE) {
+        *errorp = xasprintf("%s: the VM has resumed here; abort is for "
+                            "before resume", m->id);
+        return -EBUSY;
+    }
+    if (m->state == MIG_FAILED || m->state == MIG_ABORTED) {
+        return 0;
+    }
+    nm_peers_cancel(m->nm->peers, m);
+    journal(m, "abort-begin", NULL, true);
+    set_error(m, "aborted");
+    fail_prepare(m);
+    m->state = MIG_ABORTED;
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+void
+migrations_run(struct netmoved *nm)
+{
+    struct migration *m;
+    uint64_t now = nm_mono_us();
+    char err[ERRLEN];
+
+    HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
+        if (m->state == MIG_RESUMING) {
+            if (m->activate_pending
+                && !nmovs_activate(nm->db, m->vm, err, sizeof err)) {
+                m->activate_pending = false;
+            }
+            if (!m->rpc_pending && m->retry_at_us && now >= m->retry_at_us) {
+                resume_background(m);
+            }
+        }
+        answer_waiters(m);
+        /* Ended migrations stay for 'status' until replaced; bounded. */
+        if ((m->state == MIG_DONE || m->state == MIG_FAILED
+             || m->state == MIG_ABORTED) && !m->n_waiters
+            && hmap_count(&nm->migrations) > 4096) {
+            migration_destroy(m);
+        }
+    }
+}
+
+void
+migrations_wait(struct netmoved *nm)
+{
+    struct migration *m;
+
+    HMAP_FOR_EACH (m, node, &nm->migrations) {
+        if (m->retry_at_us && !m->rpc_pending) {
+            poll_timer_wait_until(m->retry_at_us / 1000 + 1);
+        }
+        for (size_t i = 0; i < m->n_waiters; i++) {
+            poll_timer_wait_until(m->waiters[i].deadline_us / 1000 + 1);
+        }
+        if (m->activate_pending) {
+            poll_timer_wait(RETRY_MIN_MS);
+        }
+    }
+}
+
+void
+migrations_destroy(struct netmoved *nm)
+{
+    struct migration *m;
+
+    HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
+        migration_destroy(m);
+    }
+    hmap_destroy(&nm->migrations);
+}
+
+/* ---- recovery from the journal ---- */
+
+static const struct json *
+record_member(const struct json *rec, const char *name)
+{
+    return shash_find_data(json_object(rec), name);
+}
+
+static void
+recover_one(void *nm_, const char *id, const struct json *records)
+{
+    struct netmoved *nm = nm_;
+    const struct json_array *a = json_array(records);
+    const char *vm = NULL, *src = NULL;
+    const struct json *export = NULL;
+    bool resumed = false, aborting = false, ct_done = false;
+
+    for (size_t i = 0; i < a->n; i++) {
+        const struct json *rec = a->elems[i];
+        const struct json *role = record_member(rec, "role");
+        const struct json *step = record_member(rec, "step");
+        const struct json *v = record_member(rec, "vm");
+        const struct json *s = record_member(rec, "src");
+        if (!role || role->type != JSON_STRING
+            || strcmp(json_string(role), "destination")
+            || !step || step->type != JSON_STRING
+            || !v || v->type != JSON_STRING) {
+            return;             /* A source's record: nothing to redo. */
+        }
+        vm = json_string(v);
+        src = s && s->type == JSON_STRING ? json_string(s) : src;
+        const char *st = json_string(step);
+        if (!strcmp(st, "prepare-done")) {
+            export = record_member(rec, "export");
+        } else if (!strcmp(st, "resume-begin")) {
+            resumed = true;
+        } else if (!strcmp(st, "ct-delta-done")) {
+            ct_done = true;
+        } else if (!strcmp(st, "abort-begin")) {
+            aborting = true;
+        }
+    }
+    if (!vm || migration_find(nm, vm)) {
+        return;
+    }
+
+    struct migration *m = migration_create(nm, vm, src, id);
+    char err[ERRLEN];
+    if (export && export->type == JSON_OBJECT) {
+        const struct json *port = record_member(export, "port");
+        m->export = json_clone(export);
+        if (nm_vm_addrs_from_doc(port, NULL, 0, &m->addrs, err, sizeof err)) {
+            VLOG_WARN("%s: recovery: %s", id, err);
+        }
+        m->state = MIG_PREPARED;
+    }
+    if (aborting || !export) {
+        /* Before resume: roll back whatever was staged. */
+        VLOG_INFO("%s: recovery: rolling back %s", id, vm);
+        set_error(m, "rolled back after a restart");
+        fail_prepare(m);
+    } else if (resumed) {
+        /* After resume: never give up; finish it. */
+        VLOG_INFO("%s: recovery: completing the resume of %s", id, vm);
+        m->ct_delta_done = ct_done;
+        migration_resume(m);
+    } else {
+        VLOG_INFO("%s: recovery: %s stays prepared, awaiting resume or "
+                  "abort", id, vm);
+    }
+}
+
+void
+migrations_recover(struct netmoved *nm)
+{
+    int error = nm_journal_load(nm->journal, recover_one, nm);
+
+    if (error) {
+        VLOG_ERR("journal: %s", ovs_strerror(-error));
+    }
+}

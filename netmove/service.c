@@ -1,0 +1,410 @@
+/* netmoved: its parts wired together, and the commands the CLI sends it. */
+#include "netmove/service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dirs.h"
+#include "openvswitch/json.h"
+#include "openvswitch/vlog.h"
+#include "unixctl.h"
+#include "util.h"
+
+#include "firewall/firewall.h"
+#include "garp/garp.h"
+#include "netmove/config.h"
+#include "netmove/journal.h"
+#include "netmove/migration.h"
+#include "netmove/peer.h"
+#include "ovs/ovs.h"
+
+VLOG_DEFINE_THIS_MODULE(service);
+
+#define ERRLEN 512
+
+uint64_t
+nm_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+uint64_t
+nm_wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+struct json *
+nm_json_object_1(const char *name, struct json *value)
+{
+    struct json *o = json_object_create();
+
+    json_object_put(o, name, value);
+    return o;
+}
+
+static void
+reply_json(struct unixctl_conn *conn, struct json *j)
+{
+    char *s = json_to_string(j, JSSF_SORT);
+
+    unixctl_command_reply(conn, s);
+    free(s);
+    json_destroy(j);
+}
+
+static void
+reply_bad_input(struct unixctl_conn *conn, const char *fmt, ...)
+    OVS_PRINTF_FORMAT(2, 3);
+
+static void
+reply_bad_input(struct unixctl_conn *conn, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    char *msg = xvasprintf(fmt, args);
+    va_end(args);
+    char *full = xasprintf("bad input: %s", msg);
+    unixctl_command_reply_error(conn, full);
+    free(full);
+    free(msg);
+}
+
+/* Checks the arguments common to prepare and resume: argv[1] = VM,
+ * argv[2] = source host or "-", argv[3..] = extra IPs. */
+static bool
+check_migration_args(struct netmoved *nm, struct unixctl_conn *conn,
+                     int argc, const char *argv[])
+{
+    char err[ERRLEN];
+
+    if (!fw_vm_name_valid(argv[1])) {
+        reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
+        return false;
+    }
+    if (argc > 2 && strcmp(argv[2], "-")
+        && !nm_config_find_peer(nm->cfg, argv[2])) {
+        reply_bad_input(conn, "--from: '%s' is not a configured peer of %s",
+                        argv[2], nm->cfg->host);
+        return false;
+    }
+    for (int i = 3; i < argc; i++) {
+        ovs_be32 ip4;
+        struct in6_addr ip6;
+        bool v6;
+        if (garp_parse_ip("--ip", argv[i], &ip4, &ip6, &v6, err, sizeof err)) {
+            reply_bad_input(conn, "%s", err);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Finds or starts the migration of argv[1]. */
+static struct migration *
+get_migration(struct netmoved *nm, int argc, const char *argv[])
+{
+    struct migration *m = migration_find(nm, argv[1]);
+    const char *src = argc > 2 && strcmp(argv[2], "-") ? argv[2] : NULL;
+
+    if (m && (m->state == MIG_DONE || m->state == MIG_FAILED
+              || m->state == MIG_ABORTED)) {
+        /* A new migration of a VM that came here (or failed) before; the
+         * old one's record stays in the journal. */
+        migration_destroy(m);
+        m = NULL;
+    }
+    if (!m) {
+        m = migration_create(nm, argv[1], src, NULL);
+        for (int i = 3; i < argc; i++) {
+            m->extra_ips = xrealloc(m->extra_ips,
+                                    (m->n_extra_ips + 1) * sizeof(char *));
+            m->extra_ips[m->n_extra_ips++] = xstrdup(argv[i]);
+        }
+        migration_start(m);
+    }
+    return m;
+}
+
+/* prepare VM SRC|- [IP...] */
+static void
+cmd_prepare(struct unixctl_conn *conn, int argc, const char *argv[],
+            void *nm_)
+{
+    struct netmoved *nm = nm_;
+
+    if (!check_migration_args(nm, conn, argc, argv)) {
+        return;
+    }
+    struct migration *m = get_migration(nm, argc, argv);
+    migration_add_waiter(m, conn, MIG_WAIT_PREPARED);
+}
+
+/* resume VM [SRC|-] [IP...] */
+static void
+cmd_resume(struct unixctl_conn *conn, int argc, const char *argv[],
+           void *nm_)
+{
+    struct netmoved *nm = nm_;
+    uint64_t now = nm_mono_us();
+
+    if (!check_migration_args(nm, conn, argc, argv)) {
+        return;
+    }
+    struct migration *m = get_migration(nm, argc, argv);
+    if (!m->t_resume_call) {
+        m->t_resume_call = now;
+    }
+    migration_add_waiter(m, conn, MIG_WAIT_DONE);
+    migration_resume(m);
+}
+
+/* abort VM */
+static void
+cmd_abort(struct unixctl_conn *conn, int argc OVS_UNUSED, const char *argv[],
+          void *nm_)
+{
+    struct netmoved *nm = nm_;
+    struct migration *m = migration_find(nm, argv[1]);
+    char *error = NULL;
+
+    if (!m) {
+        /* Nothing incoming: as a source, forget an export (the source
+         * changed nothing before confirm). */
+        unixctl_command_reply(conn, "nothing to abort here");
+        return;
+    }
+    if (migration_abort(m, &error)) {
+        unixctl_command_reply_error(conn, error);
+        free(error);
+        return;
+    }
+    reply_json(conn, migration_to_json(m));
+}
+
+/* confirm VM: on the source, whether its copy has been removed. */
+static void
+cmd_confirm(struct unixctl_conn *conn, int argc OVS_UNUSED,
+            const char *argv[], void *nm_)
+{
+    struct netmoved *nm = nm_;
+
+    if (!fw_vm_name_valid(argv[1])) {
+        reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
+    } else if (shash_find(&nm->outgoing, argv[1])) {
+        unixctl_command_reply_error(conn, "the destination has not "
+                                    "confirmed yet; the source keeps "
+                                    "everything until it does");
+    } else {
+        unixctl_command_reply(conn, "nothing of this VM is pending here");
+    }
+}
+
+/* status [VM] */
+static void
+cmd_status(struct unixctl_conn *conn, int argc, const char *argv[],
+           void *nm_)
+{
+    struct netmoved *nm = nm_;
+    struct json *list = json_array_create_empty();
+    struct migration *m;
+
+    HMAP_FOR_EACH (m, node, &nm->migrations) {
+        if (argc < 2 || !strcmp(m->vm, argv[1])) {
+            json_array_add(list, migration_to_json(m));
+        }
+    }
+    struct json *j = json_object_create();
+    json_object_put_string(j, "host", nm->cfg->host);
+    json_object_put_string(j, "site", nm->cfg->site);
+    struct json *peers = json_object_create();
+    for (size_t i = 0; i < nm_peers_count(nm->peers); i++) {
+        const char *name = nm_peers_name(nm->peers, i);
+        json_object_put(peers, name, json_boolean_create(
+                            nm_peers_is_connected(nm->peers, name)));
+    }
+    json_object_put(j, "peers", peers);
+    json_object_put(j, "migrations", list);
+    struct json *out = json_array_create_empty();
+    struct shash_node *node;
+    SHASH_FOR_EACH (node, &nm->outgoing) {
+        json_array_add(out, json_string_create(node->name));
+    }
+    json_object_put(j, "outgoing", out);
+    reply_json(conn, j);
+}
+
+struct verify_req {
+    struct unixctl_conn *conn;
+};
+
+static void
+verify_reply(void *req_, const struct json *result, const char *error)
+{
+    struct verify_req *req = req_;
+
+    if (error) {
+        unixctl_command_reply_error(req->conn, error);
+    } else {
+        reply_json(req->conn, json_clone(result));
+    }
+    free(req);
+}
+
+/* source-verify VM SRC [IP...]: asks SRC what it still holds of VM. */
+static void
+cmd_source_verify(struct unixctl_conn *conn, int argc, const char *argv[],
+                  void *nm_)
+{
+    struct netmoved *nm = nm_;
+    struct json *p = json_object_create();
+    struct json *ips = json_array_create_empty();
+
+    if (!fw_vm_name_valid(argv[1])) {
+        reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
+        json_destroy(p);
+        json_destroy(ips);
+        return;
+    }
+    json_object_put_string(p, "vm", argv[1]);
+    for (int i = 3; i < argc; i++) {
+        json_array_add(ips, json_string_create(argv[i]));
+    }
+    json_object_put(p, "ips", ips);
+
+    struct verify_req *req = xmalloc(sizeof *req);
+    req->conn = conn;
+    if (nm_peers_request(nm->peers, argv[2], "verify", p, 5000,
+                         verify_reply, req)) {
+        reply_bad_input(conn, "SRC: '%s' is not a configured peer", argv[2]);
+        free(req);
+    }
+}
+
+static void
+cmd_exit(struct unixctl_conn *conn, int argc OVS_UNUSED,
+         const char *argv[] OVS_UNUSED, void *nm_)
+{
+    struct netmoved *nm = nm_;
+
+    nm->exiting = true;
+    unixctl_command_reply(conn, NULL);
+}
+
+static void
+register_commands(struct netmoved *nm)
+{
+    unixctl_command_register("prepare", "VM SRC|- [IP...]", 2, 64,
+                             cmd_prepare, nm);
+    unixctl_command_register("resume", "VM [SRC|-] [IP...]", 1, 64,
+                             cmd_resume, nm);
+    unixctl_command_register("abort", "VM", 1, 1, cmd_abort, nm);
+    unixctl_command_register("confirm", "VM", 1, 1, cmd_confirm, nm);
+    unixctl_command_register("status", "[VM]", 0, 1, cmd_status, nm);
+    unixctl_command_register("source-verify", "VM SRC [IP...]", 2, 64,
+                             cmd_source_verify, nm);
+    unixctl_command_register("exit", "", 0, 0, cmd_exit, nm);
+}
+
+int
+netmoved_init(struct netmoved *nm, struct nm_config *cfg,
+              char *err, size_t errlen)
+{
+    char *ctl;
+    int error;
+
+    memset(nm, 0, sizeof *nm);
+    nm->cfg = cfg;
+    hmap_init(&nm->migrations);
+    shash_init(&nm->outgoing);
+
+    error = nm_journal_open(cfg->state_dir, &nm->journal, err, errlen);
+    if (error) {
+        return error;
+    }
+    error = nmovs_db_open(NULL, cfg->ovs_rundir, 10000, &nm->db,
+                          err, errlen);
+    if (error) {
+        return error;
+    }
+    error = garp_of_sender_create(cfg->ovs_rundir, cfg->bridge, err, errlen,
+                                  &nm->sender);
+    if (error) {
+        return error;
+    }
+    error = garp_announcer_create(&cfg->announce, nm->sender,
+                                  migration_frame_sent, nm, &nm->announcer,
+                                  err, errlen);
+    if (error) {
+        return error;
+    }
+    error = nm_peers_create(cfg, &nm->peers, err, errlen);
+    if (error) {
+        return error;
+    }
+    source_register(nm);
+
+    ctl = cfg->control ? xstrdup(cfg->control)
+                       : xasprintf("%s/netmoved.ctl", ovs_rundir());
+    error = unixctl_server_create(ctl, &nm->unixctl);
+    if (error) {
+        snprintf(err, errlen, "control: %s: %s", ctl, ovs_strerror(error));
+        free(ctl);
+        return -error;
+    }
+    VLOG_INFO("host %s (site %s): control socket %s, %zu peer(s)",
+              cfg->host, cfg->site, ctl, cfg->n_peers);
+    free(ctl);
+    register_commands(nm);
+    migrations_recover(nm);
+    return 0;
+}
+
+void
+netmoved_run(struct netmoved *nm)
+{
+    unixctl_server_run(nm->unixctl);
+    nm_peers_run(nm->peers);
+    garp_announcer_run(nm->announcer, nm_mono_us());
+    migrations_run(nm);
+}
+
+void
+netmoved_wait(struct netmoved *nm)
+{
+    unixctl_server_wait(nm->unixctl);
+    nm_peers_wait(nm->peers);
+    garp_announcer_wait(nm->announcer);
+    migrations_wait(nm);
+}
+
+void
+netmoved_destroy(struct netmoved *nm)
+{
+    if (nm->migrations.buckets) {
+        migrations_destroy(nm);
+    }
+    if (nm->outgoing.map.buckets) {
+        source_destroy(nm);
+    }
+    for (size_t i = 0; i < nm->n_ann_vms; i++) {
+        free(nm->ann_vms[i]);
+    }
+    free(nm->ann_vms);
+    unixctl_server_destroy(nm->unixctl);
+    nm_peers_destroy(nm->peers);
+    garp_announcer_destroy(nm->announcer);
+    garp_sender_destroy(nm->sender);
+    nmovs_db_close(nm->db);
+    nm_journal_close(nm->journal);
+    nm_config_destroy(nm->cfg);
+}

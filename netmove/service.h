@@ -1,0 +1,70 @@
+/* netmoved's state and its parts.  Everything hangs off one struct netmoved
+ * (STYLE.md: no mutable globals beyond configuration and log level). */
+#ifndef NETMOVE_SERVICE_H
+#define NETMOVE_SERVICE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "openvswitch/hmap.h"
+#include "openvswitch/shash.h"
+
+struct garp_announcer;
+struct garp_sender;
+struct json;
+struct nm_config;
+struct nm_journal;
+struct nm_peers;
+struct nmovs_db;
+struct unixctl_conn;
+struct unixctl_server;
+
+struct netmoved {
+    struct nm_config *cfg;
+    struct nm_peers *peers;
+    struct nm_journal *journal;
+    struct nmovs_db *db;                /* This host's OVSDB. */
+    struct garp_sender *sender;         /* Packet-out on cfg->bridge. */
+    struct garp_announcer *announcer;   /* Every VM's announcement rounds. */
+    struct unixctl_server *unixctl;
+    struct hmap migrations;             /* Incoming: struct migration. */
+    struct shash outgoing;              /* Outgoing, by VM: struct outgoing. */
+    char **ann_vms;                     /* The VM of each announcer entry. */
+    size_t n_ann_vms;
+    bool exiting;
+};
+
+/* Sets up 'nm' from 'cfg' (taken): OVSDB, peers, journal, control socket;
+ * then resumes or rolls back what the journal left unfinished.  0 or -errno
+ * with 'err'. */
+int netmoved_init(struct netmoved *nm, struct nm_config *cfg,
+                  char *err, size_t errlen);
+void netmoved_destroy(struct netmoved *nm);
+void netmoved_run(struct netmoved *nm);
+void netmoved_wait(struct netmoved *nm);
+
+/* migration.c: the destination's side of a migration. */
+void migration_register(struct netmoved *nm);
+void migrations_run(struct netmoved *nm);
+void migrations_wait(struct netmoved *nm);
+void migrations_recover(struct netmoved *nm);
+void migrations_destroy(struct netmoved *nm);
+
+/* source.c: the source's side: what a destination asks of it. */
+void source_register(struct netmoved *nm);
+void source_destroy(struct netmoved *nm);
+
+/* The announcer's frame callback ('aux' is the netmoved). */
+struct garp_frame;
+void migration_frame_sent(void *nm, size_t idx, const struct garp_frame *,
+                          unsigned int round, uint64_t wall_us);
+
+/* {"name": value}, 'value' consumed. */
+struct json *nm_json_object_1(const char *name, struct json *value);
+
+/* Microseconds: monotonic for durations, wall clock for records. */
+uint64_t nm_mono_us(void);
+uint64_t nm_wall_us(void);
+
+#endif /* netmove/service.h */

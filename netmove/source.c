@@ -1,0 +1,363 @@
+/* The source's side of a migration: what a destination peer asks of it.
+ *
+ * The source changes nothing until 'confirm': 'export' and 'ct-delta' only
+ * read (the destination stages its copy meanwhile), 'abort' forgets.  Every
+ * handler is idempotent: a destination that retries after a lost reply gets
+ * the same outcome. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/json.h"
+#include "openvswitch/shash.h"
+#include "openvswitch/vlog.h"
+#include "util.h"
+
+#include "firewall/firewall.h"
+#include "netmove/config.h"
+#include "netmove/journal.h"
+#include "netmove/peer.h"
+#include "netmove/service.h"
+#include "netmove/vmaddr.h"
+#include "ovs/ovs.h"
+
+VLOG_DEFINE_THIS_MODULE(source);
+
+#define ERRLEN 512
+
+/* A migration leaving this host, until confirmed or aborted. */
+struct outgoing {
+    char *vm, *id, *dst;
+    struct ct_table *ct_base;           /* What the last export sent. */
+    struct nm_vm_addrs addrs;
+};
+
+static void
+outgoing_destroy(struct outgoing *o)
+{
+    if (o) {
+        free(o->vm);
+        free(o->id);
+        free(o->dst);
+        ct_table_destroy(o->ct_base);
+        nm_vm_addrs_destroy(&o->addrs);
+        free(o);
+    }
+}
+
+/* Reads params "vm" and "id" (when 'need_id'); sets '*errorp' if bad. */
+static bool
+get_params(const struct json *params, const char **vm, const char **id,
+           bool need_id, char **errorp)
+{
+    const struct json *v = params && params->type == JSON_OBJECT
+                           ? shash_find_data(json_object(params), "vm") : NULL;
+    const struct json *i = params && params->type == JSON_OBJECT
+                           ? shash_find_data(json_object(params), "id") : NULL;
+
+    if (!v || v->type != JSON_STRING || !fw_vm_name_valid(json_string(v))) {
+        *errorp = xstrdup("bad input: params.vm: missing or not a VM name");
+        return false;
+    }
+    if (need_id && (!i || i->type != JSON_STRING || !json_string(i)[0])) {
+        *errorp = xstrdup("bad input: params.id: missing migration id");
+        return false;
+    }
+    *vm = json_string(v);
+    *id = i && i->type == JSON_STRING ? json_string(i) : NULL;
+    return true;
+}
+
+static void
+journal_note(struct netmoved *nm, const char *id, const char *vm,
+             const char *step, const char *peer)
+{
+    struct json *rec = json_object_create();
+
+    json_object_put_string(rec, "role", "source");
+    json_object_put_string(rec, "vm", vm);
+    json_object_put_string(rec, "step", step);
+    json_object_put_string(rec, "peer", peer);
+    json_object_put(rec, "t_us", json_integer_create(nm_wall_us()));
+    int error = nm_journal_append(nm->journal, id, rec, true);
+    if (error) {
+        VLOG_WARN("%s: journal: %s", id, ovs_strerror(-error));
+    }
+    json_destroy(rec);
+}
+
+/* export {vm, id} -> {version, vm, host, site, port, fw, ct} */
+static struct json *
+src_export(void *nm_, const char *peer, const struct json *params,
+           char **errorp)
+{
+    struct netmoved *nm = nm_;
+    char err[ERRLEN] = "";
+    struct nmovs_doc *doc = NULL;
+    struct fw_ruleset *rs = NULL;
+    struct ct_table *ct = NULL;
+    struct ct_filter filter;
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, true, errorp)) {
+        return NULL;
+    }
+    if (nmovs_export(nm->db, vm, &doc, err, sizeof err)) {
+        *errorp = xasprintf("port: %s", err);
+        return NULL;
+    }
+
+    struct outgoing *o = xzalloc(sizeof *o);
+    o->vm = xstrdup(vm);
+    o->id = xstrdup(id);
+    o->dst = xstrdup(peer);
+    struct json *port = nmovs_doc_to_json(doc);
+    nmovs_doc_destroy(doc);
+    if (nm_vm_addrs_from_doc(port, NULL, 0, &o->addrs, err, sizeof err)) {
+        *errorp = xasprintf("port: %s", err);
+        goto error;
+    }
+    if (fw_export(vm, &rs, err, sizeof err)) {
+        *errorp = xasprintf("firewall: %s", err);
+        goto error;
+    }
+    nm_vm_addrs_ct_filter(&o->addrs, &filter);
+    int error = filter.n_addrs ? ct_export(&filter, &ct, err, sizeof err) : 0;
+    free(filter.addrs);
+    if (error) {
+        *errorp = xasprintf("conntrack: %s", err);
+        goto error;
+    }
+
+    struct json *result = json_object_create();
+    json_object_put(result, "version", json_integer_create(1));
+    json_object_put_string(result, "vm", vm);
+    json_object_put_string(result, "host", nm->cfg->host);
+    json_object_put_string(result, "site", nm->cfg->site);
+    json_object_put(result, "port", port);
+    json_object_put(result, "fw", fw_ruleset_to_json(rs));
+    json_object_put(result, "ct", ct ? ct_table_to_json(ct)
+                                     : json_null_create());
+    fw_ruleset_destroy(rs);
+    o->ct_base = ct;
+    outgoing_destroy(shash_replace(&nm->outgoing, vm, o));
+    journal_note(nm, id, vm, "export", peer);
+    VLOG_INFO("%s: exported %s to %s", id, vm, peer);
+    return result;
+
+error:
+    json_destroy(port);
+    fw_ruleset_destroy(rs);
+    outgoing_destroy(o);
+    return NULL;
+}
+
+/* ct-delta {vm, id} -> {ct}: what changed since the last export. */
+static struct json *
+src_ct_delta(void *nm_, const char *peer OVS_UNUSED,
+             const struct json *params, char **errorp)
+{
+    struct netmoved *nm = nm_;
+    struct outgoing *o;
+    struct ct_table *cur = NULL;
+    struct ct_filter filter;
+    char err[ERRLEN] = "";
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, true, errorp)) {
+        return NULL;
+    }
+    o = shash_find_data(&nm->outgoing, vm);
+    if (!o) {
+        *errorp = xasprintf("no migration of %s in progress here "
+                            "(export first)", vm);
+        return NULL;
+    }
+    nm_vm_addrs_ct_filter(&o->addrs, &filter);
+    int error = filter.n_addrs ? ct_export(&filter, &cur, err, sizeof err) : 0;
+    free(filter.addrs);
+    if (error) {
+        *errorp = xasprintf("conntrack: %s", err);
+        return NULL;
+    }
+    if (!cur) {
+        return nm_json_object_1("ct", json_null_create());
+    }
+
+    struct ct_table *delta = o->ct_base ? ct_table_delta(o->ct_base, cur)
+                                        : NULL;
+    struct json *result = json_object_create();
+    json_object_put(result, "ct", ct_table_to_json(delta ? delta : cur));
+    ct_table_destroy(delta);
+    ct_table_destroy(o->ct_base);
+    o->ct_base = cur;
+    return result;
+}
+
+/* confirm {vm, id, ips} -> {ports, fw_objects, ct_entries}: the destination
+ * has committed its copy; the source's goes. */
+static struct json *
+src_confirm(void *nm_, const char *peer, const struct json *params,
+            char **errorp)
+{
+    struct netmoved *nm = nm_;
+    struct outgoing *o;
+    size_t n_ports = 0, n_fw = 0, n_ct = 0;
+    char err[ERRLEN] = "";
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, true, errorp)) {
+        return NULL;
+    }
+    journal_note(nm, id, vm, "confirm-begin", peer);
+    o = shash_find_data(&nm->outgoing, vm);
+    if (nmovs_remove(nm->db, &vm, 1, 5000, &n_ports, err, sizeof err)) {
+        *errorp = xasprintf("port: %s", err);
+        return NULL;
+    }
+    if (fw_remove(vm, &n_fw, err, sizeof err)) {
+        *errorp = xasprintf("firewall: %s", err);
+        return NULL;
+    }
+    if (o) {
+        struct ct_filter filter;
+        nm_vm_addrs_ct_filter(&o->addrs, &filter);
+        int error = filter.n_addrs
+                    ? ct_remove(&filter, &n_ct, err, sizeof err) : 0;
+        free(filter.addrs);
+        if (error) {
+            *errorp = xasprintf("conntrack: %s", err);
+            return NULL;
+        }
+    }
+    /* No bridge may keep forwarding the VM's MACs to the port just gone. */
+    if (nmovs_fdb_flush(nm->cfg->ovs_rundir, nm->cfg->bridge,
+                        err, sizeof err)) {
+        VLOG_WARN("%s: flushing %s's MAC table: %s", id, nm->cfg->bridge,
+                  err);
+    }
+    journal_note(nm, id, vm, "confirm-done", peer);
+    nm_journal_finish(nm->journal, id);
+    outgoing_destroy(shash_find_and_delete(&nm->outgoing, vm));
+    VLOG_INFO("%s: confirmed by %s: removed %zu port(s), %zu firewall "
+              "object(s), %zu conntrack entries", id, peer, n_ports, n_fw,
+              n_ct);
+
+    struct json *result = json_object_create();
+    json_object_put(result, "ports", json_integer_create(n_ports));
+    json_object_put(result, "fw_objects", json_integer_create(n_fw));
+    json_object_put(result, "ct_entries", json_integer_create(n_ct));
+    return result;
+}
+
+/* abort {vm, id} -> {}: the migration failed before resume; the source
+ * kept everything and only forgets the export. */
+static struct json *
+src_abort(void *nm_, const char *peer, const struct json *params,
+          char **errorp)
+{
+    struct netmoved *nm = nm_;
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, true, errorp)) {
+        return NULL;
+    }
+    outgoing_destroy(shash_find_and_delete(&nm->outgoing, vm));
+    journal_note(nm, id, vm, "aborted", peer);
+    nm_journal_finish(nm->journal, id);
+    VLOG_INFO("%s: aborted by %s; %s stays here", id, peer, vm);
+    return json_object_create();
+}
+
+/* locate {vm} -> {present}: whether the VM has a port here. */
+static struct json *
+src_locate(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
+           char **errorp)
+{
+    struct netmoved *nm = nm_;
+    struct nmovs_doc *doc = NULL;
+    char err[ERRLEN];
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, false, errorp)) {
+        return NULL;
+    }
+    bool present = !nmovs_export(nm->db, vm, &doc, err, sizeof err);
+    nmovs_doc_destroy(doc);
+    return nm_json_object_1("present", json_boolean_create(present));
+}
+
+/* verify {vm, ips} -> {ports, fw, ct_entries}: what the source still holds
+ * of a VM that should have left. */
+static struct json *
+src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
+           char **errorp)
+{
+    struct netmoved *nm = nm_;
+    struct nmovs_doc *doc = NULL;
+    struct fw_ruleset *rs = NULL;
+    struct ct_table *ct = NULL;
+    struct ct_filter filter = { .n_addrs = 0 };
+    struct fw_counts counts = { 0 };
+    char err[ERRLEN];
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, false, errorp)) {
+        return NULL;
+    }
+    size_t n_ports = nmovs_export(nm->db, vm, &doc, err, sizeof err)
+                     ? 0 : nmovs_doc_n_ports(doc);
+    nmovs_doc_destroy(doc);
+    if (!fw_export(vm, &rs, err, sizeof err)) {
+        fw_ruleset_counts(rs, &counts);
+    }
+    fw_ruleset_destroy(rs);
+
+    const struct json *ips = shash_find_data(json_object(params), "ips");
+    for (size_t i = 0; ips && ips->type == JSON_ARRAY
+                       && i < json_array(ips)->n; i++) {
+        const struct json *ip = json_array(ips)->elems[i];
+        struct ct_addr a;
+        if (ip->type == JSON_STRING && !ct_addr_parse(json_string(ip), &a)) {
+            filter.addrs = xrealloc(filter.addrs,
+                                    (filter.n_addrs + 1) * sizeof a);
+            filter.addrs[filter.n_addrs++] = a;
+        }
+    }
+    size_t n_ct = 0;
+    if (filter.n_addrs && !ct_export(&filter, &ct, err, sizeof err)) {
+        n_ct = ct_table_count(ct);
+    }
+    ct_table_destroy(ct);
+    free(filter.addrs);
+
+    struct json *result = json_object_create();
+    json_object_put(result, "ports", json_integer_create(n_ports));
+    json_object_put(result, "fw_objects",
+                    json_integer_create(counts.tables + counts.chains
+                                        + counts.sets + counts.rules));
+    json_object_put(result, "ct_entries", json_integer_create(n_ct));
+    return result;
+}
+
+void
+source_register(struct netmoved *nm)
+{
+    nm_peers_register(nm->peers, "export", src_export, NULL, nm);
+    nm_peers_register(nm->peers, "ct-delta", src_ct_delta, NULL, nm);
+    nm_peers_register(nm->peers, "confirm", src_confirm, NULL, nm);
+    nm_peers_register(nm->peers, "abort", src_abort, NULL, nm);
+    nm_peers_register(nm->peers, "locate", src_locate, NULL, nm);
+    nm_peers_register(nm->peers, "verify", src_verify, NULL, nm);
+}
+
+void
+source_destroy(struct netmoved *nm)
+{
+    struct shash_node *node;
+
+    SHASH_FOR_EACH (node, &nm->outgoing) {
+        outgoing_destroy(node->data);
+    }
+    shash_destroy(&nm->outgoing);
+}

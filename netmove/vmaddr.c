@@ -1,0 +1,182 @@
+/* A VM's addresses from its port document. */
+#include "netmove/vmaddr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/json.h"
+#include "util.h"
+
+#include "firewall/firewall.h"
+#include "garp/garp.h"
+
+static const char *
+ext_id(const struct json *iface, const char *key)
+{
+    const struct json *ids = shash_find_data(json_object(iface),
+                                             "external_ids");
+    const struct json *v = ids && ids->type == JSON_OBJECT
+                           ? shash_find_data(json_object(ids), key) : NULL;
+    return v && v->type == JSON_STRING ? json_string(v) : NULL;
+}
+
+static int
+add_ip(struct nm_iface_addrs *ia, const char *field, const char *s,
+       char *err, size_t errlen)
+{
+    struct in6_addr ip6;
+    ovs_be32 ip4;
+    bool is_v6;
+
+    if (garp_parse_ip(field, s, &ip4, &ip6, &is_v6, err, errlen)) {
+        return -EINVAL;
+    }
+    if (is_v6) {
+        ia->ipv6 = xrealloc(ia->ipv6, (ia->n_ipv6 + 1) * sizeof *ia->ipv6);
+        ia->ipv6[ia->n_ipv6++] = ip6;
+    } else {
+        ia->ipv4 = xrealloc(ia->ipv4, (ia->n_ipv4 + 1) * sizeof *ia->ipv4);
+        ia->ipv4[ia->n_ipv4++] = ip4;
+    }
+    return 0;
+}
+
+static int
+add_iface(struct nm_vm_addrs *addrs, const struct json *iface,
+          char *err, size_t errlen)
+{
+    const struct json *name = shash_find_data(json_object(iface), "name");
+    const char *mac = ext_id(iface, "attached-mac");
+    const char *ips = ext_id(iface, "ip-addresses");
+    struct nm_iface_addrs ia = { .port = NULL };
+
+    if (!mac || !name || name->type != JSON_STRING
+        || garp_parse_mac("attached-mac", mac, &ia.mac, err, errlen)) {
+        return 0;               /* Not an interface netmove announces. */
+    }
+    ia.port = xstrdup(json_string(name));
+    if (ips) {
+        char *copy = xstrdup(ips), *save = NULL;
+        for (char *tok = strtok_r(copy, " ,", &save); tok;
+             tok = strtok_r(NULL, " ,", &save)) {
+            if (add_ip(&ia, "external_ids:ip-addresses", tok, err, errlen)) {
+                free(copy);
+                free(ia.port);
+                free(ia.ipv4);
+                free(ia.ipv6);
+                return -EINVAL;
+            }
+        }
+        free(copy);
+    }
+    addrs->ifaces = xrealloc(addrs->ifaces,
+                             (addrs->n_ifaces + 1) * sizeof *addrs->ifaces);
+    addrs->ifaces[addrs->n_ifaces++] = ia;
+    return 0;
+}
+
+int
+nm_vm_addrs_from_doc(const struct json *doc, char *const *extra,
+                     size_t n_extra, struct nm_vm_addrs *addrs,
+                     char *err, size_t errlen)
+{
+    const struct json *ports = doc && doc->type == JSON_OBJECT
+                               ? shash_find_data(json_object(doc), "ports")
+                               : NULL;
+
+    memset(addrs, 0, sizeof *addrs);
+    if (!ports || ports->type != JSON_ARRAY) {
+        snprintf(err, errlen, "port document: no \"ports\" array");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < json_array(ports)->n; i++) {
+        const struct json *port = json_array(ports)->elems[i];
+        const struct json *ifaces = port->type == JSON_OBJECT
+            ? shash_find_data(json_object(port), "interfaces") : NULL;
+        for (size_t k = 0; ifaces && ifaces->type == JSON_ARRAY
+                           && k < json_array(ifaces)->n; k++) {
+            const struct json *iface = json_array(ifaces)->elems[k];
+            if (iface->type == JSON_OBJECT
+                && add_iface(addrs, iface, err, errlen)) {
+                nm_vm_addrs_destroy(addrs);
+                return -EINVAL;
+            }
+        }
+    }
+    for (size_t i = 0; i < n_extra; i++) {
+        if (!addrs->n_ifaces) {
+            snprintf(err, errlen, "--ip: the VM has no interface with an "
+                     "attached-mac to give %s to", extra[i]);
+            nm_vm_addrs_destroy(addrs);
+            return -EINVAL;
+        }
+        if (add_ip(&addrs->ifaces[0], "--ip", extra[i], err, errlen)) {
+            nm_vm_addrs_destroy(addrs);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+void
+nm_vm_addrs_destroy(struct nm_vm_addrs *addrs)
+{
+    for (size_t i = 0; i < addrs->n_ifaces; i++) {
+        free(addrs->ifaces[i].port);
+        free(addrs->ifaces[i].ipv4);
+        free(addrs->ifaces[i].ipv6);
+    }
+    free(addrs->ifaces);
+    memset(addrs, 0, sizeof *addrs);
+}
+
+void
+nm_vm_addrs_ct_filter(const struct nm_vm_addrs *addrs, struct ct_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < addrs->n_ifaces; i++) {
+        const struct nm_iface_addrs *ia = &addrs->ifaces[i];
+        f->addrs = xrealloc(f->addrs, (f->n_addrs + ia->n_ipv4 + ia->n_ipv6)
+                                      * sizeof *f->addrs);
+        for (size_t k = 0; k < ia->n_ipv4; k++) {
+            struct ct_addr *a = &f->addrs[f->n_addrs++];
+            memset(a, 0, sizeof *a);
+            a->family = AF_INET;
+            memcpy(a->bytes, &ia->ipv4[k], 4);
+        }
+        for (size_t k = 0; k < ia->n_ipv6; k++) {
+            struct ct_addr *a = &f->addrs[f->n_addrs++];
+            a->family = AF_INET6;
+            memcpy(a->bytes, &ia->ipv6[k], 16);
+        }
+    }
+}
+
+struct json *
+nm_vm_addrs_to_json(const struct nm_vm_addrs *addrs)
+{
+    struct json *array = json_array_create_empty();
+
+    for (size_t i = 0; i < addrs->n_ifaces; i++) {
+        const struct nm_iface_addrs *ia = &addrs->ifaces[i];
+        struct json *o = json_object_create();
+        struct json *ips = json_array_create_empty();
+        char buf[INET6_ADDRSTRLEN];
+
+        json_object_put_string(o, "port", ia->port);
+        json_object_put_format(o, "mac", ETH_ADDR_FMT, ETH_ADDR_ARGS(ia->mac));
+        for (size_t k = 0; k < ia->n_ipv4; k++) {
+            json_array_add(ips, json_string_create(
+                               inet_ntop(AF_INET, &ia->ipv4[k], buf, sizeof buf)));
+        }
+        for (size_t k = 0; k < ia->n_ipv6; k++) {
+            json_array_add(ips, json_string_create(
+                               inet_ntop(AF_INET6, &ia->ipv6[k], buf, sizeof buf)));
+        }
+        json_object_put(o, "ips", ips);
+        json_array_add(array, o);
+    }
+    return array;
+}

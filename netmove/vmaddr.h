@@ -1,0 +1,45 @@
+/* A VM's addresses, as netmove is allowed to announce them (DESIGN.md
+ * "Identity and ownership"): per interface of its port document, the MAC in
+ * external_ids:attached-mac and the IPs in external_ids:ip-addresses
+ * (space-separated), plus IPs the operator gives explicitly. */
+#ifndef NETMOVE_VMADDR_H
+#define NETMOVE_VMADDR_H 1
+
+#include <stddef.h>
+
+#include "packets.h"
+
+struct json;
+struct ct_filter;
+
+struct nm_iface_addrs {
+    char *port;                 /* The OVS interface the VM sends from. */
+    struct eth_addr mac;
+    ovs_be32 *ipv4;
+    size_t n_ipv4;
+    struct in6_addr *ipv6;
+    size_t n_ipv6;
+};
+
+struct nm_vm_addrs {
+    struct nm_iface_addrs *ifaces;
+    size_t n_ifaces;
+};
+
+/* Fills 'addrs' from port document 'doc' (JSON, as nmovs_doc_to_json()
+ * writes it) and the 'n_extra' IP strings of 'extra' (added to the first
+ * interface).  An interface without a valid attached-mac is skipped.
+ * Returns 0 or -EINVAL with the field in 'err'. */
+int nm_vm_addrs_from_doc(const struct json *doc, char *const *extra,
+                         size_t n_extra, struct nm_vm_addrs *addrs,
+                         char *err, size_t errlen);
+
+void nm_vm_addrs_destroy(struct nm_vm_addrs *);
+
+/* A conntrack filter for every IP of 'addrs' (free with free(f->addrs)). */
+void nm_vm_addrs_ct_filter(const struct nm_vm_addrs *, struct ct_filter *f);
+
+/* The addresses as JSON, for journals and reports. */
+struct json *nm_vm_addrs_to_json(const struct nm_vm_addrs *);
+
+#endif /* netmove/vmaddr.h */
