@@ -23,7 +23,8 @@ const struct nm_cmd nm_cmd_port = {
     "       netmove port import [--db REMOTE] [--rename OLD=NEW]...\n"
     "                           [--vlan-map A=B]... [--blocked] [--timeout MS]\n"
     "                           [FILE...]\n"
-    "       netmove port activate [--db REMOTE] VM...\n"
+    "       netmove port activate [--db REMOTE] [--on-announce [--timeout MS]]\n"
+    "                             VM...\n"
     "       netmove port block [--db REMOTE] VM...\n"
     "       netmove port remove [--db REMOTE] [--timeout MS] VM...\n"
     "       netmove port forget [--db REMOTE] [--bridge BR] VM\n"
@@ -40,6 +41,9 @@ const struct nm_cmd nm_cmd_port = {
     "                     and no_forward, until 'port activate'\n"
     "  --timeout MS       how long to wait for OVSDB and ovs-vswitchd (10000)\n"
     "activate  remove the block from the VM's ports (staged activation)\n"
+    "  --on-announce      wait (--timeout MS, default 10000) for the VM's first\n"
+    "                     RARP, ARP or neighbour advertisement, then unblock\n"
+    "                     and pass that frame on\n"
     "block     block the VM's ports as import --blocked does\n"
     "remove    delete the VMs' ports in one transaction (nothing to remove is\n"
     "          a success)\n"
@@ -62,12 +66,13 @@ struct port_opts {
     const char *bridge;
     int timeout_ms;
     bool blocked;
+    bool on_announce;
     struct nmovs_xlate *xlate;
 };
 
 enum {
     OPT_DB = 256, OPT_RENAME, OPT_VLAN_MAP, OPT_BLOCKED, OPT_TIMEOUT,
-    OPT_BRIDGE,
+    OPT_BRIDGE, OPT_ON_ANNOUNCE,
 };
 
 /* Parses the options of 'verb'; 'allowed' lists the OPT_*s it takes.
@@ -83,6 +88,7 @@ parse_opts(const char *verb, int argc, char *argv[], const int *allowed,
         { "blocked", no_argument, NULL, OPT_BLOCKED },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "bridge", required_argument, NULL, OPT_BRIDGE },
+        { "on-announce", no_argument, NULL, OPT_ON_ANNOUNCE },
         { NULL, 0, NULL, 0 },
     };
     char err[256];
@@ -108,6 +114,9 @@ parse_opts(const char *verb, int argc, char *argv[], const int *allowed,
             break;
         case OPT_BLOCKED:
             o->blocked = true;
+            break;
+        case OPT_ON_ANNOUNCE:
+            o->on_announce = true;
             break;
         case OPT_TIMEOUT: {
             char *end;
@@ -295,9 +304,10 @@ out:
 /* activate, block: one VM after another. */
 static int
 cmd_each_vm(const char *verb, int argc, char *argv[], struct port_opts *o,
-            int (*fn)(struct nmovs_db *, const char *, char *, size_t))
+            const int *allowed,
+            int (*fn)(struct nmovs_db *, const char *, const struct port_opts *,
+                      char *, size_t))
 {
-    static const int allowed[] = { OPT_DB, 0 };
     struct nmovs_db *db;
     char err[512];
     int rc;
@@ -312,13 +322,30 @@ cmd_each_vm(const char *verb, int argc, char *argv[], struct port_opts *o,
         return rc;
     }
     for (int i = optind; !rc && i < argc; i++) {
-        int error = fn(db, argv[i], err, sizeof err);
+        int error = fn(db, argv[i], o, err, sizeof err);
         if (error) {
             rc = vm_error(verb, error, err);
         }
     }
     nmovs_db_close(db);
     return rc;
+}
+
+static int
+activate_vm(struct nmovs_db *db, const char *vm, const struct port_opts *o,
+            char *err, size_t errlen)
+{
+    return o->on_announce
+           ? nmovs_activate_on_announce(db, vm, o->timeout_ms, err, errlen)
+           : nmovs_activate(db, vm, err, errlen);
+}
+
+static int
+block_vm(struct nmovs_db *db, const char *vm, const struct port_opts *o,
+         char *err, size_t errlen)
+{
+    (void) o;
+    return nmovs_block(db, vm, err, errlen);
 }
 
 static int
@@ -392,9 +419,13 @@ cmd_port(int argc, char *argv[])
     } else if (!strcmp(argv[1], "import")) {
         rc = cmd_import(argc - 1, argv + 1, &o);
     } else if (!strcmp(argv[1], "activate")) {
-        rc = cmd_each_vm("activate", argc - 1, argv + 1, &o, nmovs_activate);
+        static const int allowed[] = { OPT_DB, OPT_ON_ANNOUNCE, OPT_TIMEOUT,
+                                       0 };
+        rc = cmd_each_vm("activate", argc - 1, argv + 1, &o, allowed,
+                         activate_vm);
     } else if (!strcmp(argv[1], "block")) {
-        rc = cmd_each_vm("block", argc - 1, argv + 1, &o, nmovs_block);
+        static const int allowed[] = { OPT_DB, 0 };
+        rc = cmd_each_vm("block", argc - 1, argv + 1, &o, allowed, block_vm);
     } else if (!strcmp(argv[1], "remove")) {
         rc = cmd_remove(argc - 1, argv + 1, &o);
     } else if (!strcmp(argv[1], "forget")) {

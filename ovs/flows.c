@@ -30,24 +30,35 @@ nmovs_block_cookie(uint32_t ofport)
     return NMOVS_COOKIE_BASE | ofport;
 }
 
-static struct ofpbuf *
-encode_drop(struct nmovs_of *of, const struct match *match, uint32_t ofport)
+struct ofpbuf *
+nmovs_encode_add_flow(struct nmovs_of *of, const struct match *match,
+                      int priority, uint32_t ofport,
+                      const struct ofpact *ofpacts, size_t ofpacts_len)
 {
     struct ofputil_flow_mod fm;
 
     memset(&fm, 0, sizeof fm);
     minimatch_init(&fm.match, match);
-    fm.priority = NMOVS_BLOCK_PRIORITY;
+    fm.priority = priority;
     fm.new_cookie = htonll(nmovs_block_cookie(ofport));
     fm.table_id = 0;
     fm.command = OFPFC_ADD;
     fm.buffer_id = UINT32_MAX;
     fm.out_port = OFPP_ANY;
     fm.out_group = OFPG_ANY;
-    /* No actions: drop. */
+    fm.ofpacts = CONST_CAST(struct ofpact *, ofpacts);
+    fm.ofpacts_len = ofpacts_len;
     struct ofpbuf *msg = ofputil_encode_flow_mod(&fm, of->protocol);
     minimatch_destroy(&fm.match);
     return msg;
+}
+
+/* No actions: drop. */
+static struct ofpbuf *
+encode_drop(struct nmovs_of *of, const struct match *match, uint32_t ofport)
+{
+    return nmovs_encode_add_flow(of, match, NMOVS_BLOCK_PRIORITY, ofport,
+                                 NULL, 0);
 }
 
 /* ovs-ofctl del-flows BR "cookie=C/-1" */

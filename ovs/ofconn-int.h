@@ -31,4 +31,15 @@ struct ofputil_phy_port;
 int nmovs_of_find_port(struct nmovs_of *, const char *name, uint32_t ofport,
                        struct ofputil_phy_port *);
 
+struct match;
+struct ofpact;
+struct ofpbuf;
+
+/* An OFPFC_ADD flow_mod in table 0 with 'ofport''s netmove cookie
+ * (flows.c). */
+struct ofpbuf *nmovs_encode_add_flow(struct nmovs_of *, const struct match *,
+                                     int priority, uint32_t ofport,
+                                     const struct ofpact *ofpacts,
+                                     size_t ofpacts_len);
+
 #endif /* ovs/ofconn-int.h */

@@ -173,6 +173,34 @@ int nmovs_block(struct nmovs_db *db, const char *vm, char *err, size_t errlen);
 int nmovs_activate(struct nmovs_db *db, const char *vm, char *err,
                    size_t errlen);
 
+/* ---- Activation on the VM's first announcement (activation.c) ---- */
+
+struct nmovs_activation;
+
+/* Arms activation of blocked OpenFlow port 'ofport' of bridge 'bridge'
+ * ('rundir' as for nmovs_of_open()): flows above the block send the port's
+ * RARP, ARP and IPv6 neighbour advertisements to this connection.  0 or a
+ * negative errno. */
+int nmovs_activation_create(const char *rundir, const char *bridge,
+                            uint32_t ofport, struct nmovs_activation **actp);
+
+/* Handles what arrived: on the first announcement from the port, unblocks
+ * it (nmovs_of_unblock(), which also deletes the trigger flows) and sends
+ * the announcement on with in_port=PORT actions=NORMAL.  Returns 1 once
+ * activated, 0 while waiting, or a negative errno.  For a poll loop, with
+ * nmovs_activation_wait(). */
+int nmovs_activation_run(struct nmovs_activation *act);
+void nmovs_activation_wait(struct nmovs_activation *act);
+
+/* Closes the connection; a port not yet activated stays blocked.  NULL ok. */
+void nmovs_activation_destroy(struct nmovs_activation *act);
+
+/* Arms every interface of VM 'vm' and waits up to 'timeout_ms' until each
+ * has announced itself and is activated.  -ENOENT if the VM has no port,
+ * -ETIMEDOUT (ports still blocked) if one stayed silent. */
+int nmovs_activate_on_announce(struct nmovs_db *db, const char *vm,
+                               int timeout_ms, char *err, size_t errlen);
+
 /* ---- MAC learning (fdb.c) ---- */
 
 /* Flushes bridge 'bridge''s MAC learning table through ovs-vswitchd's
