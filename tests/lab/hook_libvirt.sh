@@ -1,0 +1,254 @@
+#!/bin/bash
+# The libvirt qemu hook (netmove/hooks/libvirt-qemu) invoked exactly as
+# libvirtd invokes /etc/libvirt/hooks/qemu: a bare environment (LC_ALL, PATH,
+# HOME, USER, LOGNAME), arguments GUEST OP SUBOP EXTRA, the domain XML on
+# stdin, stdout and stderr read to EOF.  A stand-in 'netmove' first on PATH
+# records its arguments: this tests the mapping of libvirt's operations to
+# netmove's phases on each side of a migration (the real netmove and netmoved
+# are tested elsewhere: tests/lab/hook_qmp.sh for watch-qmp).
+#
+#   destination host                            source host
+#   migrate begin -   -> netmove prepare vm1
+#   prepare/start begin -> (nothing)
+#   started begin -   -> netmove watch-qmp QMP vm1 (detached)
+#   release end *     -> netmove abort vm1 (incoming never resumed)
+#                                                release end migrated
+#                                                  -> netmove confirm vm1
+set -eu
+. "$(dirname "$0")/lib.bash"
+
+HOOK=$TOP/netmove/hooks/libvirt-qemu
+[ -x "$HOOK" ] || fail "$HOOK is not executable"
+if command -v shellcheck >/dev/null; then
+	shellcheck "$HOOK" || fail "shellcheck: $HOOK"
+	pass "shellcheck-clean"
+fi
+
+mkdir -p "$TMP/bin" "$TMP/qmp" "$TMP/ctl"
+CALLS=$TMP/calls
+# The stand-in: one line per call; behaviour chosen by files in $TMP/ctl.
+cat >"$TMP/bin/netmove" <<EOF
+#!/bin/bash
+echo "\$*" >>"$CALLS"
+verb=\$1
+[ -e "$TMP/ctl/hang-\$verb" ] && sleep 30
+[ -e "$TMP/ctl/fail-\$verb" ] && { echo "stand-in: \$verb failed" >&2; exit 1; }
+if [ "\$verb" = watch-qmp ]; then
+	sleep 1       # a watcher waits for QEMU; the hook must not
+	if [ -e "$TMP/ctl/watch-resumes" ]; then
+		echo "watch-qmp: \$3: RESUME at 1.000001 after the incoming migration; resume called 80 us after it"
+		exit 0
+	fi
+	echo "netmove: watch-qmp: QEMU closed the QMP connection before the VM resumed here" >&2
+	exit 1
+fi
+exit 0
+EOF
+chmod +x "$TMP/bin/netmove"
+
+cat >"$TMP/hook.conf" <<EOF
+NETMOVE_QMP_DIR=$TMP/qmp
+NETMOVE_HOOK_STATE=$TMP/state
+NETMOVE_HOOK_LOG=$TMP/hook.log
+NETMOVE_HOOK_TIMEOUT=5
+NETMOVE_RESUME_TIMEOUT=30
+EOF
+
+UUID=5b3f1c7e-2a4d-4e8b-9c1f-0a1b2c3d4e5f
+# domain_xml NAME [qmp|noqmp] [ovs|noovs]
+domain_xml() {
+	local name=$1 qmp=${2:-qmp} ovs=${3:-ovs}
+	cat <<EOF
+<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>$name</name>
+  <uuid>$UUID</uuid>
+  <memory unit='KiB'>262144</memory>
+  <devices>
+    <interface type='bridge'>
+      <mac address='02:00:00:00:00:01'/>
+      <source bridge='br-int'/>
+EOF
+	[ "$ovs" = ovs ] && cat <<EOF
+      <virtualport type='openvswitch'>
+        <parameters interfaceid='0b6d7c2e-1f4a-4c3b-8e2d-9a8b7c6d5e4f'/>
+      </virtualport>
+EOF
+	cat <<EOF
+      <target dev='tap-$name'/>
+      <model type='virtio'/>
+    </interface>
+  </devices>
+EOF
+	[ "$qmp" = qmp ] && cat <<EOF
+  <qemu:commandline>
+    <qemu:arg value='-qmp'/>
+    <qemu:arg value='unix:$TMP/qmp/$name.qmp,server=on,wait=off'/>
+  </qemu:commandline>
+EOF
+	echo '</domain>'
+}
+
+# hook XML-KIND ARGS...: runs the hook as libvirtd does; stdout in $TMP/out,
+# stderr in $TMP/err, exit code in $hook_rc, duration (ms) in $hook_ms.
+hook() {
+	local kind=$1 t0
+	shift
+	hook_rc=0
+	t0=${EPOCHREALTIME/./}
+	# shellcheck disable=SC2086 # KIND is a word list.
+	domain_xml $kind >"$TMP/in.xml"
+	# Command substitution waits for EOF on stdout, as libvirtd does.
+	out=$(env -i LC_ALL=C PATH="$TMP/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+		HOME=/root USER=root LOGNAME=root NETMOVE_HOOK_CONFIG="$TMP/hook.conf" \
+		"$HOOK" "$@" <"$TMP/in.xml" 2>"$TMP/err") || hook_rc=$?
+	printf '%s' "$out" >"$TMP/out"
+	hook_ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+}
+
+# expect RC CALLS...: the last hook exited RC and made exactly these calls
+# (in order), nothing on stdout; resets the record.
+expect() {
+	local rc=$1 want got
+	shift
+	[ "$hook_rc" = "$rc" ] || fail "hook exited $hook_rc, expected $rc: $(cat "$TMP/err")"
+	[ ! -s "$TMP/out" ] || fail "hook wrote to stdout (libvirt would take it as the domain XML): $(cat "$TMP/out")"
+	want=$(printf '%s\n' "$@")
+	got=$(cat "$CALLS" 2>/dev/null || true)
+	[ "$got" = "$want" ] || fail "calls: got [$got], expected [$want]"
+	rm -f "$CALLS"
+}
+
+# --- destination, a migration that succeeds ---
+hook "vm1" vm1 migrate begin -
+expect 0 "prepare vm1"
+[ -e "$TMP/state/vm1.incoming" ] || fail "no incoming marker after migrate"
+hook "vm1" vm1 prepare begin -
+expect 0
+hook "vm1" vm1 start begin -
+expect 0
+touch "$TMP/ctl/watch-resumes"
+socat UNIX-LISTEN:"$TMP/qmp/vm1.qmp" /dev/null &   # QEMU's extra monitor
+_bg_pids+=($!)
+wait_until 5 test -S "$TMP/qmp/vm1.qmp" || fail "no stand-in QMP socket"
+hook "vm1" vm1 started begin -
+[ "$hook_ms" -lt 800 ] || fail "started took $hook_ms ms: the watcher is not detached"
+wait_until 10 grep -q "watch-qmp vm1 exited 0" "$TMP/hook.log" || fail "watcher did not finish: $(cat "$TMP/hook.log")"
+expect 0 "watch-qmp $TMP/qmp/vm1.qmp vm1 --timeout 30"
+[ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after the VM resumed"
+pass "destination: migrate -> prepare; started -> watch-qmp detached (hook returned in $hook_ms ms)"
+# Later, a plain shutdown on this host is no failed migration.
+hook "vm1" vm1 stopped end -
+expect 0
+hook "vm1" vm1 release end shutdown
+expect 0
+pass "destination: a later shutdown calls nothing"
+
+# --- destination, an incoming migration that fails ---
+rm -f "$TMP/ctl/watch-resumes"
+hook "vm1" vm1 migrate begin -
+expect 0 "prepare vm1"
+hook "vm1" vm1 started begin -
+wait_until 10 grep -q "watch-qmp vm1 exited 1" "$TMP/hook.log" || fail "watcher did not finish"
+expect 0 "watch-qmp $TMP/qmp/vm1.qmp vm1 --timeout 30"
+[ -e "$TMP/state/vm1.incoming" ] || fail "marker gone although the VM never resumed"
+hook "vm1" vm1 stopped end -
+expect 0
+hook "vm1" vm1 release end failed
+expect 0 "abort vm1"
+[ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after abort"
+pass "destination: failed incoming migration -> abort"
+
+# --- destination, prepare fails: the migration is stopped on purpose ---
+touch "$TMP/ctl/fail-prepare"
+hook "vm1" vm1 migrate begin -
+expect 1 "prepare vm1"
+grep -q "aborting the incoming migration" "$TMP/err" || fail "no reason on stderr: $(cat "$TMP/err")"
+[ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after a failed prepare"
+rm -f "$TMP/ctl/fail-prepare"
+pass "destination: failed prepare -> exit 1 (migration aborted), reason on stderr"
+
+# --- every call is bounded: a hung netmove is cut at NETMOVE_HOOK_TIMEOUT ---
+touch "$TMP/ctl/hang-prepare"
+hook "vm1" vm1 migrate begin -
+expect 1 "prepare vm1"
+[ "$hook_ms" -lt 9000 ] || fail "hung prepare held the hook $hook_ms ms"
+rm -f "$TMP/ctl/hang-prepare"
+pass "a hung netmove prepare is cut after $hook_ms ms (NETMOVE_HOOK_TIMEOUT=5)"
+
+# --- no QMP monitor declared: refused (the network could not follow) ---
+hook "vm1 noqmp" vm1 migrate begin -
+expect 1
+grep -q "has no QMP monitor" "$TMP/err" || fail "no reason: $(cat "$TMP/err")"
+echo "NETMOVE_REQUIRE_QMP=0" >>"$TMP/hook.conf"
+rm -f "$TMP/qmp/vm2.qmp"
+hook "vm2 noqmp" vm2 migrate begin -
+expect 0 "prepare vm2"
+hook "vm2 noqmp" vm2 started begin -
+expect 0
+hook "vm2 noqmp" vm2 release end migrated   # marker: this host was the destination
+expect 0 "abort vm2"
+sed -i '/NETMOVE_REQUIRE_QMP/d' "$TMP/hook.conf"
+pass "no QMP monitor: refused, or with NETMOVE_REQUIRE_QMP=0 accepted without watcher"
+
+# --- source ---
+hook "vm1" vm1 stopped end -
+expect 0
+hook "vm1" vm1 release end migrated
+expect 0 "confirm vm1"
+hook "vm1" vm1 release end -          # libvirt < 10.5.0 gives no reason
+expect 0 "confirm vm1"
+for reason in shutdown destroyed crashed saved failed daemon; do
+	hook "vm1" vm1 release end "$reason"
+	expect 0
+done
+touch "$TMP/ctl/fail-confirm"
+hook "vm1" vm1 release end migrated
+expect 0 "confirm vm1"                # too late to stop anything: exit 0, logged
+grep -q "netmove confirm exited 1" "$TMP/hook.log" || fail "failed confirm not logged"
+rm -f "$TMP/ctl/fail-confirm"
+pass "source: release migrated (or '-') -> confirm; other reasons nothing; a failure is logged"
+
+# --- VM id from <uuid> ---
+echo "NETMOVE_VM_ID=uuid" >>"$TMP/hook.conf"
+hook "vm1" vm1 release end migrated
+expect 0 "confirm $UUID"
+sed -i '/NETMOVE_VM_ID/d' "$TMP/hook.conf"
+pass "NETMOVE_VM_ID=uuid: calls with the domain's <uuid>"
+
+# --- not an Open vSwitch VM, other operations: nothing, exit 0 ---
+for args in "migrate begin -" "started begin -" "release end migrated" "prepare begin -" \
+	"restore begin -" "reconnect begin -" "attach begin -"; do
+	# shellcheck disable=SC2086
+	hook "vm3 qmp noovs" vm3 $args
+	expect 0
+done
+for args in "reconnect begin -" "attach begin -" "restore begin -" "start begin -"; do
+	# shellcheck disable=SC2086
+	hook "vm1" vm1 $args
+	expect 0
+done
+pass "non-OVS domains and other operations: nothing called, exit 0, stdout empty"
+
+# --- bad input: exit 2 naming the field, nothing called ---
+bad() {
+	local field=$1
+	shift
+	hook "vm1" "$@"
+	expect 2
+	grep -q -- "$field" "$TMP/err" || fail "bad input ($*): '$field' not named: $(cat "$TMP/err")"
+}
+bad usage vm1 migrate begin
+bad usage vm1 migrate begin - extra
+bad GUEST "" migrate begin -
+bad GUEST "vm 1" migrate begin -
+bad GUEST "../vm1" release end migrated
+bad OP vm1 "" begin -
+for conf in NETMOVE_VM_ID=mac NETMOVE_HOOK_TIMEOUT=0 NETMOVE_HOOK_TIMEOUT=5s \
+	NETMOVE_RESUME_TIMEOUT=-1 NETMOVE_REQUIRE_QMP=yes; do
+	cp "$TMP/hook.conf" "$TMP/hook.conf.good"
+	echo "$conf" >>"$TMP/hook.conf"
+	bad "${conf%%=*}" vm1 migrate begin -
+	mv "$TMP/hook.conf.good" "$TMP/hook.conf"
+done
+[ ! -e "$TMP/state/vm1.incoming" ] || fail "bad input left a marker"
+pass "bad input: exit 2 naming usage, GUEST, OP and each setting; nothing called"
