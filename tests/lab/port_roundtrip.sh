@@ -57,6 +57,10 @@ uuids() {
 	echo "$($vs get Port tap-vm1 _uuid) $($vs get Interface tap-vm1 _uuid) $qos $($vs get QoS "$qos" queues)"
 }
 
+# vm1 talks on host1, which learns its MAC on tap-vm1.
+[ "$(pings vm1 198.18.0.1 2)" = 2 ] || fail "vm1 cannot reach the client (setup)"
+OFPORT1=$(vs1 get Interface tap-vm1 ofport)
+
 OVS_RUNDIR=$R1 "$NETMOVE" port export vm1 >"$TMP/vm1.json"
 "$LAB" migrate vm1 host2 --no-port >/dev/null
 OVS_RUNDIR=$R2 "$NETMOVE" port import <"$TMP/vm1.json" >"$TMP/out" || fail "import: $(cat "$TMP/out")"
@@ -68,6 +72,14 @@ grep -q '"linux-htb"' "$TMP/src" && grep -q 'queue 7' "$TMP/src" || fail "source
 diff -u "$TMP/src" "$TMP/dst" >&2 || fail "imported records differ from the source's"
 [ "$(vs2 get Interface tap-vm1 ofport)" = 20 ] || fail "ofport_request not honoured"
 pass "export/import: Port, Interface, QoS and 2 Queues identical on both hosts ($(wc -l <"$TMP/src") lines)"
+
+# MAC learning on the source: host1 learned vm1's MAC on tap-vm1 before the
+# move, and nothing vm1 sent since reached host1: a stale entry.
+fdb1() { "$LAB" exec host1 env OVS_RUNDIR="$R1" ovs-appctl fdb/show br-int; }
+fdb1 | grep -q " $OFPORT1 .*02:00:00:00:00:01" || fail "host1 has not learned vm1's MAC on tap-vm1 (setup): $(fdb1)"
+OVS_RUNDIR=$R1 "$NETMOVE" port forget vm1 || fail "forget failed"
+fdb1 | grep -q 02:00:00:00:00:01 && fail "host1 still forwards vm1's MAC to its stale port"
+pass "forget: vm1's stale entry gone from host1's learning table (ovs-appctl fdb/show)"
 
 # The imported port works: vm1 announces itself and the client reaches it.
 "$LAB" exec vm1 arping -q -U -c 1 -I eth0 198.18.1.1 || true
@@ -102,13 +114,6 @@ sed 's/"max-rate": "5000"/"max-rate": "6000"/' "$TMP/vm1.json" |
 q7=$(vs2 get QoS "$(vs2 get Port tap-vm1 qos)" queues:7)
 [ "$(vs2 get Queue "$q7" other_config:max-rate)" = '"6000"' ] || fail "update not applied"
 pass "update in place: queue 7 max-rate 6000, same uuids"
-
-# MAC learning on the source: host1 learned vm1's MAC on its stale port.
-fdb1() { "$LAB" exec host1 env OVS_RUNDIR="$R1" ovs-appctl fdb/show br-int; }
-fdb1 | grep -q 02:00:00:00:00:01 || fail "host1 has not learned vm1's MAC (test setup)"
-OVS_RUNDIR=$R1 "$NETMOVE" port forget vm1 || fail "forget failed"
-fdb1 | grep -q 02:00:00:00:00:01 && fail "host1 still forwards vm1's MAC to its stale port"
-pass "forget: vm1's MAC gone from host1's learning table (ovs-appctl fdb/show)"
 
 # Removal on the source, then again: nothing there is a success.
 OVS_RUNDIR=$R1 "$NETMOVE" port remove vm1 >"$TMP/out" || fail "remove failed"
