@@ -37,6 +37,7 @@ VLOG_DEFINE_THIS_MODULE(migration);
 #define RETRY_MAX_MS 5000
 
 static void start_prepare(struct migration *);
+static void capture_open(struct migration *);
 static void resume_background(struct migration *);
 
 const char *
@@ -94,7 +95,9 @@ migration_destroy(struct migration *m)
         unixctl_command_reply_error(m->waiters[i].conn, "netmoved exiting");
     }
     free(m->waiters);
+    garp_capture_close(m->capture);
     json_destroy(m->export);
+    json_destroy(m->ct_delta);
     json_destroy(m->confirm_result);
     nm_vm_addrs_destroy(&m->addrs);
     for (size_t i = 0; i < m->n_extra_ips; i++) {
@@ -169,6 +172,21 @@ migration_to_json(const struct migration *m)
                         json_integer_create(m->first_frame_wall_us));
     }
     json_object_put(j, "ct_delta", json_integer_create(m->ct_delta_entries));
+    if (m->first_seen_wall_us) {
+        struct json *seen = json_object_create();
+        for (int i = 0; i < GARP_N_SEEN; i++) {
+            if (m->seen[i]) {
+                json_object_put(seen, garp_seen_type_name(i),
+                                json_integer_create(m->seen[i]));
+            }
+        }
+        json_object_put(j, "announcements_seen", seen);
+        json_object_put(j, "first_seen_wall_us",
+                        json_integer_create(m->first_seen_wall_us));
+        json_object_put(j, "first_seen_vlan", m->seen_vlan >= 0
+                        ? json_integer_create(m->seen_vlan)
+                        : json_null_create());
+    }
     if (m->confirm_result) {
         json_object_put(j, "source_removed", json_clone(m->confirm_result));
     }
@@ -187,6 +205,18 @@ migration_to_json(const struct migration *m)
     json_object_put(t, "resume_to_confirmed_ms",
                     json_real_create(ms(m->t_resume_call, m->t_confirmed)));
     json_object_put(j, "timings", t);
+    return j;
+}
+
+struct json *
+migration_docs_to_json(const struct migration *m)
+{
+    struct json *j = json_object_create();
+
+    json_object_put(j, "export", m->export ? json_clone(m->export)
+                                           : json_null_create());
+    json_object_put(j, "ct_delta", m->ct_delta ? json_clone(m->ct_delta)
+                                               : json_null_create());
     return j;
 }
 
@@ -397,6 +427,7 @@ export_reply(void *m_, const struct json *result, const char *error)
         return;
     }
     m->export = json_clone(result);
+    capture_open(m);
     m->t_prepared = nm_mono_us();
     m->state = MIG_PREPARED;
     journal(m, "prepare-done", nm_json_object_1("export",
@@ -482,6 +513,70 @@ migration_start(struct migration *m)
     }
 }
 
+/* ---- what left the uplink ---- */
+
+#define CAPTURE_MARGIN_US (500 * 1000)
+
+/* How long the announcement rounds last, in ms. */
+static unsigned long long
+rounds_span_ms(const struct garp_schedule_params *p)
+{
+    unsigned long long total = 0;
+
+    for (unsigned int k = 1; k < garp_schedule_n_rounds(p); k++) {
+        total += garp_schedule_gap_ms(p, k);
+    }
+    return MIN(total, 10000);
+}
+
+
+/* Starts capturing what leaves this host's uplink about the VM, so that the
+ * announcements are known to have reached the wire (opened at prepare: a
+ * pcap handle costs milliseconds, not for the resume path). */
+static void
+capture_open(struct migration *m)
+{
+    const char *dev = m->nm->cfg->uplink;
+    char err[ERRLEN];
+
+    m->seen_vlan = -1;
+    if (!dev || m->capture || !m->addrs.n_ifaces) {
+        return;
+    }
+    struct garp_capture_filter f = { .mac = &m->addrs.ifaces[0].mac };
+    if (garp_capture_open(dev, &f, err, sizeof err, &m->capture)) {
+        VLOG_WARN("%s: no capture on %s: %s", m->id, dev, err);
+        m->capture = NULL;
+    }
+}
+
+static void
+capture_close(struct migration *m)
+{
+    if (!m->capture) {
+        return;
+    }
+    garp_capture_run(m->capture);
+    for (size_t i = 0; i < garp_capture_n_seen(m->capture); i++) {
+        uint64_t ts;
+        const struct garp_seen *seen = garp_capture_seen(m->capture, i, &ts);
+        if (ts < m->resume_wall_us || !garp_seen_is_claim(seen)) {
+            continue;           /* Before our announcement, or a question. */
+        }
+        m->seen[seen->type]++;
+        if (!m->first_seen_wall_us) {
+            m->first_seen_wall_us = ts;
+            m->seen_vlan = seen->vlan;
+        }
+    }
+    garp_capture_close(m->capture);
+    m->capture = NULL;
+    struct json *rec = json_object_create();
+    json_object_put(rec, "first_seen_wall_us",
+                    json_integer_create(m->first_seen_wall_us));
+    journal(m, "announcements-seen", rec, false);
+}
+
 /* ---- resume: the critical path ---- */
 
 void
@@ -549,7 +644,7 @@ announce(struct migration *m)
     return error;
 }
 
-/* The instant the VM runs here.  Reads top to bottom: activate and announce
+/* The instant the VM runs here.  Reads top to bottom: announce and activate
  * first (DESIGN.md: first frame within 1 ms of the hook call), record it,
  * then the rest happens in the background (conntrack delta, confirm). */
 void
@@ -566,26 +661,31 @@ migration_resume(struct migration *m)
     if (!m->t_resume_call) {
         m->t_resume_call = nm_mono_us();
     }
+    m->resume_wall_us = nm_wall_us();
     /* In the kernel before the first frame (survives a kill), on disk
      * after it. */
     journal(m, "resume-begin", NULL, false);
 
-    /* 1. Unblock the staged port and announce. */
+    /* 1. The first announcements, then the port.  Packet-out does not go
+     * through the blocking flows, so the frames need not wait for the
+     * unblock; what they redirect to us arrives after it. */
+    announce(m);
     if (nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
         set_error(m, "activate: %s (retrying)", err);
         m->activate_pending = true;
     }
     m->t_activated = nm_mono_us();
-    announce(m);
+    m->capture_until_us = nm_mono_us() + CAPTURE_MARGIN_US
+                          + 1000ULL * rounds_span_ms(&m->nm->cfg->announce);
 
     /* 2. On disk, with the timings so far. */
     struct json *t = json_object_create();
     json_object_put(t, "first_frame_wall_us",
                     json_integer_create(m->first_frame_wall_us));
     journal(m, "announced", t, true);
-    VLOG_INFO("%s: resumed: port active in %.3f ms, first frame at %.3f ms",
-              m->id, ms(m->t_resume_call, m->t_activated),
-              ms(m->t_resume_call, m->t_first_frame));
+    VLOG_INFO("%s: resumed: first frame at %.3f ms, port active at %.3f ms",
+              m->id, ms(m->t_resume_call, m->t_first_frame),
+              ms(m->t_resume_call, m->t_activated));
 
     /* 3, 4. Conntrack delta, then confirm, with retries. */
     resume_background(m);
@@ -654,7 +754,9 @@ ct_delta_reply(void *m_, const struct json *result, const char *error)
     m->ct_delta_done = true;
     m->t_ct_delta = nm_mono_us();
     m->backoff_ms = RETRY_MIN_MS;
-    journal(m, "ct-delta-done", NULL, true);
+    json_destroy(m->ct_delta);
+    m->ct_delta = json_clone(ct);
+    journal(m, "ct-delta-done", nm_json_object_1("ct", json_clone(ct)), true);
     resume_background(m);
 }
 
@@ -705,6 +807,12 @@ migrations_run(struct netmoved *nm)
     char err[ERRLEN];
 
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
+        if (m->capture) {
+            garp_capture_run(m->capture);
+            if (m->capture_until_us && now >= m->capture_until_us) {
+                capture_close(m);
+            }
+        }
         if (m->state == MIG_RESUMING) {
             if (m->activate_pending
                 && !nmovs_activate(nm->db, m->vm, err, sizeof err)) {
@@ -738,6 +846,12 @@ migrations_wait(struct netmoved *nm)
         }
         if (m->activate_pending) {
             poll_timer_wait(RETRY_MIN_MS);
+        }
+        if (m->capture) {
+            garp_capture_wait(m->capture);
+            if (m->capture_until_us) {
+                poll_timer_wait_until(m->capture_until_us / 1000 + 1);
+            }
         }
     }
 }

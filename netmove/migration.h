@@ -7,6 +7,7 @@
 
 #include "openvswitch/hmap.h"
 
+#include "garp/garp.h"
 #include "netmove/vmaddr.h"
 
 struct json;
@@ -58,12 +59,22 @@ struct migration {
     size_t ct_delta_entries;
     struct json *confirm_result;
 
+    struct json *ct_delta;      /* The conntrack delta, once imported. */
+
+    /* What left this host's uplink: the announcements, as captured. */
+    struct garp_capture *capture;
+    uint64_t capture_until_us;
+    unsigned int seen[GARP_N_SEEN];
+    uint64_t first_seen_wall_us;
+    int seen_vlan;              /* VLAN of the first one seen (-1: none). */
+
     struct mig_waiter *waiters;
     size_t n_waiters;
 
     /* Timings: monotonic microseconds. */
     uint64_t t_prepare_begin, t_prepared, t_resume_call, t_activated;
     uint64_t t_first_frame, t_ct_delta, t_confirmed;
+    uint64_t resume_wall_us;    /* The resume call, wall clock. */
     uint64_t first_frame_wall_us;
     uint64_t frames_sent;
 };
@@ -92,6 +103,9 @@ int migration_abort(struct migration *, char **errorp);
 void migration_add_waiter(struct migration *, struct unixctl_conn *,
                           enum mig_wait);
 struct json *migration_to_json(const struct migration *);
+
+/* The documents 'm' staged: {"export": ..., "ct_delta": ...}. */
+struct json *migration_docs_to_json(const struct migration *);
 
 /* Which migration announcement 'idx' of the shared announcer belongs to. */
 void migration_note_announcement(struct netmoved *, size_t idx,

@@ -290,6 +290,20 @@ cmd_source_verify(struct unixctl_conn *conn, int argc, const char *argv[],
     }
 }
 
+/* docs VM: what the migration of VM staged here (for verify). */
+static void
+cmd_docs(struct unixctl_conn *conn, int argc OVS_UNUSED, const char *argv[],
+         void *nm_)
+{
+    struct migration *m = migration_find(nm_, argv[1]);
+
+    if (!m) {
+        unixctl_command_reply_error(conn, "no migration of that VM here");
+    } else {
+        reply_json(conn, migration_docs_to_json(m));
+    }
+}
+
 static void
 cmd_exit(struct unixctl_conn *conn, int argc OVS_UNUSED,
          const char *argv[] OVS_UNUSED, void *nm_)
@@ -312,6 +326,7 @@ register_commands(struct netmoved *nm)
     unixctl_command_register("status", "[VM]", 0, 1, cmd_status, nm);
     unixctl_command_register("source-verify", "VM SRC [IP...]", 2, 64,
                              cmd_source_verify, nm);
+    unixctl_command_register("docs", "VM", 1, 1, cmd_docs, nm);
     unixctl_command_register("exit", "", 0, 0, cmd_exit, nm);
 }
 
