@@ -197,6 +197,7 @@ struct qmp_conn {
     struct stream *stream;
     struct qmp_reader *reader;
     long long int deadline;     /* time_msec() */
+    long long int recv_usec;    /* Wall clock when the last bytes came. */
 };
 
 static int
@@ -284,16 +285,20 @@ run_exec(const struct watch_opts *o, long long int resume_usec,
 }
 
 static int
-call_resume(const struct watch_opts *o, const struct qmp_watch *w)
+call_resume(const struct watch_opts *o, const struct qmp_watch *w,
+            long long int recv_usec)
 {
     long long int call_usec = wall_usec();
     long long int t0 = time_msec();
     int rc;
 
     if (w->resume_usec >= 0) {
+        /* QEMU stamps the event, then writes it: 'received' is QEMU and
+         * the kernel, the rest is ours. */
         printf("watch-qmp: %s: RESUME at %lld.%06lld after the incoming "
-               "migration; resume called %lld us after it\n", o->vm,
-               w->resume_usec / 1000000, w->resume_usec % 1000000,
+               "migration; received %lld us, resume called %lld us after "
+               "it\n", o->vm, w->resume_usec / 1000000,
+               w->resume_usec % 1000000, recv_usec - w->resume_usec,
                call_usec - w->resume_usec);
     } else {
         printf("watch-qmp: %s: %s; resume called now (late, undated)\n",
@@ -342,8 +347,8 @@ call_resume(const struct watch_opts *o, const struct qmp_watch *w)
 /* Handles one message; returns 1 to go on, or an exit code (0-2) once the
  * watch is over. */
 static int
-handle_msg(const struct watch_opts *o, struct qmp_watch *w,
-           const struct json *json)
+handle_msg(const struct watch_opts *o, const struct qmp_conn *c,
+           struct qmp_watch *w, const struct json *json)
 {
     enum qmp_watch_action act = QMP_WATCH_WAIT;
     enum qmp_watch_state before = w->state;
@@ -374,7 +379,7 @@ handle_msg(const struct watch_opts *o, struct qmp_watch *w,
         fflush(stdout);
     }
     if (act == QMP_WATCH_CALL_RESUME) {
-        return call_resume(o, w);
+        return call_resume(o, w, c->recv_usec);
     } else if (act == QMP_WATCH_GIVE_UP) {
         return nm_fail("watch-qmp: %s: %s: no resume", o->vm, w->why);
     }
@@ -397,7 +402,7 @@ handle_bytes(const struct watch_opts *o, struct qmp_conn *c,
         buf += used;
         n -= used;
         if (json) {
-            int rc = handle_msg(o, w, json);
+            int rc = handle_msg(o, c, w, json);
 
             json_destroy(json);
             if (rc != 1) {
@@ -428,6 +433,7 @@ follow(const struct watch_opts *o, struct qmp_conn *c)
         stream_run(c->stream);
         n = stream_recv(c->stream, buf, sizeof buf);
         if (n > 0) {
+            c->recv_usec = wall_usec();
             rc = handle_bytes(o, c, &w, buf, n);
             if (rc != 1) {
                 return rc;

@@ -126,11 +126,12 @@ migrate_case() {
 	[ "$src" = host1 ] || fail "$n: NETMOVE_SRC_HOST='$src'"
 	[ "$var" = "$ts" ] || fail "$n: NETMOVE_RESUMED_US=$var, QEMU's RESUME was at $ts"
 	[ "$at" -ge "$ts" ] || fail "$n: hook ran at $at, before the RESUME at $ts"
-	local call_us
+	local call_us recv_us
 	call_us=$(sed -n 's/.*resume called \([0-9]*\) us after it.*/\1/p' "$TMP/$n.watch")
+	recv_us=$(sed -n 's/.*received \([0-9]*\) us, resume called.*/\1/p' "$TMP/$n.watch")
 	[ -n "$call_us" ] || fail "$n: no latency line: $(cat "$TMP/$n.watch")"
 	pass "$n: hook ran once after the RESUME (vm1, host1, RESUMED_US = QEMU's timestamp)"
-	echo "latency $n: RESUME -> resume call $call_us us (watch-qmp); RESUME -> hook command running $((at - ts)) us (its own clock, incl. sh and date)"
+	echo "latency $n: RESUME timestamp -> event received $recv_us us -> resume call $call_us us (watch-qmp); -> hook command running $((at - ts)) us (its own clock, incl. sh and date)"
 }
 
 migrate_case auto ""
@@ -169,5 +170,7 @@ bad VM "$TMP/plain.qmp"
 bad --from "$TMP/plain.qmp" vm1 --from 'host;1'
 bad --timeout "$TMP/plain.qmp" vm1 --timeout 0
 bad --timeout "$TMP/plain.qmp" vm1 --timeout 10s
+bad --ctl "$TMP/plain.qmp" vm1 --ctl "$TMP/netmoved.ctl"
+bad unknown "$TMP/plain.qmp" vm1 --frm host1
 [ ! -e "$CALLS" ] || fail "bad input ran the hook"
-pass "bad input: exit 2 naming SOCKET, VM, --from, --timeout; hook never ran"
+pass "bad input: exit 2 naming SOCKET, VM, --from, --timeout, --ctl, unknown options; hook never ran"
