@@ -107,6 +107,26 @@ t1=$(now_us)
 one_us=$((t1 - t0))
 check_all_wired "netmove one transaction"
 
+# Staged activation of one port, K times each way: netmove port activate
+# vs the two ovs-ofctl calls that undo the same block.
+K=20
+of0=$(vs get Interface bv0 ofport)
+t_nm=0 t_ofctl=0
+for ((k = 0; k < K; k++)); do
+	"$NETMOVE" port block bvm0
+	t0=$(now_us)
+	"$NETMOVE" port activate bvm0
+	t1=$(now_us)
+	t_nm=$((t_nm + t1 - t0))
+	"$NETMOVE" port block bvm0
+	t0=$(now_us)
+	ovs-ofctl del-flows br-int "cookie=$(printf '0x6e6d%012x' "$of0")/-1"
+	ovs-ofctl mod-port br-int bv0 forward
+	t1=$(now_us)
+	t_ofctl=$((t_ofctl + t1 - t0))
+	[ -z "$(ovs-ofctl dump-flows br-int | grep 0x6e6d)" ] || fail "ovs-ofctl left flows"
+done
+
 # Removal of all 100 in one transaction, for the record.
 t0=$(now_us)
 clear_vm_ports
@@ -125,3 +145,7 @@ row "ovs-vsctl add-port, $N calls" $vsctl_us
 row "netmove port import, $N calls" $seq_us
 row "netmove port import, $N documents, 1 transaction" $one_us
 row "(netmove port remove, $N VMs, 1 transaction)" $rm_us
+echo
+printf 'Unblocking one port (mean of %d, %d ports on the bridge):\n' "$K" "$have"
+printf '%-52s %9.2f ms\n' "netmove port activate" "$(echo "$t_nm / $K / 1000" | bc -l)"
+printf '%-52s %9.2f ms\n' "ovs-ofctl del-flows cookie=C/-1 + mod-port forward" "$(echo "$t_ofctl / $K / 1000" | bc -l)"
