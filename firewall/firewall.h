@@ -37,8 +37,8 @@ struct nf_conntrack;
 
 struct fw_ruleset;
 
-/* Returns true if 'vm' is a usable VM name: 1..FW_VM_NAME_MAX printable
- * characters without spaces or quotes. */
+/* Returns true if 'vm' is a usable VM name: 1..FW_VM_NAME_MAX letters,
+ * digits and ._:@+- (libvirt domain names, UUIDs). */
 bool fw_vm_name_valid(const char *vm);
 
 /* Creates an empty ruleset for 'vm'.  Never returns NULL. */

@@ -156,10 +156,7 @@ fw_vm_name_valid(const char *vm)
     if (!n || n > FW_VM_NAME_MAX) {
         return false;
     }
-    for (const char *p = vm; *p; p++) {
-        if (*p <= ' ' || *p >= 127 || *p == '"' || *p == '\'' || *p == '\\') {
-            return false;
-        }
-    }
-    return true;
+    /* What VM managers use for names and ids (libvirt domains, UUIDs). */
+    return strspn(vm, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789._:@+-") == n;
 }
