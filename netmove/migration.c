@@ -35,6 +35,7 @@ VLOG_DEFINE_THIS_MODULE(migration);
 #define RPC_TIMEOUT_MS 5000
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
+#define ANNOUNCE_WAIT_US (2 * 1000 * 1000)  /* For a device to arrive. */
 
 static void start_prepare(struct migration *);
 static void capture_open(struct migration *);
@@ -375,7 +376,10 @@ stage(struct migration *m, const struct json *x)
         nmovs_xlate_destroy(x);
     }
     if (!error) {
-        struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000 };
+        /* The hypervisor may create the VM's device only when the VM
+         * arrives: stage the port without it. */
+        struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000,
+                                          .device_later = true };
         bool changed;
         error = nmovs_import(nm->db, docs, n_docs, &opts, &changed,
                              err, sizeof err);
@@ -615,16 +619,18 @@ migration_frame_sent(void *nm_, size_t idx,
 }
 
 /* Announces every MAC and IP of the VM from its port on this host: the
- * first round goes now, the rest on the announcer's schedule. */
-static int
+ * first round goes now, the rest on the announcer's schedule.  A port whose
+ * device has not reached ovs-vswitchd yet (it arrives with the VM) has no
+ * OpenFlow port: that interface is retried from migrations_run() until
+ * 'announce_until_us'. */
+static void
 announce(struct migration *m)
 {
     struct netmoved *nm = m->nm;
     char err[ERRLEN];
-    int error = 0;
 
-    for (size_t i = 0; i < m->addrs.n_ifaces && !error; i++) {
-        const struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+    while (m->n_announced < m->addrs.n_ifaces) {
+        const struct nm_iface_addrs *ia = &m->addrs.ifaces[m->n_announced];
         struct garp_vm vm = {
             .mac = ia->mac,
             .ipv4 = ia->ipv4, .n_ipv4 = ia->n_ipv4,
@@ -632,16 +638,18 @@ announce(struct migration *m)
             .port = ia->port,
         };
         size_t idx;
-        error = garp_announcer_add(nm->announcer, &vm, nm_mono_us(), &idx,
-                                   err, sizeof err);
-        if (error) {
-            set_error(m, "announce: %s", err);
+        int error = garp_announcer_add(nm->announcer, &vm, nm_mono_us(), &idx,
+                                       err, sizeof err);
+        if (error == -ENOENT && nm_mono_us() < m->announce_until_us) {
+            break;              /* Not in ovs-vswitchd yet. */
+        } else if (error) {
+            set_error(m, "announce %s: %s", ia->port, err);
         } else {
             migration_note_announcement(nm, idx, m);
         }
+        m->n_announced++;
     }
     garp_announcer_run(nm->announcer, nm_mono_us());
-    return error;
 }
 
 /* The instant the VM runs here.  Reads top to bottom: announce and activate
@@ -669,6 +677,7 @@ migration_resume(struct migration *m)
     /* 1. The first announcements, then the port.  Packet-out does not go
      * through the blocking flows, so the frames need not wait for the
      * unblock; what they redirect to us arrives after it. */
+    m->announce_until_us = nm_mono_us() + ANNOUNCE_WAIT_US;
     announce(m);
     if (nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
         set_error(m, "activate: %s (retrying)", err);
@@ -814,6 +823,13 @@ migrations_run(struct netmoved *nm)
             }
         }
         if (m->state == MIG_RESUMING) {
+            if (m->n_announced < m->addrs.n_ifaces) {
+                announce(m);
+                if (m->n_announced == m->addrs.n_ifaces && m->activate_pending
+                    && !nmovs_activate(nm->db, m->vm, err, sizeof err)) {
+                    m->activate_pending = false;
+                }
+            }
             if (m->activate_pending
                 && !nmovs_activate(nm->db, m->vm, err, sizeof err)) {
                 m->activate_pending = false;
@@ -846,6 +862,9 @@ migrations_wait(struct netmoved *nm)
         }
         if (m->activate_pending) {
             poll_timer_wait(RETRY_MIN_MS);
+        }
+        if (m->state == MIG_RESUMING && m->n_announced < m->addrs.n_ifaces) {
+            poll_timer_wait(1);         /* The device is arriving. */
         }
         if (m->capture) {
             garp_capture_wait(m->capture);

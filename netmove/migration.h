@@ -52,6 +52,8 @@ struct migration {
     size_t n_locating;
 
     /* Resume's background part. */
+    size_t n_announced;         /* Interfaces announced so far. */
+    uint64_t announce_until_us; /* Waiting for a device until then. */
     bool activate_pending, ct_delta_done, rpc_pending;
     uint64_t retry_at_us;
     unsigned int backoff_ms;

@@ -146,6 +146,13 @@ int nmovs_export(struct nmovs_db *db, const char *vm, struct nmovs_doc **docp,
 struct nmovs_import_opts {
     bool blocked;               /* Also block the ports (nmovs_of_block). */
     int timeout_ms;             /* For the transaction and ovs-vswitchd. */
+    bool device_later;          /* An interface whose device does not exist
+                                 * yet ("No such device": the hypervisor
+                                 * creates its tap when the VM arrives) is
+                                 * staged as it is, not waited for: vswitchd
+                                 * adds it when the device appears.  Such a
+                                 * port is not blocked: nothing passes
+                                 * without a device. */
 };
 
 /* Imports the 'n' documents in 'docs' in one transaction: each port is

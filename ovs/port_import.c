@@ -26,6 +26,7 @@ struct import {
     bool wrote;                 /* This build wrote something. */
     struct sset created;        /* Names of the ports this build creates. */
     int64_t next_cfg;           /* After commit, if 'wrote'. */
+    bool device_later;          /* nmovs_import_opts.device_later. */
 };
 
 static const struct ovsrec_bridge *
@@ -428,6 +429,12 @@ import_committed(struct ovsdb_idl_txn *txn, void *imp_)
 /* 0 once ovs-vswitchd has applied the transaction (cur_cfg, as ovs-vsctl
  * waits for) and every imported interface has an ofport, -EAGAIN before,
  * -ENODEV with Interface:error in 'err' if one has none once applied. */
+static bool
+device_missing(const struct ovsrec_interface *f)
+{
+    return f && f->error && strstr(f->error, "No such device");
+}
+
 static int
 check_applied(struct import *imp, char *err, size_t errlen)
 {
@@ -451,6 +458,9 @@ check_applied(struct import *imp, char *err, size_t errlen)
                 if (!applied) {
                     return -EAGAIN;
                 }
+                if (imp->device_later && device_missing(f)) {
+                    continue;
+                }
                 snprintf(err, errlen, "interface %s: %s", p->ifaces[j].name,
                          f && f->error ? f->error
                          : "ovs-vswitchd gave it no OpenFlow port");
@@ -459,6 +469,19 @@ check_applied(struct import *imp, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+static bool
+port_has_ofport(const struct import *imp, const struct nmovs_port *p)
+{
+    for (size_t j = 0; j < p->n_ifaces; j++) {
+        const struct ovsrec_interface *f
+            = find_iface(imp->db->idl, p->ifaces[j].name);
+        if (!f || !f->n_ofport || f->ofport[0] <= 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static int
@@ -472,6 +495,9 @@ block_imported(struct import *imp, char *err, size_t errlen)
         for (size_t i = 0; i < doc->n_ports; i++) {
             if (n >= allocated) {
                 ports = x2nrealloc(ports, &allocated, sizeof *ports);
+            }
+            if (imp->device_later && !port_has_ofport(imp, &doc->ports[i])) {
+                continue;       /* No device yet: nothing to block. */
             }
             ports[n].port = find_port(imp->db->idl, doc->ports[i].name);
             ports[n].br = find_bridge(imp->db->idl, doc->ports[i].bridge);
@@ -516,7 +542,8 @@ nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
         .committed = import_committed,
     };
     long long int deadline = time_msec() + opts->timeout_ms;
-    struct import imp = { .db = db, .docs = docs, .n_docs = n };
+    struct import imp = { .db = db, .docs = docs, .n_docs = n,
+                          .device_later = opts->device_later };
 
     int error = check_unique(docs, n, err, errlen);
     if (error) {
