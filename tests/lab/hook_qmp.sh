@@ -174,3 +174,73 @@ bad --ctl "$TMP/plain.qmp" vm1 --ctl "$TMP/netmoved.ctl"
 bad unknown "$TMP/plain.qmp" vm1 --frm host1
 [ ! -e "$CALLS" ] || fail "bad input ran the hook"
 pass "bad input: exit 2 naming SOCKET, VM, --from, --timeout, --ctl, unknown options; hook never ran"
+
+# ---- Through netmoved: QEMU's RESUME drives the real resume ----
+#
+#   client --- fabric (capture) --- host1 OVS (vm1's port)   host2 OVS (staged port)
+#   QEMU e2e-src --migrate--> QEMU e2e-dst <- watch-qmp --ctl host2's netmoved.ctl
+#
+# The lab moves vm1's link (netmove prepare first, --no-port: ports are
+# netmove's job); its resume hook only records the state and starts QEMU's
+# migration, so that the resume is called by watch-qmp at QEMU's RESUME.
+[ -x "$TOP/build/netmoved" ] || fail "build/netmoved missing (make)"
+"$LAB" up --hosts 2 --vms 1 >/dev/null
+R1=$(status_get '.hosts[0].ovs_rundir')
+R2=$(status_get '.hosts[1].ovs_rundir')
+mac=$(status_get '.vms[0].mac')
+ip4=$(status_get '.vms[0].ipv4')
+client_port=$(status_get '.client.fabric_port')
+wait_until 10 "$LAB" exec client ping -n -q -c 1 -W 1 "$ip4" || fail "e2e: client cannot reach vm1 before the move"
+
+n=e2e
+qemu "$n-src"
+qemu "$n-dst" -incoming "unix:$TMP/$n-mig.sock"
+observe "$TMP/$n-dst2.qmp" "$TMP/$n-dst.events"
+"$NETMOVE" watch-qmp "$TMP/$n-dst.qmp" vm1 --from host1 --ctl "$R2/netmoved.ctl" --timeout 120 \
+	>"$TMP/$n.watch" 2>&1 &
+wpid=$!
+_bg_pids+=("$wpid")
+wait_until 10 grep -q 'waiting for the incoming migration' "$TMP/$n.watch" ||
+	fail "e2e: watch-qmp did not arm: $(cat "$TMP/$n.watch")"
+capture fabric "$client_port" "$TMP/$n.pcap"
+hookcmd="ovs-vsctl --db=unix:$R1/db.sock list-ports br-int >$TMP/$n.src-ports-before
+netmove status vm1 --ctl $R2/netmoved.ctl >$TMP/$n.status-before
+printf '%s\n' '{\"execute\": \"qmp_capabilities\"}' '{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:$TMP/$n-mig.sock\"}}' |
+	timeout 10 socat -t 0.3 - UNIX-CONNECT:$TMP/$n-src.qmp >$TMP/$n.migrate"
+# shellcheck disable=SC2016 # expanded by the lab's hook shell.
+"$LAB" migrate vm1 host2 --no-port --prepare 'netmove prepare "$NETMOVE_VM" --from "$NETMOVE_SRC_HOST"' \
+	--hook "$hookcmd" >"$TMP/$n.lab" 2>&1 || fail "e2e: lab migrate: $(cat "$TMP/$n.lab")"
+rc=0
+wait "$wpid" || rc=$?
+[ $rc = 0 ] || fail "e2e: watch-qmp exited $rc: $(cat "$TMP/$n.watch")"
+grep -q 'resume called' "$TMP/$n.watch" || fail "e2e: no resume call: $(cat "$TMP/$n.watch")"
+# Announcements leave on the fabric; then stop capturing before any traffic.
+wait_until 5 sh -c "[ \$(tshark -r $TMP/$n.pcap -Y 'eth.src == $mac' 2>/dev/null | wc -l) -gt 0 ]" ||
+	fail "e2e: no frame from vm1's MAC on the fabric"
+capture_stop
+
+# Before QEMU's RESUME: staged, not resumed; the source still had the port.
+grep -qx tap-vm1 "$TMP/$n.src-ports-before" || fail "e2e: source port gone before the RESUME"
+before=$(jq -r '.migrations[] | select(.vm == "vm1") | .state' "$TMP/$n.status-before")
+if [ -z "$before" ] || [ "$before" = "done" ]; then
+	fail "e2e: before the RESUME the migration was '$before'"
+fi
+# After: read back with ovs-vsctl, tshark, ping.
+wait_until 10 sh -c "! ovs-vsctl --db=unix:$R1/db.sock list-ports br-int | grep -qx tap-vm1" ||
+	fail "e2e: source port not removed (confirm)"
+[ "$(ovs-vsctl --db="unix:$R2/db.sock" get Interface tap-vm1 external_ids:vm-id | tr -d '"')" = vm1 ] ||
+	fail "e2e: destination port lacks vm-id=vm1"
+"$NETMOVE" status vm1 --ctl "$R2/netmoved.ctl" >"$TMP/$n.status-after"
+after=$(jq -r '.migrations[] | select(.vm == "vm1") | .state' "$TMP/$n.status-after")
+[ "$after" = "done" ] || fail "e2e: after the RESUME the migration is '$after'"
+ts=$(jq -c 'select(.event == "RESUME") | .timestamp.seconds * 1000000 + .timestamp.microseconds' "$TMP/$n-dst.events")
+[ "$(echo "$ts" | grep -c .)" = 1 ] || fail "e2e: expected one RESUME, saw: $ts"
+first=$(tshark -r "$TMP/$n.pcap" -Y "eth.src == $mac" -T fields -e frame.time_epoch 2>/dev/null | head -1)
+first_us=$(echo "$first" | awk '{ printf "%.0f", $1 * 1000000 }')
+[ "$first_us" -ge "$ts" ] || fail "e2e: vm1's MAC on the fabric at $first_us, before QEMU's RESUME at $ts"
+rarps=$(tshark -r "$TMP/$n.pcap" -Y "eth.src == $mac && eth.type == 0x8035" 2>/dev/null | wc -l)
+[ "$rarps" -gt 0 ] || fail "e2e: no RARP from vm1 on the fabric"
+[ "$(pings client "$ip4" 3)" = 3 ] || fail "e2e: client cannot reach vm1 after the move"
+pass "e2e: QEMU's RESUME -> watch-qmp -> netmoved resume: port staged until then, source confirmed, announcements after the RESUME, client reaches vm1"
+call_us=$(sed -n 's/.*resume called \([0-9]*\) us after it.*/\1/p' "$TMP/$n.watch")
+echo "latency e2e: RESUME -> resume call $call_us us; RESUME -> first frame of vm1 on the fabric (tcpdump) $((first_us - ts)) us; netmoved: $(jq -c '.migrations[] | select(.vm == "vm1") | .timings' "$TMP/$n.status-after")"
