@@ -554,6 +554,16 @@ capture_open(struct migration *m)
     }
 }
 
+/* A migration's journal is finished once it is done and its capture has
+ * been summed up (the last record). */
+static void
+maybe_finish(struct migration *m)
+{
+    if (m->state == MIG_DONE && !m->capture) {
+        nm_journal_finish(m->nm->journal, m->id);
+    }
+}
+
 static void
 capture_close(struct migration *m)
 {
@@ -578,7 +588,8 @@ capture_close(struct migration *m)
     struct json *rec = json_object_create();
     json_object_put(rec, "first_seen_wall_us",
                     json_integer_create(m->first_seen_wall_us));
-    journal(m, "announcements-seen", rec, false);
+    journal(m, "announcements-seen", rec, true);
+    maybe_finish(m);
 }
 
 /* ---- resume: the critical path ---- */
@@ -725,7 +736,7 @@ confirm_reply(void *m_, const struct json *result, const char *error)
     m->last_error = NULL;
     journal(m, "confirmed", nm_json_object_1("source_removed",
                                                  json_clone(result)), true);
-    nm_journal_finish(m->nm->journal, m->id);
+    maybe_finish(m);
     VLOG_INFO("%s: done: confirmed by %s %.1f ms after resume", m->id,
               m->src, ms(m->t_resume_call, m->t_confirmed));
     answer_waiters(m);
