@@ -19,6 +19,7 @@
 #include <libnftnl/table.h>
 
 #include "openvswitch/json.h"
+#include "openvswitch/shash.h"
 #include "util.h"
 
 #include "firewall/internal.h"
@@ -149,6 +150,15 @@ elem_to_json(struct nftnl_set_elem *e, void *array_)
         json_object_put(obj, "exprs", exprs);
     } else {
         json_destroy(exprs);
+    }
+    /* The common element, a key alone, is written as its hex string: sets
+     * of a hundred thousand addresses stay small and quick. */
+    const struct json *key = doc_member(obj, "key");
+    if (key && shash_count(json_object(obj)) == 1) {
+        struct json *hex = json_clone(key);
+
+        json_destroy(obj);
+        obj = hex;
     }
     json_array_add(array_, obj);
     return 0;
@@ -452,8 +462,20 @@ elem_from_json(const struct json *obj, const char *path, struct ctx *x,
     int64_t verdict;
     int error;
 
+    if (obj->type == JSON_STRING) {
+        /* A key alone. */
+        if (fw_hex_decode(json_string(obj), key, DATA_MAX, &key_len)) {
+            error = doc_error(x->err, x->errlen, "%s: expected hex bytes (at "
+                              "most %d)", path, DATA_MAX);
+            goto out_free;
+        }
+        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, key_len);
+        nftnl_set_elem_add(s, e);
+        return 0;
+    }
     if (obj->type != JSON_OBJECT) {
-        error = doc_error(x->err, x->errlen, "%s: expected an object", path);
+        error = doc_error(x->err, x->errlen, "%s: expected an object or a "
+                          "hex key", path);
         goto out_free;
     }
     if ((error = doc_get_hex(obj, "key", false, key, DATA_MAX, &key_len,
