@@ -1,4 +1,5 @@
 /* firewall: reading document fields, naming the field on every error. */
+#include "firewall/firewall.h"
 #include "firewall/internal.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
 #include "openvswitch/shash.h"
 
@@ -206,4 +208,21 @@ doc_path(char *buf, size_t size, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(buf, size, fmt, args);
     va_end(args);
+}
+
+/* Writes 'doc' and a newline to 'stream' in one piece.  Returns 0 or a
+ * negative errno. */
+int
+fw_doc_write(const struct json *doc, FILE *stream)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+    int error = 0;
+
+    json_to_ds(doc, 0, &s);
+    ds_put_char(&s, '\n');
+    if (fwrite(s.string, 1, s.length, stream) != s.length || fflush(stream)) {
+        error = -errno;
+    }
+    ds_destroy(&s);
+    return error;
 }

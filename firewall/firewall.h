@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct json;
 struct nftnl_table;
@@ -32,6 +33,10 @@ struct nf_conntrack;
 
 /* Longest VM name accepted in a tag. */
 #define FW_VM_NAME_MAX 64
+
+/* Writes document 'doc' and a newline to 'stream'.  Returns 0 or a
+ * negative errno. */
+int fw_doc_write(const struct json *doc, FILE *stream);
 
 /* ---- nftables: a VM's ruleset ---- */
 
@@ -88,6 +93,10 @@ struct json *fw_ruleset_to_json(const struct fw_ruleset *rs);
  * truncated fields, unknown expression kinds or attributes). */
 int fw_ruleset_from_json(const struct json *doc, struct fw_ruleset **rsp,
                          char *err, size_t errlen);
+
+/* Returns true if 'name' can be an interface name: 1 to IFNAMSIZ - 1
+ * characters, no '/' and no white space. */
+bool fw_ifname_valid(const char *name);
 
 /* Rewrites interface name 'from' to 'to' wherever 'rs' compares interface
  * names: a cmp after a meta iifname/oifname/ibrname/obrname load, keys and

@@ -220,8 +220,8 @@ rename_chain(struct rename *rn, struct nftnl_chain *c)
     }
 }
 
-static bool
-ifname_valid(const char *name)
+bool
+fw_ifname_valid(const char *name)
 {
     return *name && strlen(name) < IFNAMSIZ && !strchr(name, '/')
            && !strpbrk(name, " \t\n");
@@ -234,11 +234,11 @@ fw_ruleset_rename(struct fw_ruleset *rs, const char *from, const char *to,
     struct rename rn;
     struct fw_table *t;
 
-    if (!ifname_valid(from)) {
+    if (!fw_ifname_valid(from)) {
         return doc_error(err, errlen, "--rename: \"%s\" is not an interface "
                          "name (1 to %d characters)", from, IFNAMSIZ - 1);
     }
-    if (!ifname_valid(to)) {
+    if (!fw_ifname_valid(to)) {
         return doc_error(err, errlen, "--rename: \"%s\" is not an interface "
                          "name (1 to %d characters)", to, IFNAMSIZ - 1);
     }

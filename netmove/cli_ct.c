@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
 #include "util.h"
 
@@ -94,15 +93,10 @@ parse_filter_args(const char *who, int argc, char *argv[], bool allow_since,
 static int
 print_json(const struct json *doc)
 {
-    struct ds s = DS_EMPTY_INITIALIZER;
+    int error = fw_doc_write(doc, stdout);
 
-    json_to_ds(doc, 0, &s);
-    ds_put_char(&s, '\n');
-    size_t n = fwrite(s.string, 1, s.length, stdout);
-    bool ok = n == s.length && !fflush(stdout);
-    ds_destroy(&s);
-    return ok ? NM_EXIT_OK : nm_fail("writing the document: %s",
-                                     strerror(errno));
+    return error ? nm_fail("writing the document: %s", strerror(-error))
+                 : NM_EXIT_OK;
 }
 
 /* Reads the previous export in 'file'. */

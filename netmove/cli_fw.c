@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
+#include "util.h"
 
 #include "firewall/firewall.h"
 
@@ -40,15 +40,10 @@ const struct nm_cmd nm_cmd_fw = {
 static int
 print_json(const struct json *doc)
 {
-    struct ds s = DS_EMPTY_INITIALIZER;
+    int error = fw_doc_write(doc, stdout);
 
-    json_to_ds(doc, 0, &s);
-    ds_put_char(&s, '\n');
-    size_t n = fwrite(s.string, 1, s.length, stdout);
-    bool ok = n == s.length && !fflush(stdout);
-    ds_destroy(&s);
-    return ok ? NM_EXIT_OK : nm_fail("writing the document: %s",
-                                     strerror(errno));
+    return error ? nm_fail("writing the document: %s", strerror(-error))
+                 : NM_EXIT_OK;
 }
 
 static int
@@ -109,9 +104,18 @@ fw_import_cmd(int argc, char *argv[])
         } else {
             return nm_usage_error("fw import: unexpected argument '%s'", arg);
         }
-        if (!strchr(arg, '=')) {
+        const char *eq = strchr(arg, '=');
+        if (!eq) {
             return nm_usage_error("fw import: --rename: expected OLD=NEW, "
                                   "got '%s'", arg);
+        }
+        char *old = xmemdup0(arg, eq - arg);
+        bool ok = fw_ifname_valid(old) && fw_ifname_valid(eq + 1);
+        free(old);
+        if (!ok) {
+            return nm_usage_error("fw import: --rename: \"%s\" is not "
+                                  "OLD=NEW with interface names of 1 to 15 "
+                                  "characters", arg);
         }
     }
     struct json *doc = read_stdin_json("fw import");

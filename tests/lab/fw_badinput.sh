@@ -56,7 +56,7 @@ for h in host1 host2; do
 		< <(jqdoc '.tables[0].sets[0].elements[0].key = 5001')
 	expect_bad $h "tables[0].family" "$NETMOVE" fw import < <(jqdoc '.tables[0].family = "ipx"')
 	expect_bad $h "document.vm" "$NETMOVE" fw import < <(jqdoc '.vm = "vm 1"')
-	expect_bad $h "\"qbr-vm1-renamed-x\" is not an interface name" \
+	expect_bad $h "is not OLD=NEW with interface names" \
 		"$NETMOVE" fw import --rename qbr-vm1=qbr-vm1-renamed-x <"$TMP/fw.json"
 	expect_bad $h "expected OLD=NEW" "$NETMOVE" fw import --rename qbr-vm1 <"$TMP/fw.json"
 	expect_bad $h "VM: invalid name" "$NETMOVE" fw export 'vm;1'
