@@ -52,8 +52,8 @@ for h in host1 host2; do
 		< <(jqdoc '.tables[0].rules[0].exprs[0].kind = "frobnicate"')
 	expect_bad $h "rules[0].exprs[0].attrs" "$NETMOVE" fw import \
 		< <(jqdoc '.tables[0].rules[0].exprs[0].attrs = {"1": "zz"}')
-	expect_bad $h "tables[0].sets[0].elements[0].key" "$NETMOVE" fw import \
-		< <(jqdoc '.tables[0].sets[0].elements[0].key = 5001')
+	expect_bad $h "tables[0].sets[0].elements[0]: expected an object or a hex key" \
+		"$NETMOVE" fw import < <(jqdoc '.tables[0].sets[0].elements[0] = 5001')
 	expect_bad $h "tables[0].family" "$NETMOVE" fw import < <(jqdoc '.tables[0].family = "ipx"')
 	expect_bad $h "document.vm" "$NETMOVE" fw import < <(jqdoc '.vm = "vm 1"')
 	expect_bad $h "is not OLD=NEW with interface names" \
@@ -68,7 +68,7 @@ for h in host1 host2; do
 			| .exprs[] | select(.kind == "immediate") | .attrs["4"]) = "766d2d766d3900"')
 	# The kernel refuses: an element of 4 bytes in a set of 2-byte keys.
 	expect_bad $h "kernel rejected the batch: add elements to set inet filter vm1-ports" \
-		"$NETMOVE" fw import < <(jqdoc '.tables[0].sets[0].elements[0].key = "00001389"')
+		"$NETMOVE" fw import < <(jqdoc '.tables[0].sets[0].elements[0] = "00001389"')
 
 	expect_bad $h "document" "$NETMOVE" ct import <<<'{"format": "netmove-conntrack", "entries": [['
 	expect_bad $h "unknown version 2" "$NETMOVE" ct import < <(jq -c '.version = 2' "$TMP/ct.json")
