@@ -55,6 +55,8 @@ NETMOVE_RESUME_TIMEOUT=30
 EOF
 
 UUID=5b3f1c7e-2a4d-4e8b-9c1f-0a1b2c3d4e5f
+HOOK_CONF=$TMP/hook.conf     # the settings file the hook reads
+QMPDIR=$TMP/qmp              # where the domain XML puts netmove's monitor
 # domain_xml NAME [qmp|noqmp] [ovs|noovs]
 domain_xml() {
 	local name=$1 qmp=${2:-qmp} ovs=${3:-ovs}
@@ -82,7 +84,7 @@ EOF
 	[ "$qmp" = qmp ] && cat <<EOF
   <qemu:commandline>
     <qemu:arg value='-qmp'/>
-    <qemu:arg value='unix:$TMP/qmp/$name.qmp,server=on,wait=off'/>
+    <qemu:arg value='unix:$QMPDIR/$name.qmp,server=on,wait=off'/>
   </qemu:commandline>
 EOF
 	echo '</domain>'
@@ -99,7 +101,7 @@ hook() {
 	domain_xml $kind >"$TMP/in.xml"
 	# Command substitution waits for EOF on stdout, as libvirtd does.
 	out=$(env -i LC_ALL=C PATH="$TMP/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-		HOME=/root USER=root LOGNAME=root NETMOVE_HOOK_CONFIG="$TMP/hook.conf" \
+		HOME=/root USER=root LOGNAME=root NETMOVE_HOOK_CONFIG="$HOOK_CONF" \
 		"$HOOK" "$@" <"$TMP/in.xml" 2>"$TMP/err") || hook_rc=$?
 	printf '%s' "$out" >"$TMP/out"
 	hook_ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
@@ -190,6 +192,16 @@ expect 0 "abort vm2"
 sed -i '/NETMOVE_REQUIRE_QMP/d' "$TMP/hook.conf"
 pass "no QMP monitor: refused, or with NETMOVE_REQUIRE_QMP=0 accepted without watcher"
 
+# --- NETMOVE_PREPARE=0: no prepare call, the rest unchanged ---
+echo "NETMOVE_PREPARE=0" >>"$TMP/hook.conf"
+hook "vm1" vm1 migrate begin -
+expect 0
+[ -e "$TMP/state/vm1.incoming" ] || fail "no incoming marker with NETMOVE_PREPARE=0"
+hook "vm1" vm1 release end failed
+expect 0 "abort vm1"
+sed -i '/NETMOVE_PREPARE/d' "$TMP/hook.conf"
+pass "NETMOVE_PREPARE=0: migrate calls nothing (resume prepares), marker kept"
+
 # --- source ---
 hook "vm1" vm1 stopped end -
 expect 0
@@ -244,7 +256,7 @@ bad GUEST "vm 1" migrate begin -
 bad GUEST "../vm1" release end migrated
 bad OP vm1 "" begin -
 for conf in NETMOVE_VM_ID=mac NETMOVE_HOOK_TIMEOUT=0 NETMOVE_HOOK_TIMEOUT=5s \
-	NETMOVE_RESUME_TIMEOUT=-1 NETMOVE_REQUIRE_QMP=yes; do
+	NETMOVE_RESUME_TIMEOUT=-1 NETMOVE_REQUIRE_QMP=yes NETMOVE_PREPARE=2; do
 	cp "$TMP/hook.conf" "$TMP/hook.conf.good"
 	echo "$conf" >>"$TMP/hook.conf"
 	bad "${conf%%=*}" vm1 migrate begin -
