@@ -26,7 +26,9 @@ set -eu
 
 "$LAB" up --hosts 2 --vms 1 --firewall >/dev/null
 ip4=$(status_get '.vms[0].ipv4')
+ip6=$(status_get '.vms[0].ipv6')
 client=$(status_get '.client.ipv4')
+client6=$(status_get '.client.ipv6')
 for h in host1 host2; do
 	[ "$("$LAB" exec $h sysctl -n net.netfilter.nf_conntrack_tcp_loose)" = 0 ] || fail "$h: tcp_loose is not 0"
 done
@@ -53,10 +55,10 @@ host_part() {
 		{ print }' | grep -v 'comment "netmove:vm=' | grep -v '^$' |
 		sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
 }
-# conntrack entries of vm1's address, timeouts and use counts aside.
+# conntrack entries of vm1's addresses, timeouts and use counts aside.
 ct_entries() {
 	"$LAB" exec "$1" conntrack -L -o extended 2>/dev/null |
-		grep -F "=$ip4 " | sed -E 's/^(\S+ +\S+ +\S+ +\S+) +[0-9]+ /\1 /; s/ use=[0-9]+//' | sort
+		grep -F -e "=$ip4 " -e "=$ip6 " | sed -E 's/^(\S+ +\S+ +\S+ +\S+) +[0-9]+ /\1 /; s/ use=[0-9]+//' | sort
 }
 
 # ---- 1. the firewall, renamed ----
@@ -87,26 +89,33 @@ pass "importing again replaces vm1's objects (one jump rule, same chain), host r
 	-t 60 --zone 5 >/dev/null 2>&1
 "$LAB" exec host1 conntrack -I -p tcp -s "$client" -d "$ip4" --sport 40001 --dport 5001 \
 	--state SYN_RECV -t 50 >/dev/null 2>&1
-[ "$(ct_entries host1 | wc -l)" -ge 3 ] || fail "could not create conntrack entries on host1"
-"$LAB" exec host1 "$NETMOVE" ct export --addr "$ip4" >"$TMP/ct.json"
+# SNAT on the way out, and IPv6.
+"$LAB" exec host1 conntrack -I -p tcp -s "$ip4" -d "$client" --sport 40003 --dport 5001 \
+	--state ESTABLISHED -u SEEN_REPLY,ASSURED -t 300 --src-nat 198.18.0.9 >/dev/null 2>&1
+"$LAB" exec host1 conntrack -I -p udp -s "$ip6" -d "$client6" --sport 5353 --dport 53 \
+	-t 60 >/dev/null 2>&1
+[ "$(ct_entries host1 | wc -l)" -ge 5 ] || fail "could not create conntrack entries on host1"
+ct_entries host1 | grep -q 'dst=198.18.0.9 ' || fail "no SNAT entry on host1"
+"$LAB" exec host1 "$NETMOVE" ct export --addr "$ip4" --addr "$ip6" >"$TMP/ct.json"
 "$LAB" exec host2 "$NETMOVE" ct import <"$TMP/ct.json" >/dev/null
 diff <(ct_entries host1) <(ct_entries host2) >"$TMP/diff" || fail "conntrack entries differ: $(cat "$TMP/diff")"
-pass "conntrack entries on host2 equal host1's ($(ct_entries host2 | wc -l) entries, state, status, mark, zone)"
+pass "conntrack entries on host2 equal host1's ($(ct_entries host2 | wc -l) entries: state, status, mark, zone, SNAT, IPv6)"
 
 "$LAB" exec host1 conntrack -U -p tcp -s "$ip4" --sport 40000 -m 9 >/dev/null 2>&1
 "$LAB" exec host1 conntrack -D -p udp --zone 5 -s "$ip4" >/dev/null 2>&1
 "$LAB" exec host1 conntrack -I -p tcp -s "$ip4" -d "$client" --sport 40002 --dport 5001 \
 	--state ESTABLISHED -t 300 >/dev/null 2>&1
-"$LAB" exec host1 "$NETMOVE" ct export --addr "$ip4" --since "$TMP/ct.json" >"$TMP/delta.json"
+"$LAB" exec host1 "$NETMOVE" ct export --addr "$ip4" --addr "$ip6" --since "$TMP/ct.json" \
+	>"$TMP/delta.json"
 jq -e '.delta and (.entries | length) == 2 and (.gone | length) == 1' "$TMP/delta.json" >/dev/null ||
 	fail "delta should hold 1 changed, 1 new, 1 gone entry: $(cat "$TMP/delta.json")"
 "$LAB" exec host2 "$NETMOVE" ct import <"$TMP/delta.json" >/dev/null
 diff <(ct_entries host1) <(ct_entries host2) >"$TMP/diff" || fail "after the delta: $(cat "$TMP/diff")"
 pass "--since carries a changed mark, a new entry and a deleted one"
 
-"$LAB" exec host2 "$NETMOVE" ct remove --addr "$ip4" >/dev/null
+"$LAB" exec host2 "$NETMOVE" ct remove --addr "$ip4" --addr "$ip6" >/dev/null
 [ -z "$(ct_entries host2)" ] || fail "ct remove left entries: $(ct_entries host2)"
-"$LAB" exec host1 "$NETMOVE" ct remove --addr "$ip4" >/dev/null
+"$LAB" exec host1 "$NETMOVE" ct remove --addr "$ip4" --addr "$ip6" >/dev/null
 pass "ct remove deletes the VM's entries"
 
 # ---- 3. moved without its conntrack entry: the flow breaks ----
