@@ -264,3 +264,89 @@ for conf in NETMOVE_VM_ID=mac NETMOVE_HOOK_TIMEOUT=0 NETMOVE_HOOK_TIMEOUT=5s \
 done
 [ ! -e "$TMP/state/vm1.incoming" ] || fail "bad input left a marker"
 pass "bad input: exit 2 naming usage, GUEST, OP and each setting; nothing called"
+
+# --- The same sequence with the real netmove, netmoved and QEMU (lab) ---
+#
+#   client --- fabric --- host1 OVS (vm1's port)      host2 OVS
+#   QEMU src --migrate--> QEMU dst, monitor $QMPDIR/vm1.qmp <- the hook's watch-qmp
+#
+# libvirtd would call the destination's hook (migrate, prepare, start,
+# started), migrate, then the source's (stopped, release migrated).  The lab
+# moves vm1's link and its hook starts QEMU's migration: QEMU's RESUME then
+# drives netmoved's resume through the watcher the hook detached.
+# NETMOVE_PREPARE=0: 'netmove prepare' needs --from today, which libvirt
+# hooks cannot give; resume (no --from: netmoved finds the source) prepares.
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing (make deps)"
+[ -x "$TOP/build/netmoved" ] || fail "build/netmoved missing (make)"
+"$LAB" up --hosts 2 --vms 1 >/dev/null
+R1=$(status_get '.hosts[0].ovs_rundir')
+R2=$(status_get '.hosts[1].ovs_rundir')
+ip4=$(status_get '.vms[0].ipv4')
+wait_until 10 "$LAB" exec client ping -n -q -c 1 -W 1 "$ip4" || fail "real: client cannot reach vm1 before the move"
+QMPDIR=$TMP/rqmp
+mkdir -p "$QMPDIR"
+for side in dst src; do
+	r=$R2
+	[ $side = src ] && r=$R1
+	cat >"$TMP/$side.conf" <<-EOC
+		NETMOVE=$TOP/build/netmove
+		NETMOVE_CTL=$r/netmoved.ctl
+		NETMOVE_QMP_DIR=$QMPDIR
+		NETMOVE_HOOK_STATE=$TMP/$side-state
+		NETMOVE_HOOK_LOG=$TMP/$side.log
+		NETMOVE_HOOK_TIMEOUT=20
+		NETMOVE_RESUME_TIMEOUT=60
+		NETMOVE_PREPARE=0
+	EOC
+done
+qpids=()
+real_cleanup() {
+	local rc=$? p
+	set +e
+	for p in "${qpids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${qpids[@]}"; do wait "$p" 2>/dev/null; done
+	(exit $rc)         # lib.bash's cleanup exits with $?
+	cleanup
+}
+trap real_cleanup EXIT
+qemu_args=(-machine pc -m 64 -nodefaults -display none -accel tcg)
+qemu-system-x86_64 "${qemu_args[@]}" -qmp "unix:$TMP/src.qmp,server=on,wait=off" >"$TMP/qsrc.log" 2>&1 &
+qpids+=($!)
+qemu-system-x86_64 "${qemu_args[@]}" -qmp "unix:$QMPDIR/vm1.qmp,server=on,wait=off" \
+	-incoming "unix:$TMP/mig.sock" >"$TMP/qdst.log" 2>&1 &
+qpids+=($!)
+wait_until 10 test -S "$QMPDIR/vm1.qmp" || fail "real: destination QEMU did not start"
+wait_until 10 test -S "$TMP/src.qmp" || fail "real: source QEMU did not start"
+
+HOOK_CONF=$TMP/dst.conf
+for args in "migrate begin -" "prepare begin -" "start begin -" "started begin -"; do
+	# shellcheck disable=SC2086
+	hook "vm1" vm1 $args
+	[ "$hook_rc" = 0 ] || fail "real: destination '$args' exited $hook_rc: $(cat "$TMP/err")"
+	[ ! -s "$TMP/out" ] || fail "real: '$args' wrote to stdout"
+done
+wait_until 10 grep -q "watch-qmp: vm1: waiting for the incoming migration" "$TMP/dst-state/vm1.watch" ||
+	fail "real: the detached watcher is not waiting: $(cat "$TMP/dst.log")"
+"$LAB" migrate vm1 host2 --no-port --hook "printf '%s\n' '{\"execute\": \"qmp_capabilities\"}' \
+'{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:$TMP/mig.sock\"}}' |
+timeout 10 socat -t 0.3 - UNIX-CONNECT:$TMP/src.qmp >$TMP/migrate.out" >"$TMP/lab.out" 2>&1 ||
+	fail "real: lab migrate: $(cat "$TMP/lab.out")"
+wait_until 30 grep -q "netmove watch-qmp vm1 exited" "$TMP/dst.log" || fail "real: the watcher did not finish"
+grep -q "netmove watch-qmp vm1 exited 0" "$TMP/dst.log" || fail "real: watch-qmp failed: $(cat "$TMP/dst.log")"
+[ ! -e "$TMP/dst-state/vm1.incoming" ] || fail "real: marker left after the resume"
+
+HOOK_CONF=$TMP/src.conf
+hook "vm1" vm1 stopped end -
+[ "$hook_rc" = 0 ] || fail "real: source stopped exited $hook_rc"
+hook "vm1" vm1 release end migrated
+[ "$hook_rc" = 0 ] || fail "real: source release exited $hook_rc"
+grep -q "netmove confirm vm1" "$TMP/src.log" || fail "real: source hook did not confirm"
+! grep -q "netmove confirm exited" "$TMP/src.log" || fail "real: confirm failed: $(cat "$TMP/src.log")"
+
+# Read back: the port moved (ovs-vsctl), the client reaches vm1 (ping).
+ovs-vsctl --db="unix:$R1/db.sock" list-ports br-int | grep -qx tap-vm1 && fail "real: source port still there"
+[ "$(ovs-vsctl --db="unix:$R2/db.sock" get Interface tap-vm1 external_ids:vm-id | tr -d '"')" = vm1 ] ||
+	fail "real: destination port lacks vm-id=vm1"
+[ "$(pings client "$ip4" 3)" = 3 ] || fail "real: client cannot reach vm1 after the move"
+pass "real netmoved: hook sequence of both sides; QEMU's RESUME -> detached watch-qmp -> resume (no --from); source confirm exit 0; port moved, client reaches vm1"
+grep "resume called" "$TMP/dst.log" | sed 's/^/  /'
