@@ -18,6 +18,7 @@
 #include "netmove/journal.h"
 #include "netmove/peer.h"
 #include "netmove/service.h"
+#include "netmove/verify.h"
 #include "netmove/vmaddr.h"
 #include "ovs/ovs.h"
 
@@ -287,8 +288,11 @@ src_locate(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
     return nm_json_object_1("present", json_boolean_create(present));
 }
 
-/* verify {vm, ips} -> {ports, fw, ct_entries}: what the source still holds
- * of a VM that should have left. */
+/* verify {vm, ips, macs} -> {ports, fw_objects, ct_entries, fdb}: what the
+ * source still holds of a VM that should have left, and where its bridge
+ * has learned the VM's MACs ("macs", or MACs among "ips"): a port other
+ * than the uplink is a stale entry ("fdb_error" if the table could not be
+ * read). */
 static struct json *
 src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
            char **errorp)
@@ -337,6 +341,12 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
                     json_integer_create(counts.tables + counts.chains
                                         + counts.sets + counts.rules));
     json_object_put(result, "ct_entries", json_integer_create(n_ct));
+    struct json *fdb;
+    if (nm_verify_source_fdb(nm->cfg, params, &fdb, err, sizeof err)) {
+        json_object_put_string(result, "fdb_error", err);
+    } else {
+        json_object_put(result, "fdb", fdb);
+    }
     return result;
 }
 

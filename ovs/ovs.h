@@ -221,4 +221,37 @@ int nmovs_fdb_flush(const char *rundir, const char *bridge, char *err,
 int nmovs_forget(struct nmovs_db *db, const char *vm, const char *bridge,
                  char *err, size_t errlen);
 
+/* ---- Read-only questions, for verify (query.c) ---- */
+
+/* Whether OpenFlow port 'ofport' of 'of''s bridge is still blocked: stores
+ * the number of flows with its netmove cookie (nmovs_block_cookie()) in
+ * '*n_flows' and its no_forward config in '*no_forward'.  0, -ENOENT if the
+ * bridge has no such port, or another negative errno. */
+int nmovs_of_port_blocked(struct nmovs_of *of, uint32_t ofport,
+                          size_t *n_flows, bool *no_forward);
+
+/* One MAC learning entry, as ovs-appctl fdb/show prints it. */
+struct nmovs_fdb_entry {
+    char port[16];              /* Port name (or fdb/show's text for it). */
+    uint32_t ofport;            /* 0 for a reserved port such as LOCAL. */
+    int vlan;
+    uint8_t mac[6];
+    int age;                    /* Seconds; -1 if static. */
+    bool is_static;
+};
+
+/* Parses the text of fdb/show into a malloc'd array '*entriesp'; returns
+ * how many entries it holds (lines that are not entries are skipped). */
+size_t nmovs_fdb_parse(const char *text, struct nmovs_fdb_entry **entriesp);
+
+/* Where bridge 'bridge' has learned the 'n_macs' MACs in 'macs' (every MAC
+ * if 'n_macs' is 0): fdb/show through ovs-vswitchd's unixctl socket in
+ * 'rundir', port numbers resolved to names over OpenFlow.  Stores a
+ * malloc'd array in '*entriesp' and its length in '*np'.  0 or a negative
+ * errno with a message in 'err'. */
+int nmovs_fdb_show(const char *rundir, const char *bridge,
+                   const uint8_t (*macs)[6], size_t n_macs,
+                   struct nmovs_fdb_entry **entriesp, size_t *np,
+                   char *err, size_t errlen);
+
 #endif /* ovs/ovs.h */

@@ -1,0 +1,206 @@
+/* ovs: read-only questions about a port and a bridge, for 'netmove verify':
+ * is a port still blocked (netmove's flows by cookie, its no_forward
+ * config), and where has a bridge learned which MACs (fdb/show through
+ * ovs-vswitchd's unixctl, as ovs-appctl).  Nothing here changes anything. */
+#include "ovs/ovs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "jsonrpc.h"
+#include "openvswitch/match.h"
+#include "openvswitch/ofp-flow.h"
+#include "openvswitch/ofp-port.h"
+#include "openvswitch/vconn.h"
+#include "packets.h"
+#include "unixctl.h"
+#include "util.h"
+
+#include "ovs/ofconn-int.h"
+
+int
+nmovs_of_port_blocked(struct nmovs_of *of, uint32_t ofport,
+                      size_t *n_flows, bool *no_forward)
+{
+    struct ofputil_flow_stats_request fsr;
+    struct ofputil_flow_stats *fses;
+    struct ofputil_phy_port pp;
+    size_t n_fses;
+
+    if (!ofport || ofport > UINT16_MAX) {
+        return -EINVAL;
+    }
+    int error = nmovs_of_find_port(of, NULL, ofport, &pp);
+    if (error) {
+        return error;
+    }
+    *no_forward = (pp.config & OFPUTIL_PC_NO_FWD) != 0;
+
+    /* ovs-ofctl dump-flows BR "cookie=C/-1" */
+    memset(&fsr, 0, sizeof fsr);
+    match_init_catchall(&fsr.match);
+    fsr.cookie = htonll(nmovs_block_cookie(ofport));
+    fsr.cookie_mask = OVS_BE64_MAX;
+    fsr.out_port = OFPP_ANY;
+    fsr.out_group = OFPG_ANY;
+    fsr.table_id = 0xff;
+    error = vconn_dump_flows(of->vconn, &fsr, of->protocol, &fses, &n_fses);
+    if (error) {
+        return error > 0 ? -error : error;
+    }
+    for (size_t i = 0; i < n_fses; i++) {
+        free(CONST_CAST(struct ofpact *, fses[i].ofpacts));
+    }
+    free(fses);
+    *n_flows = n_fses;
+    return 0;
+}
+
+/* One line of fdb/show: " port  VLAN  MAC                Age", then
+ * "%5s  %4d  MAC  %3d" (or "static"), the port an OpenFlow port number or
+ * a reserved name such as LOCAL. */
+static bool
+parse_fdb_line(const char *line, struct nmovs_fdb_entry *e)
+{
+    char port[16], mac[18], age[16];
+    struct eth_addr ea;
+    int vlan;
+
+    if (sscanf(line, "%15s %d %17s %15s", port, &vlan, mac, age) != 4
+        || !eth_addr_from_string(mac, &ea)) {
+        return false;
+    }
+    memcpy(e->mac, ea.ea, sizeof e->mac);
+    memset(e->port, 0, sizeof e->port);
+    ovs_strlcpy(e->port, port, sizeof e->port);
+    char *end;
+    unsigned long n = strtoul(port, &end, 10);
+    e->ofport = *end || !port[0] || n > UINT16_MAX ? 0 : n;
+    e->vlan = vlan;
+    e->is_static = !strcmp(age, "static");
+    e->age = e->is_static ? -1 : atoi(age);
+    return true;
+}
+
+size_t
+nmovs_fdb_parse(const char *text, struct nmovs_fdb_entry **entriesp)
+{
+    struct nmovs_fdb_entry *entries = NULL;
+    size_t n = 0;
+
+    for (const char *line = text; line && *line; ) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t) (nl - line) : strlen(line);
+        char *copy = xmemdup0(line, len);
+        struct nmovs_fdb_entry e;
+        if (parse_fdb_line(copy, &e)) {
+            entries = xrealloc(entries, (n + 1) * sizeof *entries);
+            entries[n++] = e;
+        }
+        free(copy);
+        line = nl ? nl + 1 : NULL;
+    }
+    *entriesp = entries;
+    return n;
+}
+
+/* Asks ovs-vswitchd (control socket RUNDIR/ovs-vswitchd.PID.ctl) for
+ * 'command' 'arg' and stores its text answer in '*resultp'. */
+static int
+vswitchd_ask(const char *rundir, const char *command, const char *arg,
+             char **resultp, char *err, size_t errlen)
+{
+    char *pidfile = xasprintf("%s/ovs-vswitchd.pid", rundir);
+    pid_t pid = read_pidfile(pidfile);
+    char *path = xasprintf("%s/ovs-vswitchd.%ld.ctl", rundir, (long) pid);
+    char *argv[] = { CONST_CAST(char *, arg) };
+    char *cmd_err = NULL;
+    struct jsonrpc *client = NULL;
+    int error;
+
+    *resultp = NULL;
+    if (pid < 0) {
+        snprintf(err, errlen, "%s: %s", pidfile, ovs_strerror(-pid));
+        error = pid;
+    } else if ((error = unixctl_client_create(path, &client))
+               || (error = unixctl_client_transact(client, command, 1, argv,
+                                                   resultp, &cmd_err))) {
+        snprintf(err, errlen, "%s: %s", path, ovs_strerror(error));
+        error = -error;
+    } else if (cmd_err) {
+        snprintf(err, errlen, "ovs-vswitchd: %s %s: %s", command, arg,
+                 cmd_err);
+        error = -ENOENT;
+    }
+    jsonrpc_close(client);
+    free(cmd_err);
+    free(pidfile);
+    free(path);
+    return error;
+}
+
+/* True if 'e' is about one of the 'n' MACs in 'macs' (any if 'n' is 0). */
+static bool
+fdb_wanted(const struct nmovs_fdb_entry *e, const uint8_t (*macs)[6],
+           size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!memcmp(e->mac, macs[i], sizeof e->mac)) {
+            return true;
+        }
+    }
+    return !n;
+}
+
+int
+nmovs_fdb_show(const char *rundir, const char *bridge,
+               const uint8_t (*macs)[6], size_t n_macs,
+               struct nmovs_fdb_entry **entriesp, size_t *np,
+               char *err, size_t errlen)
+{
+    struct nmovs_fdb_entry *all;
+    struct nmovs_of *of = NULL;
+    char *text;
+
+    *entriesp = NULL;
+    *np = 0;
+    /* ovs-appctl fdb/show BRIDGE */
+    int error = vswitchd_ask(rundir, "fdb/show", bridge, &text, err, errlen);
+    if (error) {
+        free(text);
+        return error;
+    }
+    size_t n_all = nmovs_fdb_parse(text, &all);
+    free(text);
+    for (size_t i = 0; i < n_all; i++) {
+        if (fdb_wanted(&all[i], macs, n_macs)) {
+            all[(*np)++] = all[i];
+        }
+    }
+    *entriesp = all;
+    if (!*np) {
+        return 0;
+    }
+
+    /* Port numbers to names, as the user knows them. */
+    error = nmovs_of_open(rundir, bridge, &of);
+    for (size_t i = 0; !error && i < *np; i++) {
+        struct nmovs_fdb_entry *e = &(*entriesp)[i];
+        struct ofputil_phy_port pp;
+        if (e->ofport && !nmovs_of_find_port(of, NULL, e->ofport, &pp)) {
+            ovs_strlcpy(e->port, pp.name, sizeof e->port);
+        }
+    }
+    nmovs_of_close(of);
+    if (error) {
+        snprintf(err, errlen, "bridge %s: OpenFlow connection: %s", bridge,
+                 ovs_strerror(-error));
+        free(*entriesp);
+        *entriesp = NULL;
+        *np = 0;
+    }
+    return error;
+}
