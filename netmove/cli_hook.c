@@ -232,14 +232,12 @@ wall_usec(void)
     return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* Runs 'cmd' with sh -c, environment set, and waits for it at most
- * 'limit_ms'.  Returns its exit status (0-255) or a negative errno. */
+/* Starts --exec's command with sh -c and the environment set; stores its
+ * pid in '*pidp'.  Returns 0 or a negative errno. */
 static int
-run_exec(const struct watch_opts *o, long long int resume_usec,
-         int limit_ms)
+spawn_exec(const struct watch_opts *o, long long int resume_usec,
+           pid_t *pidp)
 {
-    long long int deadline = time_msec() + limit_ms;
-    int status;
     pid_t pid;
 
     setenv("NETMOVE_VM", o->vm, 1);
@@ -264,6 +262,18 @@ run_exec(const struct watch_opts *o, long long int resume_usec,
         execl("/bin/sh", "sh", "-c", o->exec, (char *) NULL);
         _exit(127);
     }
+    *pidp = pid;
+    return 0;
+}
+
+/* Waits at most 'limit_ms' for 'pid', killing its process group then.
+ * Returns its exit status (0-255, 128+signal) or a negative errno. */
+static int
+wait_exec(pid_t pid, int limit_ms)
+{
+    long long int deadline = time_msec() + limit_ms;
+    int status;
+
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
 
@@ -284,14 +294,10 @@ run_exec(const struct watch_opts *o, long long int resume_usec,
     }
 }
 
-static int
-call_resume(const struct watch_opts *o, const struct qmp_watch *w,
-            long long int recv_usec)
+static void
+print_latency(const struct watch_opts *o, const struct qmp_watch *w,
+              long long int recv_usec, long long int call_usec)
 {
-    long long int call_usec = wall_usec();
-    long long int t0 = time_msec();
-    int rc;
-
     if (w->resume_usec >= 0) {
         /* QEMU stamps the event, then writes it: 'received' is QEMU and
          * the kernel, the rest is ours. */
@@ -305,8 +311,49 @@ call_resume(const struct watch_opts *o, const struct qmp_watch *w,
                o->vm, w->why);
     }
     fflush(stdout);
+}
+
+/* 'netmove resume VM [HOST]' through the local netmoved. */
+static int
+call_netmoved(const struct watch_opts *o, char **resultp)
+{
+    char *ctl = nm_client_ctl_path(o->ctl);
+    char *args[2] = { CONST_CAST(char *, o->vm),
+                      CONST_CAST(char *, o->from) };
+    char *error;
+    int rc;
+
+    rc = nm_client_call(ctl, "resume", o->from ? 2 : 1, args,
+                        o->call_timeout_s * 1000, resultp, &error);
+    if (rc) {
+        nm_fail("watch-qmp: resume %s through %s: %s", o->vm, ctl,
+                error ? error : ovs_strerror(-rc));
+        rc = nm_exit_from_error(rc);
+    }
+    free(ctl);
+    free(error);
+    return rc;
+}
+
+/* Calls resume (first, the clock running since the event), then reports
+ * the latency and waits for the outcome.  Returns an exit code. */
+static int
+call_resume(const struct watch_opts *o, const struct qmp_watch *w,
+            long long int recv_usec)
+{
+    long long int call_usec = wall_usec();
+    long long int t0 = time_msec();
+    char *result = NULL;
+    pid_t pid = 0;
+    int rc;
+
+    rc = o->exec ? spawn_exec(o, w->resume_usec, &pid)
+                 : call_netmoved(o, &result);
+    print_latency(o, w, recv_usec, call_usec);
     if (o->exec) {
-        rc = run_exec(o, w->resume_usec, o->call_timeout_s * 1000);
+        if (!rc) {
+            rc = wait_exec(pid, o->call_timeout_s * 1000);
+        }
         if (rc < 0) {
             return nm_fail("watch-qmp: --exec: %s", rc == -ETIMEDOUT
                            ? "still running at --call-timeout, killed"
@@ -315,29 +362,13 @@ call_resume(const struct watch_opts *o, const struct qmp_watch *w,
             return nm_fail("watch-qmp: --exec: command exited %d", rc);
         }
     } else {
-        char *ctl = nm_client_ctl_path(o->ctl);
-        char *args[2] = { CONST_CAST(char *, o->vm),
-                          CONST_CAST(char *, o->from) };
-        char *result, *error;
-
-        rc = nm_client_call(ctl, "resume", o->from ? 2 : 1, args,
-                            o->call_timeout_s * 1000, &result, &error);
-        if (rc) {
-            int exit = nm_exit_from_error(rc);
-
-            nm_fail("watch-qmp: resume %s through %s: %s", o->vm, ctl,
-                    error ? error : ovs_strerror(-rc));
-            free(ctl);
-            free(result);
-            free(error);
-            return exit;
-        }
         if (result && result[0]) {
             fputs(result, stdout);
         }
-        free(ctl);
         free(result);
-        free(error);
+        if (rc) {
+            return rc;
+        }
     }
     printf("watch-qmp: %s: resume done in %lld ms\n", o->vm,
            time_msec() - t0);
@@ -448,8 +479,11 @@ follow(const struct watch_opts *o, struct qmp_conn *c)
                            ovs_strerror(-n));
         } else if (time_msec() >= c->deadline) {
             return nm_fail("watch-qmp: %s: no RESUME after an incoming "
-                           "migration within %d s (%s)", o->vm,
-                           o->timeout_s, w.why);
+                           "migration within %d s (%s%s)", o->vm,
+                           o->timeout_s, w.why,
+                           w.state == QMP_WATCH_UNKNOWN
+                           ? "; a QMP monitor serves one client at a time: "
+                             "is another one connected?" : "");
         }
         stream_run_wait(c->stream);
         stream_recv_wait(c->stream);
