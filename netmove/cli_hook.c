@@ -101,6 +101,8 @@ parse_seconds(const char *opt, const char *arg, int *s)
     return 0;
 }
 
+static int check_watch_opts(const struct watch_opts *);
+
 static int
 parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
 {
@@ -114,7 +116,6 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
     };
     const char *operands[2];
     int n_operands = 0;
-    struct stat st;
     int c, rc;
 
     o->timeout_s = DEFAULT_TIMEOUT_S;
@@ -167,6 +168,15 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
     }
     o->socket = operands[0];
     o->vm = operands[1];
+    return check_watch_opts(o);
+}
+
+/* Bad input is refused before anything is opened or run. */
+static int
+check_watch_opts(const struct watch_opts *o)
+{
+    struct stat st;
+
     errno = 0;
     if (stat(o->socket, &st) || !S_ISSOCK(st.st_mode)) {
         return nm_usage_error("watch-qmp: SOCKET: '%s' is not a UNIX socket "
