@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fatal-signal.h"
 #include "openvswitch/json.h"
 #include "openvswitch/poll-loop.h"
 #include "socket-util.h"
@@ -269,6 +270,7 @@ spawn_exec(const struct watch_opts *o, long long int resume_usec,
         return -errno;
     } else if (!pid) {
         setpgid(0, 0);          /* So that a timeout ends all of it. */
+        signal(SIGPIPE, SIG_DFL);   /* Ignored by us, default for CMD. */
         execl("/bin/sh", "sh", "-c", o->exec, (char *) NULL);
         _exit(127);
     }
@@ -514,6 +516,9 @@ cmd_watch_qmp(int argc, char *argv[])
     if (rc) {
         return rc;
     }
+    /* A QEMU that goes away while we write is an error to report, not a
+     * silent death. */
+    fatal_ignore_sigpipe();
     c.deadline = time_msec() + o.timeout_s * 1000LL;
     name = xasprintf("unix:%s", o.socket);
     rc = stream_open_block(stream_open(name, &c.stream, DSCP_DEFAULT),
