@@ -137,6 +137,32 @@ migrate_case() {
 migrate_case auto ""
 migrate_case paused -S
 
+# Started late, on the destination that already resumed: resume at once,
+# marked late (no RESUME event to date it).
+export CALLS=$TMP/late.calls
+"$NETMOVE" watch-qmp "$TMP/auto-dst.qmp" vm1 --timeout 10 --exec "$CMD" >"$TMP/late.watch" 2>&1 ||
+	fail "late: watch-qmp failed: $(cat "$TMP/late.watch")"
+grep -q 'late, undated' "$TMP/late.watch" || fail "late: not reported late: $(cat "$TMP/late.watch")"
+if [ "$(grep -c . "$CALLS")" != 1 ] || ! grep -q '^vm1|unset|unset|' "$CALLS"; then
+	fail "late: hook calls: $(cat "$CALLS" 2>/dev/null)"
+fi
+pass "late: on a destination already resumed, the hook runs at once (no --from, no RESUMED_US)"
+
+# The destination dies before the migration: no hook, exit 1.
+export CALLS=$TMP/dead.calls
+qemu dead -incoming "unix:$TMP/dead-mig.sock"
+"$NETMOVE" watch-qmp "$TMP/dead.qmp" vm1 --timeout 30 --exec "$CMD" >"$TMP/dead.watch" 2>&1 &
+wpid=$!
+_bg_pids+=("$wpid")
+wait_until 10 grep -q 'waiting for the incoming migration' "$TMP/dead.watch" || fail "dead: watch-qmp did not arm"
+kill "${qemu_pids[-1]}"
+rc=0
+wait "$wpid" || rc=$?
+[ $rc = 1 ] || fail "dead: watch-qmp exited $rc: $(cat "$TMP/dead.watch")"
+grep -q 'closed the QMP connection before the VM resumed' "$TMP/dead.watch" || fail "dead: $(cat "$TMP/dead.watch")"
+[ ! -e "$CALLS" ] || fail "dead: the hook ran"
+pass "dead: destination QEMU gone before the migration: exit 1, no hook"
+
 # A plain stop/cont on a QEMU that was never migrated never triggers.
 export CALLS=$TMP/plain.calls
 qemu plain
