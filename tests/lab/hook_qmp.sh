@@ -1,7 +1,9 @@
 #!/bin/bash
 # 'netmove watch-qmp' against real QEMU: the hook runs once, right after the
-# RESUME that follows an incoming migration, with the right variables; a
-# plain stop/cont never triggers it; bad input exits 2 and runs nothing.
+# RESUME that follows an incoming migration, with the right variables (also
+# when started late); a plain stop/cont never triggers it, nor a destination
+# that dies; bad input exits 2 and runs nothing; and in the lab, QEMU's
+# RESUME drives the real netmoved's resume.
 #
 #   QEMU "src" (running)                 QEMU "dst" (-incoming unix:mig.sock [-S])
 #     src.qmp <- this test: migrate        dst.qmp  <- netmove watch-qmp --exec CMD
