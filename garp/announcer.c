@@ -89,8 +89,10 @@ garp_announcer_add(struct garp_announcer *a, const struct garp_vm *vm,
     if (error) {
         return error;
     }
-    error = garp_sender_port(a->sender, vm->port, &slot.in_port,
-                             err, errlen);
+    slot.in_port = vm->ofport;
+    error = (vm->ofport ? 0
+             : garp_sender_port(a->sender, vm->port, &slot.in_port,
+                                err, errlen));
     if (error) {
         goto out_free_frames;
     }

@@ -94,6 +94,9 @@ struct garp_vm {
     bool na_router;             /* NA with the Router flag. */
     struct garp_vlan vlan;
     const char *port;           /* OVS port to send "from" (bridge sender). */
+    uint32_t ofport;            /* Its OpenFlow port number, if the caller
+                                 * knows it (Interface ofport): skips the
+                                 * lookup.  0: look 'port' up. */
 };
 
 /* One built frame and what it announces. */
@@ -275,7 +278,8 @@ int garp_announcer_create(const struct garp_schedule_params *p,
 void garp_announcer_destroy(struct garp_announcer *);
 
 /* Adds 'vm' with its round 0 due at 'now_us' (monotonic, microseconds).
- * Validates it, builds its frames and resolves its port: -EINVAL or
+ * Validates it, builds its frames and resolves its port (unless
+ * 'vm->ofport' gives it): -EINVAL or
  * -ENOENT (message in 'err') add nothing.  Stores its index in '*vmp'
  * (nullable). */
 int garp_announcer_add(struct garp_announcer *, const struct garp_vm *vm,
