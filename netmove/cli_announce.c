@@ -56,6 +56,7 @@ const struct nm_cmd nm_cmd_announce = {
     "  --json                   every frame: kind, address, round, send time\n"
     "                           (CLOCK_REALTIME, microseconds)\n"
     "\n"
+    "SIGINT or SIGTERM ends the schedule early; what was sent is reported.\n"
     "Exit: 0 sent, 1 could not send, 2 bad input (nothing sent).\n",
 };
 
@@ -102,6 +103,22 @@ parse_options(const char *verb, int argc, char *argv[],
                               argv[optind]);
     }
     return 0;
+}
+
+/* Set by SIGINT/SIGTERM: stop, report what was done. */
+static volatile sig_atomic_t stop_requested;
+
+static void
+stop_signal(int sig OVS_UNUSED)
+{
+    stop_requested = 1;
+}
+
+static void
+catch_stop_signals(void)
+{
+    signal(SIGINT, stop_signal);
+    signal(SIGTERM, stop_signal);
 }
 
 /* ---- announce ---------------------------------------------------------- */
@@ -415,7 +432,9 @@ cmd_announce(int argc, char *argv[])
               ? nm_usage_error : nm_fail)("announce: %s", err);
         goto out;
     }
-    while (!garp_announcer_is_done(a)) {
+    /* A long tail may be cut short: what went out is still reported. */
+    catch_stop_signals();
+    while (!garp_announcer_is_done(a) && !stop_requested) {
         error = garp_announcer_run(a, garp_now_us());
         if (error) {
             rc = nm_fail("announce: sending failed after %"PRIu64" frames: "
@@ -438,14 +457,6 @@ out:
 }
 
 /* ---- capture ------------------------------------------------------------ */
-
-static volatile sig_atomic_t capture_stop;
-
-static void
-capture_signal(int sig OVS_UNUSED)
-{
-    capture_stop = 1;
-}
 
 struct capture_opts {
     const char *dev;
@@ -699,13 +710,12 @@ cmd_capture(int argc, char *argv[])
         return (error == -ENODEV ? nm_usage_error : nm_fail)("capture: %s",
                                                             err);
     }
-    signal(SIGINT, capture_signal);
-    signal(SIGTERM, capture_signal);
+    catch_stop_signals();
     fprintf(stderr, "capturing on %s\n", o.dev);
     fflush(stderr);
 
     deadline = garp_now_us() / 1000 + o.duration_ms;
-    while (!capture_stop) {
+    while (!stop_requested) {
         error = garp_capture_run(cap);
         if (error) {
             rc = nm_fail("capture: %s: %s", o.dev, strerror(-error));
@@ -719,7 +729,7 @@ cmd_capture(int argc, char *argv[])
         poll_timer_wait_until(deadline);
         poll_block();
     }
-    if (capture_stop && !rc) {
+    if (stop_requested && !rc) {
         /* Stopped by a signal: what the kernel already holds counts. */
         error = garp_capture_run(cap);
         if (error) {
