@@ -8,6 +8,7 @@
 #include <time.h>
 #include <sys/socket.h>
 #include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
@@ -55,6 +56,7 @@ fw_dump_free(struct fw_dump *d)
 
 /* A growing array of object pointers, filled by a dump callback. */
 struct collect {
+    uint16_t type;          /* NFT_MSG_NEW* of the objects. */
     void ***items;
     size_t *n;
     size_t allocated;
@@ -67,7 +69,14 @@ static int
 collect_cb(const struct nlmsghdr *nlh, void *c_)
 {
     struct collect *c = c_;
-    void *obj = c->alloc();
+    void *obj;
+
+    /* libnftnl aborts the process on an attribute it cannot validate: give
+     * it only the messages it is meant to parse. */
+    if (nlh->nlmsg_type != (NFNL_SUBSYS_NFTABLES << 8 | c->type)) {
+        return MNL_CB_OK;
+    }
+    obj = c->alloc();
 
     if (c->parse(nlh, obj) < 0) {
         c->free(obj);
@@ -107,13 +116,13 @@ fw_dump_load(struct mnl_socket *nl, struct fw_dump *d, char *err,
              size_t errlen)
 {
     struct collect cs[] = {
-        { (void ***) &d->tables, &d->n_tables, 0, table_alloc, table_parse,
+        { NFT_MSG_NEWTABLE, (void ***) &d->tables, &d->n_tables, 0, table_alloc, table_parse,
           table_free },
-        { (void ***) &d->chains, &d->n_chains, 0, chain_alloc, chain_parse,
+        { NFT_MSG_NEWCHAIN, (void ***) &d->chains, &d->n_chains, 0, chain_alloc, chain_parse,
           chain_free },
-        { (void ***) &d->sets, &d->n_sets, 0, set_alloc, set_parse,
+        { NFT_MSG_NEWSET, (void ***) &d->sets, &d->n_sets, 0, set_alloc, set_parse,
           set_free },
-        { (void ***) &d->rules, &d->n_rules, 0, rule_alloc, rule_parse,
+        { NFT_MSG_NEWRULE, (void ***) &d->rules, &d->n_rules, 0, rule_alloc, rule_parse,
           rule_free },
     };
     static const uint16_t types[] = {
@@ -139,6 +148,9 @@ fw_dump_load(struct mnl_socket *nl, struct fw_dump *d, char *err,
 static int
 elems_cb(const struct nlmsghdr *nlh, void *s)
 {
+    if (nlh->nlmsg_type != (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM)) {
+        return MNL_CB_OK;
+    }
     return nftnl_set_elems_nlmsg_parse(nlh, s) < 0 ? MNL_CB_ERROR
                                                   : MNL_CB_OK;
 }

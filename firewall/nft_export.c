@@ -57,7 +57,7 @@ fw_export(const char *vm, struct fw_ruleset **rsp, char *err, size_t errlen)
     }
     nl_set_buffers(nl, 4 << 20);
     for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
-        uint32_t gen_before, gen_after;
+        uint32_t gen_before = 0, gen_after = 1;
         struct fw_ruleset *rs = NULL;
         struct fw_dump dump;
 

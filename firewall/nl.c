@@ -56,40 +56,75 @@ nl_set_buffers(struct mnl_socket *nl, size_t bytes)
     }
 }
 
+/* True if the 'len' bytes at 'buf' end request 'seq': its NLMSG_DONE or an
+ * NLMSG_ERROR (an ack or a failure) for it. */
+static bool
+ends_request(const void *buf, size_t len, uint32_t seq)
+{
+    const struct nlmsghdr *nlh = buf;
+    int left = len;
+
+    for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+        if (nlh->nlmsg_seq == seq && (nlh->nlmsg_type == NLMSG_DONE
+                                      || nlh->nlmsg_type == NLMSG_ERROR)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int
 nl_dump(struct mnl_socket *nl, struct nlmsghdr *req,
         int (*cb)(const struct nlmsghdr *, void *), void *data)
 {
     uint32_t portid = mnl_socket_get_portid(nl);
     uint32_t seq = req->nlmsg_seq;
+    int error = 0;
     char *buf;
-    int ret;
 
     if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) {
         return -errno;
     }
     buf = xmalloc(DUMP_BUF_SIZE);
-    do {
+    for (;;) {
         ssize_t n = mnl_socket_recvfrom(nl, buf, DUMP_BUF_SIZE);
 
         if (n < 0) {
-            ret = -1;
+            error = error ? error : -errno;
             break;
         }
-        ret = mnl_cb_run(buf, n, seq, portid, cb, data);
-    } while (ret > 0);
-    ret = ret < 0 ? -errno : 0;
+        if (!error) {
+            int ret = mnl_cb_run(buf, n, seq, portid, cb, data);
+
+            if (ret == MNL_CB_STOP) {
+                break;
+            } else if (ret == MNL_CB_OK) {
+                continue;
+            }
+            /* libmnl reports an interrupted dump (NLM_F_DUMP_INTR) as
+             * EINTR: the caller dumps again. */
+            error = -errno;
+        }
+        /* After a failure, read the rest of this request's answer, so that
+         * none of it is taken for the answer to the next request. */
+        if (ends_request(buf, n, seq)) {
+            break;
+        }
+    }
     free(buf);
-    /* libmnl reports an interrupted dump (NLM_F_DUMP_INTR) as EINTR. */
-    return ret;
+    return error;
 }
 
 static int
 gen_cb(const struct nlmsghdr *nlh, void *genid_)
 {
     uint32_t *genid = genid_;
-    struct nftnl_gen *gen = nftnl_gen_alloc();
+    struct nftnl_gen *gen;
 
+    if (nlh->nlmsg_type != (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN)) {
+        return MNL_CB_OK;
+    }
+    gen = nftnl_gen_alloc();
     if (nftnl_gen_nlmsg_parse(nlh, gen) < 0) {
         nftnl_gen_free(gen);
         return MNL_CB_ERROR;
