@@ -488,9 +488,12 @@ test_bad_documents(void **state OVS_UNUSED)
                                   "{\"29\":\"06000000\"", err, sizeof err),
                      -EINVAL);
     assert_non_null(strstr(err, "exprs[0].attrs.29"));
-    assert_int_equal(parse_edited(text, "\"key\":\"0016\"", "\"key\":\"0g16\"",
-                                  err, sizeof err), -EINVAL);
-    assert_non_null(strstr(err, "elements[0].key"));
+    assert_int_equal(parse_edited(text, "\"0016\"", "\"0g16\"", err,
+                                  sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "tables[0].sets[0].elements[0]: expected hex"));
+    assert_int_equal(parse_edited(text, "\"0016\"", "16", err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "expected an object or a hex key"));
     assert_int_equal(parse_edited(text, "\"byteorder\":\"little\"",
                                   "\"byteorder\":\"big\"", err, sizeof err),
                      -EINVAL);
