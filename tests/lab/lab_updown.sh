@@ -17,7 +17,7 @@ leftovers() {
 
 "$LAB" up --hosts 2 --vms 2
 [ "$(ip netns list | grep -c "^$NETMOVE_LAB-")" -eq 7 ] || fail "expected 7 namespaces"
-[ "$(pgrep -fc "/run/netmove-lab/$NETMOVE_LAB/")" -eq 4 ] || fail "expected 2 ovsdb-server + 2 ovs-vswitchd"
+[ "$(pgrep -fc "/run/netmove-lab/$NETMOVE_LAB/")" -eq 6 ] || fail "expected 2 ovsdb-server, 2 ovs-vswitchd, 2 netmoved"
 [ "$(pings client 198.18.1.2 3)" -eq 3 ] || fail "client cannot reach vm2"
 pass "client reaches the VMs"
 
