@@ -218,7 +218,10 @@ select_table(struct fw_dump *d, size_t ti, const char *tag, bool keep,
             }
             if (chain_whole[j] || rule_tagged(r, tag)) {
                 rule_picked[i] = chain_picked[j] = any = true;
-                for_each_set_ref(r, pick_anonymous, &pick);
+                if (!whole) {
+                    /* A whole table has all its sets picked already. */
+                    for_each_set_ref(r, pick_anonymous, &pick);
+                }
             }
             break;
         }
