@@ -352,6 +352,9 @@ check_source(struct verify_ctx *c, struct nm_verify *v)
         argv[argc++] = mac_text[i];
     }
     if (daemon_json(c, "source-verify", argc, argv, &reply, &remote_error)) {
+        if (remote_error) {
+            remote_error[strcspn(remote_error, "\n")] = '\0';
+        }
         const char *e = remote_error ? remote_error : "netmoved unreachable";
         nm_verify_set(v, NM_CHECK_SOURCE, false, "asking %s: %s", c->src, e);
         nm_verify_set(v, NM_CHECK_STALE, false, "asking %s: %s", c->src, e);

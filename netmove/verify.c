@@ -240,8 +240,13 @@ nm_verify_port_doc(const struct json *exported, const struct json *here,
             return false;
         }
     }
-    snprintf(why, whylen, "%zu port(s) with the exported external_ids and "
-             "VLAN %d", n, expected_tag);
+    if (expected_tag < 0) {
+        snprintf(why, whylen, "%zu port(s) with the exported external_ids, "
+                 "untagged", n);
+    } else {
+        snprintf(why, whylen, "%zu port(s) with the exported external_ids "
+                 "and VLAN %d", n, expected_tag);
+    }
     return true;
 }
 

@@ -19,6 +19,7 @@
 #   2. port no-forward again (ovs-ofctl mod-port) -> port FAIL (blocked)
 #   3. a static fdb entry for vm1's MAC on a local port of host1's bridge
 #      (ovs-appctl fdb/add)                       -> stale-learning FAIL
+#  3b. a chain tagged for vm1 left on host1 (nft add chain) -> source FAIL
 #   4. --ping to an address nobody has            -> ping FAIL
 #   5. a second namespace on site b's fabric answering for vm1's addresses
 #      with another MAC                           -> owner FAIL naming both
@@ -123,6 +124,15 @@ expect_fail stale-learning "forwards $mac to its local port stale0 \(VLAN 100\)"
 "$LAB" exec host1 ovs-vsctl del-port br-int stale0
 verify
 expect_pass "stale entry removed"
+
+# ---- 3b. the source still holds a firewall object of vm1 ----
+"$LAB" exec host1 nft add chain inet filter vm-vm1 '{ comment "netmove:vm=vm1"; }'
+verify
+expect_fail source "host1: 0 port\(s\), [1-9][0-9]* firewall object\(s\), 0 conntrack entries left there" \
+	"firewall object left on the source"
+"$LAB" exec host1 nft delete chain inet filter vm-vm1
+verify
+expect_pass "source's leftover removed"
 
 # ---- 4. ping nobody ----
 verify --ping 198.19.0.99
