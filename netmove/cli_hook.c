@@ -30,7 +30,7 @@ static int cmd_watch_qmp(int argc, char *argv[]);
 
 const struct nm_cmd nm_cmd_watch_qmp = {
     "watch-qmp", cmd_watch_qmp,
-    "follow QEMU's QMP socket; resume at the RESUME after an incoming migration",
+    "resume at QEMU's RESUME event after an incoming migration",
     "usage: netmove watch-qmp SOCKET VM [--from HOST] [--exec CMD]\n"
     "                         [--timeout S] [--call-timeout S] [--ctl PATH]\n"
     "\n"
