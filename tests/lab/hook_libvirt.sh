@@ -4,8 +4,8 @@
 # HOME, USER, LOGNAME), arguments GUEST OP SUBOP EXTRA, the domain XML on
 # stdin, stdout and stderr read to EOF.  A stand-in 'netmove' first on PATH
 # records its arguments: this tests the mapping of libvirt's operations to
-# netmove's phases on each side of a migration (the real netmove and netmoved
-# are tested elsewhere: tests/lab/hook_qmp.sh for watch-qmp).
+# netmove's phases on each side of a migration.  At the end, the same
+# sequence with the real netmove, netmoved and a QEMU migration in the lab.
 #
 #   destination host                            source host
 #   migrate begin -   -> netmove prepare vm1
