@@ -37,8 +37,10 @@ wait_until() {
 	done
 }
 
-# bg CMD...: runs CMD in the background, killed at exit.
+# bg CMD...: runs CMD in the background, killed at exit; last_bg prints its
+# pid, to wait for it.
 bg() { "$@" & _bg_pids+=($!); }
+last_bg() { echo "${_bg_pids[-1]}"; }
 
 # status_get JQ: a value from 'lab status --json'.
 status_get() { "$LAB" status --json | jq -r "$1"; }

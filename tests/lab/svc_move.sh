@@ -19,6 +19,7 @@ wait_until 10 sh -c "NETMOVE_LAB=$NETMOVE_LAB $LAB exec host2 $NETMOVE status | 
 	fail "host2's netmoved never connected to host1's"
 
 bg "$LAB" probe vm1 --duration 5 --ready "$TMP/ready" --json >"$TMP/probe.json"
+probe=$(last_bg)
 wait_until 10 test -f "$TMP/ready" || fail "probe did not start"
 "$LAB" exec host1 conntrack -L -d "$ip4" 2>/dev/null | grep -q ESTABLISHED ||
 	fail "no established conntrack entry on the source to move"
@@ -51,7 +52,7 @@ if "$LAB" exec host1 nft list ruleset | grep -q 'netmove:vm=vm1'; then fail "fir
 [ "$("$LAB" exec host1 conntrack -L -d "$ip4" 2>/dev/null | grep -c .)" -eq 0 ] || fail "conntrack entries left on host1"
 pass "source: no port, no firewall object, no conntrack entry"
 
-wait "${_bg_pids[0]}" || true
+wait "$probe" || true
 jq -e '.tcp.survived' "$TMP/probe.json" >/dev/null || fail "TCP broke: $(cat "$TMP/probe.json")"
 pass "TCP survived; client's view: $(jq -c '{pings_lost: .ping.lost, ping_gap_ms: .ping.longest_gap_ms, tcp_stall_ms: .tcp.longest_gap_ms}' "$TMP/probe.json"); $(jq -c '{downtime_ms}' "$TMP/migrate.json")"
 jq -c '{timings, announcements_seen, source_removed}' "$LAB_STATE/vm1.resume.json"
