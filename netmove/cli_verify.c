@@ -9,7 +9,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/icmp6.h>
-#include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -442,27 +441,6 @@ check_conntrack(struct verify_ctx *c, struct nm_verify *v)
 
 /* ---- 6. one owner per address ---- */
 
-/* "Who has ADDR?" asked so that nobody learns a wrong answer: an ARP probe
- * (sender IP 0.0.0.0, as arping -D) or an NS from the asker's link-local
- * address, tagged with this site's VLAN. */
-static void
-build_question(struct dp_packet *b, struct eth_addr asker,
-               const struct in6_addr *addr, int vlan)
-{
-    if (garp_addr_is_ipv4(addr)) {
-        /* compose_arp(): who-has ADDR tell 0.0.0.0 */
-        compose_arp(b, ARP_OP_REQUEST, asker, eth_addr_zero, true, 0,
-                    in6_addr_get_mapped_ipv4(addr));
-    } else {
-        struct in6_addr lla;
-        in6_generate_lla(asker, &lla);
-        compose_nd_ns(b, asker, &lla, addr);
-    }
-    if (vlan > 0) {
-        eth_push_vlan(b, htons(ETH_TYPE_VLAN), htons(vlan & VLAN_VID_MASK));
-    }
-}
-
 /* Keeps what 'cap' sees until 'deadline' (time_msec()).  0 or -errno. */
 static int
 listen_until(struct garp_capture *cap, long long deadline)
@@ -496,7 +474,7 @@ ask_owners(struct verify_ctx *c, struct garp_capture *cap,
     for (size_t i = 0; i < c->n_ifs; i++) {
         for (size_t k = 0; k < c->ifs[i].n; k++) {
             bufs[n] = dp_packet_new(128);
-            build_question(bufs[n], asker, &c->ifs[i].addrs[k],
+            nm_verify_build_question(bufs[n], asker, &c->ifs[i].addrs[k],
                            c->expected_tag);
             pkts[n] = (struct garp_pkt) { dp_packet_data(bufs[n]),
                                           dp_packet_size(bufs[n]), in_port };
@@ -610,27 +588,6 @@ ping_send(int fd, bool v6, const struct sockaddr_storage *to, uint16_t id,
            ? -errno : 0;
 }
 
-/* True if the datagram in 'buf' is an echo reply with identifier 'id'. */
-static bool
-ping_is_reply(const uint8_t *buf, size_t len, bool v6, uint16_t id)
-{
-    size_t off = 0;
-
-    if (!v6) {                  /* A raw IPv4 socket gets the IP header. */
-        if (len < sizeof(struct ip)) {
-            return false;
-        }
-        off = (buf[0] & 0x0f) * 4;
-    }
-    if (len < off + sizeof(struct icmphdr)) {
-        return false;
-    }
-    struct icmphdr h;
-    memcpy(&h, buf + off, sizeof h);
-    return (h.type == (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY)
-            && ntohs(h.un.echo.id) == id);
-}
-
 static void
 check_ping(struct verify_ctx *c, struct nm_verify *v)
 {
@@ -672,7 +629,7 @@ check_ping(struct verify_ctx *c, struct nm_verify *v)
         uint8_t buf[1500];
         ssize_t len;
         while ((len = recv(fd, buf, sizeof buf, 0)) > 0) {
-            replies += ping_is_reply(buf, len, v6, id);
+            replies += nm_verify_is_echo_reply(buf, len, v6, id);
         }
     }
     close(fd);

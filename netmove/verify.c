@@ -3,10 +3,14 @@
 #include "netmove/verify.h"
 
 #include <errno.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp-packet.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
 #include "openvswitch/shash.h"
@@ -677,4 +681,44 @@ nm_verify_source_fdb(const struct nm_config *cfg, const struct json *params,
     free(entries);
     free(macs);
     return error;
+}
+
+/* ---- the questions verify asks ---- */
+
+void
+nm_verify_build_question(struct dp_packet *b, struct eth_addr asker,
+                         const struct in6_addr *addr, int vlan)
+{
+    if (garp_addr_is_ipv4(addr)) {
+        /* compose_arp(): who-has ADDR tell 0.0.0.0 */
+        compose_arp(b, ARP_OP_REQUEST, asker, eth_addr_zero, true, 0,
+                    in6_addr_get_mapped_ipv4(addr));
+    } else {
+        struct in6_addr lla;
+        in6_generate_lla(asker, &lla);
+        compose_nd_ns(b, asker, &lla, addr);
+    }
+    if (vlan > 0) {
+        eth_push_vlan(b, htons(ETH_TYPE_VLAN), htons(vlan & VLAN_VID_MASK));
+    }
+}
+
+bool
+nm_verify_is_echo_reply(const uint8_t *buf, size_t len, bool v6, uint16_t id)
+{
+    size_t off = 0;
+
+    if (!v6) {                  /* A raw IPv4 socket gets the IP header. */
+        if (len < sizeof(struct ip)) {
+            return false;
+        }
+        off = (buf[0] & 0x0f) * 4;
+    }
+    if (len < off + sizeof(struct icmphdr)) {
+        return false;
+    }
+    struct icmphdr h;
+    memcpy(&h, buf + off, sizeof h);
+    return (h.type == (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY)
+            && ntohs(h.un.echo.id) == id);
 }

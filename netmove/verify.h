@@ -138,4 +138,22 @@ int nm_verify_source_fdb(const struct nm_config *cfg,
                          const struct json *params, struct json **fdbp,
                          char *err, size_t errlen);
 
+/* ---- the questions verify asks ---- */
+
+struct dp_packet;
+
+/* "Who has 'addr'?" (IPv4 mapped or IPv6) asked by MAC 'asker' so that
+ * nobody learns a wrong answer, into 'b': an ARP probe (who-has ADDR tell
+ * 0.0.0.0, as arping -D) or a neighbour solicitation to ADDR's
+ * solicited-node group from 'asker''s EUI-64 link-local address, 802.1Q
+ * tagged with 'vlan' if it is 1-4094. */
+void nm_verify_build_question(struct dp_packet *b, struct eth_addr asker,
+                              const struct in6_addr *addr, int vlan);
+
+/* True if 'buf' ('len' bytes, as a raw ICMP socket gives it: with the IPv4
+ * header, without the IPv6 one if 'v6') is an echo reply with identifier
+ * 'id'. */
+bool nm_verify_is_echo_reply(const uint8_t *buf, size_t len, bool v6,
+                             uint16_t id);
+
 #endif /* netmove/verify.h */

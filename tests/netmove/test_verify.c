@@ -1,7 +1,8 @@
 /* Tests netmove/verify.c: each judgement of 'netmove verify' passes on what
  * a good move leaves and fails, naming the culprit, on each way a move goes
- * wrong; the source's fdb answer (ovs/query.c's parse of fdb/show as OVS
- * 3.1 prints it); the report as text and JSON. */
+ * wrong; the ARP probe and NS it asks with (dissected by garp/) and the
+ * echo replies it counts; the source's fdb answer (ovs/query.c's parse of
+ * fdb/show as OVS 3.1 prints it); the report as text and JSON. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp-packet.h"
 #include "openvswitch/json.h"
 #include "openvswitch/shash.h"
 
@@ -416,6 +418,77 @@ report(void **state OVS_UNUSED)
     nm_verify_destroy(&v);
 }
 
+/* ---- the questions ---- */
+
+static void
+questions(void **state OVS_UNUSED)
+{
+    struct eth_addr asker = ETH_ADDR_C(02, 6e, 6d, 76, 12, 34);
+    struct dp_packet *b = dp_packet_new(128);
+    struct garp_seen seen;
+    struct in6_addr addr;
+    ovs_be32 ip4;
+    bool v6;
+
+    /* who-has 198.18.1.1 tell 0.0.0.0, VLAN 200, as garp/ dissects it. */
+    assert_int_equal(garp_parse_ip("ip", "198.18.1.1", &ip4, &addr, &v6,
+                                   why, sizeof why), 0);
+    garp_addr_from_ipv4(ip4, &addr);
+    nm_verify_build_question(b, asker, &addr, 200);
+    assert_int_equal(garp_dissect(dp_packet_data(b), dp_packet_size(b),
+                                  &seen), 0);
+    assert_int_equal(seen.type, GARP_SEEN_ARP_REQUEST);
+    assert_false(garp_seen_is_claim(&seen));
+    assert_int_equal(seen.vlan, 200);
+    assert_true(eth_addr_equals(seen.eth_src, asker));
+    assert_true(eth_addr_equals(seen.eth_dst, eth_addr_broadcast));
+    assert_true(ipv6_addr_equals(&seen.addr, &addr));
+    /* Sender IP 0.0.0.0 (bytes 32-35 with the tag): nobody caches us. */
+    const uint8_t *d = dp_packet_data(b);
+    static const uint8_t zero[4];
+    assert_int_equal(dp_packet_size(b), 46);
+    assert_memory_equal(d + 14 + 4 + 14, zero, 4);
+
+    /* NS for 2001:db8:1::1, untagged, from fe80::6e:6dff:fe76:1234. */
+    assert_int_equal(garp_parse_ip("ip", "2001:db8:1::1", &ip4, &addr, &v6,
+                                   why, sizeof why), 0);
+    nm_verify_build_question(b, asker, &addr, 0);
+    assert_int_equal(garp_dissect(dp_packet_data(b), dp_packet_size(b),
+                                  &seen), 0);
+    assert_int_equal(seen.type, GARP_SEEN_NS);
+    assert_false(garp_seen_is_claim(&seen));
+    assert_int_equal(seen.vlan, -1);
+    assert_true(seen.csum_ok);
+    assert_int_equal(seen.hop_limit, 255);
+    assert_true(ipv6_addr_equals(&seen.addr, &addr));
+    struct eth_addr sn = ETH_ADDR_C(33, 33, ff, 00, 00, 01);
+    assert_true(eth_addr_equals(seen.eth_dst, sn));
+    d = dp_packet_data(b);
+    assert_int_equal(d[14 + 8], 0xfe);       /* IPv6 source fe80::... */
+    assert_int_equal(d[14 + 9], 0x80);
+    dp_packet_delete(b);
+}
+
+static void
+echo_replies(void **state OVS_UNUSED)
+{
+    /* IPv4 header (20 bytes) + echo reply type 0, id 0x1234. */
+    uint8_t v4[28] = { 0x45 };
+    v4[20] = 0;
+    v4[24] = 0x12;
+    v4[25] = 0x34;
+    assert_true(nm_verify_is_echo_reply(v4, sizeof v4, false, 0x1234));
+    assert_false(nm_verify_is_echo_reply(v4, sizeof v4, false, 0x1235));
+    assert_false(nm_verify_is_echo_reply(v4, 24, false, 0x1234));
+    v4[20] = 8;                                 /* Our own request. */
+    assert_false(nm_verify_is_echo_reply(v4, sizeof v4, false, 0x1234));
+
+    uint8_t v6[8] = { 129, 0, 0, 0, 0x12, 0x34 };   /* No IPv6 header. */
+    assert_true(nm_verify_is_echo_reply(v6, sizeof v6, true, 0x1234));
+    v6[0] = 128;
+    assert_false(nm_verify_is_echo_reply(v6, sizeof v6, true, 0x1234));
+}
+
 int
 main(void)
 {
@@ -429,6 +502,8 @@ main(void)
         cmocka_unit_test(fdb_parse_and_json),
         cmocka_unit_test(params_macs),
         cmocka_unit_test(report),
+        cmocka_unit_test(questions),
+        cmocka_unit_test(echo_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
