@@ -114,10 +114,29 @@ del_set(struct fw_batch *b, const struct fw_table *t, const char *name)
                     tname(t), name);
 }
 
+static void
+flush_chain(struct fw_batch *b, const struct fw_table *t, const char *name)
+{
+    struct nftnl_rule *nr = nftnl_rule_alloc();
+    struct nlmsghdr *nlh;
+
+    /* nft flush chain inet filter vm-vm1 */
+    nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, tname(t));
+    nftnl_rule_set_str(nr, NFTNL_RULE_CHAIN, name);
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_DELRULE,
+                                tfamily(t), 0, fw_batch_seq(b));
+    nftnl_rule_nlmsg_build_payload(nlh, nr);
+    nftnl_rule_free(nr);
+    fw_batch_commit(b, "flush chain %s %s %s", fw_family_name(tfamily(t)),
+                    tname(t), name);
+}
+
 /* Deletes the objects of 'old' (selected from the destination with their
- * handles): tables moved whole go at once; elsewhere rules in host chains
- * first (they may jump to the VM's chains), then the VM's chains, then its
- * named sets.  Returns the number of deletions. */
+ * handles).  Tables moved whole go at once.  Elsewhere references go before
+ * what they reference: the VM's rules in host chains (they may jump to its
+ * chains), the rules of its chains (they use its sets and jump between its
+ * chains), its named sets and maps (their elements may jump to its chains),
+ * then its chains.  Returns the number of objects deleted. */
 static size_t
 plan_delete(struct fw_batch *b, const struct fw_ruleset *old)
 {
@@ -144,13 +163,19 @@ plan_delete(struct fw_batch *b, const struct fw_ruleset *old)
         }
         LIST_FOR_EACH (c, node, &t->chains) {
             if (c->whole) {
-                del_chain(b, t, nftnl_chain_get_str(c->c, NFTNL_CHAIN_NAME));
-                n++;
+                flush_chain(b, t, nftnl_chain_get_str(c->c,
+                                                      NFTNL_CHAIN_NAME));
             }
         }
         LIST_FOR_EACH (s, node, &t->sets) {
             if (!fw_set_is_anonymous(s->s)) {
                 del_set(b, t, nftnl_set_get_str(s->s, NFTNL_SET_NAME));
+                n++;
+            }
+        }
+        LIST_FOR_EACH (c, node, &t->chains) {
+            if (c->whole) {
+                del_chain(b, t, nftnl_chain_get_str(c->c, NFTNL_CHAIN_NAME));
                 n++;
             }
         }
@@ -289,15 +314,17 @@ add_set(struct fw_batch *b, const struct fw_table *t, struct nftnl_set *s,
 
     /* nft add element ...: as many messages as the elements need. */
     it = nftnl_set_elems_iter_create(s);
-    do {
+    /* An empty set needs no element message (the kernel wants a list). */
+    more = nftnl_set_elems_iter_cur(it) != NULL;
+    while (more) {
         nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWSETELEM,
                                     tfamily(t), NLM_F_CREATE | NLM_F_EXCL,
                                     fw_batch_seq(b));
         /* > 0: the message is full and elements remain. */
-        more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
+        more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it) > 0;
         fw_batch_commit(b, "add elements to set %s %s %s",
                         fw_family_name(tfamily(t)), tname(t), shown);
-    } while (more > 0);
+    }
     nftnl_set_elems_iter_destroy(it);
     /* Back to the source's name: a retried batch plans from it again. */
     nftnl_set_set_str(s, NFTNL_SET_NAME, shown);
