@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "latch.h"
 #include "openvswitch/json.h"
 #include "openvswitch/poll-loop.h"
 #include "packets.h"
@@ -105,20 +106,29 @@ parse_options(const char *verb, int argc, char *argv[],
     return 0;
 }
 
-/* Set by SIGINT/SIGTERM: stop, report what was done. */
-static volatile sig_atomic_t stop_requested;
+/* Set by SIGINT/SIGTERM: stop, report what was done.  A latch (a pipe),
+ * not just a flag, because poll_block() resumes its poll() after EINTR: the
+ * latch's fd is what wakes it. */
+static struct latch stop_latch;
 
 static void
 stop_signal(int sig OVS_UNUSED)
 {
-    stop_requested = 1;
+    latch_set(&stop_latch);
 }
 
 static void
 catch_stop_signals(void)
 {
+    latch_init(&stop_latch);
     signal(SIGINT, stop_signal);
     signal(SIGTERM, stop_signal);
+}
+
+static bool
+stop_requested(void)
+{
+    return latch_is_set(&stop_latch);
 }
 
 /* ---- announce ---------------------------------------------------------- */
@@ -434,7 +444,7 @@ cmd_announce(int argc, char *argv[])
     }
     /* A long tail may be cut short: what went out is still reported. */
     catch_stop_signals();
-    while (!garp_announcer_is_done(a) && !stop_requested) {
+    while (!garp_announcer_is_done(a) && !stop_requested()) {
         error = garp_announcer_run(a, garp_now_us());
         if (error) {
             rc = nm_fail("announce: sending failed after %"PRIu64" frames: "
@@ -445,6 +455,7 @@ cmd_announce(int argc, char *argv[])
             break;
         }
         garp_announcer_wait(a);
+        latch_wait(&stop_latch);
         poll_block();
     }
     announce_print(&o, &log, a, start_wall);
@@ -715,7 +726,7 @@ cmd_capture(int argc, char *argv[])
     fflush(stderr);
 
     deadline = garp_now_us() / 1000 + o.duration_ms;
-    while (!stop_requested) {
+    while (!stop_requested()) {
         error = garp_capture_run(cap);
         if (error) {
             rc = nm_fail("capture: %s: %s", o.dev, strerror(-error));
@@ -726,10 +737,11 @@ cmd_capture(int argc, char *argv[])
             break;
         }
         garp_capture_wait(cap);
+        latch_wait(&stop_latch);
         poll_timer_wait_until(deadline);
         poll_block();
     }
-    if (stop_requested && !rc) {
+    if (stop_requested() && !rc) {
         /* Stopped by a signal: what the kernel already holds counts. */
         error = garp_capture_run(cap);
         if (error) {
