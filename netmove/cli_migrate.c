@@ -184,13 +184,7 @@ cmd_prepare(int argc, char *argv[])
     struct phase_opts o;
     int rc = parse_phase(argc, argv, &o, false, true);
 
-    if (rc >= 0) {
-        return rc;
-    }
-    if (!o.from) {
-        return nm_usage_error("prepare: --from: missing (the source host)");
-    }
-    return call_phase("prepare", &o, print_migration);
+    return rc >= 0 ? rc : call_phase("prepare", &o, print_migration);
 }
 
 static int
@@ -262,11 +256,13 @@ cmd_status(int argc, char *argv[])
 const struct nm_cmd nm_cmd_prepare = {
     "prepare", cmd_prepare,
     "stage a VM arriving here: port (blocked), firewall, conntrack",
-    "usage: netmove prepare VM --from HOST [--ip IP]... [--json] [--ctl PATH]\n"
+    "usage: netmove prepare VM [--from HOST] [--ip IP]... [--json] [--ctl PATH]\n"
     "\n"
     "On the destination, before the VM resumes: fetch VM's port, firewall\n"
     "and conntrack documents from HOST's netmoved and stage them here (port\n"
     "imported blocked, with this site's VLAN).  Any failure rolls back.\n"
+    "Without --from, netmoved asks its peers which host has VM (a libvirt\n"
+    "hook is not told the source host).\n"
     "  --from HOST    the source host (a configured peer)\n"
     "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
     "  --json         print the migration as JSON\n"

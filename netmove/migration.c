@@ -39,6 +39,7 @@ VLOG_DEFINE_THIS_MODULE(migration);
 
 static void start_prepare(struct migration *);
 static void capture_open(struct migration *);
+static void locates_cancel(struct migration *);
 static void resume_background(struct migration *);
 
 const char *
@@ -90,6 +91,7 @@ migration_create(struct netmoved *nm, const char *vm, const char *src,
 void
 migration_destroy(struct migration *m)
 {
+    locates_cancel(m);
     nm_peers_cancel(m->nm->peers, m);
     hmap_remove(&m->nm->migrations, &m->node);
     for (size_t i = 0; i < m->n_waiters; i++) {
@@ -466,23 +468,35 @@ start_prepare(struct migration *m)
 /* ---- locating the source (resume or prepare without --from) ---- */
 
 static void
-locate_reply(void *m_, const struct json *result, const char *error)
+locates_cancel(struct migration *m)
 {
-    struct migration *m = m_;
+    for (size_t i = 0; i < m->n_locates; i++) {
+        nm_peers_cancel(m->nm->peers, &m->locates[i]);
+    }
+    free(m->locates);
+    m->locates = NULL;
+    m->n_locates = m->n_unanswered = 0;
+}
+
+static void
+locate_reply(void *l_, const struct json *result, const char *error)
+{
+    struct mig_locate *l = l_;
+    struct migration *m = l->m;
     const struct json *present = result && result->type == JSON_OBJECT
         ? shash_find_data(json_object(result), "present") : NULL;
 
-    m->n_locating--;
-    if (m->state != MIG_LOCATING) {
-        return;
-    }
+    l->answered = true;
+    m->n_unanswered--;
     if (present && present->type == JSON_TRUE) {
-        m->src = xstrdup(m->locating_peer[m->n_locating]);
-        nm_peers_cancel(m->nm->peers, m);
+        m->src = xstrdup(l->peer);
+        locates_cancel(m);
         start_prepare(m);
-    } else if (!m->n_locating) {
-        set_error(m, "no peer has a port for %s%s%s", m->vm,
-                  error ? " (last error: " : "", error ? ")" : "");
+    } else if (!m->n_unanswered) {
+        locates_cancel(m);
+        set_error(m, "no peer has a port for %s%s%s%s", m->vm,
+                  error ? " (last error: " : "", error ? error : "",
+                  error ? ")" : "");
         fail_prepare(m);
     }
 }
@@ -491,29 +505,29 @@ void
 migration_start(struct migration *m)
 {
     struct netmoved *nm = m->nm;
+    size_t n = nm_peers_count(nm->peers);
 
     if (m->src) {
         start_prepare(m);
         return;
     }
-    /* Ask every peer; the first that has the VM is the source.  (Each reply
-     * says only yes or no, so which peer answered is tracked by order.) */
-    m->state = MIG_LOCATING;
-    m->n_locating = 0;
-    for (size_t i = 0; i < nm_peers_count(nm->peers); i++) {
-        struct json *p = json_object_create();
-        json_object_put_string(p, "vm", m->vm);
-        m->locating_peer[m->n_locating++] = nm_peers_name(nm->peers, i);
-        nm_peers_request(nm->peers, nm_peers_name(nm->peers, i), "locate", p,
-                         RPC_TIMEOUT_MS, locate_reply, m);
-        if (m->n_locating == ARRAY_SIZE(m->locating_peer)) {
-            break;
-        }
-    }
-    if (!m->n_locating) {
+    if (!n) {
         set_error(m, "no --from and no peers to ask where %s is", m->vm);
         m->bad_input = true;
         fail_prepare(m);
+        return;
+    }
+    /* Ask every peer; the first that has the VM is the source. */
+    m->state = MIG_LOCATING;
+    m->locates = xcalloc(n, sizeof *m->locates);
+    m->n_locates = m->n_unanswered = n;
+    for (size_t i = 0; i < n; i++) {
+        struct json *p = json_object_create();
+        json_object_put_string(p, "vm", m->vm);
+        m->locates[i] = (struct mig_locate) { m, nm_peers_name(nm->peers, i),
+                                              false };
+        nm_peers_request(nm->peers, m->locates[i].peer, "locate", p,
+                         RPC_TIMEOUT_MS, locate_reply, &m->locates[i]);
     }
 }
 

@@ -47,9 +47,13 @@ struct migration {
     char **extra_ips;           /* --ip given to prepare/resume. */
     size_t n_extra_ips;
 
-    /* Locating the source. */
-    const char *locating_peer[64];
-    size_t n_locating;
+    /* Locating the source: one request per peer, each knowing its peer. */
+    struct mig_locate {
+        struct migration *m;
+        const char *peer;
+        bool answered;
+    } *locates;
+    size_t n_locates, n_unanswered;
 
     /* Resume's background part. */
     size_t n_announced;         /* Interfaces announced so far. */

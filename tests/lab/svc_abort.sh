@@ -1,16 +1,19 @@
 #!/bin/bash
 # Abort before resume: the destination is rolled back (no port, firewall
 # object or conntrack entry of the VM), the source is exactly as before
-# (it changed nothing), and the VM stays reachable where it was.
+# (it changed nothing), and the VM stays reachable where it was.  The
+# prepare is called as a libvirt hook calls it, without the source host:
+# netmoved finds it among its peers.
 #
 #   client -- fabric -- host1 (vm1, source) ... host2 (prepared, then aborted)
+#                    \-- host3 (a peer that does not have vm1)
 set -eu
 . "$(dirname "$0")/lib.bash"
 
-"$LAB" up --hosts 2 --vms 1 --firewall
+"$LAB" up --hosts 3 --vms 1 --firewall
 ip4=$(status_get '.vms[0].ipv4')
 r1=$(status_get '.hosts[0].ovs_rundir') r2=$(status_get '.hosts[1].ovs_rundir')
-wait_until 10 sh -c "NETMOVE_LAB=$NETMOVE_LAB $LAB exec host2 $NETMOVE status | jq -e '.peers.host1'" ||
+wait_until 10 sh -c "NETMOVE_LAB=$NETMOVE_LAB $LAB exec host2 $NETMOVE status | jq -e '.peers.host1 and .peers.host3'" ||
 	fail "peers not connected"
 "$LAB" probe vm1 --duration 1 >/dev/null      # leaves conntrack entries on host1
 
@@ -23,11 +26,12 @@ snapshot() {
 snapshot >"$TMP/before"
 [ "$(grep -c "dst=$ip4" "$TMP/before")" -gt 0 ] || fail "no conntrack entry on host1 to keep"
 
-"$LAB" exec host2 "$NETMOVE" prepare vm1 --from host1 >/dev/null
+"$LAB" exec host2 "$NETMOVE" prepare vm1 --json >"$TMP/prepare.json"
+[ "$(jq -r .src "$TMP/prepare.json")" = host1 ] || fail "prepare located the wrong source: $(cat "$TMP/prepare.json")"
 ovs-vsctl --db="unix:$r2/db.sock" list-ports br-int | grep -qx qvo-vm1 || fail "prepare staged no port"
 "$LAB" exec host2 nft list ruleset | grep -q 'netmove:vm=vm1' || fail "prepare staged no firewall"
 "$LAB" exec host2 conntrack -L -d "$ip4" 2>/dev/null | grep -q . || fail "prepare staged no conntrack entry"
-pass "prepare staged port, firewall objects and conntrack entries on host2"
+pass "prepare (source located: host1) staged port, firewall objects and conntrack entries on host2"
 
 "$LAB" exec host2 "$NETMOVE" abort vm1 >/dev/null
 if ovs-vsctl --db="unix:$r2/db.sock" list-ports br-int | grep -qx qvo-vm1; then fail "port left on host2"; fi
