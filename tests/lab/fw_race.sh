@@ -24,9 +24,11 @@ printf '%s\n' 'add chain inet t c2 { comment "netmove:vm=vmr"; }' \
 	'add rule inet t c2 counter accept' 'add rule inet t c2 counter drop' >"$TMP/add.nft"
 printf '%s\n' 'delete chain inet t c2' >"$TMP/del.nft"
 
+# At most 2000 rounds or 25 s, until the exports are done.
 churn() {
-	local i
+	local i end=$((${EPOCHREALTIME/./} + 25000000))
 	for i in $(seq 2000); do
+		[ ! -e "$TMP/stop" ] && [ "${EPOCHREALTIME/./}" -lt $end ] || break
 		ip netns exec "$ns" nft -f "$TMP/add.nft"
 		ip netns exec "$ns" nft -f "$TMP/del.nft"
 	done
@@ -44,5 +46,6 @@ while [ $n -lt 300 ] && [ "${EPOCHREALTIME/./}" -lt $end ]; do
 	[ "$c" -eq 0 ] || with=$((with + 1))
 	n=$((n + 1))
 done
+touch "$TMP/stop"
 [ $n -ge 50 ] || fail "only $n exports in 20 s"
 pass "$n exports of a churning ruleset: none torn ($with with chain c2 and both rules)"
