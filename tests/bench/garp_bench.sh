@@ -91,7 +91,30 @@ for tool in arping netmove; do
 		($1 in t0) && !($1 in done) { print $2 - t0[$1]; done[$1] = 1 }' "$TMP/t0" "$TMP/seen" >"$TMP/cold.$tool"
 done
 cold_arping=$(median "$TMP/cold.arping") cold_netmove=$(median "$TMP/cold.netmove")
-echo "  cold start, median of $(wc -l <"$TMP/cold.netmove") (us): netmove announce --dev $cold_netmove, arping -U -c 1 $cold_arping"
+echo "  cold start, raw, median of $(wc -l <"$TMP/cold.netmove") (us): netmove announce --dev $cold_netmove, arping -U -c 1 $cold_arping"
+
+# The same through OVS: netmove announce --bridge/--port vs ovs-ofctl
+# packet-out, each a new process, in host1's namespace; captured on up0.
+tcap "$("$LAB" status --json | jq -r '.hosts[0].netns')" up0 "$TMP/coldof.pcap"
+"$LAB" exec host1 bash -c '
+	for i in $(seq 20); do
+		ip=$(printf "c6129b%02x" $i) mac=$(printf "020d000000%02x" $i)
+		echo "ofctl 198.18.155.$i ${EPOCHREALTIME/./}" >>'"$TMP"'/t0of
+		ovs-ofctl packet-out unix:$OVS_RUNDIR/br-int.mgmt tap-vm1 NORMAL \
+			ffffffffffff${mac}08060001080006040001${mac}${ip}000000000000${ip}$(printf %036d 0)
+		echo "netmove 198.18.154.$i ${EPOCHREALTIME/./}" >>'"$TMP"'/t0of
+		'"$NETMOVE"' announce --mac 02:00:00:cd:00:$(printf %02x $i) --ip 198.18.154.$i \
+			--bridge br-int --port tap-vm1 --rounds 1 --kinds garp >/dev/null
+	done'
+tcap_stop
+tshark -r "$TMP/coldof.pcap" -Y arp -T fields -e arp.src.proto_ipv4 -e frame.time_epoch 2>/dev/null |
+	awk '{ split($2, t, "."); printf "%s %s%s\n", $1, t[1], substr(t[2] "000000", 1, 6) }' >"$TMP/seenof"
+for tool in ofctl netmove; do
+	awk -v tool=$tool 'NR == FNR { if ($1 == tool) t0[$2] = $3; next }
+		($1 in t0) && !($1 in done) { print $2 - t0[$1]; done[$1] = 1 }' "$TMP/t0of" "$TMP/seenof" >"$TMP/coldof.$tool"
+done
+coldof_ofctl=$(median "$TMP/coldof.ofctl") coldof_netmove=$(median "$TMP/coldof.netmove")
+echo "  cold start, OVS, median of $(wc -l <"$TMP/coldof.netmove") (us): netmove announce --bridge --port $coldof_netmove, ovs-ofctl packet-out $coldof_ofctl"
 echo
 
 # ---- 2. frames per second, 10k VMs x 3 kinds -------------------------------
@@ -144,6 +167,8 @@ printf '%-48s %14s %14s\n' "first frame, running process, OVS (us, median)" \
 	"$(field "$lat_of" first_frame_us_median)" "-"
 printf '%-48s %14s %14s\n' "first frame, cold CLI, raw (us, median)" \
 	"$cold_netmove" "$cold_arping (arping)"
+printf '%-48s %14s %14s\n' "first frame, cold CLI, OVS (us, median)" \
+	"$coldof_netmove" "$coldof_ofctl (ofctl)"
 printf '%-48s %14s %14s\n' "frames/s raw, 30000 frames (best of 3)" \
 	"$raw_fps" "$arping_fps (arping)"
 printf '%-48s %14s %14s\n' "frames/s OVS packet-out, 30000 (best of 3)" \
