@@ -226,3 +226,19 @@ fw_doc_write(const struct json *doc, FILE *stream)
     ds_destroy(&s);
     return error;
 }
+
+void
+doc_put_hex(struct json *obj, const char *name, const void *data,
+            uint32_t len)
+{
+    if (data) {
+        json_object_put(obj, name,
+                        json_string_create_nocopy(fw_hex_encode(data, len)));
+    }
+}
+
+void
+doc_put_int(struct json *obj, const char *name, long long v)
+{
+    json_object_put(obj, name, json_integer_create(v));
+}

@@ -230,3 +230,26 @@ out_free:
     nftnl_expr_free(e);
     return error;
 }
+
+/* Decodes the expressions of array 'exprs' (NULL: none) of the object at
+ * 'path', handing each to 'add'('owner', expr). */
+int
+fw_exprs_from_json(const struct json *exprs, const char *path,
+                   void (*add)(void *owner, struct nftnl_expr *),
+                   void *owner, char *err, size_t errlen)
+{
+    for (size_t i = 0; exprs && i < exprs->array.n; i++) {
+        struct nftnl_expr *e;
+        char epath[256];
+        int error;
+
+        doc_path(epath, sizeof epath, "%s.exprs[%zu]", path, i);
+        error = fw_expr_from_json(exprs->array.elems[i], &e, epath, err,
+                                  errlen);
+        if (error) {
+            return error;
+        }
+        add(owner, e);
+    }
+    return 0;
+}

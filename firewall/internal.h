@@ -12,6 +12,7 @@ struct json;
 struct mnl_socket;
 struct nlmsghdr;
 struct nftnl_expr;
+struct nftnl_set;
 struct nftnl_set_elem;
 
 /* ---- the in-memory ruleset (ruleset.c) ---- */
@@ -100,6 +101,11 @@ int doc_check_header(const struct json *doc, const char *format,
 /* Formats a document path (truncated to 'size'). */
 void doc_path(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Puts "name": hex of 'len' bytes of 'data' (nothing if 'data' is NULL),
+ * or "name": 'v', into object 'obj'. */
+void doc_put_hex(struct json *obj, const char *name, const void *data,
+                 uint32_t len);
+void doc_put_int(struct json *obj, const char *name, long long v);
 /* Writes 'fmt' to 'err' and returns -EINVAL. */
 int doc_error(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -112,6 +118,16 @@ int fw_expr_from_json(const struct json *, struct nftnl_expr **,
 /* Exprs lists ("exprs": [...]) of sets and elements. */
 struct json *fw_exprs_to_json_set(const struct nftnl_set *);
 struct json *fw_exprs_to_json_elem(struct nftnl_set_elem *);
+int fw_exprs_from_json(const struct json *exprs, const char *path,
+                       void (*add)(void *owner, struct nftnl_expr *),
+                       void *owner, char *err, size_t errlen);
+
+/* ---- sets and maps as documents (set_doc.c) ---- */
+
+struct json *fw_set_to_json(struct nftnl_set *);
+int fw_set_from_json(const struct json *, const char *path, uint32_t family,
+                     const char *table, struct nftnl_set **, char *err,
+                     size_t errlen);
 
 /* ---- netlink (nl.c) ---- */
 
@@ -185,6 +201,10 @@ struct ct_table {
     bool delta;             /* Made by ct_table_delta() (or read as one). */
 };
 
+/* Returns entry 'ct' as a document row ('key_only': its identity alone;
+ * without the timeout unless 'timeout'). */
+struct json *ct_entry_to_json(const struct nf_conntrack *, bool key_only,
+                              bool timeout);
 /* Appends a "gone" entry (a copy of 'ct''s tuples and zone). */
 void ct_table_add_gone(struct ct_table *, struct nf_conntrack *ct);
 /* A string key that identifies an entry: family, protocol, original tuple,

@@ -19,7 +19,6 @@
 #include <libnftnl/table.h>
 
 #include "openvswitch/json.h"
-#include "openvswitch/shash.h"
 #include "util.h"
 
 #include "firewall/internal.h"
@@ -27,7 +26,6 @@
 #define FW_FORMAT "netmove-firewall"
 #define NAME_MAX_LEN 255        /* NFT_NAME_MAXLEN - 1 */
 #define UDATA_MAX 255           /* NFT_USERDATA_MAXLEN */
-#define DATA_MAX 64             /* NFT_DATA_VALUE_MAXLEN */
 
 #if __BYTE_ORDER == __LITTLE_ENDIAN
 #define HOST_BYTEORDER "little"
@@ -36,21 +34,6 @@
 #endif
 
 /* ---- encoding ---- */
-
-static void
-put_hex(struct json *obj, const char *name, const void *data, uint32_t len)
-{
-    if (data) {
-        json_object_put(obj, name,
-                        json_string_create_nocopy(fw_hex_encode(data, len)));
-    }
-}
-
-static void
-put_int(struct json *obj, const char *name, long long v)
-{
-    json_object_put(obj, name, json_integer_create(v));
-}
 
 static struct json *
 chain_to_json(const struct fw_chain *fc)
@@ -63,11 +46,11 @@ chain_to_json(const struct fw_chain *fc)
                            nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
     json_object_put(obj, "whole", json_boolean_create(fc->whole));
     if (nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) {
-        put_int(obj, "hook", nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM));
-        put_int(obj, "prio", nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO));
+        doc_put_int(obj, "hook", nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM));
+        doc_put_int(obj, "prio", nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO));
     }
     if (nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY)) {
-        put_int(obj, "policy", nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY));
+        doc_put_int(obj, "policy", nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY));
     }
     if (nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE)) {
         json_object_put_string(obj, "type",
@@ -88,131 +71,12 @@ chain_to_json(const struct fw_chain *fc)
         json_object_put(obj, "devices", array);
     }
     if (nftnl_chain_is_set(c, NFTNL_CHAIN_FLAGS)) {
-        put_int(obj, "flags", nftnl_chain_get_u32(c, NFTNL_CHAIN_FLAGS));
+        doc_put_int(obj, "flags", nftnl_chain_get_u32(c, NFTNL_CHAIN_FLAGS));
     }
     if (nftnl_chain_is_set(c, NFTNL_CHAIN_USERDATA)) {
         const void *ud = nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &len);
-        put_hex(obj, "userdata", ud, len);
+        doc_put_hex(obj, "userdata", ud, len);
     }
-    return obj;
-}
-
-static int
-elem_to_json(struct nftnl_set_elem *e, void *array_)
-{
-    struct json *obj = json_object_create();
-    const void *data;
-    uint32_t len = 0;
-
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY)) {
-        data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-        put_hex(obj, "key", data, len);
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
-        data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
-        put_hex(obj, "key_end", data, len);
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
-        data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
-        put_hex(obj, "data", data, len);
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
-        put_int(obj, "verdict",
-                (int32_t) nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) {
-        json_object_put_string(obj, "chain",
-                               nftnl_set_elem_get_str(e,
-                                                      NFTNL_SET_ELEM_CHAIN));
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)) {
-        put_int(obj, "flags", nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS));
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)) {
-        put_int(obj, "timeout",
-                nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT));
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
-        put_int(obj, "expiration",
-                nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION));
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
-        data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
-        put_hex(obj, "userdata", data, len);
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF)) {
-        json_object_put_string(obj, "objref",
-                               nftnl_set_elem_get_str(e,
-                                                      NFTNL_SET_ELEM_OBJREF));
-    }
-    struct json *exprs = fw_exprs_to_json_elem(e);
-    if (exprs->array.n) {
-        json_object_put(obj, "exprs", exprs);
-    } else {
-        json_destroy(exprs);
-    }
-    /* The common element, a key alone, is written as its hex string: sets
-     * of a hundred thousand addresses stay small and quick. */
-    const struct json *key = doc_member(obj, "key");
-    if (key && shash_count(json_object(obj)) == 1) {
-        struct json *hex = json_clone(key);
-
-        json_destroy(obj);
-        obj = hex;
-    }
-    json_array_add(array_, obj);
-    return 0;
-}
-
-static const struct {
-    uint16_t attr;
-    const char *name;
-    bool u64;
-} set_ints[] = {
-    { NFTNL_SET_FLAGS, "flags", false },
-    { NFTNL_SET_KEY_TYPE, "key_type", false },
-    { NFTNL_SET_KEY_LEN, "key_len", false },
-    { NFTNL_SET_DATA_TYPE, "data_type", false },
-    { NFTNL_SET_DATA_LEN, "data_len", false },
-    { NFTNL_SET_OBJ_TYPE, "obj_type", false },
-    { NFTNL_SET_POLICY, "policy", false },
-    { NFTNL_SET_DESC_SIZE, "size", false },
-    { NFTNL_SET_TIMEOUT, "timeout", true },
-    { NFTNL_SET_GC_INTERVAL, "gc_interval", false },
-};
-
-static struct json *
-set_to_json(const struct fw_set *fs)
-{
-    struct nftnl_set *s = fs->s;
-    struct json *obj = json_object_create();
-    uint32_t len;
-
-    json_object_put_string(obj, "name", nftnl_set_get_str(s, NFTNL_SET_NAME));
-    for (size_t i = 0; i < ARRAY_SIZE(set_ints); i++) {
-        if (nftnl_set_is_set(s, set_ints[i].attr)) {
-            put_int(obj, set_ints[i].name,
-                    set_ints[i].u64 ? nftnl_set_get_u64(s, set_ints[i].attr)
-                                    : nftnl_set_get_u32(s, set_ints[i].attr));
-        }
-    }
-    if (nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT)) {
-        const void *d = nftnl_set_get_data(s, NFTNL_SET_DESC_CONCAT, &len);
-        put_hex(obj, "concat", d, len);
-    }
-    if (nftnl_set_is_set(s, NFTNL_SET_USERDATA)) {
-        const void *ud = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
-        put_hex(obj, "userdata", ud, len);
-    }
-    struct json *exprs = fw_exprs_to_json_set(s);
-    if (exprs->array.n) {
-        json_object_put(obj, "exprs", exprs);
-    } else {
-        json_destroy(exprs);
-    }
-    struct json *elems = json_array_create_empty();
-    nftnl_set_elem_foreach(s, elem_to_json, elems);
-    json_object_put(obj, "elements", elems);
     return obj;
 }
 
@@ -230,12 +94,12 @@ rule_to_json(const struct fw_rule *fr)
     if (nftnl_rule_is_set(fr->r, NFTNL_RULE_USERDATA)) {
         const void *ud = nftnl_rule_get_data(fr->r, NFTNL_RULE_USERDATA,
                                              &len);
-        put_hex(obj, "userdata", ud, len);
+        doc_put_hex(obj, "userdata", ud, len);
     }
     if (nftnl_rule_is_set(fr->r, NFTNL_RULE_COMPAT_PROTO)) {
-        put_int(obj, "compat_proto",
+        doc_put_int(obj, "compat_proto",
                 nftnl_rule_get_u32(fr->r, NFTNL_RULE_COMPAT_PROTO));
-        put_int(obj, "compat_flags",
+        doc_put_int(obj, "compat_flags",
                 nftnl_rule_get_u32(fr->r, NFTNL_RULE_COMPAT_FLAGS));
     }
     it = nftnl_expr_iter_create(fr->r);
@@ -266,18 +130,18 @@ table_to_json(const struct fw_table *t)
                            nftnl_table_get_str(t->t, NFTNL_TABLE_NAME));
     json_object_put(obj, "whole", json_boolean_create(t->whole));
     if (nftnl_table_is_set(t->t, NFTNL_TABLE_FLAGS)) {
-        put_int(obj, "flags", nftnl_table_get_u32(t->t, NFTNL_TABLE_FLAGS));
+        doc_put_int(obj, "flags", nftnl_table_get_u32(t->t, NFTNL_TABLE_FLAGS));
     }
     if (nftnl_table_is_set(t->t, NFTNL_TABLE_USERDATA)) {
         const void *ud = nftnl_table_get_data(t->t, NFTNL_TABLE_USERDATA,
                                               &len);
-        put_hex(obj, "userdata", ud, len);
+        doc_put_hex(obj, "userdata", ud, len);
     }
     LIST_FOR_EACH (c, node, &t->chains) {
         json_array_add(chains, chain_to_json(c));
     }
     LIST_FOR_EACH (s, node, &t->sets) {
-        json_array_add(sets, set_to_json(s));
+        json_array_add(sets, fw_set_to_json(s->s));
     }
     LIST_FOR_EACH (r, node, &t->rules) {
         json_array_add(rules, rule_to_json(r));
@@ -322,6 +186,28 @@ get_udata(const struct json *obj, const char *path, struct ctx *x,
     *present = doc_member(obj, "userdata") != NULL;
     return doc_get_hex(obj, "userdata", false, buf, UDATA_MAX, len, path,
                        x->err, x->errlen);
+}
+
+/* Sets the devices of netdev chain 'c' from array 'devs'. */
+static int
+devices_from_json(const struct json *devs, const char *path, struct ctx *x,
+                  struct nftnl_chain *c)
+{
+    const char **names = xcalloc(devs->array.n + 1, sizeof *names);
+
+    for (size_t i = 0; i < devs->array.n; i++) {
+        const struct json *d = devs->array.elems[i];
+
+        if (d->type != JSON_STRING || !fw_ifname_valid(json_string(d))) {
+            free(names);
+            return doc_error(x->err, x->errlen, "%s.devices[%zu]: expected "
+                             "an interface name", path, i);
+        }
+        names[i] = json_string(d);
+    }
+    nftnl_chain_set_array(c, NFTNL_CHAIN_DEVICES, names);
+    free(names);
+    return 0;
 }
 
 static int
@@ -380,22 +266,8 @@ chain_from_json(const struct json *obj, const char *path, struct ctx *x,
     if (dev) {
         nftnl_chain_set_str(c, NFTNL_CHAIN_DEV, dev);
     }
-    if (devs) {
-        const char **names = xcalloc(devs->array.n + 1, sizeof *names);
-
-        for (size_t i = 0; i < devs->array.n; i++) {
-            const struct json *d = devs->array.elems[i];
-
-            if (d->type != JSON_STRING || strlen(json_string(d)) > 15) {
-                free(names);
-                error = doc_error(x->err, x->errlen, "%s.devices[%zu]: "
-                                  "expected an interface name", path, i);
-                goto out_free;
-            }
-            names[i] = json_string(d);
-        }
-        nftnl_chain_set_array(c, NFTNL_CHAIN_DEVICES, names);
-        free(names);
+    if (devs && (error = devices_from_json(devs, path, x, c))) {
+        goto out_free;
     }
     if (doc_member(obj, "flags")) {
         nftnl_chain_set_u32(c, NFTNL_CHAIN_FLAGS, flags);
@@ -411,211 +283,10 @@ out_free:
     return error;
 }
 
-static int
-exprs_from_json(const struct json *exprs, const char *path, struct ctx *x,
-                void (*add)(void *, struct nftnl_expr *), void *owner)
-{
-    for (size_t i = 0; exprs && i < exprs->array.n; i++) {
-        struct nftnl_expr *e;
-        char epath[256];
-        int error;
-
-        doc_path(epath, sizeof epath, "%s.exprs[%zu]", path, i);
-        error = fw_expr_from_json(exprs->array.elems[i], &e, epath, x->err,
-                                  x->errlen);
-        if (error) {
-            return error;
-        }
-        add(owner, e);
-    }
-    return 0;
-}
-
-static void
-add_set_expr(void *s, struct nftnl_expr *e)
-{
-    nftnl_set_add_expr(s, e);
-}
-
-static void
-add_elem_expr(void *el, struct nftnl_expr *e)
-{
-    nftnl_set_elem_add_expr(el, e);
-}
-
 static void
 add_rule_expr(void *r, struct nftnl_expr *e)
 {
     nftnl_rule_add_expr(r, e);
-}
-
-static int
-elem_from_json(const struct json *obj, const char *path, struct ctx *x,
-               struct nftnl_set *s)
-{
-    struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-    uint8_t key[DATA_MAX], key_end[DATA_MAX], data[DATA_MAX], ud[UDATA_MAX];
-    size_t key_len, key_end_len, data_len, ud_len;
-    uint64_t flags, timeout, expiration;
-    const char *chain = NULL, *objref = NULL;
-    const struct json *exprs;
-    int64_t verdict;
-    int error;
-
-    if (obj->type == JSON_STRING) {
-        /* A key alone. */
-        if (fw_hex_decode(json_string(obj), key, DATA_MAX, &key_len)) {
-            error = doc_error(x->err, x->errlen, "%s: expected hex bytes (at "
-                              "most %d)", path, DATA_MAX);
-            goto out_free;
-        }
-        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, key_len);
-        nftnl_set_elem_add(s, e);
-        return 0;
-    }
-    if (obj->type != JSON_OBJECT) {
-        error = doc_error(x->err, x->errlen, "%s: expected an object or a "
-                          "hex key", path);
-        goto out_free;
-    }
-    if ((error = doc_get_hex(obj, "key", false, key, DATA_MAX, &key_len,
-                             path, x->err, x->errlen))
-        || (error = doc_get_hex(obj, "key_end", false, key_end, DATA_MAX,
-                                &key_end_len, path, x->err, x->errlen))
-        || (error = doc_get_hex(obj, "data", false, data, DATA_MAX,
-                                &data_len, path, x->err, x->errlen))
-        || (error = doc_get_int(obj, "verdict", false, INT32_MIN, INT32_MAX,
-                                &verdict, path, x->err, x->errlen))
-        || (error = doc_get_string(obj, "chain", false, NAME_MAX_LEN, &chain,
-                                   path, x->err, x->errlen))
-        || (error = doc_get_uint(obj, "flags", false, UINT32_MAX, &flags,
-                                 path, x->err, x->errlen))
-        || (error = doc_get_uint(obj, "timeout", false, UINT64_MAX, &timeout,
-                                 path, x->err, x->errlen))
-        || (error = doc_get_uint(obj, "expiration", false, UINT64_MAX,
-                                 &expiration, path, x->err, x->errlen))
-        || (error = doc_get_hex(obj, "userdata", false, ud, UDATA_MAX,
-                                &ud_len, path, x->err, x->errlen))
-        || (error = doc_get_string(obj, "objref", false, NAME_MAX_LEN,
-                                   &objref, path, x->err, x->errlen))
-        || (error = doc_get_array(obj, "exprs", false, &exprs, path, x->err,
-                                  x->errlen))) {
-        goto out_free;
-    }
-    if (doc_member(obj, "key")) {
-        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, key_len);
-    }
-    if (doc_member(obj, "key_end")) {
-        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key_end, key_end_len);
-    }
-    if (doc_member(obj, "data")) {
-        nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, data_len);
-    }
-    if (doc_member(obj, "verdict")) {
-        nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, verdict);
-    }
-    if (chain) {
-        nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
-    }
-    if (doc_member(obj, "flags")) {
-        nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
-    }
-    if (doc_member(obj, "timeout")) {
-        nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout);
-    }
-    if (doc_member(obj, "expiration")) {
-        nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, expiration);
-    }
-    if (doc_member(obj, "userdata")) {
-        nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, ud, ud_len);
-    }
-    if (objref) {
-        nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, objref);
-    }
-    error = exprs_from_json(exprs, path, x, add_elem_expr, e);
-    if (error) {
-        goto out_free;
-    }
-    nftnl_set_elem_add(s, e);
-    return 0;
-
-out_free:
-    nftnl_set_elem_free(e);
-    return error;
-}
-
-static int
-set_from_json(const struct json *obj, const char *path, struct ctx *x,
-              struct nftnl_set **sp)
-{
-    struct nftnl_set *s = nftnl_set_alloc();
-    const struct json *exprs, *elems;
-    uint8_t ud[UDATA_MAX], concat[16];
-    size_t ud_len, concat_len;
-    const char *name;
-    int error;
-
-    if (obj->type != JSON_OBJECT) {
-        error = doc_error(x->err, x->errlen, "%s: expected an object", path);
-        goto out_free;
-    }
-    error = doc_get_string(obj, "name", true, NAME_MAX_LEN, &name, path,
-                           x->err, x->errlen);
-    if (error) {
-        goto out_free;
-    }
-    nftnl_set_set_u32(s, NFTNL_SET_FAMILY, x->family);
-    nftnl_set_set_str(s, NFTNL_SET_TABLE, x->table);
-    nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-    for (size_t i = 0; i < ARRAY_SIZE(set_ints); i++) {
-        uint64_t v;
-
-        error = doc_get_uint(obj, set_ints[i].name, false,
-                             set_ints[i].u64 ? UINT64_MAX : UINT32_MAX, &v,
-                             path, x->err, x->errlen);
-        if (error) {
-            goto out_free;
-        }
-        if (doc_member(obj, set_ints[i].name)) {
-            if (set_ints[i].u64) {
-                nftnl_set_set_u64(s, set_ints[i].attr, v);
-            } else {
-                nftnl_set_set_u32(s, set_ints[i].attr, v);
-            }
-        }
-    }
-    if ((error = doc_get_hex(obj, "concat", false, concat, sizeof concat,
-                             &concat_len, path, x->err, x->errlen))
-        || (error = doc_get_hex(obj, "userdata", false, ud, UDATA_MAX,
-                                &ud_len, path, x->err, x->errlen))
-        || (error = doc_get_array(obj, "exprs", false, &exprs, path,
-                                  x->err, x->errlen))
-        || (error = doc_get_array(obj, "elements", true, &elems, path,
-                                  x->err, x->errlen))) {
-        goto out_free;
-    }
-    if (doc_member(obj, "concat")) {
-        nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, concat, concat_len);
-    }
-    if (doc_member(obj, "userdata")) {
-        nftnl_set_set_data(s, NFTNL_SET_USERDATA, ud, ud_len);
-    }
-    error = exprs_from_json(exprs, path, x, add_set_expr, s);
-    for (size_t i = 0; !error && i < elems->array.n; i++) {
-        char epath[256];
-
-        doc_path(epath, sizeof epath, "%s.elements[%zu]", path, i);
-        error = elem_from_json(elems->array.elems[i], epath, x, s);
-    }
-    if (error) {
-        goto out_free;
-    }
-    *sp = s;
-    return 0;
-
-out_free:
-    nftnl_set_free(s);
-    return error;
 }
 
 static int
@@ -656,7 +327,7 @@ rule_from_json(const struct json *obj, const char *path, struct ctx *x,
         nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_PROTO, compat_proto);
         nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_FLAGS, compat_flags);
     }
-    error = exprs_from_json(exprs, path, x, add_rule_expr, r);
+    error = fw_exprs_from_json(exprs, path, add_rule_expr, r, x->err, x->errlen);
     if (error) {
         goto out_free;
     }
@@ -700,7 +371,8 @@ table_contents_from_json(const struct json *obj, const char *path,
         struct nftnl_set *s = NULL;
 
         doc_path(p, sizeof p, "%s.sets[%zu]", path, i);
-        error = set_from_json(sets->array.elems[i], p, x, &s);
+        error = fw_set_from_json(sets->array.elems[i], p, x->family, x->table,
+                                 &s, x->err, x->errlen);
         if (error) {
             return error;
         }

@@ -162,41 +162,29 @@ strip_rule(struct nftnl_rule *r, bool keep_handles)
     }
 }
 
-/* Selects from table 'ti' of 'd' into 'rs'. */
-static void
-select_table(struct fw_dump *d, size_t ti, const char *tag, bool keep,
-             struct fw_ruleset *rs)
+/* What of a dump belongs to the VM, one flag per dumped object. */
+struct marks {
+    bool *chain_whole, *chain_picked, *set_picked, *rule_picked;
+};
+
+static bool
+chain_in(const struct nftnl_chain *c, uint32_t family, const char *table)
 {
-    struct nftnl_table *t = d->tables[ti];
-    uint32_t family = nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY);
-    const char *name = nftnl_table_get_str(t, NFTNL_TABLE_NAME);
-    bool whole = table_tagged(t, tag);
-    bool *chain_whole = xcalloc(d->n_chains, sizeof *chain_whole);
-    bool *chain_picked = xcalloc(d->n_chains, sizeof *chain_picked);
-    bool *set_picked = xcalloc(d->n_sets, sizeof *set_picked);
-    bool *rule_picked = xcalloc(d->n_rules, sizeof *rule_picked);
-    struct pick pick = { d, family, name, set_picked };
-    bool any = whole;
+    return c && in_table(nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY),
+                         nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE),
+                         family, table);
+}
 
-    for (size_t i = 0; i < d->n_chains; i++) {
-        struct nftnl_chain *c = d->chains[i];
+/* Marks the VM's rules of table 'family' 'name' (whole: all of them), the
+ * chains that hold them and the anonymous sets they use.  Returns true if
+ * any was marked. */
+static bool
+mark_rules(struct fw_dump *d, uint32_t family, const char *name, bool whole,
+           const char *tag, struct marks *m)
+{
+    struct pick pick = { d, family, name, m->set_picked };
+    bool any = false;
 
-        if (c && in_table(nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY),
-                          nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE),
-                          family, name)
-            && (whole || chain_tagged(c, tag))) {
-            chain_whole[i] = chain_picked[i] = any = true;
-        }
-    }
-    for (size_t i = 0; i < d->n_sets; i++) {
-        struct nftnl_set *s = d->sets[i];
-
-        if (s && in_table(nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
-                          nftnl_set_get_str(s, NFTNL_SET_TABLE), family, name)
-            && (whole || set_tagged(s, tag))) {
-            set_picked[i] = any = true;
-        }
-    }
     for (size_t i = 0; i < d->n_rules; i++) {
         struct nftnl_rule *r = d->rules[i];
         const char *chain;
@@ -208,16 +196,13 @@ select_table(struct fw_dump *d, size_t ti, const char *tag, bool keep,
         }
         chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
         for (size_t j = 0; j < d->n_chains; j++) {
-            struct nftnl_chain *c = d->chains[j];
-
-            if (!c || !in_table(nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY),
-                                nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE),
-                                family, name)
-                || strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), chain)) {
+            if (!chain_in(d->chains[j], family, name)
+                || strcmp(nftnl_chain_get_str(d->chains[j],
+                                              NFTNL_CHAIN_NAME), chain)) {
                 continue;
             }
-            if (chain_whole[j] || rule_tagged(r, tag)) {
-                rule_picked[i] = chain_picked[j] = any = true;
+            if (m->chain_whole[j] || rule_tagged(r, tag)) {
+                m->rule_picked[i] = m->chain_picked[j] = any = true;
                 if (!whole) {
                     /* A whole table has all its sets picked already. */
                     for_each_set_ref(r, pick_anonymous, &pick);
@@ -226,36 +211,80 @@ select_table(struct fw_dump *d, size_t ti, const char *tag, bool keep,
             break;
         }
     }
-    if (any) {
-        strip_table(t, keep);
-        fw_ruleset_add_table(rs, t, whole);
-        d->tables[ti] = NULL;
-        for (size_t i = 0; i < d->n_chains; i++) {
-            if (chain_picked[i]) {
-                strip_chain(d->chains[i], keep);
-                fw_ruleset_add_chain(rs, d->chains[i], chain_whole[i]);
-                d->chains[i] = NULL;
-            }
-        }
-        for (size_t i = 0; i < d->n_sets; i++) {
-            if (set_picked[i]) {
-                strip_set(d->sets[i], keep);
-                fw_ruleset_add_set(rs, d->sets[i]);
-                d->sets[i] = NULL;
-            }
-        }
-        for (size_t i = 0; i < d->n_rules; i++) {
-            if (rule_picked[i]) {
-                strip_rule(d->rules[i], keep);
-                fw_ruleset_add_rule(rs, d->rules[i]);
-                d->rules[i] = NULL;
-            }
+    return any;
+}
+
+/* Moves the table at 'ti' and the marked objects from 'd' to 'rs'. */
+static void
+move_marked(struct fw_dump *d, size_t ti, bool whole, const struct marks *m,
+            bool keep, struct fw_ruleset *rs)
+{
+    strip_table(d->tables[ti], keep);
+    fw_ruleset_add_table(rs, d->tables[ti], whole);
+    d->tables[ti] = NULL;
+    for (size_t i = 0; i < d->n_chains; i++) {
+        if (m->chain_picked[i]) {
+            strip_chain(d->chains[i], keep);
+            fw_ruleset_add_chain(rs, d->chains[i], m->chain_whole[i]);
+            d->chains[i] = NULL;
         }
     }
-    free(chain_whole);
-    free(chain_picked);
-    free(set_picked);
-    free(rule_picked);
+    for (size_t i = 0; i < d->n_sets; i++) {
+        if (m->set_picked[i]) {
+            strip_set(d->sets[i], keep);
+            fw_ruleset_add_set(rs, d->sets[i]);
+            d->sets[i] = NULL;
+        }
+    }
+    for (size_t i = 0; i < d->n_rules; i++) {
+        if (m->rule_picked[i]) {
+            strip_rule(d->rules[i], keep);
+            fw_ruleset_add_rule(rs, d->rules[i]);
+            d->rules[i] = NULL;
+        }
+    }
+}
+
+/* Selects from table 'ti' of 'd' into 'rs'. */
+static void
+select_table(struct fw_dump *d, size_t ti, const char *tag, bool keep,
+             struct fw_ruleset *rs)
+{
+    struct nftnl_table *t = d->tables[ti];
+    uint32_t family = nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY);
+    const char *name = nftnl_table_get_str(t, NFTNL_TABLE_NAME);
+    bool whole = table_tagged(t, tag);
+    struct marks m = {
+        xcalloc(d->n_chains + 1, sizeof *m.chain_whole),
+        xcalloc(d->n_chains + 1, sizeof *m.chain_picked),
+        xcalloc(d->n_sets + 1, sizeof *m.set_picked),
+        xcalloc(d->n_rules + 1, sizeof *m.rule_picked),
+    };
+    bool any = whole;
+
+    for (size_t i = 0; i < d->n_chains; i++) {
+        if (chain_in(d->chains[i], family, name)
+            && (whole || chain_tagged(d->chains[i], tag))) {
+            m.chain_whole[i] = m.chain_picked[i] = any = true;
+        }
+    }
+    for (size_t i = 0; i < d->n_sets; i++) {
+        struct nftnl_set *s = d->sets[i];
+
+        if (s && in_table(nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
+                          nftnl_set_get_str(s, NFTNL_SET_TABLE), family, name)
+            && (whole || set_tagged(s, tag))) {
+            m.set_picked[i] = any = true;
+        }
+    }
+    any |= mark_rules(d, family, name, whole, tag, &m);
+    if (any) {
+        move_marked(d, ti, whole, &m, keep, rs);
+    }
+    free(m.chain_whole);
+    free(m.chain_picked);
+    free(m.set_picked);
+    free(m.rule_picked);
 }
 
 struct fw_ruleset *
