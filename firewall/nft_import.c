@@ -288,35 +288,18 @@ anon_find(const struct anon_map *m, const struct fw_table *t,
     return 0;
 }
 
+/* nft add element ...: as many messages as the elements of 's' need. */
 static void
-add_set(struct fw_batch *b, const struct fw_table *t, struct nftnl_set *s,
-        uint32_t id, struct anon_map *anon)
+add_elements(struct fw_batch *b, const struct fw_table *t,
+             struct nftnl_set *s, const char *shown)
 {
-    const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
-    struct nftnl_set_elems_iter *it;
-    struct nlmsghdr *nlh;
-    char *shown = xstrdup(name);
-    int more;
-
-    nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-    if (fw_set_is_anonymous(s)) {
-        anon->v = xrealloc(anon->v, (anon->n + 1) * sizeof *anon->v);
-        anon->v[anon->n++] = (struct anon) { t, xstrdup(name), id };
-        /* The kernel names it; rules find it by id. */
-        nftnl_set_set_str(s, NFTNL_SET_NAME, "__set%d");
-    }
-    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWSET,
-                                tfamily(t), NLM_F_CREATE | NLM_F_EXCL,
-                                fw_batch_seq(b));
-    nftnl_set_nlmsg_build_payload(nlh, s);
-    fw_batch_commit(b, "add set %s %s %s", fw_family_name(tfamily(t)),
-                    tname(t), shown);
-
-    /* nft add element ...: as many messages as the elements need. */
-    it = nftnl_set_elems_iter_create(s);
+    struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
     /* An empty set needs no element message (the kernel wants a list). */
-    more = nftnl_set_elems_iter_cur(it) != NULL;
+    bool more = nftnl_set_elems_iter_cur(it) != NULL;
+
     while (more) {
+        struct nlmsghdr *nlh;
+
         nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWSETELEM,
                                     tfamily(t), NLM_F_CREATE | NLM_F_EXCL,
                                     fw_batch_seq(b));
@@ -326,6 +309,44 @@ add_set(struct fw_batch *b, const struct fw_table *t, struct nftnl_set *s,
                         fw_family_name(tfamily(t)), tname(t), shown);
     }
     nftnl_set_elems_iter_destroy(it);
+}
+
+/* True if the elements of 's' may wait until after the rules: a named set
+ * that is not constant.  The kernel walks the whole transaction for every
+ * anonymous set a rule binds, so a hundred thousand element transactions
+ * ahead of the rules would cost it seconds. */
+static bool
+elements_may_wait(const struct nftnl_set *s)
+{
+    return (!fw_set_is_anonymous(s)
+            && !(nftnl_set_is_set(s, NFTNL_SET_FLAGS)
+                 && nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_CONSTANT));
+}
+
+/* nft add set ...; with its elements unless they may wait. */
+static void
+add_set(struct fw_batch *b, const struct fw_table *t, struct nftnl_set *s,
+        uint32_t id, struct anon_map *anon)
+{
+    char *shown = xstrdup(nftnl_set_get_str(s, NFTNL_SET_NAME));
+    struct nlmsghdr *nlh;
+
+    nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+    if (fw_set_is_anonymous(s)) {
+        anon->v = xrealloc(anon->v, (anon->n + 1) * sizeof *anon->v);
+        anon->v[anon->n++] = (struct anon) { t, xstrdup(shown), id };
+        /* The kernel names it; rules find it by id. */
+        nftnl_set_set_str(s, NFTNL_SET_NAME, "__set%d");
+    }
+    nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWSET,
+                                tfamily(t), NLM_F_CREATE | NLM_F_EXCL,
+                                fw_batch_seq(b));
+    nftnl_set_nlmsg_build_payload(nlh, s);
+    fw_batch_commit(b, "add set %s %s %s", fw_family_name(tfamily(t)),
+                    tname(t), shown);
+    if (!elements_may_wait(s)) {
+        add_elements(b, t, s, shown);
+    }
     /* Back to the source's name: a retried batch plans from it again. */
     nftnl_set_set_str(s, NFTNL_SET_NAME, shown);
     free(shown);
@@ -444,6 +465,16 @@ plan_add(struct fw_batch *b, struct fw_ruleset *rs, const struct dest *d,
 
         LIST_FOR_EACH (r, node, &t->rules) {
             add_rule(b, t, r->r, &anon);
+        }
+    }
+    LIST_FOR_EACH (t, node, &rs->tables) {
+        struct fw_set *s;
+
+        LIST_FOR_EACH (s, node, &t->sets) {
+            if (elements_may_wait(s->s)) {
+                add_elements(b, t, s->s,
+                             nftnl_set_get_str(s->s, NFTNL_SET_NAME));
+            }
         }
     }
     for (size_t i = 0; i < anon.n; i++) {
