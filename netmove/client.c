@@ -2,6 +2,7 @@
 #include "netmove/client.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +47,9 @@ nm_client_call(const char *ctl, const char *cmd, int argc, char *argv[],
     error_ = unixctl_client_transact(client, cmd, argc, argv, result, error);
     jsonrpc_close(client);
     if (timeout_ms > 0) {
-        time_alarm(0);
+        /* Not time_alarm(0): despite its comment, OVS 3.1 then sets the
+         * deadline to now, and the next poll dies of SIGALRM. */
+        time_alarm(UINT_MAX);
     }
     if (error_) {
         return -error_;
