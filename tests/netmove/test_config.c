@@ -1,0 +1,139 @@
+/* netmove/config.c: the configuration file, good and bad. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvswitch/json.h"
+#include "util.h"
+
+#include "netmove/config.h"
+
+#define GOOD \
+    "{\"version\": 1, \"host\": \"host1\", \"site\": \"a\"," \
+    " \"listen\": \"pssl:7300:198.19.0.1\"," \
+    " \"tls\": {\"private_key\": \"k\", \"certificate\": \"c\", \"ca_certificate\": \"ca\"}," \
+    " \"peers\": [{\"name\": \"host2\", \"remote\": \"ssl:198.19.0.2:7300\"}]," \
+    " \"networks\": [{\"name\": \"blue\", \"vlans\": {\"a\": 100, \"b\": 200}}]," \
+    " \"announce\": {\"rounds\": 3, \"initial_ms\": 10}," \
+    " \"drain\": {\"max_ms\": 500}}"
+
+static int
+parse(const char *text, struct nm_config **cfg, char *err, size_t len)
+{
+    struct json *j = json_from_string(text);
+    int error = nm_config_from_json(j, cfg, err, len);
+
+    json_destroy(j);
+    return error;
+}
+
+static void
+test_good(void **state OVS_UNUSED)
+{
+    struct nm_config *cfg;
+    char err[256] = "";
+
+    assert_int_equal(parse(GOOD, &cfg, err, sizeof err), 0);
+    assert_string_equal(cfg->host, "host1");
+    assert_string_equal(cfg->bridge, "br-int");          /* Default. */
+    assert_string_equal(cfg->state_dir, "/var/lib/netmove");
+    assert_int_equal(cfg->n_peers, 1);
+    assert_string_equal(cfg->peers[0].remote, "ssl:198.19.0.2:7300");
+    assert_non_null(nm_config_find_peer(cfg, "host2"));
+    assert_null(nm_config_find_peer(cfg, "host3"));
+    assert_int_equal(cfg->announce.rounds, 3);
+    assert_int_equal(cfg->announce.initial_ms, 10);
+    assert_int_equal(cfg->announce.step_ms, 100);        /* QEMU's default. */
+    assert_int_equal(cfg->drain.max_ms, 500);
+    assert_int_equal(cfg->drain.quiet_ms, 300);
+    /* blue: 100 at a is 200 at b; an unmapped VLAN is kept. */
+    assert_int_equal(nm_config_translate_vlan(cfg, 100, "a", "b"), 200);
+    assert_int_equal(nm_config_translate_vlan(cfg, 200, "b", "a"), 100);
+    assert_int_equal(nm_config_translate_vlan(cfg, 300, "a", "b"), 300);
+    assert_int_equal(nm_config_translate_vlan(cfg, 100, "a", "c"), 100);
+    nm_config_destroy(cfg);
+}
+
+/* Each bad document is refused with -EINVAL and a message naming 'field'. */
+static void
+test_bad(void **state OVS_UNUSED)
+{
+    static const struct { const char *doc, *field; } cases[] = {
+        { "[]", "configuration" },
+        { "{\"version\": 2, \"host\": \"h\"}", "version" },
+        { "{\"version\": 1}", "host" },
+        { "{\"version\": 1, \"host\": \"\"}", "host" },
+        { "{\"version\": 1, \"host\": \"h\", \"colour\": 1}", "colour" },
+        { "{\"version\": 1, \"host\": 7}", "host" },
+        { "{\"version\": 1, \"host\": \"h\", \"peers\": "
+          "[{\"name\": \"p\", \"remote\": \"ssl:x:1\"}]}", "tls" },
+        { "{\"version\": 1, \"host\": \"h\", \"tls\": {\"private_key\": \"k\","
+          " \"certificate\": \"c\"}}", "ca_certificate" },
+        { "{\"version\": 1, \"host\": \"h\", \"tls\": {\"private_key\": \"k\","
+          " \"certificate\": \"c\", \"ca_certificate\": \"a\"}, \"peers\":"
+          " [{\"name\": \"h\", \"remote\": \"ssl:x:1\"}]}", "peers[0].name" },
+        { "{\"version\": 1, \"host\": \"h\", \"tls\": {\"private_key\": \"k\","
+          " \"certificate\": \"c\", \"ca_certificate\": \"a\"}, \"peers\":"
+          " [{\"name\": \"p\", \"remote\": \"ssl:x:1\"},"
+          " {\"name\": \"p\", \"remote\": \"ssl:y:1\"}]}", "peers[1].name" },
+        { "{\"version\": 1, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {\"a\": 4095}}]}", "networks[0].vlans.a" },
+        { "{\"version\": 1, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {\"a\": \"100\"}}]}", "networks[0].vlans.a" },
+        { "{\"version\": 1, \"host\": \"h\", \"announce\": {\"rounds\": 0}}",
+          "rounds" },
+        { "{\"version\": 1, \"host\": \"h\", \"announce\": {\"max_ms\": -1}}",
+          "max_ms" },
+        { "{\"version\": 1, \"host\": \"h\", \"drain\": {\"quiet_ms\": 0}}",
+          "quiet_ms" },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct nm_config *cfg = (void *) 1;
+        char err[256] = "";
+
+        assert_int_equal(parse(cases[i].doc, &cfg, err, sizeof err), -EINVAL);
+        assert_null(cfg);
+        if (!strstr(err, cases[i].field)) {
+            fail_msg("case %zu: '%s' does not name '%s'", i, err,
+                     cases[i].field);
+        }
+    }
+}
+
+static void
+test_load_errors(void **state OVS_UNUSED)
+{
+    char path[] = "/tmp/nm-test-config-XXXXXX";
+    struct nm_config *cfg;
+    char err[256] = "";
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{\"version\": 1, ", 15), 15);
+    close(fd);
+    assert_int_equal(nm_config_load(path, &cfg, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, path));         /* Names the file. */
+    unlink(path);
+    assert_int_equal(nm_config_load("/nonexistent/netmoved.json", &cfg,
+                                    err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "/nonexistent/netmoved.json"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good),
+        cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_load_errors),
+    };
+    set_program_name("test_config");
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

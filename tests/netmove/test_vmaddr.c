@@ -1,0 +1,104 @@
+/* netmove/vmaddr.c: a VM's addresses from its port document. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "openvswitch/json.h"
+#include "util.h"
+
+#include "firewall/firewall.h"
+#include "netmove/vmaddr.h"
+
+#define DOC(IDS) \
+    "{\"version\": 1, \"vm\": \"vm1\", \"ports\": [{\"name\": \"p1\"," \
+    " \"bridge\": \"br-int\", \"interfaces\": [{\"name\": \"tap1\"," \
+    " \"external_ids\": " IDS "}]}]}"
+
+static int
+from(const char *text, char *const *extra, size_t n_extra,
+     struct nm_vm_addrs *a, char *err)
+{
+    struct json *doc = json_from_string(text);
+    int error = nm_vm_addrs_from_doc(doc, extra, n_extra, a, err, 256);
+
+    json_destroy(doc);
+    return error;
+}
+
+static void
+test_addresses(void **state OVS_UNUSED)
+{
+    struct nm_vm_addrs a;
+    struct ct_filter f;
+    char err[256] = "";
+    char *extra[] = { "198.18.9.9" };
+
+    assert_int_equal(from(DOC("{\"attached-mac\": \"02:00:00:00:00:01\","
+                              " \"ip-addresses\": \"198.18.1.1 2001:db8:1::1\"}"),
+                          extra, 1, &a, err), 0);
+    assert_int_equal(a.n_ifaces, 1);
+    assert_string_equal(a.ifaces[0].port, "tap1");
+    assert_int_equal(a.ifaces[0].mac.ea[5], 1);
+    assert_int_equal(a.ifaces[0].n_ipv4, 2);
+    assert_int_equal(a.ifaces[0].ipv4[0], inet_addr("198.18.1.1"));
+    assert_int_equal(a.ifaces[0].ipv4[1], inet_addr("198.18.9.9"));
+    assert_int_equal(a.ifaces[0].n_ipv6, 1);
+
+    nm_vm_addrs_ct_filter(&a, &f);
+    assert_int_equal(f.n_addrs, 3);
+    assert_int_equal(f.addrs[0].family, AF_INET);
+    assert_int_equal(f.addrs[2].family, AF_INET6);
+    free(f.addrs);
+
+    struct json *j = nm_vm_addrs_to_json(&a);
+    char *s = json_to_string(j, JSSF_SORT);
+    assert_string_equal(s, "[{\"ips\":[\"198.18.1.1\",\"198.18.9.9\","
+                        "\"2001:db8:1::1\"],\"mac\":\"02:00:00:00:00:01\","
+                        "\"port\":\"tap1\"}]");
+    free(s);
+    json_destroy(j);
+    nm_vm_addrs_destroy(&a);
+}
+
+static void
+test_refusals(void **state OVS_UNUSED)
+{
+    struct nm_vm_addrs a;
+    char err[256] = "";
+    char *bad_extra[] = { "198.18.1.300" };
+
+    /* An interface without a MAC is not announced: no address at all. */
+    assert_int_equal(from(DOC("{\"vm-id\": \"vm1\"}"), NULL, 0, &a, err), 0);
+    assert_int_equal(a.n_ifaces, 0);
+    nm_vm_addrs_destroy(&a);
+    /* ... so an --ip has nowhere to go. */
+    assert_int_equal(from(DOC("{}"), bad_extra, 1, &a, err), -EINVAL);
+    assert_non_null(strstr(err, "--ip"));
+    /* Bad IPs name where they came from. */
+    assert_int_equal(from(DOC("{\"attached-mac\": \"02:00:00:00:00:01\","
+                              " \"ip-addresses\": \"198.18.1.1 nope\"}"),
+                          NULL, 0, &a, err), -EINVAL);
+    assert_non_null(strstr(err, "ip-addresses"));
+    assert_int_equal(from(DOC("{\"attached-mac\": \"02:00:00:00:00:01\"}"),
+                          bad_extra, 1, &a, err), -EINVAL);
+    assert_non_null(strstr(err, "--ip"));
+    /* Not a port document. */
+    assert_int_equal(from("{\"version\": 1}", NULL, 0, &a, err), -EINVAL);
+    assert_non_null(strstr(err, "ports"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_refusals),
+    };
+    set_program_name("test_vmaddr");
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
