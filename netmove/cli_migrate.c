@@ -20,6 +20,8 @@
 
 struct phase_opts {
     const char *vm, *from, *ctl;
+    char **more_vms;            /* VMs after the first: a batch. */
+    int n_more_vms;
     char *ips[64];
     int n_ips;
     bool json;
@@ -29,7 +31,7 @@ struct phase_opts {
  * exit code. */
 static int
 parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
-            bool vm_required)
+            bool vm_required, bool batch_ok)
 {
     static const struct option opts[] = {
         {"from", required_argument, NULL, 'f'},
@@ -62,8 +64,15 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
         o->vm = argv[optind++];
     }
     if (optind < argc) {
-        return nm_usage_error("%s: unexpected argument '%s'", argv[0],
-                              argv[optind]);
+        if (!batch_ok) {
+            return nm_usage_error("%s: unexpected argument '%s'", argv[0],
+                                  argv[optind]);
+        }
+        if (o->n_ips) {
+            return nm_usage_error("%s: --ip: only with one VM", argv[0]);
+        }
+        o->more_vms = &argv[optind];
+        o->n_more_vms = argc - optind;
     }
     if (vm_from_env && !o->vm) {
         o->vm = getenv("NETMOVE_VM");
@@ -78,19 +87,33 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
     return -1;
 }
 
-/* Runs 'cmd' on the daemon with argv = VM SRC|- IP...; prints the result. */
+/* Runs 'cmd' on the daemon with argv = VM SRC|- IP... (or, for a batch,
+ * 'cmd'-many with SRC|- VM...); prints the result. */
 static int
-call_phase(const char *cmd, const struct phase_opts *o,
+call_phase(const char *cmd_, const struct phase_opts *o,
            void (*print)(const struct json *))
 {
-    char *argv[3 + ARRAY_SIZE(o->ips)];
+    char **argv = xcalloc(3 + ARRAY_SIZE(o->ips) + o->n_more_vms,
+                          sizeof *argv);
+    const char *src = o->from && o->from[0] ? o->from : "-";
+    char *cmd = xstrdup(cmd_);
     int argc = 0;
     char *result, *error;
 
-    argv[argc++] = CONST_CAST(char *, o->vm);
-    argv[argc++] = CONST_CAST(char *, o->from && o->from[0] ? o->from : "-");
-    for (int i = 0; i < o->n_ips; i++) {
-        argv[argc++] = o->ips[i];
+    if (o->n_more_vms) {
+        free(cmd);
+        cmd = xasprintf("%s-many", cmd_);
+        argv[argc++] = CONST_CAST(char *, src);
+        argv[argc++] = CONST_CAST(char *, o->vm);
+        for (int i = 0; i < o->n_more_vms; i++) {
+            argv[argc++] = o->more_vms[i];
+        }
+    } else {
+        argv[argc++] = CONST_CAST(char *, o->vm);
+        argv[argc++] = CONST_CAST(char *, src);
+        for (int i = 0; i < o->n_ips; i++) {
+            argv[argc++] = o->ips[i];
+        }
     }
 
     char *ctl = nm_client_ctl_path(o->ctl);
@@ -120,10 +143,20 @@ call_phase(const char *cmd, const struct phase_opts *o,
         }
     } else {
         struct json *j = json_from_string(result);
-        print(j);
+        const struct json *list = j->type == JSON_OBJECT
+            ? shash_find_data(json_object(j), "migrations") : NULL;
+        if (list && list->type == JSON_ARRAY) {
+            for (size_t i = 0; i < json_array(list)->n; i++) {
+                print(json_array(list)->elems[i]);
+            }
+        } else {
+            print(j);
+        }
         json_destroy(j);
     }
     free(ctl);
+    free(cmd);
+    free(argv);
     free(result);
     free(error);
     return exit_code;
@@ -182,7 +215,7 @@ static int
 cmd_prepare(int argc, char *argv[])
 {
     struct phase_opts o;
-    int rc = parse_phase(argc, argv, &o, false, true);
+    int rc = parse_phase(argc, argv, &o, false, true, true);
 
     return rc >= 0 ? rc : call_phase("prepare", &o, print_migration);
 }
@@ -191,7 +224,7 @@ static int
 cmd_resume(int argc, char *argv[])
 {
     struct phase_opts o;
-    int rc = parse_phase(argc, argv, &o, true, true);
+    int rc = parse_phase(argc, argv, &o, true, true, true);
 
     return rc >= 0 ? rc : call_phase("resume", &o, print_migration);
 }
@@ -201,7 +234,7 @@ static int
 simple(const char *cmd, int argc, char *argv[], bool vm_optional)
 {
     struct phase_opts o;
-    int rc = parse_phase(argc, argv, &o, false, !vm_optional);
+    int rc = parse_phase(argc, argv, &o, false, !vm_optional, false);
 
     if (rc >= 0) {
         return rc;
@@ -256,13 +289,15 @@ cmd_status(int argc, char *argv[])
 const struct nm_cmd nm_cmd_prepare = {
     "prepare", cmd_prepare,
     "stage a VM arriving here: port (blocked), firewall, conntrack",
-    "usage: netmove prepare VM [--from HOST] [--ip IP]... [--json] [--ctl PATH]\n"
+    "usage: netmove prepare VM [VM...] [--from HOST] [--ip IP]... [--json]\n"
+    "                       [--ctl PATH]\n"
     "\n"
     "On the destination, before the VM resumes: fetch VM's port, firewall\n"
     "and conntrack documents from HOST's netmoved and stage them here (port\n"
     "imported blocked, with this site's VLAN).  Any failure rolls back.\n"
     "Without --from, netmoved asks its peers which host has VM (a libvirt\n"
-    "hook is not told the source host).\n"
+    "hook is not told the source host).  Several VMs: one batch, answered\n"
+    "when all are staged.\n"
     "  --from HOST    the source host (a configured peer)\n"
     "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
     "  --json         print the migration as JSON\n"
@@ -272,7 +307,8 @@ const struct nm_cmd nm_cmd_prepare = {
 const struct nm_cmd nm_cmd_resume = {
     "resume", cmd_resume,
     "the VM runs here: activate, announce, conntrack delta, confirm",
-    "usage: netmove resume [VM] [--from HOST] [--ip IP]... [--json] [--ctl PATH]\n"
+    "usage: netmove resume [VM [VM...]] [--from HOST] [--ip IP]... [--json]\n"
+    "                      [--ctl PATH]\n"
     "\n"
     "The critical path, on the destination, the instant VM runs here: the\n"
     "staged port is activated and the first announcements go out, then the\n"
@@ -280,6 +316,8 @@ const struct nm_cmd nm_cmd_resume = {
     "Prepares first if 'prepare' was not called.  Without --from, netmoved\n"
     "asks its peers which host has VM.  As an exec hook, VM and HOST default\n"
     "to $NETMOVE_VM and $NETMOVE_SRC_HOST.  Prints per-phase timings.\n"
+    "Several VMs (a host evacuation): one batch; every first announcement\n"
+    "goes out before any journal write.\n"
     "  --from HOST    the source host (a configured peer)\n"
     "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
     "  --json         print the migration as JSON\n"

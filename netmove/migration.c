@@ -152,7 +152,7 @@ set_error(struct migration *m, const char *fmt, ...)
 }
 
 static double
-ms(uint64_t from, uint64_t to)
+ms_between(uint64_t from, uint64_t to)
 {
     return from && to >= from ? (to - from) / 1000.0 : -1;
 }
@@ -198,15 +198,15 @@ migration_to_json(const struct migration *m)
     }
     /* Per-phase timings, monotonic, in ms. */
     json_object_put(t, "prepare_ms",
-                    json_real_create(ms(m->t_prepare_begin, m->t_prepared)));
+                    json_real_create(ms_between(m->t_prepare_begin, m->t_prepared)));
     json_object_put(t, "resume_to_activated_ms",
-                    json_real_create(ms(m->t_resume_call, m->t_activated)));
+                    json_real_create(ms_between(m->t_resume_call, m->t_activated)));
     json_object_put(t, "resume_to_first_frame_ms",
-                    json_real_create(ms(m->t_resume_call, m->t_first_frame)));
+                    json_real_create(ms_between(m->t_resume_call, m->t_first_frame)));
     json_object_put(t, "resume_to_ct_delta_ms",
-                    json_real_create(ms(m->t_resume_call, m->t_ct_delta)));
+                    json_real_create(ms_between(m->t_resume_call, m->t_ct_delta)));
     json_object_put(t, "resume_to_confirmed_ms",
-                    json_real_create(ms(m->t_resume_call, m->t_confirmed)));
+                    json_real_create(ms_between(m->t_resume_call, m->t_confirmed)));
     json_object_put(j, "timings", t);
     return j;
 }
@@ -440,7 +440,7 @@ export_reply(void *m_, const struct json *result, const char *error)
                                                     json_clone(result)),
             true);
     VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
-              ms(m->t_prepare_begin, m->t_prepared));
+              ms_between(m->t_prepare_begin, m->t_prepared));
     answer_waiters(m);
     if (m->resume_wanted) {
         migration_resume(m);
@@ -677,52 +677,81 @@ announce(struct migration *m)
     garp_announcer_run(nm->announcer, nm_mono_us());
 }
 
-/* The instant the VM runs here.  Reads top to bottom: announce and activate
- * first (DESIGN.md: first frame within 1 ms of the hook call), record it,
- * then the rest happens in the background (conntrack delta, confirm). */
+/* The instant the VMs of 'ms' run here (a host evacuation resumes many at
+ * once; one VM is a batch of one).  Reads top to bottom: announce every VM
+ * and activate every port first (DESIGN.md: first frame within 1 ms of the
+ * hook call), then record it on disk, then the rest happens in the
+ * background (conntrack delta, confirm).  Each step runs for every VM before
+ * the next, so that the last VM's first frame does not wait for the others'
+ * journal writes. */
+void
+migration_resume_batch(struct migration **ms, size_t n)
+{
+    char err[ERRLEN];
+    size_t k = 0;
+
+    /* Those not prepared yet resume as soon as they are. */
+    for (size_t i = 0; i < n; i++) {
+        struct migration *m = ms[i];
+        if (m->state != MIG_PREPARED) {
+            m->resume_wanted = true;
+            continue;
+        }
+        m->state = MIG_RESUMING;
+        if (!m->t_resume_call) {
+            m->t_resume_call = nm_mono_us();
+        }
+        m->resume_wall_us = nm_wall_us();
+        ms[k++] = m;
+    }
+
+    /* 0. In the kernel before the first frame (survives a kill), on disk
+     * after it. */
+    for (size_t i = 0; i < k; i++) {
+        journal(ms[i], "resume-begin", NULL, false);
+    }
+
+    /* 1. The first announcements, then the ports.  Packet-out does not go
+     * through the blocking flows, so the frames need not wait for the
+     * unblock; what they redirect to us arrives after it. */
+    for (size_t i = 0; i < k; i++) {
+        ms[i]->announce_until_us = nm_mono_us() + ANNOUNCE_WAIT_US;
+        announce(ms[i]);
+    }
+    for (size_t i = 0; i < k; i++) {
+        struct migration *m = ms[i];
+        if (nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
+            set_error(m, "activate: %s (retrying)", err);
+            m->activate_pending = true;
+        }
+        m->t_activated = nm_mono_us();
+        m->capture_until_us = nm_mono_us() + CAPTURE_MARGIN_US
+                              + 1000ULL * rounds_span_ms(&m->nm->cfg->announce);
+    }
+
+    /* 2. On disk, with the timings so far. */
+    for (size_t i = 0; i < k; i++) {
+        struct migration *m = ms[i];
+        struct json *t = json_object_create();
+        json_object_put(t, "first_frame_wall_us",
+                        json_integer_create(m->first_frame_wall_us));
+        journal(m, "announced", t, true);
+        VLOG_INFO("%s: resumed: first frame at %.3f ms, port active at "
+                  "%.3f ms", m->id, ms_between(m->t_resume_call,
+                                               m->t_first_frame),
+                  ms_between(m->t_resume_call, m->t_activated));
+    }
+
+    /* 3, 4. Conntrack delta, then confirm, with retries. */
+    for (size_t i = 0; i < k; i++) {
+        resume_background(ms[i]);
+    }
+}
+
 void
 migration_resume(struct migration *m)
 {
-    char err[ERRLEN];
-
-    if (m->state != MIG_PREPARED) {
-        /* A migrator that calls only resume: prepare first, then here. */
-        m->resume_wanted = true;
-        return;
-    }
-    m->state = MIG_RESUMING;
-    if (!m->t_resume_call) {
-        m->t_resume_call = nm_mono_us();
-    }
-    m->resume_wall_us = nm_wall_us();
-    /* In the kernel before the first frame (survives a kill), on disk
-     * after it. */
-    journal(m, "resume-begin", NULL, false);
-
-    /* 1. The first announcements, then the port.  Packet-out does not go
-     * through the blocking flows, so the frames need not wait for the
-     * unblock; what they redirect to us arrives after it. */
-    m->announce_until_us = nm_mono_us() + ANNOUNCE_WAIT_US;
-    announce(m);
-    if (nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
-        set_error(m, "activate: %s (retrying)", err);
-        m->activate_pending = true;
-    }
-    m->t_activated = nm_mono_us();
-    m->capture_until_us = nm_mono_us() + CAPTURE_MARGIN_US
-                          + 1000ULL * rounds_span_ms(&m->nm->cfg->announce);
-
-    /* 2. On disk, with the timings so far. */
-    struct json *t = json_object_create();
-    json_object_put(t, "first_frame_wall_us",
-                    json_integer_create(m->first_frame_wall_us));
-    journal(m, "announced", t, true);
-    VLOG_INFO("%s: resumed: first frame at %.3f ms, port active at %.3f ms",
-              m->id, ms(m->t_resume_call, m->t_first_frame),
-              ms(m->t_resume_call, m->t_activated));
-
-    /* 3, 4. Conntrack delta, then confirm, with retries. */
-    resume_background(m);
+    migration_resume_batch(&m, 1);
 }
 
 static void
@@ -752,7 +781,7 @@ confirm_reply(void *m_, const struct json *result, const char *error)
                                                  json_clone(result)), true);
     maybe_finish(m);
     VLOG_INFO("%s: done: confirmed by %s %.1f ms after resume", m->id,
-              m->src, ms(m->t_resume_call, m->t_confirmed));
+              m->src, ms_between(m->t_resume_call, m->t_confirmed));
     answer_waiters(m);
 }
 

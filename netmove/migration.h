@@ -100,8 +100,10 @@ void migration_destroy(struct migration *);
 void migration_start(struct migration *);
 
 /* The VM runs here now: the critical path (or, if 'm' is not prepared yet,
- * as soon as it is). */
+ * as soon as it is).  The batch form resumes the 'n' migrations of 'ms'
+ * together (it reorders 'ms'). */
 void migration_resume(struct migration *);
+void migration_resume_batch(struct migration **ms, size_t n);
 
 /* Rolls 'm' back if it has not resumed.  0, or -EBUSY with '*errorp'. */
 int migration_abort(struct migration *, char **errorp);

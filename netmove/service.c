@@ -6,7 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <limits.h>
+
 #include "dirs.h"
+#include "openvswitch/list.h"
+#include "openvswitch/poll-loop.h"
 #include "openvswitch/json.h"
 #include "openvswitch/vlog.h"
 #include "unixctl.h"
@@ -109,13 +113,17 @@ check_migration_args(struct netmoved *nm, struct unixctl_conn *conn,
     return true;
 }
 
-/* Finds or starts the migration of argv[1]. */
+/* Finds or starts the migration of 'vm' from 'src' ("-" or NULL: to be
+ * located), with the 'n_ips' extra addresses of 'ips'. */
 static struct migration *
-get_migration(struct netmoved *nm, int argc, const char *argv[])
+get_migration(struct netmoved *nm, const char *vm, const char *src,
+              const char *const *ips, size_t n_ips)
 {
-    struct migration *m = migration_find(nm, argv[1]);
-    const char *src = argc > 2 && strcmp(argv[2], "-") ? argv[2] : NULL;
+    struct migration *m = migration_find(nm, vm);
 
+    if (src && !strcmp(src, "-")) {
+        src = NULL;
+    }
     if (m && (m->state == MIG_DONE || m->state == MIG_FAILED
               || m->state == MIG_ABORTED)) {
         /* A new migration of a VM that came here (or failed) before; the
@@ -124,11 +132,11 @@ get_migration(struct netmoved *nm, int argc, const char *argv[])
         m = NULL;
     }
     if (!m) {
-        m = migration_create(nm, argv[1], src, NULL);
-        for (int i = 3; i < argc; i++) {
+        m = migration_create(nm, vm, src, NULL);
+        for (size_t i = 0; i < n_ips; i++) {
             m->extra_ips = xrealloc(m->extra_ips,
                                     (m->n_extra_ips + 1) * sizeof(char *));
-            m->extra_ips[m->n_extra_ips++] = xstrdup(argv[i]);
+            m->extra_ips[m->n_extra_ips++] = xstrdup(ips[i]);
         }
         migration_start(m);
     }
@@ -145,7 +153,8 @@ cmd_prepare(struct unixctl_conn *conn, int argc, const char *argv[],
     if (!check_migration_args(nm, conn, argc, argv)) {
         return;
     }
-    struct migration *m = get_migration(nm, argc, argv);
+    struct migration *m = get_migration(nm, argv[1], argc > 2 ? argv[2] : NULL,
+                                        &argv[3], MAX(argc - 3, 0));
     migration_add_waiter(m, conn, MIG_WAIT_PREPARED);
 }
 
@@ -160,12 +169,132 @@ cmd_resume(struct unixctl_conn *conn, int argc, const char *argv[],
     if (!check_migration_args(nm, conn, argc, argv)) {
         return;
     }
-    struct migration *m = get_migration(nm, argc, argv);
+    struct migration *m = get_migration(nm, argv[1], argc > 2 ? argv[2] : NULL,
+                                        &argv[3], MAX(argc - 3, 0));
     if (!m->t_resume_call) {
         m->t_resume_call = now;
     }
     migration_add_waiter(m, conn, MIG_WAIT_DONE);
     migration_resume(m);
+}
+
+/* ---- batches: prepare-many / resume-many SRC|- VM... ---- */
+
+/* A CLI connection waiting for every migration of a batch. */
+struct batch {
+    struct ovs_list node;               /* In netmoved's 'batches'. */
+    struct unixctl_conn *conn;
+    enum mig_wait until;
+    char **vms;
+    size_t n_vms;
+    uint64_t deadline_us;
+};
+
+static void
+batch_destroy(struct batch *b)
+{
+    ovs_list_remove(&b->node);
+    for (size_t i = 0; i < b->n_vms; i++) {
+        free(b->vms[i]);
+    }
+    free(b->vms);
+    free(b);
+}
+
+/* Answers 'b' if every migration reached its goal (or failed), or if time
+ * is up.  Returns true if it answered. */
+static bool
+batch_check(struct netmoved *nm, struct batch *b)
+{
+    struct json *list = json_array_create_empty();
+    bool all = true, failed = false;
+
+    for (size_t i = 0; i < b->n_vms; i++) {
+        struct migration *m = migration_find(nm, b->vms[i]);
+        bool f = !m || m->state == MIG_FAILED || m->state == MIG_ABORTED;
+        bool reached = f || m->state == MIG_DONE
+                       || (b->until == MIG_WAIT_PREPARED
+                           && m->state == MIG_PREPARED);
+        all &= reached;
+        failed |= f;
+        if (m) {
+            json_array_add(list, migration_to_json(m));
+        }
+    }
+    if (!all && nm_mono_us() < b->deadline_us) {
+        json_destroy(list);
+        return false;
+    }
+    struct json *j = nm_json_object_1("migrations", list);
+    char *s = json_to_string(j, JSSF_SORT);
+    if (all && !failed) {
+        unixctl_command_reply(b->conn, s);
+    } else {
+        char *msg = xasprintf("%s\n%s", failed ? "some migrations failed"
+                              : "not all finished in time (netmoved keeps "
+                                "retrying)", s);
+        unixctl_command_reply_error(b->conn, msg);
+        free(msg);
+    }
+    free(s);
+    json_destroy(j);
+    batch_destroy(b);
+    return true;
+}
+
+static void
+cmd_many(struct netmoved *nm, struct unixctl_conn *conn, int argc,
+         const char *argv[], enum mig_wait until)
+{
+    const char *src = argv[1];
+
+    if (strcmp(src, "-") && !nm_config_find_peer(nm->cfg, src)) {
+        reply_bad_input(conn, "--from: '%s' is not a configured peer of %s",
+                        src, nm->cfg->host);
+        return;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (!fw_vm_name_valid(argv[i])) {
+            reply_bad_input(conn, "VM: '%s' is not a VM name", argv[i]);
+            return;
+        }
+    }
+
+    struct batch *b = xzalloc(sizeof *b);
+    b->conn = conn;
+    b->until = until;
+    b->deadline_us = nm_mono_us() + MIG_WAIT_MAX_US;
+    b->vms = xcalloc(argc - 2, sizeof *b->vms);
+    struct migration **ms = xcalloc(argc - 2, sizeof *ms);
+    uint64_t now = nm_mono_us();
+    for (int i = 2; i < argc; i++) {
+        b->vms[b->n_vms] = xstrdup(argv[i]);
+        ms[b->n_vms] = get_migration(nm, argv[i], src, NULL, 0);
+        if (!ms[b->n_vms]->t_resume_call && until == MIG_WAIT_DONE) {
+            ms[b->n_vms]->t_resume_call = now;
+        }
+        b->n_vms++;
+    }
+    ovs_list_push_back(&nm->batches, &b->node);
+    if (until == MIG_WAIT_DONE) {
+        migration_resume_batch(ms, b->n_vms);
+    }
+    free(ms);
+    batch_check(nm, b);
+}
+
+static void
+cmd_prepare_many(struct unixctl_conn *conn, int argc, const char *argv[],
+                 void *nm)
+{
+    cmd_many(nm, conn, argc, argv, MIG_WAIT_PREPARED);
+}
+
+static void
+cmd_resume_many(struct unixctl_conn *conn, int argc, const char *argv[],
+                void *nm)
+{
+    cmd_many(nm, conn, argc, argv, MIG_WAIT_DONE);
 }
 
 /* abort VM */
@@ -321,6 +450,10 @@ register_commands(struct netmoved *nm)
                              cmd_prepare, nm);
     unixctl_command_register("resume", "VM [SRC|-] [IP...]", 1, 64,
                              cmd_resume, nm);
+    unixctl_command_register("prepare-many", "SRC|- VM...", 2, INT_MAX,
+                             cmd_prepare_many, nm);
+    unixctl_command_register("resume-many", "SRC|- VM...", 2, INT_MAX,
+                             cmd_resume_many, nm);
     unixctl_command_register("abort", "VM", 1, 1, cmd_abort, nm);
     unixctl_command_register("confirm", "VM", 1, 1, cmd_confirm, nm);
     unixctl_command_register("status", "[VM]", 0, 1, cmd_status, nm);
@@ -341,6 +474,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     nm->cfg = cfg;
     hmap_init(&nm->migrations);
     shash_init(&nm->outgoing);
+    ovs_list_init(&nm->batches);
 
     error = nm_journal_open(cfg->state_dir, &nm->journal, err, errlen);
     if (error) {
@@ -391,6 +525,11 @@ netmoved_run(struct netmoved *nm)
     nm_peers_run(nm->peers);
     garp_announcer_run(nm->announcer, nm_mono_us());
     migrations_run(nm);
+
+    struct batch *b;
+    LIST_FOR_EACH_SAFE (b, node, &nm->batches) {
+        batch_check(nm, b);
+    }
 }
 
 void
@@ -400,11 +539,23 @@ netmoved_wait(struct netmoved *nm)
     nm_peers_wait(nm->peers);
     garp_announcer_wait(nm->announcer);
     migrations_wait(nm);
+
+    struct batch *b;
+    LIST_FOR_EACH (b, node, &nm->batches) {
+        poll_timer_wait_until(b->deadline_us / 1000 + 1);
+    }
 }
 
 void
 netmoved_destroy(struct netmoved *nm)
 {
+    struct batch *b;
+    if (nm->batches.next) {
+        LIST_FOR_EACH_SAFE (b, node, &nm->batches) {
+            unixctl_command_reply_error(b->conn, "netmoved exiting");
+            batch_destroy(b);
+        }
+    }
     if (nm->migrations.buckets) {
         migrations_destroy(nm);
     }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "openvswitch/hmap.h"
+#include "openvswitch/list.h"
 #include "openvswitch/shash.h"
 
 struct garp_announcer;
@@ -30,6 +31,7 @@ struct netmoved {
     struct unixctl_server *unixctl;
     struct hmap migrations;             /* Incoming: struct migration. */
     struct shash outgoing;              /* Outgoing, by VM: struct outgoing. */
+    struct ovs_list batches;            /* CLI calls waiting on many VMs. */
     char **ann_vms;                     /* The VM of each announcer entry. */
     size_t n_ann_vms;
     bool exiting;
