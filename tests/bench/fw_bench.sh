@@ -63,7 +63,7 @@ best() {
 	printf -v "$var" '%d' "$min"
 }
 secs() { printf '%d.%03d' $(($1 / 1000000)) $(($1 / 1000 % 1000)); }
-ratio() { printf '%d.%d' $(($1 / $2)) $((($1 * 10 / $2) % 10)); }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # ---- 1. the firewall ----
 python3 - "$RULES" "$ELEMS" >"$TMP/vmb.nft" <<'EOF'
@@ -110,10 +110,10 @@ printf '  %-44s %9s\n' "netmove fw export" "$(secs $t_export)"
 printf '  %-44s %9s\n' "netmove fw import (one batch)" "$(secs $t_import)"
 printf '  %-44s %9s\n' "netmove fw import again (replace)" "$(secs $t_reimport)"
 printf '  %-44s %9s   <- netmove export+import\n' "netmove export + import" "$(secs $t_nm)"
-printf '  %-44s %9s   netmove is %sx faster\n' "nft list table inet vmb | nft -f -" "$(secs $t_pipe)" \
+printf '  %-44s %9s   %sx netmove'"'"'s time\n' "nft list table inet vmb | nft -f -" "$(secs $t_pipe)" \
 	"$(ratio $t_pipe $t_nm)"
 printf '  %-44s %9s   netmove import is %sx of it\n' "nft -f FILE (raw load of the same ruleset)" \
-	"$(secs $t_raw)" "$(ratio $((t_import * 10)) $((t_raw * 10)))"
+	"$(secs $t_raw)" "$(ratio $t_import $t_raw)"
 echo
 
 # ---- 2. conntrack ----
@@ -174,5 +174,5 @@ printf '  %-44s %9s   <- netmove export+import (target 0.5 s)\n' "netmove export
 printf '  %-44s %9s\n' "conntrack -L -s ADDR" "$(secs $t_ctlist)"
 printf '  %-44s %9s   (%d entries timed, %d created: scaled x%d)\n' "conntrack -I, one per entry" \
 	"$(secs $t_ctins_all)" "$n_sample" "$n_ins" $((n_src / (n_sample > 0 ? n_sample : 1)))
-printf '  %-44s %9s   netmove is %sx faster\n' "conntrack -L + conntrack -I per entry" \
+printf '  %-44s %9s   %sx netmove'"'"'s time\n' "conntrack -L + conntrack -I per entry" \
 	"$(secs $t_ctref)" "$(ratio $t_ctref $t_ctnm)"
