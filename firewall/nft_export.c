@@ -47,6 +47,9 @@ fw_export(const char *vm, struct fw_ruleset **rsp, char *err, size_t errlen)
     int error;
 
     *rsp = NULL;
+    if (errlen) {
+        err[0] = '\0';
+    }
     if (!fw_vm_name_valid(vm)) {
         return doc_error(err, errlen, "VM: invalid name \"%s\"", vm);
     }
@@ -72,6 +75,10 @@ fw_export(const char *vm, struct fw_ruleset **rsp, char *err, size_t errlen)
         }
         if (!error) {
             error = nft_get_genid(nl, &gen_after);
+        }
+        if (error && errlen && !err[0]) {
+            snprintf(err, errlen, "reading the nf_tables generation: %s",
+                     ovs_strerror(-error));
         }
         fw_dump_free(&dump);
         if (!error && gen_before == gen_after) {
