@@ -62,6 +62,16 @@ capture_stop() {
 	_bg_pids=()
 }
 
+# wait_peers HOST PEER...: waits until HOST's netmoved has authenticated
+# sessions to every PEER.
+wait_peers() {
+	local host=$1 expr=true p
+	shift
+	for p in "$@"; do expr="$expr and .peers.$p"; done
+	wait_until 10 sh -c "NETMOVE_LAB=$NETMOVE_LAB $LAB exec $host $NETMOVE status | jq -e '$expr'" ||
+		fail "$host's netmoved did not connect to $*"
+}
+
 # pings NODE ADDR COUNT: how many of COUNT pings (10 ms apart) were answered.
 pings() {
 	"$LAB" exec "$1" ping -n -q -c "$3" -i 0.01 -W 1 "$2" 2>/dev/null |

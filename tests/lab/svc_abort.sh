@@ -13,8 +13,7 @@ set -eu
 "$LAB" up --hosts 3 --vms 1 --firewall
 ip4=$(status_get '.vms[0].ipv4')
 r1=$(status_get '.hosts[0].ovs_rundir') r2=$(status_get '.hosts[1].ovs_rundir')
-wait_until 10 sh -c "NETMOVE_LAB=$NETMOVE_LAB $LAB exec host2 $NETMOVE status | jq -e '.peers.host1 and .peers.host3'" ||
-	fail "peers not connected"
+wait_peers host2 host1 host3
 "$LAB" probe vm1 --duration 1 >/dev/null      # leaves conntrack entries on host1
 
 snapshot() {

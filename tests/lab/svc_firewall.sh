@@ -15,8 +15,7 @@ run() {
 	local name=$1 extra=$2
 	"$LAB" up --hosts 2 --vms 1 --firewall >/dev/null
 	[ "$("$LAB" exec host2 sysctl -n net.netfilter.nf_conntrack_tcp_loose)" = 0 ] || fail "tcp_loose not 0"
-	wait_until 10 sh -c "NETMOVE_LAB=$NETMOVE_LAB $LAB exec host2 $NETMOVE status | jq -e '.peers.host1'" ||
-		fail "peers not connected"
+	wait_peers host2 host1
 	rm -f "$TMP/ready"
 	"$LAB" probe vm1 --reverse --duration 4 --ready "$TMP/ready" --json >"$TMP/$name.json" &
 	local probe=$!

@@ -15,8 +15,7 @@ set -eu
 "$LAB" up --hosts 2 --vms 1 --firewall
 ip4=$(status_get '.vms[0].ipv4') mac=$(status_get '.vms[0].mac')
 r1=$(status_get '.hosts[0].ovs_rundir') r2=$(status_get '.hosts[1].ovs_rundir')
-wait_until 10 sh -c "NETMOVE_LAB=$NETMOVE_LAB $LAB exec host2 $NETMOVE status | jq -e '.peers.host1'" ||
-	fail "host2's netmoved never connected to host1's"
+wait_peers host2 host1
 
 bg "$LAB" probe vm1 --duration 5 --ready "$TMP/ready" --json >"$TMP/probe.json"
 probe=$(last_bg)

@@ -12,8 +12,7 @@ set -eu
 
 "$LAB" up --hosts 2 --vms 1 --sites 2
 mac=$(status_get '.vms[0].mac') r2=$(status_get '.hosts[1].ovs_rundir')
-wait_until 10 sh -c "NETMOVE_LAB=$NETMOVE_LAB $LAB exec host2 $NETMOVE status | jq -e '.peers.host1'" ||
-	fail "peers not connected"
+wait_peers host2 host1
 capture fabric-b h2 "$TMP/b.pcap"
 bg "$LAB" probe vm1 --duration 4 --ready "$TMP/ready" --json >"$TMP/probe.json"
 probe=$(last_bg)
