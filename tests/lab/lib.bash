@@ -9,7 +9,7 @@ export NETMOVE=$TOP/build/netmove
 # Short and unique: namespace names carry it.
 export NETMOVE_LAB=${NETMOVE_LAB:-t$(printf '%x' $(($$ % 4096)))$(printf '%x' $((RANDOM % 256)))}
 TMP=$(mktemp -d "/tmp/netmove-$NETMOVE_LAB.XXXXXX")
-LAB_STATE=/run/netmove-lab/$NETMOVE_LAB
+export LAB_STATE=/run/netmove-lab/$NETMOVE_LAB
 _bg_pids=()
 
 cleanup() {
