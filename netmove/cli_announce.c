@@ -698,6 +698,33 @@ capture_print_text(const struct garp_capture *cap,
     }
 }
 
+/* Captures until the duration, count or a signal ends it.  Returns 0 or an
+ * exit code. */
+static int
+capture_loop(const struct capture_opts *o, struct garp_capture *cap)
+{
+    long long int deadline = garp_now_us() / 1000 + o->duration_ms;
+    int error;
+
+    while (!stop_requested()) {
+        error = garp_capture_run(cap);
+        if (error) {
+            return nm_fail("capture: %s: %s", o->dev, strerror(-error));
+        }
+        if ((o->count && garp_capture_n_seen(cap) >= o->count)
+            || (long long int) (garp_now_us() / 1000) >= deadline) {
+            return 0;
+        }
+        garp_capture_wait(cap);
+        latch_wait(&stop_latch);
+        poll_timer_wait_until(deadline);
+        poll_block();
+    }
+    /* Stopped by a signal: what the kernel already holds counts. */
+    error = garp_capture_run(cap);
+    return error ? nm_fail("capture: %s: %s", o->dev, strerror(-error)) : 0;
+}
+
 static int
 cmd_capture(int argc, char *argv[])
 {
@@ -705,7 +732,6 @@ cmd_capture(int argc, char *argv[])
     struct in6_addr report[256];
     struct garp_capture *cap;
     struct capture_opts o;
-    long long int deadline;
     char err[256];
     int rc, error;
 
@@ -725,29 +751,7 @@ cmd_capture(int argc, char *argv[])
     fprintf(stderr, "capturing on %s\n", o.dev);
     fflush(stderr);
 
-    deadline = garp_now_us() / 1000 + o.duration_ms;
-    while (!stop_requested()) {
-        error = garp_capture_run(cap);
-        if (error) {
-            rc = nm_fail("capture: %s: %s", o.dev, strerror(-error));
-            break;
-        }
-        if ((o.count && garp_capture_n_seen(cap) >= o.count)
-            || (long long int) (garp_now_us() / 1000) >= deadline) {
-            break;
-        }
-        garp_capture_wait(cap);
-        latch_wait(&stop_latch);
-        poll_timer_wait_until(deadline);
-        poll_block();
-    }
-    if (stop_requested() && !rc) {
-        /* Stopped by a signal: what the kernel already holds counts. */
-        error = garp_capture_run(cap);
-        if (error) {
-            rc = nm_fail("capture: %s: %s", o.dev, strerror(-error));
-        }
-    }
+    rc = capture_loop(&o, cap);
     size_t n = capture_report_addrs(&o, cap, report, ARRAY_SIZE(report));
     if (o.json) {
         capture_print_json(&o, cap, report, n);

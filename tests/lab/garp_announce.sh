@@ -80,6 +80,21 @@ n=$(count "$TMP/bad.pcap" "eth.src == $mac || arp.src.hw_mac == $mac")
 [ "$(pings client "$ip4" 5)" -eq 0 ] || fail "bad input restored reachability: something was sent"
 pass "15 bad inputs: exit 2, field named, wire silent"
 
+# netmove capture rejects bad input the same way.
+badcap() {
+	local field=$1 rc=0
+	shift
+	"$LAB" exec fabric "$NETMOVE" capture "$@" 2>"$TMP/err" >/dev/null || rc=$?
+	[ $rc -eq 2 ] || fail "capture $* exited $rc, expected 2"
+	grep -q -- "$field" "$TMP/err" || fail "capture $*: message does not name $field: $(cat "$TMP/err")"
+}
+badcap --dev
+badcap dev --dev nosuch0
+badcap --ip --dev "$client_port" --ip 198.18.1
+badcap --mac --dev "$client_port" --mac 33:33:00:00:00:01
+badcap --duration --dev "$client_port" --duration 0
+pass "netmove capture: 5 bad inputs exit 2 with the field named"
+
 # --- Raw on host2's uplink (libpcap).  It teaches the fabric, not host2's
 # own OVS, which here has never seen vm1 and floods to tap-vm1. ---
 capture fabric "$client_port" "$TMP/dev.pcap"
