@@ -70,7 +70,7 @@ void fw_ruleset_counts(const struct fw_ruleset *rs, struct fw_counts *c);
  * all its rules; otherwise a host chain that holds VM rules, created from 'c'
  * only where missing).  Sets carry their elements; rules are kept in the
  * order added.  Return 0, or -ENOENT if the object's table (or a rule's
- * chain) was not added first. */
+ * chain) was not added first; then the caller keeps the object. */
 void fw_ruleset_add_table(struct fw_ruleset *rs, struct nftnl_table *t,
                           bool whole);
 int fw_ruleset_add_chain(struct fw_ruleset *rs, struct nftnl_chain *c,
@@ -129,8 +129,8 @@ int fw_remove(const char *vm, size_t *removed, char *err, size_t errlen);
 struct ct_table;
 
 /* Which entries: those whose original or reply tuple holds one of 'addrs'
- * (IPv4 or IPv6, as struct in6_addr with v4-mapped IPv4), or, if
- * 'has_zone', whose zone is 'zone'; with both, entries that match both. */
+ * (IPv4 or IPv6), or, if 'has_zone', whose zone is 'zone'; with both,
+ * entries that match both. */
 struct ct_filter {
     size_t n_addrs;
     struct ct_addr {

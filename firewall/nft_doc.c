@@ -344,6 +344,7 @@ static int
 table_contents_from_json(const struct json *obj, const char *path,
                          struct ctx *x, struct fw_ruleset *rs)
 {
+    struct fw_table *t = fw_ruleset_find_table(rs, x->family, x->table);
     const struct json *chains, *sets, *rules;
     char p[256];
     int error;
@@ -365,7 +366,14 @@ table_contents_from_json(const struct json *obj, const char *path,
         if (error) {
             return error;
         }
-        fw_ruleset_add_chain(rs, c, whole);
+        if (fw_table_find_chain(t, nftnl_chain_get_str(c, NFTNL_CHAIN_NAME))
+            || fw_ruleset_add_chain(rs, c, whole)) {
+            error = doc_error(x->err, x->errlen, "%s.name: chain \"%s\" "
+                              "appears twice", p,
+                              nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
+            nftnl_chain_free(c);
+            return error;
+        }
     }
     for (size_t i = 0; i < sets->array.n; i++) {
         struct nftnl_set *s = NULL;
@@ -376,7 +384,14 @@ table_contents_from_json(const struct json *obj, const char *path,
         if (error) {
             return error;
         }
-        fw_ruleset_add_set(rs, s);
+        if (fw_table_find_set(t, nftnl_set_get_str(s, NFTNL_SET_NAME))
+            || fw_ruleset_add_set(rs, s)) {
+            error = doc_error(x->err, x->errlen, "%s.name: set \"%s\" "
+                              "appears twice", p,
+                              nftnl_set_get_str(s, NFTNL_SET_NAME));
+            nftnl_set_free(s);
+            return error;
+        }
     }
     for (size_t i = 0; i < rules->array.n; i++) {
         struct nftnl_rule *r = NULL;

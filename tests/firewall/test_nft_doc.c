@@ -509,6 +509,14 @@ test_bad_documents(void **state OVS_UNUSED)
                                   "\"chain\":\"nowhere\"", err, sizeof err),
                      -EINVAL);
     assert_non_null(strstr(err, "no chain \"nowhere\""));
+    assert_int_equal(parse_edited(text, "\"name\":\"vm1-v\"",
+                                  "\"name\":\"vm1-ports\"", err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "set \"vm1-ports\" appears twice"));
+    assert_int_equal(parse_edited(text, "\"name\":\"vm-vm1\"",
+                                  "\"name\":\"forward\"", err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "chain \"forward\" appears twice"));
     assert_int_equal(parse_edited(text, "\"vm\":\"vm1\"", "\"vm\":\"v m\"",
                                   err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "document.vm"));
