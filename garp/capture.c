@@ -100,6 +100,11 @@ garp_capture_open(const char *dev, const struct garp_capture_filter *f,
                            pcap_geterr(cap->pcap));
         goto out_close;
     }
+    if (pcap_datalink(cap->pcap) != DLT_EN10MB) {
+        error = garp_errno(-EINVAL, err, errlen, "dev: '%s' is not an "
+                           "Ethernet device", dev);
+        goto out_close;
+    }
     if (pcap_compile(cap->pcap, &prog, capture_filter, 1,
                      PCAP_NETMASK_UNKNOWN)) {
         error = garp_errno(-EIO, err, errlen, "capture filter: %s",

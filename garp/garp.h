@@ -233,8 +233,8 @@ struct garp_pkt {
 struct garp_sender;
 
 /* Opens device 'dev' (in the current network namespace) for raw injection
- * through libpcap.  Returns 0, -ENODEV if there is no such device (message
- * in 'err'), or another -errno. */
+ * through libpcap.  Returns 0, -ENODEV if there is no such device, -EINVAL
+ * if it is not an Ethernet device (message in 'err'), or another -errno. */
 int garp_pcap_sender_create(const char *dev, char *err, size_t errlen,
                             struct garp_sender **senderp);
 
@@ -359,8 +359,8 @@ struct garp_capture_filter {
 };
 
 /* Opens device 'dev' for capture of ARP, RARP and ICMPv6 ND frames, tagged
- * or not, in both directions.  Returns 0, -ENODEV (message in 'err') or
- * another -errno. */
+ * or not, in both directions.  Returns 0, -ENODEV (no such device) or
+ * -EINVAL (not Ethernet) with a message in 'err', or another -errno. */
 int garp_capture_open(const char *dev, const struct garp_capture_filter *f,
                       char *err, size_t errlen, struct garp_capture **capp);
 void garp_capture_close(struct garp_capture *);

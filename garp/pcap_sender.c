@@ -72,6 +72,12 @@ garp_pcap_sender_create(const char *dev, char *err, size_t errlen,
         pcap_close(pcap);
         return ret;
     }
+    if (pcap_datalink(pcap) != DLT_EN10MB) {
+        garp_errno(-EINVAL, err, errlen, "dev: '%s' is not an Ethernet "
+                   "device", dev);
+        pcap_close(pcap);
+        return -EINVAL;
+    }
     error = silence_capture(pcap);
     if (error) {
         garp_errno(error, err, errlen, "dev: %s: %s", dev, pcap_geterr(pcap));

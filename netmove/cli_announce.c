@@ -42,7 +42,9 @@ const struct nm_cmd nm_cmd_announce = {
     "                           in_port=PORT, actions=NORMAL: as if the VM on\n"
     "                           PORT sent them (OVS applies the port's VLAN)\n"
     "  --dev DEV                raw on device DEV (libpcap), e.g. a trunk\n"
-    "  --vlan VID, --pcp N      802.1Q tag on every frame (VID 1-4094, PCP 0-7)\n"
+    "  --vlan VID, --pcp N      802.1Q tag on every frame (VID 1-4094, PCP 0-7);\n"
+    "                           with --bridge only for a trunk port: on an\n"
+    "                           access port OVS tags the frames itself\n"
     "What:\n"
     "  --kinds LIST             rarp,garp,na (default: all that apply)\n"
     "  --arp-reply              GARP in the reply form (op 2) not request\n"
@@ -744,8 +746,8 @@ cmd_capture(int argc, char *argv[])
     filter.n_addrs = o.n_addrs;
     error = garp_capture_open(o.dev, &filter, err, sizeof err, &cap);
     if (error) {
-        return (error == -ENODEV ? nm_usage_error : nm_fail)("capture: %s",
-                                                            err);
+        return (error == -ENODEV || error == -EINVAL
+                ? nm_usage_error : nm_fail)("capture: %s", err);
     }
     catch_stop_signals();
     fprintf(stderr, "capturing on %s\n", o.dev);
