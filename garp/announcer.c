@@ -17,6 +17,7 @@
 struct vm_slot {
     struct garp_frame *frames;
     size_t n_frames;
+    struct garp_sender *sender;
     uint32_t in_port;
 };
 
@@ -28,7 +29,10 @@ struct garp_announcer {
     struct vm_slot *vms;
     size_t n_vms, allocated;
     uint64_t n_sent;
+    /* One run's frames, and one sender's share of them. */
     struct garp_due due[RUN_BATCH];
+    bool taken[RUN_BATCH];
+    size_t idx[RUN_BATCH];
     struct garp_pkt pkts[RUN_BATCH];
     uint64_t wall_us[RUN_BATCH];
 };
@@ -81,17 +85,29 @@ int
 garp_announcer_add(struct garp_announcer *a, const struct garp_vm *vm,
                    uint64_t now_us, size_t *vmp, char *err, size_t errlen)
 {
+    return garp_announcer_add_via(a, a->sender, vm, now_us, vmp, err, errlen);
+}
+
+int
+garp_announcer_add_via(struct garp_announcer *a, struct garp_sender *sender,
+                       const struct garp_vm *vm, uint64_t now_us,
+                       size_t *vmp, char *err, size_t errlen)
+{
     struct vm_slot slot;
     size_t id;
     int error;
 
+    if (!sender) {
+        return garp_err(err, errlen, "sender: none for this VM");
+    }
     error = garp_vm_frames(vm, &slot.frames, &slot.n_frames, err, errlen);
     if (error) {
         return error;
     }
+    slot.sender = sender;
     slot.in_port = vm->ofport;
     error = (vm->ofport ? 0
-             : garp_sender_port(a->sender, vm->port, &slot.in_port,
+             : garp_sender_port(sender, vm->port, &slot.in_port,
                                 err, errlen));
     if (error) {
         goto out_free_frames;
@@ -118,45 +134,63 @@ out_free_frames:
     return error;
 }
 
+/* Sends the frames of 'a->due[0..n)' that go through the sender of the
+ * first one not yet taken, in due order, in one call.  Returns 0 or the
+ * sender's -errno. */
+static int
+send_one_sender(struct garp_announcer *a, size_t n, size_t first)
+{
+    struct garp_sender *sender = a->vms[a->due[first].entry].sender;
+    size_t k = 0, n_sent;
+    int error;
+
+    for (size_t i = first; i < n; i++) {
+        const struct vm_slot *vm = &a->vms[a->due[i].entry];
+        const struct garp_frame *f = &vm->frames[a->due[i].frame];
+
+        if (a->taken[i] || vm->sender != sender) {
+            continue;
+        }
+        a->taken[i] = true;
+        a->idx[k] = i;
+        a->pkts[k] = (struct garp_pkt) { f->data, f->len, vm->in_port };
+        a->wall_us[k++] = 0;
+    }
+    error = garp_sender_send(sender, a->pkts, k, a->cb ? a->wall_us : NULL,
+                             &n_sent);
+    a->n_sent += n_sent;
+    /* Senders stamp the frames they sent, and only those. */
+    for (size_t j = 0; a->cb && j < k; j++) {
+        const struct garp_due *d = &a->due[a->idx[j]];
+
+        if (a->wall_us[j]) {
+            a->cb(a->aux, d->entry, &a->vms[d->entry].frames[d->frame],
+                  d->round, a->wall_us[j]);
+        }
+    }
+    return error;
+}
+
 int
 garp_announcer_run(struct garp_announcer *a, uint64_t now_us)
 {
+    int result = 0;
+
     for (;;) {
         size_t n = garp_schedule_due(a->schedule, now_us, a->due, RUN_BATCH);
-        size_t n_sent;
-        int error;
 
         if (!n) {
-            return 0;
+            return result;
         }
+        memset(a->taken, 0, n * sizeof a->taken[0]);
         for (size_t i = 0; i < n; i++) {
-            const struct vm_slot *vm = &a->vms[a->due[i].entry];
-            const struct garp_frame *f = &vm->frames[a->due[i].frame];
-
-            a->pkts[i].data = f->data;
-            a->pkts[i].len = f->len;
-            a->pkts[i].in_port = vm->in_port;
-        }
-        if (a->cb) {
-            memset(a->wall_us, 0, n * sizeof a->wall_us[0]);
-        }
-        error = garp_sender_send(a->sender, a->pkts, n,
-                                 a->cb ? a->wall_us : NULL, &n_sent);
-        a->n_sent += n_sent;
-        if (a->cb) {
-            /* Senders stamp the frames they sent, and only those. */
-            for (size_t i = 0; i < n; i++) {
-                const struct vm_slot *vm = &a->vms[a->due[i].entry];
-
-                if (!a->wall_us[i]) {
-                    continue;
-                }
-                a->cb(a->aux, a->due[i].entry, &vm->frames[a->due[i].frame],
-                      a->due[i].round, a->wall_us[i]);
+            if (!a->taken[i]) {
+                int error = send_one_sender(a, n, i);
+                result = result ? result : error;
             }
         }
-        if (error) {
-            return error;
+        if (result) {
+            return result;
         }
     }
 }

@@ -208,7 +208,8 @@ int garp_schedule_add(struct garp_schedule *, uint64_t now_us,
 void garp_schedule_remove(struct garp_schedule *, size_t entry);
 
 /* Fills 'due' with up to 'max' frames due at 'now_us', earliest first (an
- * entry's frames in order), counts them as sent and returns how many.  With
+ * entry's frames in order; entries due at the same time in no particular
+ * order), counts them as sent and returns how many.  With
  * pacing, frames beyond the budget stay due. */
 size_t garp_schedule_due(struct garp_schedule *, uint64_t now_us,
                          struct garp_due *due, size_t max);
@@ -269,8 +270,10 @@ struct garp_announcer;
 typedef void garp_sent_cb(void *aux, size_t vm, const struct garp_frame *,
                           unsigned int round, uint64_t wall_us);
 
-/* Creates an announcer sending through 'sender' (still the caller's) on
- * schedule 'p'; 'cb' (may be NULL) hears of every frame sent. */
+/* Creates an announcer on schedule 'p' sending through 'sender' (still the
+ * caller's; NULL if every VM is added with garp_announcer_add_via()); 'cb'
+ * (may be NULL) hears of every frame sent.  One announcer for all VMs, and
+ * so one pacing limit, whatever senders they use. */
 int garp_announcer_create(const struct garp_schedule_params *p,
                           struct garp_sender *sender, garp_sent_cb *cb,
                           void *aux, struct garp_announcer **annp,
@@ -286,8 +289,14 @@ int garp_announcer_add(struct garp_announcer *, const struct garp_vm *vm,
                        uint64_t now_us, size_t *vmp, char *err,
                        size_t errlen);
 
-/* Sends everything due at 'now_us' in one go.  Returns 0 or the sender's
- * -errno. */
+/* As garp_announcer_add(), but 'vm''s frames go through 'sender' (the
+ * caller's, alive as long as the announcer), e.g. another bridge. */
+int garp_announcer_add_via(struct garp_announcer *, struct garp_sender *,
+                           const struct garp_vm *vm, uint64_t now_us,
+                           size_t *vmp, char *err, size_t errlen);
+
+/* Sends everything due at 'now_us', in one call per sender.  Returns 0 or
+ * the first sender -errno (the other senders still send). */
 int garp_announcer_run(struct garp_announcer *, uint64_t now_us);
 
 /* When something is next due (UINT64_MAX: finished). */

@@ -210,6 +210,53 @@ send_failure_reported(void **state)
     garp_announcer_destroy(a);
 }
 
+static void
+two_senders_one_pacing(void **state)
+{
+    struct garp_schedule_params p = GARP_SCHEDULE_DEFAULTS;
+    struct rec_sender r1 = { .up = { &rec_class } };
+    struct rec_sender r2 = { .up = { &rec_class } };
+    struct heard heard = { 0 };
+    struct garp_announcer *a;
+    char err[128];
+
+    (void) state;
+    p.rounds = 1;
+    p.pps = 1000;
+    p.burst = 4;
+    assert_int_equal(garp_announcer_create(&p, NULL, heard_cb, &heard, &a,
+                                           NULL, 0), 0);
+    for (int i = 0; i < 4; i++) {
+        struct garp_vm vm = { .mac = ETH_ADDR_C(02, 00, 00, 00, 00, 00),
+                              .link_local = true };
+        vm.mac.ea[5] = i + 1;
+        /* RARP + NA each, alternating bridges, due 1 us apart. */
+        assert_int_equal(garp_announcer_add_via(a, i % 2 ? &r2.up : &r1.up,
+                                                &vm, i, NULL, NULL, 0), 0);
+    }
+    /* No default sender. */
+    struct garp_vm vm = { .mac = ETH_ADDR_C(02, 00, 00, 00, 00, 09) };
+    assert_int_equal(garp_announcer_add(a, &vm, 0, NULL, err, sizeof err),
+                     -EINVAL);
+    assert_memory_equal(err, "sender:", 7);
+
+    /* The burst of 4 is shared: VM 1's two frames through r1, VM 2's
+     * through r2, one call each. */
+    assert_int_equal(garp_announcer_run(a, 3), 0);
+    assert_int_equal(r1.calls, 1);
+    assert_int_equal(r2.calls, 1);
+    assert_int_equal(r1.frames + r2.frames, 4);
+    assert_int_equal(r1.first_frame[11], 1);
+    assert_int_equal(r2.first_frame[11], 2);
+    for (uint64_t t = 3; t != UINT64_MAX; t = garp_announcer_next(a, t)) {
+        assert_int_equal(garp_announcer_run(a, t), 0);
+    }
+    assert_int_equal(r1.frames, 4);
+    assert_int_equal(r2.frames, 4);
+    assert_int_equal(heard.n, 8);
+    garp_announcer_destroy(a);
+}
+
 int
 main(void)
 {
@@ -218,6 +265,7 @@ main(void)
         cmocka_unit_test(many_vms_one_go),
         cmocka_unit_test(bad_vm_adds_nothing),
         cmocka_unit_test(send_failure_reported),
+        cmocka_unit_test(two_senders_one_pacing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
