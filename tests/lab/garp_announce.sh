@@ -37,7 +37,7 @@ learned_on() { ip netns exec "$fabric" bridge fdb show br br0 | grep -q "$mac de
 
 # The client knows vm1 (ARP and ND) and the fabric learns it behind h1.
 wait_until 10 "$LAB" exec client ping -n -q -c 1 -W 1 "$ip4" || fail "client cannot reach vm1 before the move"
-"$LAB" exec client ping -6 -n -q -c 1 -W 1 "$ip6" >/dev/null || fail "no IPv6 to vm1 before the move"
+wait_until 10 "$LAB" exec client ping -6 -n -q -c 1 -W 1 "$ip6" || fail "no IPv6 to vm1 before the move"
 learned_on h1 || fail "fabric did not learn vm1 on h1"
 
 "$LAB" migrate vm1 host2
