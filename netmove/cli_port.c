@@ -144,16 +144,25 @@ parse_opts(const char *verb, int argc, char *argv[], const int *allowed,
     return NM_EXIT_OK;
 }
 
+/* Opens OVSDB, all of it or ('vm' nonnull) only what finding that VM's
+ * ports needs. */
 static int
-open_db(const struct port_opts *o, struct nmovs_db **dbp)
+open_db__(const struct port_opts *o, const char *vm, struct nmovs_db **dbp)
 {
+    int timeout = o->timeout_ms < 5000 ? o->timeout_ms : 5000;
     char err[512];
 
-    int timeout = o->timeout_ms < 5000 ? o->timeout_ms : 5000;
-    if (nmovs_db_open(o->db, NULL, timeout, dbp, err, sizeof err)) {
+    if (vm ? nmovs_db_open_vm(o->db, NULL, timeout, vm, dbp, err, sizeof err)
+           : nmovs_db_open(o->db, NULL, timeout, dbp, err, sizeof err)) {
         return nm_fail("%s", err);
     }
     return NM_EXIT_OK;
+}
+
+static int
+open_db(const struct port_opts *o, struct nmovs_db **dbp)
+{
+    return open_db__(o, NULL, dbp);
 }
 
 /* A VM that is not here is bad input from the caller: exit 2. */
@@ -318,16 +327,16 @@ cmd_each_vm(const char *verb, int argc, char *argv[], struct port_opts *o,
     if (optind >= argc) {
         return nm_usage_error("port %s: which VM?", verb);
     }
-    if ((rc = open_db(o, &db))) {
-        return rc;
-    }
     for (int i = optind; !rc && i < argc; i++) {
+        if ((rc = open_db__(o, argv[i], &db))) {
+            break;
+        }
         int error = fn(db, argv[i], o, err, sizeof err);
         if (error) {
             rc = vm_error(verb, error, err);
         }
+        nmovs_db_close(db);
     }
-    nmovs_db_close(db);
     return rc;
 }
 
@@ -391,7 +400,7 @@ cmd_forget(int argc, char *argv[], struct port_opts *o)
     if (argc - optind != 1) {
         return nm_usage_error("port forget: one VM, please");
     }
-    if ((rc = open_db(o, &db))) {
+    if ((rc = open_db__(o, argv[optind], &db))) {
         return rc;
     }
     int error = nmovs_forget(db, argv[optind], o->bridge, err, sizeof err);

@@ -2,6 +2,7 @@
  * one transaction with verify and retry. */
 #include "ovs/ovs.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "dirs.h"
 #include "openvswitch/poll-loop.h"
 #include "ovsdb-idl.h"
+#include "smap.h"
 #include "timeval.h"
 #include "util.h"
 #include "vswitch-idl.h"
@@ -65,32 +67,160 @@ register_columns(struct ovsdb_idl *idl)
     }
 }
 
-int
-nmovs_db_open(const char *remote, const char *rundir, int timeout_ms,
-              struct nmovs_db **dbp, char *err, size_t errlen)
+static struct nmovs_db *
+db_create(const char *remote, const char *rundir)
 {
     struct nmovs_db *db = xzalloc(sizeof *db);
-    long long int deadline = time_msec() + timeout_ms;
 
-    *dbp = NULL;
     db->rundir = xstrdup(rundir ? rundir : ovs_rundir());
     db->remote = remote ? xstrdup(remote)
                         : xasprintf("unix:%s/db.sock", db->rundir);
     /* No retry: a CLI reports an unreachable database at once. */
     db->idl = ovsdb_idl_create(db->remote, &ovsrec_idl_class, false, false);
     register_columns(db->idl);
+    return db;
+}
 
+/* Runs the IDL until it has its first contents and the server has acked
+ * condition change 'cond_seqno'. */
+static int
+db_sync(struct nmovs_db *db, unsigned int cond_seqno, long long int deadline,
+        char *err, size_t errlen)
+{
     ovsdb_idl_run(db->idl);
-    while (!ovsdb_idl_has_ever_connected(db->idl)) {
-        int error = nmovs_db_wait(db, deadline);
-        if (error) {
+    while (!ovsdb_idl_has_ever_connected(db->idl)
+           || ovsdb_idl_get_condition_seqno(db->idl) != cond_seqno) {
+        if (!ovsdb_idl_is_alive(db->idl) || time_msec() >= deadline) {
             int last = ovsdb_idl_get_last_error(db->idl);
             snprintf(err, errlen, "cannot connect to OVSDB at %s: %s",
                      db->remote, last ? ovs_retval_to_string(last)
                      : "timed out");
-            nmovs_db_close(db);
-            return last ? -last : error;
+            return last ? -last : -ETIMEDOUT;
         }
+        ovsdb_idl_wait(db->idl);
+        poll_timer_wait_until(deadline);
+        poll_block();
+        ovsdb_idl_run(db->idl);
+    }
+    return 0;
+}
+
+int
+nmovs_db_open(const char *remote, const char *rundir, int timeout_ms,
+              struct nmovs_db **dbp, char *err, size_t errlen)
+{
+    struct nmovs_db *db = db_create(remote, rundir);
+
+    *dbp = NULL;
+    int error = db_sync(db, ovsdb_idl_get_condition_seqno(db->idl),
+                        time_msec() + timeout_ms, err, errlen);
+    if (error) {
+        nmovs_db_close(db);
+        return error;
+    }
+    *dbp = db;
+    return 0;
+}
+
+/* Interfaces that name 'vm' as the VM lookup does (vm_ports.c). */
+static unsigned int
+condition_vm_ifaces(struct ovsdb_idl *idl, const char *vm)
+{
+    static const char *const keys[] = {
+        "vm-id", "vm-uuid", "iface-id", "attached-mac",
+    };
+    struct ovsdb_idl_condition cond;
+    char *lower = xstrdup(vm);
+
+    ovsdb_idl_condition_init(&cond);
+    ovsrec_interface_add_clause_name(&cond, OVSDB_F_EQ, vm);
+    for (char *c = lower; *c; c++) {
+        *c = tolower((unsigned char) *c);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        struct smap kv = SMAP_INITIALIZER(&kv);
+        smap_add(&kv, keys[i], i == 3 ? lower : vm);
+        ovsrec_interface_add_clause_external_ids(&cond, OVSDB_F_INCLUDES,
+                                                 &kv);
+        smap_destroy(&kv);
+    }
+    unsigned int seqno = ovsrec_interface_set_condition(idl, &cond);
+    ovsdb_idl_condition_destroy(&cond);
+    free(lower);
+    return seqno;
+}
+
+/* Ports named 'vm' or holding one of the replicated interfaces. */
+static unsigned int
+condition_vm_ports(struct ovsdb_idl *idl, const char *vm)
+{
+    const struct ovsrec_interface *iface;
+    struct ovsdb_idl_condition cond;
+
+    ovsdb_idl_condition_init(&cond);
+    ovsrec_port_add_clause_name(&cond, OVSDB_F_EQ, vm);
+    OVSREC_INTERFACE_FOR_EACH (iface, idl) {
+        struct uuid *u = CONST_CAST(struct uuid *, &iface->header_.uuid);
+        ovsrec_port_add_clause_interfaces(&cond, OVSDB_F_INCLUDES, &u, 1);
+    }
+    unsigned int seqno = ovsrec_port_set_condition(idl, &cond);
+    ovsdb_idl_condition_destroy(&cond);
+    return seqno;
+}
+
+/* True if every interface of every replicated port is replicated too. */
+static bool
+ports_complete(struct ovsdb_idl *idl)
+{
+    const struct ovsrec_port *port;
+
+    OVSREC_PORT_FOR_EACH (port, idl) {
+        const struct ovsdb_datum *d = ovsrec_port_get_interfaces(
+            port, OVSDB_TYPE_UUID);
+        if (d->n != port->n_interfaces) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+nmovs_db_open_vm(const char *remote, const char *rundir, int timeout_ms,
+                 const char *vm, struct nmovs_db **dbp, char *err,
+                 size_t errlen)
+{
+    long long int deadline = time_msec() + timeout_ms;
+    struct nmovs_db *db = db_create(remote, rundir);
+    struct ovsdb_idl_condition cond;
+
+    *dbp = NULL;
+    /* First the VM's interfaces (and a port named 'vm'), then the ports
+     * that hold them.  Bridges, QoS and queues are few: all of them. */
+    condition_vm_ifaces(db->idl, vm);
+    ovsdb_idl_condition_init(&cond);
+    ovsrec_port_add_clause_name(&cond, OVSDB_F_EQ, vm);
+    ovsrec_port_set_condition(db->idl, &cond);
+    ovsdb_idl_condition_destroy(&cond);
+    /* Conditions set before the first connection go with the initial
+     * monitor request and are acked without a sequence number change. */
+    int error = db_sync(db, ovsdb_idl_get_condition_seqno(db->idl), deadline,
+                        err, errlen);
+    if (!error) {
+        error = db_sync(db, condition_vm_ports(db->idl, vm), deadline,
+                        err, errlen);
+    }
+    if (!error && !ports_complete(db->idl)) {
+        /* A port found by name holds interfaces found by nothing: take
+         * them all rather than miss one. */
+        ovsdb_idl_condition_init(&cond);
+        ovsdb_idl_condition_add_clause_true(&cond);
+        unsigned int seqno = ovsrec_interface_set_condition(db->idl, &cond);
+        ovsdb_idl_condition_destroy(&cond);
+        error = db_sync(db, seqno, deadline, err, errlen);
+    }
+    if (error) {
+        nmovs_db_close(db);
+        return error;
     }
     *dbp = db;
     return 0;

@@ -161,9 +161,13 @@ nmovs_of_find_port(struct nmovs_of *of, const char *name, uint32_t ofport,
     struct ofpbuf *reply;
     int result = -ENOENT;
 
+    /* By number, OpenFlow 1.5 describes just that port (earlier versions
+     * describe them all): a bridge may have thousands. */
+    ofp_port_t which = name || ofport > UINT16_MAX ? OFPP_ANY
+                       : u16_to_ofp(ofport);
     ovs_list_init(&requests);
     ovs_list_push_back(&requests, &ofputil_encode_port_desc_stats_request(
-                           of->version, OFPP_ANY)->list_node);
+                           of->version, which)->list_node);
     int error = vconn_transact_multipart(of->vconn, &requests, &replies);
     if (error) {
         return neg_errno(error);

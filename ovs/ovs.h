@@ -73,6 +73,14 @@ struct nmovs_db;
 int nmovs_db_open(const char *remote, const char *rundir, int timeout_ms,
                   struct nmovs_db **dbp, char *err, size_t errlen);
 
+/* The same, replicating only what finding VM 'vm''s ports needs (its
+ * interfaces, their ports, all bridges, QoS and queues): fast on a host
+ * with thousands of ports, for activate, block and forget.  Not for import,
+ * export or remove, which need the whole picture. */
+int nmovs_db_open_vm(const char *remote, const char *rundir, int timeout_ms,
+                     const char *vm, struct nmovs_db **dbp, char *err,
+                     size_t errlen);
+
 /* Closes 'db'.  NULL is accepted. */
 void nmovs_db_close(struct nmovs_db *db);
 

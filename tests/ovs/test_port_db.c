@@ -216,6 +216,35 @@ test_activation_and_fdb(void **state)
     nmovs_db_close(db);
 }
 
+/* The VM-scoped replica finds the same ports and nothing else. */
+static void
+test_vm_scoped_replica(void **state)
+{
+    struct nmovs_db *db;
+    char err[512] = "";
+    char *remote = capture("printf unix:%s/db.sock", rundir);
+    (void) state;
+
+    free(capture(VSCTL "set Interface p2 external_ids:vm-id=vmB", rundir));
+    assert_int_equal(nmovs_db_open_vm(remote, rundir, 5000, "vmB", &db, err,
+                                      sizeof err), 0);
+    assert_int_equal(nmovs_block(db, "vmB", err, sizeof err), 0);
+    char *flows = capture("OVS_RUNDIR=%s ovs-ofctl dump-flows br0", rundir);
+    assert_non_null(strstr(flows, "0x6e6d"));
+    free(flows);
+    assert_int_equal(nmovs_activate(db, "vmB", err, sizeof err), 0);
+    /* p1 is not vmB's: not replicated, not found. */
+    assert_int_equal(nmovs_activate(db, "p1", err, sizeof err), -ENOENT);
+    nmovs_db_close(db);
+
+    /* By port name (the port's interface is found through the port). */
+    assert_int_equal(nmovs_db_open_vm(remote, rundir, 5000, "p1", &db, err,
+                                      sizeof err), 0);
+    assert_int_equal(nmovs_activate(db, "p1", err, sizeof err), 0);
+    nmovs_db_close(db);
+    free(remote);
+}
+
 static void
 test_unreachable_db(void **state)
 {
@@ -237,6 +266,7 @@ main(void)
         cmocka_unit_test(test_export_import_remove),
         cmocka_unit_test(test_import_reports_interface_error),
         cmocka_unit_test(test_activation_and_fdb),
+        cmocka_unit_test(test_vm_scoped_replica),
         cmocka_unit_test(test_unreachable_db),
     };
     need_root_and_ovs();
