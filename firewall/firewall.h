@@ -78,11 +78,23 @@ int fw_ruleset_add_chain(struct fw_ruleset *rs, struct nftnl_chain *c,
 int fw_ruleset_add_set(struct fw_ruleset *rs, struct nftnl_set *s);
 int fw_ruleset_add_rule(struct fw_ruleset *rs, struct nftnl_rule *r);
 
-/* Returns true if 'a' and 'b' hold the same objects in the same order, each
- * building byte-identical netlink messages (handles aside).  On a
- * difference, describes the first one in 'why' if non-NULL. */
+/* Returns true if 'a' and 'b' are the same firewall: the same tables and
+ * chains, the same sets and maps with the same elements (in any order: the
+ * kernel dumps hash sets in hash order), the same rules in the same order
+ * with the same expressions.  Anonymous sets are matched by position, not by
+ * the name the kernel gave them; state that changes by itself (counters,
+ * consumed quotas, last use, element expirations) is not compared.  What
+ * 'netmove verify' wants of a destination against the source's export.  On
+ * a difference, describes the first one in 'why' if non-NULL. */
 bool fw_ruleset_equal(const struct fw_ruleset *a, const struct fw_ruleset *b,
                       char *why, size_t whylen);
+
+/* Returns true if 'a' and 'b' hold the same objects in the same order, each
+ * building byte-identical netlink messages (handles aside): what a document
+ * round trip must keep. */
+bool fw_ruleset_identical(const struct fw_ruleset *a,
+                          const struct fw_ruleset *b,
+                          char *why, size_t whylen);
 
 /* Encodes 'rs' as a firewall document (JSON, version FW_DOC_VERSION).
  * The caller frees the result with json_destroy(). */

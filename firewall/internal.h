@@ -12,6 +12,7 @@ struct json;
 struct mnl_socket;
 struct nlmsghdr;
 struct nftnl_expr;
+struct nftnl_rule;
 struct nftnl_set;
 struct nftnl_set_elem;
 
@@ -121,6 +122,17 @@ struct json *fw_exprs_to_json_elem(struct nftnl_set_elem *);
 int fw_exprs_from_json(const struct json *exprs, const char *path,
                        void (*add)(void *owner, struct nftnl_expr *),
                        void *owner, char *err, size_t errlen);
+
+/* ---- copies of expressions and rules (expr_edit.c) ---- */
+
+/* Returns a copy of 'e' without the attributes whose bits are in 'skip'. */
+struct nftnl_expr *fw_expr_copy(const struct nftnl_expr *e, uint32_t skip);
+/* Returns a copy of rule 'r' (without its position) whose expressions are
+ * what 'edit' returns for each (NULL: a plain copy). */
+struct nftnl_rule *fw_rule_copy(const struct nftnl_rule *r,
+                                struct nftnl_expr *(*edit)(
+                                    const struct nftnl_expr *, void *aux),
+                                void *aux);
 
 /* ---- sets and maps as documents (set_doc.c) ---- */
 

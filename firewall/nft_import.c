@@ -323,19 +323,20 @@ elements_may_wait(const struct nftnl_set *s)
                  && nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_CONSTANT));
 }
 
-/* nft add set ...; with its elements unless they may wait. */
+/* nft add set ...; with its elements unless they may wait.  An anonymous
+ * set is sent as "__set%d" (the kernel names it) with the batch's 'id',
+ * then given back its source name (libnftnl frees a replaced set name). */
 static void
 add_set(struct fw_batch *b, const struct fw_table *t, struct nftnl_set *s,
         uint32_t id, struct anon_map *anon)
 {
-    char *shown = xstrdup(nftnl_set_get_str(s, NFTNL_SET_NAME));
+    char *name = xstrdup(nftnl_set_get_str(s, NFTNL_SET_NAME));
     struct nlmsghdr *nlh;
 
     nftnl_set_set_u32(s, NFTNL_SET_ID, id);
     if (fw_set_is_anonymous(s)) {
         anon->v = xrealloc(anon->v, (anon->n + 1) * sizeof *anon->v);
-        anon->v[anon->n++] = (struct anon) { t, xstrdup(shown), id };
-        /* The kernel names it; rules find it by id. */
+        anon->v[anon->n++] = (struct anon) { t, xstrdup(name), id };
         nftnl_set_set_str(s, NFTNL_SET_NAME, "__set%d");
     }
     nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWSET,
@@ -343,78 +344,68 @@ add_set(struct fw_batch *b, const struct fw_table *t, struct nftnl_set *s,
                                 fw_batch_seq(b));
     nftnl_set_nlmsg_build_payload(nlh, s);
     fw_batch_commit(b, "add set %s %s %s", fw_family_name(tfamily(t)),
-                    tname(t), shown);
+                    tname(t), name);
     if (!elements_may_wait(s)) {
-        add_elements(b, t, s, shown);
+        add_elements(b, t, s, name);
     }
-    /* Back to the source's name: a retried batch plans from it again. */
-    nftnl_set_set_str(s, NFTNL_SET_NAME, shown);
-    free(shown);
+    nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+    free(name);
 }
 
-/* Points the set references of rule 'r' at the batch's anonymous sets
- * ('restore' false), or back at the source's names ('restore' true). */
-static void
-relink_rule(struct nftnl_rule *r, const struct fw_table *t,
-            const struct anon_map *anon, bool restore)
+struct relink {
+    const struct fw_table *t;
+    const struct anon_map *anon;
+};
+
+/* fw_rule_copy() edit: a reference to an anonymous set points at the set
+ * the batch creates, by id ("__set%d" stands for "whatever name the kernel
+ * gives it"). */
+static struct nftnl_expr *
+relink_expr(const struct nftnl_expr *e, void *rl_)
 {
-    struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-    struct nftnl_expr *e;
+    const struct relink *rl = rl_;
+    const char *kind = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+    uint16_t name_attr, id_attr;
+    struct nftnl_expr *copy;
+    uint32_t id;
 
-    while ((e = nftnl_expr_iter_next(it))) {
-        const char *kind = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-        uint16_t name_attr, id_attr;
-        uint32_t id;
-
-        if (!strcmp(kind, "lookup")) {
-            name_attr = NFTNL_EXPR_LOOKUP_SET;
-            id_attr = NFTNL_EXPR_LOOKUP_SET_ID;
-        } else if (!strcmp(kind, "dynset")) {
-            name_attr = NFTNL_EXPR_DYNSET_SET_NAME;
-            id_attr = NFTNL_EXPR_DYNSET_SET_ID;
-        } else if (!strcmp(kind, "objref")) {
-            name_attr = NFTNL_EXPR_OBJREF_SET_NAME;
-            id_attr = NFTNL_EXPR_OBJREF_SET_ID;
-        } else {
-            continue;
-        }
-        if (!nftnl_expr_is_set(e, name_attr)) {
-            continue;
-        }
-        if (restore) {
-            for (size_t i = 0; i < anon->n; i++) {
-                if (anon->v[i].t == t
-                    && nftnl_expr_is_set(e, id_attr)
-                    && nftnl_expr_get_u32(e, id_attr) == anon->v[i].id
-                    && !strcmp(nftnl_expr_get_str(e, name_attr),
-                               "__set%d")) {
-                    nftnl_expr_set_str(e, name_attr, anon->v[i].name);
-                }
-            }
-            continue;
-        }
-        id = anon_find(anon, t, nftnl_expr_get_str(e, name_attr));
-        if (id) {
-            nftnl_expr_set_str(e, name_attr, "__set%d");
-            nftnl_expr_set_u32(e, id_attr, id);
-        }
+    if (!strcmp(kind, "lookup")) {
+        name_attr = NFTNL_EXPR_LOOKUP_SET;
+        id_attr = NFTNL_EXPR_LOOKUP_SET_ID;
+    } else if (!strcmp(kind, "dynset")) {
+        name_attr = NFTNL_EXPR_DYNSET_SET_NAME;
+        id_attr = NFTNL_EXPR_DYNSET_SET_ID;
+    } else if (!strcmp(kind, "objref")) {
+        name_attr = NFTNL_EXPR_OBJREF_SET_NAME;
+        id_attr = NFTNL_EXPR_OBJREF_SET_ID;
+    } else {
+        return NULL;
     }
-    nftnl_expr_iter_destroy(it);
+    if (!nftnl_expr_is_set(e, name_attr)
+        || !(id = anon_find(rl->anon, rl->t,
+                            nftnl_expr_get_str(e, name_attr)))) {
+        return NULL;
+    }
+    copy = fw_expr_copy(e, 1u << name_attr | 1u << id_attr);
+    nftnl_expr_set_str(copy, name_attr, "__set%d");
+    nftnl_expr_set_u32(copy, id_attr, id);
+    return copy;
 }
 
 static void
-add_rule(struct fw_batch *b, const struct fw_table *t, struct nftnl_rule *r,
-         const struct anon_map *anon)
+add_rule(struct fw_batch *b, const struct fw_table *t,
+         const struct nftnl_rule *r, const struct anon_map *anon)
 {
+    struct relink rl = { t, anon };
+    struct nftnl_rule *copy = fw_rule_copy(r, relink_expr, &rl);
     struct nlmsghdr *nlh;
 
-    relink_rule(r, t, anon, false);
     /* nft add rule ...: appended, in source order. */
     nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWRULE,
                                 tfamily(t), NLM_F_CREATE | NLM_F_APPEND,
                                 fw_batch_seq(b));
-    nftnl_rule_nlmsg_build_payload(nlh, r);
-    relink_rule(r, t, anon, true);
+    nftnl_rule_nlmsg_build_payload(nlh, copy);
+    nftnl_rule_free(copy);
     fw_batch_commit(b, "add rule %s %s %s", fw_family_name(tfamily(t)),
                     tname(t), nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 }

@@ -8,10 +8,12 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "openvswitch/json.h"
 #include "util.h"
 
 #include "firewall/internal.h"
@@ -255,8 +257,53 @@ collect_elem(struct nftnl_set_elem *e, void *list_)
     return 0;
 }
 
+/* The netlink message of every element of 's', sorted: the kernel dumps
+ * the elements of a hash set in the order of its hash, which differs from
+ * host to host. */
+struct elem_msgs {
+    size_t n;
+    struct nlmsghdr **msgs;
+};
+
+static int
+cmp_msgs(const void *a_, const void *b_)
+{
+    const struct nlmsghdr *a = *(const struct nlmsghdr *const *) a_;
+    const struct nlmsghdr *b = *(const struct nlmsghdr *const *) b_;
+
+    return (a->nlmsg_len != b->nlmsg_len
+            ? (a->nlmsg_len < b->nlmsg_len ? -1 : 1)
+            : memcmp(a, b, a->nlmsg_len));
+}
+
+static void
+sorted_elem_msgs(struct msg_pair *m, const struct elem_list *el,
+                 struct elem_msgs *out)
+{
+    out->n = el->n;
+    out->msgs = xmalloc(MAX(el->n, 1) * sizeof *out->msgs);
+    for (size_t i = 0; i < el->n; i++) {
+        struct nlmsghdr *nlh = msg_start(m->a);
+
+        nftnl_set_elem_nlmsg_build_payload(nlh, el->e[i]);
+        out->msgs[i] = xmemdup(nlh, nlh->nlmsg_len);
+        memset(nlh, 0, nlh->nlmsg_len);
+    }
+    qsort(out->msgs, out->n, sizeof *out->msgs, cmp_msgs);
+}
+
+static void
+free_elem_msgs(struct elem_msgs *em)
+{
+    for (size_t i = 0; i < em->n; i++) {
+        free(em->msgs[i]);
+    }
+    free(em->msgs);
+}
+
 static bool
-sets_equal(struct msg_pair *m, struct nftnl_set *a, struct nftnl_set *b)
+sets_equal(struct msg_pair *m, struct nftnl_set *a, struct nftnl_set *b,
+           bool in_order)
 {
     struct elem_list ea = { 0, NULL }, eb = { 0, NULL };
     struct nlmsghdr *na = msg_start(m->a), *nb = msg_start(m->b);
@@ -268,12 +315,24 @@ sets_equal(struct msg_pair *m, struct nftnl_set *a, struct nftnl_set *b)
     nftnl_set_elem_foreach(a, collect_elem, &ea);
     nftnl_set_elem_foreach(b, collect_elem, &eb);
     same = same && ea.n == eb.n;
-    for (size_t i = 0; same && i < ea.n; i++) {
-        na = msg_start(m->a);
-        nb = msg_start(m->b);
-        nftnl_set_elem_nlmsg_build_payload(na, ea.e[i]);
-        nftnl_set_elem_nlmsg_build_payload(nb, eb.e[i]);
-        same = same_msg(na, nb);
+    if (same && in_order) {
+        for (size_t i = 0; same && i < ea.n; i++) {
+            na = msg_start(m->a);
+            nb = msg_start(m->b);
+            nftnl_set_elem_nlmsg_build_payload(na, ea.e[i]);
+            nftnl_set_elem_nlmsg_build_payload(nb, eb.e[i]);
+            same = same_msg(na, nb);
+        }
+    } else if (same) {
+        struct elem_msgs sa, sb;
+
+        sorted_elem_msgs(m, &ea, &sa);
+        sorted_elem_msgs(m, &eb, &sb);
+        for (size_t i = 0; same && i < sa.n; i++) {
+            same = !cmp_msgs(&sa.msgs[i], &sb.msgs[i]);
+        }
+        free_elem_msgs(&sa);
+        free_elem_msgs(&sb);
     }
     free(ea.e);
     free(eb.e);
@@ -292,7 +351,8 @@ rules_equal(struct msg_pair *m, struct nftnl_rule *a, struct nftnl_rule *b)
 
 static bool
 tables_equal(struct msg_pair *m, const struct fw_table *a,
-             const struct fw_table *b, char *why, size_t whylen)
+             const struct fw_table *b, bool in_order, char *why,
+             size_t whylen)
 {
     const char *name = nftnl_table_get_str(a->t, NFTNL_TABLE_NAME);
     struct nlmsghdr *na = msg_start(m->a), *nb = msg_start(m->b);
@@ -329,7 +389,7 @@ tables_equal(struct msg_pair *m, const struct fw_table *a,
         struct fw_set *sa = CONTAINER_OF(pa, struct fw_set, node);
         struct fw_set *sb = CONTAINER_OF(pb, struct fw_set, node);
 
-        if (!sets_equal(m, sa->s, sb->s)) {
+        if (!sets_equal(m, sa->s, sb->s, in_order)) {
             return doc_error(why, whylen, "table %s: set %s differs", name,
                              nftnl_set_get_str(sa->s, NFTNL_SET_NAME)), false;
         }
@@ -350,9 +410,9 @@ tables_equal(struct msg_pair *m, const struct fw_table *a,
     return true;
 }
 
-bool
-fw_ruleset_equal(const struct fw_ruleset *a, const struct fw_ruleset *b,
-                 char *why, size_t whylen)
+static bool
+rulesets_equal(const struct fw_ruleset *a, const struct fw_ruleset *b,
+               bool in_order, char *why, size_t whylen)
 {
     struct msg_pair m = { xzalloc(MSG_MAX), xzalloc(MSG_MAX) };
     const struct ovs_list *pa, *pb;
@@ -369,9 +429,164 @@ fw_ruleset_equal(const struct fw_ruleset *a, const struct fw_ruleset *b,
          same && pa != &a->tables; pa = pa->next, pb = pb->next) {
         same = tables_equal(&m, CONTAINER_OF(pa, struct fw_table, node),
                             CONTAINER_OF(pb, struct fw_table, node),
-                            why, whylen);
+                            in_order, why, whylen);
     }
     free(m.a);
     free(m.b);
+    return same;
+}
+
+bool
+fw_ruleset_identical(const struct fw_ruleset *a, const struct fw_ruleset *b,
+                     char *why, size_t whylen)
+{
+    return rulesets_equal(a, b, true, why, whylen);
+}
+
+/* ---- comparison of what a ruleset means ---- */
+
+/* The source names of a table's anonymous sets, by position. */
+struct anon_names {
+    size_t n;
+    char **names;
+};
+
+/* Returns the positional name of anonymous set 'name' (malloc'd), or NULL
+ * if 'name' is no anonymous set of the table. */
+static char *
+anon_rename(const struct anon_names *an, const char *name)
+{
+    for (size_t i = 0; i < an->n; i++) {
+        if (!strcmp(an->names[i], name)) {
+            return xasprintf("__anon%zu", i);
+        }
+    }
+    return NULL;
+}
+
+/* State that changes by itself: counters, consumed quota, last use. */
+static int
+forget_state(struct nftnl_expr *e, void *aux OVS_UNUSED)
+{
+    const char *kind = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+    if (!strcmp(kind, "counter")) {
+        nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
+        nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
+    } else if (!strcmp(kind, "quota")) {
+        nftnl_expr_set_u64(e, NFTNL_EXPR_QUOTA_CONSUMED, 0);
+    } else if (!strcmp(kind, "last")) {
+        nftnl_expr_set_u64(e, NFTNL_EXPR_LAST_MSECS, 0);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LAST_SET, 0);
+    } else if (!strcmp(kind, "dynset")) {
+        nftnl_expr_expr_foreach(e, forget_state, NULL);
+    }
+    return 0;
+}
+
+static int
+forget_elem_state(struct nftnl_set_elem *e, void *aux OVS_UNUSED)
+{
+    nftnl_set_elem_unset(e, NFTNL_SET_ELEM_EXPIRATION);
+    nftnl_set_elem_expr_foreach(e, forget_state, NULL);
+    return 0;
+}
+
+static uint16_t
+set_ref_attr(const char *kind)
+{
+    return (!strcmp(kind, "lookup") ? NFTNL_EXPR_LOOKUP_SET
+            : !strcmp(kind, "dynset") ? NFTNL_EXPR_DYNSET_SET_NAME
+            : !strcmp(kind, "objref") ? NFTNL_EXPR_OBJREF_SET_NAME
+            : 0);
+}
+
+/* fw_rule_copy() edit: anonymous set references by position, state that
+ * changes by itself zeroed. */
+static struct nftnl_expr *
+normalize_expr(const struct nftnl_expr *e, void *an_)
+{
+    const struct anon_names *an = an_;
+    uint16_t attr = set_ref_attr(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+    char *name = (attr && nftnl_expr_is_set(e, attr)
+                  ? anon_rename(an, nftnl_expr_get_str(e, attr)) : NULL);
+    struct nftnl_expr *copy = fw_expr_copy(e, name ? 1u << attr : 0);
+
+    if (name) {
+        nftnl_expr_set_str(copy, attr, name);
+        free(name);
+    }
+    forget_state(copy, NULL);
+    return copy;
+}
+
+/* Rewrites 'rs' into what it means: anonymous sets named by position (the
+ * kernel numbers them as it likes), state that changes by itself zeroed. */
+static void
+normalize(struct fw_ruleset *rs)
+{
+    struct fw_table *t;
+
+    LIST_FOR_EACH (t, node, &rs->tables) {
+        struct anon_names an = { 0, NULL };
+        struct fw_set *s;
+        struct fw_rule *r;
+
+        LIST_FOR_EACH (s, node, &t->sets) {
+            if (fw_set_is_anonymous(s->s)) {
+                an.names = xrealloc(an.names, (an.n + 1) * sizeof *an.names);
+                an.names[an.n] = xstrdup(nftnl_set_get_str(s->s,
+                                                           NFTNL_SET_NAME));
+                char *name = xasprintf("__anon%zu", an.n++);
+                nftnl_set_set_str(s->s, NFTNL_SET_NAME, name);
+                free(name);
+            }
+            nftnl_set_elem_foreach(s->s, forget_elem_state, NULL);
+        }
+        LIST_FOR_EACH (r, node, &t->rules) {
+            struct nftnl_rule *copy = fw_rule_copy(r->r, normalize_expr, &an);
+
+            nftnl_rule_free(r->r);
+            r->r = copy;
+        }
+        for (size_t i = 0; i < an.n; i++) {
+            free(an.names[i]);
+        }
+        free(an.names);
+    }
+}
+
+/* A copy of 'rs' through its document: libnftnl has no deep copy of
+ * rules. */
+static struct fw_ruleset *
+copy_of(const struct fw_ruleset *rs)
+{
+    struct json *doc = fw_ruleset_to_json(rs);
+    struct fw_ruleset *copy = NULL;
+    char err[128];
+
+    fw_ruleset_from_json(doc, &copy, err, sizeof err);
+    json_destroy(doc);
+    return copy;
+}
+
+bool
+fw_ruleset_equal(const struct fw_ruleset *a, const struct fw_ruleset *b,
+                 char *why, size_t whylen)
+{
+    struct fw_ruleset *ca = copy_of(a), *cb = copy_of(b);
+    bool same;
+
+    if (!ca || !cb) {
+        /* Not documentable (cannot happen with what export makes): only
+         * identical is equal. */
+        same = fw_ruleset_identical(a, b, why, whylen);
+    } else {
+        normalize(ca);
+        normalize(cb);
+        same = rulesets_equal(ca, cb, false, why, whylen);
+    }
+    fw_ruleset_destroy(ca);
+    fw_ruleset_destroy(cb);
     return same;
 }
