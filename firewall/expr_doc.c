@@ -26,14 +26,6 @@
  * prefixes; data: NFT_DATA_VALUE_MAXLEN). */
 #define EXPR_VALUE_MAX 256
 
-static bool
-is_nested_attr(const char *kind, uint16_t type)
-{
-    return (!strcmp(kind, "dynset")
-            && (type == NFTNL_EXPR_DYNSET_EXPR
-                || type == NFTNL_EXPR_DYNSET_EXPRESSIONS));
-}
-
 static int
 add_nested_json(struct nftnl_expr *e, void *array_)
 {
@@ -54,7 +46,8 @@ fw_expr_to_json(const struct nftnl_expr *e)
         uint32_t len = 0;
         char name[8];
 
-        if (!nftnl_expr_is_set(e, type) || is_nested_attr(kind, type)) {
+        if (!nftnl_expr_is_set(e, type)
+            || fw_expr_attr_is_nested(kind, type)) {
             continue;
         }
         data = nftnl_expr_get(e, type, &len);
@@ -114,7 +107,7 @@ set_attr(struct nftnl_expr *e, const char *kind, unsigned long type,
 
     memset(value, 0, sizeof value);
     if (type < NFTNL_EXPR_BASE || type > EXPR_ATTR_MAX
-        || is_nested_attr(kind, type)) {
+        || fw_expr_attr_is_nested(kind, type)) {
         return doc_error(err, errlen, "%s.attrs.%lu: unknown attribute of "
                          "expression '%s'", path, type, kind);
     }

@@ -11,8 +11,8 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 
-static bool
-is_nested(const char *kind, uint16_t type)
+bool
+fw_expr_attr_is_nested(const char *kind, uint16_t type)
 {
     return (!strcmp(kind, "dynset")
             && (type == NFTNL_EXPR_DYNSET_EXPR
@@ -38,7 +38,7 @@ fw_expr_copy(const struct nftnl_expr *e, uint32_t skip)
         uint32_t len = 0;
 
         if (skip & (1u << type) || !nftnl_expr_is_set(e, type)
-            || is_nested(kind, type)) {
+            || fw_expr_attr_is_nested(kind, type)) {
             continue;
         }
         data = nftnl_expr_get(e, type, &len);

@@ -125,6 +125,9 @@ int fw_exprs_from_json(const struct json *exprs, const char *path,
 
 /* ---- copies of expressions and rules (expr_edit.c) ---- */
 
+/* True if attribute 'type' of expressions of 'kind' holds expressions
+ * (dynset's), not bytes. */
+bool fw_expr_attr_is_nested(const char *kind, uint16_t type);
 /* Returns a copy of 'e' without the attributes whose bits are in 'skip'. */
 struct nftnl_expr *fw_expr_copy(const struct nftnl_expr *e, uint32_t skip);
 /* Returns a copy of rule 'r' (without its position) whose expressions are
