@@ -397,15 +397,32 @@ add_rule(struct fw_batch *b, const struct fw_table *t,
          const struct nftnl_rule *r, const struct anon_map *anon)
 {
     struct relink rl = { t, anon };
-    struct nftnl_rule *copy = fw_rule_copy(r, relink_expr, &rl);
+    struct nftnl_rule *copy = NULL;
+    struct nftnl_expr_iter *it;
+    struct nftnl_expr *e;
     struct nlmsghdr *nlh;
+
+    /* Only a rule that uses an anonymous set needs relinking (a copy). */
+    it = nftnl_expr_iter_create(r);
+    while (!copy && (e = nftnl_expr_iter_next(it))) {
+        struct nftnl_expr *probe = relink_expr(e, &rl);
+
+        if (probe) {
+            nftnl_expr_free(probe);
+            copy = fw_rule_copy(r, relink_expr, &rl);
+        }
+    }
+    nftnl_expr_iter_destroy(it);
 
     /* nft add rule ...: appended, in source order. */
     nlh = nftnl_nlmsg_build_hdr(fw_batch_buffer(b), NFT_MSG_NEWRULE,
                                 tfamily(t), NLM_F_CREATE | NLM_F_APPEND,
                                 fw_batch_seq(b));
-    nftnl_rule_nlmsg_build_payload(nlh, copy);
-    nftnl_rule_free(copy);
+    nftnl_rule_nlmsg_build_payload(nlh, copy ? copy : CONST_CAST(
+                                       struct nftnl_rule *, r));
+    if (copy) {
+        nftnl_rule_free(copy);
+    }
     fw_batch_commit(b, "add rule %s %s %s", fw_family_name(tfamily(t)),
                     tname(t), nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 }
