@@ -50,7 +50,8 @@ vswitchd_transact(const char *rundir, const char *command, int argc,
         snprintf(err, errlen, "%s: %s", path, ovs_strerror(error));
         error = -error;
     } else if (cmd_err) {
-        /* "no such bridge" and the like. */
+        /* "no such bridge" and the like, with a newline. */
+        cmd_err[strcspn(cmd_err, "\n")] = '\0';
         snprintf(err, errlen, "ovs-vswitchd: %s: %s", command, cmd_err);
         error = -ENOENT;
     }
