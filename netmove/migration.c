@@ -963,11 +963,16 @@ recover_one(void *nm_, const char *id, const struct json *records)
         const struct json *step = record_member(rec, "step");
         const struct json *v = record_member(rec, "vm");
         const struct json *s = record_member(rec, "src");
+        if (role && role->type == JSON_STRING
+            && !strcmp(json_string(role), "source")) {
+            source_recover(nm, id, records);
+            return;
+        }
         if (!role || role->type != JSON_STRING
             || strcmp(json_string(role), "destination")
             || !step || step->type != JSON_STRING
             || !v || v->type != JSON_STRING) {
-            return;             /* A source's record: nothing to redo. */
+            return;
         }
         vm = json_string(v);
         src = s && s->type == JSON_STRING ? json_string(s) : src;

@@ -55,6 +55,8 @@ void migrations_destroy(struct netmoved *nm);
 
 /* source.c: the source's side: what a destination asks of it. */
 void source_register(struct netmoved *nm);
+void source_recover(struct netmoved *nm, const char *id,
+                    const struct json *records);
 void source_destroy(struct netmoved *nm);
 
 /* The announcer's frame callback ('aux' is the netmoved). */

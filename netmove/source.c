@@ -71,9 +71,9 @@ get_params(const struct json *params, const char **vm, const char **id,
 
 static void
 journal_note(struct netmoved *nm, const char *id, const char *vm,
-             const char *step, const char *peer)
+             const char *step, const char *peer, struct json *extra)
 {
-    struct json *rec = json_object_create();
+    struct json *rec = extra ? extra : json_object_create();
 
     json_object_put_string(rec, "role", "source");
     json_object_put_string(rec, "vm", vm);
@@ -85,6 +85,44 @@ journal_note(struct netmoved *nm, const char *id, const char *vm,
         VLOG_WARN("%s: journal: %s", id, ovs_strerror(-error));
     }
     json_destroy(rec);
+}
+
+/* The export of 'vm' that migration 'id' to 'peer' holds here, or NULL with
+ * '*errorp' set.  Only the peer a VM was exported to, in that migration, may
+ * pull its delta or make the source delete it: being an authenticated peer
+ * is not enough to remove another host's VMs. */
+static struct outgoing *
+authorized(struct netmoved *nm, const char *vm, const char *id,
+           const char *peer, char **errorp)
+{
+    struct outgoing *o = shash_find_data(&nm->outgoing, vm);
+
+    if (!o || strcmp(o->id, id) || strcmp(o->dst, peer)) {
+        *errorp = xasprintf("bad input: no export of %s to %s in migration "
+                            "%s here", vm, peer, id);
+        return NULL;
+    }
+    return o;
+}
+
+/* True if migration 'id' of 'vm' was confirmed here already (a destination
+ * that lost our answer asks again). */
+static bool
+already_confirmed(struct netmoved *nm, const char *id, const char *vm)
+{
+    struct json *records = nm_journal_read(nm->journal, id);
+    bool done = false;
+
+    for (size_t i = 0; records && i < json_array(records)->n; i++) {
+        const struct shash *r = json_object(json_array(records)->elems[i]);
+        const struct json *step = shash_find_data(r, "step");
+        const struct json *v = shash_find_data(r, "vm");
+        done |= step && step->type == JSON_STRING && v && v->type == JSON_STRING
+                && !strcmp(json_string(step), "confirm-done")
+                && !strcmp(json_string(v), vm);
+    }
+    json_destroy(records);
+    return done;
 }
 
 /* export {vm, id} -> {version, vm, host, site, port, fw, ct} */
@@ -142,7 +180,8 @@ src_export(void *nm_, const char *peer, const struct json *params,
     fw_ruleset_destroy(rs);
     o->ct_base = ct;
     outgoing_destroy(shash_replace(&nm->outgoing, vm, o));
-    journal_note(nm, id, vm, "export", peer);
+    journal_note(nm, id, vm, "export", peer,
+                 nm_json_object_1("port", json_clone(port)));
     VLOG_INFO("%s: exported %s to %s", id, vm, peer);
     return result;
 
@@ -155,7 +194,7 @@ error:
 
 /* ct-delta {vm, id} -> {ct}: what changed since the last export. */
 static struct json *
-src_ct_delta(void *nm_, const char *peer OVS_UNUSED,
+src_ct_delta(void *nm_, const char *peer,
              const struct json *params, char **errorp)
 {
     struct netmoved *nm = nm_;
@@ -168,10 +207,8 @@ src_ct_delta(void *nm_, const char *peer OVS_UNUSED,
     if (!get_params(params, &vm, &id, true, errorp)) {
         return NULL;
     }
-    o = shash_find_data(&nm->outgoing, vm);
+    o = authorized(nm, vm, id, peer, errorp);
     if (!o) {
-        *errorp = xasprintf("no migration of %s in progress here "
-                            "(export first)", vm);
         return NULL;
     }
     nm_vm_addrs_ct_filter(&o->addrs, &filter);
@@ -210,8 +247,18 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
     if (!get_params(params, &vm, &id, true, errorp)) {
         return NULL;
     }
-    journal_note(nm, id, vm, "confirm-begin", peer);
-    o = shash_find_data(&nm->outgoing, vm);
+    if (already_confirmed(nm, id, vm)) {
+        struct json *result = json_object_create();
+        json_object_put(result, "ports", json_integer_create(0));
+        json_object_put(result, "fw_objects", json_integer_create(0));
+        json_object_put(result, "ct_entries", json_integer_create(0));
+        return result;
+    }
+    o = authorized(nm, vm, id, peer, errorp);
+    if (!o) {
+        return NULL;
+    }
+    journal_note(nm, id, vm, "confirm-begin", peer, NULL);
     if (nmovs_remove(nm->db, &vm, 1, 5000, &n_ports, err, sizeof err)) {
         *errorp = xasprintf("port: %s", err);
         return NULL;
@@ -220,16 +267,13 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
         *errorp = xasprintf("firewall: %s", err);
         return NULL;
     }
-    if (o) {
-        struct ct_filter filter;
-        nm_vm_addrs_ct_filter(&o->addrs, &filter);
-        int error = filter.n_addrs
-                    ? ct_remove(&filter, &n_ct, err, sizeof err) : 0;
-        free(filter.addrs);
-        if (error) {
-            *errorp = xasprintf("conntrack: %s", err);
-            return NULL;
-        }
+    struct ct_filter filter;
+    nm_vm_addrs_ct_filter(&o->addrs, &filter);
+    int error = filter.n_addrs ? ct_remove(&filter, &n_ct, err, sizeof err) : 0;
+    free(filter.addrs);
+    if (error) {
+        *errorp = xasprintf("conntrack: %s", err);
+        return NULL;
     }
     /* No bridge may keep forwarding the VM's MACs to the port just gone. */
     if (nmovs_fdb_flush(nm->cfg->ovs_rundir, nm->cfg->bridge,
@@ -237,7 +281,7 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
         VLOG_WARN("%s: flushing %s's MAC table: %s", id, nm->cfg->bridge,
                   err);
     }
-    journal_note(nm, id, vm, "confirm-done", peer);
+    journal_note(nm, id, vm, "confirm-done", peer, NULL);
     nm_journal_finish(nm->journal, id);
     outgoing_destroy(shash_find_and_delete(&nm->outgoing, vm));
     VLOG_INFO("%s: confirmed by %s: removed %zu port(s), %zu firewall "
@@ -263,8 +307,14 @@ src_abort(void *nm_, const char *peer, const struct json *params,
     if (!get_params(params, &vm, &id, true, errorp)) {
         return NULL;
     }
+    if (!shash_find(&nm->outgoing, vm)) {
+        return json_object_create();    /* Nothing exported: nothing kept. */
+    }
+    if (!authorized(nm, vm, id, peer, errorp)) {
+        return NULL;
+    }
     outgoing_destroy(shash_find_and_delete(&nm->outgoing, vm));
-    journal_note(nm, id, vm, "aborted", peer);
+    journal_note(nm, id, vm, "aborted", peer, NULL);
     nm_journal_finish(nm->journal, id);
     VLOG_INFO("%s: aborted by %s; %s stays here", id, peer, vm);
     return json_object_create();
@@ -348,6 +398,50 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
         json_object_put(result, "fdb", fdb);
     }
     return result;
+}
+
+/* After a restart: the exports not yet confirmed or aborted, from their
+ * journals, so that their destinations can still confirm (or abort). */
+void
+source_recover(struct netmoved *nm, const char *id, const struct json *records)
+{
+    const struct json_array *a = json_array(records);
+    const struct json *port = NULL;
+    const char *vm = NULL, *peer = NULL;
+    char err[ERRLEN];
+
+    for (size_t i = 0; i < a->n; i++) {
+        const struct shash *r = json_object(a->elems[i]);
+        const struct json *step = shash_find_data(r, "step");
+        const struct json *v = shash_find_data(r, "vm");
+        const struct json *p = shash_find_data(r, "peer");
+        if (!step || step->type != JSON_STRING || !v || v->type != JSON_STRING
+            || !p || p->type != JSON_STRING) {
+            continue;
+        }
+        if (!strcmp(json_string(step), "export")) {
+            vm = json_string(v);
+            peer = json_string(p);
+            port = shash_find_data(r, "port");
+        } else if (!strcmp(json_string(step), "confirm-done")
+                   || !strcmp(json_string(step), "aborted")) {
+            vm = NULL;
+        }
+    }
+    if (!vm || !port || shash_find(&nm->outgoing, vm)) {
+        return;
+    }
+
+    struct outgoing *o = xzalloc(sizeof *o);
+    o->vm = xstrdup(vm);
+    o->id = xstrdup(id);
+    o->dst = xstrdup(peer);
+    if (nm_vm_addrs_from_doc(port, NULL, 0, &o->addrs, err, sizeof err)) {
+        VLOG_WARN("%s: recovery: %s", id, err);
+    }
+    shash_add(&nm->outgoing, vm, o);
+    VLOG_INFO("%s: recovery: %s stays exported to %s until it confirms or "
+              "aborts", id, vm, peer);
 }
 
 void
