@@ -176,40 +176,64 @@ iface_macs(const struct ovsrec_interface *iface, uint8_t (*macs)[6])
     return 0;
 }
 
+/* Blocks or unblocks each interface of 'port' through 'of'. */
+static int
+set_port_blocked(struct nmovs_of *of, const struct ovsrec_port *port,
+                 bool block, char *err, size_t errlen)
+{
+    for (size_t j = 0; j < port->n_interfaces; j++) {
+        const struct ovsrec_interface *iface = port->interfaces[j];
+        uint8_t macs[1][6];
+
+        if (!iface->n_ofport || iface->ofport[0] <= 0) {
+            if (!block) {
+                continue;       /* No OpenFlow port: no flows either. */
+            }
+            snprintf(err, errlen, "interface %s has no OpenFlow port%s%s",
+                     iface->name, iface->error ? ": " : "",
+                     iface->error ? iface->error : "");
+            return -ENODEV;
+        }
+        uint32_t ofport = iface->ofport[0];
+        int error = block ? nmovs_of_block(of, ofport, macs,
+                                           iface_macs(iface, macs))
+                          : nmovs_of_unblock(of, ofport);
+        if (error) {
+            snprintf(err, errlen, "interface %s: %s its flows failed: %s",
+                     iface->name, block ? "installing" : "removing",
+                     ovs_strerror(-error));
+            return error;
+        }
+    }
+    return 0;
+}
+
 int
 nmovs_set_ports_blocked(struct nmovs_db *db, const struct nmovs_vm_port *ports,
                         size_t n, bool block, char *err, size_t errlen)
 {
+    /* One OpenFlow connection per bridge, however many ports. */
     for (size_t i = 0; i < n; i++) {
-        const struct ovsrec_port *port = ports[i].port;
-        struct nmovs_of *of;
+        bool seen = false;
+        for (size_t k = 0; k < i; k++) {
+            seen |= ports[k].br == ports[i].br;
+        }
+        if (seen) {
+            continue;
+        }
 
+        struct nmovs_of *of;
         int error = nmovs_of_open(db->rundir, ports[i].br->name, &of);
         if (error) {
-            snprintf(err, errlen, "bridge %s: OpenFlow connection to %s/%s.mgmt"
-                     " failed: %s", ports[i].br->name, db->rundir,
+            snprintf(err, errlen, "bridge %s: OpenFlow connection to "
+                     "%s/%s.mgmt failed: %s", ports[i].br->name, db->rundir,
                      ports[i].br->name, ovs_strerror(-error));
             return error;
         }
-        for (size_t j = 0; !error && j < port->n_interfaces; j++) {
-            const struct ovsrec_interface *iface = port->interfaces[j];
-            uint8_t macs[1][6];
-
-            if (!iface->n_ofport || iface->ofport[0] <= 0) {
-                snprintf(err, errlen, "interface %s has no OpenFlow port%s%s",
-                         iface->name, iface->error ? ": " : "",
-                         iface->error ? iface->error : "");
-                error = -ENODEV;
-                break;
-            }
-            uint32_t ofport = iface->ofport[0];
-            error = block ? nmovs_of_block(of, ofport, macs,
-                                           iface_macs(iface, macs))
-                          : nmovs_of_unblock(of, ofport);
-            if (error) {
-                snprintf(err, errlen, "interface %s: %s its flows failed: %s",
-                         iface->name, block ? "installing" : "removing",
-                         ovs_strerror(-error));
+        for (size_t k = i; !error && k < n; k++) {
+            if (ports[k].br == ports[i].br) {
+                error = set_port_blocked(of, ports[k].port, block, err,
+                                         errlen);
             }
         }
         nmovs_of_close(of);

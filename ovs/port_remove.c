@@ -104,25 +104,24 @@ removal_committed(struct ovsdb_idl_txn *txn, void *r_)
 static int
 unblock_all(struct removal *r, char *err, size_t errlen)
 {
+    struct nmovs_vm_port *all = NULL;
+    size_t n_all = 0;
+
     for (size_t v = 0; v < r->n_vms; v++) {
         struct nmovs_vm_port *ports;
         size_t n = nmovs_find_vm_ports(r->db, r->vms[v], &ports);
-        int error = 0;
 
-        for (size_t i = 0; !error && i < n; i++) {
-            error = nmovs_set_ports_blocked(r->db, &ports[i], 1, false,
-                                            err, errlen);
-            if (error == -ENODEV || error == -ENOENT) {
-                /* No OpenFlow port, or no ovs-vswitchd: no flows either. */
-                error = 0;
-            }
+        all = xrealloc(all, (n_all + n + 1) * sizeof *all);
+        for (size_t i = 0; i < n; i++) {
+            all[n_all++] = ports[i];
         }
         free(ports);
-        if (error) {
-            return error;
-        }
     }
-    return 0;
+    int error = nmovs_set_ports_blocked(r->db, all, n_all, false, err,
+                                        errlen);
+    free(all);
+    /* No ovs-vswitchd (no management socket): no flows either. */
+    return error == -ENOENT ? 0 : error;
 }
 
 int
