@@ -21,8 +21,8 @@ const struct nm_cmd nm_cmd_port = {
     "export, import, activate and remove a VM's Open vSwitch port",
     "usage: netmove port export [--db REMOTE] VM...\n"
     "       netmove port import [--db REMOTE] [--rename OLD=NEW]...\n"
-    "                           [--vlan-map A=B]... [--blocked] [--timeout MS]\n"
-    "                           [FILE...]\n"
+    "                           [--vlan-map A=B]... [--blocked] [--device-later]\n"
+    "                           [--timeout MS] [FILE...]\n"
     "       netmove port activate [--db REMOTE] [--on-announce [--timeout MS]]\n"
     "                             VM...\n"
     "       netmove port block [--db REMOTE] VM...\n"
@@ -39,6 +39,9 @@ const struct nm_cmd nm_cmd_port = {
     "  --vlan-map A=B     VLAN A becomes B in tag and trunks (destination site)\n"
     "  --blocked          wired but silent: drop flows from and to the port\n"
     "                     and no_forward, until 'port activate'\n"
+    "  --device-later     an interface whose device does not exist yet (the\n"
+    "                     hypervisor creates the tap when the VM arrives) is\n"
+    "                     staged, not waited for; ovs-vswitchd adds it later\n"
     "  --timeout MS       how long to wait for OVSDB and ovs-vswitchd (10000)\n"
     "activate  remove the block from the VM's ports (staged activation)\n"
     "  --on-announce      wait (--timeout MS, default 10000) for the VM's first\n"
@@ -67,12 +70,13 @@ struct port_opts {
     int timeout_ms;
     bool blocked;
     bool on_announce;
+    bool device_later;
     struct nmovs_xlate *xlate;
 };
 
 enum {
     OPT_DB = 256, OPT_RENAME, OPT_VLAN_MAP, OPT_BLOCKED, OPT_TIMEOUT,
-    OPT_BRIDGE, OPT_ON_ANNOUNCE,
+    OPT_BRIDGE, OPT_ON_ANNOUNCE, OPT_DEVICE_LATER,
 };
 
 /* Parses the options of 'verb'; 'allowed' lists the OPT_*s it takes.
@@ -89,6 +93,7 @@ parse_opts(const char *verb, int argc, char *argv[], const int *allowed,
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "bridge", required_argument, NULL, OPT_BRIDGE },
         { "on-announce", no_argument, NULL, OPT_ON_ANNOUNCE },
+        { "device-later", no_argument, NULL, OPT_DEVICE_LATER },
         { NULL, 0, NULL, 0 },
     };
     char err[256];
@@ -117,6 +122,9 @@ parse_opts(const char *verb, int argc, char *argv[], const int *allowed,
             break;
         case OPT_ON_ANNOUNCE:
             o->on_announce = true;
+            break;
+        case OPT_DEVICE_LATER:
+            o->device_later = true;
             break;
         case OPT_TIMEOUT: {
             char *end;
@@ -270,7 +278,8 @@ static int
 cmd_import(int argc, char *argv[], struct port_opts *o)
 {
     static const int allowed[] = {
-        OPT_DB, OPT_RENAME, OPT_VLAN_MAP, OPT_BLOCKED, OPT_TIMEOUT, 0
+        OPT_DB, OPT_RENAME, OPT_VLAN_MAP, OPT_BLOCKED, OPT_TIMEOUT,
+        OPT_DEVICE_LATER, 0
     };
     struct nmovs_doc **docs = NULL;
     struct nmovs_db *db = NULL;
@@ -294,6 +303,7 @@ cmd_import(int argc, char *argv[], struct port_opts *o)
     struct nmovs_import_opts io = {
         .blocked = o->blocked,
         .timeout_ms = o->timeout_ms,
+        .device_later = o->device_later,
     };
     int error = nmovs_import(db, docs, n, &io, &changed, err, sizeof err);
     if (error) {

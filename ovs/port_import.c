@@ -426,14 +426,18 @@ import_committed(struct ovsdb_idl_txn *txn, void *imp_)
     }
 }
 
-/* 0 once ovs-vswitchd has applied the transaction (cur_cfg, as ovs-vsctl
- * waits for) and every imported interface has an ofport, -EAGAIN before,
- * -ENODEV with Interface:error in 'err' if one has none once applied. */
+/* True if ovs-vswitchd could not add 'f' only because its device does not
+ * exist yet. */
 static bool
 device_missing(const struct ovsrec_interface *f)
 {
     return f && f->error && strstr(f->error, "No such device");
 }
+
+/* 0 once ovs-vswitchd has applied the transaction (cur_cfg, as ovs-vsctl
+ * waits for) and every imported interface has an ofport (or, with
+ * device_later, lacks only its device), -EAGAIN before, -ENODEV with
+ * Interface:error in 'err' if one has none once applied. */
 
 static int
 check_applied(struct import *imp, char *err, size_t errlen)

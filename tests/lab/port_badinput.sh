@@ -93,3 +93,15 @@ sed 's/tap-vm1/tap-gone/g; s/"vm1"/"gone"/' "$TMP/good.json" | imp --timeout 300
 	fail "failed interface: exit $rc, $(cat "$TMP/err")"
 ovs-vsctl --db="unix:$R1/db.sock" list-ports br-int | grep -q tap-gone && fail "failed import left tap-gone behind"
 pass "operational failures exit 1: missing bridge, no OVSDB, Interface:error reported and the created port rolled back"
+
+# The same port staged with --device-later: accepted, and ovs-vswitchd adds
+# it once the device exists (as when the hypervisor creates the tap).
+sed 's/tap-vm1/tap-gone/g; s/"vm1"/"gone"/' "$TMP/good.json" | imp --device-later >/dev/null ||
+	fail "--device-later refused a missing device"
+vs() { ovs-vsctl --db="unix:$R1/db.sock" "$@"; }
+[ "$(vs get Interface tap-gone ofport)" = -1 ] || fail "staged port has an ofport without a device"
+"$LAB" exec host1 ip link add tap-gone type veth peer name tap-gone-p
+wait_until 10 sh -c "[ \"\$(ovs-vsctl --db=unix:$R1/db.sock get Interface tap-gone ofport)\" -gt 0 ]" ||
+	fail "ovs-vswitchd did not add the staged port when its device appeared"
+"$NETMOVE" port remove gone >/dev/null || fail "removing the staged port failed"
+pass "--device-later: staged without a device, wired by ovs-vswitchd when the device appeared"

@@ -17,7 +17,7 @@ stop() {
 	done
 	for p in ovs-vswitchd ovsdb-server; do
 		for _ in $(seq 50); do
-			[ -f "$dir/$p.pid" ] && kill -0 "$(cat "$dir/$p.pid")" 2>/dev/null || break
+			kill -0 "$(cat "$dir/$p.pid" 2>/dev/null)" 2>/dev/null || break
 			sleep 0.1
 		done
 	done
