@@ -16,7 +16,7 @@
 
 #include "netmove/client.h"
 
-#define CLI_TIMEOUT_MS 30000   /* Above netmoved's own 10 s bound. */
+#define CLI_TIMEOUT_MS 90000   /* Above netmoved's own 60 s bound. */
 
 struct phase_opts {
     const char *vm, *from, *ctl;

@@ -31,13 +31,17 @@
 VLOG_DEFINE_THIS_MODULE(migration);
 
 #define ERRLEN 512
-#define EXPORT_TIMEOUT_MS 10000
+#define EXPORT_TIMEOUT_MS 60000   /* Not the critical path; a batch queues. */
 #define RPC_TIMEOUT_MS 5000
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
 #define ANNOUNCE_WAIT_US (2 * 1000 * 1000)  /* For a device to arrive. */
+/* What an interface announces: RARP, GARP for IPv4, NA for IPv6. */
+#define ANNOUNCE_KINDS(IA) (GARP_F_RARP | ((IA)->n_ipv4 ? GARP_F_GARP : 0) \
+                            | ((IA)->n_ipv6 ? GARP_F_NA : 0))
 
 static void start_prepare(struct migration *);
+static void resolve_ofports(struct migration *);
 static void capture_open(struct migration *);
 static void locates_cancel(struct migration *);
 static void resume_background(struct migration *);
@@ -434,6 +438,7 @@ export_reply(void *m_, const struct json *result, const char *error)
     }
     m->export = json_clone(result);
     capture_open(m);
+    resolve_ofports(m);
     m->t_prepared = nm_mono_us();
     m->state = MIG_PREPARED;
     journal(m, "prepare-done", nm_json_object_1("export",
@@ -637,44 +642,84 @@ migration_frame_sent(void *nm_, size_t idx,
         return;
     }
     if (!m->first_frame_wall_us) {
+        /* The frame's own send time (callbacks come after a whole batch),
+         * as an offset from the resume call. */
         m->first_frame_wall_us = wall_us;
-        m->t_first_frame = nm_mono_us();
+        m->t_first_frame = m->t_resume_call
+            + (wall_us > m->resume_wall_us ? wall_us - m->resume_wall_us : 0);
     }
     m->frames_sent++;
 }
 
-/* Announces every MAC and IP of the VM from its port on this host: the
- * first round goes now, the rest on the announcer's schedule.  A port whose
- * device has not reached ovs-vswitchd yet (it arrives with the VM) has no
- * OpenFlow port: that interface is retried from migrations_run() until
+/* The OpenFlow port of each of the VM's interfaces, looked up at prepare
+ * (by name that is a dump of every port's description: tens of ms on a big
+ * bridge), so that resume announces without a round trip.  A port whose
+ * device has not arrived yet is looked up at resume instead. */
+static void
+resolve_ofports(struct migration *m)
+{
+    char err[ERRLEN];
+
+    for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
+        struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+        if (garp_sender_port(m->nm->sender, ia->port, &ia->ofport,
+                             err, sizeof err)) {
+            ia->ofport = 0;
+        }
+    }
+}
+
+/* True once every interface of 'm' has all its kinds in the announcer. */
+static bool
+all_announced(const struct migration *m)
+{
+    for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
+        const struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+        if (ia->announced != ANNOUNCE_KINDS(ia)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Adds the 'kinds' (GARP_F_*) of every MAC and IP of the VM, from its port
+ * on this host, to the announcer, due at 'when': its first round then, the
+ * rest on the schedule; the caller runs the announcer.  A port whose device
+ * has not reached ovs-vswitchd yet (it arrives with the VM) has no OpenFlow
+ * port: that interface is retried from migrations_run() until
  * 'announce_until_us'. */
 static void
-announce(struct migration *m)
+announce(struct migration *m, unsigned int kinds, uint64_t when)
 {
     struct netmoved *nm = m->nm;
     char err[ERRLEN];
 
-    while (m->n_announced < m->addrs.n_ifaces) {
-        const struct nm_iface_addrs *ia = &m->addrs.ifaces[m->n_announced];
+    for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
+        struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+        unsigned int want = kinds & ANNOUNCE_KINDS(ia) & ~ia->announced;
+        if (!want) {
+            continue;
+        }
         struct garp_vm vm = {
             .mac = ia->mac,
             .ipv4 = ia->ipv4, .n_ipv4 = ia->n_ipv4,
             .ipv6 = ia->ipv6, .n_ipv6 = ia->n_ipv6,
             .port = ia->port,
+            .ofport = ia->ofport,
+            .kinds = want,
         };
         size_t idx;
-        int error = garp_announcer_add(nm->announcer, &vm, nm_mono_us(), &idx,
+        int error = garp_announcer_add(nm->announcer, &vm, when, &idx,
                                        err, sizeof err);
         if (error == -ENOENT && nm_mono_us() < m->announce_until_us) {
-            break;              /* Not in ovs-vswitchd yet. */
+            continue;           /* Not in ovs-vswitchd yet. */
         } else if (error) {
             set_error(m, "announce %s: %s", ia->port, err);
         } else {
             migration_note_announcement(nm, idx, m);
         }
-        m->n_announced++;
+        ia->announced |= want;
     }
-    garp_announcer_run(nm->announcer, nm_mono_us());
 }
 
 /* The instant the VMs of 'ms' run here (a host evacuation resumes many at
@@ -711,22 +756,35 @@ migration_resume_batch(struct migration **ms, size_t n)
         journal(ms[i], "resume-begin", NULL, false);
     }
 
-    /* 1. The first announcements, then the ports.  Packet-out does not go
-     * through the blocking flows, so the frames need not wait for the
-     * unblock; what they redirect to us arrives after it. */
-    for (size_t i = 0; i < k; i++) {
-        ms[i]->announce_until_us = nm_mono_us() + ANNOUNCE_WAIT_US;
-        announce(ms[i]);
-    }
-    for (size_t i = 0; i < k; i++) {
-        struct migration *m = ms[i];
-        if (nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
-            set_error(m, "activate: %s (retrying)", err);
-            m->activate_pending = true;
+    /* 1. Every VM's RARP, then the ports, then the GARPs and NAs.  One frame
+     * from the new port relearns a fabric (packet-out does not go through
+     * the blocking flows, so it need not wait for the unblock); what it
+     * redirects here must then find the port open; flooding each frame to
+     * every port of a big bridge is what takes the time, so the frames that
+     * only add the IPs come last. */
+    if (k) {
+        struct garp_announcer *ann = ms[0]->nm->announcer;
+        uint64_t now = nm_mono_us();
+        for (size_t i = 0; i < k; i++) {
+            ms[i]->announce_until_us = now + ANNOUNCE_WAIT_US;
+            announce(ms[i], GARP_F_RARP, now);
         }
-        m->t_activated = nm_mono_us();
-        m->capture_until_us = nm_mono_us() + CAPTURE_MARGIN_US
-                              + 1000ULL * rounds_span_ms(&m->nm->cfg->announce);
+        garp_announcer_run(ann, now);
+        for (size_t i = 0; i < k; i++) {
+            struct migration *m = ms[i];
+            if (nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
+                set_error(m, "activate: %s (retrying)", err);
+                m->activate_pending = true;
+            }
+            m->t_activated = nm_mono_us();
+        }
+        now = nm_mono_us();
+        for (size_t i = 0; i < k; i++) {
+            announce(ms[i], GARP_F_GARP | GARP_F_NA, now);
+            ms[i]->capture_until_us = now + CAPTURE_MARGIN_US
+                + 1000ULL * rounds_span_ms(&ms[i]->nm->cfg->announce);
+        }
+        garp_announcer_run(ann, now);
     }
 
     /* 2. On disk, with the timings so far. */
@@ -877,9 +935,10 @@ migrations_run(struct netmoved *nm)
             }
         }
         if (m->state == MIG_RESUMING) {
-            if (m->n_announced < m->addrs.n_ifaces) {
-                announce(m);
-                if (m->n_announced == m->addrs.n_ifaces && m->activate_pending
+            if (!all_announced(m)) {
+                announce(m, GARP_F_ALL, nm_mono_us());
+                garp_announcer_run(nm->announcer, nm_mono_us());
+                if (all_announced(m) && m->activate_pending
                     && !nmovs_activate(nm->db, m->vm, err, sizeof err)) {
                     m->activate_pending = false;
                 }
@@ -917,7 +976,7 @@ migrations_wait(struct netmoved *nm)
         if (m->activate_pending) {
             poll_timer_wait(RETRY_MIN_MS);
         }
-        if (m->state == MIG_RESUMING && m->n_announced < m->addrs.n_ifaces) {
+        if (m->state == MIG_RESUMING && !all_announced(m)) {
             poll_timer_wait(1);         /* The device is arriving. */
         }
         if (m->capture) {

@@ -33,7 +33,7 @@ struct mig_waiter {
     enum mig_wait until;
     uint64_t deadline_us;
 };
-#define MIG_WAIT_MAX_US (10 * 1000 * 1000ULL)
+#define MIG_WAIT_MAX_US (60 * 1000 * 1000ULL)
 
 struct migration {
     struct hmap_node node;      /* In netmoved's 'migrations', by VM. */
@@ -56,7 +56,6 @@ struct migration {
     size_t n_locates, n_unanswered;
 
     /* Resume's background part. */
-    size_t n_announced;         /* Interfaces announced so far. */
     uint64_t announce_until_us; /* Waiting for a device until then. */
     bool activate_pending, ct_delta_done, rpc_pending;
     uint64_t retry_at_us;

@@ -6,6 +6,7 @@
 #define NETMOVE_VMADDR_H 1
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "packets.h"
 
@@ -14,6 +15,8 @@ struct ct_filter;
 
 struct nm_iface_addrs {
     char *port;                 /* The OVS interface the VM sends from. */
+    uint32_t ofport;            /* Its OpenFlow port here, 0 if unknown. */
+    unsigned int announced;     /* GARP_F_* kinds handed to the announcer. */
     struct eth_addr mac;
     ovs_be32 *ipv4;
     size_t n_ipv4;

@@ -8,9 +8,11 @@
 # 2. Client blackout for one VM (1 kHz ping + TCP stream): the 5 RARPs QEMU
 #    sends at resume (`netmove announce --kinds rarp`, QEMU's schedule) vs the
 #    netmove service (prepare + resume through netmoved).
-# 3. 100 VMs moved in one batch (host evacuation): per VM, the time from the
-#    resume to the first ping reply the client gets (pings every 5 ms): a hook
-#    that loops a RARP announcement per VM vs netmove's batch resume.
+# 3. 100 VMs moved in one batch (host evacuation), in the hybrid layout (the
+#    VIFs exist on the destination before resume, as QEMU's taps do): per VM,
+#    the time from the resume to the first ping reply the client gets (pings
+#    every 5 ms): a hook that loops a RARP announcement per VM vs netmove's
+#    batch resume; and netmoved's own timings (first frame, port active).
 #
 #            client
 #              |
@@ -22,6 +24,7 @@ LAB=$TOP/netns-lab/lab
 NETMOVE_LAB=bsv$(printf "%x" $(($$ % 4096)))
 export NETMOVE_LAB
 TMP=$(mktemp -d /tmp/netmove-bench.XXXXXX)
+LAB_STATE=/run/netmove-lab/$NETMOVE_LAB
 RUNS=${RUNS:-5}
 SECTIONS=${SECTIONS:-123}        # which of the three to run
 trap '"$LAB" down >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
@@ -124,7 +127,7 @@ echo "3. 100 VMs moved in one batch, host1 -> host2: per VM, resume -> first pin
 batch() {       # batch NAME MIGRATE-ARGS...
 	local name=$1 vms ips
 	shift
-	"$LAB" up --hosts 2 --vms 200 >/dev/null
+	"$LAB" up --hosts 2 --vms 200 --firewall >/dev/null
 	wait_peers
 	vms=$("$LAB" status --json | jq -r '[.vms[] | select(.host == "host1") | .name] | join(",")')
 	ips=$("$LAB" status --json | jq -r '.vms[] | select(.host == "host1") | .ipv4')
@@ -140,6 +143,10 @@ batch() {       # batch NAME MIGRATE-ARGS...
 	done
 	sleep 2
 	"$LAB" migrate "$vms" host2 "$@" --json >"$TMP/b.json" 2>/dev/null || true
+	if [ "$name" = service ]; then
+		jq -r '.migrations[] | .timings.resume_to_first_frame_ms' "$LAB_STATE/batch.resume.json" >"$TMP/first"
+		jq -r '.migrations[] | .timings.resume_to_activated_ms' "$LAB_STATE/batch.resume.json" >"$TMP/active"
+	fi
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	kill -INT $td 2>/dev/null; wait $td 2>/dev/null || true
 	local resumed
@@ -152,7 +159,7 @@ batch() {       # batch NAME MIGRATE-ARGS...
 	echo "$(wc -l <"$TMP/$name.batch") $(jq -r .downtime_ms "$TMP/b.json")" >"$TMP/$name.meta"
 	"$LAB" down >/dev/null
 }
-batch loop --hook 'for vm in $NETMOVE_VMS; do k=${vm#vm}; netmove announce --mac "$(printf "02:00:00:00:%02x:%02x" $((k >> 8)) $((k & 255)))" --kinds rarp --bridge br-int --port "tap-$vm" --rounds 1 >/dev/null; done'
+batch loop --hook 'for vm in $NETMOVE_VMS; do k=${vm#vm}; netmove announce --mac "$(printf "02:00:00:00:%02x:%02x" $((k >> 8)) $((k & 255)))" --kinds rarp --bridge br-int --port "qvo-$vm" --rounds 1 >/dev/null; done'
 batch service --netmove
 printf '   %-44s %10s %10s %10s %12s %12s\n' "" "median" "p90" "max" "VMs back" "paused (ms)"
 for n in loop service; do
@@ -163,4 +170,6 @@ for n in loop service; do
 		"$(sort -n "$TMP/$n.batch" | tail -1)" "$back/100" "$down"
 done
 echo "   (resume = when the lab resumed the last VM of the batch; pings every 5 ms per VM.)"
+printf '   netmoved, per VM after the resume call: first frame median %s ms, last %s ms; port active median %s ms, last %s ms\n' \
+	"$(median <"$TMP/first")" "$(sort -n "$TMP/first" | tail -1)" "$(median <"$TMP/active")" "$(sort -n "$TMP/active" | tail -1)"
 }
