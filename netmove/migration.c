@@ -770,9 +770,17 @@ migration_resume_batch(struct migration **ms, size_t n)
             announce(ms[i], GARP_F_RARP, now);
         }
         garp_announcer_run(ann, now);
+        const char **vms = xmalloc(k * sizeof *vms);
+        for (size_t i = 0; i < k; i++) {
+            vms[i] = ms[i]->vm;
+        }
+        bool together = !nmovs_activate_many(ms[0]->nm->db, vms, k,
+                                             err, sizeof err);
+        free(vms);
         for (size_t i = 0; i < k; i++) {
             struct migration *m = ms[i];
-            if (nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
+            if (!together
+                && nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
                 set_error(m, "activate: %s (retrying)", err);
                 m->activate_pending = true;
             }

@@ -262,6 +262,33 @@ set_vm_blocked(struct nmovs_db *db, const char *vm, bool block, char *err,
 }
 
 int
+nmovs_activate_many(struct nmovs_db *db, const char *const *vms, size_t n,
+                    char *err, size_t errlen)
+{
+    struct nmovs_vm_port *all = NULL;
+    size_t n_all = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct nmovs_vm_port *ports;
+        size_t n_ports = nmovs_find_vm_ports(db, vms[i], &ports);
+
+        if (!n_ports) {
+            free(ports);
+            free(all);
+            snprintf(err, errlen, "VM '%s': no port found", vms[i]);
+            return -ENOENT;
+        }
+        all = xrealloc(all, (n_all + n_ports) * sizeof *all);
+        memcpy(&all[n_all], ports, n_ports * sizeof *ports);
+        n_all += n_ports;
+        free(ports);
+    }
+    int error = nmovs_set_ports_blocked(db, all, n_all, false, err, errlen);
+    free(all);
+    return error;
+}
+
+int
 nmovs_activate(struct nmovs_db *db, const char *vm, char *err, size_t errlen)
 {
     return set_vm_blocked(db, vm, false, err, errlen);

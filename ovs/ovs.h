@@ -188,6 +188,12 @@ int nmovs_block(struct nmovs_db *db, const char *vm, char *err, size_t errlen);
 int nmovs_activate(struct nmovs_db *db, const char *vm, char *err,
                    size_t errlen);
 
+/* Activates the ports of the 'n' VMs in 'vms' together (a host
+ * evacuation): one OpenFlow connection per bridge for all of them, not one
+ * per VM.  -ENOENT (nothing changed) if one of them has no port here. */
+int nmovs_activate_many(struct nmovs_db *db, const char *const *vms,
+                        size_t n, char *err, size_t errlen);
+
 /* ---- Activation on the VM's first announcement (activation.c) ---- */
 
 struct nmovs_activation;
