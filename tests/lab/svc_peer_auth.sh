@@ -3,22 +3,25 @@
 # only over TLS with a certificate signed by the lab CA whose name is a
 # configured peer.  A certificate of the right CA with an unknown name is
 # refused and logged; a certificate of another CA, or none, never gets past
-# the handshake.  openssl s_client plays the peer.
+# the handshake.  And an authenticated peer may only confirm (make the source
+# delete) a migration that is its own.  openssl s_client plays the peer.
 #
 #   host2 (openssl s_client, various certificates) --mgmt--> host1:7300 (netmoved)
+#   host3 (a configured peer, not vm1's destination)  --mgmt--> host1:7300
 set -eu
 . "$(dirname "$0")/lib.bash"
 
-"$LAB" up --hosts 2 --vms 1
+"$LAB" up --hosts 3 --vms 1
 pki=$LAB_STATE/pki
 r1=$(status_get '.hosts[0].ovs_rundir')
 
-# ask CERT_PREFIX: a 'locate' request to host1's netmoved as that peer.
+# ask CERT_PREFIX [REQUEST [NODE]]: a request ('locate' by default) to
+# host1's netmoved as that peer, from NODE (host2 by default).
 ask() {
-	local tls=()
+	local tls=() req=${2:-'{"id":7,"method":"locate","params":[{"vm":"vm1"}]}'}
 	[ -z "$1" ] || tls=(-cert "$1-cert.pem" -key "$1-key.pem")
-	printf '{"id":7,"method":"locate","params":[{"vm":"vm1"}]}' |
-		"$LAB" exec host2 timeout 5 openssl s_client -quiet -ign_eof \
+	printf '%s' "$req" |
+		"$LAB" exec "${3:-host2}" timeout 5 openssl s_client -quiet -ign_eof \
 		-connect 198.19.0.1:7300 -CAfile "$pki/ca.pem" "${tls[@]}" 2>"$TMP/ssl.err" || true
 }
 
@@ -51,3 +54,15 @@ reply=$(ask "")
 wait_until 5 grep -q "SSL_accept: .*peer did not return a certificate" "$r1/netmoved.log" ||
 	fail "the missing certificate is not in host1's log"
 pass "no certificate: refused in the handshake, logged"
+
+# Authorization: host2 prepares vm1 (host1 exports it to host2); host3, a
+# configured and authenticated peer, asks host1 to confirm that migration.
+wait_peers host2 host1
+"$LAB" exec host2 "$NETMOVE" prepare vm1 --from host1 --json >"$TMP/prep.json"
+id=$(jq -r .id "$TMP/prep.json")
+reply=$(ask "$pki/host3" "{\"id\":9,\"method\":\"confirm\",\"params\":[{\"vm\":\"vm1\",\"id\":\"$id\"}]}" host3)
+echo "$reply" | grep -q "no export of vm1 to host3" || fail "host3 was not refused: '$reply'"
+ovs-vsctl --db="unix:$r1/db.sock" list-ports br-int | grep -qx tap-vm1 || fail "host1 lost vm1's port"
+"$LAB" exec host1 "$NETMOVE" confirm vm1 >/dev/null 2>&1 && fail "host1 no longer holds vm1's export for host2"
+pass "host3 may not confirm host2's migration of vm1: refused, vm1 intact on host1"
+"$LAB" exec host2 "$NETMOVE" abort vm1 >/dev/null
