@@ -23,6 +23,7 @@
 #include "netmove/config.h"
 #include "netmove/journal.h"
 #include "netmove/migration.h"
+#include "netmove/migration-int.h"
 #include "netmove/peer.h"
 #include "netmove/service.h"
 #include "netmove/vmaddr.h"
@@ -30,7 +31,6 @@
 
 VLOG_DEFINE_THIS_MODULE(migration);
 
-#define ERRLEN 512
 #define EXPORT_TIMEOUT_MS 60000   /* Not the critical path; a batch queues. */
 #define RPC_TIMEOUT_MS 5000
 #define RETRY_MIN_MS 100
@@ -40,10 +40,8 @@ VLOG_DEFINE_THIS_MODULE(migration);
 #define ANNOUNCE_KINDS(IA) (GARP_F_RARP | ((IA)->n_ipv4 ? GARP_F_GARP : 0) \
                             | ((IA)->n_ipv6 ? GARP_F_NA : 0))
 
-static void start_prepare(struct migration *);
 static void resolve_ofports(struct migration *);
 static void capture_open(struct migration *);
-static void locates_cancel(struct migration *);
 static void resume_background(struct migration *);
 
 const char *
@@ -95,7 +93,7 @@ migration_create(struct netmoved *nm, const char *vm, const char *src,
 void
 migration_destroy(struct migration *m)
 {
-    locates_cancel(m);
+    migration_locates_cancel(m);
     nm_peers_cancel(m->nm->peers, m);
     hmap_remove(&m->nm->migrations, &m->node);
     for (size_t i = 0; i < m->n_waiters; i++) {
@@ -120,8 +118,8 @@ migration_destroy(struct migration *m)
 
 /* Appends a record of 'step' (with 'extra' members, consumed) to the
  * journal. */
-static void
-journal(struct migration *m, const char *step, struct json *extra, bool sync)
+void
+migration_journal(struct migration *m, const char *step, struct json *extra, bool sync)
 {
     struct json *rec = extra ? extra : json_object_create();
 
@@ -139,12 +137,8 @@ journal(struct migration *m, const char *step, struct json *extra, bool sync)
     json_destroy(rec);
 }
 
-static void
-set_error(struct migration *m, const char *fmt, ...)
-    OVS_PRINTF_FORMAT(2, 3);
-
-static void
-set_error(struct migration *m, const char *fmt, ...)
+void
+migration_set_error(struct migration *m, const char *fmt, ...)
 {
     va_list args;
 
@@ -155,124 +149,10 @@ set_error(struct migration *m, const char *fmt, ...)
     VLOG_WARN("%s: %s", m->id, m->last_error);
 }
 
-static double
-ms_between(uint64_t from, uint64_t to)
+double
+migration_ms(uint64_t from, uint64_t to)
 {
     return from && to >= from ? (to - from) / 1000.0 : -1;
-}
-
-struct json *
-migration_to_json(const struct migration *m)
-{
-    struct json *j = json_object_create();
-    struct json *t = json_object_create();
-
-    json_object_put_string(j, "id", m->id);
-    json_object_put_string(j, "vm", m->vm);
-    json_object_put(j, "src", m->src ? json_string_create(m->src)
-                                     : json_null_create());
-    json_object_put_string(j, "state", migration_state_name(m->state));
-    json_object_put(j, "addresses", nm_vm_addrs_to_json(&m->addrs));
-    json_object_put(j, "frames_sent", json_integer_create(m->frames_sent));
-    if (m->first_frame_wall_us) {
-        json_object_put(j, "first_frame_wall_us",
-                        json_integer_create(m->first_frame_wall_us));
-    }
-    json_object_put(j, "ct_delta", json_integer_create(m->ct_delta_entries));
-    if (m->first_seen_wall_us) {
-        struct json *seen = json_object_create();
-        for (int i = 0; i < GARP_N_SEEN; i++) {
-            if (m->seen[i]) {
-                json_object_put(seen, garp_seen_type_name(i),
-                                json_integer_create(m->seen[i]));
-            }
-        }
-        json_object_put(j, "announcements_seen", seen);
-        json_object_put(j, "first_seen_wall_us",
-                        json_integer_create(m->first_seen_wall_us));
-        json_object_put(j, "first_seen_vlan", m->seen_vlan >= 0
-                        ? json_integer_create(m->seen_vlan)
-                        : json_null_create());
-    }
-    if (m->confirm_result) {
-        json_object_put(j, "source_removed", json_clone(m->confirm_result));
-    }
-    if (m->last_error) {
-        json_object_put_string(j, "last_error", m->last_error);
-    }
-    /* Per-phase timings, monotonic, in ms. */
-    json_object_put(t, "prepare_ms",
-                    json_real_create(ms_between(m->t_prepare_begin, m->t_prepared)));
-    json_object_put(t, "resume_to_activated_ms",
-                    json_real_create(ms_between(m->t_resume_call, m->t_activated)));
-    json_object_put(t, "resume_to_first_frame_ms",
-                    json_real_create(ms_between(m->t_resume_call, m->t_first_frame)));
-    json_object_put(t, "resume_to_ct_delta_ms",
-                    json_real_create(ms_between(m->t_resume_call, m->t_ct_delta)));
-    json_object_put(t, "resume_to_confirmed_ms",
-                    json_real_create(ms_between(m->t_resume_call, m->t_confirmed)));
-    json_object_put(j, "timings", t);
-    return j;
-}
-
-struct json *
-migration_docs_to_json(const struct migration *m)
-{
-    struct json *j = json_object_create();
-
-    json_object_put(j, "export", m->export ? json_clone(m->export)
-                                           : json_null_create());
-    json_object_put(j, "ct_delta", m->ct_delta ? json_clone(m->ct_delta)
-                                               : json_null_create());
-    return j;
-}
-
-/* ---- CLI connections waiting for an outcome ---- */
-
-void
-migration_add_waiter(struct migration *m, struct unixctl_conn *conn,
-                     enum mig_wait until)
-{
-    m->waiters = xrealloc(m->waiters, (m->n_waiters + 1) * sizeof *m->waiters);
-    m->waiters[m->n_waiters++] = (struct mig_waiter) {
-        conn, until, nm_mono_us() + MIG_WAIT_MAX_US,
-    };
-}
-
-/* Answers the waiters that 'm''s state satisfies (or whose time is up). */
-static void
-answer_waiters(struct migration *m)
-{
-    uint64_t now = nm_mono_us();
-
-    for (size_t i = 0; i < m->n_waiters; i++) {
-        struct mig_waiter *w = &m->waiters[i];
-        bool failed = m->state == MIG_FAILED || m->state == MIG_ABORTED;
-        bool reached = failed || m->state == MIG_DONE
-                       || (w->until == MIG_WAIT_PREPARED
-                           && m->state == MIG_PREPARED);
-        bool late = now >= w->deadline_us;
-
-        if (!reached && !late) {
-            continue;
-        }
-        struct json *j = migration_to_json(m);
-        char *s = json_to_string(j, JSSF_SORT);
-        if (failed || (late && !reached)) {
-            char *msg = xasprintf("%s%s: %s\n%s",
-                                  m->bad_input ? "bad input: " : "",
-                                  m->id, m->last_error ? m->last_error
-                                  : "not finished in time (netmoved "
-                                    "keeps retrying)", s);
-            unixctl_command_reply_error(w->conn, msg);
-            free(msg);
-        } else {
-            unixctl_command_reply(w->conn, s);
-        }
-        free(s);
-        json_destroy(j);
-        m->waiters[i--] = m->waiters[--m->n_waiters];
-    }
 }
 
 /* ---- rollback (before resume) ---- */
@@ -310,8 +190,8 @@ abort_reply(void *aux OVS_UNUSED, const struct json *result OVS_UNUSED,
 }
 
 /* Prepare failed: undo, tell the source (which changed nothing), end. */
-static void
-fail_prepare(struct migration *m)
+void
+migration_fail_prepare(struct migration *m)
 {
     rollback(m);
     if (m->src) {
@@ -322,9 +202,9 @@ fail_prepare(struct migration *m)
                          abort_reply, NULL);
     }
     m->state = MIG_FAILED;
-    journal(m, "failed", json_object_create(), true);
+    migration_journal(m, "failed", json_object_create(), true);
     nm_journal_finish(m->nm->journal, m->id);
-    answer_waiters(m);
+    migration_answer_waiters(m);
 }
 
 /* ---- prepare ---- */
@@ -347,14 +227,14 @@ stage(struct migration *m, const struct json *x)
     int error;
 
     if (!port || !fw || !ct || !site || site->type != JSON_STRING) {
-        set_error(m, "source's export: missing port, fw, ct or site");
+        migration_set_error(m, "source's export: missing port, fw, ct or site");
         return -EPROTO;
     }
     error = nm_vm_addrs_from_doc(port, m->extra_ips, m->n_extra_ips,
                                  &m->addrs, err, sizeof err);
     if (error) {
         m->bad_input = true;
-        set_error(m, "addresses: %s", err);
+        migration_set_error(m, "addresses: %s", err);
         return error;
     }
 
@@ -392,7 +272,7 @@ stage(struct migration *m, const struct json *x)
     }
     nmovs_docs_destroy(docs, n_docs);
     if (error) {
-        set_error(m, "port: %s", err);
+        migration_set_error(m, "port: %s", err);
         return error;
     }
 
@@ -403,7 +283,7 @@ stage(struct migration *m, const struct json *x)
     }
     fw_ruleset_destroy(rs);
     if (error) {
-        set_error(m, "firewall: %s", err);
+        migration_set_error(m, "firewall: %s", err);
         return error;
     }
     if (ct->type != JSON_NULL) {
@@ -413,7 +293,7 @@ stage(struct migration *m, const struct json *x)
         }
         ct_table_destroy(tab);
         if (error) {
-            set_error(m, "conntrack: %s", err);
+            migration_set_error(m, "conntrack: %s", err);
             return error;
         }
     }
@@ -426,14 +306,14 @@ export_reply(void *m_, const struct json *result, const char *error)
     struct migration *m = m_;
 
     if (error || !result || result->type != JSON_OBJECT) {
-        set_error(m, "source %s: export: %s", m->src,
+        migration_set_error(m, "source %s: export: %s", m->src,
                   error ? error : "not an object");
         m->bad_input = error && !strncmp(error, "bad input:", 10);
-        fail_prepare(m);
+        migration_fail_prepare(m);
         return;
     }
     if (stage(m, result)) {
-        fail_prepare(m);
+        migration_fail_prepare(m);
         return;
     }
     m->export = json_clone(result);
@@ -441,98 +321,32 @@ export_reply(void *m_, const struct json *result, const char *error)
     resolve_ofports(m);
     m->t_prepared = nm_mono_us();
     m->state = MIG_PREPARED;
-    journal(m, "prepare-done", nm_json_object_1("export",
+    migration_journal(m, "prepare-done", nm_json_object_1("export",
                                                     json_clone(result)),
             true);
     VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
-              ms_between(m->t_prepare_begin, m->t_prepared));
-    answer_waiters(m);
+              migration_ms(m->t_prepare_begin, m->t_prepared));
+    migration_answer_waiters(m);
     if (m->resume_wanted) {
         migration_resume(m);
     }
 }
 
-static void
-start_prepare(struct migration *m)
+void
+migration_start_prepare(struct migration *m)
 {
     struct json *p = json_object_create();
 
     m->state = MIG_PREPARING;
     m->t_prepare_begin = nm_mono_us();
-    journal(m, "prepare-begin", json_object_create(), true);
+    migration_journal(m, "prepare-begin", json_object_create(), true);
     json_object_put_string(p, "vm", m->vm);
     json_object_put_string(p, "id", m->id);
     if (nm_peers_request(m->nm->peers, m->src, "export", p, EXPORT_TIMEOUT_MS,
                          export_reply, m)) {
         m->bad_input = true;
-        set_error(m, "--from: '%s' is not a configured peer", m->src);
-        fail_prepare(m);
-    }
-}
-
-/* ---- locating the source (resume or prepare without --from) ---- */
-
-static void
-locates_cancel(struct migration *m)
-{
-    for (size_t i = 0; i < m->n_locates; i++) {
-        nm_peers_cancel(m->nm->peers, &m->locates[i]);
-    }
-    free(m->locates);
-    m->locates = NULL;
-    m->n_locates = m->n_unanswered = 0;
-}
-
-static void
-locate_reply(void *l_, const struct json *result, const char *error)
-{
-    struct mig_locate *l = l_;
-    struct migration *m = l->m;
-    const struct json *present = result && result->type == JSON_OBJECT
-        ? shash_find_data(json_object(result), "present") : NULL;
-
-    l->answered = true;
-    m->n_unanswered--;
-    if (present && present->type == JSON_TRUE) {
-        m->src = xstrdup(l->peer);
-        locates_cancel(m);
-        start_prepare(m);
-    } else if (!m->n_unanswered) {
-        locates_cancel(m);
-        set_error(m, "no peer has a port for %s%s%s%s", m->vm,
-                  error ? " (last error: " : "", error ? error : "",
-                  error ? ")" : "");
-        fail_prepare(m);
-    }
-}
-
-void
-migration_start(struct migration *m)
-{
-    struct netmoved *nm = m->nm;
-    size_t n = nm_peers_count(nm->peers);
-
-    if (m->src) {
-        start_prepare(m);
-        return;
-    }
-    if (!n) {
-        set_error(m, "no --from and no peers to ask where %s is", m->vm);
-        m->bad_input = true;
-        fail_prepare(m);
-        return;
-    }
-    /* Ask every peer; the first that has the VM is the source. */
-    m->state = MIG_LOCATING;
-    m->locates = xcalloc(n, sizeof *m->locates);
-    m->n_locates = m->n_unanswered = n;
-    for (size_t i = 0; i < n; i++) {
-        struct json *p = json_object_create();
-        json_object_put_string(p, "vm", m->vm);
-        m->locates[i] = (struct mig_locate) { m, nm_peers_name(nm->peers, i),
-                                              false };
-        nm_peers_request(nm->peers, m->locates[i].peer, "locate", p,
-                         RPC_TIMEOUT_MS, locate_reply, &m->locates[i]);
+        migration_set_error(m, "--from: '%s' is not a configured peer", m->src);
+        migration_fail_prepare(m);
     }
 }
 
@@ -607,7 +421,7 @@ capture_close(struct migration *m)
     struct json *rec = json_object_create();
     json_object_put(rec, "first_seen_wall_us",
                     json_integer_create(m->first_seen_wall_us));
-    journal(m, "announcements-seen", rec, true);
+    migration_journal(m, "announcements-seen", rec, true);
     maybe_finish(m);
 }
 
@@ -714,11 +528,36 @@ announce(struct migration *m, unsigned int kinds, uint64_t when)
         if (error == -ENOENT && nm_mono_us() < m->announce_until_us) {
             continue;           /* Not in ovs-vswitchd yet. */
         } else if (error) {
-            set_error(m, "announce %s: %s", ia->port, err);
+            migration_set_error(m, "announce %s: %s", ia->port, err);
         } else {
             migration_note_announcement(nm, idx, m);
         }
         ia->announced |= want;
+    }
+}
+
+/* Unblocks the ports of the 'k' migrations of 'ms': together (one OpenFlow
+ * connection per bridge), or one by one if that fails; a port that cannot
+ * be activated now is retried from migrations_run(). */
+static void
+activate(struct migration **ms, size_t k)
+{
+    const char **vms = xmalloc(k * sizeof *vms);
+    char err[ERRLEN];
+
+    for (size_t i = 0; i < k; i++) {
+        vms[i] = ms[i]->vm;
+    }
+    bool together = !nmovs_activate_many(ms[0]->nm->db, vms, k,
+                                         err, sizeof err);
+    free(vms);
+    for (size_t i = 0; i < k; i++) {
+        struct migration *m = ms[i];
+        if (!together && nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
+            migration_set_error(m, "activate: %s (retrying)", err);
+            m->activate_pending = true;
+        }
+        m->t_activated = nm_mono_us();
     }
 }
 
@@ -732,7 +571,6 @@ announce(struct migration *m, unsigned int kinds, uint64_t when)
 void
 migration_resume_batch(struct migration **ms, size_t n)
 {
-    char err[ERRLEN];
     size_t k = 0;
 
     /* Those not prepared yet resume as soon as they are. */
@@ -753,7 +591,7 @@ migration_resume_batch(struct migration **ms, size_t n)
     /* 0. In the kernel before the first frame (survives a kill), on disk
      * after it. */
     for (size_t i = 0; i < k; i++) {
-        journal(ms[i], "resume-begin", NULL, false);
+        migration_journal(ms[i], "resume-begin", NULL, false);
     }
 
     /* 1. Every VM's RARP, then the ports, then the GARPs and NAs.  One frame
@@ -770,22 +608,7 @@ migration_resume_batch(struct migration **ms, size_t n)
             announce(ms[i], GARP_F_RARP, now);
         }
         garp_announcer_run(ann, now);
-        const char **vms = xmalloc(k * sizeof *vms);
-        for (size_t i = 0; i < k; i++) {
-            vms[i] = ms[i]->vm;
-        }
-        bool together = !nmovs_activate_many(ms[0]->nm->db, vms, k,
-                                             err, sizeof err);
-        free(vms);
-        for (size_t i = 0; i < k; i++) {
-            struct migration *m = ms[i];
-            if (!together
-                && nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
-                set_error(m, "activate: %s (retrying)", err);
-                m->activate_pending = true;
-            }
-            m->t_activated = nm_mono_us();
-        }
+        activate(ms, k);
         now = nm_mono_us();
         for (size_t i = 0; i < k; i++) {
             announce(ms[i], GARP_F_GARP | GARP_F_NA, now);
@@ -801,11 +624,11 @@ migration_resume_batch(struct migration **ms, size_t n)
         struct json *t = json_object_create();
         json_object_put(t, "first_frame_wall_us",
                         json_integer_create(m->first_frame_wall_us));
-        journal(m, "announced", t, true);
+        migration_journal(m, "announced", t, true);
         VLOG_INFO("%s: resumed: first frame at %.3f ms, port active at "
-                  "%.3f ms", m->id, ms_between(m->t_resume_call,
+                  "%.3f ms", m->id, migration_ms(m->t_resume_call,
                                                m->t_first_frame),
-                  ms_between(m->t_resume_call, m->t_activated));
+                  migration_ms(m->t_resume_call, m->t_activated));
     }
 
     /* 3, 4. Conntrack delta, then confirm, with retries. */
@@ -834,7 +657,7 @@ confirm_reply(void *m_, const struct json *result, const char *error)
 
     m->rpc_pending = false;
     if (error) {
-        set_error(m, "source %s: confirm: %s (retrying)", m->src, error);
+        migration_set_error(m, "source %s: confirm: %s (retrying)", m->src, error);
         retry_later(m);
         return;
     }
@@ -843,12 +666,12 @@ confirm_reply(void *m_, const struct json *result, const char *error)
     m->state = MIG_DONE;
     free(m->last_error);
     m->last_error = NULL;
-    journal(m, "confirmed", nm_json_object_1("source_removed",
+    migration_journal(m, "confirmed", nm_json_object_1("source_removed",
                                                  json_clone(result)), true);
     maybe_finish(m);
     VLOG_INFO("%s: done: confirmed by %s %.1f ms after resume", m->id,
-              m->src, ms_between(m->t_resume_call, m->t_confirmed));
-    answer_waiters(m);
+              m->src, migration_ms(m->t_resume_call, m->t_confirmed));
+    migration_answer_waiters(m);
 }
 
 static void
@@ -862,7 +685,7 @@ ct_delta_reply(void *m_, const struct json *result, const char *error)
 
     m->rpc_pending = false;
     if (error || !ct) {
-        set_error(m, "source %s: ct-delta: %s (retrying)", m->src,
+        migration_set_error(m, "source %s: ct-delta: %s (retrying)", m->src,
                   error ? error : "no ct");
         retry_later(m);
         return;
@@ -872,7 +695,7 @@ ct_delta_reply(void *m_, const struct json *result, const char *error)
         if (ct_table_from_json(ct, &tab, err, sizeof err)
             || ct_import(tab, &created, &updated, &deleted,
                          err, sizeof err)) {
-            set_error(m, "conntrack delta: %s (retrying)", err);
+            migration_set_error(m, "conntrack delta: %s (retrying)", err);
             ct_table_destroy(tab);
             retry_later(m);
             return;
@@ -885,7 +708,7 @@ ct_delta_reply(void *m_, const struct json *result, const char *error)
     m->backoff_ms = RETRY_MIN_MS;
     json_destroy(m->ct_delta);
     m->ct_delta = json_clone(ct);
-    journal(m, "ct-delta-done", nm_json_object_1("ct", json_clone(ct)), true);
+    migration_journal(m, "ct-delta-done", nm_json_object_1("ct", json_clone(ct)), true);
     resume_background(m);
 }
 
@@ -919,9 +742,9 @@ migration_abort(struct migration *m, char **errorp)
         return 0;
     }
     nm_peers_cancel(m->nm->peers, m);
-    journal(m, "abort-begin", NULL, true);
-    set_error(m, "aborted");
-    fail_prepare(m);
+    migration_journal(m, "abort-begin", NULL, true);
+    migration_set_error(m, "aborted");
+    migration_fail_prepare(m);
     m->state = MIG_ABORTED;
     return 0;
 }
@@ -959,7 +782,7 @@ migrations_run(struct netmoved *nm)
                 resume_background(m);
             }
         }
-        answer_waiters(m);
+        migration_answer_waiters(m);
         /* Ended migrations stay for 'status' until replaced; bounded. */
         if ((m->state == MIG_DONE || m->state == MIG_FAILED
              || m->state == MIG_ABORTED) && !m->n_waiters
@@ -1007,89 +830,3 @@ migrations_destroy(struct netmoved *nm)
     hmap_destroy(&nm->migrations);
 }
 
-/* ---- recovery from the journal ---- */
-
-static const struct json *
-record_member(const struct json *rec, const char *name)
-{
-    return shash_find_data(json_object(rec), name);
-}
-
-static void
-recover_one(void *nm_, const char *id, const struct json *records)
-{
-    struct netmoved *nm = nm_;
-    const struct json_array *a = json_array(records);
-    const char *vm = NULL, *src = NULL;
-    const struct json *export = NULL;
-    bool resumed = false, aborting = false, ct_done = false;
-
-    for (size_t i = 0; i < a->n; i++) {
-        const struct json *rec = a->elems[i];
-        const struct json *role = record_member(rec, "role");
-        const struct json *step = record_member(rec, "step");
-        const struct json *v = record_member(rec, "vm");
-        const struct json *s = record_member(rec, "src");
-        if (role && role->type == JSON_STRING
-            && !strcmp(json_string(role), "source")) {
-            source_recover(nm, id, records);
-            return;
-        }
-        if (!role || role->type != JSON_STRING
-            || strcmp(json_string(role), "destination")
-            || !step || step->type != JSON_STRING
-            || !v || v->type != JSON_STRING) {
-            return;
-        }
-        vm = json_string(v);
-        src = s && s->type == JSON_STRING ? json_string(s) : src;
-        const char *st = json_string(step);
-        if (!strcmp(st, "prepare-done")) {
-            export = record_member(rec, "export");
-        } else if (!strcmp(st, "resume-begin")) {
-            resumed = true;
-        } else if (!strcmp(st, "ct-delta-done")) {
-            ct_done = true;
-        } else if (!strcmp(st, "abort-begin")) {
-            aborting = true;
-        }
-    }
-    if (!vm || migration_find(nm, vm)) {
-        return;
-    }
-
-    struct migration *m = migration_create(nm, vm, src, id);
-    char err[ERRLEN];
-    if (export && export->type == JSON_OBJECT) {
-        const struct json *port = record_member(export, "port");
-        m->export = json_clone(export);
-        if (nm_vm_addrs_from_doc(port, NULL, 0, &m->addrs, err, sizeof err)) {
-            VLOG_WARN("%s: recovery: %s", id, err);
-        }
-        m->state = MIG_PREPARED;
-    }
-    if (aborting || !export) {
-        /* Before resume: roll back whatever was staged. */
-        VLOG_INFO("%s: recovery: rolling back %s", id, vm);
-        set_error(m, "rolled back after a restart");
-        fail_prepare(m);
-    } else if (resumed) {
-        /* After resume: never give up; finish it. */
-        VLOG_INFO("%s: recovery: completing the resume of %s", id, vm);
-        m->ct_delta_done = ct_done;
-        migration_resume(m);
-    } else {
-        VLOG_INFO("%s: recovery: %s stays prepared, awaiting resume or "
-                  "abort", id, vm);
-    }
-}
-
-void
-migrations_recover(struct netmoved *nm)
-{
-    int error = nm_journal_load(nm->journal, recover_one, nm);
-
-    if (error) {
-        VLOG_ERR("journal: %s", ovs_strerror(-error));
-    }
-}
