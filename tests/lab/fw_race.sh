@@ -13,6 +13,7 @@ set -eu
 ns=fwr-$$
 ip netns add "$ns"
 stop_ns() { ip netns del "$ns" 2>/dev/null || true; }
+# shellcheck disable=SC2154  # rc is set inside the trap itself
 trap 'rc=$?; capture_stop; stop_ns; cleanup; exit $rc' EXIT
 
 ip netns exec "$ns" nft -f - <<'NFT'
@@ -26,8 +27,8 @@ printf '%s\n' 'delete chain inet t c2' >"$TMP/del.nft"
 
 # At most 2000 rounds or 25 s, until the exports are done.
 churn() {
-	local i end=$((${EPOCHREALTIME/./} + 25000000))
-	for i in $(seq 2000); do
+	local end=$((${EPOCHREALTIME/./} + 25000000))
+	for _ in $(seq 2000); do
 		[ ! -e "$TMP/stop" ] && [ "${EPOCHREALTIME/./}" -lt $end ] || break
 		ip netns exec "$ns" nft -f "$TMP/add.nft"
 		ip netns exec "$ns" nft -f "$TMP/del.nft"

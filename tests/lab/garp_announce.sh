@@ -14,7 +14,8 @@
 #        --bridge/--port)
 #   vm1 02:00:00:00:00:01 198.18.1.1 2001:db8:1::1: host1 -> host2 -> host1
 set -eu
-export NETMOVE_LAB=gaa$(printf '%x' $(($$ % 256)))
+NETMOVE_LAB=gaa$(printf '%x' $(($$ % 256)))
+export NETMOVE_LAB
 . "$(dirname "$0")/lib.bash"
 [ -x "$NETMOVE" ] || skip "build/netmove not built"
 

@@ -13,7 +13,8 @@
 #   host1 OVS, vm1 tag 100   --- vm1 moves --->            host2 OVS, tap-vm1 tag 200
 #                                                          up0 (trunk uplink)
 set -eu
-export NETMOVE_LAB=gas$(printf '%x' $(($$ % 256)))
+NETMOVE_LAB=gas$(printf '%x' $(($$ % 256)))
+export NETMOVE_LAB
 . "$(dirname "$0")/lib.bash"
 [ -x "$NETMOVE" ] || skip "build/netmove not built"
 
