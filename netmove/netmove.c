@@ -28,22 +28,6 @@ static const struct nm_cmd nm_cmd_version = {
     "usage: netmove version\n",
 };
 
-/* Groups still being built are weak references, NULL until their cli_*.c
- * lands; the table skips them.  Once every group exists these become plain
- * references. */
-#pragma weak nm_cmd_announce
-#pragma weak nm_cmd_capture
-#pragma weak nm_cmd_port
-#pragma weak nm_cmd_fw
-#pragma weak nm_cmd_ct
-#pragma weak nm_cmd_prepare
-#pragma weak nm_cmd_resume
-#pragma weak nm_cmd_confirm
-#pragma weak nm_cmd_abort
-#pragma weak nm_cmd_verify
-#pragma weak nm_cmd_watch_qmp
-#pragma weak nm_cmd_status
-
 static const struct nm_cmd *const nm_cmds[] = {
     /* Address announcement (garp/). */
     &nm_cmd_announce, &nm_cmd_capture,
@@ -58,8 +42,7 @@ static const struct nm_cmd *const nm_cmds[] = {
 };
 
 #define FOR_EACH_CMD(C)                                                 \
-    for (size_t i_ = 0; i_ < ARRAY_SIZE(nm_cmds); i_++)                 \
-        if (((C) = nm_cmds[i_]) != NULL)
+    for (size_t i_ = 0; i_ < ARRAY_SIZE(nm_cmds) && ((C) = nm_cmds[i_]); i_++)
 
 static const struct nm_cmd *
 find_cmd(const char *name)
