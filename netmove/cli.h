@@ -39,6 +39,18 @@ int nm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * NM_EXIT_FAIL. */
 int nm_exit_from_error(int error);
 
+/* A group's sub-verb ("netmove fw export"): 'fn' runs it with argv[0] =
+ * 'name'. */
+struct nm_subcmd {
+    const char *name;
+    int (*fn)(int argc, char *argv[]);
+};
+
+/* Runs the sub-verb argv[1] of 'group' among the 'subs' (ending with a NULL
+ * name); a missing or unknown one is bad input. */
+int nm_run_subcmd(const struct nm_cmd *group, const struct nm_subcmd *subs,
+                  int argc, char *argv[]);
+
 /* Subcommands, one file per group (cli_<group>.c), each defining its
  * 'struct nm_cmd nm_cmd_<verb>'.  The table in netmove.c lists them in the
  * order 'netmove help' shows them. */

@@ -215,17 +215,12 @@ ct_remove_cmd(int argc, char *argv[])
 static int
 cmd_ct(int argc, char *argv[])
 {
-    if (argc < 2) {
-        nm_cmd_print_usage(&nm_cmd_ct);
-        return NM_EXIT_USAGE;
-    }
-    if (!strcmp(argv[1], "export")) {
-        return ct_export_cmd(argc - 1, argv + 1);
-    } else if (!strcmp(argv[1], "import")) {
-        return ct_import_cmd(argc - 1, argv + 1);
-    } else if (!strcmp(argv[1], "remove")) {
-        return ct_remove_cmd(argc - 1, argv + 1);
-    }
-    return nm_usage_error("ct: unknown command '%s' (export, import, "
-                          "remove)", argv[1]);
+    static const struct nm_subcmd subs[] = {
+        { "export", ct_export_cmd },
+        { "import", ct_import_cmd },
+        { "remove", ct_remove_cmd },
+        { NULL, NULL },
+    };
+
+    return nm_run_subcmd(&nm_cmd_ct, subs, argc, argv);
 }

@@ -177,17 +177,12 @@ fw_remove_cmd(int argc, char *argv[])
 static int
 cmd_fw(int argc, char *argv[])
 {
-    if (argc < 2) {
-        nm_cmd_print_usage(&nm_cmd_fw);
-        return NM_EXIT_USAGE;
-    }
-    if (!strcmp(argv[1], "export")) {
-        return fw_export_cmd(argc - 1, argv + 1);
-    } else if (!strcmp(argv[1], "import")) {
-        return fw_import_cmd(argc - 1, argv + 1);
-    } else if (!strcmp(argv[1], "remove")) {
-        return fw_remove_cmd(argc - 1, argv + 1);
-    }
-    return nm_usage_error("fw: unknown command '%s' (export, import, "
-                          "remove)", argv[1]);
+    static const struct nm_subcmd subs[] = {
+        { "export", fw_export_cmd },
+        { "import", fw_import_cmd },
+        { "remove", fw_remove_cmd },
+        { NULL, NULL },
+    };
+
+    return nm_run_subcmd(&nm_cmd_fw, subs, argc, argv);
 }

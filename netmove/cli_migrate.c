@@ -87,48 +87,28 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
     return -1;
 }
 
-/* Runs 'cmd' on the daemon with argv = VM SRC|- IP... (or, for a batch,
- * 'cmd'-many with SRC|- VM...); prints the result. */
+/* Runs 'cmd' with 'argc' 'argv' on the netmoved at 'ctl' (NULL: the default)
+ * and reports: the daemon's answer as JSON (if 'json' or no 'print'), or
+ * through 'print' for each migration in it; the daemon's error on stderr
+ * (its first line: the rest, the migration's state as JSON, goes to stdout
+ * with 'json').  Returns the exit code. */
 static int
-call_phase(const char *cmd_, const struct phase_opts *o,
-           void (*print)(const struct json *))
+transact(const char *cmd, int argc, char *argv[], const char *ctl_override,
+         bool json, void (*print)(const struct json *))
 {
-    char **argv = xcalloc(3 + ARRAY_SIZE(o->ips) + o->n_more_vms,
-                          sizeof *argv);
-    const char *src = o->from && o->from[0] ? o->from : "-";
-    char *cmd = xstrdup(cmd_);
-    int argc = 0;
+    char *ctl = nm_client_ctl_path(ctl_override);
     char *result, *error;
-
-    if (o->n_more_vms) {
-        free(cmd);
-        cmd = xasprintf("%s-many", cmd_);
-        argv[argc++] = CONST_CAST(char *, src);
-        argv[argc++] = CONST_CAST(char *, o->vm);
-        for (int i = 0; i < o->n_more_vms; i++) {
-            argv[argc++] = o->more_vms[i];
-        }
-    } else {
-        argv[argc++] = CONST_CAST(char *, o->vm);
-        argv[argc++] = CONST_CAST(char *, src);
-        for (int i = 0; i < o->n_ips; i++) {
-            argv[argc++] = o->ips[i];
-        }
-    }
-
-    char *ctl = nm_client_ctl_path(o->ctl);
     int rc = nm_client_call(ctl, cmd, argc, argv, CLI_TIMEOUT_MS,
                             &result, &error);
     int exit_code = NM_EXIT_OK;
+
     if (rc == -EINVAL || rc == -EREMOTEIO) {
-        /* The daemon's error: its first line is the reason, the rest the
-         * migration's state as JSON. */
         char *nl = strchr(error, '\n');
         if (nl) {
             *nl = '\0';
         }
         fprintf(stderr, "netmove: %s: %s\n", cmd, error);
-        if (nl && o->json) {
+        if (nl && json) {
             puts(nl + 1);
         }
         exit_code = rc == -EINVAL ? NM_EXIT_USAGE : NM_EXIT_FAIL;
@@ -136,7 +116,7 @@ call_phase(const char *cmd_, const struct phase_opts *o,
         fprintf(stderr, "netmove: %s: cannot reach netmoved at %s: %s\n",
                 cmd, ctl, ovs_strerror(-rc));
         exit_code = NM_EXIT_FAIL;
-    } else if (o->json || !print) {
+    } else if (json || !print) {
         fputs(result, stdout);
         if (result[0] && result[strlen(result) - 1] != '\n') {
             putchar('\n');
@@ -155,10 +135,42 @@ call_phase(const char *cmd_, const struct phase_opts *o,
         json_destroy(j);
     }
     free(ctl);
-    free(cmd);
-    free(argv);
     free(result);
     free(error);
+    return exit_code;
+}
+
+/* Runs 'cmd' on the daemon with argv = VM SRC|- IP... (or, for a batch,
+ * 'cmd'-many with SRC|- VM...); prints the result. */
+static int
+call_phase(const char *cmd_, const struct phase_opts *o,
+           void (*print)(const struct json *))
+{
+    char **argv = xcalloc(3 + ARRAY_SIZE(o->ips) + o->n_more_vms,
+                          sizeof *argv);
+    const char *src = o->from && o->from[0] ? o->from : "-";
+    char *cmd = xstrdup(cmd_);
+    int argc = 0;
+
+    if (o->n_more_vms) {
+        free(cmd);
+        cmd = xasprintf("%s-many", cmd_);
+        argv[argc++] = CONST_CAST(char *, src);
+        argv[argc++] = CONST_CAST(char *, o->vm);
+        for (int i = 0; i < o->n_more_vms; i++) {
+            argv[argc++] = o->more_vms[i];
+        }
+    } else {
+        argv[argc++] = CONST_CAST(char *, o->vm);
+        argv[argc++] = CONST_CAST(char *, src);
+        for (int i = 0; i < o->n_ips; i++) {
+            argv[argc++] = o->ips[i];
+        }
+    }
+
+    int exit_code = transact(cmd, argc, argv, o->ctl, o->json, print);
+    free(cmd);
+    free(argv);
     return exit_code;
 }
 
@@ -240,28 +252,7 @@ simple(const char *cmd, int argc, char *argv[], bool vm_optional)
         return rc;
     }
     char *args[1] = { CONST_CAST(char *, o.vm) };
-    char *ctl = nm_client_ctl_path(o.ctl);
-    char *result, *error;
-    rc = nm_client_call(ctl, cmd, o.vm ? 1 : 0, args, CLI_TIMEOUT_MS,
-                        &result, &error);
-    int exit_code = NM_EXIT_OK;
-    if (rc == -EINVAL || rc == -EREMOTEIO) {
-        fprintf(stderr, "netmove: %s: %s\n", cmd, error);
-        exit_code = rc == -EINVAL ? NM_EXIT_USAGE : NM_EXIT_FAIL;
-    } else if (rc) {
-        fprintf(stderr, "netmove: %s: cannot reach netmoved at %s: %s\n",
-                cmd, ctl, ovs_strerror(-rc));
-        exit_code = NM_EXIT_FAIL;
-    } else {
-        fputs(result, stdout);
-        if (result[0] && result[strlen(result) - 1] != '\n') {
-            putchar('\n');
-        }
-    }
-    free(ctl);
-    free(result);
-    free(error);
-    return exit_code;
+    return transact(cmd, o.vm ? 1 : 0, args, o.ctl, false, NULL);
 }
 
 static int

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/vlog.h"
 #include "util.h"
 
@@ -111,6 +112,29 @@ int
 nm_exit_from_error(int error)
 {
     return error == -EINVAL || error == -ERANGE ? NM_EXIT_USAGE : NM_EXIT_FAIL;
+}
+
+int
+nm_run_subcmd(const struct nm_cmd *group, const struct nm_subcmd *subs,
+              int argc, char *argv[])
+{
+    struct ds names = DS_EMPTY_INITIALIZER;
+    int rc;
+
+    if (argc < 2) {
+        nm_cmd_print_usage(group);
+        return NM_EXIT_USAGE;
+    }
+    for (const struct nm_subcmd *sub = subs; sub->name; sub++) {
+        if (!strcmp(argv[1], sub->name)) {
+            return sub->fn(argc - 1, argv + 1);
+        }
+        ds_put_format(&names, "%s%s", names.length ? ", " : "", sub->name);
+    }
+    rc = nm_usage_error("%s: unknown command '%s' (%s)", group->name, argv[1],
+                        ds_cstr(&names));
+    ds_destroy(&names);
+    return rc;
 }
 
 static void
