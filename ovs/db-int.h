@@ -16,6 +16,16 @@ struct nmovs_db {
     struct ovsdb_idl *idl;
     char *remote;
     char *rundir;               /* For BRIDGE.mgmt and ovs-vswitchd.PID.ctl. */
+
+    /* Barriers (nmovs_db_sync_request()): a change of the Open_vSwitch
+     * table's condition is a request on the IDL's own session. */
+    uint64_t sync_requested;    /* Last ticket handed out. */
+    uint64_t sync_done;         /* Every ticket up to this one is done. */
+    uint64_t sync_covers;       /* Tickets the flip in flight will finish. */
+    unsigned int sync_seqno;    /* Condition seqno that acks the flip. */
+    bool sync_inflight;
+    bool sync_flip;             /* Which of the two conditions is set. */
+    bool sync_lost;             /* The connection dropped during the flip. */
 };
 
 /* Runs the IDL until its contents change or 'deadline' (time_msec())

@@ -67,16 +67,17 @@ register_columns(struct ovsdb_idl *idl)
     }
 }
 
+/* 'retry' false: a CLI reports an unreachable database at once; true: a
+ * daemon reconnects for ever. */
 static struct nmovs_db *
-db_create(const char *remote, const char *rundir)
+db_create(const char *remote, const char *rundir, bool retry)
 {
     struct nmovs_db *db = xzalloc(sizeof *db);
 
     db->rundir = xstrdup(rundir ? rundir : ovs_rundir());
     db->remote = remote ? xstrdup(remote)
                         : xasprintf("unix:%s/db.sock", db->rundir);
-    /* No retry: a CLI reports an unreachable database at once. */
-    db->idl = ovsdb_idl_create(db->remote, &ovsrec_idl_class, false, false);
+    db->idl = ovsdb_idl_create(db->remote, &ovsrec_idl_class, false, retry);
     register_columns(db->idl);
     return db;
 }
@@ -109,7 +110,7 @@ int
 nmovs_db_open(const char *remote, const char *rundir, int timeout_ms,
               struct nmovs_db **dbp, char *err, size_t errlen)
 {
-    struct nmovs_db *db = db_create(remote, rundir);
+    struct nmovs_db *db = db_create(remote, rundir, false);
 
     *dbp = NULL;
     int error = db_sync(db, ovsdb_idl_get_condition_seqno(db->idl),
@@ -190,7 +191,7 @@ nmovs_db_open_vm(const char *remote, const char *rundir, int timeout_ms,
                  size_t errlen)
 {
     long long int deadline = time_msec() + timeout_ms;
-    struct nmovs_db *db = db_create(remote, rundir);
+    struct nmovs_db *db = db_create(remote, rundir, false);
     struct ovsdb_idl_condition cond;
 
     *dbp = NULL;
@@ -224,6 +225,92 @@ nmovs_db_open_vm(const char *remote, const char *rundir, int timeout_ms,
     }
     *dbp = db;
     return 0;
+}
+
+struct nmovs_db *
+nmovs_db_create(const char *remote, const char *rundir)
+{
+    struct nmovs_db *db = db_create(remote, rundir, true);
+
+    /* A local socket: a dead server is seen at once; no probes needed. */
+    ovsdb_idl_set_probe_interval(db->idl, 0);
+    return db;
+}
+
+bool
+nmovs_db_is_synced(const struct nmovs_db *db)
+{
+    return ovsdb_idl_is_connected(db->idl)
+           && ovsdb_idl_has_ever_connected(db->idl);
+}
+
+/* Sends the barrier: flips the Open_vSwitch table's condition between
+ * "true" and "cur_cfg != INT64_MIN", which select the same single row. */
+static void
+sync_flip(struct nmovs_db *db)
+{
+    struct ovsdb_idl_condition cond;
+
+    ovsdb_idl_condition_init(&cond);
+    db->sync_flip = !db->sync_flip;
+    if (db->sync_flip) {
+        ovsrec_open_vswitch_add_clause_cur_cfg(&cond, OVSDB_F_NE,
+                                               INT64_MIN);
+    } else {
+        ovsdb_idl_condition_add_clause_true(&cond);
+    }
+    db->sync_seqno = ovsrec_open_vswitch_set_condition(db->idl, &cond);
+    ovsdb_idl_condition_destroy(&cond);
+    db->sync_covers = db->sync_requested;
+    db->sync_inflight = true;
+    db->sync_lost = false;
+}
+
+void
+nmovs_db_run(struct nmovs_db *db)
+{
+    ovsdb_idl_run(db->idl);
+    if (!db->sync_inflight) {
+        if (db->sync_requested > db->sync_done) {
+            sync_flip(db);
+        }
+        return;
+    }
+    if (!ovsdb_idl_is_connected(db->idl)) {
+        /* A flip in flight may be folded into the reconnection's monitor
+         * request, never acknowledged: send another once connected. */
+        db->sync_lost = true;
+    } else if (db->sync_lost) {
+        sync_flip(db);
+    } else if ((int) (ovsdb_idl_get_condition_seqno(db->idl)
+                      - db->sync_seqno) >= 0) {
+        db->sync_done = db->sync_covers;
+        db->sync_inflight = false;
+        if (db->sync_requested > db->sync_done) {
+            sync_flip(db);
+        }
+    }
+}
+
+void
+nmovs_db_poll_wait(struct nmovs_db *db)
+{
+    ovsdb_idl_wait(db->idl);
+    if (db->sync_requested > db->sync_done && !db->sync_inflight) {
+        poll_immediate_wake();
+    }
+}
+
+uint64_t
+nmovs_db_sync_request(struct nmovs_db *db)
+{
+    return ++db->sync_requested;
+}
+
+bool
+nmovs_db_sync_done(const struct nmovs_db *db, uint64_t ticket)
+{
+    return db->sync_done >= ticket;
 }
 
 void

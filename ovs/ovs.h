@@ -84,6 +84,32 @@ int nmovs_db_open_vm(const char *remote, const char *rundir, int timeout_ms,
 /* Closes 'db'.  NULL is accepted. */
 void nmovs_db_close(struct nmovs_db *db);
 
+/* For a long-running process (netmoved): connects to OVSDB as
+ * nmovs_db_open() does, but waits for nothing and reconnects whenever the
+ * connection drops (an ovsdb-server restart).  The caller runs it from its
+ * poll loop with nmovs_db_run() and nmovs_db_poll_wait(), so that every
+ * read sees the database as it is, not as it was at start. */
+struct nmovs_db *nmovs_db_create(const char *remote, const char *rundir);
+
+/* Processes what OVSDB sent; for a poll loop. */
+void nmovs_db_run(struct nmovs_db *db);
+void nmovs_db_poll_wait(struct nmovs_db *db);
+
+/* True if 'db' is connected and holds the database's contents. */
+bool nmovs_db_is_synced(const struct nmovs_db *db);
+
+/* A barrier: returns a ticket that nmovs_db_sync_done() reports done once
+ * 'db' holds every transaction that ovsdb-server committed before this
+ * call.  It sends a request on the IDL's own session (a change of the
+ * replication condition of the Open_vSwitch table between two conditions
+ * that select the same row); ovsdb-server flushes the monitor updates of
+ * every committed transaction to a session before it reads that session's
+ * next request, and the IDL processes its messages in order, so the
+ * request's acknowledgement comes after them.  A reconnection sends it
+ * again.  Many requests share one round trip. */
+uint64_t nmovs_db_sync_request(struct nmovs_db *db);
+bool nmovs_db_sync_done(const struct nmovs_db *db, uint64_t ticket);
+
 /* ---- Port documents (port_doc.c) ---- */
 
 struct json;
