@@ -30,6 +30,15 @@ struct conn {
     char *name;                         /* Authenticated peer name, or NULL. */
     unsigned int seqno;                 /* Session seqno 'name' applies to. */
     bool inbound;
+    struct ovs_list reqs;               /* Asynchronous requests it holds. */
+};
+
+struct nm_peer_req {
+    struct ovs_list node;               /* In its conn's 'reqs'. */
+    struct conn *c;                     /* NULL once the conn is gone. */
+    unsigned int seqno;                 /* The session it came on. */
+    struct json *id;
+    char *method;
 };
 
 struct pending {
@@ -47,6 +56,7 @@ struct pending {
 struct method {
     nm_peer_method_fn *fn;
     nm_peer_notify_fn *notify_fn;
+    nm_peer_async_fn *async_fn;
     void *aux;
 };
 
@@ -61,6 +71,20 @@ struct nm_peers {
 };
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
+
+/* The key, certificate and CA, (re)read by OpenSSL when a file changed:
+ * called from every nm_peers_run(), as ovn-controller does, so that a
+ * renewed certificate needs no restart. */
+static void
+tls_config(const struct nm_peers *peers)
+{
+    const struct nm_config *cfg = peers->cfg;
+
+    if (cfg->tls_key) {
+        stream_ssl_set_key_and_cert(cfg->tls_key, cfg->tls_cert);
+        stream_ssl_set_ca_cert_file(cfg->tls_ca, false);
+    }
+}
 
 int
 nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
@@ -77,10 +101,7 @@ nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
     hmap_init(&peers->pending);
     shash_init(&peers->methods);
 
-    if (cfg->tls_key) {
-        stream_ssl_set_key_and_cert(cfg->tls_key, cfg->tls_cert);
-        stream_ssl_set_ca_cert_file(cfg->tls_ca, false);
-    }
+    tls_config(peers);
     if (cfg->listen) {
         error = jsonrpc_pstream_open(cfg->listen, &peers->listener,
                                      DSCP_DEFAULT);
@@ -93,6 +114,7 @@ nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
     }
     for (size_t i = 0; i < cfg->n_peers; i++) {
         struct conn *c = xzalloc(sizeof *c);
+        ovs_list_init(&c->reqs);
         c->peer = xstrdup(cfg->peers[i].name);
         c->session = jsonrpc_session_open(cfg->peers[i].remote, true);
         /* Reconnect fast: a migration waits on this. */
@@ -107,6 +129,11 @@ nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
 static void
 conn_destroy(struct conn *c)
 {
+    struct nm_peer_req *req;
+
+    LIST_FOR_EACH_POP (req, node, &c->reqs) {
+        req->c = NULL;          /* Its method answers into the void. */
+    }
     ovs_list_remove(&c->node);
     jsonrpc_session_close(c->session);
     free(c->peer);
@@ -157,8 +184,44 @@ nm_peers_register(struct nm_peers *peers, const char *method,
 {
     struct method *m = xmalloc(sizeof *m);
 
-    *m = (struct method) { fn, notify_fn, aux };
+    *m = (struct method) { .fn = fn, .notify_fn = notify_fn, .aux = aux };
     free(shash_replace(&peers->methods, method, m));
+}
+
+void
+nm_peers_register_async(struct nm_peers *peers, const char *method,
+                        nm_peer_async_fn *fn, void *aux)
+{
+    struct method *m = xmalloc(sizeof *m);
+
+    *m = (struct method) { .async_fn = fn, .aux = aux };
+    free(shash_replace(&peers->methods, method, m));
+}
+
+void
+nm_peers_reply(struct nm_peer_req *req, struct json *result,
+               const char *error)
+{
+    struct conn *c = req->c;
+
+    if (c && c->session
+        && jsonrpc_session_get_seqno(c->session) == req->seqno) {
+        if (error) {
+            VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, req->method, error);
+        }
+        jsonrpc_session_send(c->session, error
+                             ? jsonrpc_create_error(json_string_create(error),
+                                                    req->id)
+                             : jsonrpc_create_reply(result, req->id));
+        result = NULL;
+    }
+    if (c) {
+        ovs_list_remove(&req->node);
+    }
+    json_destroy(result);
+    json_destroy(req->id);
+    free(req->method);
+    free(req);
 }
 
 static struct conn *
@@ -346,6 +409,16 @@ handle_request(struct nm_peers *peers, struct conn *c,
         }
         return;
     }
+    if (m && m->async_fn) {
+        struct nm_peer_req *req = xzalloc(sizeof *req);
+        req->c = c;
+        req->seqno = jsonrpc_session_get_seqno(c->session);
+        req->id = json_clone(msg->id);
+        req->method = xstrdup(msg->method);
+        ovs_list_push_back(&c->reqs, &req->node);
+        m->async_fn(m->aux, c->name, params, req);
+        return;
+    }
     if (!m || !m->fn) {
         error = xasprintf("unknown method '%s'", msg->method);
         reply = jsonrpc_create_error(json_string_create(error), msg->id);
@@ -443,11 +516,13 @@ nm_peers_run(struct nm_peers *peers)
 {
     struct conn *c;
 
+    tls_config(peers);
     if (peers->listener) {
         struct stream *stream;
         int error = pstream_accept(peers->listener, &stream);
         if (!error) {
             c = xzalloc(sizeof *c);
+            ovs_list_init(&c->reqs);
             c->inbound = true;
             c->session = jsonrpc_session_open_unreliably(jsonrpc_open(stream),
                                                          DSCP_DEFAULT);

@@ -47,6 +47,25 @@ void nm_peers_register(struct nm_peers *, const char *method,
                        nm_peer_method_fn *fn, nm_peer_notify_fn *notify_fn,
                        void *aux);
 
+/* A request from a peer that its method answers later, from the loop. */
+struct nm_peer_req;
+
+/* Serves request 'params' from peer 'peer' asynchronously: the method
+ * keeps 'req' and answers it with nm_peers_reply(), now or later. */
+typedef void nm_peer_async_fn(void *aux, const char *peer,
+                              const struct json *params,
+                              struct nm_peer_req *req);
+
+/* Registers asynchronous 'method' ('fn' with 'aux'). */
+void nm_peers_register_async(struct nm_peers *, const char *method,
+                             nm_peer_async_fn *fn, void *aux);
+
+/* Answers 'req' with 'result' (consumed; NULL if 'error') or 'error', and
+ * frees 'req'.  If the connection it came on has closed or reconnected
+ * since, the answer is dropped: the peer's request died with it. */
+void nm_peers_reply(struct nm_peer_req *req, struct json *result,
+                    const char *error);
+
 /* Sends request 'method' with 'params' (an array or object; consumed) to
  * peer 'peer', now if connected, else as soon as it is.  'cb' is called
  * exactly once, from nm_peers_run(), unless cancelled.  Returns 0, or

@@ -14,6 +14,7 @@
 #include "openvswitch/json.h"
 #include "openvswitch/vlog.h"
 #include "unixctl.h"
+#include "timeval.h"
 #include "util.h"
 
 #include "firewall/firewall.h"
@@ -463,6 +464,27 @@ register_commands(struct netmoved *nm)
     unixctl_command_register("exit", "", 0, 0, cmd_exit, nm);
 }
 
+/* Gives OVSDB up to 'timeout_ms' to send its contents, so that recovery
+ * sees the ports as they are.  netmoved also starts without it (a host
+ * boots its services in any order): it connects when OVSDB is up, and
+ * until then every request that reads OVSDB fails and says why. */
+static void
+wait_for_db(struct netmoved *nm, int timeout_ms)
+{
+    long long int deadline = time_msec() + timeout_ms;
+
+    nmovs_db_run(nm->db);
+    while (!nmovs_db_is_synced(nm->db) && time_msec() < deadline) {
+        nmovs_db_poll_wait(nm->db);
+        poll_timer_wait_until(deadline);
+        poll_block();
+        nmovs_db_run(nm->db);
+    }
+    if (!nmovs_db_is_synced(nm->db)) {
+        VLOG_WARN("OVSDB not reachable yet; connecting in the background");
+    }
+}
+
 int
 netmoved_init(struct netmoved *nm, struct nm_config *cfg,
               char *err, size_t errlen)
@@ -475,16 +497,14 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     hmap_init(&nm->migrations);
     shash_init(&nm->outgoing);
     ovs_list_init(&nm->batches);
+    ovs_list_init(&nm->db_waits);
 
     error = nm_journal_open(cfg->state_dir, &nm->journal, err, errlen);
     if (error) {
         return error;
     }
-    error = nmovs_db_open(NULL, cfg->ovs_rundir, 10000, &nm->db,
-                          err, errlen);
-    if (error) {
-        return error;
-    }
+    nm->db = nmovs_db_create(NULL, cfg->ovs_rundir);
+    wait_for_db(nm, 10000);
     error = garp_of_sender_create(cfg->ovs_rundir, cfg->bridge, err, errlen,
                                   &nm->sender);
     if (error) {
@@ -521,8 +541,10 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
 void
 netmoved_run(struct netmoved *nm)
 {
+    nmovs_db_run(nm->db);
     unixctl_server_run(nm->unixctl);
     nm_peers_run(nm->peers);
+    source_run(nm);
     garp_announcer_run(nm->announcer, nm_mono_us());
     migrations_run(nm);
 
@@ -535,8 +557,10 @@ netmoved_run(struct netmoved *nm)
 void
 netmoved_wait(struct netmoved *nm)
 {
+    nmovs_db_poll_wait(nm->db);
     unixctl_server_wait(nm->unixctl);
     nm_peers_wait(nm->peers);
+    source_wait(nm);
     garp_announcer_wait(nm->announcer);
     migrations_wait(nm);
 

@@ -31,6 +31,7 @@ struct netmoved {
     struct unixctl_server *unixctl;
     struct hmap migrations;             /* Incoming: struct migration. */
     struct shash outgoing;              /* Outgoing, by VM: struct outgoing. */
+    struct ovs_list db_waits;           /* Peer requests waiting on OVSDB. */
     struct ovs_list batches;            /* CLI calls waiting on many VMs. */
     char **ann_vms;                     /* The VM of each announcer entry. */
     size_t n_ann_vms;
@@ -55,6 +56,8 @@ void migrations_destroy(struct netmoved *nm);
 
 /* source.c: the source's side: what a destination asks of it. */
 void source_register(struct netmoved *nm);
+void source_run(struct netmoved *nm);
+void source_wait(struct netmoved *nm);
 void source_recover(struct netmoved *nm, const char *id,
                     const struct json *records);
 void source_destroy(struct netmoved *nm);

@@ -11,6 +11,9 @@
 #include "openvswitch/json.h"
 #include "openvswitch/shash.h"
 #include "openvswitch/vlog.h"
+#include "openvswitch/list.h"
+#include "openvswitch/poll-loop.h"
+#include "timeval.h"
 #include "util.h"
 
 #include "firewall/firewall.h"
@@ -400,6 +403,107 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
     return result;
 }
 
+/* ---- requests that read OVSDB ---- */
+
+#define DB_SYNC_TIMEOUT_MS 5000
+
+/* A peer's request that reads OVSDB, held until this host's replica holds
+ * every transaction ovsdb-server committed before the request arrived
+ * (nmovs_db_sync_request()): libvirt creates a VM's port with ovs-vsctl an
+ * instant before the destination asks for it, and the replica must not
+ * answer from a state older than that. */
+struct db_wait {
+    struct ovs_list node;               /* In netmoved's 'db_waits'. */
+    nm_peer_method_fn *fn;
+    char *peer;
+    struct json *params;
+    struct nm_peer_req *req;
+    uint64_t ticket;
+    long long int deadline;
+};
+
+static void
+after_db_sync(struct netmoved *nm, nm_peer_method_fn *fn, const char *peer,
+              const struct json *params, struct nm_peer_req *req)
+{
+    struct db_wait *w = xzalloc(sizeof *w);
+
+    w->fn = fn;
+    w->peer = xstrdup(peer);
+    w->params = json_clone(params);
+    w->req = req;
+    w->ticket = nmovs_db_sync_request(nm->db);
+    w->deadline = time_msec() + DB_SYNC_TIMEOUT_MS;
+    ovs_list_push_back(&nm->db_waits, &w->node);
+}
+
+/* Answers 'w': by its method if 'synced', else with an error. */
+static void
+db_wait_finish(struct netmoved *nm, struct db_wait *w, bool synced)
+{
+    char *error = NULL;
+    struct json *result = NULL;
+
+    if (synced) {
+        result = w->fn(nm, w->peer, w->params, &error);
+    } else {
+        error = xasprintf("%s: OVSDB not reachable (no answer in %d ms)",
+                          nm->cfg->host, DB_SYNC_TIMEOUT_MS);
+    }
+    nm_peers_reply(w->req, result, error);
+    free(error);
+    ovs_list_remove(&w->node);
+    json_destroy(w->params);
+    free(w->peer);
+    free(w);
+}
+
+void
+source_run(struct netmoved *nm)
+{
+    long long int now = time_msec();
+    struct db_wait *w;
+
+    LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
+        if (nmovs_db_sync_done(nm->db, w->ticket)) {
+            db_wait_finish(nm, w, true);
+        } else if (now >= w->deadline) {
+            db_wait_finish(nm, w, false);
+        }
+    }
+}
+
+void
+source_wait(struct netmoved *nm)
+{
+    struct db_wait *w;
+
+    LIST_FOR_EACH (w, node, &nm->db_waits) {
+        poll_timer_wait_until(w->deadline);
+    }
+}
+
+static void
+export_async(void *nm, const char *peer, const struct json *params,
+             struct nm_peer_req *req)
+{
+    after_db_sync(nm, src_export, peer, params, req);
+}
+
+static void
+locate_async(void *nm, const char *peer, const struct json *params,
+             struct nm_peer_req *req)
+{
+    after_db_sync(nm, src_locate, peer, params, req);
+}
+
+static void
+verify_async(void *nm, const char *peer, const struct json *params,
+             struct nm_peer_req *req)
+{
+    after_db_sync(nm, src_verify, peer, params, req);
+}
+
 /* After a restart: the exports not yet confirmed or aborted, from their
  * journals, so that their destinations can still confirm (or abort). */
 void
@@ -447,18 +551,23 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
 void
 source_register(struct netmoved *nm)
 {
-    nm_peers_register(nm->peers, "export", src_export, NULL, nm);
+    nm_peers_register_async(nm->peers, "export", export_async, nm);
     nm_peers_register(nm->peers, "ct-delta", src_ct_delta, NULL, nm);
     nm_peers_register(nm->peers, "confirm", src_confirm, NULL, nm);
     nm_peers_register(nm->peers, "abort", src_abort, NULL, nm);
-    nm_peers_register(nm->peers, "locate", src_locate, NULL, nm);
-    nm_peers_register(nm->peers, "verify", src_verify, NULL, nm);
+    nm_peers_register_async(nm->peers, "locate", locate_async, nm);
+    nm_peers_register_async(nm->peers, "verify", verify_async, nm);
 }
 
 void
 source_destroy(struct netmoved *nm)
 {
     struct shash_node *node;
+    struct db_wait *w;
+
+    LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
+        db_wait_finish(nm, w, false);
+    }
 
     SHASH_FOR_EACH (node, &nm->outgoing) {
         outgoing_destroy(node->data);
