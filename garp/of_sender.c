@@ -18,7 +18,8 @@
 
 struct of_sender {
     struct garp_sender up;
-    struct nmovs_of *of;
+    struct nmovs_of *of;            /* NULL after a failed reconnection. */
+    char *rundir;                   /* NULL: $OVS_RUNDIR. */
     char *bridge;
 };
 
@@ -53,7 +54,11 @@ garp_of_sender_create(const char *rundir, const char *bridge,
                           "(%s)", bridge, strerror(-error));
     }
     s = calloc(1, sizeof *s);
-    if (!s || !(s->bridge = strdup(bridge))) {
+    if (!s || !(s->bridge = strdup(bridge))
+        || (rundir && !(s->rundir = strdup(rundir)))) {
+        if (s) {
+            free(s->bridge);
+        }
         free(s);
         nmovs_of_close(of);
         return -ENOMEM;
@@ -62,6 +67,25 @@ garp_of_sender_create(const char *rundir, const char *bridge,
     s->of = of;
     *senderp = &s->up;
     return 0;
+}
+
+/* True if 'error' says the connection to ovs-vswitchd is gone (it
+ * restarted, or the bridge was re-created). */
+static bool
+connection_lost(int error)
+{
+    return error == -ECONNRESET || error == -EPIPE || error == -ENOTCONN
+           || error == -ECONNREFUSED || error == -ENOENT;
+}
+
+/* Connects again after the switch went away: a long-running sender
+ * (netmoved) must outlive an ovs-vswitchd restart.  0 or -errno. */
+static int
+of_sender_reconnect(struct of_sender *s)
+{
+    nmovs_of_close(s->of);
+    s->of = NULL;
+    return nmovs_of_open(s->rundir, s->bridge, &s->of);
 }
 
 static int
@@ -75,7 +99,11 @@ of_sender_port(struct garp_sender *sender, const char *port,
         return garp_err(err, errlen, "port: a bridge sender needs the VM's "
                         "port");
     }
-    error = nmovs_of_port_no(s->of, port, in_port);
+    error = s->of ? nmovs_of_port_no(s->of, port, in_port) : -ENOTCONN;
+    if (connection_lost(error) && error != -ENOENT
+        && !of_sender_reconnect(s)) {
+        error = nmovs_of_port_no(s->of, port, in_port);
+    }
     if (error == -ENOENT) {
         return garp_errno(error, err, errlen, "port: bridge '%s' has no "
                           "port '%s'", s->bridge, port);
@@ -128,7 +156,11 @@ of_sender_send(struct garp_sender *sender, const struct garp_pkt *pkts,
             iov[k].iov_base = CONST_CAST(void *, pkts[order[i + k]].data);
             iov[k].iov_len = pkts[order[i + k]].len;
         }
-        error = nmovs_of_packet_out(s->of, in_port, iov, k);
+        error = s->of ? nmovs_of_packet_out(s->of, in_port, iov, k)
+                      : -ENOTCONN;
+        if (connection_lost(error) && !of_sender_reconnect(s)) {
+            error = nmovs_of_packet_out(s->of, in_port, iov, k);
+        }
         if (error) {
             break;
         }
@@ -155,6 +187,7 @@ of_sender_destroy(struct garp_sender *sender)
     struct of_sender *s = of_sender_cast(sender);
 
     nmovs_of_close(s->of);
+    free(s->rundir);
     free(s->bridge);
     free(s);
 }
