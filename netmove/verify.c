@@ -60,6 +60,23 @@ nm_verify_set(struct nm_verify *v, enum nm_check_id id, bool pass,
     va_end(args);
     c->run = true;
     c->pass = pass;
+    c->na = false;
+}
+
+void
+nm_verify_set_na(struct nm_verify *v, enum nm_check_id id,
+                 const char *fmt, ...)
+{
+    struct nm_check *c = &v->checks[id];
+    va_list args;
+
+    free(c->why);
+    va_start(args, fmt);
+    c->why = xvasprintf(fmt, args);
+    va_end(args);
+    c->run = true;
+    c->pass = false;
+    c->na = true;
 }
 
 bool
@@ -68,7 +85,7 @@ nm_verify_passed(const struct nm_verify *v)
     bool any = false;
 
     for (int i = 0; i < NM_N_CHECKS; i++) {
-        if (v->checks[i].run) {
+        if (v->checks[i].run && !v->checks[i].na) {
             any = true;
             if (!v->checks[i].pass) {
                 return false;
@@ -84,7 +101,8 @@ nm_verify_print(const struct nm_verify *v, FILE *f)
     for (int i = 0; i < NM_N_CHECKS; i++) {
         const struct nm_check *c = &v->checks[i];
         if (c->run) {
-            fprintf(f, "%s  %-15s %s\n", c->pass ? "PASS" : "FAIL",
+            fprintf(f, "%-4s  %-15s %s\n",
+                    c->na ? "N/A" : c->pass ? "PASS" : "FAIL",
                     check_names[i], c->why ? c->why : "");
         }
     }
@@ -101,7 +119,8 @@ nm_verify_to_json(const struct nm_verify *v)
         if (c->run) {
             struct json *o = json_object_create();
             json_object_put_string(o, "check", check_names[i]);
-            json_object_put(o, "pass", json_boolean_create(c->pass));
+            json_object_put(o, "pass", c->na ? json_null_create()
+                                             : json_boolean_create(c->pass));
             json_object_put_string(o, "why", c->why ? c->why : "");
             json_array_add(list, o);
         }
@@ -536,7 +555,8 @@ nm_verify_owners(struct eth_addr mac, const struct in6_addr *addrs,
     char a[INET6_ADDRSTRLEN];
 
     if (!n) {
-        snprintf(why, whylen, "the VM has no IP address to ask about");
+        snprintf(why, whylen, "no IP address of the VM, learned or "
+                 "declared: its neighbours cannot be told, nor asked");
         return false;
     }
     for (size_t i = 0; i < n; i++) {

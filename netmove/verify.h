@@ -37,6 +37,7 @@ const char *nm_check_name(enum nm_check_id);
 struct nm_check {
     bool run;               /* Not run: not part of the report. */
     bool pass;
+    bool na;                /* Nothing to check: neither pass nor fail. */
     char *why;              /* One line, malloc'd. */
 };
 
@@ -52,7 +53,12 @@ void nm_verify_destroy(struct nm_verify *);
 void nm_verify_set(struct nm_verify *, enum nm_check_id id, bool pass,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* True if every check run passed (and at least one ran). */
+/* Records that check 'id' had nothing to check ("N/A", with a reason):
+ * it neither passes nor fails the report. */
+void nm_verify_set_na(struct nm_verify *, enum nm_check_id id,
+                      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* True if every check run passed or was N/A, and at least one passed. */
 bool nm_verify_passed(const struct nm_verify *);
 
 /* One line per check run: "PASS  port       why" or "FAIL ...". */

@@ -392,9 +392,15 @@ report(void **state OVS_UNUSED)
 
     nm_verify_init(&v, "vm1");
     assert_false(nm_verify_passed(&v));       /* Nothing checked. */
+    nm_verify_set_na(&v, NM_CHECK_FIREWALL, "no objects");
+    assert_false(nm_verify_passed(&v));       /* Only N/A: no proof. */
+    nm_verify_destroy(&v);
+    nm_verify_init(&v, "vm1");
     nm_verify_set(&v, NM_CHECK_PORT, true, "ok %d", 1);
     nm_verify_set(&v, NM_CHECK_OWNER, true, "alone");
     assert_true(nm_verify_passed(&v));
+    nm_verify_set_na(&v, NM_CHECK_CONNTRACK, "nothing %s", "exported");
+    assert_true(nm_verify_passed(&v));        /* N/A is not a failure. */
     nm_verify_set(&v, NM_CHECK_STALE, false, "stale0");
     assert_false(nm_verify_passed(&v));
 
@@ -402,13 +408,16 @@ report(void **state OVS_UNUSED)
     nm_verify_print(&v, f);
     fclose(f);
     assert_string_equal(buf, "PASS  port            ok 1\n"
+                             "N/A   conntrack       nothing exported\n"
                              "PASS  owner           alone\n"
                              "FAIL  stale-learning  stale0\n");
 
     struct json *j = nm_verify_to_json(&v);
     char *s = json_to_string(j, JSSF_SORT);
     assert_string_equal(s, "{\"checks\":[{\"check\":\"port\",\"pass\":true,"
-                        "\"why\":\"ok 1\"},{\"check\":\"owner\",\"pass\":true,"
+                        "\"why\":\"ok 1\"},{\"check\":\"conntrack\","
+                        "\"pass\":null,\"why\":\"nothing exported\"},"
+                        "{\"check\":\"owner\",\"pass\":true,"
                         "\"why\":\"alone\"},{\"check\":\"stale-learning\","
                         "\"pass\":false,\"why\":\"stale0\"}],\"pass\":false,"
                         "\"vm\":\"vm1\"}");
