@@ -34,9 +34,19 @@ add_ip(struct nm_iface_addrs *ia, const char *field, const char *s,
         return -EINVAL;
     }
     if (is_v6) {
+        for (size_t i = 0; i < ia->n_ipv6; i++) {
+            if (ipv6_addr_equals(&ia->ipv6[i], &ip6)) {
+                return 0;
+            }
+        }
         ia->ipv6 = xrealloc(ia->ipv6, (ia->n_ipv6 + 1) * sizeof *ia->ipv6);
         ia->ipv6[ia->n_ipv6++] = ip6;
     } else {
+        for (size_t i = 0; i < ia->n_ipv4; i++) {
+            if (ia->ipv4[i] == ip4) {
+                return 0;
+            }
+        }
         ia->ipv4 = xrealloc(ia->ipv4, (ia->n_ipv4 + 1) * sizeof *ia->ipv4);
         ia->ipv4[ia->n_ipv4++] = ip4;
     }
@@ -115,6 +125,91 @@ nm_vm_addrs_from_doc(const struct json *doc, char *const *extra,
         if (add_ip(&addrs->ifaces[0], "--ip", extra[i], err, errlen)) {
             nm_vm_addrs_destroy(addrs);
             return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Checks one entry of a "learned" list; stores its interface in '*iap'. */
+static int
+check_learned(const struct nm_vm_addrs *addrs, const struct json *e,
+              size_t i, struct nm_iface_addrs **iap, char *err, size_t errlen)
+{
+    const struct json *mac = e->type == JSON_OBJECT
+                             ? shash_find_data(json_object(e), "mac") : NULL;
+    const struct json *ips = e->type == JSON_OBJECT
+                             ? shash_find_data(json_object(e), "ips") : NULL;
+    char field[64];
+    struct eth_addr ea;
+
+    snprintf(field, sizeof field, "learned[%zu].mac", i);
+    if (!mac || mac->type != JSON_STRING
+        || garp_parse_mac(field, json_string(mac), &ea, err, errlen)) {
+        if (!mac || mac->type != JSON_STRING) {
+            snprintf(err, errlen, "%s: missing or not a string", field);
+        }
+        return -EINVAL;
+    }
+    *iap = NULL;
+    for (size_t k = 0; k < addrs->n_ifaces; k++) {
+        if (eth_addr_equals(addrs->ifaces[k].mac, ea)) {
+            *iap = &addrs->ifaces[k];
+        }
+    }
+    if (!*iap) {
+        snprintf(err, errlen, "%s: %s is not a MAC of the VM's interfaces",
+                 field, json_string(mac));
+        return -EINVAL;
+    }
+    if (!ips || ips->type != JSON_ARRAY
+        || json_array(ips)->n > 2 * NM_LEARNED_MAX) {
+        snprintf(err, errlen, "learned[%zu].ips: %s", i,
+                 ips && ips->type == JSON_ARRAY ? "too many addresses"
+                 : "missing or not an array");
+        return -EINVAL;
+    }
+    for (size_t k = 0; k < json_array(ips)->n; k++) {
+        const struct json *ip = json_array(ips)->elems[k];
+        struct in6_addr ip6;
+        ovs_be32 ip4;
+        bool v6;
+        snprintf(field, sizeof field, "learned[%zu].ips[%zu]", i, k);
+        if (ip->type != JSON_STRING) {
+            snprintf(err, errlen, "%s: not a string", field);
+            return -EINVAL;
+        }
+        if (garp_parse_ip(field, json_string(ip), &ip4, &ip6, &v6,
+                          err, errlen)) {
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int
+nm_vm_addrs_add_learned(struct nm_vm_addrs *addrs, const struct json *learned,
+                        char *err, size_t errlen)
+{
+    if (!learned || learned->type != JSON_ARRAY) {
+        snprintf(err, errlen, "learned: missing or not an array");
+        return -EINVAL;
+    }
+    /* Everything checked first: a refused document changes nothing. */
+    for (size_t i = 0; i < json_array(learned)->n; i++) {
+        struct nm_iface_addrs *ia;
+        if (check_learned(addrs, json_array(learned)->elems[i], i, &ia,
+                          err, errlen)) {
+            return -EINVAL;
+        }
+    }
+    for (size_t i = 0; i < json_array(learned)->n; i++) {
+        const struct json *e = json_array(learned)->elems[i];
+        const struct json *ips = shash_find_data(json_object(e), "ips");
+        struct nm_iface_addrs *ia;
+        check_learned(addrs, e, i, &ia, err, errlen);
+        for (size_t k = 0; k < json_array(ips)->n; k++) {
+            add_ip(ia, "learned", json_string(json_array(ips)->elems[k]),
+                   err, errlen);
         }
     }
     return 0;

@@ -37,6 +37,20 @@ int nm_vm_addrs_from_doc(const struct json *doc, char *const *extra,
                          size_t n_extra, struct nm_vm_addrs *addrs,
                          char *err, size_t errlen);
 
+/* The most addresses of one family an interface may have learned. */
+#define NM_LEARNED_MAX 16
+
+/* Adds the addresses learned from the VM's own ARP/ND on the source
+ * ('learned', as an export carries it: [{"mac": MAC, "ips": [IP...]}]) to
+ * the interfaces of 'addrs' with those MACs; an address already there is
+ * not added twice.  It is a peer's document: a MAC that is not one of the
+ * VM's interfaces, an address that does not parse, or more than
+ * NM_LEARNED_MAX of a family per interface is refused (-EINVAL, the field
+ * named in 'err', 'addrs' unchanged). */
+int nm_vm_addrs_add_learned(struct nm_vm_addrs *addrs,
+                            const struct json *learned,
+                            char *err, size_t errlen);
+
 void nm_vm_addrs_destroy(struct nm_vm_addrs *);
 
 /* A conntrack filter for every IP of 'addrs' (free with free(f->addrs)). */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
 #include "util.h"
 
@@ -92,12 +93,71 @@ test_refusals(void **state OVS_UNUSED)
     assert_non_null(strstr(err, "ports"));
 }
 
+/* What the source learned from the VM's ARP/ND arrives as a peer's
+ * document: merged without duplicates, refused whole when anything is off. */
+static void
+test_learned(void **state OVS_UNUSED)
+{
+    struct nm_vm_addrs a;
+    char err[256] = "";
+
+    assert_int_equal(from(DOC("{\"attached-mac\": \"02:00:00:00:00:01\","
+                              " \"ip-addresses\": \"198.18.1.1\"}"),
+                          NULL, 0, &a, err), 0);
+    struct json *ok = json_from_string(
+        "[{\"mac\": \"02:00:00:00:00:01\", \"ips\": [\"198.18.1.1\","
+        " \"198.18.1.2\", \"2001:db8:1::7\"]}]");
+    assert_int_equal(nm_vm_addrs_add_learned(&a, ok, err, sizeof err), 0);
+    assert_int_equal(a.ifaces[0].n_ipv4, 2);    /* .1 not twice. */
+    assert_int_equal(a.ifaces[0].ipv4[1], inet_addr("198.18.1.2"));
+    assert_int_equal(a.ifaces[0].n_ipv6, 1);
+    json_destroy(ok);
+
+    static const struct {
+        const char *doc, *field;
+    } bad[] = {
+        { "{}", "learned" },
+        { "[{\"mac\": \"02:00:00:00:00:99\", \"ips\": []}]",
+          "learned[0].mac" },
+        { "[{\"mac\": 7, \"ips\": []}]", "learned[0].mac" },
+        { "[{\"mac\": \"02:00:00:00:00:01\"}]", "learned[0].ips" },
+        { "[{\"mac\": \"02:00:00:00:00:01\", \"ips\": [\"198.18.1.3\","
+          " \"nope\"]}]", "learned[0].ips[1]" },
+        { "[{\"mac\": \"02:00:00:00:00:01\", \"ips\": [1]}]",
+          "learned[0].ips[0]" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        struct json *j = json_from_string(bad[i].doc);
+        assert_int_equal(nm_vm_addrs_add_learned(&a, j, err, sizeof err),
+                         -EINVAL);
+        assert_non_null(strstr(err, bad[i].field));
+        json_destroy(j);
+    }
+    /* Nothing of the refused documents got in (198.18.1.3 was valid). */
+    assert_int_equal(a.ifaces[0].n_ipv4, 2);
+    /* Too many. */
+    struct ds many = DS_EMPTY_INITIALIZER;
+    ds_put_cstr(&many, "[{\"mac\": \"02:00:00:00:00:01\", \"ips\": [");
+    for (int i = 0; i <= 2 * NM_LEARNED_MAX; i++) {
+        ds_put_format(&many, "%s\"198.18.2.%d\"", i ? "," : "", i + 1);
+    }
+    ds_put_cstr(&many, "]}]");
+    struct json *j = json_from_string(ds_cstr(&many));
+    assert_int_equal(nm_vm_addrs_add_learned(&a, j, err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "too many"));
+    json_destroy(j);
+    ds_destroy(&many);
+    nm_vm_addrs_destroy(&a);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_learned),
     };
     set_program_name("test_vmaddr");
     return cmocka_run_group_tests(tests, NULL, NULL);
