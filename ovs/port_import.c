@@ -203,17 +203,19 @@ sync_qos(struct import *imp, struct ovsdb_idl_txn *txn,
     sync_queues(imp, txn, row, q);
 }
 
-/* Identity keys: the local port's own say who it is. */
+/* Keys about the local interface itself, whose local value wins: who it
+ * is (identity) and what its hypervisor says of it (iface-status). */
 static bool
-is_identity_key(const char *key)
+is_local_key(const char *key)
 {
     return !strcmp(key, "iface-id") || !strcmp(key, "attached-mac")
-           || !strcmp(key, "vm-id") || !strcmp(key, "vm-uuid");
+           || !strcmp(key, "vm-id") || !strcmp(key, "vm-uuid")
+           || !strcmp(key, "iface-status");
 }
 
 /* The document's external_ids 'doc' merged into a row's 'local' ones:
- * local keys the document lacks stay (iface-status, ...); for an interface
- * ('iface') the local identity keys win.  The document's netmove-staged is
+ * local keys the document lacks stay; for an interface ('iface') the local
+ * identity and iface-status win.  The document's netmove-staged is
  * never taken (a peer must not mark a port for our rollback); the local one
  * stays, or 'mark' is set. */
 static void
@@ -225,7 +227,7 @@ merge_external_ids(const struct smap *local, const struct smap *doc,
     smap_clone(out, local);
     SMAP_FOR_EACH (node, doc) {
         if (!strcmp(node->key, NMOVS_STAGED_KEY)
-            || (iface && is_identity_key(node->key)
+            || (iface && is_local_key(node->key)
                 && smap_get(local, node->key))) {
             continue;
         }
@@ -355,7 +357,9 @@ apply_plan(struct import *imp, struct ovsdb_idl_txn *txn,
     size_t n = row->n_interfaces;
     struct ovsrec_interface **ifaces = xcalloc(n + p->n_ifaces + 1,
                                                sizeof *ifaces);
-    memcpy(ifaces, row->interfaces, n * sizeof *ifaces);
+    if (n) {
+        memcpy(ifaces, row->interfaces, n * sizeof *ifaces);
+    }
     ovsrec_port_verify_interfaces(row);
     for (size_t i = 0; i < p->n_ifaces; i++) {
         const struct ovsrec_interface *f = plan->ifaces[i];
