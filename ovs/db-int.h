@@ -11,6 +11,7 @@ struct ovsdb_idl_txn;
 struct ovsrec_bridge;
 struct ovsrec_port;
 struct ovsrec_qos;
+struct smap;
 
 struct nmovs_db {
     struct ovsdb_idl *idl;
@@ -54,10 +55,51 @@ struct nmovs_vm_port {
 
 /* Finds the ports of VM 'vm' in the IDL's current contents: those with an
  * Interface whose external_ids vm-id, vm-uuid, iface-id or attached-mac
- * equals 'vm', or whose interface or port name is 'vm'.  Stores a malloc'd
- * array sorted by port name in '*ports' and returns its length. */
+ * equals 'vm'; only if there is none, those whose interface or port name is
+ * 'vm' and that carry no other VM's vm-id, vm-uuid or iface-id.  Stores a
+ * malloc'd array sorted by port name in '*ports' and returns its length. */
 size_t nmovs_find_vm_ports(struct nmovs_db *, const char *vm,
                            struct nmovs_vm_port **ports);
+
+/* An interface's identity, from its external_ids (vm_ports.c): the
+ * strings point into the map. */
+struct nmovs_identity {
+    const char *iface_id;       /* iface-id. */
+    const char *mac;            /* attached-mac. */
+    const char *vm;             /* vm-id, else vm-uuid. */
+};
+
+/* Reads the identity in 'external_ids' into '*id'. */
+void nmovs_identity_get(const struct smap *external_ids,
+                        struct nmovs_identity *id);
+
+/* True if 'id' can identify an interface: an iface-id, or an attached-mac
+ * with a vm-id or vm-uuid. */
+bool nmovs_identity_is_set(const struct nmovs_identity *id);
+
+/* True if the interface with 'external_ids' has identity 'want': the same
+ * iface-id if 'want' has one, else the same attached-mac (in any case) and
+ * a vm-id or vm-uuid equal to 'want''s.  False if 'want' is not set. */
+bool nmovs_identity_matches(const struct nmovs_identity *want,
+                            const struct smap *external_ids);
+
+/* Describes whose 'port' is, for a message: "iface-id X, vm-id Y,
+ * attached-mac Z" from its first interface that has any of them, or "no VM
+ * identity in its external_ids". */
+void nmovs_port_owner(const struct ovsrec_port *port, char *buf,
+                      size_t size);
+
+/* Removes the ports named in 'names' (exact port names, no VM lookup), as
+ * nmovs_remove() does: a failed import takes back what it created. */
+int nmovs_remove_port_names(struct nmovs_db *, const char *const *names,
+                            size_t n, int timeout_ms, size_t *n_removed,
+                            char *err, size_t errlen);
+
+/* In transaction being built: takes 'port' out of bridge 'br' (Port and
+ * Interface rows go with it) and deletes its QoS if no other port uses it
+ * (port_remove.c). */
+void nmovs_delete_port(struct nmovs_db *, const struct ovsrec_bridge *br,
+                       const struct ovsrec_port *port);
 
 /* The bridge that holds 'port', or NULL. */
 const struct ovsrec_bridge *nmovs_port_bridge(struct nmovs_db *,

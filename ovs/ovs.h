@@ -171,11 +171,18 @@ void nmovs_xlate_apply(const struct nmovs_xlate *, struct nmovs_doc *doc);
 /* ---- Export, import, remove (port_export.c, port_import.c,
  * port_remove.c) ---- */
 
-/* Exports the ports of VM 'vm' (found by Interface external_ids vm-id,
- * vm-uuid, iface-id or attached-mac, or by interface or port name) into a
- * new document in '*docp'.  0, or -ENOENT with a message. */
+/* Exports the ports of VM 'vm' into a new document in '*docp'.  Its ports
+ * are those with an Interface whose external_ids vm-id, vm-uuid, iface-id
+ * or attached-mac is 'vm'; only if there is none, those whose interface or
+ * port name is 'vm' and that carry no other VM's vm-id, vm-uuid or iface-id
+ * (tap names are per host: "eth1" may be the uplink).  0, or -ENOENT with a
+ * message. */
 int nmovs_export(struct nmovs_db *db, const char *vm, struct nmovs_doc **docp,
                  char *err, size_t errlen);
+
+/* The Port external_ids key that marks a port an import created, with the
+ * import's 'staged_by' as its value (nmovs_import_opts). */
+#define NMOVS_STAGED_KEY "netmove-staged"
 
 struct nmovs_import_opts {
     bool blocked;               /* Also block the ports (nmovs_of_block). */
@@ -187,26 +194,79 @@ struct nmovs_import_opts {
                                  * adds it when the device appears.  Such a
                                  * port is not blocked: nothing passes
                                  * without a device. */
+    const char *staged_by;      /* Nonnull: every port the import creates
+                                 * gets Port external_ids netmove-staged=
+                                 * this (a migration's id), for
+                                 * nmovs_remove_staged().  Ports it adopts
+                                 * or updates get nothing. */
+    bool adopt_only;            /* Create nothing: only update in place the
+                                 * ports found by the VM's identity (the
+                                 * one the migrator made), and count the
+                                 * interfaces that have none yet
+                                 * (nmovs_adopt()). */
 };
 
-/* Imports the 'n' documents in 'docs' in one transaction: each port is
- * created, or updated in place to match (its records keep their uuids; an
- * identical import writes nothing).  Then waits until ovs-vswitchd has
- * applied it and every interface has an OpenFlow port, and blocks the ports
- * if asked.  '*changed' tells whether OVSDB changed.  Returns 0, or a
- * negative errno with a message in 'err' (Interface:error if ovs-vswitchd
- * could not add an interface); a failed import removes the ports it created
- * (those it updated keep the new values). */
+/* Imports the 'n' documents in 'docs' in ONE transaction, then waits until
+ * ovs-vswitchd has applied it and every interface has an OpenFlow port, and
+ * blocks the ports if asked.  '*changed' tells whether OVSDB changed.
+ *
+ * A document's port becomes the local port found by the VM's identity, not
+ * by its name (tap names are per host): the port holding an Interface with
+ * the document interface's external_ids iface-id, or, if it has none, its
+ * attached-mac (any case) and vm-id/vm-uuid.  That port is updated in place
+ * (its records keep their uuids; an identical import writes nothing) and
+ * keeps its local port and interface names; external_ids are merged (local
+ * keys stay; the local identity keys win).  A port the import did not make
+ * (the migrator's) also keeps its interfaces' type, options and
+ * ofport_request.  If two ports carry the identity, one made by netmove
+ * (netmove-staged) and one not, the other one is adopted and netmove's is
+ * deleted in the same transaction; two not made by netmove are refused
+ * (-EEXIST).  With no port found, one is created under the document's
+ * names, unless a port or interface of that name exists: it belongs to
+ * another VM, and the import is refused (-EEXIST, "port vnet0: belongs to
+ * another VM (iface-id ...)"), changing nothing.  (A port of that name that
+ * this same 'staged_by' created is ours and updated.)  Never trusted from
+ * the document: its netmove-staged key.
+ *
+ * Returns 0, or a negative errno with a message in 'err' (Interface:error if
+ * ovs-vswitchd could not add an interface); a failed import removes the
+ * ports it created (those it updated keep the new values). */
 int nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
                  const struct nmovs_import_opts *opts, bool *changed,
                  char *err, size_t errlen);
 
-/* Removes the ports of the 'n' VMs in 'vms' in one transaction (with their
- * QoS rows if no other port uses them, and their blocking flows), waits
- * until ovs-vswitchd has applied it, and stores the number of ports removed
- * in '*n_removed'.  A VM with no port is not an error. */
+/* nmovs_import() with 'opts->adopt_only' taken as true, for the port the
+ * migrator (libvirt, when it starts QEMU) makes on the destination: creates
+ * nothing, brings every port found by the VM's identity to the documents'
+ * settings, and blocks it (opts->blocked) once it has an OpenFlow port.  A
+ * port only netmove made (netmove-staged) does not count as found.  Stores
+ * in '*n_missing' how many document interfaces have no such port yet: call
+ * again when OVSDB changes until it is 0.  A document interface without an
+ * identity (iface-id, or attached-mac with vm-id/vm-uuid) can never be
+ * found: -EINVAL.  Otherwise as nmovs_import(). */
+int nmovs_adopt(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
+                const struct nmovs_import_opts *opts, bool *changed,
+                size_t *n_missing, char *err, size_t errlen);
+
+/* Removes the ports of the 'n' VMs in 'vms' (found as by nmovs_export()) in
+ * one transaction (with their QoS rows if no other port uses them, and
+ * their blocking flows), waits until ovs-vswitchd has applied it, and
+ * stores the number of ports removed in '*n_removed'.  A VM with no port is
+ * not an error. */
 int nmovs_remove(struct nmovs_db *db, const char *const *vms, size_t n,
                  int timeout_ms, size_t *n_removed, char *err, size_t errlen);
+
+/* How long nmovs_remove_staged() waits for OVSDB and ovs-vswitchd. */
+#define NMOVS_REMOVE_STAGED_TIMEOUT_MS 5000
+
+/* A migration's rollback: removes, as nmovs_remove() does, exactly the
+ * ports whose Port external_ids netmove-staged is 'staged_by' (those the
+ * imports with that 'staged_by' created), never a port someone else made,
+ * even with the VM's identity.  Stores how many in '*n_removed'.  0 (also
+ * when there is none), -EINVAL if 'staged_by' is empty, or another negative
+ * errno with a message in 'err'. */
+int nmovs_remove_staged(struct nmovs_db *db, const char *staged_by,
+                        size_t *n_removed, char *err, size_t errlen);
 
 /* Blocks the ports of VM 'vm' (nmovs_of_block() on each), or activates
  * them (nmovs_of_unblock()).  -ENOENT if the VM has no port here. */

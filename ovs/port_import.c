@@ -1,16 +1,19 @@
-/* ovs: import port documents in ONE OVSDB transaction: create each port,
- * or update it in place to match (same records, only differing columns
- * written), then wait until ovs-vswitchd has applied it (next_cfg/cur_cfg,
- * then every interface has an ofport) or report Interface:error. */
+/* ovs: import port documents in ONE OVSDB transaction: update in place the
+ * port found by the VM's identity (port_match.c decides which), or create
+ * one (same records, only differing columns written), then wait until
+ * ovs-vswitchd has applied it (next_cfg/cur_cfg, then every interface has an
+ * ofport) or report Interface:error.  Adopting creates nothing. */
 #include "ovs/ovs.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ovsdb-idl.h"
 #include "smap.h"
+#include "hmapx.h"
 #include "sset.h"
 #include "timeval.h"
 #include "util.h"
@@ -18,6 +21,22 @@
 
 #include "ovs/db-int.h"
 #include "ovs/port-doc-int.h"
+#include "ovs/port-match-int.h"
+
+/* Where a document port landed, by local names (the rows may change
+ * between the transaction and the wait). */
+struct landed {
+    char *bridge;
+    char *port;                 /* NULL: nothing yet (adopting). */
+    char **ifaces;              /* Per document interface; NULL: missing. */
+    size_t n_ifaces;
+};
+
+/* A deleted duplicate's OpenFlow port, whose blocking flows must go. */
+struct dropped {
+    char *bridge;
+    uint32_t ofport;
+};
 
 struct import {
     struct nmovs_db *db;
@@ -26,55 +45,14 @@ struct import {
     bool wrote;                 /* This build wrote something. */
     struct sset created;        /* Names of the ports this build creates. */
     int64_t next_cfg;           /* After commit, if 'wrote'. */
-    bool device_later;          /* nmovs_import_opts.device_later. */
+    const struct nmovs_import_opts *opts;
+    bool adopt_only;
+    struct landed *landed;      /* One per document port, in order. */
+    size_t n_landed;
+    struct dropped *dropped;    /* Duplicates this build deletes. */
+    size_t n_dropped;
+    size_t n_missing;           /* Adopting: interfaces with no port yet. */
 };
-
-static const struct ovsrec_bridge *
-find_bridge(struct ovsdb_idl *idl, const char *name)
-{
-    const struct ovsrec_bridge *br;
-    OVSREC_BRIDGE_FOR_EACH (br, idl) {
-        if (!strcmp(br->name, name)) {
-            return br;
-        }
-    }
-    return NULL;
-}
-
-static const struct ovsrec_port *
-find_port(struct ovsdb_idl *idl, const char *name)
-{
-    const struct ovsrec_port *p;
-    OVSREC_PORT_FOR_EACH (p, idl) {
-        if (!strcmp(p->name, name)) {
-            return p;
-        }
-    }
-    return NULL;
-}
-
-static const struct ovsrec_interface *
-find_iface(struct ovsdb_idl *idl, const char *name)
-{
-    const struct ovsrec_interface *i;
-    OVSREC_INTERFACE_FOR_EACH (i, idl) {
-        if (!strcmp(i->name, name)) {
-            return i;
-        }
-    }
-    return NULL;
-}
-
-static bool
-port_has_iface(const struct ovsrec_port *p, const struct ovsrec_interface *i)
-{
-    for (size_t j = 0; j < p->n_interfaces; j++) {
-        if (p->interfaces[j] == i) {
-            return true;
-        }
-    }
-    return false;
-}
 
 /* An optional integer column: 'n' values (0 or 1) in 'v'. */
 static bool
@@ -225,20 +203,65 @@ sync_qos(struct import *imp, struct ovsdb_idl_txn *txn,
     sync_queues(imp, txn, row, q);
 }
 
+/* Keys about the local interface itself, whose local value wins: who it
+ * is (identity) and what its hypervisor says of it (iface-status). */
+static bool
+is_local_key(const char *key)
+{
+    return !strcmp(key, "iface-id") || !strcmp(key, "attached-mac")
+           || !strcmp(key, "vm-id") || !strcmp(key, "vm-uuid")
+           || !strcmp(key, "iface-status");
+}
+
+/* The document's external_ids 'doc' merged into a row's 'local' ones:
+ * local keys the document lacks stay; for an interface ('iface') the local
+ * identity and iface-status win.  The document's netmove-staged is
+ * never taken (a peer must not mark a port for our rollback); the local one
+ * stays, or 'mark' is set. */
+static void
+merge_external_ids(const struct smap *local, const struct smap *doc,
+                   bool iface, const char *mark, struct smap *out)
+{
+    struct smap_node *node;
+
+    smap_clone(out, local);
+    SMAP_FOR_EACH (node, doc) {
+        if (!strcmp(node->key, NMOVS_STAGED_KEY)
+            || (iface && is_local_key(node->key)
+                && smap_get(local, node->key))) {
+            continue;
+        }
+        smap_replace(out, node->key, node->value);
+    }
+    if (mark) {
+        smap_replace(out, NMOVS_STAGED_KEY, mark);
+    }
+}
+
+/* Brings interface 'row' to 'f''s settings.  The migrator's interface
+ * ('adopted') keeps its type, options and ofport_request: it made the
+ * device. */
 static void
 sync_iface(struct import *imp, const struct ovsrec_interface *row,
-           const struct nmovs_iface *f)
+           const struct nmovs_iface *f, bool adopted)
 {
-    ovsrec_interface_verify_type(row);
-    if (!str_equal(row->type, f->type)) {
-        ovsrec_interface_set_type(row, f->type);
-        imp->wrote = true;
+    struct smap ext;
+
+    if (!adopted) {
+        ovsrec_interface_verify_type(row);
+        if (!str_equal(row->type, f->type)) {
+            ovsrec_interface_set_type(row, f->type);
+            imp->wrote = true;
+        }
+        SYNC_SMAP(imp, interface, row, options, &f->options);
+        SYNC_OPT(imp, interface, row, ofport_request, f->ofport_request, 0);
     }
-    SYNC_SMAP(imp, interface, row, options, &f->options);
-    SYNC_SMAP(imp, interface, row, external_ids, &f->external_ids);
+    merge_external_ids(&row->external_ids, &f->external_ids, true, NULL,
+                       &ext);
+    SYNC_SMAP(imp, interface, row, external_ids, &ext);
+    smap_destroy(&ext);
     SYNC_SMAP(imp, interface, row, other_config, &f->other_config);
     SYNC_OPT(imp, interface, row, mtu_request, f->mtu_request, 0);
-    SYNC_OPT(imp, interface, row, ofport_request, f->ofport_request, 0);
     ovsrec_interface_verify_ingress_policing_rate(row);
     if (row->ingress_policing_rate != f->ingress_policing_rate) {
         ovsrec_interface_set_ingress_policing_rate(row,
@@ -255,8 +278,10 @@ sync_iface(struct import *imp, const struct ovsrec_interface *row,
 
 static void
 sync_port_columns(struct import *imp, const struct ovsrec_port *row,
-                  const struct nmovs_port *p)
+                  const struct nmovs_port *p, const char *mark)
 {
+    struct smap ext;
+
     SYNC_OPT(imp, port, row, tag, p->tag, -1);
     ovsrec_port_verify_trunks(row);
     if (!set_equal(row->trunks, row->n_trunks, p->trunks, p->n_trunks)) {
@@ -268,90 +293,118 @@ sync_port_columns(struct import *imp, const struct ovsrec_port *row,
         ovsrec_port_set_vlan_mode(row, p->vlan_mode);
         imp->wrote = true;
     }
-    SYNC_SMAP(imp, port, row, external_ids, &p->external_ids);
+    merge_external_ids(&row->external_ids, &p->external_ids, false, mark,
+                       &ext);
+    SYNC_SMAP(imp, port, row, external_ids, &ext);
+    smap_destroy(&ext);
     SYNC_SMAP(imp, port, row, other_config, &p->other_config);
 }
 
-/* Checks that 'p' may be created or updated on this host; stores its
- * bridge and existing row (or NULL). */
-static int
-check_port(struct import *imp, const struct nmovs_port *p,
-           const struct ovsrec_bridge **brp, const struct ovsrec_port **rowp,
-           char *err, size_t errlen)
+/* Deletes the duplicates 'plan' names; their OpenFlow ports are unblocked
+ * after the commit. */
+static void
+drop_duplicates(struct import *imp, const struct nmovs_port_plan *plan)
 {
-    struct ovsdb_idl *idl = imp->db->idl;
-    const struct ovsrec_bridge *br = find_bridge(idl, p->bridge);
-    const struct ovsrec_port *row = find_port(idl, p->name);
-
-    if (!br) {
-        snprintf(err, errlen, "port %s: bridge '%s' does not exist",
-                 p->name, p->bridge);
-        return -ENOENT;
-    }
-    if (row && nmovs_port_bridge(imp->db, row) != br) {
-        snprintf(err, errlen, "port %s already exists on another bridge "
-                 "than %s", p->name, p->bridge);
-        return -EEXIST;
-    }
-    for (size_t i = 0; i < p->n_ifaces; i++) {
-        const struct ovsrec_interface *f = find_iface(idl, p->ifaces[i].name);
-        if (f && (!row || !port_has_iface(row, f))) {
-            snprintf(err, errlen, "interface %s already exists in another "
-                     "port than %s", p->ifaces[i].name, p->name);
-            return -EEXIST;
+    for (size_t i = 0; i < plan->n_dups; i++) {
+        const struct ovsrec_port *dup = plan->dups[i].port;
+        for (size_t j = 0; j < dup->n_interfaces; j++) {
+            const struct ovsrec_interface *f = dup->interfaces[j];
+            if (f->n_ofport && f->ofport[0] > 0) {
+                imp->dropped = xrealloc(imp->dropped, (imp->n_dropped + 1)
+                                        * sizeof *imp->dropped);
+                imp->dropped[imp->n_dropped].bridge
+                    = xstrdup(plan->dups[i].br->name);
+                imp->dropped[imp->n_dropped++].ofport = f->ofport[0];
+            }
         }
+        nmovs_delete_port(imp->db, plan->dups[i].br, dup);
+        imp->wrote = true;
     }
-    *brp = br;
-    *rowp = row;
-    return 0;
 }
 
-static int
-import_port(struct import *imp, struct ovsdb_idl_txn *txn,
-            const struct nmovs_port *p, char *err, size_t errlen)
+/* Port 'p' per 'plan': the found port updated in place (its names kept),
+ * or a new one under the document's names.  Records where it landed. */
+static void
+apply_plan(struct import *imp, struct ovsdb_idl_txn *txn,
+           const struct nmovs_port *p, const struct nmovs_port_plan *plan,
+           struct landed *landed)
 {
-    const struct ovsrec_bridge *br;
-    const struct ovsrec_port *row;
+    const struct ovsrec_port *row = plan->port;
+    const char *mark = NULL;
 
-    int error = check_port(imp, p, &br, &row, err, errlen);
-    if (error) {
-        return error;
+    /* Whatever was found, a concurrent add-port must make us look again. */
+    ovsrec_bridge_verify_ports(plan->br);
+    drop_duplicates(imp, plan);
+    landed->bridge = xstrdup(p->bridge);
+    landed->ifaces = xcalloc(p->n_ifaces + 1, sizeof *landed->ifaces);
+    landed->n_ifaces = p->n_ifaces;
+    if (!row && imp->adopt_only) {
+        return;                 /* The migrator has not made it yet. */
     }
-    bool created = !row;
-    if (created) {
+    if (!row) {
         /* ovs-vsctl add-port BR NAME */
         row = ovsrec_port_insert(txn);
         ovsrec_port_set_name(row, p->name);
-        ovsrec_bridge_verify_ports(br);
-        ovsrec_bridge_update_ports_addvalue(br, row);
+        ovsrec_bridge_update_ports_addvalue(plan->br, row);
         imp->wrote = true;
         sset_add(&imp->created, p->name);
+        mark = imp->opts->staged_by;
     }
-    sync_port_columns(imp, row, p);
+    landed->port = xstrdup(row->name);
+    sync_port_columns(imp, row, p, mark);
 
-    struct ovsrec_interface **ifaces = xcalloc(p->n_ifaces, sizeof *ifaces);
-    bool same = !created && row->n_interfaces == p->n_ifaces;
+    /* The port keeps the interfaces it has; new ones are added. */
+    size_t n = row->n_interfaces;
+    struct ovsrec_interface **ifaces = xcalloc(n + p->n_ifaces + 1,
+                                               sizeof *ifaces);
+    if (n) {
+        memcpy(ifaces, row->interfaces, n * sizeof *ifaces);
+    }
     ovsrec_port_verify_interfaces(row);
     for (size_t i = 0; i < p->n_ifaces; i++) {
-        const struct ovsrec_interface *f = NULL;
-        if (!created) {
-            f = find_iface(imp->db->idl, p->ifaces[i].name);
+        const struct ovsrec_interface *f = plan->ifaces[i];
+        if (!f && imp->adopt_only) {
+            continue;
         }
         if (!f) {
             f = ovsrec_interface_insert(txn);
             ovsrec_interface_set_name(f, p->ifaces[i].name);
-            same = false;
+            ifaces[n++] = CONST_CAST(struct ovsrec_interface *, f);
         }
-        sync_iface(imp, f, &p->ifaces[i]);
-        ifaces[i] = CONST_CAST(struct ovsrec_interface *, f);
+        sync_iface(imp, f, &p->ifaces[i], plan->port && plan->adopted);
+        landed->ifaces[i] = xstrdup(f->name);
     }
-    if (!same) {
-        ovsrec_port_set_interfaces(row, ifaces, p->n_ifaces);
+    if (n != row->n_interfaces) {
+        ovsrec_port_set_interfaces(row, ifaces, n);
         imp->wrote = true;
     }
     free(ifaces);
 
     sync_qos(imp, txn, row, p->qos);
+}
+
+static int
+import_port(struct import *imp, struct ovsdb_idl_txn *txn,
+            const struct nmovs_port *p, struct hmapx *targets,
+            struct landed *landed, char *err, size_t errlen)
+{
+    struct nmovs_port_plan plan;
+
+    int error = nmovs_port_plan(imp->db, p, imp->opts->staged_by,
+                                imp->adopt_only, &plan, err, errlen);
+    if (error) {
+        return error;
+    }
+    if (plan.port && !hmapx_add(targets, CONST_CAST(void *, plan.port))) {
+        snprintf(err, errlen, "port %s: the import names port %s twice "
+                 "(the same VM identity in two document ports)", p->name,
+                 plan.port->name);
+        nmovs_port_plan_clear(&plan);
+        return -EINVAL;
+    }
+    imp->n_missing += plan.n_missing;
+    apply_plan(imp, txn, p, &plan, landed);
+    nmovs_port_plan_clear(&plan);
     return 0;
 }
 
@@ -385,23 +438,54 @@ check_unique(struct nmovs_doc *const *docs, size_t n, char *err,
     return error;
 }
 
+static void
+landed_clear(struct import *imp)
+{
+    for (size_t i = 0; i < imp->n_landed; i++) {
+        struct landed *l = &imp->landed[i];
+        for (size_t j = 0; j < l->n_ifaces; j++) {
+            free(l->ifaces[j]);
+        }
+        free(l->ifaces);
+        free(l->bridge);
+        free(l->port);
+    }
+    free(imp->landed);
+    imp->landed = NULL;
+    imp->n_landed = 0;
+    for (size_t i = 0; i < imp->n_dropped; i++) {
+        free(imp->dropped[i].bridge);
+    }
+    free(imp->dropped);
+    imp->dropped = NULL;
+    imp->n_dropped = 0;
+}
+
 static int
 import_build(struct ovsdb_idl_txn *txn, void *imp_, char *err, size_t errlen)
 {
     struct import *imp = imp_;
+    struct hmapx targets = HMAPX_INITIALIZER(&targets);
+    size_t n_ports = 0;
+    int error = 0;
 
     imp->wrote = false;
+    imp->n_missing = 0;
     sset_clear(&imp->created);
+    landed_clear(imp);
     for (size_t d = 0; d < imp->n_docs; d++) {
+        n_ports += imp->docs[d]->n_ports;
+    }
+    imp->landed = xcalloc(n_ports + 1, sizeof *imp->landed);
+    for (size_t d = 0; !error && d < imp->n_docs; d++) {
         const struct nmovs_doc *doc = imp->docs[d];
-        for (size_t i = 0; i < doc->n_ports; i++) {
-            int error = import_port(imp, txn, &doc->ports[i], err, errlen);
-            if (error) {
-                return error;
-            }
+        for (size_t i = 0; !error && i < doc->n_ports; i++) {
+            error = import_port(imp, txn, &doc->ports[i], &targets,
+                                &imp->landed[imp->n_landed++], err, errlen);
         }
     }
-    if (imp->wrote) {
+    hmapx_destroy(&targets);
+    if (!error && imp->wrote) {
         /* ovs-vsctl's wait: ovs-vswitchd copies next_cfg to cur_cfg once
          * it has applied this transaction. */
         const struct ovsrec_open_vswitch *ovs
@@ -413,7 +497,7 @@ import_build(struct ovsdb_idl_txn *txn, void *imp_, char *err, size_t errlen)
         ovsdb_idl_txn_increment(txn, &ovs->header_,
                                 &ovsrec_open_vswitch_col_next_cfg, false);
     }
-    return 0;
+    return error;
 }
 
 static void
@@ -434,11 +518,16 @@ device_missing(const struct ovsrec_interface *f)
     return f && f->error && strstr(f->error, "No such device");
 }
 
+static bool
+has_ofport(const struct ovsrec_interface *f)
+{
+    return f && f->n_ofport && f->ofport[0] > 0;
+}
+
 /* 0 once ovs-vswitchd has applied the transaction (cur_cfg, as ovs-vsctl
  * waits for) and every imported interface has an ofport (or, with
  * device_later, lacks only its device), -EAGAIN before, -ENODEV with
  * Interface:error in 'err' if one has none once applied. */
-
 static int
 check_applied(struct import *imp, char *err, size_t errlen)
 {
@@ -446,81 +535,100 @@ check_applied(struct import *imp, char *err, size_t errlen)
         = ovsrec_open_vswitch_first(imp->db->idl);
     bool applied = !imp->wrote || (ovs && ovs->cur_cfg >= imp->next_cfg);
 
-    for (size_t d = 0; d < imp->n_docs; d++) {
-        const struct nmovs_doc *doc = imp->docs[d];
-        for (size_t i = 0; i < doc->n_ports; i++) {
-            const struct nmovs_port *p = &doc->ports[i];
-            for (size_t j = 0; j < p->n_ifaces; j++) {
-                const struct ovsrec_interface *f
-                    = find_iface(imp->db->idl, p->ifaces[j].name);
-                if (f && f->n_ofport && f->ofport[0] > 0) {
-                    if (!applied) {
-                        return -EAGAIN;
-                    }
-                    continue;
-                }
-                if (!applied) {
-                    return -EAGAIN;
-                }
-                if (imp->device_later && device_missing(f)) {
-                    continue;
-                }
-                snprintf(err, errlen, "interface %s: %s", p->ifaces[j].name,
-                         f && f->error ? f->error
-                         : "ovs-vswitchd gave it no OpenFlow port");
-                return -ENODEV;
+    for (size_t i = 0; i < imp->n_landed; i++) {
+        const struct landed *l = &imp->landed[i];
+        for (size_t j = 0; j < l->n_ifaces; j++) {
+            if (!l->ifaces[j]) {
+                continue;       /* Adopting: no port yet. */
             }
+            const struct ovsrec_interface *f
+                = nmovs_find_iface(imp->db, l->ifaces[j]);
+            if (!applied) {
+                return -EAGAIN;
+            }
+            if (has_ofport(f)
+                || (imp->opts->device_later && device_missing(f))) {
+                continue;
+            }
+            snprintf(err, errlen, "interface %s: %s", l->ifaces[j],
+                     f && f->error ? f->error
+                     : "ovs-vswitchd gave it no OpenFlow port");
+            return -ENODEV;
         }
     }
     return 0;
 }
 
 static bool
-port_has_ofport(const struct import *imp, const struct nmovs_port *p)
+landed_has_ofport(const struct import *imp, const struct landed *l)
 {
-    for (size_t j = 0; j < p->n_ifaces; j++) {
-        const struct ovsrec_interface *f
-            = find_iface(imp->db->idl, p->ifaces[j].name);
-        if (!f || !f->n_ofport || f->ofport[0] <= 0) {
+    for (size_t j = 0; j < l->n_ifaces; j++) {
+        if (!l->ifaces[j]
+            || !has_ofport(nmovs_find_iface(imp->db, l->ifaces[j]))) {
             return false;
         }
     }
     return true;
 }
 
+/* Blocks every port that landed and has its OpenFlow ports (one without a
+ * device yet, or not made yet, has nothing to block). */
 static int
 block_imported(struct import *imp, char *err, size_t errlen)
 {
-    struct nmovs_vm_port *ports = NULL;
-    size_t n = 0, allocated = 0;
+    struct nmovs_vm_port *ports = xcalloc(imp->n_landed + 1, sizeof *ports);
+    size_t n = 0;
 
-    for (size_t d = 0; d < imp->n_docs; d++) {
-        const struct nmovs_doc *doc = imp->docs[d];
-        for (size_t i = 0; i < doc->n_ports; i++) {
-            if (n >= allocated) {
-                ports = x2nrealloc(ports, &allocated, sizeof *ports);
-            }
-            if (imp->device_later && !port_has_ofport(imp, &doc->ports[i])) {
-                continue;       /* No device yet: nothing to block. */
-            }
-            ports[n].port = find_port(imp->db->idl, doc->ports[i].name);
-            ports[n].br = find_bridge(imp->db->idl, doc->ports[i].bridge);
-            if (!ports[n].port || !ports[n].br) {
-                snprintf(err, errlen, "port %s vanished after import",
-                         doc->ports[i].name);
-                free(ports);
-                return -ENOENT;
-            }
-            n++;
+    for (size_t i = 0; i < imp->n_landed; i++) {
+        const struct landed *l = &imp->landed[i];
+        if (!l->port || !landed_has_ofport(imp, l)) {
+            continue;
         }
+        ports[n].port = nmovs_find_port(imp->db, l->port);
+        ports[n].br = ports[n].port ? nmovs_port_bridge(imp->db,
+                                                        ports[n].port)
+                                    : NULL;
+        if (!ports[n].port || !ports[n].br) {
+            snprintf(err, errlen, "port %s vanished after import", l->port);
+            free(ports);
+            return -ENOENT;
+        }
+        n++;
     }
     int error = nmovs_set_ports_blocked(imp->db, ports, n, true, err, errlen);
     free(ports);
     return error;
 }
 
-/* A failed import takes back the ports it created (in one transaction);
- * ports it updated keep their new columns. */
+/* The blocking flows of the duplicates the import deleted go too, or the
+ * next port to get one of their numbers would be born blocked. */
+static int
+unblock_dropped(struct import *imp, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < imp->n_dropped; i++) {
+        struct nmovs_of *of;
+        const struct dropped *d = &imp->dropped[i];
+
+        int error = nmovs_of_open(imp->db->rundir, d->bridge, &of);
+        if (error == -ENOENT) {
+            continue;           /* No ovs-vswitchd: no flows either. */
+        }
+        if (!error) {
+            error = nmovs_of_unblock(of, d->ofport);
+            nmovs_of_close(of);
+        }
+        if (error) {
+            snprintf(err, errlen, "bridge %s: removing the flows of deleted "
+                     "OpenFlow port %"PRIu32" failed: %s", d->bridge,
+                     d->ofport, ovs_strerror(-error));
+            return error;
+        }
+    }
+    return 0;
+}
+
+/* A failed import takes back the ports it created (in one transaction, by
+ * their exact names); ports it updated keep their new columns. */
 static void
 roll_back(struct import *imp, int timeout_ms)
 {
@@ -529,16 +637,16 @@ roll_back(struct import *imp, int timeout_ms)
     char ignored[256];
 
     if (n) {
-        nmovs_remove(imp->db, names, n, timeout_ms, &n_removed, ignored,
-                     sizeof ignored);
+        nmovs_remove_port_names(imp->db, names, n, timeout_ms, &n_removed,
+                                ignored, sizeof ignored);
     }
     free(names);
 }
 
-int
-nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
-             const struct nmovs_import_opts *opts, bool *changed,
-             char *err, size_t errlen)
+static int
+import_run(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
+           const struct nmovs_import_opts *opts, bool adopt_only,
+           bool *changed, size_t *n_missing, char *err, size_t errlen)
 {
     static const struct nmovs_txn_ops ops = {
         .comment = "netmove: port import",
@@ -547,8 +655,10 @@ nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
     };
     long long int deadline = time_msec() + opts->timeout_ms;
     struct import imp = { .db = db, .docs = docs, .n_docs = n,
-                          .device_later = opts->device_later };
+                          .opts = opts, .adopt_only = adopt_only };
 
+    *changed = false;
+    *n_missing = 0;
     int error = check_unique(docs, n, err, errlen);
     if (error) {
         return error;
@@ -558,12 +668,13 @@ nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
     if (error) {
         goto out;
     }
-    while ((error = check_applied(&imp, err, errlen)) == -EAGAIN) {
+    *n_missing = imp.n_missing;
+    error = unblock_dropped(&imp, err, errlen);
+    while (!error && (error = check_applied(&imp, err, errlen)) == -EAGAIN) {
         error = nmovs_db_wait(db, deadline);
         if (error) {
             snprintf(err, errlen, "ovs-vswitchd did not apply the import "
                      "within %d ms", opts->timeout_ms);
-            break;
         }
     }
     if (!error && opts->blocked) {
@@ -573,6 +684,27 @@ nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
         roll_back(&imp, opts->timeout_ms);
     }
 out:
+    landed_clear(&imp);
     sset_destroy(&imp.created);
     return error;
+}
+
+int
+nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
+             const struct nmovs_import_opts *opts, bool *changed,
+             char *err, size_t errlen)
+{
+    size_t n_missing;
+
+    return import_run(db, docs, n, opts, opts->adopt_only, changed,
+                      &n_missing, err, errlen);
+}
+
+int
+nmovs_adopt(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
+            const struct nmovs_import_opts *opts, bool *changed,
+            size_t *n_missing, char *err, size_t errlen)
+{
+    return import_run(db, docs, n, opts, true, changed, n_missing, err,
+                      errlen);
 }

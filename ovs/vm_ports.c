@@ -1,7 +1,9 @@
 /* ovs: finding a VM's ports by the external_ids that libvirt and OpenStack
- * set (vm-id, vm-uuid, iface-id, attached-mac) or by name. */
+ * set (vm-id, vm-uuid, iface-id, attached-mac) or, failing those, by name;
+ * and an interface's identity, which import matches ports by. */
 #include "ovs/ovs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,22 +15,124 @@
 
 #include "ovs/db-int.h"
 
+/* The external_ids that name the VM an interface belongs to. */
+static const char *const owner_keys[] = { "vm-id", "vm-uuid", "iface-id" };
+
+void
+nmovs_identity_get(const struct smap *external_ids, struct nmovs_identity *id)
+{
+    id->iface_id = smap_get(external_ids, "iface-id");
+    id->mac = smap_get(external_ids, "attached-mac");
+    id->vm = smap_get(external_ids, "vm-id");
+    if (!id->vm) {
+        id->vm = smap_get(external_ids, "vm-uuid");
+    }
+}
+
+bool
+nmovs_identity_is_set(const struct nmovs_identity *id)
+{
+    return id->iface_id || (id->mac && id->vm);
+}
+
+bool
+nmovs_identity_matches(const struct nmovs_identity *want,
+                       const struct smap *external_ids)
+{
+    if (want->iface_id) {
+        const char *v = smap_get(external_ids, "iface-id");
+        return v && !strcmp(v, want->iface_id);
+    }
+    if (want->mac && want->vm) {
+        const char *mac = smap_get(external_ids, "attached-mac");
+        const char *vm_id = smap_get(external_ids, "vm-id");
+        const char *vm_uuid = smap_get(external_ids, "vm-uuid");
+        return mac && !strcasecmp(mac, want->mac)
+               && ((vm_id && !strcmp(vm_id, want->vm))
+                   || (vm_uuid && !strcmp(vm_uuid, want->vm)));
+    }
+    return false;
+}
+
+void
+nmovs_port_owner(const struct ovsrec_port *port, char *buf, size_t size)
+{
+    static const char *const keys[] = {
+        "iface-id", "vm-id", "vm-uuid", "attached-mac",
+    };
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < port->n_interfaces; i++) {
+        const struct smap *ext = &port->interfaces[i]->external_ids;
+        for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+            const char *v = smap_get(ext, keys[k]);
+            if (v && len < size) {
+                len += snprintf(buf + len, size - len, "%s%s %s",
+                                len ? ", " : "", keys[k], v);
+            }
+        }
+        if (len) {
+            return;
+        }
+    }
+    snprintf(buf, size, "no VM identity in its external_ids");
+}
+
+/* True if one of 'port''s interfaces names a VM other than 'vm' in its
+ * external_ids vm-id, vm-uuid or iface-id: then the port is that VM's,
+ * whatever it is called. */
+static bool
+port_is_other_vms(const struct ovsrec_port *port, const char *vm)
+{
+    for (size_t i = 0; i < port->n_interfaces; i++) {
+        const struct smap *ext = &port->interfaces[i]->external_ids;
+        for (size_t k = 0; k < ARRAY_SIZE(owner_keys); k++) {
+            const char *v = smap_get(ext, owner_keys[k]);
+            if (v && strcmp(v, vm)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 static bool
 iface_is_vms(const struct ovsrec_interface *iface, const char *vm)
 {
-    static const char *const keys[] = { "vm-id", "vm-uuid", "iface-id" };
     const char *mac = smap_get(&iface->external_ids, "attached-mac");
 
-    if (!strcmp(iface->name, vm)) {
-        return true;
-    }
-    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-        const char *v = smap_get(&iface->external_ids, keys[i]);
+    for (size_t i = 0; i < ARRAY_SIZE(owner_keys); i++) {
+        const char *v = smap_get(&iface->external_ids, owner_keys[i]);
         if (v && !strcmp(v, vm)) {
             return true;
         }
     }
     return mac && !strcasecmp(mac, vm);
+}
+
+static bool
+port_is_vms_by_id(const struct ovsrec_port *port, const char *vm)
+{
+    for (size_t j = 0; j < port->n_interfaces; j++) {
+        if (iface_is_vms(port->interfaces[j], vm)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A name is a weak claim: it counts only for a port that carries no other
+ * VM's identity (tap names are per host, and "eth1" may be the uplink). */
+static bool
+port_is_vms_by_name(const struct ovsrec_port *port, const char *vm)
+{
+    bool named = !strcmp(port->name, vm);
+
+    for (size_t j = 0; !named && j < port->n_interfaces; j++) {
+        named = !strcmp(port->interfaces[j]->name, vm);
+    }
+    return named && !port_is_other_vms(port, vm);
 }
 
 static int
@@ -38,9 +142,9 @@ compare_by_port_name(const void *a_, const void *b_)
     return strcmp(a->port->name, b->port->name);
 }
 
-size_t
-nmovs_find_vm_ports(struct nmovs_db *db, const char *vm,
-                    struct nmovs_vm_port **portsp)
+static size_t
+find_ports(struct nmovs_db *db, const char *vm, bool by_name,
+           struct nmovs_vm_port **portsp)
 {
     const struct ovsrec_bridge *br;
     struct nmovs_vm_port *ports = NULL;
@@ -49,12 +153,8 @@ nmovs_find_vm_ports(struct nmovs_db *db, const char *vm,
     OVSREC_BRIDGE_FOR_EACH (br, db->idl) {
         for (size_t i = 0; i < br->n_ports; i++) {
             const struct ovsrec_port *port = br->ports[i];
-            bool match = !strcmp(port->name, vm);
-
-            for (size_t j = 0; !match && j < port->n_interfaces; j++) {
-                match = iface_is_vms(port->interfaces[j], vm);
-            }
-            if (match) {
+            if (by_name ? port_is_vms_by_name(port, vm)
+                        : port_is_vms_by_id(port, vm)) {
                 if (n >= allocated) {
                     ports = x2nrealloc(ports, &allocated, sizeof *ports);
                 }
@@ -64,9 +164,23 @@ nmovs_find_vm_ports(struct nmovs_db *db, const char *vm,
             }
         }
     }
-    if (n) {
-        qsort(ports, n, sizeof *ports, compare_by_port_name);
-    }
     *portsp = ports;
+    return n;
+}
+
+size_t
+nmovs_find_vm_ports(struct nmovs_db *db, const char *vm,
+                    struct nmovs_vm_port **portsp)
+{
+    size_t n = find_ports(db, vm, false, portsp);
+
+    if (!n) {
+        /* Only a VM known by no external_ids is known by its port name. */
+        free(*portsp);
+        n = find_ports(db, vm, true, portsp);
+    }
+    if (n) {
+        qsort(*portsp, n, sizeof **portsp, compare_by_port_name);
+    }
     return n;
 }

@@ -56,6 +56,84 @@ assert_get(const char *table, const char *record, const char *column,
     free(got);
 }
 
+
+/* A one-port document for VM 'vm': port and interface 'name' on br0,
+ * internal, on VLAN 'tag', MTU 1400, other_config k=v, with iface-id 'id',
+ * attached-mac 'mac' and vm-id 'vm'; Port external_ids 'port_ext' (JSON
+ * object members, may be empty). */
+static struct nmovs_doc *
+make_doc(const char *vm, const char *name, const char *id, const char *mac,
+         int tag, const char *port_ext)
+{
+    struct nmovs_doc **docs;
+    char text[1024], err[256] = "";
+    size_t n;
+
+    snprintf(text, sizeof text,
+             "{\"version\": 1, \"vm\": \"%s\", \"ports\": [{\"bridge\": "
+             "\"br0\", \"name\": \"%s\", \"tag\": %d, \"other_config\": "
+             "{\"k\": \"v\"}, \"external_ids\": {%s}, \"interfaces\": [{"
+             "\"name\": \"%s\", \"type\": \"internal\", \"mtu_request\": "
+             "1400, \"external_ids\": {\"iface-id\": \"%s\", "
+             "\"attached-mac\": \"%s\", \"vm-id\": \"%s\", \"iface-status\": "
+             "\"source\", \"from-doc\": \"yes\"}}]}]}",
+             vm, name, tag, port_ext, name, id, mac, vm);
+    if (nmovs_docs_parse(text, &docs, &n, err, sizeof err) || n != 1) {
+        fail_msg("document: %s", err);
+    }
+    struct nmovs_doc *doc = docs[0];
+    free(docs);
+    return doc;
+}
+
+/* ovs-vsctl add-port br0 NAME as libvirt does it when QEMU starts (an
+ * internal port here, so that it gets an ofport without a tap). */
+static void
+add_migrator_port(const char *name, const char *id, const char *mac,
+                  const char *vm)
+{
+    free(capture(VSCTL "--timeout=10 -- --if-exists del-port %s -- add-port "
+                 "br0 %s -- set Interface %s type=internal "
+                 "external_ids:attached-mac=%s external-ids:iface-id=%s "
+                 "external-ids:vm-id=%s external-ids:iface-status=active",
+                 rundir, name, name, name, mac, id, vm));
+}
+
+static bool
+has_port(const char *name)
+{
+    char *ports = capture(VSCTL "list-ports br0", rundir);
+    char want[64];
+
+    snprintf(want, sizeof want, "\n%s\n", name);
+    char *all = malloc(strlen(ports) + 2);
+    all[0] = '\n';
+    strcpy(all + 1, ports);
+    bool found = strstr(all, want) != NULL;
+    free(all);
+    free(ports);
+    return found;
+}
+
+/* Whether ovs-ofctl shows flows with netmove's cookie for 'name''s ofport
+ * ('ofport' if not 0). */
+static bool
+has_block_flows(const char *name, int ofport)
+{
+    char want[64];
+
+    if (!ofport) {
+        char *s = get("Interface", name, "ofport");
+        ofport = atoi(s);
+        free(s);
+    }
+    snprintf(want, sizeof want, "cookie=0x6e6d%012x,", ofport);
+    char *flows = capture("OVS_RUNDIR=%s ovs-ofctl dump-flows br0", rundir);
+    bool found = strstr(flows, want) != NULL;
+    free(flows);
+    return found;
+}
+
 static void
 test_export_import_remove(void **state)
 {
@@ -81,7 +159,10 @@ test_export_import_remove(void **state)
     assert_int_equal(nmovs_export(db, "vmA", &doc, err, sizeof err), 0);
     assert_string_equal(nmovs_doc_vm(doc), "vmA");
 
-    /* The same VM as p3 on VLAN 200: a new port, then nothing to do. */
+    /* vmA leaves p1 (it keeps its MAC, which alone names no VM)... */
+    free(capture(VSCTL "remove Interface p1 external_ids vm-id", rundir));
+    /* ... and comes back as p3 on VLAN 200: a new port, then nothing to
+     * do. */
     struct nmovs_xlate *x = nmovs_xlate_create();
     assert_int_equal(nmovs_xlate_add_rename(x, "p1=p3", err, sizeof err), 0);
     assert_int_equal(nmovs_xlate_add_vlan(x, "100=200", err, sizeof err), 0);
@@ -109,20 +190,20 @@ test_export_import_remove(void **state)
     assert_string_equal(uuid, uuid2);
 
     /* Block, read back with ovs-ofctl, activate. */
-    assert_int_equal(nmovs_block(db, "p3", err, sizeof err), 0);
+    assert_int_equal(nmovs_block(db, "vmA", err, sizeof err), 0);
     char *flows = capture("OVS_RUNDIR=%s ovs-ofctl dump-flows br0", rundir);
     char want[128];
     snprintf(want, sizeof want, "cookie=0x6e6d%012x", atoi(ofport));
     assert_non_null(strstr(flows, want));
     assert_non_null(strstr(flows, "dl_dst=02:00:00:00:0f:01 actions=drop"));
     free(flows);
-    assert_int_equal(nmovs_activate(db, "p3", err, sizeof err), 0);
+    assert_int_equal(nmovs_activate(db, "vmA", err, sizeof err), 0);
     flows = capture("OVS_RUNDIR=%s ovs-ofctl dump-flows br0", rundir);
     assert_null(strstr(flows, "0x6e6d"));
     free(flows);
 
-    /* Remove p3 and its QoS; then again, with nothing there. */
-    const char *vms[] = { "p3" };
+    /* Remove p3 (vmA's) and its QoS; then again, with nothing there. */
+    const char *vms[] = { "vmA" };
     assert_int_equal(nmovs_remove(db, vms, 1, 10000, &n_removed, err,
                                   sizeof err), 0);
     assert_int_equal(n_removed, 1);
@@ -245,6 +326,283 @@ test_vm_scoped_replica(void **state)
     free(remote);
 }
 
+/* A port of the document's name that is another VM's is refused, and
+ * nothing changes. */
+static void
+test_import_refuses_other_vms_port(void **state)
+{
+    struct nmovs_import_opts io = { .timeout_ms = 10000 };
+    struct nmovs_db *db = open_db();
+    char err[512] = "";
+    bool changed;
+    (void) state;
+
+    add_migrator_port("vnet0", "iface-B", "02:00:00:00:0b:01", "vmB");
+    free(capture(VSCTL "set Port vnet0 tag=5", rundir));
+    char *if_before = capture(VSCTL "list Interface vnet0", rundir);
+    char *port_before = capture(VSCTL "list Port vnet0", rundir);
+    nmovs_db_close(db);
+    db = open_db();
+
+    struct nmovs_doc *doc = make_doc("vmA", "vnet0", "iface-A",
+                                     "02:00:00:00:0a:01", 100, "");
+    assert_int_equal(nmovs_import(db, &doc, 1, &io, &changed, err,
+                                  sizeof err), -EEXIST);
+    assert_false(changed);
+    assert_non_null(strstr(err, "port vnet0: belongs to another VM "
+                            "(iface-id iface-B, vm-id vmB"));
+    char *if_after = capture(VSCTL "list Interface vnet0", rundir);
+    char *port_after = capture(VSCTL "list Port vnet0", rundir);
+    assert_string_equal(if_before, if_after);
+    assert_string_equal(port_before, port_after);
+    assert_false(has_block_flows("vnet0", 0));
+
+    /* A port with no identity at all is no one's to take either. */
+    nmovs_doc_destroy(doc);
+    doc = make_doc("vmA", "p2", "iface-A", "02:00:00:00:0a:01", 100, "");
+    assert_int_equal(nmovs_import(db, &doc, 1, &io, &changed, err,
+                                  sizeof err), -EEXIST);
+    assert_non_null(strstr(err, "port p2: belongs to another VM"));
+    assert_get("Port", "p2", "tag", "[]");
+
+    free(if_before);
+    free(if_after);
+    free(port_before);
+    free(port_after);
+    nmovs_doc_destroy(doc);
+    nmovs_db_close(db);
+}
+
+/* The migrator's port (another name, the VM's identity) is updated in
+ * place and keeps its names; no port of the document's name appears. */
+static void
+test_import_adopts_by_identity(void **state)
+{
+    struct nmovs_import_opts io = { .timeout_ms = 10000, .blocked = true,
+                                    .staged_by = "mig-a" };
+    struct nmovs_db *db;
+    char err[512] = "";
+    bool changed;
+    (void) state;
+
+    add_migrator_port("vnet3", "iface-A", "02:00:00:00:0a:01", "vmA");
+    free(capture(VSCTL "set Port vnet3 tag=7", rundir));
+    char *uuid = get("Interface", "vnet3", "_uuid");
+    db = open_db();
+
+    /* The source's name, and a netmove-staged it has no say over. */
+    struct nmovs_doc *doc = make_doc("vmA", "vnet0x", "iface-A",
+                                     "02:00:00:00:0A:01", 100,
+                                     "\"netmove-staged\": \"evil\"");
+    assert_int_equal(nmovs_import(db, &doc, 1, &io, &changed, err,
+                                  sizeof err), 0);
+    assert_true(changed);
+    assert_false(has_port("vnet0x"));
+    assert_get("Port", "vnet3", "tag", "100");
+    assert_get("Port", "vnet3", "other_config:k", "v");
+    assert_get("Port", "vnet3", "external_ids", "{}");
+    assert_get("Interface", "vnet3", "mtu_request", "1400");
+    assert_get("Interface", "vnet3", "external_ids:from-doc", "yes");
+    /* Local keys stay: the migrator's iface-status, its MAC's spelling. */
+    assert_get("Interface", "vnet3", "external_ids:iface-status", "active");
+    assert_get("Interface", "vnet3", "external_ids:attached-mac",
+               "\"02:00:00:00:0a:01\"");
+    char *uuid2 = get("Interface", "vnet3", "_uuid");
+    assert_string_equal(uuid, uuid2);
+    assert_true(has_block_flows("vnet3", 0));
+
+    /* Again: nothing to write. */
+    assert_int_equal(nmovs_import(db, &doc, 1, &io, &changed, err,
+                                  sizeof err), 0);
+    assert_false(changed);
+    assert_false(has_port("vnet0x"));
+
+    free(uuid);
+    free(uuid2);
+    nmovs_doc_destroy(doc);
+    nmovs_db_close(db);
+}
+
+/* adopt_only: nothing there yet, nothing created; once the migrator has
+ * made its port, it gets the document's settings and is blocked. */
+static void
+test_adopt_waits_for_migrators_port(void **state)
+{
+    struct nmovs_import_opts io = { .timeout_ms = 10000, .blocked = true };
+    struct nmovs_db *db = open_db();
+    char err[512] = "";
+    size_t n_missing = 99;
+    bool changed;
+    (void) state;
+
+    struct nmovs_doc *doc = make_doc("vmC", "vnet0c", "iface-C",
+                                     "02:00:00:00:0c:01", 300, "");
+    char *ports_before = capture(VSCTL "list-ports br0", rundir);
+    assert_int_equal(nmovs_adopt(db, &doc, 1, &io, &changed, &n_missing,
+                                 err, sizeof err), 0);
+    assert_int_equal(n_missing, 1);
+    assert_false(changed);
+    char *ports_after = capture(VSCTL "list-ports br0", rundir);
+    assert_string_equal(ports_before, ports_after);
+
+    /* The same through nmovs_import() with the option. */
+    struct nmovs_import_opts ao = io;
+    ao.adopt_only = true;
+    assert_int_equal(nmovs_import(db, &doc, 1, &ao, &changed, err,
+                                  sizeof err), 0);
+    assert_false(has_port("vnet0c"));
+
+    add_migrator_port("vnet5", "iface-C", "02:00:00:00:0c:01", "vmC");
+    assert_int_equal(nmovs_adopt(db, &doc, 1, &io, &changed, &n_missing,
+                                 err, sizeof err), 0);
+    assert_int_equal(n_missing, 0);
+    assert_true(changed);
+    assert_get("Port", "vnet5", "tag", "300");
+    assert_get("Interface", "vnet5", "mtu_request", "1400");
+    assert_true(has_block_flows("vnet5", 0));
+    assert_false(has_port("vnet0c"));
+
+    free(ports_before);
+    free(ports_after);
+    nmovs_doc_destroy(doc);
+    nmovs_db_close(db);
+}
+
+/* netmove staged a port, then the migrator made its own: the migrator's
+ * is adopted, netmove's deleted with its flows, in one import. */
+static void
+test_staged_port_gives_way(void **state)
+{
+    struct nmovs_import_opts io = { .timeout_ms = 10000, .blocked = true,
+                                    .staged_by = "mig-d" };
+    struct nmovs_db *db = open_db();
+    char err[512] = "";
+    size_t n_missing;
+    bool changed;
+    (void) state;
+
+    struct nmovs_doc *doc = make_doc("vmD", "vnet6", "iface-D",
+                                     "02:00:00:00:0d:01", 400, "");
+    assert_int_equal(nmovs_import(db, &doc, 1, &io, &changed, err,
+                                  sizeof err), 0);
+    assert_get("Port", "vnet6", "external_ids:netmove-staged", "mig-d");
+    char *staged_ofport = get("Interface", "vnet6", "ofport");
+    assert_true(has_block_flows("vnet6", 0));
+
+    /* The staged port alone is not the migrator's. */
+    assert_int_equal(nmovs_adopt(db, &doc, 1, &io, &changed, &n_missing,
+                                 err, sizeof err), 0);
+    assert_int_equal(n_missing, 1);
+    assert_true(has_port("vnet6"));
+
+    add_migrator_port("vnet7", "iface-D", "02:00:00:00:0d:01", "vmD");
+    assert_int_equal(nmovs_adopt(db, &doc, 1, &io, &changed, &n_missing,
+                                 err, sizeof err), 0);
+    assert_int_equal(n_missing, 0);
+    assert_false(has_port("vnet6"));
+    assert_true(has_port("vnet7"));
+    assert_get("Port", "vnet7", "tag", "400");
+    assert_get("Port", "vnet7", "external_ids", "{}");
+    assert_false(has_block_flows("vnet6", atoi(staged_ofport)));
+    assert_true(has_block_flows("vnet7", 0));
+
+    /* Two ports nobody marked, with one identity: which one? */
+    add_migrator_port("vnet8", "iface-D", "02:00:00:00:0d:01", "vmD");
+    char *before = capture(VSCTL "list Port vnet8", rundir);
+    assert_int_equal(nmovs_import(db, &doc, 1, &io, &changed, err,
+                                  sizeof err), -EEXIST);
+    assert_non_null(strstr(err, "both carry the VM's identity"));
+    assert_non_null(strstr(err, "vnet7"));
+    assert_non_null(strstr(err, "vnet8"));
+    char *after = capture(VSCTL "list Port vnet8", rundir);
+    assert_string_equal(before, after);
+
+    free(before);
+    free(after);
+    free(staged_ofport);
+    nmovs_doc_destroy(doc);
+    nmovs_db_close(db);
+}
+
+/* A rollback removes what its migration staged, never a port someone else
+ * made with the same identity. */
+static void
+test_remove_staged_only(void **state)
+{
+    struct nmovs_import_opts io = { .timeout_ms = 10000,
+                                    .staged_by = "mig-e" };
+    struct nmovs_db *db = open_db();
+    char err[512] = "";
+    size_t n_removed = 99;
+    bool changed;
+    (void) state;
+
+    struct nmovs_doc *doc = make_doc("vmE", "vnet10", "iface-E",
+                                     "02:00:00:00:0e:01", 500, "");
+    assert_int_equal(nmovs_import(db, &doc, 1, &io, &changed, err,
+                                  sizeof err), 0);
+    add_migrator_port("vnet11", "iface-E", "02:00:00:00:0e:01", "vmE");
+    nmovs_db_close(db);
+    db = open_db();
+
+    assert_int_equal(nmovs_remove_staged(db, "mig-other", &n_removed, err,
+                                         sizeof err), 0);
+    assert_int_equal(n_removed, 0);
+    assert_int_equal(nmovs_remove_staged(db, "mig-e", &n_removed, err,
+                                         sizeof err), 0);
+    assert_int_equal(n_removed, 1);
+    assert_false(has_port("vnet10"));
+    assert_true(has_port("vnet11"));
+    assert_int_equal(nmovs_remove_staged(db, "", &n_removed, err,
+                                         sizeof err), -EINVAL);
+
+    nmovs_doc_destroy(doc);
+    nmovs_db_close(db);
+}
+
+/* A port named like a VM is not that VM's when it carries another VM's
+ * identity, nor when the VM's identity is on another port. */
+static void
+test_export_name_is_weak(void **state)
+{
+    struct nmovs_db *db;
+    struct nmovs_doc *doc;
+    char err[512] = "";
+    (void) state;
+
+    add_migrator_port("vmF", "iface-G", "02:00:00:00:0f:0f", "vmG");
+    /* Like an uplink: no external_ids at all. */
+    free(capture(VSCTL "--timeout=10 add-port br0 vmH -- set Interface vmH "
+                 "type=internal", rundir));
+    db = open_db();
+
+    assert_int_equal(nmovs_export(db, "vmF", &doc, err, sizeof err),
+                     -ENOENT);
+    assert_int_equal(nmovs_export(db, "vmG", &doc, err, sizeof err), 0);
+    char *text = nmovs_docs_format(&doc, 1);
+    assert_non_null(strstr(text, "\"name\": \"vmF\""));
+    free(text);
+    nmovs_doc_destroy(doc);
+
+    /* By its name alone, as long as nothing carries vmH's identity. */
+    assert_int_equal(nmovs_export(db, "vmH", &doc, err, sizeof err), 0);
+    text = nmovs_docs_format(&doc, 1);
+    assert_non_null(strstr(text, "\"name\": \"vmH\""));
+    free(text);
+    nmovs_doc_destroy(doc);
+    add_migrator_port("tapH", "iface-H", "02:00:00:00:0f:08", "vmH");
+    nmovs_db_close(db);
+    db = open_db();
+    assert_int_equal(nmovs_export(db, "vmH", &doc, err, sizeof err), 0);
+    assert_int_equal(nmovs_doc_n_ports(doc), 1);
+    text = nmovs_docs_format(&doc, 1);
+    assert_non_null(strstr(text, "\"name\": \"tapH\""));
+    assert_null(strstr(text, "\"name\": \"vmH\""));
+    free(text);
+    nmovs_doc_destroy(doc);
+    nmovs_db_close(db);
+}
+
 static void
 test_unreachable_db(void **state)
 {
@@ -267,6 +625,12 @@ main(void)
         cmocka_unit_test(test_import_reports_interface_error),
         cmocka_unit_test(test_activation_and_fdb),
         cmocka_unit_test(test_vm_scoped_replica),
+        cmocka_unit_test(test_import_refuses_other_vms_port),
+        cmocka_unit_test(test_import_adopts_by_identity),
+        cmocka_unit_test(test_adopt_waits_for_migrators_port),
+        cmocka_unit_test(test_staged_port_gives_way),
+        cmocka_unit_test(test_remove_staged_only),
+        cmocka_unit_test(test_export_name_is_weak),
         cmocka_unit_test(test_unreachable_db),
     };
     need_root_and_ovs();
