@@ -25,6 +25,7 @@ struct phase_opts {
     char *ips[64];
     int n_ips;
     bool json;
+    bool adopt;                 /* prepare --adopt */
 };
 
 /* Parses [VM] --from --ip --json --ctl.  Returns -1 on success, else an
@@ -38,6 +39,7 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
         {"ip", required_argument, NULL, 'i'},
         {"json", no_argument, NULL, 'j'},
         {"ctl", required_argument, NULL, 'c'},
+        {"adopt", no_argument, NULL, 'a'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -54,6 +56,13 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
             o->ips[o->n_ips++] = optarg;
             break;
         case 'j': o->json = true; break;
+        case 'a':
+            if (strcmp(argv[0], "prepare")) {
+                return nm_usage_error("%s: --adopt: only for prepare",
+                                      argv[0]);
+            }
+            o->adopt = true;
+            break;
         case 'c': o->ctl = optarg; break;
         default:
             return nm_usage_error("%s: see 'netmove help %s'", argv[0],
@@ -68,8 +77,9 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
             return nm_usage_error("%s: unexpected argument '%s'", argv[0],
                                   argv[optind]);
         }
-        if (o->n_ips) {
-            return nm_usage_error("%s: --ip: only with one VM", argv[0]);
+        if (o->n_ips || o->adopt) {
+            return nm_usage_error("%s: %s: only with one VM", argv[0],
+                                  o->adopt ? "--adopt" : "--ip");
         }
         o->more_vms = &argv[optind];
         o->n_more_vms = argc - optind;
@@ -146,7 +156,7 @@ static int
 call_phase(const char *cmd_, const struct phase_opts *o,
            void (*print)(const struct json *))
 {
-    char **argv = xcalloc(3 + ARRAY_SIZE(o->ips) + o->n_more_vms,
+    char **argv = xcalloc(4 + ARRAY_SIZE(o->ips) + o->n_more_vms,
                           sizeof *argv);
     const char *src = o->from && o->from[0] ? o->from : "-";
     char *cmd = xstrdup(cmd_);
@@ -163,6 +173,9 @@ call_phase(const char *cmd_, const struct phase_opts *o,
     } else {
         argv[argc++] = CONST_CAST(char *, o->vm);
         argv[argc++] = CONST_CAST(char *, src);
+        if (o->adopt) {
+            argv[argc++] = "--adopt";
+        }
         for (int i = 0; i < o->n_ips; i++) {
             argv[argc++] = o->ips[i];
         }
@@ -280,8 +293,8 @@ cmd_status(int argc, char *argv[])
 const struct nm_cmd nm_cmd_prepare = {
     "prepare", cmd_prepare,
     "stage a VM arriving here: port (blocked), firewall, conntrack",
-    "usage: netmove prepare VM [VM...] [--from HOST] [--ip IP]... [--json]\n"
-    "                       [--ctl PATH]\n"
+    "usage: netmove prepare VM [VM...] [--from HOST] [--ip IP]... [--adopt]\n"
+    "                       [--json] [--ctl PATH]\n"
     "\n"
     "On the destination, before the VM resumes: fetch VM's port, firewall\n"
     "and conntrack documents from HOST's netmoved and stage them here (port\n"
@@ -291,6 +304,12 @@ const struct nm_cmd nm_cmd_prepare = {
     "when all are staged.\n"
     "  --from HOST    the source host (a configured peer)\n"
     "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
+    "  --adopt        the migrator makes VM's port here itself (libvirt does,\n"
+    "                 when it starts QEMU, after prepare): create none, adopt\n"
+    "                 that port when it appears (found by the VM's vm-id,\n"
+    "                 iface-id or attached-mac, whatever its name), give it\n"
+    "                 this site's VLAN and the source's settings, block it\n"
+    "                 until resume\n"
     "  --json         print the migration as JSON\n"
     CTL_HELP,
 };
@@ -311,6 +330,12 @@ const struct nm_cmd nm_cmd_resume = {
     "goes out before any journal write.\n"
     "  --from HOST    the source host (a configured peer)\n"
     "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
+    "  --adopt        the migrator makes VM's port here itself (libvirt does,\n"
+    "                 when it starts QEMU, after prepare): create none, adopt\n"
+    "                 that port when it appears (found by the VM's vm-id,\n"
+    "                 iface-id or attached-mac, whatever its name), give it\n"
+    "                 this site's VLAN and the source's settings, block it\n"
+    "                 until resume\n"
     "  --json         print the migration as JSON\n"
     CTL_HELP,
 };

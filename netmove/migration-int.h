@@ -35,6 +35,11 @@ double migration_ms(uint64_t from, uint64_t to);
 /* Asks 'm''s source for its documents (m->src is known). */
 void migration_start_prepare(struct migration *m);
 
+/* Builds 'm''s port documents for this host from the source's export 'x'
+ * (its "port" and "site": this site's VLANs).  0 or -errno with 'err'. */
+int migration_port_docs(struct migration *m, const struct json *x,
+                        char *err, size_t errlen);
+
 /* Forgets the locate requests of 'm'. */
 void migration_locates_cancel(struct migration *m);
 

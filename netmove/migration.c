@@ -105,6 +105,7 @@ migration_destroy(struct migration *m)
     json_destroy(m->ct_delta);
     json_destroy(m->confirm_result);
     nm_vm_addrs_destroy(&m->addrs);
+    nmovs_docs_destroy(m->port_docs, m->n_port_docs);
     for (size_t i = 0; i < m->n_extra_ips; i++) {
         free(m->extra_ips[i]);
     }
@@ -164,9 +165,16 @@ rollback(struct migration *m)
     char err[ERRLEN];
     size_t n;
 
-    if (nmovs_remove(nm->db, (const char **) &m->vm, 1, 5000, &n,
-                     err, sizeof err)) {
+    /* Only the port this migration created; one the migrator made (and
+     * netmove adopted) is the migrator's to remove, but not blocked by
+     * flows that would outlive it. */
+    if (nmovs_remove_staged(nm->db, m->id, &n, err, sizeof err)) {
         VLOG_WARN("%s: rollback: port: %s", m->id, err);
+    }
+    int error = nmovs_activate(nm->db, m->vm, err, sizeof err);
+    if (error && error != -ENOENT) {
+        VLOG_WARN("%s: rollback: unblocking the migrator's port: %s",
+                  m->id, err);
     }
     if (fw_remove(m->vm, &n, err, sizeof err)) {
         VLOG_WARN("%s: rollback: firewall: %s", m->id, err);
@@ -209,6 +217,112 @@ migration_fail_prepare(struct migration *m)
 
 /* ---- prepare ---- */
 
+int
+migration_port_docs(struct migration *m, const struct json *x,
+                    char *err, size_t errlen)
+{
+    const struct nm_config *cfg = m->nm->cfg;
+    const struct json *port = shash_find_data(json_object(x), "port");
+    const struct json *site = shash_find_data(json_object(x), "site");
+    struct nmovs_doc **docs;
+    size_t n_docs;
+
+    if (!port || !site || site->type != JSON_STRING) {
+        snprintf(err, errlen, "export: missing port or site");
+        return -EINVAL;
+    }
+    int error = nmovs_docs_from_json(port, &docs, &n_docs, err, errlen);
+    if (error) {
+        return error;
+    }
+    struct nmovs_xlate *xl = nmovs_xlate_create();
+    for (size_t i = 0; i < cfg->n_networks && !error; i++) {
+        const struct nm_network *net = &cfg->networks[i];
+        for (size_t k = 0; k < net->n_vlans && !error; k++) {
+            if (strcmp(net->vlans[k].site, json_string(site))) {
+                continue;
+            }
+            int to = nm_config_translate_vlan(cfg, net->vlans[k].vlan,
+                                              json_string(site), cfg->site);
+            char *spec = xasprintf("%d=%d", net->vlans[k].vlan, to);
+            error = nmovs_xlate_add_vlan(xl, spec, err, errlen);
+            free(spec);
+        }
+    }
+    for (size_t i = 0; i < n_docs && !error; i++) {
+        nmovs_xlate_apply(xl, docs[i]);
+    }
+    nmovs_xlate_destroy(xl);
+    if (error) {
+        nmovs_docs_destroy(docs, n_docs);
+        return error;
+    }
+    nmovs_docs_destroy(m->port_docs, m->n_port_docs);
+    m->port_docs = docs;
+    m->n_port_docs = n_docs;
+    return 0;
+}
+
+/* The names and OpenFlow ports of the VM's interfaces here, from the
+ * replica (no round trip): this host names its taps as it likes, and a port
+ * the migrator made is not named as the source's. */
+static void
+local_ifaces(struct migration *m)
+{
+    for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
+        struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+        uint32_t ofport;
+        char *name;
+        if (!nmovs_vm_iface_by_mac(m->nm->db, m->vm, ia->mac.ea, &name,
+                                   &ofport)) {
+            free(ia->port);
+            ia->port = name;
+            ia->ofport = ofport;
+        }
+    }
+}
+
+/* Follows the VM's port here while it is staged (and, if it is still
+ * awaited, after resume): whenever OVSDB's set of the VM's ports changed, a
+ * port the migrator made is adopted (the documents' settings, blocked until
+ * resume) and netmove's own staged one, if any, goes. */
+static void
+follow_port(struct migration *m)
+{
+    struct nmovs_db *db = m->nm->db;
+    char err[ERRLEN];
+
+    if (!m->n_port_docs
+        || (m->state != MIG_PREPARED
+            && !(m->state == MIG_RESUMING && m->adopt_pending))
+        || nmovs_db_seqno(db) == m->db_seqno) {
+        return;
+    }
+    m->db_seqno = nmovs_db_seqno(db);
+    uint32_t hash = nmovs_vm_ports_hash(db, m->vm);
+    if (hash == m->ports_hash) {
+        return;
+    }
+    struct nmovs_import_opts opts = { .blocked = m->state == MIG_PREPARED,
+                                      .timeout_ms = 5000,
+                                      .staged_by = m->id };
+    size_t n_missing;
+    bool changed;
+    if (nmovs_adopt(db, m->port_docs, m->n_port_docs, &opts, &changed,
+                    &n_missing, err, sizeof err)) {
+        migration_set_error(m, "adopting the VM's port: %s", err);
+    } else if (!n_missing) {
+        if (m->adopt_pending || changed) {
+            VLOG_INFO("%s: adopted the port the migrator made for %s",
+                      m->id, m->vm);
+        }
+        m->adopt_pending = false;
+        local_ifaces(m);
+    }
+    m->db_seqno = nmovs_db_seqno(db);
+    m->ports_hash = nmovs_vm_ports_hash(db, m->vm);
+}
+
 /* Stages the source's export 'x': 0 or -errno with m->last_error set. */
 static int
 stage(struct migration *m, const struct json *x)
@@ -219,11 +333,10 @@ stage(struct migration *m, const struct json *x)
     const struct json *fw = shash_find_data(o, "fw");
     const struct json *ct = shash_find_data(o, "ct");
     const struct json *site = shash_find_data(o, "site");
-    struct nmovs_doc **docs = NULL;
+    const struct json *learned = shash_find_data(o, "learned");
     struct fw_ruleset *rs = NULL;
     struct ct_table *tab = NULL;
     char err[ERRLEN] = "";
-    size_t n_docs = 0;
     int error;
 
     if (!port || !fw || !ct || !site || site->type != JSON_STRING) {
@@ -238,39 +351,34 @@ stage(struct migration *m, const struct json *x)
         return error;
     }
 
-    /* The port, blocked, with this site's VLAN for the VM's network. */
-    error = nmovs_docs_from_json(port, &docs, &n_docs, err, sizeof err);
-    if (!error) {
-        struct nmovs_xlate *x = nmovs_xlate_create();
-        for (size_t i = 0; i < nm->cfg->n_networks && !error; i++) {
-            const struct nm_network *net = &nm->cfg->networks[i];
-            for (size_t k = 0; k < net->n_vlans && !error; k++) {
-                if (strcmp(net->vlans[k].site, json_string(site))) {
-                    continue;
-                }
-                int to = nm_config_translate_vlan(nm->cfg, net->vlans[k].vlan,
-                                                  json_string(site),
-                                                  nm->cfg->site);
-                char *spec = xasprintf("%d=%d", net->vlans[k].vlan, to);
-                error = nmovs_xlate_add_vlan(x, spec, err, sizeof err);
-                free(spec);
-            }
+    if (learned) {
+        error = nm_vm_addrs_add_learned(&m->addrs, learned, err, sizeof err);
+        if (error) {
+            m->bad_input = true;
+            migration_set_error(m, "addresses: %s", err);
+            return error;
         }
-        for (size_t i = 0; i < n_docs && !error; i++) {
-            nmovs_xlate_apply(x, docs[i]);
-        }
-        nmovs_xlate_destroy(x);
     }
+
+    /* The port, blocked, with this site's VLAN for the VM's network. */
+    error = migration_port_docs(m, x, err, sizeof err);
     if (!error) {
         /* The hypervisor may create the VM's device only when the VM
          * arrives: stage the port without it. */
         struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000,
-                                          .device_later = true };
+                                          .device_later = true,
+                                          .staged_by = m->id };
+        size_t n_missing = 0;
         bool changed;
-        error = nmovs_import(nm->db, docs, n_docs, &opts, &changed,
-                             err, sizeof err);
+        error = m->adopt
+            ? nmovs_adopt(nm->db, m->port_docs, m->n_port_docs, &opts,
+                          &changed, &n_missing, err, sizeof err)
+            : nmovs_import(nm->db, m->port_docs, m->n_port_docs, &opts,
+                           &changed, err, sizeof err);
+        m->adopt_pending = n_missing > 0;
+        m->db_seqno = nmovs_db_seqno(nm->db);
+        m->ports_hash = nmovs_vm_ports_hash(nm->db, m->vm);
     }
-    nmovs_docs_destroy(docs, n_docs);
     if (error) {
         migration_set_error(m, "port: %s", err);
         return error;
@@ -318,6 +426,7 @@ export_reply(void *m_, const struct json *result, const char *error)
     }
     m->export = json_clone(result);
     capture_open(m);
+    local_ifaces(m);
     resolve_ofports(m);
     m->t_prepared = nm_mono_us();
     m->state = MIG_PREPARED;
@@ -339,7 +448,9 @@ migration_start_prepare(struct migration *m)
 
     m->state = MIG_PREPARING;
     m->t_prepare_begin = nm_mono_us();
-    migration_journal(m, "prepare-begin", json_object_create(), true);
+    migration_journal(m, "prepare-begin",
+                      nm_json_object_1("adopt", json_boolean_create(m->adopt)),
+                      true);
     json_object_put_string(p, "vm", m->vm);
     json_object_put_string(p, "id", m->id);
     if (nm_peers_request(m->nm->peers, m->src, "export", p, EXPORT_TIMEOUT_MS,
@@ -476,8 +587,8 @@ resolve_ofports(struct migration *m)
 
     for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
         struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
-        if (garp_sender_port(m->nm->sender, ia->port, &ia->ofport,
-                             err, sizeof err)) {
+        if (!ia->ofport && garp_sender_port(m->nm->sender, ia->port,
+                                            &ia->ofport, err, sizeof err)) {
             ia->ofport = 0;
         }
     }
@@ -586,6 +697,17 @@ migration_resume_batch(struct migration **ms, size_t n)
         }
         m->resume_wall_us = nm_wall_us();
         ms[k++] = m;
+    }
+
+    /* A device that arrived since prepare has its OpenFlow port in the
+     * replica by now (read there, not asked of the switch). */
+    for (size_t i = 0; i < k; i++) {
+        for (size_t j = 0; j < ms[i]->addrs.n_ifaces; j++) {
+            if (!ms[i]->addrs.ifaces[j].ofport) {
+                local_ifaces(ms[i]);
+                break;
+            }
+        }
     }
 
     /* 0. In the kernel before the first frame (survives a kill), on disk
@@ -759,6 +881,7 @@ migrations_run(struct netmoved *nm)
     char err[ERRLEN];
 
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
+        follow_port(m);
         if (m->capture) {
             garp_capture_run(m->capture);
             if (m->capture_until_us && now >= m->capture_until_us) {
@@ -767,6 +890,7 @@ migrations_run(struct netmoved *nm)
         }
         if (m->state == MIG_RESUMING) {
             if (!all_announced(m)) {
+                local_ifaces(m);
                 announce(m, GARP_F_ALL, nm_mono_us());
                 garp_announcer_run(nm->announcer, nm_mono_us());
                 if (all_announced(m) && m->activate_pending

@@ -12,6 +12,7 @@
 
 struct json;
 struct netmoved;
+struct nmovs_doc;
 struct unixctl_conn;
 
 enum mig_state {
@@ -46,6 +47,19 @@ struct migration {
     struct nm_vm_addrs addrs;
     char **extra_ips;           /* --ip given to prepare/resume. */
     size_t n_extra_ips;
+
+    /* The VM's port here.  It is staged (created, marked netmove-staged
+     * with the migration's id) unless 'adopt': the migrator makes it
+     * (libvirt, when it starts QEMU here, after prepare) and netmove adopts
+     * it, found by the VM's identity.  Either way a port the migrator makes
+     * later is adopted and netmove's own one goes (migration_follow_port):
+     * never two ports for one VM. */
+    bool adopt;
+    bool adopt_pending;         /* 'adopt' and the port is not there yet. */
+    struct nmovs_doc **port_docs;   /* The ports as they must be here. */
+    size_t n_port_docs;
+    unsigned int db_seqno;      /* OVSDB as last followed. */
+    uint32_t ports_hash;        /* nmovs_vm_ports_hash() then. */
 
     /* Locating the source: one request per peer, each knowing its peer. */
     struct mig_locate {

@@ -36,7 +36,7 @@ recover_one(void *nm_, const char *id, const struct json *records)
     const struct json_array *a = json_array(records);
     const char *vm = NULL, *src = NULL;
     const struct json *export = NULL;
-    bool resumed = false, aborting = false, ct_done = false;
+    bool resumed = false, aborting = false, ct_done = false, adopt = false;
 
     for (size_t i = 0; i < a->n; i++) {
         const struct json *rec = a->elems[i];
@@ -58,7 +58,10 @@ recover_one(void *nm_, const char *id, const struct json *records)
         vm = json_string(v);
         src = s && s->type == JSON_STRING ? json_string(s) : src;
         const char *st = json_string(step);
-        if (!strcmp(st, "prepare-done")) {
+        if (!strcmp(st, "prepare-begin")) {
+            const struct json *a = record_member(rec, "adopt");
+            adopt = a && a->type == JSON_TRUE;
+        } else if (!strcmp(st, "prepare-done")) {
             export = record_member(rec, "export");
         } else if (!strcmp(st, "resume-begin")) {
             resumed = true;
@@ -74,10 +77,15 @@ recover_one(void *nm_, const char *id, const struct json *records)
 
     struct migration *m = migration_create(nm, vm, src, id);
     char err[ERRLEN];
+    m->adopt = adopt;
     if (export && export->type == JSON_OBJECT) {
         const struct json *port = record_member(export, "port");
+        const struct json *learned = record_member(export, "learned");
         m->export = json_clone(export);
-        if (nm_vm_addrs_from_doc(port, NULL, 0, &m->addrs, err, sizeof err)) {
+        if (nm_vm_addrs_from_doc(port, NULL, 0, &m->addrs, err, sizeof err)
+            || (learned && nm_vm_addrs_add_learned(&m->addrs, learned,
+                                                   err, sizeof err))
+            || migration_port_docs(m, export, err, sizeof err)) {
             VLOG_WARN("%s: recovery: %s", id, err);
         }
         m->state = MIG_PREPARED;

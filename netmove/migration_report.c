@@ -29,6 +29,11 @@ migration_to_json(const struct migration *m)
     json_object_put(j, "src", m->src ? json_string_create(m->src)
                                      : json_null_create());
     json_object_put_string(j, "state", migration_state_name(m->state));
+    if (m->adopt) {
+        json_object_put(j, "adopt", json_boolean_create(true));
+        json_object_put(j, "adopt_pending",
+                        json_boolean_create(m->adopt_pending));
+    }
     json_object_put(j, "addresses", nm_vm_addrs_to_json(&m->addrs));
     json_object_put(j, "frames_sent", json_integer_create(m->frames_sent));
     if (m->first_frame_wall_us) {

@@ -103,6 +103,9 @@ check_migration_args(struct netmoved *nm, struct unixctl_conn *conn,
         return false;
     }
     for (int i = 3; i < argc; i++) {
+        if (i == 3 && !strcmp(argv[i], "--adopt")) {
+            continue;
+        }
         ovs_be32 ip4;
         struct in6_addr ip6;
         bool v6;
@@ -115,12 +118,19 @@ check_migration_args(struct netmoved *nm, struct unixctl_conn *conn,
 }
 
 /* Finds or starts the migration of 'vm' from 'src' ("-" or NULL: to be
- * located), with the 'n_ips' extra addresses of 'ips'. */
+ * located), with the 'n_ips' extra addresses of 'ips' (the first may be
+ * "--adopt": the migrator makes the VM's port here). */
 static struct migration *
 get_migration(struct netmoved *nm, const char *vm, const char *src,
               const char *const *ips, size_t n_ips)
 {
     struct migration *m = migration_find(nm, vm);
+    bool adopt = n_ips && !strcmp(ips[0], "--adopt");
+
+    if (adopt) {
+        ips++;
+        n_ips--;
+    }
 
     if (src && !strcmp(src, "-")) {
         src = NULL;
@@ -134,6 +144,7 @@ get_migration(struct netmoved *nm, const char *vm, const char *src,
     }
     if (!m) {
         m = migration_create(nm, vm, src, NULL);
+        m->adopt = adopt;
         for (size_t i = 0; i < n_ips; i++) {
             m->extra_ips = xrealloc(m->extra_ips,
                                     (m->n_extra_ips + 1) * sizeof(char *));
@@ -447,7 +458,7 @@ cmd_exit(struct unixctl_conn *conn, int argc OVS_UNUSED,
 static void
 register_commands(struct netmoved *nm)
 {
-    unixctl_command_register("prepare", "VM SRC|- [IP...]", 2, 64,
+    unixctl_command_register("prepare", "VM SRC|- [--adopt] [IP...]", 2, 64,
                              cmd_prepare, nm);
     unixctl_command_register("resume", "VM [SRC|-] [IP...]", 1, 64,
                              cmd_resume, nm);

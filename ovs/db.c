@@ -11,6 +11,8 @@
 #include "dirs.h"
 #include "openvswitch/poll-loop.h"
 #include "ovsdb-idl.h"
+#include "hash.h"
+#include "packets.h"
 #include "smap.h"
 #include "timeval.h"
 #include "util.h"
@@ -311,6 +313,58 @@ bool
 nmovs_db_sync_done(const struct nmovs_db *db, uint64_t ticket)
 {
     return db->sync_done >= ticket;
+}
+
+unsigned int
+nmovs_db_seqno(const struct nmovs_db *db)
+{
+    return ovsdb_idl_get_seqno(db->idl);
+}
+
+uint32_t
+nmovs_vm_ports_hash(struct nmovs_db *db, const char *vm)
+{
+    struct nmovs_vm_port *ports;
+    size_t n = nmovs_find_vm_ports(db, vm, &ports);
+    uint32_t hash = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        hash = hash_add(hash, uuid_hash(&ports[i].port->header_.uuid));
+    }
+    free(ports);
+    return n ? hash_finish(hash, n) | 1 : 0;
+}
+
+int
+nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
+                      const uint8_t mac[6], char **namep, uint32_t *ofport)
+{
+    struct nmovs_vm_port *ports;
+    size_t n = nmovs_find_vm_ports(db, vm, &ports);
+    int error = -ENOENT;
+
+    *namep = NULL;
+    *ofport = 0;
+    for (size_t i = 0; i < n && error; i++) {
+        for (size_t k = 0; k < ports[i].port->n_interfaces; k++) {
+            const struct ovsrec_interface *iface
+                = ports[i].port->interfaces[k];
+            const char *s = smap_get(&iface->external_ids, "attached-mac");
+            struct eth_addr ea;
+            if (s && eth_addr_from_string(s, &ea)
+                && !memcmp(ea.ea, mac, 6)) {
+                *namep = xstrdup(iface->name);
+                if (iface->n_ofport && *iface->ofport > 0
+                    && *iface->ofport < UINT16_MAX) {
+                    *ofport = *iface->ofport;
+                }
+                error = 0;
+                break;
+            }
+        }
+    }
+    free(ports);
+    return error;
 }
 
 void

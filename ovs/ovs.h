@@ -110,6 +110,23 @@ bool nmovs_db_is_synced(const struct nmovs_db *db);
 uint64_t nmovs_db_sync_request(struct nmovs_db *db);
 bool nmovs_db_sync_done(const struct nmovs_db *db, uint64_t ticket);
 
+/* A counter that moves whenever the replica's contents change. */
+unsigned int nmovs_db_seqno(const struct nmovs_db *db);
+
+/* A fingerprint of the ports of VM 'vm' here (found as by nmovs_export(),
+ * their rows' uuids): it changes when one is added, removed or replaced
+ * (libvirt's del-port + add-port of a tap of the same name).  0: none. */
+uint32_t nmovs_vm_ports_hash(struct nmovs_db *db, const char *vm);
+
+/* The interface of VM 'vm' whose external_ids attached-mac is 'mac', as
+ * this host names it (tap names are per host: the source's name means
+ * nothing here), and its OpenFlow port (0 if ovs-vswitchd has given it
+ * none yet), from the replica: no round trip.  Stores a malloc'd name in
+ * '*namep'.  0 or -ENOENT. */
+int nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
+                          const uint8_t mac[6], char **namep,
+                          uint32_t *ofport);
+
 /* ---- Port documents (port_doc.c) ---- */
 
 struct json;
