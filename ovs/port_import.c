@@ -526,8 +526,9 @@ has_ofport(const struct ovsrec_interface *f)
 
 /* 0 once ovs-vswitchd has applied the transaction (cur_cfg, as ovs-vsctl
  * waits for) and every imported interface has an ofport (or, with
- * device_later, lacks only its device), -EAGAIN before, -ENODEV with
- * Interface:error in 'err' if one has none once applied. */
+ * device_later, lacks only its device), -EAGAIN before (also while an
+ * interface has neither ofport nor error), -ENODEV with Interface:error in
+ * 'err' if one has none once applied. */
 static int
 check_applied(struct import *imp, char *err, size_t errlen)
 {
@@ -549,6 +550,11 @@ check_applied(struct import *imp, char *err, size_t errlen)
             if (has_ofport(f)
                 || (imp->opts->device_later && device_missing(f))) {
                 continue;
+            }
+            if (f && !f->n_ofport && !f->error) {
+                /* Not yet seen by ovs-vswitchd: a port the migrator has just
+                 * added, with nothing of ours to wait for. */
+                return -EAGAIN;
             }
             snprintf(err, errlen, "interface %s: %s", l->ifaces[j],
                      f && f->error ? f->error
