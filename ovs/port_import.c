@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmapx.h"
 #include "ovsdb-idl.h"
 #include "smap.h"
-#include "hmapx.h"
 #include "sset.h"
 #include "timeval.h"
 #include "util.h"
@@ -26,7 +26,6 @@
 /* Where a document port landed, by local names (the rows may change
  * between the transaction and the wait). */
 struct landed {
-    char *bridge;
     char *port;                 /* NULL: nothing yet (adopting). */
     char **ifaces;              /* Per document interface; NULL: missing. */
     size_t n_ifaces;
@@ -335,7 +334,6 @@ apply_plan(struct import *imp, struct ovsdb_idl_txn *txn,
     /* Whatever was found, a concurrent add-port must make us look again. */
     ovsrec_bridge_verify_ports(plan->br);
     drop_duplicates(imp, plan);
-    landed->bridge = xstrdup(p->bridge);
     landed->ifaces = xcalloc(p->n_ifaces + 1, sizeof *landed->ifaces);
     landed->n_ifaces = p->n_ifaces;
     if (!row && imp->adopt_only) {
@@ -447,7 +445,6 @@ landed_clear(struct import *imp)
             free(l->ifaces[j]);
         }
         free(l->ifaces);
-        free(l->bridge);
         free(l->port);
     }
     free(imp->landed);
