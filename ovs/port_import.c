@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmapx.h"
 #include "ovsdb-idl.h"
 #include "smap.h"
-#include "hmapx.h"
 #include "sset.h"
 #include "timeval.h"
 #include "util.h"
@@ -26,7 +26,6 @@
 /* Where a document port landed, by local names (the rows may change
  * between the transaction and the wait). */
 struct landed {
-    char *bridge;
     char *port;                 /* NULL: nothing yet (adopting). */
     char **ifaces;              /* Per document interface; NULL: missing. */
     size_t n_ifaces;
@@ -335,7 +334,6 @@ apply_plan(struct import *imp, struct ovsdb_idl_txn *txn,
     /* Whatever was found, a concurrent add-port must make us look again. */
     ovsrec_bridge_verify_ports(plan->br);
     drop_duplicates(imp, plan);
-    landed->bridge = xstrdup(p->bridge);
     landed->ifaces = xcalloc(p->n_ifaces + 1, sizeof *landed->ifaces);
     landed->n_ifaces = p->n_ifaces;
     if (!row && imp->adopt_only) {
@@ -447,7 +445,6 @@ landed_clear(struct import *imp)
             free(l->ifaces[j]);
         }
         free(l->ifaces);
-        free(l->bridge);
         free(l->port);
     }
     free(imp->landed);
@@ -526,8 +523,9 @@ has_ofport(const struct ovsrec_interface *f)
 
 /* 0 once ovs-vswitchd has applied the transaction (cur_cfg, as ovs-vsctl
  * waits for) and every imported interface has an ofport (or, with
- * device_later, lacks only its device), -EAGAIN before, -ENODEV with
- * Interface:error in 'err' if one has none once applied. */
+ * device_later, lacks only its device), -EAGAIN before (also while an
+ * interface has neither ofport nor error), -ENODEV with Interface:error in
+ * 'err' if one has none once applied. */
 static int
 check_applied(struct import *imp, char *err, size_t errlen)
 {
@@ -549,6 +547,11 @@ check_applied(struct import *imp, char *err, size_t errlen)
             if (has_ofport(f)
                 || (imp->opts->device_later && device_missing(f))) {
                 continue;
+            }
+            if (f && !f->n_ofport && !f->error) {
+                /* Not yet seen by ovs-vswitchd: a port the migrator has just
+                 * added, with nothing of ours to wait for. */
+                return -EAGAIN;
             }
             snprintf(err, errlen, "interface %s: %s", l->ifaces[j],
                      f && f->error ? f->error
