@@ -305,6 +305,7 @@ follow_port(struct migration *m)
     }
     struct nmovs_import_opts opts = { .blocked = m->state == MIG_PREPARED,
                                       .timeout_ms = 5000,
+                                      .device_later = true,
                                       .staged_by = m->id };
     size_t n_missing;
     bool changed;
