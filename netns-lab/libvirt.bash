@@ -349,6 +349,17 @@ guest_firewall() {
 	EOF
 }
 
+# guest_firewall_del G N: the guest's firewall objects off host N.
+guest_firewall_del() {
+	local g=$1 n=$2 h
+	[ "$FIREWALL" -eq 1 ] || return 0
+	nsx "host$n" nft -a list chain inet filter forward 2>/dev/null |
+		sed -n "s/.*jump vm-guest$g .*# handle \([0-9]*\)/\1/p" |
+		while read -r h; do nsx "host$n" nft delete rule inet filter forward handle "$h"; done
+	nsx "host$n" nft delete chain inet filter "vm-guest$g" 2>/dev/null || true
+	nsx "host$n" nft delete set inet filter "guest$g-ports" 2>/dev/null || true
+}
+
 # guest_wait_reachable G SECONDS: the client pings the guest (IPv4) until
 # it answers.
 guest_wait_reachable() {
@@ -397,13 +408,7 @@ cmd_guest() {
 		lv_virsh "$n" destroy "$name" >/dev/null 2>&1 || true
 		lv_virsh "$n" undefine "$name" >/dev/null 2>&1 || true
 		guest_unplug "$g" "$n"
-		if [ "$FIREWALL" -eq 1 ]; then
-			nsx "host$n" nft -a list chain inet filter forward 2>/dev/null |
-				sed -n "s/.*jump vm-guest$g .*# handle \([0-9]*\)/\1/p" |
-				while read -r h; do nsx "host$n" nft delete rule inet filter forward handle "$h"; done
-			nsx "host$n" nft delete chain inet filter "vm-guest$g" 2>/dev/null || true
-			nsx "host$n" nft delete set inet filter "guest$g-ports" 2>/dev/null || true
-		fi
+		guest_firewall_del "$g" "$n"
 		rm -f "$STATE/guest/$name" "$STATE/guest/$name.xml"
 		;;
 	*) usage_error "guest: '$verb' is not start or destroy" ;;
@@ -450,10 +455,10 @@ cmd_virsh() {
 jobinfo_ms() { sed -n "s/^$1:[[:space:]]*\([0-9]*\)[[:space:]]*ms.*/\1/p" | head -n 1; }
 
 cmd_vmigrate() {
-	[ $# -ge 2 ] || usage_error "usage: lab vmigrate GUEST DST [--json]"
+	[ $# -ge 2 ] || usage_error "usage: lab vmigrate GUEST DST [--fw-rules] [--json]"
 	load_state
 	need_root
-	local g name s d json=0 t0 t1 rc=0 info downtime elapsed dst_tap dst_port
+	local g name s d json=0 fw_rules=0 t0 t1 rc=0 info downtime elapsed dst_tap dst_port
 	g=$(guest_num "$1") name=guest$g
 	s=$(guest_host "$g") || usage_error "GUEST: no guest '$1' in lab '$LAB'"
 	d=$(host_num "$2")
@@ -461,6 +466,7 @@ cmd_vmigrate() {
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--json) json=1; shift ;;
+		--fw-rules) fw_rules=1; shift ;;
 		*) usage_error "vmigrate: unknown option '$1'" ;;
 		esac
 	done
@@ -469,12 +475,17 @@ cmd_vmigrate() {
 	# Hybrid layout: os-vif plugs the VIF on the destination first (nova's
 	# pre_live_migration).
 	guest_plug "$g" "$d"
+	# --fw-rules: the guest's firewall rules (not its conntrack entries) on
+	# the destination beforehand, as a cloud's agent installs them for a
+	# port that appears; without it only netmove moves them.
+	if [ $fw_rules -eq 1 ] && [ "$FIREWALL" -eq 1 ]; then guest_firewall "$g" | nsx "host$d" nft -f -; fi
 	t0=$(now_us)
 	lv_virsh "$s" migrate --live --persistent "$name" "qemu+tcp://$(host_mgmt "$d")/system" \
 		--migrateuri "tcp://$(host_mgmt "$d")" >"$STATE/guest/$name.migrate.log" 2>&1 || rc=$?
 	t1=$(now_us)
 	if [ $rc -ne 0 ]; then
 		guest_unplug "$g" "$d"
+		[ $fw_rules -eq 0 ] || guest_firewall_del "$g" "$d"
 		die "$name: virsh migrate failed (exit $rc): $(cat "$STATE/guest/$name.migrate.log")"
 	fi
 	# libvirt's figures, on the source (the domain stays defined there,
@@ -486,6 +497,7 @@ cmd_vmigrate() {
 	lv_virsh "$s" undefine "$name" >/dev/null 2>&1 || true
 	# The source's clean-up after the migration (nova's post_live_migration).
 	guest_unplug "$g" "$s"
+	[ $fw_rules -eq 0 ] || guest_firewall_del "$g" "$s"
 	echo "$d" >"$STATE/guest/$name"
 	dst_tap=$(guest_tap "$g" "$d") dst_port=$(guest_port "$g" "$d")
 	if [ $json -eq 1 ]; then
