@@ -84,8 +84,10 @@ pass "without the hook: guest1 runs on host2 (port $p2), gone from host1, reache
 "$LAB" vmigrate guest1 host1 >/dev/null
 for h in host1 host2; do "$LAB" libvirt "$h" hook on; done
 [ "$("$LAB" virsh host1 domstate guest1 | head -n 1)" = running ] || fail "guest1 did not survive libvirtd's restart"
-# Another domain on host2 first: the incoming guest's tap gets another name
-# there than the one it had on host1 (tap names are per host).
+# Another domain on host2 first, as on a busy host: it takes a tap name
+# there, so the incoming guest's name is not the first free one (tap names
+# are per host and libvirt does not reuse a freed number at once; both
+# names are printed: netmove must find the port by identity, not name).
 "$LAB" guest start host2 guest2 >/dev/null
 src_tap=$(status_get '.guests[] | select(.name == "guest1") | .tap')
 
