@@ -15,6 +15,11 @@ lab_pkgs=(
 	tcpdump tshark iputils-arping iputils-ping ndisc6 socat jq
 	openssl                            # the lab's certificates
 	qemu-system-x86                    # a real migrator: tests/lab/hook_qmp.sh
+	# Real libvirt in the lab (lab up --libvirt, tests/lab/libvirt_migrate.sh):
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+	linux-image-cloud-amd64            # the guest's kernel and virtio-net modules only
+	busybox-static cpio kmod           # the guest's initramfs (netns-lab/guest/mkguest)
+	util-linux passwd                  # unshare, nsenter; useradd for libvirt-qemu
 )
 
 missing=()
