@@ -35,7 +35,7 @@ WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 # Its config.h is forced first, as every OVS translation unit has it first.
 CPPFLAGS += -I. -isystem $(OVS_SRC) -isystem $(OVS_SRC)/include \
             -isystem $(OVS_SRC)/lib -include $(OVS_SRC)/config.h \
-            $(shell pkg-config --cflags libnftnl libmnl libnetfilter_conntrack 2>/dev/null)
+            $(shell pkg-config --cflags libnftnl libmnl libnetfilter_conntrack libvirt 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -fno-strict-aliasing
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
