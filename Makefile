@@ -40,6 +40,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -fno-strict-aliasing
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SYSLIBS  := $(shell pkg-config --libs libnftnl libmnl libnetfilter_conntrack 2>/dev/null) -lpcap
+# libvirt's client library: only the CLI's watch-libvirt calls it (lvwatch.c,
+# in libnetmove, uses its header's numbers alone).
+LIBVIRT_LIBS := $(shell pkg-config --libs libvirt 2>/dev/null)
 
 # Modules: each a static library with one public header.
 GARP_SRCS     := $(sort $(wildcard garp/*.c))
@@ -106,7 +109,7 @@ $(foreach t,$(BUILD) $(BUILD)/asan,\
 
 $(BUILD)/netmove: $(call obj,$(BUILD),$(CLI_SRCS)) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) $(LIBVIRT_LIBS)
 
 $(BUILD)/netmoved: $(call obj,$(BUILD),$(DAEMON_SRCS)) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
