@@ -383,7 +383,7 @@ start(struct lv_watch *lw, virConnectPtr conn, virDomainPtr dom)
 {
     const char *vm = lw->o->call.vm;
     virConnectDomainEventGenericCallback cb;
-    enum lvw_job job = LVW_JOB_UNKNOWN;
+    enum lvw_job job = LVW_JOB_NONE;
     int state, reason;
 
     cb = VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle);
@@ -396,7 +396,7 @@ start(struct lv_watch *lw, virConnectPtr conn, virDomainPtr dom)
     if (virDomainGetState(dom, &state, &reason, 0) < 0) {
         return nm_fail(VERB ": %s: the domain's state: %s", vm, lv_error());
     }
-    if (state == VIR_DOMAIN_PAUSED) {
+    if (state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_RUNNING) {
         job = domain_job(dom);
     }
     lw->act = lvw_start(&lw->w, state, reason, job);

@@ -241,9 +241,13 @@ lvw_start(struct lvw_watch *w, int state, int reason, enum lvw_job job)
     switch (state) {
     case VIR_DOMAIN_RUNNING:
     case VIR_DOMAIN_BLOCKED:
-        if (reason == VIR_DOMAIN_RUNNING_MIGRATED
-            || reason == VIR_DOMAIN_RUNNING_POSTCOPY
-            || reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED) {
+        /* A domain that came here by migration keeps the reason
+         * MIGRATED until it pauses: on its way out again (job outgoing)
+         * this host is the source. */
+        if ((reason == VIR_DOMAIN_RUNNING_MIGRATED
+             || reason == VIR_DOMAIN_RUNNING_POSTCOPY
+             || reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED)
+            && job != LVW_JOB_MIGRATION_OUT) {
             w->state = LVW_RESUMED;
             w->late = true;
             w->why = "already runs here after an incoming migration";

@@ -177,6 +177,12 @@ test_start(void **state)
           LVW_JOB_MIGRATION_IN, R, LVW_RESUMED },
         { VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_POSTCOPY,
           LVW_JOB_MIGRATION_IN, R, LVW_RESUMED },
+        /* Came here by migration earlier, now the source of another
+         * one (seen in the lab: a watcher on the source called resume). */
+        { VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_MIGRATED,
+          LVW_JOB_MIGRATION_OUT, W, LVW_NOT_INCOMING },
+        { VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_MIGRATION,
+          LVW_JOB_MIGRATION_OUT, W, LVW_NOT_INCOMING },
         /* Runs, not after an incoming migration: never. */
         { VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED,
           LVW_JOB_NONE, W, LVW_NOT_INCOMING },
