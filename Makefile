@@ -35,11 +35,14 @@ WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 # Its config.h is forced first, as every OVS translation unit has it first.
 CPPFLAGS += -I. -isystem $(OVS_SRC) -isystem $(OVS_SRC)/include \
             -isystem $(OVS_SRC)/lib -include $(OVS_SRC)/config.h \
-            $(shell pkg-config --cflags libnftnl libmnl libnetfilter_conntrack 2>/dev/null)
+            $(shell pkg-config --cflags libnftnl libmnl libnetfilter_conntrack libvirt 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -fno-strict-aliasing
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SYSLIBS  := $(shell pkg-config --libs libnftnl libmnl libnetfilter_conntrack 2>/dev/null) -lpcap
+# libvirt's client library: only the CLI's watch-libvirt calls it (lvwatch.c,
+# in libnetmove, uses its header's numbers alone).
+LIBVIRT_LIBS := $(shell pkg-config --libs libvirt 2>/dev/null)
 
 # Modules: each a static library with one public header.
 GARP_SRCS     := $(sort $(wildcard garp/*.c))
@@ -106,7 +109,7 @@ $(foreach t,$(BUILD) $(BUILD)/asan,\
 
 $(BUILD)/netmove: $(call obj,$(BUILD),$(CLI_SRCS)) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) $(LIBVIRT_LIBS)
 
 $(BUILD)/netmoved: $(call obj,$(BUILD),$(DAEMON_SRCS)) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@

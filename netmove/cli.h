@@ -65,6 +65,7 @@ extern const struct nm_cmd nm_cmd_confirm;     /* cli_migrate.c */
 extern const struct nm_cmd nm_cmd_abort;       /* cli_migrate.c */
 extern const struct nm_cmd nm_cmd_verify;      /* cli_verify.c */
 extern const struct nm_cmd nm_cmd_watch_qmp;   /* cli_hook.c */
+extern const struct nm_cmd nm_cmd_watch_libvirt; /* cli_libvirt.c */
 extern const struct nm_cmd nm_cmd_status;      /* cli_migrate.c */
 
 #endif /* netmove/cli.h */

@@ -5,14 +5,10 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "fatal-signal.h"
 #include "openvswitch/json.h"
@@ -23,7 +19,7 @@
 #include "util.h"
 
 #include "firewall/firewall.h"
-#include "netmove/client.h"
+#include "netmove/hook_call.h"
 #include "netmove/qmp.h"
 
 static int cmd_watch_qmp(int argc, char *argv[]);
@@ -57,50 +53,15 @@ const struct nm_cmd nm_cmd_watch_qmp = {
     "or --timeout passed), 2 bad input.\n",
 };
 
-#define DEFAULT_TIMEOUT_S 600
-#define DEFAULT_CALL_TIMEOUT_S 60
-#define MAX_TIMEOUT_S 86400
-#define HOST_NAME_MAX_LEN 64
-
 struct watch_opts {
     const char *socket;
-    const char *vm;
-    const char *from;
-    const char *exec;
-    const char *ctl;
+    struct nm_hook_call call;   /* .vm, .from, .exec, .ctl, .call_timeout_s */
     int timeout_s;
-    int call_timeout_s;
 };
 
 enum {
     OPT_FROM = 256, OPT_EXEC, OPT_TIMEOUT, OPT_CALL_TIMEOUT, OPT_CTL,
 };
-
-static bool
-host_name_valid(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (!n || n > HOST_NAME_MAX_LEN || s[0] == '-' || s[0] == '.') {
-        return false;
-    }
-    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                  "0123456789.-_") == n;
-}
-
-static int
-parse_seconds(const char *opt, const char *arg, int *s)
-{
-    char *end;
-    long v = strtol(arg, &end, 10);
-
-    if (!arg[0] || *end || v <= 0 || v > MAX_TIMEOUT_S) {
-        return nm_usage_error("watch-qmp: %s: '%s' is not a number of "
-                              "seconds (1-%d)", opt, arg, MAX_TIMEOUT_S);
-    }
-    *s = v;
-    return 0;
-}
 
 static int check_watch_opts(const struct watch_opts *);
 
@@ -119,8 +80,9 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
     int n_operands = 0;
     int c, rc;
 
-    o->timeout_s = DEFAULT_TIMEOUT_S;
-    o->call_timeout_s = DEFAULT_CALL_TIMEOUT_S;
+    o->call.verb = "watch-qmp";
+    o->timeout_s = NM_HOOK_DEFAULT_TIMEOUT_S;
+    o->call.call_timeout_s = NM_HOOK_DEFAULT_CALL_TIMEOUT_S;
     optind = 1;
     opterr = 0;
     /* Options may follow the operands, as in the usage line. */
@@ -138,22 +100,23 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
             operands[n_operands++] = optarg;
             break;
         case OPT_FROM:
-            o->from = optarg;
+            o->call.from = optarg;
             break;
         case OPT_EXEC:
-            o->exec = optarg;
+            o->call.exec = optarg;
             break;
         case OPT_CTL:
-            o->ctl = optarg;
+            o->call.ctl = optarg;
             break;
         case OPT_TIMEOUT:
-            if ((rc = parse_seconds("--timeout", optarg, &o->timeout_s))) {
+            if ((rc = nm_parse_seconds("watch-qmp", "--timeout", optarg,
+                                       &o->timeout_s))) {
                 return rc;
             }
             break;
         case OPT_CALL_TIMEOUT:
-            if ((rc = parse_seconds("--call-timeout", optarg,
-                                    &o->call_timeout_s))) {
+            if ((rc = nm_parse_seconds("watch-qmp", "--call-timeout",
+                                       optarg, &o->call.call_timeout_s))) {
                 return rc;
             }
             break;
@@ -168,7 +131,7 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
                               n_operands ? "VM" : "SOCKET and VM");
     }
     o->socket = operands[0];
-    o->vm = operands[1];
+    o->call.vm = operands[1];
     return check_watch_opts(o);
 }
 
@@ -184,22 +147,11 @@ check_watch_opts(const struct watch_opts *o)
                               "(%s)", o->socket,
                               errno ? ovs_strerror(errno) : "not a socket");
     }
-    if (!fw_vm_name_valid(o->vm)) {
-        return nm_usage_error("watch-qmp: VM: invalid name '%s'", o->vm);
+    if (!fw_vm_name_valid(o->call.vm)) {
+        return nm_usage_error("watch-qmp: VM: invalid name '%s'",
+                              o->call.vm);
     }
-    if (o->from && !host_name_valid(o->from)) {
-        return nm_usage_error("watch-qmp: --from: invalid host name '%s' "
-                              "(1-%d of A-Z a-z 0-9 . - _)", o->from,
-                              HOST_NAME_MAX_LEN);
-    }
-    if (o->exec && !o->exec[0]) {
-        return nm_usage_error("watch-qmp: --exec: empty command");
-    }
-    if (o->exec && o->ctl) {
-        return nm_usage_error("watch-qmp: --ctl: meaningless with --exec "
-                              "(the command is run, netmoved is not called)");
-    }
-    return 0;
+    return nm_hook_call_check(&o->call);
 }
 
 /* ---- the QMP connection ---- */
@@ -234,157 +186,31 @@ send_all(struct qmp_conn *c, const char *text)
     return 0;
 }
 
-static long long int
-wall_usec(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
-/* Starts --exec's command with sh -c and the environment set; stores its
- * pid in '*pidp'.  Returns 0 or a negative errno. */
-static int
-spawn_exec(const struct watch_opts *o, long long int resume_usec,
-           pid_t *pidp)
-{
-    pid_t pid;
-
-    setenv("NETMOVE_VM", o->vm, 1);
-    if (o->from) {
-        setenv("NETMOVE_SRC_HOST", o->from, 1);
-    } else {
-        unsetenv("NETMOVE_SRC_HOST");   /* Not a stale one: netmoved asks. */
-    }
-    if (resume_usec >= 0) {
-        char us[32];
-
-        snprintf(us, sizeof us, "%lld", resume_usec);
-        setenv("NETMOVE_RESUMED_US", us, 1);
-    } else {
-        unsetenv("NETMOVE_RESUMED_US");
-    }
-    pid = fork();
-    if (pid < 0) {
-        return -errno;
-    } else if (!pid) {
-        setpgid(0, 0);          /* So that a timeout ends all of it. */
-        signal(SIGPIPE, SIG_DFL);   /* Ignored by us, default for CMD. */
-        execl("/bin/sh", "sh", "-c", o->exec, (char *) NULL);
-        _exit(127);
-    }
-    *pidp = pid;
-    return 0;
-}
-
-/* Waits at most 'limit_ms' for 'pid', killing its process group then.
- * Returns its exit status (0-255, 128+signal) or a negative errno. */
-static int
-wait_exec(pid_t pid, int limit_ms)
-{
-    long long int deadline = time_msec() + limit_ms;
-    int status;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-
-        if (r == pid) {
-            return WIFEXITED(status) ? WEXITSTATUS(status)
-                                     : 128 + WTERMSIG(status);
-        } else if (r < 0 && errno != EINTR) {
-            return -errno;
-        } else if (time_msec() >= deadline) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -ETIMEDOUT;
-        }
-        /* The call is made; this wait is off the critical path. */
-        poll_timer_wait(5);
-        poll_block();
-    }
-}
+struct qmp_report {
+    const struct watch_opts *o;
+    const struct qmp_watch *w;
+    long long int recv_usec;
+};
 
 static void
-print_latency(const struct watch_opts *o, const struct qmp_watch *w,
-              long long int recv_usec, long long int call_usec)
+print_latency(void *aux_, long long int call_usec)
 {
+    const struct qmp_report *r = aux_;
+    const struct qmp_watch *w = r->w;
+    const char *vm = r->o->call.vm;
+
     if (w->resume_usec >= 0) {
         /* QEMU stamps the event, then writes it: 'received' is QEMU and
          * the kernel, the rest is ours. */
         printf("watch-qmp: %s: RESUME at %lld.%06lld after the incoming "
                "migration; received %lld us, resume called %lld us after "
-               "it\n", o->vm, w->resume_usec / 1000000,
-               w->resume_usec % 1000000, recv_usec - w->resume_usec,
+               "it\n", vm, w->resume_usec / 1000000,
+               w->resume_usec % 1000000, r->recv_usec - w->resume_usec,
                call_usec - w->resume_usec);
     } else {
         printf("watch-qmp: %s: %s; resume called now (late, undated)\n",
-               o->vm, w->why);
+               vm, w->why);
     }
-    fflush(stdout);
-}
-
-/* 'netmove resume VM [HOST]' through the local netmoved. */
-static int
-call_netmoved(const struct watch_opts *o, char **resultp)
-{
-    char *ctl = nm_client_ctl_path(o->ctl);
-    char *args[2] = { CONST_CAST(char *, o->vm),
-                      CONST_CAST(char *, o->from) };
-    char *error;
-    int rc;
-
-    rc = nm_client_call(ctl, "resume", o->from ? 2 : 1, args,
-                        o->call_timeout_s * 1000, resultp, &error);
-    if (rc) {
-        nm_fail("watch-qmp: resume %s through %s: %s", o->vm, ctl,
-                error ? error : ovs_strerror(-rc));
-        rc = nm_exit_from_error(rc);
-    }
-    free(ctl);
-    free(error);
-    return rc;
-}
-
-/* Calls resume (first, the clock running since the event), then reports
- * the latency and waits for the outcome.  Returns an exit code. */
-static int
-call_resume(const struct watch_opts *o, const struct qmp_watch *w,
-            long long int recv_usec)
-{
-    long long int call_usec = wall_usec();
-    long long int t0 = time_msec();
-    char *result = NULL;
-    pid_t pid = 0;
-    int rc;
-
-    rc = o->exec ? spawn_exec(o, w->resume_usec, &pid)
-                 : call_netmoved(o, &result);
-    print_latency(o, w, recv_usec, call_usec);
-    if (o->exec) {
-        if (!rc) {
-            rc = wait_exec(pid, o->call_timeout_s * 1000);
-        }
-        if (rc < 0) {
-            return nm_fail("watch-qmp: --exec: %s", rc == -ETIMEDOUT
-                           ? "still running at --call-timeout, killed"
-                           : ovs_strerror(-rc));
-        } else if (rc) {
-            return nm_fail("watch-qmp: --exec: command exited %d", rc);
-        }
-    } else {
-        if (result && result[0]) {
-            fputs(result, stdout);
-        }
-        free(result);
-        if (rc) {
-            return rc;
-        }
-    }
-    printf("watch-qmp: %s: resume done in %lld ms\n", o->vm,
-           time_msec() - t0);
-    return NM_EXIT_OK;
 }
 
 /* Handles one message; returns 1 to go on, or an exit code (0-2) once the
@@ -412,19 +238,23 @@ handle_msg(const struct watch_opts *o, const struct qmp_conn *c,
         act = qmp_watch_msg(w, &msg);
         if (msg.type == QMP_MSG_EVENT && !strcmp(msg.event, "RESUME")
             && act == QMP_WATCH_WAIT && w->state == QMP_WATCH_NOT_INCOMING) {
-            printf("watch-qmp: %s: RESUME ignored: %s\n", o->vm, w->why);
+            printf("watch-qmp: %s: RESUME ignored: %s\n", o->call.vm,
+                   w->why);
             fflush(stdout);
         }
         break;
     }
     if (w->state != before && act == QMP_WATCH_WAIT) {
-        printf("watch-qmp: %s: %s\n", o->vm, w->why);
+        printf("watch-qmp: %s: %s\n", o->call.vm, w->why);
         fflush(stdout);
     }
     if (act == QMP_WATCH_CALL_RESUME) {
-        return call_resume(o, w, c->recv_usec);
+        struct qmp_report r = { o, w, c->recv_usec };
+
+        return nm_hook_call_resume(&o->call, w->resume_usec, print_latency,
+                                   &r);
     } else if (act == QMP_WATCH_GIVE_UP) {
-        return nm_fail("watch-qmp: %s: %s: no resume", o->vm, w->why);
+        return nm_fail("watch-qmp: %s: %s: no resume", o->call.vm, w->why);
     }
     return 1;
 }
@@ -476,7 +306,7 @@ follow(const struct watch_opts *o, struct qmp_conn *c)
         stream_run(c->stream);
         n = stream_recv(c->stream, buf, sizeof buf);
         if (n > 0) {
-            c->recv_usec = wall_usec();
+            c->recv_usec = nm_wall_usec();
             rc = handle_bytes(o, c, &w, buf, n);
             if (rc != 1) {
                 return rc;
@@ -491,7 +321,7 @@ follow(const struct watch_opts *o, struct qmp_conn *c)
                            ovs_strerror(-n));
         } else if (time_msec() >= c->deadline) {
             return nm_fail("watch-qmp: %s: no RESUME after an incoming "
-                           "migration within %d s (%s%s)", o->vm,
+                           "migration within %d s (%s%s)", o->call.vm,
                            o->timeout_s, w.why,
                            w.state == QMP_WATCH_UNKNOWN
                            ? "; a QMP monitor serves one client at a time: "

@@ -8,12 +8,15 @@
 # sequence with the real netmove, netmoved and a QEMU migration in the lab.
 #
 #   destination host                            source host
-#   migrate begin -   -> netmove prepare vm1
+#   migrate begin -   -> netmove prepare UUID
 #   prepare/start begin -> (nothing)
-#   started begin -   -> netmove watch-qmp QMP vm1 (detached)
-#   release end *     -> netmove abort vm1 (incoming never resumed)
+#   started begin -   -> netmove watch-libvirt UUID (detached), or
+#                        netmove watch-qmp QMP UUID if the domain has
+#                        netmove's QMP monitor
+#   release end *     -> netmove abort UUID (incoming never resumed)
 #                                                release end migrated
-#                                                  -> netmove confirm vm1
+#                                                  -> netmove confirm UUID
+# UUID: the domain's, which libvirt puts on its OVS port as vm-id.
 set -eu
 . "$(dirname "$0")/lib.bash"
 
@@ -33,15 +36,15 @@ echo "\$*" >>"$CALLS"
 verb=\$1
 [ -e "$TMP/ctl/hang-\$verb" ] && sleep 30
 [ -e "$TMP/ctl/fail-\$verb" ] && { echo "stand-in: \$verb failed" >&2; exit 1; }
-if [ "\$verb" = watch-qmp ]; then
-	sleep 1       # a watcher waits for QEMU; the hook must not
+case \$verb in watch-qmp | watch-libvirt)
+	sleep 1       # a watcher waits for QEMU or libvirtd; the hook must not
 	if [ -e "$TMP/ctl/watch-resumes" ]; then
-		echo "watch-qmp: \$3: RESUME at 1.000001 after the incoming migration; resume called 80 us after it"
+		echo "\$verb: \$2: RESUMED at 1.000001 after the incoming migration; resume called 80 us after it"
 		exit 0
 	fi
-	echo "netmove: watch-qmp: QEMU closed the QMP connection before the VM resumed here" >&2
+	echo "netmove: \$verb: the domain stopped before it resumed here" >&2
 	exit 1
-fi
+esac
 exit 0
 EOF
 chmod +x "$TMP/bin/netmove"
@@ -122,7 +125,7 @@ expect() {
 
 # --- destination, a migration that succeeds ---
 hook "vm1" vm1 migrate begin -
-expect 0 "prepare vm1"
+expect 0 "prepare $UUID"
 [ -e "$TMP/state/vm1.incoming" ] || fail "no incoming marker after migrate"
 hook "vm1" vm1 prepare begin -
 expect 0
@@ -134,10 +137,10 @@ _bg_pids+=($!)
 wait_until 5 test -S "$TMP/qmp/vm1.qmp" || fail "no stand-in QMP socket"
 hook "vm1" vm1 started begin -
 [ "$hook_ms" -lt 800 ] || fail "started took $hook_ms ms: the watcher is not detached"
-wait_until 10 grep -q "watch-qmp vm1 exited 0" "$TMP/hook.log" || fail "watcher did not finish: $(cat "$TMP/hook.log")"
-expect 0 "watch-qmp $TMP/qmp/vm1.qmp vm1 --timeout 30"
+wait_until 10 grep -q "watch-qmp $UUID exited 0" "$TMP/hook.log" || fail "watcher did not finish: $(cat "$TMP/hook.log")"
+expect 0 "watch-qmp $TMP/qmp/vm1.qmp $UUID --timeout 30"
 [ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after the VM resumed"
-pass "destination: migrate -> prepare; started -> watch-qmp detached (hook returned in $hook_ms ms)"
+pass "destination, domain with netmove's QMP monitor: migrate -> prepare UUID; started -> watch-qmp detached (hook returned in $hook_ms ms)"
 # Later, a plain shutdown on this host is no failed migration.
 hook "vm1" vm1 stopped end -
 expect 0
@@ -148,22 +151,22 @@ pass "destination: a later shutdown calls nothing"
 # --- destination, an incoming migration that fails ---
 rm -f "$TMP/ctl/watch-resumes"
 hook "vm1" vm1 migrate begin -
-expect 0 "prepare vm1"
+expect 0 "prepare $UUID"
 hook "vm1" vm1 started begin -
-wait_until 10 grep -q "watch-qmp vm1 exited 1" "$TMP/hook.log" || fail "watcher did not finish"
-expect 0 "watch-qmp $TMP/qmp/vm1.qmp vm1 --timeout 30"
+wait_until 10 grep -q "watch-qmp $UUID exited 1" "$TMP/hook.log" || fail "watcher did not finish"
+expect 0 "watch-qmp $TMP/qmp/vm1.qmp $UUID --timeout 30"
 [ -e "$TMP/state/vm1.incoming" ] || fail "marker gone although the VM never resumed"
 hook "vm1" vm1 stopped end -
 expect 0
 hook "vm1" vm1 release end failed
-expect 0 "abort vm1"
+expect 0 "abort $UUID"
 [ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after abort"
 pass "destination: failed incoming migration -> abort"
 
 # --- destination, prepare fails: the migration is stopped on purpose ---
 touch "$TMP/ctl/fail-prepare"
 hook "vm1" vm1 migrate begin -
-expect 1 "prepare vm1"
+expect 1 "prepare $UUID"
 grep -q "aborting the incoming migration" "$TMP/err" || fail "no reason on stderr: $(cat "$TMP/err")"
 [ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after a failed prepare"
 rm -f "$TMP/ctl/fail-prepare"
@@ -172,25 +175,69 @@ pass "destination: failed prepare -> exit 1 (migration aborted), reason on stder
 # --- every call is bounded: a hung netmove is cut at NETMOVE_HOOK_TIMEOUT ---
 touch "$TMP/ctl/hang-prepare"
 hook "vm1" vm1 migrate begin -
-expect 1 "prepare vm1"
+expect 1 "prepare $UUID"
 [ "$hook_ms" -lt 9000 ] || fail "hung prepare held the hook $hook_ms ms"
 rm -f "$TMP/ctl/hang-prepare"
 pass "a hung netmove prepare is cut after $hook_ms ms (NETMOVE_HOOK_TIMEOUT=5)"
 
-# --- no QMP monitor declared: refused (the network could not follow) ---
-hook "vm1 noqmp" vm1 migrate begin -
+# --- no QMP monitor (the default now): libvirt's own events ---
+rm -f "$TMP/ctl/watch-resumes" "$TMP/qmp/vm2.qmp"
+touch "$TMP/ctl/watch-resumes"
+hook "vm2 noqmp" vm2 migrate begin -
+expect 0 "prepare $UUID"
+hook "vm2 noqmp" vm2 started begin -
+[ "$hook_ms" -lt 800 ] || fail "started took $hook_ms ms: watch-libvirt is not detached"
+wait_until 10 grep -q "watch-libvirt $UUID exited 0" "$TMP/hook.log" || fail "watch-libvirt did not finish: $(cat "$TMP/hook.log")"
+expect 0 "watch-libvirt $UUID --timeout 30"
+[ ! -e "$TMP/state/vm2.incoming" ] || fail "marker left after the VM resumed (watch-libvirt)"
+hook "vm2 noqmp" vm2 release end shutdown
+expect 0
+pass "destination, domain without a QMP monitor: started -> watch-libvirt UUID detached (hook returned in $hook_ms ms)"
+
+# A domain that declares the monitor but whose socket is missing: auto falls
+# back to libvirt's events; NETMOVE_WATCH=qmp refuses, as the old default.
+rm -f "$TMP/qmp/vm2.qmp" "$TMP/ctl/watch-resumes"
+hook "vm2" vm2 migrate begin -
+expect 0 "prepare $UUID"
+hook "vm2" vm2 started begin -
+wait_until 10 grep -q "watch-libvirt $UUID exited 1" "$TMP/hook.log" || fail "watch-libvirt did not finish"
+expect 0 "watch-libvirt $UUID --timeout 30"
+[ -e "$TMP/state/vm2.incoming" ] || fail "marker gone although the VM never resumed"
+hook "vm2" vm2 release end failed
+expect 0 "abort $UUID"
+echo "NETMOVE_WATCH=qmp" >>"$TMP/hook.conf"
+hook "vm2 noqmp" vm2 migrate begin -
 expect 1
 grep -q "has no QMP monitor" "$TMP/err" || fail "no reason: $(cat "$TMP/err")"
-echo "NETMOVE_REQUIRE_QMP=0" >>"$TMP/hook.conf"
-rm -f "$TMP/qmp/vm2.qmp"
+hook "vm2" vm2 migrate begin -
+expect 0 "prepare $UUID"
+hook "vm2" vm2 started begin -
+expect 1
+grep -q "no QMP socket" "$TMP/err" || fail "no reason: $(cat "$TMP/err")"
+hook "vm2" vm2 release end failed
+expect 0 "abort $UUID"
+sed -i '/NETMOVE_WATCH/d' "$TMP/hook.conf"
+echo "NETMOVE_WATCH=none" >>"$TMP/hook.conf"
 hook "vm2 noqmp" vm2 migrate begin -
-expect 0 "prepare vm2"
+expect 0 "prepare $UUID"
 hook "vm2 noqmp" vm2 started begin -
 expect 0
 hook "vm2 noqmp" vm2 release end migrated   # marker: this host was the destination
-expect 0 "abort vm2"
-sed -i '/NETMOVE_REQUIRE_QMP/d' "$TMP/hook.conf"
-pass "no QMP monitor: refused, or with NETMOVE_REQUIRE_QMP=0 accepted without watcher"
+expect 0 "abort $UUID"
+sed -i '/NETMOVE_WATCH/d' "$TMP/hook.conf"
+pass "declared monitor without socket -> watch-libvirt; NETMOVE_WATCH=qmp refuses a domain without monitor or socket; NETMOVE_WATCH=none starts no watcher"
+
+# --- NETMOVE_LIBVIRT_URI and NETMOVE_VM_ID=name reach watch-libvirt ---
+touch "$TMP/ctl/watch-resumes"
+printf '%s\n' "NETMOVE_VM_ID=name" "NETMOVE_LIBVIRT_URI=qemu+tcp://198.18.0.1/system" >>"$TMP/hook.conf"
+hook "vm2 noqmp" vm2 migrate begin -
+expect 0 "prepare vm2"
+hook "vm2 noqmp" vm2 started begin -
+wait_until 10 grep -q "watch-libvirt vm2 exited 0" "$TMP/hook.log" || fail "watch-libvirt did not finish"
+expect 0 "watch-libvirt $UUID --vm vm2 --uri qemu+tcp://198.18.0.1/system --timeout 30"
+sed -i '/NETMOVE_VM_ID\|NETMOVE_LIBVIRT_URI/d' "$TMP/hook.conf"
+rm -f "$TMP/ctl/watch-resumes"
+pass "NETMOVE_VM_ID=name: the domain by its UUID, netmove's id by --vm NAME; NETMOVE_LIBVIRT_URI -> --uri"
 
 # --- NETMOVE_PREPARE=0: no prepare call, the rest unchanged ---
 echo "NETMOVE_PREPARE=0" >>"$TMP/hook.conf"
@@ -198,7 +245,7 @@ hook "vm1" vm1 migrate begin -
 expect 0
 [ -e "$TMP/state/vm1.incoming" ] || fail "no incoming marker with NETMOVE_PREPARE=0"
 hook "vm1" vm1 release end failed
-expect 0 "abort vm1"
+expect 0 "abort $UUID"
 sed -i '/NETMOVE_PREPARE/d' "$TMP/hook.conf"
 pass "NETMOVE_PREPARE=0: migrate calls nothing (resume prepares), marker kept"
 
@@ -206,26 +253,28 @@ pass "NETMOVE_PREPARE=0: migrate calls nothing (resume prepares), marker kept"
 hook "vm1" vm1 stopped end -
 expect 0
 hook "vm1" vm1 release end migrated
-expect 0 "confirm vm1"
+expect 0 "confirm $UUID"
 hook "vm1" vm1 release end -          # libvirt < 10.5.0 gives no reason
-expect 0 "confirm vm1"
+expect 0 "confirm $UUID"
 for reason in shutdown destroyed crashed saved failed daemon; do
 	hook "vm1" vm1 release end "$reason"
 	expect 0
 done
 touch "$TMP/ctl/fail-confirm"
 hook "vm1" vm1 release end migrated
-expect 0 "confirm vm1"                # too late to stop anything: exit 0, logged
+expect 0 "confirm $UUID"                # too late to stop anything: exit 0, logged
 grep -q "netmove confirm exited 1" "$TMP/hook.log" || fail "failed confirm not logged"
 rm -f "$TMP/ctl/fail-confirm"
 pass "source: release migrated (or '-') -> confirm; other reasons nothing; a failure is logged"
 
-# --- VM id from <uuid> ---
-echo "NETMOVE_VM_ID=uuid" >>"$TMP/hook.conf"
+# --- VM id: the domain's <uuid> by default, its name on request ---
 hook "vm1" vm1 release end migrated
 expect 0 "confirm $UUID"
+echo "NETMOVE_VM_ID=name" >>"$TMP/hook.conf"
+hook "vm1" vm1 release end migrated
+expect 0 "confirm vm1"
 sed -i '/NETMOVE_VM_ID/d' "$TMP/hook.conf"
-pass "NETMOVE_VM_ID=uuid: calls with the domain's <uuid>"
+pass "VM id: the domain's <uuid> by default (libvirt's vm-id), NETMOVE_VM_ID=name the name"
 
 # --- not an Open vSwitch VM, other operations: nothing, exit 0 ---
 for args in "migrate begin -" "started begin -" "release end migrated" "prepare begin -" \
@@ -256,7 +305,7 @@ bad GUEST "vm 1" migrate begin -
 bad GUEST "../vm1" release end migrated
 bad OP vm1 "" begin -
 for conf in NETMOVE_VM_ID=mac NETMOVE_HOOK_TIMEOUT=0 NETMOVE_HOOK_TIMEOUT=5s \
-	NETMOVE_RESUME_TIMEOUT=-1 NETMOVE_REQUIRE_QMP=yes NETMOVE_PREPARE=2; do
+	NETMOVE_RESUME_TIMEOUT=-1 NETMOVE_WATCH=sometimes NETMOVE_LIBVIRT_URI=/var/run/x NETMOVE_PREPARE=2; do
 	cp "$TMP/hook.conf" "$TMP/hook.conf.good"
 	echo "$conf" >>"$TMP/hook.conf"
 	bad "${conf%%=*}" vm1 migrate begin -
@@ -274,6 +323,7 @@ pass "bad input: exit 2 naming usage, GUEST, OP and each setting; nothing called
 # started), migrate, then the source's (stopped, release migrated).  The lab
 # moves vm1's link and its hook starts QEMU's migration: QEMU's RESUME then
 # drives netmoved's resume through the watcher the hook detached.
+# NETMOVE_VM_ID=name: the lab's ports carry vm-id=vm1 (not a libvirt port).
 # NETMOVE_PREPARE=0: 'netmove prepare' needs --from today, which libvirt
 # hooks cannot give; resume (no --from: netmoved finds the source) prepares.
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing (make deps)"
@@ -297,6 +347,7 @@ for side in dst src; do
 		NETMOVE_HOOK_TIMEOUT=20
 		NETMOVE_RESUME_TIMEOUT=60
 		NETMOVE_PREPARE=0
+		NETMOVE_VM_ID=name
 	EOC
 done
 qpids=()
