@@ -213,7 +213,11 @@ print_latency(void *aux_, long long int call_usec)
     }
 }
 
-/* Handles one message; returns 1 to go on, or an exit code (0-2) once the
+/* What handle_msg() and handle_bytes() return while the watch goes on:
+ * not an exit code (a failed resume call is exit code 1, and ends it). */
+#define WATCH_GO_ON (-1)
+
+/* Handles one message; returns WATCH_GO_ON, or an exit code (0-2) once the
  * watch is over. */
 static int
 handle_msg(const struct watch_opts *o, const struct qmp_conn *c,
@@ -229,7 +233,7 @@ handle_msg(const struct watch_opts *o, const struct qmp_conn *c,
     }
     switch (msg.type) {
     case QMP_MSG_GREETING:
-        return 1;
+        return WATCH_GO_ON;
     case QMP_MSG_ERROR:
         return nm_fail("watch-qmp: %s: QEMU refused %s: %s", o->socket,
                        msg.id ? msg.id : "a command", msg.error);
@@ -256,7 +260,7 @@ handle_msg(const struct watch_opts *o, const struct qmp_conn *c,
     } else if (act == QMP_WATCH_GIVE_UP) {
         return nm_fail("watch-qmp: %s: %s: no resume", o->call.vm, w->why);
     }
-    return 1;
+    return WATCH_GO_ON;
 }
 
 /* Feeds 'n' bytes to the reader and handles each message they complete. */
@@ -278,12 +282,12 @@ handle_bytes(const struct watch_opts *o, struct qmp_conn *c,
             int rc = handle_msg(o, c, w, json);
 
             json_destroy(json);
-            if (rc != 1) {
+            if (rc != WATCH_GO_ON) {
                 return rc;
             }
         }
     }
-    return 1;
+    return WATCH_GO_ON;
 }
 
 static int
@@ -308,7 +312,7 @@ follow(const struct watch_opts *o, struct qmp_conn *c)
         if (n > 0) {
             c->recv_usec = nm_wall_usec();
             rc = handle_bytes(o, c, &w, buf, n);
-            if (rc != 1) {
+            if (rc != WATCH_GO_ON) {
                 return rc;
             }
             continue;

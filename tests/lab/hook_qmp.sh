@@ -150,6 +150,15 @@ if [ "$(grep -c . "$CALLS")" != 1 ] || ! grep -q '^vm1|unset|unset|' "$CALLS"; t
 fi
 pass "late: on a destination already resumed, the hook runs at once (no --from, no RESUMED_US)"
 
+# A resume call that fails ends the watch at once, with its exit code
+# (not a wait until --timeout: a failed call is exit code 1).
+start=${EPOCHREALTIME/./}
+rc=0
+"$NETMOVE" watch-qmp "$TMP/auto-dst.qmp" vm1 --timeout 20 --exec false >"$TMP/fail.watch" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "a failed resume call: watch-qmp exit $rc, not 1: $(cat "$TMP/fail.watch")"
+[ $(( ${EPOCHREALTIME/./} - start )) -lt 10000000 ] || fail "a failed resume call: watch-qmp waited for its --timeout"
+pass "a failed resume call ends watch-qmp at once with exit 1"
+
 # The destination dies before the migration: no hook, exit 1.
 export CALLS=$TMP/dead.calls
 qemu dead -incoming "unix:$TMP/dead-mig.sock"
@@ -161,7 +170,9 @@ kill "${qemu_pids[-1]}"
 rc=0
 wait "$wpid" || rc=$?
 [ $rc = 1 ] || fail "dead: watch-qmp exited $rc: $(cat "$TMP/dead.watch")"
-grep -q 'closed the QMP connection before the VM resumed' "$TMP/dead.watch" || fail "dead: $(cat "$TMP/dead.watch")"
+# QEMU says SHUTDOWN before it goes (SIGTERM), or just closes.
+grep -Eq 'shut down before it resumed|closed the QMP connection before the VM resumed' "$TMP/dead.watch" ||
+	fail "dead: $(cat "$TMP/dead.watch")"
 [ ! -e "$CALLS" ] || fail "dead: the hook ran"
 pass "dead: destination QEMU gone before the migration: exit 1, no hook"
 
