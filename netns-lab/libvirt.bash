@@ -103,19 +103,15 @@ lv_write_config() {
 
 # /etc/default/netmove-hook, the same text on every host: what differs
 # (netmoved's socket under /run/openvswitch, /run/netmove, /var/log/libvirt)
-# is per host through the mount namespace.  The domain's id for netmove is
-# its UUID: the external_ids:vm-id libvirt puts on the port.
+# is per host through the mount namespace.  Everything else is the hook's
+# default, as on a plain libvirt host: the VM is the domain's UUID (the
+# external_ids:vm-id libvirt puts on the port), prepare at 'migrate',
+# libvirt's own events for the resume (no QMP monitor in the domain).
 lv_hook_settings() {
 	cat <<-EOF
 		NETMOVE=$TOP/build/netmove
 		NETMOVE_CTL=/run/openvswitch/netmoved.ctl
-		NETMOVE_VM_ID=uuid
-		NETMOVE_QMP_DIR=/run/netmove/qmp
-		NETMOVE_HOOK_STATE=/run/netmove/hook
 		NETMOVE_HOOK_LOG=/var/log/libvirt/netmove-hook.log
-		NETMOVE_HOOK_TIMEOUT=20
-		NETMOVE_RESUME_TIMEOUT=120
-		NETMOVE_PREPARE=0
 	EOF
 }
 
@@ -252,7 +248,10 @@ lv_stop_all() {
 # extra QMP monitor is the one netmove's hook watches (HOOKS.md); the
 # serial console goes to the host's /var/log/libvirt/qemu/guestG.console.
 guest_xml() {
-	local g=$1 name=guest$1 source
+	local g=$1 name=guest$1 source qmp=""
+	# --qmp: a second QMP monitor for netmove watch-qmp (HOOKS.md); without
+	# it the hook follows libvirt's own events.
+	[ "${2:-0}" -eq 0 ] || qmp="<qemu:commandline><qemu:arg value='-qmp'/><qemu:arg value='unix:/run/netmove/qmp/$name.qmp,server=on,wait=off'/></qemu:commandline>"
 	if [ "$FIREWALL" -eq 1 ]; then
 		source="<source bridge='qbr-guest$g'/>"
 	else
@@ -293,10 +292,7 @@ guest_xml() {
 		    <controller type='usb' model='none'/>
 		    <memballoon model='none'/>
 		  </devices>
-		  <qemu:commandline>
-		    <qemu:arg value='-qmp'/>
-		    <qemu:arg value='unix:/run/netmove/qmp/$name.qmp,server=on,wait=off'/>
-		  </qemu:commandline>
+		$qmp
 		</domain>
 	EOF
 }
@@ -373,10 +369,10 @@ guest_wait_reachable() {
 }
 
 cmd_guest() {
-	[ $# -ge 2 ] || usage_error "usage: lab guest start HOST [GUEST] | lab guest destroy GUEST"
+	[ $# -ge 2 ] || usage_error "usage: lab guest start HOST [GUEST [--qmp]] | lab guest destroy GUEST"
 	load_state
 	need_root
-	local verb=$1 g n t0 name
+	local verb=$1 g n t0 name qmp
 	shift
 	mkdir -p "$STATE/guest"
 	case $verb in
@@ -390,12 +386,14 @@ cmd_guest() {
 			for g in $(seq 254); do [ -e "$STATE/guest/guest$g" ] || break; done
 		fi
 		name=guest$g
+		qmp=0
+		[ "${3:-}" != --qmp ] || qmp=1
 		"$TOP/netns-lab/guest/mkguest" "$GUEST_DIR" >/dev/null
 		t0=$(now_us)
 		echo "$n" >"$STATE/guest/$name"
 		guest_plug "$g" "$n"
 		if [ "$FIREWALL" -eq 1 ]; then guest_firewall "$g" | nsx "host$n" nft -f -; fi
-		guest_xml "$g" >"$STATE/guest/$name.xml"
+		guest_xml "$g" "$qmp" >"$STATE/guest/$name.xml"
 		lv_virsh "$n" define "$STATE/guest/$name.xml" >/dev/null
 		lv_virsh "$n" start "$name" >/dev/null
 		guest_wait_reachable "$g" 90 ||

@@ -60,9 +60,9 @@ EOF
 UUID=5b3f1c7e-2a4d-4e8b-9c1f-0a1b2c3d4e5f
 HOOK_CONF=$TMP/hook.conf     # the settings file the hook reads
 QMPDIR=$TMP/qmp              # where the domain XML puts netmove's monitor
-# domain_xml NAME [qmp|noqmp] [ovs|noovs]
+# domain_xml NAME [qmp|noqmp] [ovs|noovs] [BRIDGE]
 domain_xml() {
-	local name=$1 qmp=${2:-qmp} ovs=${3:-ovs}
+	local name=$1 qmp=${2:-qmp} ovs=${3:-ovs} bridge=${4:-br-int}
 	cat <<EOF
 <domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$name</name>
@@ -71,7 +71,7 @@ domain_xml() {
   <devices>
     <interface type='bridge'>
       <mac address='02:00:00:00:00:01'/>
-      <source bridge='br-int'/>
+      <source bridge='$bridge'/>
 EOF
 	[ "$ovs" = ovs ] && cat <<EOF
       <virtualport type='openvswitch'>
@@ -125,7 +125,7 @@ expect() {
 
 # --- destination, a migration that succeeds ---
 hook "vm1" vm1 migrate begin -
-expect 0 "prepare $UUID"
+expect 0 "prepare $UUID --adopt"
 [ -e "$TMP/state/vm1.incoming" ] || fail "no incoming marker after migrate"
 hook "vm1" vm1 prepare begin -
 expect 0
@@ -151,7 +151,7 @@ pass "destination: a later shutdown calls nothing"
 # --- destination, an incoming migration that fails ---
 rm -f "$TMP/ctl/watch-resumes"
 hook "vm1" vm1 migrate begin -
-expect 0 "prepare $UUID"
+expect 0 "prepare $UUID --adopt"
 hook "vm1" vm1 started begin -
 wait_until 10 grep -q "watch-qmp $UUID exited 1" "$TMP/hook.log" || fail "watcher did not finish"
 expect 0 "watch-qmp $TMP/qmp/vm1.qmp $UUID --timeout 30"
@@ -166,7 +166,7 @@ pass "destination: failed incoming migration -> abort"
 # --- destination, prepare fails: the migration is stopped on purpose ---
 touch "$TMP/ctl/fail-prepare"
 hook "vm1" vm1 migrate begin -
-expect 1 "prepare $UUID"
+expect 1 "prepare $UUID --adopt"
 grep -q "aborting the incoming migration" "$TMP/err" || fail "no reason on stderr: $(cat "$TMP/err")"
 [ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after a failed prepare"
 rm -f "$TMP/ctl/fail-prepare"
@@ -175,7 +175,7 @@ pass "destination: failed prepare -> exit 1 (migration aborted), reason on stder
 # --- every call is bounded: a hung netmove is cut at NETMOVE_HOOK_TIMEOUT ---
 touch "$TMP/ctl/hang-prepare"
 hook "vm1" vm1 migrate begin -
-expect 1 "prepare $UUID"
+expect 1 "prepare $UUID --adopt"
 [ "$hook_ms" -lt 9000 ] || fail "hung prepare held the hook $hook_ms ms"
 rm -f "$TMP/ctl/hang-prepare"
 pass "a hung netmove prepare is cut after $hook_ms ms (NETMOVE_HOOK_TIMEOUT=5)"
@@ -184,7 +184,7 @@ pass "a hung netmove prepare is cut after $hook_ms ms (NETMOVE_HOOK_TIMEOUT=5)"
 rm -f "$TMP/ctl/watch-resumes" "$TMP/qmp/vm2.qmp"
 touch "$TMP/ctl/watch-resumes"
 hook "vm2 noqmp" vm2 migrate begin -
-expect 0 "prepare $UUID"
+expect 0 "prepare $UUID --adopt"
 hook "vm2 noqmp" vm2 started begin -
 [ "$hook_ms" -lt 800 ] || fail "started took $hook_ms ms: watch-libvirt is not detached"
 wait_until 10 grep -q "watch-libvirt $UUID exited 0" "$TMP/hook.log" || fail "watch-libvirt did not finish: $(cat "$TMP/hook.log")"
@@ -198,7 +198,7 @@ pass "destination, domain without a QMP monitor: started -> watch-libvirt UUID d
 # back to libvirt's events; NETMOVE_WATCH=qmp refuses, as the old default.
 rm -f "$TMP/qmp/vm2.qmp" "$TMP/ctl/watch-resumes"
 hook "vm2" vm2 migrate begin -
-expect 0 "prepare $UUID"
+expect 0 "prepare $UUID --adopt"
 hook "vm2" vm2 started begin -
 wait_until 10 grep -q "watch-libvirt $UUID exited 1" "$TMP/hook.log" || fail "watch-libvirt did not finish"
 expect 0 "watch-libvirt $UUID --timeout 30"
@@ -210,7 +210,7 @@ hook "vm2 noqmp" vm2 migrate begin -
 expect 1
 grep -q "has no QMP monitor" "$TMP/err" || fail "no reason: $(cat "$TMP/err")"
 hook "vm2" vm2 migrate begin -
-expect 0 "prepare $UUID"
+expect 0 "prepare $UUID --adopt"
 hook "vm2" vm2 started begin -
 expect 1
 grep -q "no QMP socket" "$TMP/err" || fail "no reason: $(cat "$TMP/err")"
@@ -219,7 +219,7 @@ expect 0 "abort $UUID"
 sed -i '/NETMOVE_WATCH/d' "$TMP/hook.conf"
 echo "NETMOVE_WATCH=none" >>"$TMP/hook.conf"
 hook "vm2 noqmp" vm2 migrate begin -
-expect 0 "prepare $UUID"
+expect 0 "prepare $UUID --adopt"
 hook "vm2 noqmp" vm2 started begin -
 expect 0
 hook "vm2 noqmp" vm2 release end migrated   # marker: this host was the destination
@@ -231,7 +231,7 @@ pass "declared monitor without socket -> watch-libvirt; NETMOVE_WATCH=qmp refuse
 touch "$TMP/ctl/watch-resumes"
 printf '%s\n' "NETMOVE_VM_ID=name" "NETMOVE_LIBVIRT_URI=qemu+tcp://198.18.0.1/system" >>"$TMP/hook.conf"
 hook "vm2 noqmp" vm2 migrate begin -
-expect 0 "prepare vm2"
+expect 0 "prepare vm2 --adopt"
 hook "vm2 noqmp" vm2 started begin -
 wait_until 10 grep -q "watch-libvirt vm2 exited 0" "$TMP/hook.log" || fail "watch-libvirt did not finish"
 expect 0 "watch-libvirt $UUID --vm vm2 --uri qemu+tcp://198.18.0.1/system --timeout 30"
@@ -289,6 +289,19 @@ for args in "reconnect begin -" "attach begin -" "restore begin -" "start begin 
 	expect 0
 done
 pass "non-OVS domains and other operations: nothing called, exit 0, stdout empty"
+
+# --- the hybrid layout (os-vif: tap in qbr*, a veth to OVS plugged by the
+# cloud before the migration): prepare without --adopt; none if the
+# operator's pattern does not name the bridge ---
+hook "vm4 qmp noovs qbr-4a5b" vm4 migrate begin -
+expect 0 "prepare $UUID"
+echo "NETMOVE_HYBRID_BRIDGES='brq* qvb*'" >>"$TMP/hook.conf"
+hook "vm4 qmp noovs qbr-4a5b" vm4 migrate begin -
+expect 0
+hook "vm4 qmp noovs brq-4a5b" vm4 migrate begin -
+expect 0 "prepare $UUID"
+sed -i '/NETMOVE_HYBRID_BRIDGES/d' "$TMP/hook.conf"
+pass "hybrid layout: a domain on a qbr* bridge is prepared (no --adopt), the pattern is the operator's"
 
 # --- bad input: exit 2 naming the field, nothing called ---
 bad() {

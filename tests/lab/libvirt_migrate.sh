@@ -84,52 +84,55 @@ pass "without the hook: guest1 runs on host2 (port $p2), gone from host1, reache
 "$LAB" vmigrate guest1 host1 >/dev/null
 for h in host1 host2; do "$LAB" libvirt "$h" hook on; done
 [ "$("$LAB" virsh host1 domstate guest1 | head -n 1)" = running ] || fail "guest1 did not survive libvirtd's restart"
-# Another domain on host2 first, as on a busy host: it takes a tap name
-# there, so the incoming guest's name is not the first free one (tap names
-# are per host and libvirt does not reuse a freed number at once; both
-# names are printed: netmove must find the port by identity, not name).
-"$LAB" guest start host2 guest2 >/dev/null
+# Other domains on host2 first, as on a busy host: they take tap names
+# there, so that the incoming guest's tap is not named as on host1 (tap
+# names are per host; libvirtd numbers them from vnet0 after its restart):
+# netmove must find the port by the VM's identity, not by its name.
 src_tap=$(status_get '.guests[] | select(.name == "guest1") | .tap')
+"$LAB" guest start host2 guest2 >/dev/null
+[ "$(status_get '.guests[] | select(.name == "guest2") | .tap')" != "$src_tap" ] ||
+	"$LAB" guest start host2 guest3 >/dev/null
 
-# --- run 2: with the hook.  Destination: migrate begin (NETMOVE_PREPARE=0:
-# nothing), started -> a detached 'netmove watch-qmp' on the domain's extra
-# monitor -> 'netmove resume UUID' at QEMU's RESUME; source: release end ->
-# 'netmove confirm UUID'.
+# --- run 2: with the hook, at its default settings (no QMP monitor in the
+# domain, no setting but where netmove and its socket are).  Destination:
+# migrate begin -> 'netmove prepare UUID --adopt'; started -> a detached
+# 'netmove watch-libvirt UUID' -> 'netmove resume UUID' at libvirt's
+# RESUMED MIGRATED; source: release end -> 'netmove confirm UUID'.
 migrate hook host2
 log2=$LAB_STATE/host2/libvirt/log/netmove-hook.log
 log1=$LAB_STATE/host1/libvirt/log/netmove-hook.log
 # The watcher's output is in /run/netmove/hook/guest1.watch until it exits,
-# then in the log.  It may outlive its resume call: see the TODO below.
+# then in the log.
 hook2() { cat "$log2" "$LAB_STATE/host2/libvirt/netmove/hook/guest1.watch" 2>/dev/null; }
-wait_until 30 sh -c "cat '$log2' '$LAB_STATE/host2/libvirt/netmove/hook/guest1.watch' 2>/dev/null | grep -q 'resume called'" ||
-	fail "hook: the destination's watcher did not call resume: $(hook2)"
-hook2 | grep -q "watch-qmp.*RESUME at .* after the incoming migration" ||
-	fail "hook: the watcher did not see QEMU's RESUME: $(hook2)"
+grep -q "migrate begin -: netmove prepare $uuid --adopt" "$log2" ||
+	fail "hook: no prepare at 'migrate': $(hook2)"
+if grep -q "netmove prepare exited" "$log2"; then fail "hook: prepare failed: $(hook2)"; fi
+wait_until 30 grep -q "netmove watch-libvirt $uuid exited 0" "$log2" ||
+	fail "hook: the destination's watcher did not call resume and exit 0: $(hook2)"
+grep -q "watch-libvirt: .*resume called" "$log2" || fail "hook: no resume call: $(hook2)"
 wait_until 10 grep -q "release end .*netmove confirm $uuid" "$log1" ||
 	fail "hook: the source's hook did not call confirm: $(cat "$log1" 2>/dev/null)"
-pass "with the hook: libvirtd ran it on both hosts; watch-qmp saw QEMU's RESUME on host2 and called resume; host1 called confirm"
+pass "with the hook (defaults): prepare --adopt at 'migrate', watch-libvirt called resume at RESUMED MIGRATED and exited 0, the source's hook called confirm"
+
+# netmove's outcome: the migration done, the port libvirt made adopted (one
+# port for the VM, whatever its tap name), open, nothing left on host1.
+"$LAB" exec host2 "$NETMOVE" status "$uuid" --json >"$TMP/status2.json" ||
+	fail "netmove status on host2: $(cat "$TMP/status2.json")"
+jq -e '.migrations[0] | .state == "done" and .adopt == true and .adopt_pending == false' \
+	"$TMP/status2.json" >/dev/null || fail "host2's migration: $(jq -c '.migrations[0]' "$TMP/status2.json")"
+p2=$(port_of "$r2")
+[ "$(echo "$p2" | grep -c .)" = 1 ] || fail "host2 has $(echo "$p2" | grep -c .) ports for guest1: $p2"
+[ "$(ext "$r2" "$p2" vm-id)" = "$uuid" ] || fail "host2's port $p2 is not guest1's"
+[ "$p2" != "$src_tap" ] || fail "the tap on host2 has the source's name $src_tap: the test proves nothing"
+if "$LAB" exec host2 ovs-ofctl dump-flows br-int | grep -q 'cookie=0x6e6d'; then
+	fail "netmove's blocking flows are still on host2"
+fi
+[ -z "$(port_of "$r1")" ] || fail "guest1's port left on host1"
+[ "$(pings client "$ip4" 5)" = 5 ] || fail "the client does not reach guest1 on host2 after the move"
+pass "netmove: migration done, libvirt's port $p2 adopted on host2 (the source's was $src_tap), open, one port; nothing left on host1"
 
 echo "  client's view, side by side (1 kHz ping, 8 s):"
 echo "    without hook: $(summary nohook)"
 echo "    with hook:    $(summary hook)   (source tap was $src_tap)"
-echo "  netmove on host2 (hook log):"
-hook2 | grep -E "watch-qmp|RESUME|\"state\"|exited" | tail -n 4 | cut -c1-400 | sed 's/^/    /'
-echo "  netmove on host1 (hook log):"
-grep -A1 "netmove confirm" "$log1" | tail -n 2 | cut -c1-300 | sed 's/^/    /'
-p2=$(port_of "$r2")
-echo "  host2's port for guest1 after netmove's resume: '${p2:-none}'$([ -n "$p2" ] && echo " vm-id=$(ext "$r2" "$p2" vm-id) ip-addresses=$(ext "$r2" "$p2" ip-addresses)")"
-echo "  client -> guest1 after the move: $(pings client "$ip4" 5)/5 pings answered"
-
-# TODO(issue14): assert once netmoved adopts the port libvirt made on the
-# destination (found by vm-id/iface-id/attached-mac, whatever its tap name):
-# today its resume fails ("no peer has a port for UUID") and its rollback
-# deletes libvirt's port, cutting guest1 off.  Then assert: host2 still has
-# port $p2 with vm-id=$uuid; resume's JSON in the hook log says "state":"done";
-# the client reaches guest1 (5/5) and lost no more pings than without the
-# hook.
-# TODO(issue14): assert once 'netmove watch-qmp' exits when its resume call
-# fails (today a failed call returns 1, which handle_msg() takes as "go on":
-# it waits until --timeout): the hook log says "netmove watch-qmp UUID exited".
-# TODO(issue14): assert once netmoved learns the guest's IPs from its ARP/ND
-# on the source (libvirt sets no ip-addresses): resume's "addresses" hold
-# $ip4 and the guest's IPv6 address, and its announcements carry them.
+jq -r '.migrations[0] | "  netmove on host2: \(.timings | to_entries | map("\(.key) \(.value)") | join(", "))"' "$TMP/status2.json"
+grep "watch-libvirt: .*resume called" "$log2" | tail -n 1 | cut -c1-300 | sed 's/^/  /'
