@@ -514,6 +514,10 @@ void garp_claim_capture_wait(const struct garp_claim_capture *cap);
  * DLT_EN10MB. */
 int garp_claim_capture_datalink(const struct garp_claim_capture *cap);
 
+/* True if the capture tells each claim's interface (ifindex not 0):
+ * DLT_LINUX_SLL2, or a single device. */
+bool garp_claim_capture_knows_ifindex(const struct garp_claim_capture *cap);
+
 /* Its counters so far. */
 const struct garp_claim_stats *
 garp_claim_capture_stats(const struct garp_claim_capture *cap);
