@@ -37,11 +37,13 @@ struct garp_claim_capture {
     struct garp_claim_stats stats;
 };
 
-/* ARP, RS, NS and NA.  Tagged frames need no clause of their own: the
- * kernel has moved the tag out of the frame into metadata by the time a
- * packet socket's filter runs (libpcap puts it back into the cooked frame
- * afterwards), and libpcap refuses "vlan" on cooked link types anyway.
- * The ICMPv6 type test assumes no extension headers, as ND has none. */
+/* ARP, RS, NS and NA.  Tagged frames need no clause of their own (libpcap
+ * refuses "vlan" on cooked link types anyway): the kernel has moved the tag
+ * out of the frame into metadata before a packet socket's filter runs, so
+ * "arp" matches a tagged ARP too.  libpcap 1.10 puts the tag back into the
+ * frame for Ethernet and SLL captures but not for SLL2: on "any", a tagged
+ * frame reads as untagged (claim vlan 0).  The ICMPv6 type test assumes no
+ * extension headers, as ND has none. */
 static const char cooked_filter[] =
     "arp or (icmp6 and (ip6[40] == 133 or ip6[40] == 135 "
     "or ip6[40] == 136))";

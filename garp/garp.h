@@ -432,7 +432,9 @@ struct garp_claim {
     enum garp_claim_kind kind;
     struct eth_addr mac;        /* The Ethernet source. */
     struct in6_addr addr;       /* IPv4 mapped, or IPv6. */
-    uint16_t vlan;              /* 802.1Q VID, 0 if untagged. */
+    uint16_t vlan;              /* 802.1Q VID, 0 if untagged (or if the
+                                 * capture lost the tag: see
+                                 * garp_claim_capture_open()). */
     bool link_local;            /* garp_addr_is_link_local(&addr). */
 };
 
@@ -493,7 +495,8 @@ struct garp_claim_stats {
  * on device 'dev', or on every device of this network namespace if 'dev'
  * is NULL or "any".  On "any" it asks for DLT_LINUX_SLL2, which tells the
  * interface of each frame; a libpcap without it gives DLT_LINUX_SLL and
- * ifindex 0.  Non-blocking.  Returns 0, -ENODEV (no such device), -EPERM,
+ * ifindex 0.  libpcap (1.10) drops the 802.1Q tag of SLL2 frames: claims
+ * read on "any" say vlan 0 whether tagged or not.  Non-blocking.  Returns 0, -ENODEV (no such device), -EPERM,
  * -EINVAL (not an Ethernet device) or -EIO, with a message in 'err'. */
 int garp_claim_capture_open(const char *dev, char *err, size_t errlen,
                             struct garp_claim_capture **capp);

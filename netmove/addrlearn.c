@@ -16,6 +16,8 @@ struct nm_addrlearn {
     struct nm_addrtab *tab;
     struct garp_claim_capture *cap;
     unsigned int max_per_run;
+    nm_addrlearn_observer *observer;
+    void *observer_aux;
     uint64_t now;               /* During a run. */
     uint64_t verdicts[NM_ADDRTAB_N_VERDICTS];
 };
@@ -51,6 +53,8 @@ nm_addrlearn_create(const struct nm_addrlearn_params *p,
         goto out_close;
     }
     learn->max_per_run = p && p->max_per_run ? p->max_per_run : 64;
+    learn->observer = p ? p->observer : NULL;
+    learn->observer_aux = p ? p->observer_aux : NULL;
     *learnp = learn;
     return 0;
 
@@ -87,9 +91,15 @@ claim_cb(void *learn_, const struct garp_claim_rx *rx)
     enum nm_addrtab_verdict v;
 
     /* The interface may be gone already: then it is no VM's any more. */
-    v = rx->ifindex > 0 && if_indextoname(rx->ifindex, name)
-        ? nm_addrtab_claim(learn->tab, name, &rx->claim, learn->now)
-        : NM_ADDRTAB_UNKNOWN_IFACE;
+    if (rx->ifindex > 0 && if_indextoname(rx->ifindex, name)) {
+        v = nm_addrtab_claim(learn->tab, name, &rx->claim, learn->now);
+    } else {
+        name[0] = '\0';
+        v = NM_ADDRTAB_UNKNOWN_IFACE;
+    }
+    if (learn->observer) {
+        learn->observer(learn->observer_aux, name, &rx->claim, v);
+    }
     learn->verdicts[v]++;
 }
 

@@ -99,7 +99,8 @@ const char *nm_addrtab_verdict_name(enum nm_addrtab_verdict);
 struct nm_addrtab_entry {
     struct in6_addr addr;       /* IPv4 mapped, or IPv6. */
     uint16_t vlan;              /* The 802.1Q VID of its last claim, 0:
-                                 * untagged. */
+                                 * untagged, or read on "any", where
+                                 * libpcap drops tags (garp.h). */
     bool link_local;
     bool conflicted;            /* Also claimed on another interface of
                                  * the same network, not aged. */
@@ -211,10 +212,19 @@ int nm_addrtab_load(struct nm_addrtab *tab, const char *path,
 
 /* ---- The learner: the table fed by a capture ---------------------------- */
 
+/* Called for every claim the capture reads, with the name of the
+ * interface it came in on ("" if that is gone) and the table's verdict:
+ * for debug logs and tests. */
+typedef void nm_addrlearn_observer(void *aux, const char *iface,
+                                   const struct garp_claim *,
+                                   enum nm_addrtab_verdict);
+
 struct nm_addrlearn_params {
     struct nm_addrtab_params table;
     const char *dev;            /* Capture device, NULL: "any". */
     unsigned int max_per_run;   /* Frames per nm_addrlearn_run(), 0: 64. */
+    nm_addrlearn_observer *observer;    /* NULL: none. */
+    void *observer_aux;
 };
 
 struct nm_addrlearn;

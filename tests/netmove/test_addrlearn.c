@@ -5,6 +5,7 @@
  * does not exist is not; aged addresses go at the next run; a libpcap
  * without SLL2 is refused. */
 #include <errno.h>
+#include <stdio.h>
 #include <pcap/pcap.h>
 #include <pcap/sll.h>
 #include <setjmp.h>
@@ -119,6 +120,19 @@ add_arp(int ifindex, struct eth_addr mac, uint8_t host)
     feed.len[feed.n++] = SLL2_HDR_LEN + 28;
 }
 
+/* What the observer heard: "IFACE:VERDICT " per claim. */
+static char heard[256];
+
+static void
+observe(void *aux, const char *iface, const struct garp_claim *c,
+        enum nm_addrtab_verdict v)
+{
+    assert_ptr_equal(aux, heard);
+    assert_true(garp_addr_ownable(&c->addr));
+    snprintf(heard + strlen(heard), sizeof heard - strlen(heard), "%s:%s ",
+             iface, nm_addrtab_verdict_name(v));
+}
+
 static size_t
 n_addrs(struct nm_addrlearn *learn, uint64_t now)
 {
@@ -133,6 +147,7 @@ learns_from_the_interface(void **state OVS_UNUSED)
     const struct nm_addrtab_port port = { "lo", mac_a, "vm1", NULL };
     struct nm_addrlearn_params p = {
         .table = { .max_age_us = 60 * S }, .max_per_run = 3,
+        .observer = observe, .observer_aux = heard,
     };
     struct nm_addrlearn *learn;
     const uint64_t *v;
@@ -155,6 +170,8 @@ learns_from_the_interface(void **state OVS_UNUSED)
     assert_int_equal(nm_addrlearn_run(learn, T0 + S), 0);
     assert_int_equal(n_addrs(learn, T0 + S), 2);
 
+    assert_string_equal(heard, "lo:learned lo:other-mac :unknown-iface "
+                        "lo:learned ");
     v = nm_addrlearn_verdicts(learn);
     assert_int_equal(v[NM_ADDRTAB_LEARNED], 2);
     assert_int_equal(v[NM_ADDRTAB_OTHER_MAC], 1);
