@@ -164,7 +164,8 @@ find_iface(const struct nm_addrtab *tab, const char *name,
     for (size_t k = 0; k < tab->n_ifaces; k++) {
         struct at_iface *i = &tab->ifaces[k];
 
-        if (!strcmp(i->iface, name) && (!mac || eth_addr_equals(i->mac, *mac))) {
+        if (!strcmp(i->iface, name)
+            && (!mac || eth_addr_equals(i->mac, *mac))) {
             return i;
         }
     }

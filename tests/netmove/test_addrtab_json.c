@@ -173,7 +173,8 @@ static const struct {
       "document.format: missing" },
     { "netmove-learned-addresses", "netmove-firewall",
       "document.format: 'netmove-firewall'" },
-    { "\"version\":1", "\"version\":2", "document.version: unknown version 2" },
+    { "\"version\":1", "\"version\":2",
+      "document.version: unknown version 2" },
     { "\"version\":1", "\"version\":\"1\"",
       "document.version: expected an integer" },
     { "\"version\":1", "\"version\":1,\"extra\":0",
@@ -220,7 +221,8 @@ static const struct {
       "ifaces[0].addrs[1].first_seen_us: missing" },
     { "\"vlan\":100}", "\"vlan\":100,\"conflicted\":false}",
       "ifaces[0].addrs[1]: unknown member 'conflicted'" },
-    { "\"addrs\":[{\"first_seen_us\":1700000005000000", "\"addrs\":[7,{\"a\":0",
+    { "\"addrs\":[{\"first_seen_us\":1700000005000000",
+      "\"addrs\":[7,{\"a\":0",
       "ifaces[1].addrs[0]: expected an object" },
 };
 
