@@ -394,6 +394,139 @@ size_t garp_capture_owners(const struct garp_capture *,
                            const struct in6_addr *addr,
                            struct eth_addr *macs, size_t max);
 
+/* ---- Address claims: learning a VM's addresses from its own frames ------ */
+
+/* The frame a claim came from. */
+enum garp_claim_kind {
+    GARP_CLAIM_ARP,             /* ARP request or reply: its sender IP. */
+    GARP_CLAIM_NS,              /* Neighbour solicitation: its source. */
+    GARP_CLAIM_NA,              /* Neighbour advertisement: its target. */
+    GARP_CLAIM_RS,              /* Router solicitation: its source. */
+};
+
+/* "arp", "ns", "na", "rs". */
+const char *garp_claim_kind_name(enum garp_claim_kind);
+
+/* Why a frame makes no claim. */
+enum garp_no_claim {
+    GARP_NC_NONE,               /* It does make one. */
+    GARP_NC_OTHER,              /* Not ARP request/reply, NS, NA or RS. */
+    GARP_NC_MALFORMED,          /* Truncated, bad lengths, ND hop limit not
+                                 * 255 or code not 0, bad ND options. */
+    GARP_NC_SRC_MAC,            /* Ethernet source zero or group. */
+    GARP_NC_MAC_MISMATCH,       /* ARP sha, or an ND link-layer address
+                                 * option, differs from the Ethernet source. */
+    GARP_NC_PROBE,              /* ARP probe: sender IP 0.0.0.0. */
+    GARP_NC_DAD,                /* NS from :: (duplicate address detection). */
+    GARP_NC_ADDR,               /* The address is none a VM can own (see
+                                 * garp_addr_ownable()). */
+    GARP_N_NO_CLAIM
+};
+
+/* "claim", "not-arp-or-nd", "malformed", "bad-source-mac", "mac-mismatch",
+ * "arp-probe", "dad", "bad-address". */
+const char *garp_no_claim_name(enum garp_no_claim);
+
+/* "'mac' uses 'addr'", as one frame says it. */
+struct garp_claim {
+    enum garp_claim_kind kind;
+    struct eth_addr mac;        /* The Ethernet source. */
+    struct in6_addr addr;       /* IPv4 mapped, or IPv6. */
+    uint16_t vlan;              /* 802.1Q VID, 0 if untagged (or if the
+                                 * capture lost the tag: see
+                                 * garp_claim_capture_open()). */
+    bool link_local;            /* garp_addr_is_link_local(&addr). */
+};
+
+/* The claim a received frame makes, from its Ethernet source 'src', its
+ * EtherType 'ethertype' (host order; 0x8100 means 'payload' starts with
+ * the rest of an 802.1Q tag: TCI and the inner EtherType) and the 'len'
+ * bytes that follow, as a cooked capture gives them:
+ *   - ARP request or reply (gratuitous or not): the sender IP, if the
+ *     sender MAC is 'src' and the sender IP is not 0.0.0.0 (a probe);
+ *   - NS and RS: the IPv6 source unless it is :: (DAD); NA: the target;
+ *     each a valid ND message (hop limit 255, code 0, well-formed options)
+ *     whose link-layer address options, if any, name 'src';
+ *   - never from a zero or group 'src', never an address that fails
+ *     garp_addr_ownable().  Link-local addresses are claims, flagged.
+ * Returns 0 and fills 'claim', or -ENOMSG (no claim) or -EBADMSG
+ * (malformed); stores the reason in '*why' (nullable) either way. */
+int garp_claim_parse(struct eth_addr src, uint16_t ethertype,
+                     const void *payload, size_t len, struct garp_claim *claim,
+                     enum garp_no_claim *why);
+
+/* As garp_claim_parse() for a whole Ethernet frame 'frame' ('len' bytes,
+ * at most one 802.1Q tag). */
+int garp_claim_parse_eth(const void *frame, size_t len,
+                         struct garp_claim *claim, enum garp_no_claim *why);
+
+/* True if a VM can own 'addr' (IPv4 mapped, or IPv6): IPv4 outside 0/8,
+ * 127/8, 224/4 and 240/4 (so neither 0.0.0.0 nor 255.255.255.255); IPv6
+ * outside ::/8 (unspecified, loopback, IPv4-mapped and -compatible) and
+ * ff00::/8 (multicast). */
+bool garp_addr_ownable(const struct in6_addr *addr);
+
+/* True if 'addr' is link-local: fe80::/10, or IPv4 169.254.0.0/16. */
+bool garp_addr_is_link_local(const struct in6_addr *addr);
+
+/* A live capture of the claims frames make as they come in, on every
+ * interface at once (libpcap's "any" device, cooked). */
+struct garp_claim_capture;
+
+/* One claim and the interface its frame came in on. */
+struct garp_claim_rx {
+    struct garp_claim claim;
+    int ifindex;                /* 0: unknown (DLT_LINUX_SLL). */
+};
+
+/* Called for every claim read. */
+typedef void garp_claim_cb(void *aux, const struct garp_claim_rx *);
+
+/* What a claim capture has read, for status reports. */
+struct garp_claim_stats {
+    uint64_t frames;            /* Frames read past the filter. */
+    uint64_t outgoing;          /* Sent by this host: skipped. */
+    uint64_t not_ethernet;      /* From a non-Ethernet device: skipped. */
+    uint64_t why[GARP_N_NO_CLAIM];  /* By garp_claim_parse()'s verdict;
+                                     * why[GARP_NC_NONE] counts claims. */
+};
+
+/* Opens a capture of incoming ARP, NS, NA and RS frames, tagged or not,
+ * on device 'dev', or on every device of this network namespace if 'dev'
+ * is NULL or "any".  On "any" it asks for DLT_LINUX_SLL2, which tells the
+ * interface of each frame; a libpcap without it gives DLT_LINUX_SLL and
+ * ifindex 0.  libpcap (1.10) drops the 802.1Q tag of SLL2 frames: claims
+ * read on "any" say vlan 0 whether tagged or not.  Non-blocking.  Returns 0, -ENODEV (no such device), -EPERM,
+ * -EINVAL (not an Ethernet device) or -EIO, with a message in 'err'. */
+int garp_claim_capture_open(const char *dev, char *err, size_t errlen,
+                            struct garp_claim_capture **capp);
+
+/* Closes 'cap'.  NULL is accepted. */
+void garp_claim_capture_close(struct garp_claim_capture *cap);
+
+/* Reads up to 'max' frames available now (0: 64), calling 'cb' with 'aux'
+ * for each claim among them.  Returns the number of frames read or -EIO. */
+int garp_claim_capture_run(struct garp_claim_capture *cap, unsigned int max,
+                           garp_claim_cb *cb, void *aux);
+
+/* Arranges for poll_block() to wake when frames arrive, or at once if the
+ * last garp_claim_capture_run() stopped at its limit. */
+void garp_claim_capture_wait(const struct garp_claim_capture *cap);
+
+/* The capture's link-layer type: DLT_LINUX_SLL2, DLT_LINUX_SLL or
+ * DLT_EN10MB. */
+int garp_claim_capture_datalink(const struct garp_claim_capture *cap);
+
+/* True if the capture tells each claim's interface (ifindex not 0):
+ * DLT_LINUX_SLL2, or a single device. */
+bool garp_claim_capture_knows_ifindex(const struct garp_claim_capture *cap);
+
+/* Its counters so far. */
+const struct garp_claim_stats *
+garp_claim_capture_stats(const struct garp_claim_capture *cap);
+
+/* ---- Address helpers ---------------------------------------------------- */
+
 /* IPv4 'ip' as an IPv4-mapped IPv6 address, and back. */
 void garp_addr_from_ipv4(ovs_be32 ip, struct in6_addr *addr);
 bool garp_addr_is_ipv4(const struct in6_addr *addr);

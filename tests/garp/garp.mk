@@ -4,3 +4,6 @@ PCAP_WRAP := -Wl,--wrap=pcap_create -Wl,--wrap=pcap_activate \
 LDFLAGS_test_pcap_sender := $(PCAP_WRAP) -Wl,--wrap=pcap_inject
 LDFLAGS_test_capture := $(PCAP_WRAP) -Wl,--wrap=pcap_setnonblock \
                         -Wl,--wrap=pcap_dispatch
+LDFLAGS_test_claim_capture := $(PCAP_WRAP) -Wl,--wrap=pcap_setnonblock \
+                              -Wl,--wrap=pcap_setdirection \
+                              -Wl,--wrap=pcap_dispatch
