@@ -89,9 +89,10 @@ for h in host1 host2; do "$LAB" libvirt "$h" hook on; done
 # names are per host; libvirtd numbers them from vnet0 after its restart):
 # netmove must find the port by the VM's identity, not by its name.
 src_tap=$(status_get '.guests[] | select(.name == "guest1") | .tap')
-"$LAB" guest start host2 guest2 >/dev/null
-[ "$(status_get '.guests[] | select(.name == "guest2") | .tap')" != "$src_tap" ] ||
-	"$LAB" guest start host2 guest3 >/dev/null
+for k in 2 3 4; do
+	"$LAB" guest start host2 "guest$k" >/dev/null
+	[ "$(status_get ".guests[] | select(.name == \"guest$k\") | .tap")" != "$src_tap" ] || break
+done
 
 # --- run 2: with the hook, at its default settings (no QMP monitor in the
 # domain, no setting but where netmove and its socket are).  Destination:
