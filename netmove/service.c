@@ -532,6 +532,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
         return error;
     }
     source_register(nm);
+    nm_learn_init(nm);
 
     ctl = cfg->control ? xstrdup(cfg->control)
                        : xasprintf("%s/netmoved.ctl", ovs_rundir());
@@ -556,6 +557,7 @@ netmoved_run(struct netmoved *nm)
     unixctl_server_run(nm->unixctl);
     nm_peers_run(nm->peers);
     source_run(nm);
+    nm_learn_run(nm);
     garp_announcer_run(nm->announcer, nm_mono_us());
     migrations_run(nm);
 
@@ -572,6 +574,7 @@ netmoved_wait(struct netmoved *nm)
     unixctl_server_wait(nm->unixctl);
     nm_peers_wait(nm->peers);
     source_wait(nm);
+    nm_learn_wait(nm);
     garp_announcer_wait(nm->announcer);
     migrations_wait(nm);
 
@@ -601,6 +604,7 @@ netmoved_destroy(struct netmoved *nm)
         free(nm->ann_vms[i]);
     }
     free(nm->ann_vms);
+    nm_learn_destroy(nm);
     unixctl_server_destroy(nm->unixctl);
     nm_peers_destroy(nm->peers);
     garp_announcer_destroy(nm->announcer);

@@ -12,6 +12,7 @@
 #include "openvswitch/shash.h"
 
 struct garp_announcer;
+struct nm_addrlearn;
 struct garp_sender;
 struct json;
 struct nm_config;
@@ -33,6 +34,10 @@ struct netmoved {
     struct shash outgoing;              /* Outgoing, by VM: struct outgoing. */
     struct ovs_list db_waits;           /* Peer requests waiting on OVSDB. */
     struct ovs_list batches;            /* CLI calls waiting on many VMs. */
+    struct nm_addrlearn *learn;         /* VMs' addresses from their ARP/ND;
+                                         * NULL: learning off. */
+    unsigned int learn_db_seqno;        /* OVSDB as the learner knows it. */
+    uint64_t learn_saved_us, learn_saved_n;
     char **ann_vms;                     /* The VM of each announcer entry. */
     size_t n_ann_vms;
     bool exiting;
@@ -61,6 +66,20 @@ void source_wait(struct netmoved *nm);
 void source_recover(struct netmoved *nm, const char *id,
                     const struct json *records);
 void source_destroy(struct netmoved *nm);
+
+/* learn.c: the addresses the VMs on this host use, learned from their
+ * own ARP and ND, kept in the state directory across restarts. */
+struct nm_vm_addrs;
+void nm_learn_init(struct netmoved *nm);
+void nm_learn_run(struct netmoved *nm);
+void nm_learn_wait(struct netmoved *nm);
+void nm_learn_destroy(struct netmoved *nm);
+void nm_learn_save_now(struct netmoved *nm);
+
+/* Adds what was learned of the interfaces of 'addrs' (by port name and MAC)
+ * to them, and returns every address of 'addrs' as an export's "learned"
+ * member: [{"mac": MAC, "ips": [IP...]}]. */
+struct json *nm_learn_merge(struct netmoved *nm, struct nm_vm_addrs *addrs);
 
 /* The announcer's frame callback ('aux' is the netmoved). */
 struct garp_frame;

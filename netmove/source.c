@@ -159,7 +159,12 @@ src_export(void *nm_, const char *peer, const struct json *params,
         *errorp = xasprintf("port: %s", err);
         goto error;
     }
+    /* The addresses the VM was seen using here, beside the declared ones:
+     * its conntrack entries are chosen by them, and the destination
+     * announces them. */
+    struct json *learned = nm_learn_merge(nm, &o->addrs);
     if (fw_export(vm, &rs, err, sizeof err)) {
+        json_destroy(learned);
         *errorp = xasprintf("firewall: %s", err);
         goto error;
     }
@@ -167,6 +172,7 @@ src_export(void *nm_, const char *peer, const struct json *params,
     int error = filter.n_addrs ? ct_export(&filter, &ct, err, sizeof err) : 0;
     free(filter.addrs);
     if (error) {
+        json_destroy(learned);
         *errorp = xasprintf("conntrack: %s", err);
         goto error;
     }
@@ -177,14 +183,16 @@ src_export(void *nm_, const char *peer, const struct json *params,
     json_object_put_string(result, "host", nm->cfg->host);
     json_object_put_string(result, "site", nm->cfg->site);
     json_object_put(result, "port", port);
+    json_object_put(result, "learned", learned);
     json_object_put(result, "fw", fw_ruleset_to_json(rs));
     json_object_put(result, "ct", ct ? ct_table_to_json(ct)
                                      : json_null_create());
     fw_ruleset_destroy(rs);
     o->ct_base = ct;
     outgoing_destroy(shash_replace(&nm->outgoing, vm, o));
-    journal_note(nm, id, vm, "export", peer,
-                 nm_json_object_1("port", json_clone(port)));
+    struct json *rec = nm_json_object_1("port", json_clone(port));
+    json_object_put(rec, "learned", json_clone(learned));
+    journal_note(nm, id, vm, "export", peer, rec);
     VLOG_INFO("%s: exported %s to %s", id, vm, peer);
     return result;
 
@@ -510,7 +518,7 @@ void
 source_recover(struct netmoved *nm, const char *id, const struct json *records)
 {
     const struct json_array *a = json_array(records);
-    const struct json *port = NULL;
+    const struct json *port = NULL, *learned = NULL;
     const char *vm = NULL, *peer = NULL;
     char err[ERRLEN];
 
@@ -527,6 +535,7 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
             vm = json_string(v);
             peer = json_string(p);
             port = shash_find_data(r, "port");
+            learned = shash_find_data(r, "learned");
         } else if (!strcmp(json_string(step), "confirm-done")
                    || !strcmp(json_string(step), "aborted")) {
             vm = NULL;
@@ -540,7 +549,9 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
     o->vm = xstrdup(vm);
     o->id = xstrdup(id);
     o->dst = xstrdup(peer);
-    if (nm_vm_addrs_from_doc(port, NULL, 0, &o->addrs, err, sizeof err)) {
+    if (nm_vm_addrs_from_doc(port, NULL, 0, &o->addrs, err, sizeof err)
+        || (learned && nm_vm_addrs_add_learned(&o->addrs, learned,
+                                               err, sizeof err))) {
         VLOG_WARN("%s: recovery: %s", id, err);
     }
     shash_add(&nm->outgoing, vm, o);

@@ -367,6 +367,49 @@ nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
     return error;
 }
 
+size_t
+nmovs_vm_ifaces(struct nmovs_db *db, struct nmovs_vm_iface **ifacesp)
+{
+    const struct ovsrec_port *port;
+    struct nmovs_vm_iface *v = NULL;
+    size_t n = 0, allocated = 0;
+
+    OVSREC_PORT_FOR_EACH (port, db->idl) {
+        for (size_t k = 0; k < port->n_interfaces; k++) {
+            const struct ovsrec_interface *iface = port->interfaces[k];
+            const struct smap *ids = &iface->external_ids;
+            const char *s = smap_get(ids, "attached-mac");
+            const char *vm = smap_get(ids, "vm-id");
+            struct eth_addr ea;
+            if (!s || !eth_addr_from_string(s, &ea)) {
+                continue;
+            }
+            vm = vm ? vm : smap_get(ids, "vm-uuid");
+            vm = vm ? vm : smap_get(ids, "iface-id");
+            if (n == allocated) {
+                v = x2nrealloc(v, &allocated, sizeof *v);
+            }
+            v[n].name = xstrdup(iface->name);
+            memcpy(v[n].mac, ea.ea, 6);
+            v[n].vm = nullable_xstrdup(vm);
+            v[n].tag = port->n_tag ? *port->tag : 0;
+            n++;
+        }
+    }
+    *ifacesp = v;
+    return n;
+}
+
+void
+nmovs_vm_ifaces_free(struct nmovs_vm_iface *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].vm);
+    }
+    free(v);
+}
+
 void
 nmovs_db_close(struct nmovs_db *db)
 {

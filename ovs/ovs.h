@@ -127,6 +127,20 @@ int nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
                           const uint8_t mac[6], char **namep,
                           uint32_t *ofport);
 
+/* An interface of a VM on this host, as OVSDB has it. */
+struct nmovs_vm_iface {
+    char *name;                 /* The Interface's name (its device). */
+    uint8_t mac[6];             /* external_ids:attached-mac. */
+    char *vm;                   /* vm-id, else vm-uuid, else iface-id. */
+    int tag;                    /* Its port's VLAN, 0: untagged. */
+};
+
+/* Every interface with a valid external_ids:attached-mac, from the
+ * replica.  Stores a malloc'd array in '*ifacesp' and returns its length;
+ * free it with nmovs_vm_ifaces_free(). */
+size_t nmovs_vm_ifaces(struct nmovs_db *db, struct nmovs_vm_iface **ifacesp);
+void nmovs_vm_ifaces_free(struct nmovs_vm_iface *, size_t n);
+
 /* ---- Port documents (port_doc.c) ---- */
 
 struct json;
