@@ -28,7 +28,7 @@ wait_peers host2 host1
 r1=$(status_get '.hosts[0].ovs_rundir') r2=$(status_get '.hosts[1].ovs_rundir')
 "$LAB" guest start host1 guest1 >"$TMP/start.out" || fail "guest1 did not start: $(cat "$TMP/start.out")"
 g() { status_get ".guests[] | select(.name == \"guest1\") | .$1"; }
-ip4=$(g ipv4) mac=$(g mac) uuid=$(g uuid) iface=$(g iface_id)
+ip4=$(g ipv4) ip6=$(g ipv6) mac=$(g mac) uuid=$(g uuid) iface=$(g iface_id)
 echo "  $(cat "$TMP/start.out")"
 
 # The port libvirt made for <virtualport type='openvswitch'/> (ovs-vsctl).
@@ -94,6 +94,12 @@ for k in 2 3 4; do
 	[ "$(status_get ".guests[] | select(.name == \"guest$k\") | .tap")" != "$src_tap" ] || break
 done
 
+# The guest uses both of its addresses (it answers the client's ARP and
+# ND): nobody declares them, netmoved on host1 learns them from those frames.
+"$LAB" exec client ping -n -q -c 2 -W 1 "$ip6" >/dev/null || fail "the client does not reach $ip6"
+"$LAB" exec client ip neigh flush dev eth0
+[ "$(pings client "$ip4" 2)" = 2 ] || fail "the client does not reach $ip4"
+
 # --- run 2: with the hook, at its default settings (no QMP monitor in the
 # domain, no setting but where netmove and its socket are).  Destination:
 # migrate begin -> 'netmove prepare UUID --adopt'; started -> a detached
@@ -131,6 +137,15 @@ fi
 [ -z "$(port_of "$r1")" ] || fail "guest1's port left on host1"
 [ "$(pings client "$ip4" 5)" = 5 ] || fail "the client does not reach guest1 on host2 after the move"
 pass "netmove: migration done, libvirt's port $p2 adopted on host2 (the source's was $src_tap), open, one port; nothing left on host1"
+
+# Its addresses followed it although nobody declared them: learned on
+# host1 from its ARP and ND, carried in the export, announced by host2
+# (GARP and unsolicited NA seen leaving host2's uplink).
+jq -e --arg a "$ip4" --arg b "$ip6" '.migrations[0].addresses[0].ips | index($a) != null and index($b) != null' \
+	"$TMP/status2.json" >/dev/null || fail "guest1's addresses not learned: $(jq -c '.migrations[0].addresses' "$TMP/status2.json")"
+seen() { "$LAB" exec host2 "$NETMOVE" status "$uuid" --json | jq -e '.migrations[0].announcements_seen | (.["garp-request"] // 0) > 0 and (.["na-unsolicited"] // 0) > 0'; }
+wait_until 15 seen || fail "no GARP and NA for guest1 seen on host2's uplink: $("$LAB" exec host2 "$NETMOVE" status "$uuid" --json | jq -c '.migrations[0].announcements_seen')"
+pass "guest1's undeclared addresses ($ip4, $ip6) learned on host1 and announced from host2 (GARP, NA)"
 
 echo "  client's view, side by side (1 kHz ping, 8 s):"
 echo "    without hook: $(summary nohook)"
