@@ -145,29 +145,31 @@ nm_learn_save_now(struct netmoved *nm)
     }
 }
 
-struct json *
+size_t
 nm_learn_merge(struct netmoved *nm, struct nm_vm_addrs *addrs)
 {
+    size_t n = 0;
+
     if (nm->learn) {
-        size_t n = nm_addrtab_merge(nm_addrlearn_table(nm->learn),
-                                    garp_wall_us(), 0, addrs);
+        n = nm_addrtab_merge(nm_addrlearn_table(nm->learn), garp_wall_us(),
+                             0, addrs);
         if (n) {
             /* On disk before the VM's addresses leave in an export. */
             nm_learn_save_now(nm);
         }
     }
+    return n;
+}
 
-    struct json *learned = json_array_create_empty();
-    struct json *all = nm_vm_addrs_to_json(addrs);
-    for (size_t i = 0; i < json_array(all)->n; i++) {
-        const struct shash *o = json_object(json_array(all)->elems[i]);
-        struct json *e = json_object_create();
-        json_object_put(e, "mac", json_clone(shash_find_data(o, "mac")));
-        json_object_put(e, "ips", json_clone(shash_find_data(o, "ips")));
-        json_array_add(learned, e);
+void
+nm_learn_forget(struct netmoved *nm, const char *iface, const char *ip)
+{
+    char err[ERRLEN];
+
+    if (nm->learn && nm_addrtab_forget(nm_addrlearn_table(nm->learn), iface,
+                                       ip, err, sizeof err) == -EINVAL) {
+        VLOG_WARN_RL(&rl, "address learning: %s", err);
     }
-    json_destroy(all);
-    return learned;
 }
 
 void

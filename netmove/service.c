@@ -509,6 +509,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     shash_init(&nm->outgoing);
     ovs_list_init(&nm->batches);
     ovs_list_init(&nm->db_waits);
+    ovs_list_init(&nm->exports);
 
     error = nm_journal_open(cfg->state_dir, &nm->journal, err, errlen);
     if (error) {

@@ -33,6 +33,7 @@ struct netmoved {
     struct hmap migrations;             /* Incoming: struct migration. */
     struct shash outgoing;              /* Outgoing, by VM: struct outgoing. */
     struct ovs_list db_waits;           /* Peer requests waiting on OVSDB. */
+    struct ovs_list exports;            /* Exports asking about addresses. */
     struct ovs_list batches;            /* CLI calls waiting on many VMs. */
     struct nm_addrlearn *learn;         /* VMs' addresses from their ARP/ND;
                                          * NULL: learning off. */
@@ -77,9 +78,12 @@ void nm_learn_destroy(struct netmoved *nm);
 void nm_learn_save_now(struct netmoved *nm);
 
 /* Adds what was learned of the interfaces of 'addrs' (by port name and MAC)
- * to them, and returns every address of 'addrs' as an export's "learned"
- * member: [{"mac": MAC, "ips": [IP...]}]. */
-struct json *nm_learn_merge(struct netmoved *nm, struct nm_vm_addrs *addrs);
+ * to them; returns how many addresses it added. */
+size_t nm_learn_merge(struct netmoved *nm, struct nm_vm_addrs *addrs);
+
+/* Forgets address 'ip' learned on interface 'iface' (another MAC answers
+ * for it): a later claim teaches it again. */
+void nm_learn_forget(struct netmoved *nm, const char *iface, const char *ip);
 
 /* The announcer's frame callback ('aux' is the netmoved). */
 struct garp_frame;

@@ -19,6 +19,7 @@
 #include "firewall/firewall.h"
 #include "netmove/config.h"
 #include "netmove/journal.h"
+#include "netmove/owner_probe.h"
 #include "netmove/peer.h"
 #include "netmove/service.h"
 #include "netmove/verify.h"
@@ -128,79 +129,193 @@ already_confirmed(struct netmoved *nm, const char *id, const char *vm)
     return done;
 }
 
-/* export {vm, id} -> {version, vm, host, site, port, fw, ct} */
-static struct json *
-src_export(void *nm_, const char *peer, const struct json *params,
-           char **errorp)
+/* ---- export {vm, id} -> {version, vm, host, site, port, learned, fw, ct} ----
+ *
+ * In two steps: the port and the VM's addresses (declared, and learned from
+ * its own ARP/ND); then, once every learned address has been asked on the
+ * network and those another MAC answers for are dropped (an ARP is only a
+ * claim), the firewall and the conntrack entries those addresses select. */
+
+#define OWNER_WAIT_MS 150       /* After the last question, for answers. */
+
+struct export_job {
+    struct ovs_list node;               /* In netmoved's 'exports'. */
+    struct nm_peer_req *req;
+    struct outgoing *o;                 /* Its 'addrs': all the VM's. */
+    struct json *port;
+    struct nm_owner_probe *probe;       /* Asking about the learned ones. */
+    struct in6_addr *asked;
+    size_t *asked_iface;                /* Index in o->addrs.ifaces. */
+    size_t n_asked;
+};
+
+static void
+export_job_destroy(struct export_job *job)
 {
-    struct netmoved *nm = nm_;
-    char err[ERRLEN] = "";
-    struct nmovs_doc *doc = NULL;
+    ovs_list_remove(&job->node);
+    nm_owner_probe_destroy(job->probe);
+    outgoing_destroy(job->o);
+    json_destroy(job->port);
+    free(job->asked);
+    free(job->asked_iface);
+    free(job);
+}
+
+/* Answers 'job' with the export, or an error. */
+static void
+export_finish(struct netmoved *nm, struct export_job *job)
+{
+    struct outgoing *o = job->o;
     struct fw_ruleset *rs = NULL;
     struct ct_table *ct = NULL;
     struct ct_filter filter;
-    const char *vm, *id;
+    char err[ERRLEN] = "";
 
-    if (!get_params(params, &vm, &id, true, errorp)) {
-        return NULL;
-    }
-    if (nmovs_export(nm->db, vm, &doc, err, sizeof err)) {
-        *errorp = xasprintf("port: %s", err);
-        return NULL;
-    }
-
-    struct outgoing *o = xzalloc(sizeof *o);
-    o->vm = xstrdup(vm);
-    o->id = xstrdup(id);
-    o->dst = xstrdup(peer);
-    struct json *port = nmovs_doc_to_json(doc);
-    nmovs_doc_destroy(doc);
-    if (nm_vm_addrs_from_doc(port, NULL, 0, &o->addrs, err, sizeof err)) {
-        *errorp = xasprintf("port: %s", err);
-        goto error;
-    }
-    /* The addresses the VM was seen using here, beside the declared ones:
-     * its conntrack entries are chosen by them, and the destination
-     * announces them. */
-    struct json *learned = nm_learn_merge(nm, &o->addrs);
-    if (fw_export(vm, &rs, err, sizeof err)) {
-        json_destroy(learned);
-        *errorp = xasprintf("firewall: %s", err);
-        goto error;
+    if (fw_export(o->vm, &rs, err, sizeof err)) {
+        char *e = xasprintf("firewall: %s", err);
+        nm_peers_reply(job->req, NULL, e);
+        free(e);
+        export_job_destroy(job);
+        return;
     }
     nm_vm_addrs_ct_filter(&o->addrs, &filter);
     int error = filter.n_addrs ? ct_export(&filter, &ct, err, sizeof err) : 0;
     free(filter.addrs);
     if (error) {
-        json_destroy(learned);
-        *errorp = xasprintf("conntrack: %s", err);
-        goto error;
+        char *e = xasprintf("conntrack: %s", err);
+        nm_peers_reply(job->req, NULL, e);
+        free(e);
+        fw_ruleset_destroy(rs);
+        export_job_destroy(job);
+        return;
     }
 
+    struct json *learned = nm_vm_addrs_ips_json(&o->addrs);
     struct json *result = json_object_create();
     json_object_put(result, "version", json_integer_create(1));
-    json_object_put_string(result, "vm", vm);
+    json_object_put_string(result, "vm", o->vm);
     json_object_put_string(result, "host", nm->cfg->host);
     json_object_put_string(result, "site", nm->cfg->site);
-    json_object_put(result, "port", port);
-    json_object_put(result, "learned", learned);
+    json_object_put(result, "port", json_clone(job->port));
+    json_object_put(result, "learned", json_clone(learned));
     json_object_put(result, "fw", fw_ruleset_to_json(rs));
     json_object_put(result, "ct", ct ? ct_table_to_json(ct)
                                      : json_null_create());
     fw_ruleset_destroy(rs);
     o->ct_base = ct;
-    outgoing_destroy(shash_replace(&nm->outgoing, vm, o));
-    struct json *rec = nm_json_object_1("port", json_clone(port));
-    json_object_put(rec, "learned", json_clone(learned));
-    journal_note(nm, id, vm, "export", peer, rec);
-    VLOG_INFO("%s: exported %s to %s", id, vm, peer);
-    return result;
 
-error:
-    json_destroy(port);
-    fw_ruleset_destroy(rs);
-    outgoing_destroy(o);
-    return NULL;
+    struct json *rec = nm_json_object_1("port", json_clone(job->port));
+    json_object_put(rec, "learned", learned);
+    journal_note(nm, o->id, o->vm, "export", o->dst, rec);
+    VLOG_INFO("%s: exported %s to %s", o->id, o->vm, o->dst);
+    nm_peers_reply(job->req, result, NULL);
+    job->o = NULL;
+    outgoing_destroy(shash_replace(&nm->outgoing, o->vm, o));
+    export_job_destroy(job);
+}
+
+/* The probe of 'job' is over: drops each learned address that a MAC other
+ * than its interface's answered for, here and in the learned table. */
+static void
+export_judge(struct netmoved *nm, struct export_job *job)
+{
+    struct outgoing *o = job->o;
+    const char *why = nm_owner_probe_error(job->probe);
+
+    if (why) {
+        VLOG_WARN("%s: %s: %s (its learned addresses go unchecked)",
+                  o->id, o->vm, why);
+        return;
+    }
+    for (size_t i = 0; i < job->n_asked; i++) {
+        struct nm_iface_addrs *ia = &o->addrs.ifaces[job->asked_iface[i]];
+        struct eth_addr owners[8];
+        size_t n = nm_owner_probe_owners(job->probe, &job->asked[i], owners,
+                                         ARRAY_SIZE(owners));
+        for (size_t k = 0; k < MIN(n, ARRAY_SIZE(owners)); k++) {
+            if (!eth_addr_equals(owners[k], ia->mac)) {
+                char a[INET6_ADDRSTRLEN];
+                ipv6_string_mapped(a, &job->asked[i]);
+                VLOG_WARN("%s: %s: %s, learned on %s, is answered by "
+                          ETH_ADDR_FMT ": not announced, its conntrack "
+                          "entries not moved", o->id, o->vm, a, ia->port,
+                          ETH_ADDR_ARGS(owners[k]));
+                nm_learn_forget(nm, ia->port, a);
+                nm_vm_addrs_remove(&o->addrs, job->asked_iface[i],
+                                   &job->asked[i]);
+                break;
+            }
+        }
+    }
+}
+
+static void
+export_begin(struct netmoved *nm, const char *peer, const struct json *params,
+             struct nm_peer_req *req)
+{
+    struct export_job *job = xzalloc(sizeof *job);
+    struct nm_vm_addrs declared;
+    struct nmovs_doc *doc = NULL;
+    char err[ERRLEN] = "", *error = NULL;
+    const char *vm, *id;
+
+    ovs_list_push_back(&nm->exports, &job->node);
+    job->req = req;
+    if (!get_params(params, &vm, &id, true, &error)) {
+        goto fail;
+    }
+    if (nmovs_export(nm->db, vm, &doc, err, sizeof err)) {
+        error = xasprintf("port: %s", err);
+        goto fail;
+    }
+    job->port = nmovs_doc_to_json(doc);
+    nmovs_doc_destroy(doc);
+    job->o = xzalloc(sizeof *job->o);
+    job->o->vm = xstrdup(vm);
+    job->o->id = xstrdup(id);
+    job->o->dst = xstrdup(peer);
+    if (nm_vm_addrs_from_doc(job->port, NULL, 0, &job->o->addrs,
+                             err, sizeof err)
+        || nm_vm_addrs_from_doc(job->port, NULL, 0, &declared,
+                                err, sizeof err)) {
+        error = xasprintf("port: %s", err);
+        goto fail;
+    }
+
+    /* The learned ones (not declared) are asked about first. */
+    nm_learn_merge(nm, &job->o->addrs);
+    struct in6_addr *ips;
+    size_t *ifaces;
+    size_t n = nm_vm_addrs_list(&job->o->addrs, &ips, &ifaces);
+    job->asked = xcalloc(n ? n : 1, sizeof *job->asked);
+    job->asked_iface = xcalloc(n ? n : 1, sizeof *job->asked_iface);
+    for (size_t i = 0; i < n; i++) {
+        if (!nm_vm_addrs_has(&declared, ifaces[i], &ips[i])) {
+            job->asked[job->n_asked] = ips[i];
+            job->asked_iface[job->n_asked++] = ifaces[i];
+        }
+    }
+    free(ips);
+    free(ifaces);
+    nm_vm_addrs_destroy(&declared);
+    if (job->n_asked) {
+        int tag = nm_verify_doc_tag(job->port);
+        if (nm_owner_probe_start(nm->cfg, nm->sender, job->asked,
+                                 job->n_asked, MAX(tag, 0), OWNER_WAIT_MS,
+                                 &job->probe, err, sizeof err)) {
+            VLOG_WARN("%s: %s: cannot ask who answers for its learned "
+                      "addresses: %s", id, vm, err);
+        } else {
+            return;             /* source_run() goes on. */
+        }
+    }
+    export_finish(nm, job);
+    return;
+
+fail:
+    nm_peers_reply(req, NULL, error);
+    free(error);
+    export_job_destroy(job);
 }
 
 /* ct-delta {vm, id} -> {ct}: what changed since the last export. */
@@ -422,7 +537,9 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
  * answer from a state older than that. */
 struct db_wait {
     struct ovs_list node;               /* In netmoved's 'db_waits'. */
-    nm_peer_method_fn *fn;
+    nm_peer_method_fn *fn;              /* Answers at once, or: */
+    void (*begin)(struct netmoved *, const char *peer,
+                  const struct json *params, struct nm_peer_req *);
     char *peer;
     struct json *params;
     struct nm_peer_req *req;
@@ -430,7 +547,7 @@ struct db_wait {
     long long int deadline;
 };
 
-static void
+static struct db_wait *
 after_db_sync(struct netmoved *nm, nm_peer_method_fn *fn, const char *peer,
               const struct json *params, struct nm_peer_req *req)
 {
@@ -443,6 +560,7 @@ after_db_sync(struct netmoved *nm, nm_peer_method_fn *fn, const char *peer,
     w->ticket = nmovs_db_sync_request(nm->db);
     w->deadline = time_msec() + DB_SYNC_TIMEOUT_MS;
     ovs_list_push_back(&nm->db_waits, &w->node);
+    return w;
 }
 
 /* Answers 'w': by its method if 'synced', else with an error. */
@@ -452,7 +570,11 @@ db_wait_finish(struct netmoved *nm, struct db_wait *w, bool synced)
     char *error = NULL;
     struct json *result = NULL;
 
-    if (synced) {
+    if (synced && w->begin) {
+        /* It answers 'req' itself, now or later. */
+        w->begin(nm, w->peer, w->params, w->req);
+        goto out;
+    } else if (synced) {
         result = w->fn(nm, w->peer, w->params, &error);
     } else {
         error = xasprintf("%s: OVSDB not reachable (no answer in %d ms)",
@@ -460,6 +582,7 @@ db_wait_finish(struct netmoved *nm, struct db_wait *w, bool synced)
     }
     nm_peers_reply(w->req, result, error);
     free(error);
+out:
     ovs_list_remove(&w->node);
     json_destroy(w->params);
     free(w->peer);
@@ -479,6 +602,14 @@ source_run(struct netmoved *nm)
             db_wait_finish(nm, w, false);
         }
     }
+
+    struct export_job *job;
+    LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
+        if (nm_owner_probe_run(job->probe)) {
+            export_judge(nm, job);
+            export_finish(nm, job);
+        }
+    }
 }
 
 void
@@ -489,13 +620,18 @@ source_wait(struct netmoved *nm)
     LIST_FOR_EACH (w, node, &nm->db_waits) {
         poll_timer_wait_until(w->deadline);
     }
+
+    struct export_job *job;
+    LIST_FOR_EACH (job, node, &nm->exports) {
+        nm_owner_probe_wait(job->probe);
+    }
 }
 
 static void
-export_async(void *nm, const char *peer, const struct json *params,
+export_async(void *nm_, const char *peer, const struct json *params,
              struct nm_peer_req *req)
 {
-    after_db_sync(nm, src_export, peer, params, req);
+    after_db_sync(nm_, NULL, peer, params, req)->begin = export_begin;
 }
 
 static void
@@ -578,6 +714,11 @@ source_destroy(struct netmoved *nm)
 
     LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
         db_wait_finish(nm, w, false);
+    }
+    struct export_job *job;
+    LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
+        nm_peers_reply(job->req, NULL, "netmoved exiting");
+        export_job_destroy(job);
     }
 
     SHASH_FOR_EACH (node, &nm->outgoing) {

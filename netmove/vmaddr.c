@@ -215,6 +215,73 @@ nm_vm_addrs_add_learned(struct nm_vm_addrs *addrs, const struct json *learned,
     return 0;
 }
 
+size_t
+nm_vm_addrs_list(const struct nm_vm_addrs *addrs, struct in6_addr **ipsp,
+                 size_t **ifacesp)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < addrs->n_ifaces; i++) {
+        n += addrs->ifaces[i].n_ipv4 + addrs->ifaces[i].n_ipv6;
+    }
+    struct in6_addr *ips = xcalloc(n ? n : 1, sizeof *ips);
+    size_t *ifaces = xcalloc(n ? n : 1, sizeof *ifaces);
+    n = 0;
+    for (size_t i = 0; i < addrs->n_ifaces; i++) {
+        const struct nm_iface_addrs *ia = &addrs->ifaces[i];
+        for (size_t k = 0; k < ia->n_ipv4; k++) {
+            ifaces[n] = i;
+            ips[n++] = in6_addr_mapped_ipv4(ia->ipv4[k]);
+        }
+        for (size_t k = 0; k < ia->n_ipv6; k++) {
+            ifaces[n] = i;
+            ips[n++] = ia->ipv6[k];
+        }
+    }
+    *ipsp = ips;
+    *ifacesp = ifaces;
+    return n;
+}
+
+bool
+nm_vm_addrs_has(const struct nm_vm_addrs *addrs, size_t i,
+                const struct in6_addr *ip)
+{
+    const struct nm_iface_addrs *ia = &addrs->ifaces[i];
+    ovs_be32 ip4 = in6_addr_get_mapped_ipv4(ip);
+
+    for (size_t k = 0; ip4 && k < ia->n_ipv4; k++) {
+        if (ia->ipv4[k] == ip4) {
+            return true;
+        }
+    }
+    for (size_t k = 0; !ip4 && k < ia->n_ipv6; k++) {
+        if (ipv6_addr_equals(&ia->ipv6[k], ip)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+nm_vm_addrs_remove(struct nm_vm_addrs *addrs, size_t i,
+                   const struct in6_addr *ip)
+{
+    struct nm_iface_addrs *ia = &addrs->ifaces[i];
+    ovs_be32 ip4 = in6_addr_get_mapped_ipv4(ip);
+
+    for (size_t k = 0; ip4 && k < ia->n_ipv4; k++) {
+        if (ia->ipv4[k] == ip4) {
+            ia->ipv4[k--] = ia->ipv4[--ia->n_ipv4];
+        }
+    }
+    for (size_t k = 0; !ip4 && k < ia->n_ipv6; k++) {
+        if (ipv6_addr_equals(&ia->ipv6[k], ip)) {
+            ia->ipv6[k--] = ia->ipv6[--ia->n_ipv6];
+        }
+    }
+}
+
 void
 nm_vm_addrs_destroy(struct nm_vm_addrs *addrs)
 {
@@ -274,4 +341,21 @@ nm_vm_addrs_to_json(const struct nm_vm_addrs *addrs)
         json_array_add(array, o);
     }
     return array;
+}
+
+struct json *
+nm_vm_addrs_ips_json(const struct nm_vm_addrs *addrs)
+{
+    struct json *all = nm_vm_addrs_to_json(addrs);
+    struct json *out = json_array_create_empty();
+
+    for (size_t i = 0; i < json_array(all)->n; i++) {
+        const struct shash *o = json_object(json_array(all)->elems[i]);
+        struct json *e = json_object_create();
+        json_object_put(e, "mac", json_clone(shash_find_data(o, "mac")));
+        json_object_put(e, "ips", json_clone(shash_find_data(o, "ips")));
+        json_array_add(out, e);
+    }
+    json_destroy(all);
+    return out;
 }

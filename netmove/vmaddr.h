@@ -5,6 +5,7 @@
 #ifndef NETMOVE_VMADDR_H
 #define NETMOVE_VMADDR_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,10 +52,29 @@ int nm_vm_addrs_add_learned(struct nm_vm_addrs *addrs,
                             const struct json *learned,
                             char *err, size_t errlen);
 
+/* Every address of 'addrs' (IPv4 mapped or IPv6), with the interface
+ * that has it: malloc'd arrays in '*ipsp' and '*ifacesp' (indexes into
+ * addrs->ifaces); returns how many. */
+size_t nm_vm_addrs_list(const struct nm_vm_addrs *addrs,
+                        struct in6_addr **ipsp, size_t **ifacesp);
+
+/* True if interface 'i' of 'addrs' has address 'ip' (IPv4 mapped or
+ * IPv6). */
+bool nm_vm_addrs_has(const struct nm_vm_addrs *addrs, size_t i,
+                     const struct in6_addr *ip);
+
+/* Removes address 'ip' (IPv4 mapped or IPv6) from interface 'i'. */
+void nm_vm_addrs_remove(struct nm_vm_addrs *addrs, size_t i,
+                        const struct in6_addr *ip);
+
 void nm_vm_addrs_destroy(struct nm_vm_addrs *);
 
 /* A conntrack filter for every IP of 'addrs' (free with free(f->addrs)). */
 void nm_vm_addrs_ct_filter(const struct nm_vm_addrs *, struct ct_filter *f);
+
+/* [{"mac": MAC, "ips": [IP...]}] for each interface: an export's
+ * "learned" member (nm_vm_addrs_add_learned() reads it). */
+struct json *nm_vm_addrs_ips_json(const struct nm_vm_addrs *);
 
 /* The addresses as JSON, for journals and reports. */
 struct json *nm_vm_addrs_to_json(const struct nm_vm_addrs *);
