@@ -31,6 +31,7 @@
 #include "garp/garp.h"
 #include "netmove/client.h"
 #include "netmove/config.h"
+#include "netmove/owner_probe.h"
 #include "netmove/verify.h"
 #include "ovs/ovs.h"
 
@@ -457,69 +458,8 @@ check_conntrack(struct verify_ctx *c, struct nm_verify *v)
 
 /* ---- 6. one owner per address ---- */
 
-/* Keeps what 'cap' sees until 'deadline' (time_msec()).  0 or -errno. */
-static int
-listen_until(struct garp_capture *cap, long long deadline)
-{
-    int error = garp_capture_run(cap);
-
-    while (!error && time_msec() < deadline) {
-        garp_capture_wait(cap);
-        poll_timer_wait_until(deadline);
-        poll_block();
-        error = garp_capture_run(cap);
-    }
-    return error;
-}
-
-/* Sends the questions for every address in rounds, through 'raw' (onto the
- * fabric) and 'of' (into this host's bridge, as if from the uplink, so that
- * a VM here hears it too), and listens on the uplink. */
-static int
-ask_owners(struct verify_ctx *c, struct garp_capture *cap,
-           struct garp_sender *raw, struct garp_sender *of, uint32_t in_port)
-{
-    struct eth_addr asker = ETH_ADDR_C(02, 6e, 6d, 76, 00, 00);
-    struct garp_pkt pkts[8 * MAX_ADDRS];
-    struct dp_packet *bufs[8 * MAX_ADDRS];
-    size_t n = 0, sent;
-    int error = 0;
-
-    asker.ea[4] = getpid() >> 8;
-    asker.ea[5] = getpid();
-    for (size_t i = 0; i < c->n_ifs; i++) {
-        for (size_t k = 0; k < c->ifs[i].n; k++) {
-            bufs[n] = dp_packet_new(128);
-            nm_verify_build_question(bufs[n], asker, &c->ifs[i].addrs[k],
-                           c->expected_tag);
-            pkts[n] = (struct garp_pkt) { dp_packet_data(bufs[n]),
-                                          dp_packet_size(bufs[n]), in_port };
-            n++;
-        }
-    }
-    /* Three rounds 100 ms apart, then wait_ms for late answers: bounded. */
-    long long start = time_msec();
-    long long end = start + 200 + c->o->wait_ms;
-    for (int round = 0; round < 3 && !error; round++) {
-        error = listen_until(cap, start + 100 * round);
-        if (!error) {
-            error = garp_sender_send(raw, pkts, n, NULL, &sent);
-        }
-        if (!error) {
-            error = garp_sender_send(of, pkts, n, NULL, &sent);
-        }
-    }
-    if (!error) {
-        error = listen_until(cap, end);
-    }
-    for (size_t i = 0; i < n; i++) {
-        dp_packet_delete(bufs[i]);
-    }
-    return error;
-}
-
 static void
-judge_owners(struct verify_ctx *c, struct garp_capture *cap,
+judge_owners(struct verify_ctx *c, struct nm_owner_probe *probe,
              struct nm_verify *v)
 {
     char why[ERRLEN] = "";
@@ -531,8 +471,8 @@ judge_owners(struct verify_ctx *c, struct garp_capture *cap,
         const struct eth_addr *ptrs[MAX_ADDRS];
         size_t n_owners[MAX_ADDRS];
         for (size_t k = 0; k < vi->n; k++) {
-            n_owners[k] = garp_capture_owners(cap, &vi->addrs[k], owners[k],
-                                              MAX_OWNERS);
+            n_owners[k] = nm_owner_probe_owners(probe, &vi->addrs[k],
+                                                owners[k], MAX_OWNERS);
             ptrs[k] = owners[k];
         }
         ok = nm_verify_owners(vi->mac, vi->addrs, vi->n, ptrs, n_owners,
@@ -545,39 +485,31 @@ static void
 check_owner(struct verify_ctx *c, struct nm_verify *v)
 {
     struct in6_addr all[8 * MAX_ADDRS];
-    struct garp_capture_filter f = { .addrs = all };
-    struct garp_capture *cap = NULL;
-    struct garp_sender *raw = NULL, *of = NULL;
-    const char *dev = c->cfg->uplink;
+    struct nm_owner_probe *probe = NULL;
+    struct garp_sender *of = NULL;
     char err[ERRLEN];
-    uint32_t in_port;
-    int error;
+    size_t n = 0;
 
-    if (!dev) {
-        nm_verify_set(v, NM_CHECK_OWNER, false, "the configuration names no "
-                      "uplink to ask on");
-        return;
-    }
     for (size_t i = 0; i < c->n_ifs; i++) {
-        memcpy(&all[f.n_addrs], c->ifs[i].addrs,
-               c->ifs[i].n * sizeof *all);
-        f.n_addrs += c->ifs[i].n;
+        memcpy(&all[n], c->ifs[i].addrs, c->ifs[i].n * sizeof *all);
+        n += c->ifs[i].n;
     }
-    if ((error = garp_capture_open(dev, &f, err, sizeof err, &cap))
-        || (error = garp_pcap_sender_create(dev, err, sizeof err, &raw))
-        || (error = garp_of_sender_create(c->cfg->ovs_rundir, c->cfg->bridge,
-                                          err, sizeof err, &of))
-        || (error = garp_sender_port(of, dev, &in_port, err, sizeof err))) {
+    if (garp_of_sender_create(c->cfg->ovs_rundir, c->cfg->bridge, err,
+                              sizeof err, &of)
+        || nm_owner_probe_start(c->cfg, of, all, n, MAX(c->expected_tag, 0),
+                                c->o->wait_ms, &probe, err, sizeof err)) {
         nm_verify_set(v, NM_CHECK_OWNER, false, "%s", err);
-    } else if ((error = ask_owners(c, cap, raw, of, in_port))) {
-        nm_verify_set(v, NM_CHECK_OWNER, false, "asking on %s: %s", dev,
-                      ovs_strerror(-error));
     } else {
-        judge_owners(c, cap, v);
+        nm_owner_probe_finish(probe);
+        if (nm_owner_probe_error(probe)) {
+            nm_verify_set(v, NM_CHECK_OWNER, false, "on %s: %s",
+                          c->cfg->uplink, nm_owner_probe_error(probe));
+        } else {
+            judge_owners(c, probe, v);
+        }
     }
+    nm_owner_probe_destroy(probe);
     garp_sender_destroy(of);
-    garp_sender_destroy(raw);
-    garp_capture_close(cap);
 }
 
 /* ---- 8. --ping ADDR ---- */
