@@ -1,6 +1,6 @@
 /* Internal to migration*.c: the destination's state machine, split by
  * concern (migration.c: prepare, resume, abort; migration_locate.c,
- * migration_recover.c, migration_report.c). */
+ * migration_port.c, migration_recover.c, migration_report.c). */
 #ifndef NETMOVE_MIGRATION_INT_H
 #define NETMOVE_MIGRATION_INT_H 1
 
@@ -39,6 +39,16 @@ void migration_start_prepare(struct migration *m);
  * (its "port" and "site": this site's VLANs).  0 or -errno with 'err'. */
 int migration_port_docs(struct migration *m, const struct json *x,
                         char *err, size_t errlen);
+
+/* The names and OpenFlow ports of 'm''s interfaces here, from OVSDB's
+ * replica (no round trip): this host names its taps as it likes. */
+void migration_local_ifaces(struct migration *m);
+
+/* While 'm' is staged (or its port is still awaited after resume): when
+ * OVSDB's set of the VM's ports changed, adopts a port the migrator made
+ * (the documents' settings, blocked until resume) and removes netmove's
+ * own staged one, if any. */
+void migration_follow_port(struct migration *m);
 
 /* Forgets the locate requests of 'm'. */
 void migration_locates_cancel(struct migration *m);
