@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct phase_opts {
     int n_ips;
     bool json;
     bool adopt;                 /* prepare --adopt */
+    bool vlan_map;              /* prepare --vlan-map */
 };
 
 /* Parses [VM] --from --ip --json --ctl.  Returns -1 on success, else an
@@ -40,6 +42,7 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
         {"json", no_argument, NULL, 'j'},
         {"ctl", required_argument, NULL, 'c'},
         {"adopt", no_argument, NULL, 'a'},
+        {"vlan-map", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -62,6 +65,13 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
                                       argv[0]);
             }
             o->adopt = true;
+            break;
+        case 'v':
+            if (strcmp(argv[0], "prepare")) {
+                return nm_usage_error("%s: --vlan-map: only for prepare",
+                                      argv[0]);
+            }
+            o->vlan_map = true;
             break;
         case 'c': o->ctl = optarg; break;
         default:
@@ -236,13 +246,33 @@ print_migration(const struct json *m)
     }
 }
 
+/* prepare --vlan-map: "SOURCE-VLAN THIS-SITE-VLAN" a line, for a hook that
+ * rewrites the VM's definition (libvirt's <vlan><tag id=.../>). */
+static void
+print_vlan_map(const struct json *m)
+{
+    const struct json *map = m->type == JSON_OBJECT
+        ? shash_find_data(json_object(m), "vlan_map") : NULL;
+    struct shash_node *node;
+
+    if (map && map->type == JSON_OBJECT) {
+        SHASH_FOR_EACH (node, json_object(map)) {
+            const struct json *v = node->data;
+            if (v->type == JSON_INTEGER) {
+                printf("%s %"PRId64"\n", node->name, json_integer(v));
+            }
+        }
+    }
+}
+
 static int
 cmd_prepare(int argc, char *argv[])
 {
     struct phase_opts o;
     int rc = parse_phase(argc, argv, &o, false, true, true);
 
-    return rc >= 0 ? rc : call_phase("prepare", &o, print_migration);
+    return rc >= 0 ? rc : call_phase("prepare", &o, o.vlan_map
+                                     ? print_vlan_map : print_migration);
 }
 
 static int
@@ -294,7 +324,7 @@ const struct nm_cmd nm_cmd_prepare = {
     "prepare", cmd_prepare,
     "stage a VM arriving here: port (blocked), firewall, conntrack",
     "usage: netmove prepare VM [VM...] [--from HOST] [--ip IP]... [--adopt]\n"
-    "                       [--json] [--ctl PATH]\n"
+    "                       [--vlan-map] [--json] [--ctl PATH]\n"
     "\n"
     "On the destination, before the VM resumes: fetch VM's port, firewall\n"
     "and conntrack documents from HOST's netmoved and stage them here (port\n"
@@ -304,6 +334,9 @@ const struct nm_cmd nm_cmd_prepare = {
     "when all are staged.\n"
     "  --from HOST    the source host (a configured peer)\n"
     "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
+    "  --vlan-map     print, instead of the migration, one line 'OLD NEW' per\n"
+    "                 VLAN of the source's site and this site's for the same\n"
+    "                 network (a hook rewrites the VM's definition with it)\n"
     "  --adopt        the migrator makes VM's port here itself (libvirt does,\n"
     "                 when it starts QEMU, after prepare): create none, adopt\n"
     "                 that port when it appears (found by the VM's vm-id,\n"
@@ -330,6 +363,9 @@ const struct nm_cmd nm_cmd_resume = {
     "goes out before any journal write.\n"
     "  --from HOST    the source host (a configured peer)\n"
     "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
+    "  --vlan-map     print, instead of the migration, one line 'OLD NEW' per\n"
+    "                 VLAN of the source's site and this site's for the same\n"
+    "                 network (a hook rewrites the VM's definition with it)\n"
     "  --adopt        the migrator makes VM's port here itself (libvirt does,\n"
     "                 when it starts QEMU, after prepare): create none, adopt\n"
     "                 that port when it appears (found by the VM's vm-id,\n"

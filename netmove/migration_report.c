@@ -1,6 +1,7 @@
 /* A migration as JSON, and the CLI calls waiting for its outcome. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "openvswitch/json.h"
@@ -58,6 +59,29 @@ migration_to_json(const struct migration *m)
     }
     if (m->confirm_result) {
         json_object_put(j, "source_removed", json_clone(m->confirm_result));
+    }
+    const struct json *site = m->export
+        ? shash_find_data(json_object(m->export), "site") : NULL;
+    if (site && site->type == JSON_STRING) {
+        /* The source site's VLAN of each network -> this site's, for a
+         * migrator whose VM definition names the VLAN (libvirt's <vlan>). */
+        const struct nm_config *cfg = m->nm->cfg;
+        struct json *map = json_object_create();
+        for (size_t i = 0; i < cfg->n_networks; i++) {
+            const struct nm_network *net = &cfg->networks[i];
+            for (size_t k = 0; k < net->n_vlans; k++) {
+                if (!strcmp(net->vlans[k].site, json_string(site))) {
+                    int to = nm_config_translate_vlan(cfg, net->vlans[k].vlan,
+                                                      json_string(site),
+                                                      cfg->site);
+                    char key[16];
+                    snprintf(key, sizeof key, "%d", net->vlans[k].vlan);
+                    json_object_put(map, key, json_integer_create(to));
+                }
+            }
+        }
+        json_object_put_string(j, "src_site", json_string(site));
+        json_object_put(j, "vlan_map", map);
     }
     if (m->last_error) {
         json_object_put_string(j, "last_error", m->last_error);

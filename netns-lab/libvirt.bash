@@ -248,7 +248,7 @@ lv_stop_all() {
 # extra QMP monitor is the one netmove's hook watches (HOOKS.md); the
 # serial console goes to the host's /var/log/libvirt/qemu/guestG.console.
 guest_xml() {
-	local g=$1 name=guest$1 source qmp=""
+	local g=$1 name=guest$1 source qmp="" vlan
 	# --qmp: a second QMP monitor for netmove watch-qmp (HOOKS.md); without
 	# it the hook follows libvirt's own events.
 	[ "${2:-0}" -eq 0 ] || qmp="<qemu:commandline><qemu:arg value='-qmp'/><qemu:arg value='unix:/run/netmove/qmp/$name.qmp,server=on,wait=off'/></qemu:commandline>"
@@ -259,6 +259,11 @@ guest_xml() {
       <virtualport type='openvswitch'>
         <parameters interfaceid='$(guest_iface_id "$g")'/>
       </virtualport>"
+		# Two sites: the VLAN of the guest's network at its host's site,
+		# as a cloud writes it into the definition.
+		vlan=$(site_vlan "$(host_site "$(guest_host "$g")")")
+		[ -z "$vlan" ] || source="$source
+      <vlan><tag id='$vlan'/></vlan>"
 	fi
 	cat <<-EOF
 		<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>

@@ -36,6 +36,7 @@ echo "\$*" >>"$CALLS"
 verb=\$1
 [ -e "$TMP/ctl/hang-\$verb" ] && sleep 30
 [ -e "$TMP/ctl/fail-\$verb" ] && { echo "stand-in: \$verb failed" >&2; exit 1; }
+[ "\$verb" = prepare ] && [ -e "$TMP/ctl/vlan-map" ] && cat "$TMP/ctl/vlan-map"
 case \$verb in watch-qmp | watch-libvirt)
 	sleep 1       # a watcher waits for QEMU or libvirtd; the hook must not
 	if [ -e "$TMP/ctl/watch-resumes" ]; then
@@ -60,9 +61,9 @@ EOF
 UUID=5b3f1c7e-2a4d-4e8b-9c1f-0a1b2c3d4e5f
 HOOK_CONF=$TMP/hook.conf     # the settings file the hook reads
 QMPDIR=$TMP/qmp              # where the domain XML puts netmove's monitor
-# domain_xml NAME [qmp|noqmp] [ovs|noovs] [BRIDGE]
+# domain_xml NAME [qmp|noqmp] [ovs|noovs] [BRIDGE] [VLAN]
 domain_xml() {
-	local name=$1 qmp=${2:-qmp} ovs=${3:-ovs} bridge=${4:-br-int}
+	local name=$1 qmp=${2:-qmp} ovs=${3:-ovs} bridge=${4:-br-int} vlan=${5:-}
 	cat <<EOF
 <domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$name</name>
@@ -73,6 +74,7 @@ domain_xml() {
       <mac address='02:00:00:00:00:01'/>
       <source bridge='$bridge'/>
 EOF
+	[ -z "$vlan" ] || echo "      <vlan><tag id='$vlan'/></vlan>"
 	[ "$ovs" = ovs ] && cat <<EOF
       <virtualport type='openvswitch'>
         <parameters interfaceid='0b6d7c2e-1f4a-4c3b-8e2d-9a8b7c6d5e4f'/>
@@ -125,7 +127,7 @@ expect() {
 
 # --- destination, a migration that succeeds ---
 hook "vm1" vm1 migrate begin -
-expect 0 "prepare $UUID --adopt"
+expect 0 "prepare $UUID --adopt --vlan-map"
 [ -e "$TMP/state/vm1.incoming" ] || fail "no incoming marker after migrate"
 hook "vm1" vm1 prepare begin -
 expect 0
@@ -151,7 +153,7 @@ pass "destination: a later shutdown calls nothing"
 # --- destination, an incoming migration that fails ---
 rm -f "$TMP/ctl/watch-resumes"
 hook "vm1" vm1 migrate begin -
-expect 0 "prepare $UUID --adopt"
+expect 0 "prepare $UUID --adopt --vlan-map"
 hook "vm1" vm1 started begin -
 wait_until 10 grep -q "watch-qmp $UUID exited 1" "$TMP/hook.log" || fail "watcher did not finish"
 expect 0 "watch-qmp $TMP/qmp/vm1.qmp $UUID --timeout 30"
@@ -166,7 +168,7 @@ pass "destination: failed incoming migration -> abort"
 # --- destination, prepare fails: the migration is stopped on purpose ---
 touch "$TMP/ctl/fail-prepare"
 hook "vm1" vm1 migrate begin -
-expect 1 "prepare $UUID --adopt"
+expect 1 "prepare $UUID --adopt --vlan-map"
 grep -q "aborting the incoming migration" "$TMP/err" || fail "no reason on stderr: $(cat "$TMP/err")"
 [ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after a failed prepare"
 rm -f "$TMP/ctl/fail-prepare"
@@ -175,7 +177,7 @@ pass "destination: failed prepare -> exit 1 (migration aborted), reason on stder
 # --- every call is bounded: a hung netmove is cut at NETMOVE_HOOK_TIMEOUT ---
 touch "$TMP/ctl/hang-prepare"
 hook "vm1" vm1 migrate begin -
-expect 1 "prepare $UUID --adopt"
+expect 1 "prepare $UUID --adopt --vlan-map"
 [ "$hook_ms" -lt 9000 ] || fail "hung prepare held the hook $hook_ms ms"
 rm -f "$TMP/ctl/hang-prepare"
 pass "a hung netmove prepare is cut after $hook_ms ms (NETMOVE_HOOK_TIMEOUT=5)"
@@ -184,7 +186,7 @@ pass "a hung netmove prepare is cut after $hook_ms ms (NETMOVE_HOOK_TIMEOUT=5)"
 rm -f "$TMP/ctl/watch-resumes" "$TMP/qmp/vm2.qmp"
 touch "$TMP/ctl/watch-resumes"
 hook "vm2 noqmp" vm2 migrate begin -
-expect 0 "prepare $UUID --adopt"
+expect 0 "prepare $UUID --adopt --vlan-map"
 hook "vm2 noqmp" vm2 started begin -
 [ "$hook_ms" -lt 800 ] || fail "started took $hook_ms ms: watch-libvirt is not detached"
 wait_until 10 grep -q "watch-libvirt $UUID exited 0" "$TMP/hook.log" || fail "watch-libvirt did not finish: $(cat "$TMP/hook.log")"
@@ -198,7 +200,7 @@ pass "destination, domain without a QMP monitor: started -> watch-libvirt UUID d
 # back to libvirt's events; NETMOVE_WATCH=qmp refuses, as the old default.
 rm -f "$TMP/qmp/vm2.qmp" "$TMP/ctl/watch-resumes"
 hook "vm2" vm2 migrate begin -
-expect 0 "prepare $UUID --adopt"
+expect 0 "prepare $UUID --adopt --vlan-map"
 hook "vm2" vm2 started begin -
 wait_until 10 grep -q "watch-libvirt $UUID exited 1" "$TMP/hook.log" || fail "watch-libvirt did not finish"
 expect 0 "watch-libvirt $UUID --timeout 30"
@@ -210,7 +212,7 @@ hook "vm2 noqmp" vm2 migrate begin -
 expect 1
 grep -q "has no QMP monitor" "$TMP/err" || fail "no reason: $(cat "$TMP/err")"
 hook "vm2" vm2 migrate begin -
-expect 0 "prepare $UUID --adopt"
+expect 0 "prepare $UUID --adopt --vlan-map"
 hook "vm2" vm2 started begin -
 expect 1
 grep -q "no QMP socket" "$TMP/err" || fail "no reason: $(cat "$TMP/err")"
@@ -219,7 +221,7 @@ expect 0 "abort $UUID"
 sed -i '/NETMOVE_WATCH/d' "$TMP/hook.conf"
 echo "NETMOVE_WATCH=none" >>"$TMP/hook.conf"
 hook "vm2 noqmp" vm2 migrate begin -
-expect 0 "prepare $UUID --adopt"
+expect 0 "prepare $UUID --adopt --vlan-map"
 hook "vm2 noqmp" vm2 started begin -
 expect 0
 hook "vm2 noqmp" vm2 release end migrated   # marker: this host was the destination
@@ -231,7 +233,7 @@ pass "declared monitor without socket -> watch-libvirt; NETMOVE_WATCH=qmp refuse
 touch "$TMP/ctl/watch-resumes"
 printf '%s\n' "NETMOVE_VM_ID=name" "NETMOVE_LIBVIRT_URI=qemu+tcp://198.18.0.1/system" >>"$TMP/hook.conf"
 hook "vm2 noqmp" vm2 migrate begin -
-expect 0 "prepare vm2 --adopt"
+expect 0 "prepare vm2 --adopt --vlan-map"
 hook "vm2 noqmp" vm2 started begin -
 wait_until 10 grep -q "watch-libvirt vm2 exited 0" "$TMP/hook.log" || fail "watch-libvirt did not finish"
 expect 0 "watch-libvirt $UUID --vm vm2 --uri qemu+tcp://198.18.0.1/system --timeout 30"
@@ -290,17 +292,33 @@ for args in "reconnect begin -" "attach begin -" "restore begin -" "start begin 
 done
 pass "non-OVS domains and other operations: nothing called, exit 0, stdout empty"
 
+# --- the source site's VLAN in the domain XML: the migrate hook makes it
+# this site's (libvirt makes the port, and keeps the definition, from it);
+# every tag at once (100 <-> 200 swapped stays swapped); no map, no change ---
+printf '100 200\n200 100\n' >"$TMP/ctl/vlan-map"
+hook "vm1 qmp ovs br-int 100" vm1 migrate begin -
+[ "$hook_rc" = 0 ] || fail "vlan: hook exited $hook_rc: $(cat "$TMP/err")"
+grep -q "<vlan><tag id='200'/></vlan>" "$TMP/out" || fail "vlan: the XML on stdout: $(cat "$TMP/out")"
+[ "$(grep -vc "tag id" "$TMP/out")" = "$(grep -vc "tag id" "$TMP/in.xml")" ] || fail "vlan: more than the tag changed"
+hook "vm1 qmp ovs br-int 300" vm1 migrate begin -
+[ "$hook_rc" = 0 ] && [ ! -s "$TMP/out" ] || fail "vlan: a VLAN not in the map changed the XML: $(cat "$TMP/out")"
+hook "vm4 qmp noovs qbr-4a5b 100" vm4 migrate begin -
+[ "$hook_rc" = 0 ] && [ ! -s "$TMP/out" ] || fail "vlan: a hybrid-layout domain's XML changed: $(cat "$TMP/out")"
+rm -f "$TMP/ctl/vlan-map" "$CALLS" "$TMP/state/vm1.incoming" "$TMP/state/vm4.incoming"
+pass "migrate: the domain XML's <vlan> made this site's from prepare's VLAN map (only for an OVS virtualport)"
+
 # --- the hybrid layout (os-vif: tap in qbr*, a veth to OVS plugged by the
 # cloud before the migration): prepare without --adopt; none if the
 # operator's pattern does not name the bridge ---
 hook "vm4 qmp noovs qbr-4a5b" vm4 migrate begin -
-expect 0 "prepare $UUID"
+expect 0 "prepare $UUID --vlan-map"
 echo "NETMOVE_HYBRID_BRIDGES='brq* qvb*'" >>"$TMP/hook.conf"
 hook "vm4 qmp noovs qbr-4a5b" vm4 migrate begin -
 expect 0
 hook "vm4 qmp noovs brq-4a5b" vm4 migrate begin -
-expect 0 "prepare $UUID"
+expect 0 "prepare $UUID --vlan-map"
 sed -i '/NETMOVE_HYBRID_BRIDGES/d' "$TMP/hook.conf"
+rm -f "$TMP/state/vm4.incoming"
 pass "hybrid layout: a domain on a qbr* bridge is prepared (no --adopt), the pattern is the operator's"
 
 # --- bad input: exit 2 naming the field, nothing called ---
