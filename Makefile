@@ -40,8 +40,8 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -fno-strict-aliasing
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SYSLIBS  := $(shell pkg-config --libs libnftnl libmnl libnetfilter_conntrack 2>/dev/null) -lpcap
-# libvirt's client library: only the CLI's watch-libvirt calls it (lvwatch.c,
-# in libnetmove, uses its header's numbers alone).
+# libvirt's client library: only watch-libvirt calls it, in netmove-libvirt
+# (lvwatch.c, in libnetmove, uses its header's numbers alone).
 LIBVIRT_LIBS := $(shell pkg-config --libs libvirt 2>/dev/null)
 
 # Modules: each a static library with one public header.
@@ -49,6 +49,8 @@ GARP_SRCS     := $(sort $(wildcard garp/*.c))
 OVSMOD_SRCS   := $(sort $(wildcard ovs/*.c))
 FW_SRCS       := $(sort $(wildcard firewall/*.c))
 CLI_SRCS      := netmove/netmove.c $(sort $(wildcard netmove/cli_*.c))
+# watch-libvirt: netmove execs netmove-libvirt, the same CLI with libvirt.
+CLI_COMMON    := $(filter-out netmove/cli_libvirt.c netmove/cli_libvirt_exec.c,$(CLI_SRCS))
 DAEMON_SRCS   := netmove/netmoved.c
 SVC_SRCS      := $(filter-out $(CLI_SRCS) $(DAEMON_SRCS),$(sort $(wildcard netmove/*.c)))
 
@@ -63,7 +65,7 @@ ASAN_BINS  := $(patsubst %.c,$(BUILD)/asan/%,$(UNIT_SRCS))
 TOOL_SRCS  := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 
-PROGS := $(BUILD)/netmove $(BUILD)/netmoved
+PROGS := $(BUILD)/netmove $(BUILD)/netmove-libvirt $(BUILD)/netmoved
 
 .PHONY: all deps check unit demo bench clean distclean ovs tests
 # Keep objects: they are intermediates of the tool and test programs.
@@ -107,7 +109,11 @@ $(foreach t,$(BUILD) $(BUILD)/asan,\
   $(eval $(call module_lib,$(t),firewall,$(FW_SRCS)))\
   $(eval $(call module_lib,$(t),netmove,$(SVC_SRCS))))
 
-$(BUILD)/netmove: $(call obj,$(BUILD),$(CLI_SRCS)) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
+$(BUILD)/netmove: $(call obj,$(BUILD),$(CLI_COMMON) netmove/cli_libvirt_exec.c) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
+
+$(BUILD)/netmove-libvirt: $(call obj,$(BUILD),$(CLI_COMMON) netmove/cli_libvirt.c) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) $(LIBVIRT_LIBS)
 

@@ -22,43 +22,8 @@
 static int cmd_watch_libvirt(int argc, char *argv[]);
 
 const struct nm_cmd nm_cmd_watch_libvirt = {
-    "watch-libvirt", cmd_watch_libvirt,
-    "resume at libvirt's RESUMED MIGRATED event after an incoming migration",
-    "usage: netmove watch-libvirt DOMAIN [--uri URI] [--vm ID] [--from HOST]\n"
-    "                             [--exec CMD] [--timeout S]\n"
-    "                             [--call-timeout S] [--ctl PATH]\n"
-    "\n"
-    "Connects to libvirtd (read-only), finds DOMAIN (a name or a UUID), the\n"
-    "destination of an incoming migration, and follows its lifecycle\n"
-    "events.  At RESUMED MIGRATED (the guest runs here after the incoming\n"
-    "migration; RESUMED POSTCOPY in post-copy) it calls resume at once,\n"
-    "once, and exits: through the local netmoved ('netmove resume ID\n"
-    "[--from HOST]'), or with --exec by running CMD with sh -c and the\n"
-    "environment NETMOVE_VM, NETMOVE_SRC_HOST (with --from),\n"
-    "NETMOVE_RESUMED_US (when the event arrived, microseconds since the\n"
-    "epoch: libvirt's events carry no timestamp).  A RESUMED of a domain\n"
-    "that did not come by an incoming migration (a plain 'virsh resume', a\n"
-    "source whose migration was cancelled) never triggers.  Started late,\n"
-    "on a domain that already runs after an incoming migration, it calls at\n"
-    "once.  It gives up if the domain stops (the migration failed), crashes\n"
-    "or is undefined, if the connection to libvirtd closes, or at\n"
-    "--timeout.  A SUSPENDED MIGRATED (a source, paused for the switch-over)\n"
-    "is printed, nothing more.  Never run it inside a libvirt hook: libvirtd\n"
-    "is busy in the hook; start it detached (netmove/hooks/libvirt-qemu\n"
-    "does).\n"
-    "\n"
-    "  --uri URI          libvirt's connection URI (qemu:///system)\n"
-    "  --vm ID            netmove's id of the VM (else the domain's UUID,\n"
-    "                     the external_ids:vm-id libvirt sets on its port)\n"
-    "  --from HOST        the source host (else netmoved finds it)\n"
-    "  --exec CMD         run CMD instead of calling netmoved\n"
-    "  --timeout S        how long to wait for the event (600)\n"
-    "  --call-timeout S   how long the resume call may take (60)\n"
-    "  --ctl PATH         netmoved's control socket (else $NETMOVE_CTL, else\n"
-    "                     $OVS_RUNDIR/netmoved.ctl)\n"
-    "\n"
-    "Exit: 0 resume called and succeeded, 1 it failed, or the domain never\n"
-    "ran here after an incoming migration, 2 bad input.\n",
+    "watch-libvirt", cmd_watch_libvirt, NM_WATCH_LIBVIRT_SUMMARY,
+    NM_WATCH_LIBVIRT_USAGE,
 };
 
 #define VERB "watch-libvirt"
