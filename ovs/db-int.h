@@ -28,6 +28,7 @@ struct nmovs_db {
     bool sync_inflight;
     bool sync_flip;             /* Which of the two conditions is set. */
     bool sync_lost;             /* The connection dropped during the flip. */
+    long long int sync_sent_ms; /* When the flip in flight was sent. */
 };
 
 /* Runs the IDL until its contents change or 'deadline' (time_msec())

@@ -265,8 +265,15 @@ sync_flip(struct nmovs_db *db)
     ovsdb_idl_condition_destroy(&cond);
     db->sync_covers = db->sync_requested;
     db->sync_inflight = true;
-    db->sync_lost = false;
+    db->sync_lost = !ovsdb_idl_is_connected(db->idl);
+    db->sync_sent_ms = time_msec();
 }
+
+/* A flip unanswered this long is sent again (flips are idempotent): a
+ * reconnection can fold the one in flight into its monitor request, never
+ * acknowledged, and it may happen inside a nested wait (an import's) where
+ * nmovs_db_run() does not see the connection drop. */
+#define SYNC_RESEND_MS 1000
 
 void
 nmovs_db_run(struct nmovs_db *db)
@@ -282,7 +289,8 @@ nmovs_db_run(struct nmovs_db *db)
         /* A flip in flight may be folded into the reconnection's monitor
          * request, never acknowledged: send another once connected. */
         db->sync_lost = true;
-    } else if (db->sync_lost) {
+    } else if (db->sync_lost
+               || time_msec() >= db->sync_sent_ms + SYNC_RESEND_MS) {
         sync_flip(db);
     } else if ((int) (ovsdb_idl_get_condition_seqno(db->idl)
                       - db->sync_seqno) >= 0) {
@@ -300,6 +308,8 @@ nmovs_db_poll_wait(struct nmovs_db *db)
     ovsdb_idl_wait(db->idl);
     if (db->sync_requested > db->sync_done && !db->sync_inflight) {
         poll_immediate_wake();
+    } else if (db->sync_inflight) {
+        poll_timer_wait_until(db->sync_sent_ms + SYNC_RESEND_MS);
     }
 }
 

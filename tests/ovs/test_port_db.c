@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "openvswitch/poll-loop.h"
+#include "timeval.h"
 #include "tests/ovs/scratch.h"
 
 #define VSCTL "ovs-vsctl --db=unix:%s/db.sock "
@@ -603,6 +605,74 @@ test_export_name_is_weak(void **state)
     nmovs_db_close(db);
 }
 
+/* Runs 'db' (a daemon's, nmovs_db_create()) until 'done' or 5 s. */
+static void
+run_until(struct nmovs_db *db, bool (*done)(struct nmovs_db *, uint64_t),
+          uint64_t arg)
+{
+    long long int deadline = time_msec() + 5000;
+
+    for (;;) {
+        nmovs_db_run(db);
+        if (done(db, arg)) {
+            return;
+        }
+        if (time_msec() >= deadline) {
+            fail_msg("OVSDB: not done within 5 s");
+        }
+        nmovs_db_poll_wait(db);
+        poll_timer_wait_until(deadline);
+        poll_block();
+    }
+}
+
+static bool
+is_synced(struct nmovs_db *db, uint64_t arg OVS_UNUSED)
+{
+    return nmovs_db_is_synced(db);
+}
+
+static bool
+sync_done(struct nmovs_db *db, uint64_t ticket)
+{
+    return nmovs_db_sync_done(db, ticket);
+}
+
+/* The barrier: a port committed by another client before the request is in
+ * the replica once the request is done, although the replica had not run
+ * since (the test sees it absent first: the barrier is what brings it). */
+static void
+test_barrier(void **state)
+{
+    static const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0x00, 0xba, 0x01 };
+    char *remote = capture("printf unix:%s/db.sock", rundir);
+    struct nmovs_db *db = nmovs_db_create(remote, rundir);
+    uint32_t ofport;
+    char *name;
+    (void) state;
+
+    run_until(db, is_synced, 0);
+    add_migrator_port("pbar", "iface-bar", "02:00:00:00:ba:01", "vmbar");
+    assert_int_equal(nmovs_vm_iface_by_mac(db, "vmbar", mac, &name, &ofport),
+                     -ENOENT);
+    uint64_t ticket = nmovs_db_sync_request(db);
+    assert_false(nmovs_db_sync_done(db, ticket));
+    run_until(db, sync_done, ticket);
+    assert_int_equal(nmovs_vm_iface_by_mac(db, "vmbar", mac, &name, &ofport),
+                     0);
+    assert_string_equal(name, "pbar");
+    free(name);
+
+    /* Many requests share a round trip; a later one is not done early. */
+    uint64_t t1 = nmovs_db_sync_request(db);
+    uint64_t t2 = nmovs_db_sync_request(db);
+    run_until(db, sync_done, t2);
+    assert_true(nmovs_db_sync_done(db, t1));
+    free(capture(VSCTL "del-port pbar", rundir));
+    nmovs_db_close(db);
+    free(remote);
+}
+
 static void
 test_unreachable_db(void **state)
 {
@@ -631,6 +701,7 @@ main(void)
         cmocka_unit_test(test_staged_port_gives_way),
         cmocka_unit_test(test_remove_staged_only),
         cmocka_unit_test(test_export_name_is_weak),
+        cmocka_unit_test(test_barrier),
         cmocka_unit_test(test_unreachable_db),
     };
     need_root_and_ovs();
