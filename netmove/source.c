@@ -129,6 +129,37 @@ already_confirmed(struct netmoved *nm, const char *id, const char *vm)
     return done;
 }
 
+/* ---- requests that read OVSDB ---- */
+
+/* Below the callers' own timeouts (5 s), so that they hear why. */
+#define DB_SYNC_TIMEOUT_MS 3000
+
+/* A peer's request that reads OVSDB, held until this host's replica holds
+ * every transaction ovsdb-server committed before the request arrived
+ * (nmovs_db_sync_request()): libvirt creates a VM's port with ovs-vsctl an
+ * instant before the destination asks for it, and the replica must not
+ * answer from a state older than that. */
+struct db_wait {
+    struct ovs_list node;               /* In netmoved's 'db_waits'. */
+    nm_peer_method_fn *fn;              /* Answers at once, or: */
+    void (*begin)(struct netmoved *, const char *peer,
+                  const struct json *params, struct nm_peer_req *);
+    char *peer;
+    struct json *params;
+    struct nm_peer_req *req;
+    uint64_t ticket;
+    long long int deadline;
+};
+
+static void
+db_wait_destroy(struct db_wait *w)
+{
+    ovs_list_remove(&w->node);
+    json_destroy(w->params);
+    free(w->peer);
+    free(w);
+}
+
 /* ---- export {vm, id} -> {version, vm, host, site, port, learned, fw, ct} ----
  *
  * In two steps: the port and the VM's addresses (declared, and learned from
@@ -143,6 +174,7 @@ struct export_job {
     struct nm_peer_req *req;
     struct outgoing *o;                 /* Its 'addrs': all the VM's. */
     struct json *port;
+    struct nm_vm_addrs declared;        /* Those of the port document. */
     struct nm_owner_probe *probe;       /* Asking about the learned ones. */
     struct in6_addr *asked;
     size_t *asked_iface;                /* Index in o->addrs.ifaces. */
@@ -155,6 +187,7 @@ export_job_destroy(struct export_job *job)
     ovs_list_remove(&job->node);
     nm_owner_probe_destroy(job->probe);
     outgoing_destroy(job->o);
+    nm_vm_addrs_destroy(&job->declared);
     json_destroy(job->port);
     free(job->asked);
     free(job->asked_iface);
@@ -190,7 +223,7 @@ export_finish(struct netmoved *nm, struct export_job *job)
         return;
     }
 
-    struct json *learned = nm_vm_addrs_ips_json(&o->addrs);
+    struct json *learned = nm_vm_addrs_ips_json(&o->addrs, &job->declared);
     struct json *result = json_object_create();
     json_object_put(result, "version", json_integer_create(1));
     json_object_put_string(result, "vm", o->vm);
@@ -214,6 +247,19 @@ export_finish(struct netmoved *nm, struct export_job *job)
     export_job_destroy(job);
 }
 
+/* Drops every learned address of 'job' (they could not be checked: an
+ * ARP is only a claim, and only the declared ones are the operator's). */
+static void
+export_drop_learned(struct export_job *job, const char *why)
+{
+    VLOG_WARN("%s: %s: %s: its %zu learned address(es) are left out",
+              job->o->id, job->o->vm, why, job->n_asked);
+    for (size_t i = 0; i < job->n_asked; i++) {
+        nm_vm_addrs_remove(&job->o->addrs, job->asked_iface[i],
+                           &job->asked[i]);
+    }
+}
+
 /* The probe of 'job' is over: drops each learned address that a MAC other
  * than its interface's answered for, here and in the learned table. */
 static void
@@ -221,10 +267,10 @@ export_judge(struct netmoved *nm, struct export_job *job)
 {
     struct outgoing *o = job->o;
     const char *why = nm_owner_probe_error(job->probe);
+    bool forgot = false;
 
     if (why) {
-        VLOG_WARN("%s: %s: %s (its learned addresses go unchecked)",
-                  o->id, o->vm, why);
+        export_drop_learned(job, why);
         return;
     }
     for (size_t i = 0; i < job->n_asked; i++) {
@@ -243,9 +289,13 @@ export_judge(struct netmoved *nm, struct export_job *job)
                 nm_learn_forget(nm, ia->port, a);
                 nm_vm_addrs_remove(&o->addrs, job->asked_iface[i],
                                    &job->asked[i]);
+                forgot = true;
                 break;
             }
         }
+    }
+    if (forgot) {
+        nm_learn_save_now(nm);
     }
 }
 
@@ -254,7 +304,6 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
              struct nm_peer_req *req)
 {
     struct export_job *job = xzalloc(sizeof *job);
-    struct nm_vm_addrs declared;
     struct nmovs_doc *doc = NULL;
     char err[ERRLEN] = "", *error = NULL;
     const char *vm, *id;
@@ -276,7 +325,7 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
     job->o->dst = xstrdup(peer);
     if (nm_vm_addrs_from_doc(job->port, NULL, 0, &job->o->addrs,
                              err, sizeof err)
-        || nm_vm_addrs_from_doc(job->port, NULL, 0, &declared,
+        || nm_vm_addrs_from_doc(job->port, NULL, 0, &job->declared,
                                 err, sizeof err)) {
         error = xasprintf("port: %s", err);
         goto fail;
@@ -290,21 +339,21 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
     job->asked = xcalloc(n ? n : 1, sizeof *job->asked);
     job->asked_iface = xcalloc(n ? n : 1, sizeof *job->asked_iface);
     for (size_t i = 0; i < n; i++) {
-        if (!nm_vm_addrs_has(&declared, ifaces[i], &ips[i])) {
+        if (!nm_vm_addrs_has(&job->declared, ifaces[i], &ips[i])) {
             job->asked[job->n_asked] = ips[i];
             job->asked_iface[job->n_asked++] = ifaces[i];
         }
     }
     free(ips);
     free(ifaces);
-    nm_vm_addrs_destroy(&declared);
     if (job->n_asked) {
         int tag = nm_verify_doc_tag(job->port);
         if (nm_owner_probe_start(nm->cfg, nm->sender, job->asked,
                                  job->n_asked, MAX(tag, 0), OWNER_WAIT_MS,
                                  &job->probe, err, sizeof err)) {
-            VLOG_WARN("%s: %s: cannot ask who answers for its learned "
-                      "addresses: %s", id, vm, err);
+            char *why = xasprintf("cannot ask who answers for them: %s", err);
+            export_drop_learned(job, why);
+            free(why);
         } else {
             return;             /* source_run() goes on. */
         }
@@ -421,6 +470,37 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
     return result;
 }
 
+/* Ends, with an error, the exports of 'vm' in migration 'id' to 'peer'
+ * that are still under way (waiting for OVSDB or asking about addresses):
+ * an abort that overtakes its export must not be followed by the export
+ * (an outgoing entry, a journal, nobody to confirm or abort it). */
+static void
+export_cancel(struct netmoved *nm, const char *vm, const char *id,
+              const char *peer)
+{
+    struct export_job *job;
+    struct db_wait *w;
+
+    LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
+        const char *wvm, *wid;
+        char *ignored = NULL;
+        if (w->begin && !strcmp(w->peer, peer)
+            && get_params(w->params, &wvm, &wid, true, &ignored)
+            && !strcmp(wvm, vm) && !strcmp(wid, id)) {
+            nm_peers_reply(w->req, NULL, "aborted");
+            db_wait_destroy(w);
+        }
+        free(ignored);
+    }
+    LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
+        if (job->o && !strcmp(job->o->vm, vm) && !strcmp(job->o->id, id)
+            && !strcmp(job->o->dst, peer)) {
+            nm_peers_reply(job->req, NULL, "aborted");
+            export_job_destroy(job);
+        }
+    }
+}
+
 /* abort {vm, id} -> {}: the migration failed before resume; the source
  * kept everything and only forgets the export. */
 static struct json *
@@ -433,6 +513,8 @@ src_abort(void *nm_, const char *peer, const struct json *params,
     if (!get_params(params, &vm, &id, true, errorp)) {
         return NULL;
     }
+    /* An export of it still under way, for that peer: it ends here. */
+    export_cancel(nm, vm, id, peer);
     if (!shash_find(&nm->outgoing, vm)) {
         return json_object_create();    /* Nothing exported: nothing kept. */
     }
@@ -526,27 +608,6 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
     return result;
 }
 
-/* ---- requests that read OVSDB ---- */
-
-#define DB_SYNC_TIMEOUT_MS 5000
-
-/* A peer's request that reads OVSDB, held until this host's replica holds
- * every transaction ovsdb-server committed before the request arrived
- * (nmovs_db_sync_request()): libvirt creates a VM's port with ovs-vsctl an
- * instant before the destination asks for it, and the replica must not
- * answer from a state older than that. */
-struct db_wait {
-    struct ovs_list node;               /* In netmoved's 'db_waits'. */
-    nm_peer_method_fn *fn;              /* Answers at once, or: */
-    void (*begin)(struct netmoved *, const char *peer,
-                  const struct json *params, struct nm_peer_req *);
-    char *peer;
-    struct json *params;
-    struct nm_peer_req *req;
-    uint64_t ticket;
-    long long int deadline;
-};
-
 static struct db_wait *
 after_db_sync(struct netmoved *nm, nm_peer_method_fn *fn, const char *peer,
               const struct json *params, struct nm_peer_req *req)
@@ -583,10 +644,7 @@ db_wait_finish(struct netmoved *nm, struct db_wait *w, bool synced)
     nm_peers_reply(w->req, result, error);
     free(error);
 out:
-    ovs_list_remove(&w->node);
-    json_destroy(w->params);
-    free(w->peer);
-    free(w);
+    db_wait_destroy(w);
 }
 
 void

@@ -168,6 +168,7 @@ check_learned(const struct nm_vm_addrs *addrs, const struct json *e,
                  : "missing or not an array");
         return -EINVAL;
     }
+    size_t n4 = 0, n6 = 0;
     for (size_t k = 0; k < json_array(ips)->n; k++) {
         const struct json *ip = json_array(ips)->elems[k];
         struct in6_addr ip6;
@@ -182,6 +183,11 @@ check_learned(const struct nm_vm_addrs *addrs, const struct json *e,
                           err, errlen)) {
             return -EINVAL;
         }
+        if ((v6 ? ++n6 : ++n4) > NM_LEARNED_MAX) {
+            snprintf(err, errlen, "learned[%zu].ips: more than %d %s "
+                     "addresses", i, NM_LEARNED_MAX, v6 ? "IPv6" : "IPv4");
+            return -EINVAL;
+        }
     }
     return 0;
 }
@@ -194,12 +200,22 @@ nm_vm_addrs_add_learned(struct nm_vm_addrs *addrs, const struct json *learned,
         snprintf(err, errlen, "learned: missing or not an array");
         return -EINVAL;
     }
-    /* Everything checked first: a refused document changes nothing. */
+    /* Everything checked first: a refused document changes nothing.  One
+     * entry an interface, so that the caps hold for the interface. */
     for (size_t i = 0; i < json_array(learned)->n; i++) {
-        struct nm_iface_addrs *ia;
+        struct nm_iface_addrs *ia, *other;
         if (check_learned(addrs, json_array(learned)->elems[i], i, &ia,
                           err, errlen)) {
             return -EINVAL;
+        }
+        for (size_t k = 0; k < i; k++) {
+            check_learned(addrs, json_array(learned)->elems[k], k, &other,
+                          err, errlen);
+            if (other == ia) {
+                snprintf(err, errlen, "learned[%zu].mac: the same "
+                         "interface as learned[%zu]", i, k);
+                return -EINVAL;
+            }
         }
     }
     for (size_t i = 0; i < json_array(learned)->n; i++) {
@@ -344,18 +360,37 @@ nm_vm_addrs_to_json(const struct nm_vm_addrs *addrs)
 }
 
 struct json *
-nm_vm_addrs_ips_json(const struct nm_vm_addrs *addrs)
+nm_vm_addrs_ips_json(const struct nm_vm_addrs *addrs,
+                     const struct nm_vm_addrs *except)
 {
-    struct json *all = nm_vm_addrs_to_json(addrs);
     struct json *out = json_array_create_empty();
+    struct in6_addr *ips;
+    size_t *ifaces;
+    size_t n = nm_vm_addrs_list(addrs, &ips, &ifaces);
 
-    for (size_t i = 0; i < json_array(all)->n; i++) {
-        const struct shash *o = json_object(json_array(all)->elems[i]);
+    for (size_t i = 0; i < addrs->n_ifaces; i++) {
+        struct json *list = json_array_create_empty();
+        for (size_t k = 0; k < n; k++) {
+            char buf[INET6_ADDRSTRLEN];
+            if (ifaces[k] != i
+                || (except && i < except->n_ifaces
+                    && nm_vm_addrs_has(except, i, &ips[k]))) {
+                continue;
+            }
+            ipv6_string_mapped(buf, &ips[k]);
+            json_array_add(list, json_string_create(buf));
+        }
+        if (!json_array(list)->n) {
+            json_destroy(list);
+            continue;
+        }
         struct json *e = json_object_create();
-        json_object_put(e, "mac", json_clone(shash_find_data(o, "mac")));
-        json_object_put(e, "ips", json_clone(shash_find_data(o, "ips")));
+        json_object_put_format(e, "mac", ETH_ADDR_FMT,
+                               ETH_ADDR_ARGS(addrs->ifaces[i].mac));
+        json_object_put(e, "ips", list);
         json_array_add(out, e);
     }
-    json_destroy(all);
+    free(ips);
+    free(ifaces);
     return out;
 }

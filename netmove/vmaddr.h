@@ -42,12 +42,13 @@ int nm_vm_addrs_from_doc(const struct json *doc, char *const *extra,
 #define NM_LEARNED_MAX 16
 
 /* Adds the addresses learned from the VM's own ARP/ND on the source
- * ('learned', as an export carries it: [{"mac": MAC, "ips": [IP...]}]) to
- * the interfaces of 'addrs' with those MACs; an address already there is
- * not added twice.  It is a peer's document: a MAC that is not one of the
- * VM's interfaces, an address that does not parse, or more than
- * NM_LEARNED_MAX of a family per interface is refused (-EINVAL, the field
- * named in 'err', 'addrs' unchanged). */
+ * ('learned', as an export carries it: [{"mac": MAC, "ips": [IP...]}], one
+ * entry an interface) to the interfaces of 'addrs' with those MACs; an
+ * address already there is not added twice.  It is a peer's document: a
+ * MAC that is not one of the VM's interfaces or comes twice, an address
+ * that does not parse, or more than NM_LEARNED_MAX of a family for an
+ * interface is refused (-EINVAL, the field named in 'err', 'addrs'
+ * unchanged). */
 int nm_vm_addrs_add_learned(struct nm_vm_addrs *addrs,
                             const struct json *learned,
                             char *err, size_t errlen);
@@ -72,9 +73,11 @@ void nm_vm_addrs_destroy(struct nm_vm_addrs *);
 /* A conntrack filter for every IP of 'addrs' (free with free(f->addrs)). */
 void nm_vm_addrs_ct_filter(const struct nm_vm_addrs *, struct ct_filter *f);
 
-/* [{"mac": MAC, "ips": [IP...]}] for each interface: an export's
- * "learned" member (nm_vm_addrs_add_learned() reads it). */
-struct json *nm_vm_addrs_ips_json(const struct nm_vm_addrs *);
+/* [{"mac": MAC, "ips": [IP...]}] for each interface of 'addrs' with an
+ * address that the same interface of 'except' (NULL: none) lacks: an
+ * export's "learned" member (nm_vm_addrs_add_learned() reads it). */
+struct json *nm_vm_addrs_ips_json(const struct nm_vm_addrs *addrs,
+                                  const struct nm_vm_addrs *except);
 
 /* The addresses as JSON, for journals and reports. */
 struct json *nm_vm_addrs_to_json(const struct nm_vm_addrs *);

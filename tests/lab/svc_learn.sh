@@ -4,8 +4,10 @@
 # them (the destination announces them).  An ARP is only a claim: before
 # the export, the source asks who answers for each learned address, and
 # drops the one another MAC answers for (vm1 claimed vm2's address once):
-# it is neither announced from the destination nor used to pick conntrack
-# entries.  A learned address survives a restart of the source's netmoved.
+# it is left out of the export (the list the destination announces and the
+# source picks conntrack entries by) and no frame from the destination
+# claims it.  A learned address survives a restart of the source's
+# netmoved.
 #
 #            client
 #              |

@@ -125,6 +125,10 @@ test_learned(void **state OVS_UNUSED)
           " \"nope\"]}]", "learned[0].ips[1]" },
         { "[{\"mac\": \"02:00:00:00:00:01\", \"ips\": [1]}]",
           "learned[0].ips[0]" },
+        /* The caps hold for the interface, not the entry. */
+        { "[{\"mac\": \"02:00:00:00:00:01\", \"ips\": [\"198.18.1.4\"]},"
+          " {\"mac\": \"02:00:00:00:00:01\", \"ips\": [\"198.18.1.5\"]}]",
+          "learned[1].mac: the same interface as learned[0]" },
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct json *j = json_from_string(bad[i].doc);
@@ -135,6 +139,19 @@ test_learned(void **state OVS_UNUSED)
     }
     /* Nothing of the refused documents got in (198.18.1.3 was valid). */
     assert_int_equal(a.ifaces[0].n_ipv4, 2);
+    /* More than NM_LEARNED_MAX of one family (the other may fill too). */
+    struct ds v4 = DS_EMPTY_INITIALIZER;
+    ds_put_cstr(&v4, "[{\"mac\": \"02:00:00:00:00:01\", \"ips\": [");
+    for (int i = 0; i <= NM_LEARNED_MAX; i++) {
+        ds_put_format(&v4, "%s\"198.18.3.%d\"", i ? "," : "", i + 1);
+    }
+    ds_put_cstr(&v4, "]}]");
+    struct json *j4 = json_from_string(ds_cstr(&v4));
+    assert_int_equal(nm_vm_addrs_add_learned(&a, j4, err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "more than 16 IPv4"));
+    json_destroy(j4);
+    ds_destroy(&v4);
     /* Too many. */
     struct ds many = DS_EMPTY_INITIALIZER;
     ds_put_cstr(&many, "[{\"mac\": \"02:00:00:00:00:01\", \"ips\": [");
