@@ -87,9 +87,10 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
             return nm_usage_error("%s: unexpected argument '%s'", argv[0],
                                   argv[optind]);
         }
-        if (o->n_ips || o->adopt) {
+        if (o->n_ips || o->adopt || o->vlan_map) {
             return nm_usage_error("%s: %s: only with one VM", argv[0],
-                                  o->adopt ? "--adopt" : "--ip");
+                                  o->adopt ? "--adopt" : o->vlan_map
+                                  ? "--vlan-map" : "--ip");
         }
         o->more_vms = &argv[optind];
         o->n_more_vms = argc - optind;
@@ -363,15 +364,6 @@ const struct nm_cmd nm_cmd_resume = {
     "goes out before any journal write.\n"
     "  --from HOST    the source host (a configured peer)\n"
     "  --ip IP        an address of the VM besides external_ids:ip-addresses\n"
-    "  --vlan-map     print, instead of the migration, one line 'OLD NEW' per\n"
-    "                 VLAN of the source's site and this site's for the same\n"
-    "                 network (a hook rewrites the VM's definition with it)\n"
-    "  --adopt        the migrator makes VM's port here itself (libvirt does,\n"
-    "                 when it starts QEMU, after prepare): create none, adopt\n"
-    "                 that port when it appears (found by the VM's vm-id,\n"
-    "                 iface-id or attached-mac, whatever its name), give it\n"
-    "                 this site's VLAN and the source's settings, block it\n"
-    "                 until resume\n"
     "  --json         print the migration as JSON\n"
     CTL_HELP,
 };

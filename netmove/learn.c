@@ -9,6 +9,7 @@
 #include "openvswitch/json.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
+#include "timeval.h"
 #include "util.h"
 
 #include "garp/garp.h"
@@ -21,7 +22,7 @@
 VLOG_DEFINE_THIS_MODULE(learn);
 
 #define ERRLEN 512
-#define SAVE_INTERVAL_US (5 * 1000 * 1000ULL)
+#define SAVE_INTERVAL_MS 5000
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
 
@@ -65,7 +66,7 @@ save(struct netmoved *nm)
         VLOG_WARN_RL(&rl, "%s", err);
     }
     free(path);
-    nm->learn_saved_us = garp_wall_us();
+    nm->learn_saved_ms = time_msec();
     nm->learn_saved_n = nm_addrlearn_verdicts(nm->learn)[NM_ADDRTAB_LEARNED];
 }
 
@@ -119,7 +120,8 @@ nm_learn_run(struct netmoved *nm)
         return;
     }
     if (nm_addrlearn_verdicts(nm->learn)[NM_ADDRTAB_LEARNED]
-        != nm->learn_saved_n && now >= nm->learn_saved_us + SAVE_INTERVAL_US) {
+        != nm->learn_saved_n
+        && time_msec() >= nm->learn_saved_ms + SAVE_INTERVAL_MS) {
         save(nm);
     }
 }
@@ -133,7 +135,7 @@ nm_learn_wait(struct netmoved *nm)
     nm_addrlearn_wait(nm->learn);
     if (nm_addrlearn_verdicts(nm->learn)[NM_ADDRTAB_LEARNED]
         != nm->learn_saved_n) {
-        poll_timer_wait_until((nm->learn_saved_us + SAVE_INTERVAL_US) / 1000);
+        poll_timer_wait_until(nm->learn_saved_ms + SAVE_INTERVAL_MS);
     }
 }
 

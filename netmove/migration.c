@@ -233,9 +233,17 @@ stage(struct migration *m, const struct json *x)
     char err[ERRLEN] = "";
     int error;
 
+    const struct json *vm = shash_find_data(o, "vm");
+
     if (!port || !fw || !ct || !site || site->type != JSON_STRING) {
         migration_set_error(m, "source's export: missing port, fw, ct or site");
         return -EPROTO;
+    }
+    if (!vm || vm->type != JSON_STRING || strcmp(json_string(vm), m->vm)) {
+        /* A peer answers for the VM it was asked about, or not at all. */
+        m->bad_input = true;
+        migration_set_error(m, "source's export: vm: not %s", m->vm);
+        return -EINVAL;
     }
     error = nm_vm_addrs_from_doc(port, m->extra_ips, m->n_extra_ips,
                                  &m->addrs, err, sizeof err);

@@ -37,6 +37,14 @@ migration_port_docs(struct migration *m, const struct json *x,
     if (error) {
         return error;
     }
+    for (size_t i = 0; i < n_docs; i++) {
+        if (strcmp(nmovs_doc_vm(docs[i]), m->vm)) {
+            snprintf(err, errlen, "export: port: vm: '%s' is not %s",
+                     nmovs_doc_vm(docs[i]), m->vm);
+            nmovs_docs_destroy(docs, n_docs);
+            return -EINVAL;
+        }
+    }
     struct nmovs_xlate *xl = nmovs_xlate_create();
     for (size_t i = 0; i < cfg->n_networks && !error; i++) {
         const struct nm_network *net = &cfg->networks[i];

@@ -78,6 +78,7 @@ recover_one(void *nm_, const char *id, const struct json *records)
     struct migration *m = migration_create(nm, vm, src, id);
     char err[ERRLEN];
     m->adopt = adopt;
+    m->adopt_pending = adopt;   /* Until migration_follow_port() finds it. */
     if (export && export->type == JSON_OBJECT) {
         const struct json *port = record_member(export, "port");
         const struct json *learned = record_member(export, "learned");

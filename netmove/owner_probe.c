@@ -2,6 +2,7 @@
 #include "netmove/owner_probe.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct nm_owner_probe {
     size_t n;
     int rounds_sent;
     long long int next_ms, end_ms;
+    int wait_ms;                        /* After the last round. */
     char *error;
 };
 
@@ -72,7 +74,8 @@ nm_owner_probe_start(const struct nm_config *cfg, struct garp_sender *of,
     }
     p->n = n;
     p->next_ms = time_msec();
-    p->end_ms = p->next_ms + (ROUNDS - 1) * ROUND_GAP_MS + wait_ms;
+    p->wait_ms = wait_ms;
+    p->end_ms = LLONG_MAX;              /* Set when the last round goes. */
     *probep = p;
     return 0;
 }
@@ -95,6 +98,9 @@ nm_owner_probe_run(struct nm_owner_probe *p)
         }
         p->rounds_sent++;
         p->next_ms = now + ROUND_GAP_MS;
+        if (p->rounds_sent == ROUNDS) {
+            p->end_ms = now + p->wait_ms;
+        }
     }
     if (error) {
         p->error = xasprintf("asking who answers: %s", ovs_strerror(-error));

@@ -496,6 +496,15 @@ wait_for_db(struct netmoved *nm, int timeout_ms)
     }
 }
 
+static void
+recover_when_ready(struct netmoved *nm)
+{
+    if (nm->recover_pending && nmovs_db_is_synced(nm->db)) {
+        nm->recover_pending = false;
+        migrations_recover(nm);
+    }
+}
+
 int
 netmoved_init(struct netmoved *nm, struct nm_config *cfg,
               char *err, size_t errlen)
@@ -547,7 +556,11 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
               cfg->host, cfg->site, ctl, cfg->n_peers);
     free(ctl);
     register_commands(nm);
-    migrations_recover(nm);
+    /* Recovery rolls back or completes what the journal left: it needs
+     * OVSDB's contents (a rollback against an empty replica would fail and
+     * leave the staged port for good). */
+    nm->recover_pending = true;
+    recover_when_ready(nm);
     return 0;
 }
 
@@ -555,6 +568,7 @@ void
 netmoved_run(struct netmoved *nm)
 {
     nmovs_db_run(nm->db);
+    recover_when_ready(nm);
     unixctl_server_run(nm->unixctl);
     nm_peers_run(nm->peers);
     source_run(nm);

@@ -38,9 +38,11 @@ struct netmoved {
     struct nm_addrlearn *learn;         /* VMs' addresses from their ARP/ND;
                                          * NULL: learning off. */
     unsigned int learn_db_seqno;        /* OVSDB as the learner knows it. */
-    uint64_t learn_saved_us, learn_saved_n;
+    long long int learn_saved_ms;       /* time_msec() of the last save. */
+    uint64_t learn_saved_n;             /* Addresses learned by then. */
     char **ann_vms;                     /* The VM of each announcer entry. */
     size_t n_ann_vms;
+    bool recover_pending;               /* Journal not replayed yet. */
     bool exiting;
 };
 
