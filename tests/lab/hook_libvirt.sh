@@ -61,9 +61,9 @@ EOF
 UUID=5b3f1c7e-2a4d-4e8b-9c1f-0a1b2c3d4e5f
 HOOK_CONF=$TMP/hook.conf     # the settings file the hook reads
 QMPDIR=$TMP/qmp              # where the domain XML puts netmove's monitor
-# domain_xml NAME [qmp|noqmp] [ovs|noovs] [BRIDGE] [VLAN]
+# domain_xml NAME [qmp|noqmp] [ovs|noovs] [BRIDGE] [VLAN] [macvtap]
 domain_xml() {
-	local name=$1 qmp=${2:-qmp} ovs=${3:-ovs} bridge=${4:-br-int} vlan=${5:-}
+	local name=$1 qmp=${2:-qmp} ovs=${3:-ovs} bridge=${4:-br-int} vlan=${5:-} more=${6:-}
 	cat <<EOF
 <domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$name</name>
@@ -84,6 +84,17 @@ EOF
       <target dev='tap-$name'/>
       <model type='virtio'/>
     </interface>
+EOF
+	[ "$more" != macvtap ] || cat <<EOF
+    <interface type='direct'>
+      <mac address='02:00:00:00:00:02'/>
+      <source dev='eth9' mode='bridge'/>
+      <vlan>
+        <tag id='$vlan'/>
+      </vlan>
+    </interface>
+EOF
+	cat <<EOF
   </devices>
 EOF
 	[ "$qmp" = qmp ] && cat <<EOF
@@ -300,6 +311,9 @@ hook "vm1 qmp ovs br-int 100" vm1 migrate begin -
 [ "$hook_rc" = 0 ] || fail "vlan: hook exited $hook_rc: $(cat "$TMP/err")"
 grep -q "<vlan><tag id='200'/></vlan>" "$TMP/out" || fail "vlan: the XML on stdout: $(cat "$TMP/out")"
 [ "$(grep -vc "tag id" "$TMP/out")" = "$(grep -vc "tag id" "$TMP/in.xml")" ] || fail "vlan: more than the tag changed"
+hook "vm1 qmp ovs br-int 100 macvtap" vm1 migrate begin -
+[ "$(grep -c "<tag id='200'/>" "$TMP/out")" = 1 ] && [ "$(grep -c "<tag id='100'/>" "$TMP/out")" = 1 ] ||
+	fail "vlan: not only the OVS interface's tag changed: $(cat "$TMP/out")"
 hook "vm1 qmp ovs br-int 300" vm1 migrate begin -
 [ "$hook_rc" = 0 ] && [ ! -s "$TMP/out" ] || fail "vlan: a VLAN not in the map changed the XML: $(cat "$TMP/out")"
 hook "vm4 qmp noovs qbr-4a5b 100" vm4 migrate begin -
