@@ -47,36 +47,43 @@ nm_verify_destroy(struct nm_verify *v)
     free(v->vm);
 }
 
+static void set_check(struct nm_verify *, enum nm_check_id, bool pass,
+                      bool na, const char *fmt, va_list)
+    OVS_PRINTF_FORMAT(5, 0);
+
+static void
+set_check(struct nm_verify *v, enum nm_check_id id, bool pass, bool na,
+          const char *fmt, va_list args)
+{
+    struct nm_check *c = &v->checks[id];
+
+    free(c->why);
+    c->why = xvasprintf(fmt, args);
+    c->run = true;
+    c->pass = pass;
+    c->na = na;
+}
+
 void
 nm_verify_set(struct nm_verify *v, enum nm_check_id id, bool pass,
               const char *fmt, ...)
 {
-    struct nm_check *c = &v->checks[id];
     va_list args;
 
-    free(c->why);
     va_start(args, fmt);
-    c->why = xvasprintf(fmt, args);
+    set_check(v, id, pass, false, fmt, args);
     va_end(args);
-    c->run = true;
-    c->pass = pass;
-    c->na = false;
 }
 
 void
 nm_verify_set_na(struct nm_verify *v, enum nm_check_id id,
                  const char *fmt, ...)
 {
-    struct nm_check *c = &v->checks[id];
     va_list args;
 
-    free(c->why);
     va_start(args, fmt);
-    c->why = xvasprintf(fmt, args);
+    set_check(v, id, false, true, fmt, args);
     va_end(args);
-    c->run = true;
-    c->pass = false;
-    c->na = true;
 }
 
 bool
