@@ -33,6 +33,8 @@ struct owners {
 
 struct garp_capture {
     pcap_t *pcap;
+    int vlan;                   /* Only this one (-1: untagged), or: */
+    bool any_vlan;
     bool has_mac;
     struct eth_addr mac;
     struct in6_addr *addrs;
@@ -74,6 +76,8 @@ garp_capture_open(const char *dev, const struct garp_capture_filter *f,
         cap->has_mac = true;
         cap->mac = *f->mac;
     }
+    cap->any_vlan = !f || !f->match_vlan;
+    cap->vlan = f && f->vlan > 0 ? f->vlan : -1;
     if (f && f->n_addrs) {
         cap->addrs = calloc(f->n_addrs, sizeof *cap->addrs);
         if (!cap->addrs) {
@@ -146,6 +150,9 @@ garp_capture_close(struct garp_capture *cap)
 static bool
 wanted(const struct garp_capture *cap, const struct garp_seen *seen)
 {
+    if (!cap->any_vlan && seen->vlan != cap->vlan) {
+        return false;
+    }
     if (!cap->has_mac && !cap->n_addrs) {
         return true;
     }

@@ -365,6 +365,10 @@ struct garp_capture_filter {
     const struct eth_addr *mac;
     const struct in6_addr *addrs;
     size_t n_addrs;
+    bool match_vlan;            /* Only frames of 802.1Q VLAN 'vlan' (0:
+                                 * untagged ones): another VLAN is another
+                                 * network, whose addresses may overlap. */
+    int vlan;
 };
 
 /* Opens device 'dev' for capture of ARP, RARP and ICMPv6 ND frames, tagged

@@ -40,7 +40,10 @@ nm_owner_probe_start(const struct nm_config *cfg, struct garp_sender *of,
                      int wait_ms, struct nm_owner_probe **probep,
                      char *err, size_t errlen)
 {
-    struct garp_capture_filter f = { .addrs = addrs, .n_addrs = n };
+    /* Answers on the VLAN asked on only: another VLAN is another network,
+     * where the same address may be someone else's by right. */
+    struct garp_capture_filter f = { .addrs = addrs, .n_addrs = n,
+                                     .match_vlan = true, .vlan = vlan };
     /* A locally administered MAC that no VM has: "nm" and our pid. */
     struct eth_addr asker = ETH_ADDR_C(02, 6e, 6d, 70, 00, 00);
     struct nm_owner_probe *p;

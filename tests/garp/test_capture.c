@@ -213,6 +213,41 @@ by_address(void **state)
     garp_capture_close(cap);
 }
 
+/* Scoped to a VLAN: another VLAN is another network, where the address
+ * may be someone else's by right.  B's claim comes tagged 100 here. */
+static void
+by_vlan(void **state)
+{
+    static const struct garp_vlan v100 = { .vid = 100 };
+    struct in6_addr addrs[1] = { v4(0xc6120101) };
+    struct garp_capture_filter f = { .addrs = addrs, .n_addrs = 1,
+                                     .match_vlan = true, .vlan = 0 };
+    struct garp_capture *cap;
+    struct eth_addr macs[4];
+
+    (void) state;
+    assert_int_equal(garp_build_arp(feed.data[1], GARP_FRAME_MAX, mac_b,
+                                    htonl(0xc6120101), true, &v100,
+                                    &feed.len[1]), 0);
+    cap = open_run(&f);             /* Untagged only: A's claim. */
+    assert_int_equal(garp_capture_owners(cap, &addrs[0], macs, 4), 1);
+    assert_true(eth_addr_equals(macs[0], mac_a));
+    garp_capture_close(cap);
+
+    feed.next = 0;
+    f.vlan = 100;                   /* VLAN 100 only: B's. */
+    cap = open_run(&f);
+    assert_int_equal(garp_capture_owners(cap, &addrs[0], macs, 4), 1);
+    assert_true(eth_addr_equals(macs[0], mac_b));
+    garp_capture_close(cap);
+
+    feed.next = 0;
+    f.match_vlan = false;           /* Any: both. */
+    cap = open_run(&f);
+    assert_int_equal(garp_capture_owners(cap, &addrs[0], macs, 4), 2);
+    garp_capture_close(cap);
+}
+
 static void
 no_such_device(void **state)
 {
@@ -234,6 +269,7 @@ main(void)
         cmocka_unit_test_setup(everything, setup_feed),
         cmocka_unit_test_setup(by_mac, setup_feed),
         cmocka_unit_test_setup(by_address, setup_feed),
+        cmocka_unit_test_setup(by_vlan, setup_feed),
         cmocka_unit_test(no_such_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
