@@ -1,4 +1,4 @@
-# netmove: one non-recursive Makefile (see ../shared/STYLE.md "Build").
+# netmove: one non-recursive Makefile (see docs/STYLE.md "Build").
 #
 #   make            build build/netmove, build/netmoved and the test programs
 #   make deps       install missing Debian packages (root), idempotent

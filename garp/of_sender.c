@@ -1,6 +1,6 @@
 /* garp: sending frames through an OVS bridge as if the VM's own port had
  * sent them: OpenFlow packet-out, in_port = that port, actions=NORMAL, via
- * ovs/ (DESIGN.md: the one sideways call between modules).  OVS learns the
+ * ovs/ (docs/DESIGN.md: the one sideways call between modules).  OVS learns the
  * MAC on the port, applies the port's VLAN and floods to the uplinks. */
 #include "garp/garp.h"
 

@@ -1,4 +1,4 @@
-/* Addresses learned from a VM's own frames (DESIGN.md "Identity and
+/* Addresses learned from a VM's own frames (docs/DESIGN.md "Identity and
  * ownership": "learned by watching the VM's own ARP/ND"), for VMs whose
  * port carries no external_ids:ip-addresses, as libvirt's nwfilter learns
  * them.
@@ -12,7 +12,7 @@
  *     ARP and ND on every interface (garp_claim_capture), for netmoved's
  *     poll loop.
  *
- * What counts (DESIGN.md "Trust model"): a claim is learned only from a
+ * What counts (docs/DESIGN.md "Trust model"): a claim is learned only from a
  * frame that came in on a known VM interface (the host side of its tap or
  * veth, where the VM's frames are received) and whose Ethernet source, ARP
  * sender / ND link-layer option and the interface's attached-mac are one

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-/* Exit codes of every netmove command (DESIGN.md "Interfaces"). */
+/* Exit codes of every netmove command (docs/DESIGN.md "Interfaces"). */
 enum {
     NM_EXIT_OK = 0,         /* Success. */
     NM_EXIT_FAIL = 1,       /* Operational failure. */

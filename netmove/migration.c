@@ -576,7 +576,7 @@ activate(struct migration **ms, size_t k)
 
 /* The instant the VMs of 'ms' run here (a host evacuation resumes many at
  * once; one VM is a batch of one).  Reads top to bottom: announce every VM
- * and activate every port first (DESIGN.md: first frame within 1 ms of the
+ * and activate every port first (docs/DESIGN.md: first frame within 1 ms of the
  * hook call), then record it on disk, then the rest happens in the
  * background (conntrack delta, confirm).  Each step runs for every VM before
  * the next, so that the last VM's first frame does not wait for the others'

@@ -1,5 +1,5 @@
 /* netmoved's state and its parts.  Everything hangs off one struct netmoved
- * (STYLE.md: no mutable globals beyond configuration and log level). */
+ * (docs/STYLE.md: no mutable globals beyond configuration and log level). */
 #ifndef NETMOVE_SERVICE_H
 #define NETMOVE_SERVICE_H 1
 

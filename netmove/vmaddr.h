@@ -1,4 +1,4 @@
-/* A VM's addresses, as netmove is allowed to announce them (DESIGN.md
+/* A VM's addresses, as netmove is allowed to announce them (docs/DESIGN.md
  * "Identity and ownership"): per interface of its port document, the MAC in
  * external_ids:attached-mac and the IPs in external_ids:ip-addresses
  * (space-separated), plus IPs the operator gives explicitly. */
