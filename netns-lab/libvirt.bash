@@ -240,11 +240,11 @@ lv_stop_all() {
 # ---- guests ----
 
 # guest_xml G N: the domain's XML, in one place.  TCG (type 'qemu': KVM
-# hung early in boot here, LAB-NOTES), direct kernel boot of the lab guest,
+# hung early in boot here, docs/LAB-NOTES.md), direct kernel boot of the lab guest,
 # one virtio NIC: plain layout on br-int with <virtualport
 # type='openvswitch'/> (libvirt makes the port), hybrid layout on qbr-guestG
 # (the lab plugs it as os-vif does).  No checksum offload towards the host
-# (LAB-NOTES: partial checksums do not survive the userspace datapath).  The
+# (docs/LAB-NOTES.md: partial checksums do not survive the userspace datapath).  The
 # extra QMP monitor is the one netmove's hook watches (HOOKS.md); the
 # serial console goes to the host's /var/log/libvirt/qemu/guestG.console.
 guest_xml() {

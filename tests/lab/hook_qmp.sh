@@ -13,7 +13,7 @@
 #
 #   QEMU "plain" (never migrated): plain.qmp <- watch-qmp, plain3.qmp <- stop/cont
 #
-# No guest OS (-machine pc -m 64 -nodefaults, TCG: LAB-NOTES), no network:
+# No guest OS (-machine pc -m 64 -nodefaults, TCG: docs/LAB-NOTES.md), no network:
 # QEMU's own migration over a UNIX socket.  Reads back with QEMU's QMP
 # (socat, jq) rather than with netmove's own parser.
 set -eu

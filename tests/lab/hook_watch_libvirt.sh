@@ -49,7 +49,7 @@ lv_cleanup() {
 trap lv_cleanup EXIT
 
 # libvirtd per host: private /run/libvirt, /var/lib/libvirt, /etc/libvirt,
-# /var/log/libvirt, /var/cache/libvirt (LAB-NOTES "Real libvirt").
+# /var/log/libvirt, /var/cache/libvirt (docs/LAB-NOTES.md "Real libvirt").
 lv_daemon() {
 	local h=$1
 	in_host "$h" virtlogd -d -p /run/libvirt/virtlogd.pid
