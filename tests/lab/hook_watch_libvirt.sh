@@ -42,6 +42,9 @@ lv_cleanup() {
 	done
 	sleep 0.3
 	for h in A B; do [ -s "$TMP/$h/anchor.pid" ] && kill "$(anchor "$h")" 2>/dev/null; done
+	# A QEMU whose libvirtd is gone (the test stops one) outlives it:
+	# whatever still runs in the test's namespace goes with it.
+	for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
 	(exit $rc)
 	cleanup
