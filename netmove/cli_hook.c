@@ -59,21 +59,13 @@ struct watch_opts {
     int timeout_s;
 };
 
-enum {
-    OPT_FROM = 256, OPT_EXEC, OPT_TIMEOUT, OPT_CALL_TIMEOUT, OPT_CTL,
-};
-
 static int check_watch_opts(const struct watch_opts *);
 
 static int
 parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
 {
     static const struct option options[] = {
-        { "from", required_argument, NULL, OPT_FROM },
-        { "exec", required_argument, NULL, OPT_EXEC },
-        { "timeout", required_argument, NULL, OPT_TIMEOUT },
-        { "call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT },
-        { "ctl", required_argument, NULL, OPT_CTL },
+        NM_HOOK_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *operands[2];
@@ -99,28 +91,14 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
             }
             operands[n_operands++] = optarg;
             break;
-        case OPT_FROM:
-            o->call.from = optarg;
-            break;
-        case OPT_EXEC:
-            o->call.exec = optarg;
-            break;
-        case OPT_CTL:
-            o->call.ctl = optarg;
-            break;
-        case OPT_TIMEOUT:
-            if ((rc = nm_parse_seconds("watch-qmp", "--timeout", optarg,
-                                       &o->timeout_s))) {
-                return rc;
-            }
-            break;
-        case OPT_CALL_TIMEOUT:
-            if ((rc = nm_parse_seconds("watch-qmp", "--call-timeout",
-                                       optarg, &o->call.call_timeout_s))) {
-                return rc;
-            }
-            break;
         default:
+            rc = nm_hook_call_option(&o->call, &o->timeout_s, c, optarg);
+            if (rc >= 0) {
+                if (rc) {
+                    return rc;
+                }
+                break;
+            }
             return nm_usage_error("watch-qmp: unknown option '%s'",
                                   argv[optind - 1]);
         }

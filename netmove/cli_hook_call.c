@@ -198,3 +198,27 @@ nm_hook_call_resume(const struct nm_hook_call *c, long long int resumed_usec,
            time_msec() - t0);
     return NM_EXIT_OK;
 }
+
+int
+nm_hook_call_option(struct nm_hook_call *c, int *timeout_s, int opt,
+                    const char *arg)
+{
+    switch (opt) {
+    case NM_HOOK_OPT_FROM:
+        c->from = arg;
+        return 0;
+    case NM_HOOK_OPT_EXEC:
+        c->exec = arg;
+        return 0;
+    case NM_HOOK_OPT_CTL:
+        c->ctl = arg;
+        return 0;
+    case NM_HOOK_OPT_TIMEOUT:
+        return nm_parse_seconds(c->verb, "--timeout", arg, timeout_s);
+    case NM_HOOK_OPT_CALL_TIMEOUT:
+        return nm_parse_seconds(c->verb, "--call-timeout", arg,
+                                &c->call_timeout_s);
+    default:
+        return -1;
+    }
+}

@@ -50,8 +50,7 @@ struct lv_watch {
 };
 
 enum {
-    OPT_URI = 256, OPT_VM, OPT_FROM, OPT_EXEC, OPT_TIMEOUT, OPT_CALL_TIMEOUT,
-    OPT_CTL,
+    OPT_URI = NM_HOOK_OPT_N, OPT_VM,
 };
 
 /* libvirt prints every error on stderr by default; we report once. */
@@ -118,11 +117,7 @@ parse_lv_opts(int argc, char *argv[], struct lv_opts *o)
     static const struct option options[] = {
         { "uri", required_argument, NULL, OPT_URI },
         { "vm", required_argument, NULL, OPT_VM },
-        { "from", required_argument, NULL, OPT_FROM },
-        { "exec", required_argument, NULL, OPT_EXEC },
-        { "timeout", required_argument, NULL, OPT_TIMEOUT },
-        { "call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT },
-        { "ctl", required_argument, NULL, OPT_CTL },
+        NM_HOOK_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     int c, rc;
@@ -153,31 +148,17 @@ parse_lv_opts(int argc, char *argv[], struct lv_opts *o)
         case OPT_VM:
             o->call.vm = optarg;
             break;
-        case OPT_FROM:
-            o->call.from = optarg;
-            break;
-        case OPT_EXEC:
-            o->call.exec = optarg;
-            break;
-        case OPT_CTL:
-            o->call.ctl = optarg;
-            break;
-        case OPT_TIMEOUT:
-            if ((rc = nm_parse_seconds(VERB, "--timeout", optarg,
-                                       &o->timeout_s))) {
-                return rc;
-            }
-            break;
-        case OPT_CALL_TIMEOUT:
-            if ((rc = nm_parse_seconds(VERB, "--call-timeout", optarg,
-                                       &o->call.call_timeout_s))) {
-                return rc;
-            }
-            break;
         case ':':
             return nm_usage_error(VERB ": %s: missing value",
                                   argv[optind - 1]);
         default:
+            rc = nm_hook_call_option(&o->call, &o->timeout_s, c, optarg);
+            if (rc >= 0) {
+                if (rc) {
+                    return rc;
+                }
+                break;
+            }
             return nm_usage_error(VERB ": unknown option '%s'",
                                   argv[optind - 1]);
         }

@@ -47,6 +47,26 @@ bool nm_host_name_valid(const char *s);
 int nm_parse_seconds(const char *verb, const char *opt, const char *arg,
                      int *s);
 
+/* The options every adapter has, as getopt_long() values and table rows;
+ * an adapter's own options number from NM_HOOK_OPT_N. */
+enum {
+    NM_HOOK_OPT_FROM = 256, NM_HOOK_OPT_EXEC, NM_HOOK_OPT_TIMEOUT,
+    NM_HOOK_OPT_CALL_TIMEOUT, NM_HOOK_OPT_CTL, NM_HOOK_OPT_N
+};
+#define NM_HOOK_LONG_OPTIONS                                            \
+    { "from", required_argument, NULL, NM_HOOK_OPT_FROM },              \
+    { "exec", required_argument, NULL, NM_HOOK_OPT_EXEC },              \
+    { "timeout", required_argument, NULL, NM_HOOK_OPT_TIMEOUT },        \
+    { "call-timeout", required_argument, NULL, NM_HOOK_OPT_CALL_TIMEOUT }, \
+    { "ctl", required_argument, NULL, NM_HOOK_OPT_CTL }
+
+/* Takes option 'opt' (getopt_long()'s value) with value 'arg' into 'c' or
+ * '*timeout_s' (the watch's --timeout).  Returns 0, NM_EXIT_USAGE after
+ * naming the option on stderr, or -1 if 'opt' is not one of
+ * NM_HOOK_OPT_*. */
+int nm_hook_call_option(struct nm_hook_call *c, int *timeout_s, int opt,
+                        const char *arg);
+
 /* Checks the options every adapter has: --from, --exec, --ctl.  Returns 0,
  * or NM_EXIT_USAGE after naming the field on stderr. */
 int nm_hook_call_check(const struct nm_hook_call *c);
