@@ -62,11 +62,11 @@ if echo "$ips" | jq -e --arg a "$vm2_ip" 'index($a) != null' >/dev/null; then
 fi
 grep -q "$vm2_ip, learned on tap-vm1, is answered by $vm2_mac" "$r1/netmoved.log" ||
 	fail "host1's log does not say why $vm2_ip was dropped: $(grep -i answered "$r1/netmoved.log")"
-sleep 1
+# Read back with tshark: a GARP from host2 for the learned address (waited
+# for in the capture: tcpdump -U writes each frame), none for vm2's.
+garp_seen() { tshark -r "$TMP/up0.pcap" -Y "arp.src.proto_ipv4 == $extra4 && arp.isgratuitous" 2>/dev/null | grep -q .; }
+wait_until 5 garp_seen || fail "no GARP for $extra4 left host2"
 capture_stop
-# Read back with tshark: a GARP from host2 for the learned address, none for vm2's.
-tshark -r "$TMP/up0.pcap" -Y "arp.src.proto_ipv4 == $extra4 && arp.isgratuitous" 2>/dev/null | grep -q . ||
-	fail "no GARP for $extra4 left host2"
 if tshark -r "$TMP/up0.pcap" -Y "arp.src.proto_ipv4 == $vm2_ip && eth.src != $vm2_mac" 2>/dev/null | grep -q .; then
 	fail "host2 announced vm2's address $vm2_ip for vm1"
 fi
