@@ -41,23 +41,37 @@ CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -fno-strict-aliasing
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SYSLIBS  := $(shell pkg-config --libs libnftnl libmnl libnetfilter_conntrack 2>/dev/null) -lpcap
 # libvirt's client library: only watch-libvirt calls it, in netmove-libvirt
-# (lvwatch.c, in libnetmove, uses its header's numbers alone).
+# (lvwatch.c, in libnmhooks, uses its header's numbers alone).
 LIBVIRT_LIBS := $(shell pkg-config --libs libvirt 2>/dev/null)
 
-# Modules: each a static library with one public header.
+# Modules: each a static library.  garp/, ovs/ and firewall/ have one public
+# header each; netmove/ is split by role, one library per folder, and each
+# program links only the ones it may call (docs/ARCHITECTURE.md "Modules"):
+# a CLI file that calls into the daemon fails to link (tests/build/).
 GARP_SRCS     := $(sort $(wildcard garp/*.c))
 OVSMOD_SRCS   := $(sort $(wildcard ovs/*.c))
 FW_SRCS       := $(sort $(wildcard firewall/*.c))
-CLI_SRCS      := netmove/netmove.c $(sort $(wildcard netmove/cli_*.c))
+NMCOMMON_SRCS := $(sort $(wildcard netmove/common/*.c))
+NMADDR_SRCS   := $(sort $(wildcard netmove/addr/*.c))
+NMVERIFY_SRCS := $(sort $(wildcard netmove/verify/*.c))
+# The programs' main() files stay out of the libraries.
+CLI_MAIN      := netmove/cli/netmove.c
+DAEMON_MAIN   := netmove/daemon/netmoved.c
+NMCLI_SRCS    := $(filter-out $(CLI_MAIN),$(sort $(wildcard netmove/cli/*.c)))
+NMDAEMON_SRCS := $(filter-out $(DAEMON_MAIN),$(sort $(wildcard netmove/daemon/*.c)))
 # watch-libvirt: netmove execs netmove-libvirt, the same CLI with libvirt.
-CLI_COMMON    := $(filter-out netmove/cli_libvirt.c netmove/cli_libvirt_exec.c,$(CLI_SRCS))
-DAEMON_SRCS   := netmove/netmoved.c
-SVC_SRCS      := $(filter-out $(CLI_SRCS) $(DAEMON_SRCS),$(sort $(wildcard netmove/*.c)))
+LIBVIRT_SRCS  := netmove/hooks/watch_libvirt.c netmove/hooks/watch_libvirt_exec.c
+NMHOOKS_SRCS  := $(filter-out $(LIBVIRT_SRCS),$(sort $(wildcard netmove/hooks/*.c)))
 
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
-# Link order: the service, then the modules it wires, then the libraries.
-MODLIBS = $(1)/libnetmove.a $(1)/libfirewall.a $(1)/libgarp.a $(1)/libnmovs.a
+# Link lines, callers first: each library may call those after it.
+BASELIBS   = $(1)/libnmaddr.a $(1)/libnmverify.a $(1)/libnmcommon.a \
+             $(1)/libfirewall.a $(1)/libgarp.a $(1)/libnmovs.a
+CLILIBS    = $(1)/libnmhooks.a $(1)/libnmcli.a $(call BASELIBS,$(1))
+DAEMONLIBS = $(1)/libnmdaemon.a $(call BASELIBS,$(1))
+# Tests and tools may reach every part.
+MODLIBS    = $(1)/libnmdaemon.a $(1)/libnmhooks.a $(1)/libnmcli.a $(call BASELIBS,$(1))
 
 UNIT_SRCS  := $(sort $(wildcard tests/*/test_*.c))
 UNIT_BINS  := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
@@ -67,7 +81,7 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 
 PROGS := $(BUILD)/netmove $(BUILD)/netmove-libvirt $(BUILD)/netmoved
 
-.PHONY: all deps check unit demo bench clean distclean ovs tests
+.PHONY: all deps check unit demo bench clean distclean ovs tests print-cflags print-cli-link
 # Keep objects: they are intermediates of the tool and test programs.
 .SECONDARY:
 all: $(PROGS) $(TOOL_BINS)
@@ -107,19 +121,24 @@ $(foreach t,$(BUILD) $(BUILD)/asan,\
   $(eval $(call module_lib,$(t),garp,$(GARP_SRCS)))\
   $(eval $(call module_lib,$(t),nmovs,$(OVSMOD_SRCS)))\
   $(eval $(call module_lib,$(t),firewall,$(FW_SRCS)))\
-  $(eval $(call module_lib,$(t),netmove,$(SVC_SRCS))))
+  $(eval $(call module_lib,$(t),nmcommon,$(NMCOMMON_SRCS)))\
+  $(eval $(call module_lib,$(t),nmaddr,$(NMADDR_SRCS)))\
+  $(eval $(call module_lib,$(t),nmverify,$(NMVERIFY_SRCS)))\
+  $(eval $(call module_lib,$(t),nmcli,$(NMCLI_SRCS)))\
+  $(eval $(call module_lib,$(t),nmhooks,$(NMHOOKS_SRCS)))\
+  $(eval $(call module_lib,$(t),nmdaemon,$(NMDAEMON_SRCS))))
 
-$(BUILD)/netmove: $(call obj,$(BUILD),$(CLI_COMMON) netmove/cli_libvirt_exec.c) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
+$(BUILD)/netmove: $(call obj,$(BUILD),$(CLI_MAIN) netmove/hooks/watch_libvirt_exec.c) $(call CLILIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call CLILIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
 
-$(BUILD)/netmove-libvirt: $(call obj,$(BUILD),$(CLI_COMMON) netmove/cli_libvirt.c) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
+$(BUILD)/netmove-libvirt: $(call obj,$(BUILD),$(CLI_MAIN) netmove/hooks/watch_libvirt.c) $(call CLILIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) $(LIBVIRT_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call CLILIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) $(LIBVIRT_LIBS)
 
-$(BUILD)/netmoved: $(call obj,$(BUILD),$(DAEMON_SRCS)) $(call MODLIBS,$(BUILD)) $(OVS_LIB)
+$(BUILD)/netmoved: $(call obj,$(BUILD),$(DAEMON_MAIN)) $(call DAEMONLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call DAEMONLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
@@ -139,6 +158,12 @@ $(BUILD)/nm-probe: $(BUILD)/obj/tests/tools/nm-probe.o $(OVS_LIB)
 $(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(call MODLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) -lm
+
+# What tests/build/layering.sh compiles and links a probe CLI file with.
+print-cflags:
+	@echo $(CPPFLAGS) $(CFLAGS)
+print-cli-link:
+	@echo $(call obj,$(BUILD),$(CLI_MAIN) netmove/hooks/watch_libvirt_exec.c) $(call CLILIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
 
 # --- the two commands of the README, and friends ---
 deps:

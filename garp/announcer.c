@@ -8,6 +8,7 @@
 
 #include "openvswitch/poll-loop.h"
 #include "util.h"
+#include "timeval.h"
 
 #include "garp/garp-private.h"
 
@@ -204,7 +205,7 @@ garp_announcer_next(const struct garp_announcer *a, uint64_t now_us)
 void
 garp_announcer_wait(const struct garp_announcer *a)
 {
-    uint64_t next = garp_announcer_next(a, garp_now_us());
+    uint64_t next = garp_announcer_next(a, time_usec());
 
     /* Both clocks are CLOCK_MONOTONIC; poll_block() counts milliseconds. */
     if (next != UINT64_MAX) {

@@ -310,10 +310,6 @@ bool garp_announcer_is_done(const struct garp_announcer *);
 /* Frames sent so far. */
 uint64_t garp_announcer_n_sent(const struct garp_announcer *);
 
-/* CLOCK_MONOTONIC and CLOCK_REALTIME in microseconds. */
-uint64_t garp_now_us(void);
-uint64_t garp_wall_us(void);
-
 /* ---- Dissecting and capturing -------------------------------------------- */
 
 /* What one ARP/RARP/NA frame says. */

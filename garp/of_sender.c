@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include "timeval.h"
 
 #include "ovs/ovs.h"
 
@@ -166,7 +167,7 @@ of_sender_send(struct garp_sender *sender, const struct garp_pkt *pkts,
         }
         /* The switch has handled them once the batch's barrier is back. */
         if (wall_us) {
-            uint64_t now = garp_wall_us();
+            uint64_t now = time_wall_usec();
             for (size_t j = 0; j < k; j++) {
                 wall_us[order[i + j]] = now;
             }

@@ -7,6 +7,7 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include "timeval.h"
 
 #include "garp/garp-private.h"
 
@@ -124,7 +125,7 @@ pcap_sender_send(struct garp_sender *sender, const struct garp_pkt *pkts,
             }
         }
         if (wall_us) {
-            wall_us[i] = garp_wall_us();
+            wall_us[i] = time_wall_usec();
         }
         (*n_sent)++;
     }

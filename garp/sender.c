@@ -30,23 +30,3 @@ garp_sender_send(struct garp_sender *sender, const struct garp_pkt *pkts,
     return n ? sender->class->send(sender, pkts, n, wall_us, n_sent) : 0;
 }
 
-static uint64_t
-clock_us(clockid_t clock)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-uint64_t
-garp_now_us(void)
-{
-    return clock_us(CLOCK_MONOTONIC);
-}
-
-uint64_t
-garp_wall_us(void)
-{
-    return clock_us(CLOCK_REALTIME);
-}

@@ -1,4 +1,4 @@
-/* Tests netmove/addrlearn.c, the learner: the capture (libpcap wrapped at
+/* Tests netmove/addr/addrlearn.c, the learner: the capture (libpcap wrapped at
  * the edge, handing over SLL2 frames) feeds the table through the frame's
  * interface index; a claim on the known interface "lo" with its
  * attached-mac is learned, one with another MAC or on an interface that
@@ -18,7 +18,7 @@
 #include "util.h"
 
 #include "garp/garp.h"
-#include "netmove/addrlearn.h"
+#include "netmove/addr/addrlearn.h"
 
 pcap_t *__wrap_pcap_create(const char *, char *);
 int __wrap_pcap_activate(pcap_t *);

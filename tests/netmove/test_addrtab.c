@@ -1,4 +1,4 @@
-/* Tests netmove/addrtab.c, the learned-address table, on a fake clock:
+/* Tests netmove/addr/addrtab.c, the learned-address table, on a fake clock:
  * what a claim counts for, the per-family cap, ageing, conflicts across
  * interfaces (and not across networks), forget, the known interfaces, and
  * merging into a VM's addresses. */
@@ -14,8 +14,8 @@
 #include "util.h"
 
 #include "garp/garp.h"
-#include "netmove/addrlearn.h"
-#include "netmove/vmaddr.h"
+#include "netmove/addr/addrlearn.h"
+#include "netmove/addr/vmaddr.h"
 
 #define S 1000000ULL            /* One second in microseconds. */
 #define T0 (1700000000ULL * S)  /* Some wall-clock time. */

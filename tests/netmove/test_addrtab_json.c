@@ -1,4 +1,4 @@
-/* Tests netmove/addrtab_json.c: the table's document round-trips; hostile
+/* Tests netmove/addr/addrtab_json.c: the table's document round-trips; hostile
  * documents are refused with the member named and the table unchanged;
  * the file is written atomically (no temporary left, mode 0600) and a
  * missing, corrupt or oversized file is an error, not a crash. */
@@ -20,7 +20,7 @@
 #include "util.h"
 
 #include "garp/garp.h"
-#include "netmove/addrlearn.h"
+#include "netmove/addr/addrlearn.h"
 
 #define S 1000000ULL
 #define T0 (1700000000ULL * S)

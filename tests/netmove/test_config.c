@@ -1,4 +1,4 @@
-/* netmove/config.c: the configuration file, good and bad. */
+/* netmove/common/config.c: the configuration file, good and bad. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include "openvswitch/json.h"
 #include "util.h"
 
-#include "netmove/config.h"
+#include "netmove/common/config.h"
 
 #define GOOD \
     "{\"version\": 1, \"host\": \"host1\", \"site\": \"a\"," \

@@ -1,4 +1,4 @@
-/* netmove/journal.c: records on disk, reloaded in order, finished. */
+/* netmove/daemon/journal.c: records on disk, reloaded in order, finished. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include "openvswitch/json.h"
 #include "util.h"
 
-#include "netmove/journal.h"
+#include "netmove/daemon/journal.h"
 
 struct seen {
     int n;

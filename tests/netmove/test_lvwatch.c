@@ -1,4 +1,4 @@
-/* Tests netmove/lvwatch.c: which libvirt lifecycle event, in which watch
+/* Tests netmove/hooks/lvwatch.c: which libvirt lifecycle event, in which watch
  * state, calls resume, gives up or is ignored (every event and detail
  * libvirt 9.0 defines, in each state), the state at the start of a watch,
  * and the sequences libvirt 9.0 emitted in the lab (virsh event --all on a
@@ -16,7 +16,7 @@
 #define VIR_ENUM_SENTINELS 1
 #include <libvirt/libvirt.h>
 
-#include "netmove/lvwatch.h"
+#include "netmove/hooks/lvwatch.h"
 
 #define W LVW_WAIT
 #define R LVW_CALL_RESUME

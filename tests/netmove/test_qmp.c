@@ -1,4 +1,4 @@
-/* Tests netmove/qmp.c: QMP messages out of byte streams (whole, byte by
+/* Tests netmove/hooks/qmp.c: QMP messages out of byte streams (whole, byte by
  * byte, in odd chunks), their classification, and the watch that decides
  * when a VM resumed after an incoming migration, on transcripts recorded
  * from QEMU 7.2 (Debian 12) and on the cases that must never trigger. */
@@ -14,7 +14,7 @@
 
 #include "openvswitch/json.h"
 
-#include "netmove/qmp.h"
+#include "netmove/hooks/qmp.h"
 
 #define GREETING "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, " \
     "\"minor\": 2, \"major\": 7}, \"package\": \"Debian 1:7.2+dfsg-7\"}, " \

@@ -1,4 +1,4 @@
-/* Tests netmove/verify.c: each judgement of 'netmove verify' passes on what
+/* Tests netmove/verify/verify.c: each judgement of 'netmove verify' passes on what
  * a good move leaves and fails, naming the culprit, on each way a move goes
  * wrong; the ARP probe and NS it asks with (dissected by garp/) and the
  * echo replies it counts; the source's fdb answer (ovs/query.c's parse of
@@ -19,8 +19,8 @@
 #include "openvswitch/shash.h"
 
 #include "garp/garp.h"
-#include "netmove/config.h"
-#include "netmove/verify.h"
+#include "netmove/common/config.h"
+#include "netmove/verify/verify.h"
 #include "ovs/ovs.h"
 
 static char why[512];

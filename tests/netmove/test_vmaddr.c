@@ -1,4 +1,4 @@
-/* netmove/vmaddr.c: a VM's addresses from its port document. */
+/* netmove/addr/vmaddr.c: a VM's addresses from its port document. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 #include "util.h"
 
 #include "firewall/firewall.h"
-#include "netmove/vmaddr.h"
+#include "netmove/addr/vmaddr.h"
 
 #define DOC(IDS) \
     "{\"version\": 1, \"vm\": \"vm1\", \"ports\": [{\"name\": \"p1\"," \

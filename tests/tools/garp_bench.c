@@ -23,6 +23,7 @@
 #include "openvswitch/vlog.h"
 #include "packets.h"
 #include "util.h"
+#include "timeval.h"
 
 #include "garp/garp.h"
 
@@ -195,12 +196,12 @@ bench_latency(struct bench *b)
         make_vm(b, 0xbb, i, &addrs, &vm);
         read_capture(b, &drain, SIZE_MAX, 0);
 
-        uint64_t t0 = garp_wall_us();
-        if (garp_announcer_add(a, &vm, garp_now_us(), NULL, err, sizeof err)
-            || garp_announcer_run(a, garp_now_us())) {
+        uint64_t t0 = time_wall_usec();
+        if (garp_announcer_add(a, &vm, time_usec(), NULL, err, sizeof err)
+            || garp_announcer_run(a, time_usec())) {
             die("announce", err);
         }
-        uint64_t t1 = garp_wall_us();
+        uint64_t t1 = time_wall_usec();
 
         read_capture(b, &w, 1, 1000);
         if (w.n) {
@@ -241,8 +242,8 @@ bench_rate_once(struct bench *b, unsigned int run)
                               sizeof err)) {
         die("announcer", err);
     }
-    uint64_t now = garp_now_us();
-    uint64_t b0 = garp_now_us();
+    uint64_t now = time_usec();
+    uint64_t b0 = time_usec();
     for (unsigned int i = 0; i < b->vms; i++) {
         struct garp_vm vm;
 
@@ -251,9 +252,9 @@ bench_rate_once(struct bench *b, unsigned int run)
             die("add", err);
         }
     }
-    uint64_t s0 = garp_now_us();
+    uint64_t s0 = time_usec();
     int error = garp_announcer_run(a, s0);
-    uint64_t s1 = garp_now_us();
+    uint64_t s1 = time_usec();
     if (error) {
         die("send", strerror(-error));
     }

@@ -19,9 +19,10 @@
 #include "openvswitch/json.h"
 #include "openvswitch/poll-loop.h"
 #include "util.h"
+#include "timeval.h"
 
 #include "garp/garp.h"
-#include "netmove/addrlearn.h"
+#include "netmove/addr/addrlearn.h"
 
 static volatile sig_atomic_t stop;
 
@@ -114,7 +115,7 @@ main(int argc, char *argv[])
     }
     tab = nm_addrlearn_table(learn);
     if (state) {
-        error = nm_addrtab_load(tab, state, garp_wall_us(), err, sizeof err);
+        error = nm_addrtab_load(tab, state, time_wall_usec(), err, sizeof err);
         if (error && error != -ENOENT) {
             fprintf(stderr, "nm-learn: %s (going on without it)\n", err);
         }
@@ -131,7 +132,7 @@ main(int argc, char *argv[])
     fflush(stdout);
 
     while (!stop) {
-        error = nm_addrlearn_run(learn, garp_wall_us());
+        error = nm_addrlearn_run(learn, time_wall_usec());
         if (error) {
             fprintf(stderr, "nm-learn: capture: %s\n", ovs_strerror(-error));
             return 1;
@@ -141,7 +142,7 @@ main(int argc, char *argv[])
         poll_block();
     }
 
-    struct json *report = nm_addrtab_report(tab, garp_wall_us());
+    struct json *report = nm_addrtab_report(tab, time_wall_usec());
     char *s = json_to_string(report, JSSF_SORT);
     printf("report %s\n", s);
     fflush(stdout);

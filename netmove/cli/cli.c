@@ -1,0 +1,82 @@
+/* What every verb of the CLI shares (cli.h): usage, help, error messages,
+ * sub-verbs.  The hook adapters (netmove/hooks/) use them too. */
+#include "netmove/cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "openvswitch/dynamic-string.h"
+
+void
+nm_cmd_print_usage(const struct nm_cmd *cmd)
+{
+    fputs(cmd->usage, stdout);
+}
+
+bool
+nm_wants_help(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            break;
+        }
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+vprint_error(const char *fmt, va_list args)
+{
+    fputs("netmove: ", stderr);
+    vfprintf(stderr, fmt, args);
+    fputc('\n', stderr);
+}
+
+int
+nm_usage_error(const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    vprint_error(fmt, args);
+    va_end(args);
+    return NM_EXIT_USAGE;
+}
+
+int
+nm_fail(const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    vprint_error(fmt, args);
+    va_end(args);
+    return NM_EXIT_FAIL;
+}
+
+int
+nm_run_subcmd(const struct nm_cmd *group, const struct nm_subcmd *subs,
+              int argc, char *argv[])
+{
+    struct ds names = DS_EMPTY_INITIALIZER;
+    int rc;
+
+    if (argc < 2) {
+        nm_cmd_print_usage(group);
+        return NM_EXIT_USAGE;
+    }
+    for (const struct nm_subcmd *sub = subs; sub->name; sub++) {
+        if (!strcmp(argv[1], sub->name)) {
+            return sub->fn(argc - 1, argv + 1);
+        }
+        ds_put_format(&names, "%s%s", names.length ? ", " : "", sub->name);
+    }
+    rc = nm_usage_error("%s: unknown command '%s' (%s)", group->name, argv[1],
+                        ds_cstr(&names));
+    ds_destroy(&names);
+    return rc;
+}

@@ -1,0 +1,101 @@
+/* netmove CLI: the subcommand table and helpers shared by the cmd_* files. */
+#ifndef NETMOVE_CLI_H
+#define NETMOVE_CLI_H 1
+
+#include <stdbool.h>
+
+#include "netmove/common/error.h"
+
+/* One subcommand: 'name' as typed, 'fn' runs it with argv[0] = 'name' and
+ * returns an exit code, 'summary' is one line for 'netmove help', 'usage'
+ * the full text for 'netmove help NAME' and 'netmove NAME --help'. */
+struct nm_cmd {
+    const char *name;
+    int (*fn)(int argc, char *argv[]);
+    const char *summary;
+    const char *usage;
+};
+
+/* Prints 'cmd''s usage to stdout. */
+void nm_cmd_print_usage(const struct nm_cmd *cmd);
+
+/* True if 'argv' holds "--help" or "-h" before any "--". */
+bool nm_wants_help(int argc, char *argv[]);
+
+/* Prints "netmove: <fmt>" to stderr and returns NM_EXIT_USAGE, for bad input. */
+int nm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "netmove: <fmt>" to stderr and returns NM_EXIT_FAIL. */
+int nm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A group's sub-verb ("netmove fw export"): 'fn' runs it with argv[0] =
+ * 'name'. */
+struct nm_subcmd {
+    const char *name;
+    int (*fn)(int argc, char *argv[]);
+};
+
+/* Runs the sub-verb argv[1] of 'group' among the 'subs' (ending with a NULL
+ * name); a missing or unknown one is bad input. */
+int nm_run_subcmd(const struct nm_cmd *group, const struct nm_subcmd *subs,
+                  int argc, char *argv[]);
+
+/* Subcommands, one file per group (cli_<group>.c), each defining its
+ * 'struct nm_cmd nm_cmd_<verb>'.  The table in netmove.c lists them in the
+ * order 'netmove help' shows them. */
+extern const struct nm_cmd nm_cmd_announce;    /* cli_announce.c */
+extern const struct nm_cmd nm_cmd_capture;     /* cli_announce.c */
+extern const struct nm_cmd nm_cmd_port;        /* cli_port.c */
+extern const struct nm_cmd nm_cmd_fw;          /* cli_fw.c */
+extern const struct nm_cmd nm_cmd_ct;          /* cli_ct.c */
+extern const struct nm_cmd nm_cmd_prepare;     /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_resume;      /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_confirm;     /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_abort;       /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_verify;      /* cli_verify.c */
+extern const struct nm_cmd nm_cmd_watch_qmp;   /* watch_qmp.c */
+/* watch_libvirt.c in netmove-libvirt; watch_libvirt_exec.c, which runs
+ * netmove-libvirt, in netmove. */
+extern const struct nm_cmd nm_cmd_watch_libvirt;
+#define NM_WATCH_LIBVIRT_SUMMARY \
+    "resume at libvirt's RESUMED MIGRATED event after an incoming migration"
+#define NM_WATCH_LIBVIRT_USAGE \
+    "usage: netmove watch-libvirt DOMAIN [--uri URI] [--vm ID] [--from HOST]\n" \
+    "                             [--exec CMD] [--timeout S]\n" \
+    "                             [--call-timeout S] [--ctl PATH]\n" \
+    "\n" \
+    "Connects to libvirtd (read-only), finds DOMAIN (a name or a UUID), the\n" \
+    "destination of an incoming migration, and follows its lifecycle\n" \
+    "events.  At RESUMED MIGRATED (the guest runs here after the incoming\n" \
+    "migration; RESUMED POSTCOPY in post-copy) it calls resume at once,\n" \
+    "once, and exits: through the local netmoved ('netmove resume ID\n" \
+    "[--from HOST]'), or with --exec by running CMD with sh -c and the\n" \
+    "environment NETMOVE_VM, NETMOVE_SRC_HOST (with --from),\n" \
+    "NETMOVE_RESUMED_US (when the event arrived, microseconds since the\n" \
+    "epoch: libvirt's events carry no timestamp).  A RESUMED of a domain\n" \
+    "that did not come by an incoming migration (a plain 'virsh resume', a\n" \
+    "source whose migration was cancelled) never triggers.  Started late,\n" \
+    "on a domain that already runs after an incoming migration, it calls at\n" \
+    "once.  It gives up if the domain stops (the migration failed), crashes\n" \
+    "or is undefined, if the connection to libvirtd closes, or at\n" \
+    "--timeout.  A SUSPENDED MIGRATED (a source, paused for the switch-over)\n" \
+    "is printed, nothing more.  Never run it inside a libvirt hook: libvirtd\n" \
+    "is busy in the hook; start it detached (netmove/hooks/libvirt-qemu\n" \
+    "does).\n" \
+    "\n" \
+    "  --uri URI          libvirt's connection URI (qemu:///system)\n" \
+    "  --vm ID            netmove's id of the VM (else the domain's UUID,\n" \
+    "                     the external_ids:vm-id libvirt sets on its port)\n" \
+    "  --from HOST        the source host (else netmoved finds it)\n" \
+    "  --exec CMD         run CMD instead of calling netmoved\n" \
+    "  --timeout S        how long to wait for the event (600)\n" \
+    "  --call-timeout S   how long the resume call may take (60)\n" \
+    "  --ctl PATH         netmoved's control socket (else $NETMOVE_CTL, else\n" \
+    "                     $OVS_RUNDIR/netmoved.ctl)\n" \
+    "\n" \
+    "Exit: 0 resume called and succeeded, 1 it failed, or the domain never\n" \
+    "ran here after an incoming migration, 2 bad input.\n"
+
+extern const struct nm_cmd nm_cmd_status;      /* cli_migrate.c */
+
+#endif /* netmove/cli/cli.h */

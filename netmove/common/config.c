@@ -1,0 +1,357 @@
+/* netmoved's configuration file, parsed with libopenvswitch's json and
+ * ovsdb_parser (typed members; unknown members are an error). */
+#include "netmove/common/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/json.h"
+#include "ovsdb-error.h"
+#include "ovsdb-parser.h"
+#include "util.h"
+
+/* Moves 'parser''s error, if any, into 'err' and returns -EINVAL, else 0. */
+static int
+parser_done(struct ovsdb_parser *parser, char *err, size_t errlen)
+{
+    struct ovsdb_error *error = ovsdb_parser_finish(parser);
+
+    if (error) {
+        char *s = ovsdb_error_to_string_free(error);
+        snprintf(err, errlen, "%s", s);
+        free(s);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static char *
+string_member(struct ovsdb_parser *p, const char *name, bool optional,
+              const char *dflt)
+{
+    const struct json *j = ovsdb_parser_member(p, name, OP_STRING
+                                               | (optional ? OP_OPTIONAL : 0));
+    if (j && !json_string(j)[0]) {
+        ovsdb_parser_raise_error(p, "%s: must not be empty", name);
+        return NULL;
+    }
+    return j ? xstrdup(json_string(j)) : dflt ? xstrdup(dflt) : NULL;
+}
+
+/* An integer member in [min, max]; 'dflt' if absent. */
+static unsigned int
+uint_member(struct ovsdb_parser *p, const char *name, long long min,
+            long long max, unsigned int dflt)
+{
+    const struct json *j = ovsdb_parser_member(p, name,
+                                               OP_INTEGER | OP_OPTIONAL);
+    if (!j) {
+        return dflt;
+    }
+    long long v = json_integer(j);
+    if (v < min || v > max) {
+        ovsdb_parser_raise_error(p, "%s: %lld is not in %lld..%lld",
+                                 name, v, min, max);
+        return dflt;
+    }
+    return v;
+}
+
+static int
+parse_tls(struct nm_config *cfg, const struct json *j, char *err, size_t len)
+{
+    struct ovsdb_parser p;
+
+    ovsdb_parser_init(&p, j, "tls");
+    cfg->tls_key = string_member(&p, "private_key", false, NULL);
+    cfg->tls_cert = string_member(&p, "certificate", false, NULL);
+    cfg->tls_ca = string_member(&p, "ca_certificate", false, NULL);
+    return parser_done(&p, err, len);
+}
+
+static int
+parse_peers(struct nm_config *cfg, const struct json *j, char *err, size_t len)
+{
+    const struct json_array *a = json_array(j);
+
+    cfg->peers = xcalloc(a->n ? a->n : 1, sizeof *cfg->peers);
+    for (size_t i = 0; i < a->n; i++) {
+        struct nm_peer_config *peer = &cfg->peers[cfg->n_peers++];
+        struct ovsdb_parser p;
+        char name[32];
+
+        snprintf(name, sizeof name, "peers[%zu]", i);
+        ovsdb_parser_init(&p, a->elems[i], "%s", name);
+        peer->name = string_member(&p, "name", false, NULL);
+        peer->remote = string_member(&p, "remote", false, NULL);
+        int error = parser_done(&p, err, len);
+        if (error) {
+            return error;
+        }
+        if (!strcmp(peer->name, cfg->host)) {
+            snprintf(err, len, "%s.name: '%s' is this host", name, peer->name);
+            return -EINVAL;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (!strcmp(cfg->peers[k].name, peer->name)) {
+                snprintf(err, len, "%s.name: '%s' appears twice", name,
+                         peer->name);
+                return -EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+static int
+parse_network(struct nm_network *net, const struct json *j, size_t i,
+              char *err, size_t len)
+{
+    struct ovsdb_parser p;
+    char name[32];
+
+    snprintf(name, sizeof name, "networks[%zu]", i);
+    ovsdb_parser_init(&p, j, "%s", name);
+    net->name = string_member(&p, "name", false, NULL);
+    const struct json *vlans = ovsdb_parser_member(&p, "vlans", OP_OBJECT);
+    int error = parser_done(&p, err, len);
+    if (error) {
+        return error;
+    }
+
+    const struct shash *sites = json_object(vlans);
+    struct shash_node *node;
+
+    net->vlans = xcalloc(shash_count(sites) + 1, sizeof *net->vlans);
+    SHASH_FOR_EACH (node, sites) {
+        const struct json *v = node->data;
+        if (v->type != JSON_INTEGER || json_integer(v) < 1
+            || json_integer(v) > 4094) {
+            snprintf(err, len, "%s.vlans.%s: a VLAN id is an integer in "
+                     "1..4094", name, node->name);
+            return -EINVAL;
+        }
+        net->vlans[net->n_vlans].site = xstrdup(node->name);
+        net->vlans[net->n_vlans++].vlan = json_integer(v);
+    }
+    return 0;
+}
+
+static int
+parse_sections(struct nm_config *cfg, const struct json *tls,
+               const struct json *peers, const struct json *networks,
+               const struct json *announce, const struct json *drain,
+               char *err, size_t len)
+{
+    struct ovsdb_parser p;
+    int error;
+
+    if (tls && (error = parse_tls(cfg, tls, err, len))) {
+        return error;
+    }
+    if (peers && (error = parse_peers(cfg, peers, err, len))) {
+        return error;
+    }
+    if (networks) {
+        const struct json_array *a = json_array(networks);
+        cfg->networks = xcalloc(a->n + 1, sizeof *cfg->networks);
+        for (size_t i = 0; i < a->n; i++) {
+            error = parse_network(&cfg->networks[cfg->n_networks++],
+                                  a->elems[i], i, err, len);
+            if (error) {
+                return error;
+            }
+        }
+    }
+
+    struct garp_schedule_params dflt = GARP_SCHEDULE_DEFAULTS;
+    cfg->announce = dflt;
+    if (announce) {
+        ovsdb_parser_init(&p, announce, "announce");
+        cfg->announce.rounds = uint_member(&p, "rounds", 1, GARP_ROUNDS_MAX,
+                                           dflt.rounds);
+        cfg->announce.initial_ms = uint_member(&p, "initial_ms", 0,
+                                               GARP_GAP_MAX_MS, dflt.initial_ms);
+        cfg->announce.step_ms = uint_member(&p, "step_ms", 0, GARP_GAP_MAX_MS,
+                                            dflt.step_ms);
+        cfg->announce.max_ms = uint_member(&p, "max_ms", 0, GARP_GAP_MAX_MS,
+                                           dflt.max_ms);
+        cfg->announce.tail_until_ms = uint_member(&p, "tail_until_ms", 0,
+                                                  GARP_TAIL_MAX_MS, 0);
+        cfg->announce.pps = uint_member(&p, "pps", 0, GARP_PPS_MAX, 0);
+        if ((error = parser_done(&p, err, len))) {
+            return error;
+        }
+        if (garp_schedule_params_validate(&cfg->announce, err, len)) {
+            return -EINVAL;
+        }
+    }
+
+    cfg->drain = (struct nm_drain_config) { 2000, 300, 10000, 16 << 20 };
+    if (drain) {
+        ovsdb_parser_init(&p, drain, "drain");
+        cfg->drain.max_ms = uint_member(&p, "max_ms", 0, 60000, 2000);
+        cfg->drain.quiet_ms = uint_member(&p, "quiet_ms", 1, 60000, 300);
+        cfg->drain.max_packets = uint_member(&p, "max_packets", 0, 10000000,
+                                             10000);
+        cfg->drain.max_bytes = uint_member(&p, "max_bytes", 0, 1 << 30,
+                                           16 << 20);
+        if ((error = parser_done(&p, err, len))) {
+            return error;
+        }
+    }
+    return 0;
+}
+
+int
+nm_config_from_json(const struct json *json, struct nm_config **cfgp,
+                    char *err, size_t errlen)
+{
+    struct nm_config *cfg = xzalloc(sizeof *cfg);
+    struct ovsdb_parser p;
+    int error;
+
+    *cfgp = NULL;
+    if (json->type != JSON_OBJECT) {
+        snprintf(err, errlen, "configuration: not a JSON object");
+        error = -EINVAL;
+        goto out_free;
+    }
+    ovsdb_parser_init(&p, json, "configuration");
+    const struct json *version = ovsdb_parser_member(&p, "version",
+                                                     OP_INTEGER);
+    if (version && json_integer(version) != NM_CONFIG_VERSION) {
+        ovsdb_parser_raise_error(&p, "version: %lld is not a version this "
+                                 "netmoved reads (%d)",
+                                 (long long) json_integer(version),
+                                 NM_CONFIG_VERSION);
+    }
+    cfg->host = string_member(&p, "host", false, NULL);
+    cfg->site = string_member(&p, "site", true, "default");
+    cfg->bridge = string_member(&p, "bridge", true, "br-int");
+    cfg->ovs_rundir = string_member(&p, "ovs_rundir", true, NULL);
+    cfg->state_dir = string_member(&p, "state_dir", true, "/var/lib/netmove");
+    cfg->control = string_member(&p, "control", true, NULL);
+    cfg->uplink = string_member(&p, "uplink", true, NULL);
+    cfg->listen = string_member(&p, "listen", true, NULL);
+    const struct json *tls = ovsdb_parser_member(&p, "tls",
+                                                 OP_OBJECT | OP_OPTIONAL);
+    const struct json *peers = ovsdb_parser_member(&p, "peers",
+                                                   OP_ARRAY | OP_OPTIONAL);
+    const struct json *networks = ovsdb_parser_member(&p, "networks",
+                                                      OP_ARRAY | OP_OPTIONAL);
+    const struct json *announce = ovsdb_parser_member(&p, "announce",
+                                                      OP_OBJECT | OP_OPTIONAL);
+    const struct json *drain = ovsdb_parser_member(&p, "drain",
+                                                   OP_OBJECT | OP_OPTIONAL);
+    error = parser_done(&p, err, errlen);
+    if (error) {
+        goto out_free;
+    }
+    error = parse_sections(cfg, tls, peers, networks, announce, drain,
+                           err, errlen);
+    if (error) {
+        goto out_free;
+    }
+    if ((cfg->listen || cfg->n_peers) && !cfg->tls_key) {
+        snprintf(err, errlen, "tls: required when there are peers or a "
+                 "listener (peers authenticate each other)");
+        error = -EINVAL;
+        goto out_free;
+    }
+    *cfgp = cfg;
+    return 0;
+
+out_free:
+    nm_config_destroy(cfg);
+    return error;
+}
+
+int
+nm_config_load(const char *path, struct nm_config **cfgp,
+               char *err, size_t errlen)
+{
+    struct json *json = json_from_file(path);
+    int error;
+
+    *cfgp = NULL;
+    if (json->type == JSON_STRING) {
+        /* json_from_file() reports I/O and syntax errors as a string. */
+        snprintf(err, errlen, "%s: %s", path, json_string(json));
+        json_destroy(json);
+        return -EINVAL;
+    }
+    error = nm_config_from_json(json, cfgp, err, errlen);
+    json_destroy(json);
+    return error;
+}
+
+void
+nm_config_destroy(struct nm_config *cfg)
+{
+    if (!cfg) {
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        free(cfg->peers[i].name);
+        free(cfg->peers[i].remote);
+    }
+    free(cfg->peers);
+    for (size_t i = 0; i < cfg->n_networks; i++) {
+        for (size_t k = 0; k < cfg->networks[i].n_vlans; k++) {
+            free(cfg->networks[i].vlans[k].site);
+        }
+        free(cfg->networks[i].vlans);
+        free(cfg->networks[i].name);
+    }
+    free(cfg->networks);
+    free(cfg->host);
+    free(cfg->site);
+    free(cfg->bridge);
+    free(cfg->ovs_rundir);
+    free(cfg->state_dir);
+    free(cfg->control);
+    free(cfg->uplink);
+    free(cfg->listen);
+    free(cfg->tls_key);
+    free(cfg->tls_cert);
+    free(cfg->tls_ca);
+    free(cfg);
+}
+
+const struct nm_peer_config *
+nm_config_find_peer(const struct nm_config *cfg, const char *name)
+{
+    for (size_t i = 0; name && i < cfg->n_peers; i++) {
+        if (!strcmp(cfg->peers[i].name, name)) {
+            return &cfg->peers[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+network_vlan(const struct nm_network *net, const char *site)
+{
+    for (size_t i = 0; i < net->n_vlans; i++) {
+        if (!strcmp(net->vlans[i].site, site)) {
+            return net->vlans[i].vlan;
+        }
+    }
+    return -1;
+}
+
+int
+nm_config_translate_vlan(const struct nm_config *cfg, int vlan,
+                         const char *from_site, const char *to_site)
+{
+    for (size_t i = 0; i < cfg->n_networks; i++) {
+        const struct nm_network *net = &cfg->networks[i];
+        if (network_vlan(net, from_site) == vlan) {
+            int to = network_vlan(net, to_site);
+            return to > 0 ? to : vlan;
+        }
+    }
+    return vlan;
+}

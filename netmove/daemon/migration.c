@@ -1,0 +1,860 @@
+/* The destination's side of a migration: prepare, resume, abort, recovery.
+ *
+ * The destination drives.  prepare fetches the VM's documents from the
+ * source and stages them (port imported blocked with this site's VLAN,
+ * firewall and conntrack imported).  resume is the critical path: activate
+ * the port and send the first announcements before anything else, then pull
+ * the conntrack delta, then tell the source to confirm (only now does it
+ * delete its copy).  Before resume any failure rolls the destination back;
+ * after resume the destination never gives up, it retries.  Every step is in
+ * the journal before and after it runs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/json.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/vlog.h"
+#include "unixctl.h"
+#include "util.h"
+#include "timeval.h"
+
+#include "firewall/firewall.h"
+#include "garp/garp.h"
+#include "netmove/common/config.h"
+#include "netmove/daemon/journal.h"
+#include "netmove/daemon/migration.h"
+#include "netmove/daemon/migration-int.h"
+#include "netmove/daemon/peer.h"
+#include "netmove/daemon/service.h"
+#include "netmove/addr/vmaddr.h"
+#include "ovs/ovs.h"
+#include "netmove/common/json.h"
+#include "netmove/common/error.h"
+
+VLOG_DEFINE_THIS_MODULE(migration);
+
+#define EXPORT_TIMEOUT_MS 60000   /* Not the critical path; a batch queues. */
+#define RPC_TIMEOUT_MS 5000
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
+#define ANNOUNCE_WAIT_US (2 * 1000 * 1000)  /* For a device to arrive. */
+/* What an interface announces: RARP, GARP for IPv4, NA for IPv6. */
+#define ANNOUNCE_KINDS(IA) (GARP_F_RARP | ((IA)->n_ipv4 ? GARP_F_GARP : 0) \
+                            | ((IA)->n_ipv6 ? GARP_F_NA : 0))
+
+static void resolve_ofports(struct migration *);
+static void capture_open(struct migration *);
+static void resume_background(struct migration *);
+
+const char *
+migration_state_name(enum mig_state state)
+{
+    switch (state) {
+    case MIG_LOCATING: return "locating";
+    case MIG_PREPARING: return "preparing";
+    case MIG_PREPARED: return "prepared";
+    case MIG_RESUMING: return "resuming";
+    case MIG_DONE: return "done";
+    case MIG_FAILED: return "failed";
+    case MIG_ABORTED: return "aborted";
+    }
+    return "?";
+}
+
+struct migration *
+migration_find(struct netmoved *nm, const char *vm)
+{
+    struct migration *m;
+
+    HMAP_FOR_EACH_WITH_HASH (m, node, hash_string(vm, 0), &nm->migrations) {
+        if (!strcmp(m->vm, vm)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+struct migration *
+migration_create(struct netmoved *nm, const char *vm, const char *src,
+                 const char *id)
+{
+    struct migration *m = xzalloc(sizeof *m);
+
+    m->nm = nm;
+    m->vm = xstrdup(vm);
+    m->src = nullable_xstrdup(src);
+    m->id = id ? xstrdup(id)
+               : xasprintf("%s.%llu", vm,
+                           (unsigned long long) time_wall_usec() / 1000);
+    m->state = MIG_PREPARING;
+    m->backoff_ms = RETRY_MIN_MS;
+    hmap_insert(&nm->migrations, &m->node, hash_string(vm, 0));
+    return m;
+}
+
+void
+migration_destroy(struct migration *m)
+{
+    migration_locates_cancel(m);
+    nm_peers_cancel(m->nm->peers, m);
+    hmap_remove(&m->nm->migrations, &m->node);
+    for (size_t i = 0; i < m->n_waiters; i++) {
+        unixctl_command_reply_error(m->waiters[i].conn, "netmoved exiting");
+    }
+    free(m->waiters);
+    garp_capture_close(m->capture);
+    json_destroy(m->export);
+    json_destroy(m->ct_delta);
+    json_destroy(m->confirm_result);
+    nm_vm_addrs_destroy(&m->addrs);
+    nmovs_docs_destroy(m->port_docs, m->n_port_docs);
+    for (size_t i = 0; i < m->n_extra_ips; i++) {
+        free(m->extra_ips[i]);
+    }
+    free(m->extra_ips);
+    free(m->last_error);
+    free(m->vm);
+    free(m->src);
+    free(m->id);
+    free(m);
+}
+
+/* Appends a record of 'step' (with 'extra' members, consumed) to the
+ * journal. */
+void
+migration_journal(struct migration *m, const char *step, struct json *extra, bool sync)
+{
+    struct json *rec = extra ? extra : json_object_create();
+
+    json_object_put_string(rec, "role", "destination");
+    json_object_put_string(rec, "vm", m->vm);
+    if (m->src) {
+        json_object_put_string(rec, "src", m->src);
+    }
+    json_object_put_string(rec, "step", step);
+    json_object_put(rec, "t_us", json_integer_create(time_wall_usec()));
+    int error = nm_journal_append(m->nm->journal, m->id, rec, sync);
+    if (error) {
+        VLOG_ERR("%s: journal: %s", m->id, ovs_strerror(-error));
+    }
+    json_destroy(rec);
+}
+
+void
+migration_set_error(struct migration *m, const char *fmt, ...)
+{
+    va_list args;
+
+    free(m->last_error);
+    va_start(args, fmt);
+    m->last_error = xvasprintf(fmt, args);
+    va_end(args);
+    VLOG_WARN("%s: %s", m->id, m->last_error);
+}
+
+double
+migration_ms(uint64_t from, uint64_t to)
+{
+    return from && to >= from ? (to - from) / 1000.0 : -1;
+}
+
+/* ---- rollback (before resume) ---- */
+
+static void
+rollback(struct migration *m)
+{
+    struct netmoved *nm = m->nm;
+    char err[NM_ERRLEN];
+    size_t n;
+
+    /* Only the port this migration created; one the migrator made (and
+     * netmove adopted) is the migrator's to remove, but not blocked by
+     * flows that would outlive it. */
+    if (nmovs_remove_staged(nm->db, m->id, &n, err, sizeof err)) {
+        VLOG_WARN("%s: rollback: port: %s", m->id, err);
+    }
+    int error = nmovs_activate(nm->db, m->vm, err, sizeof err);
+    if (error && error != -ENOENT) {
+        VLOG_WARN("%s: rollback: unblocking the migrator's port: %s",
+                  m->id, err);
+    }
+    if (fw_remove(m->vm, &n, err, sizeof err)) {
+        VLOG_WARN("%s: rollback: firewall: %s", m->id, err);
+    }
+    struct ct_filter filter;
+    nm_vm_addrs_ct_filter(&m->addrs, &filter);
+    if (filter.n_addrs && ct_remove(&filter, &n, err, sizeof err)) {
+        VLOG_WARN("%s: rollback: conntrack: %s", m->id, err);
+    }
+    free(filter.addrs);
+}
+
+static void
+abort_reply(void *aux OVS_UNUSED, const struct json *result OVS_UNUSED,
+            const char *error)
+{
+    if (error) {
+        VLOG_INFO("source did not acknowledge abort: %s (it kept "
+                  "everything; nothing to undo there)", error);
+    }
+}
+
+/* Prepare failed: undo, tell the source (which changed nothing), end. */
+void
+migration_fail_prepare(struct migration *m)
+{
+    rollback(m);
+    if (m->src) {
+        struct json *p = json_object_create();
+        json_object_put_string(p, "vm", m->vm);
+        json_object_put_string(p, "id", m->id);
+        nm_peers_request(m->nm->peers, m->src, "abort", p, RPC_TIMEOUT_MS,
+                         abort_reply, NULL);
+    }
+    m->state = MIG_FAILED;
+    migration_journal(m, "failed", json_object_create(), true);
+    nm_journal_finish(m->nm->journal, m->id);
+    migration_answer_waiters(m);
+}
+
+/* ---- prepare ---- */
+
+/* Stages the source's export 'x': 0 or -errno with m->last_error set. */
+static int
+stage(struct migration *m, const struct json *x)
+{
+    struct netmoved *nm = m->nm;
+    const struct shash *o = json_object(x);
+    const struct json *port = shash_find_data(o, "port");
+    const struct json *fw = shash_find_data(o, "fw");
+    const struct json *ct = shash_find_data(o, "ct");
+    const struct json *site = shash_find_data(o, "site");
+    const struct json *learned = shash_find_data(o, "learned");
+    struct fw_ruleset *rs = NULL;
+    struct ct_table *tab = NULL;
+    char err[NM_ERRLEN] = "";
+    int error;
+
+    const struct json *vm = shash_find_data(o, "vm");
+
+    if (!port || !fw || !ct || !site || site->type != JSON_STRING) {
+        migration_set_error(m, "source's export: missing port, fw, ct or site");
+        return -EPROTO;
+    }
+    if (!vm || vm->type != JSON_STRING || strcmp(json_string(vm), m->vm)) {
+        /* A peer answers for the VM it was asked about, or not at all. */
+        m->bad_input = true;
+        migration_set_error(m, "source's export: vm: not %s", m->vm);
+        return -EINVAL;
+    }
+    error = nm_vm_addrs_from_doc(port, m->extra_ips, m->n_extra_ips,
+                                 &m->addrs, err, sizeof err);
+    if (error) {
+        m->bad_input = true;
+        migration_set_error(m, "addresses: %s", err);
+        return error;
+    }
+
+    if (learned) {
+        error = nm_vm_addrs_add_learned(&m->addrs, learned, err, sizeof err);
+        if (error) {
+            m->bad_input = true;
+            migration_set_error(m, "addresses: %s", err);
+            return error;
+        }
+    }
+
+    /* The port, blocked, with this site's VLAN for the VM's network. */
+    error = migration_port_docs(m, x, err, sizeof err);
+    if (!error) {
+        /* The hypervisor may create the VM's device only when the VM
+         * arrives: stage the port without it. */
+        struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000,
+                                          .device_later = true,
+                                          .staged_by = m->id };
+        size_t n_missing = 0;
+        bool changed;
+        error = m->adopt
+            ? nmovs_adopt(nm->db, m->port_docs, m->n_port_docs, &opts,
+                          &changed, &n_missing, err, sizeof err)
+            : nmovs_import(nm->db, m->port_docs, m->n_port_docs, &opts,
+                           &changed, err, sizeof err);
+        m->adopt_pending = n_missing > 0;
+        m->db_seqno = nmovs_db_seqno(nm->db);
+        m->ports_hash = nmovs_vm_ports_hash(nm->db, m->vm);
+    }
+    if (error) {
+        migration_set_error(m, "port: %s", err);
+        return error;
+    }
+
+    /* The firewall, in one batch, and the conntrack pre-copy. */
+    error = fw_ruleset_from_json(fw, &rs, err, sizeof err);
+    if (!error) {
+        error = fw_import(rs, err, sizeof err);
+    }
+    fw_ruleset_destroy(rs);
+    if (error) {
+        migration_set_error(m, "firewall: %s", err);
+        return error;
+    }
+    if (ct->type != JSON_NULL) {
+        error = ct_table_from_json(ct, &tab, err, sizeof err);
+        if (!error) {
+            error = ct_import(tab, NULL, NULL, NULL, err, sizeof err);
+        }
+        ct_table_destroy(tab);
+        if (error) {
+            migration_set_error(m, "conntrack: %s", err);
+            return error;
+        }
+    }
+    return 0;
+}
+
+static void
+export_reply(void *m_, const struct json *result, const char *error)
+{
+    struct migration *m = m_;
+
+    if (error || !result || result->type != JSON_OBJECT) {
+        migration_set_error(m, "source %s: export: %s", m->src,
+                  error ? error : "not an object");
+        m->bad_input = error && !strncmp(error, "bad input:", 10);
+        migration_fail_prepare(m);
+        return;
+    }
+    if (stage(m, result)) {
+        migration_fail_prepare(m);
+        return;
+    }
+    m->export = json_clone(result);
+    capture_open(m);
+    migration_local_ifaces(m);
+    resolve_ofports(m);
+    m->t_prepared = time_usec();
+    m->state = MIG_PREPARED;
+    migration_journal(m, "prepare-done", nm_json_object_1("export",
+                                                    json_clone(result)),
+            true);
+    VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
+              migration_ms(m->t_prepare_begin, m->t_prepared));
+    migration_answer_waiters(m);
+    if (m->resume_wanted) {
+        migration_resume(m);
+    }
+}
+
+void
+migration_start_prepare(struct migration *m)
+{
+    struct json *p = json_object_create();
+
+    m->state = MIG_PREPARING;
+    m->t_prepare_begin = time_usec();
+    migration_journal(m, "prepare-begin",
+                      nm_json_object_1("adopt", json_boolean_create(m->adopt)),
+                      true);
+    json_object_put_string(p, "vm", m->vm);
+    json_object_put_string(p, "id", m->id);
+    if (nm_peers_request(m->nm->peers, m->src, "export", p, EXPORT_TIMEOUT_MS,
+                         export_reply, m)) {
+        m->bad_input = true;
+        migration_set_error(m, "--from: '%s' is not a configured peer", m->src);
+        migration_fail_prepare(m);
+    }
+}
+
+/* ---- what left the uplink ---- */
+
+#define CAPTURE_MARGIN_US (500 * 1000)
+
+/* How long the announcement rounds last, in ms. */
+static unsigned long long
+rounds_span_ms(const struct garp_schedule_params *p)
+{
+    unsigned long long total = 0;
+
+    for (unsigned int k = 1; k < garp_schedule_n_rounds(p); k++) {
+        total += garp_schedule_gap_ms(p, k);
+    }
+    return MIN(total, 10000);
+}
+
+
+/* Starts capturing what leaves this host's uplink about the VM, so that the
+ * announcements are known to have reached the wire (opened at prepare: a
+ * pcap handle costs milliseconds, not for the resume path). */
+static void
+capture_open(struct migration *m)
+{
+    const char *dev = m->nm->cfg->uplink;
+    char err[NM_ERRLEN];
+
+    m->seen_vlan = -1;
+    if (!dev || m->capture || !m->addrs.n_ifaces) {
+        return;
+    }
+    struct garp_capture_filter f = { .mac = &m->addrs.ifaces[0].mac };
+    if (garp_capture_open(dev, &f, err, sizeof err, &m->capture)) {
+        VLOG_WARN("%s: no capture on %s: %s", m->id, dev, err);
+        m->capture = NULL;
+    }
+}
+
+/* A migration's journal is finished once it is done and its capture has
+ * been summed up (the last record). */
+static void
+maybe_finish(struct migration *m)
+{
+    if (m->state == MIG_DONE && !m->capture) {
+        nm_journal_finish(m->nm->journal, m->id);
+    }
+}
+
+static void
+capture_close(struct migration *m)
+{
+    if (!m->capture) {
+        return;
+    }
+    garp_capture_run(m->capture);
+    for (size_t i = 0; i < garp_capture_n_seen(m->capture); i++) {
+        uint64_t ts;
+        const struct garp_seen *seen = garp_capture_seen(m->capture, i, &ts);
+        if (ts < m->resume_wall_us || !garp_seen_is_claim(seen)) {
+            continue;           /* Before our announcement, or a question. */
+        }
+        m->seen[seen->type]++;
+        if (!m->first_seen_wall_us) {
+            m->first_seen_wall_us = ts;
+            m->seen_vlan = seen->vlan;
+        }
+    }
+    garp_capture_close(m->capture);
+    m->capture = NULL;
+    struct json *rec = json_object_create();
+    json_object_put(rec, "first_seen_wall_us",
+                    json_integer_create(m->first_seen_wall_us));
+    migration_journal(m, "announcements-seen", rec, true);
+    maybe_finish(m);
+}
+
+/* ---- resume: the critical path ---- */
+
+void
+migration_note_announcement(struct netmoved *nm, size_t idx,
+                            struct migration *m)
+{
+    if (idx >= nm->n_ann_vms) {
+        size_t n = MAX(idx + 1, 2 * nm->n_ann_vms);
+        nm->ann_vms = xrealloc(nm->ann_vms, n * sizeof *nm->ann_vms);
+        memset(&nm->ann_vms[nm->n_ann_vms], 0,
+               (n - nm->n_ann_vms) * sizeof *nm->ann_vms);
+        nm->n_ann_vms = n;
+    }
+    free(nm->ann_vms[idx]);
+    nm->ann_vms[idx] = xstrdup(m->vm);
+}
+
+/* The announcer's callback for every frame it sends ('aux' is netmoved). */
+void
+migration_frame_sent(void *nm_, size_t idx,
+                     const struct garp_frame *f OVS_UNUSED,
+                     unsigned int round OVS_UNUSED, uint64_t wall_us)
+{
+    struct netmoved *nm = nm_;
+    struct migration *m = idx < nm->n_ann_vms && nm->ann_vms[idx]
+                          ? migration_find(nm, nm->ann_vms[idx]) : NULL;
+
+    if (!m) {
+        return;
+    }
+    if (!m->first_frame_wall_us) {
+        /* The frame's own send time (callbacks come after a whole batch),
+         * as an offset from the resume call. */
+        m->first_frame_wall_us = wall_us;
+        m->t_first_frame = m->t_resume_call
+            + (wall_us > m->resume_wall_us ? wall_us - m->resume_wall_us : 0);
+    }
+    m->frames_sent++;
+}
+
+/* The OpenFlow port of each of the VM's interfaces, looked up at prepare
+ * (by name that is a dump of every port's description: tens of ms on a big
+ * bridge), so that resume announces without a round trip.  A port whose
+ * device has not arrived yet is looked up at resume instead. */
+static void
+resolve_ofports(struct migration *m)
+{
+    char err[NM_ERRLEN];
+
+    for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
+        struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+        if (!ia->ofport && garp_sender_port(m->nm->sender, ia->port,
+                                            &ia->ofport, err, sizeof err)) {
+            ia->ofport = 0;
+        }
+    }
+}
+
+/* True once every interface of 'm' has all its kinds in the announcer. */
+static bool
+all_announced(const struct migration *m)
+{
+    for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
+        const struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+        if (ia->announced != ANNOUNCE_KINDS(ia)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Adds the 'kinds' (GARP_F_*) of every MAC and IP of the VM, from its port
+ * on this host, to the announcer, due at 'when': its first round then, the
+ * rest on the schedule; the caller runs the announcer.  A port whose device
+ * has not reached ovs-vswitchd yet (it arrives with the VM) has no OpenFlow
+ * port: that interface is retried from migrations_run() until
+ * 'announce_until_us'. */
+static void
+announce(struct migration *m, unsigned int kinds, uint64_t when)
+{
+    struct netmoved *nm = m->nm;
+    char err[NM_ERRLEN];
+
+    for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
+        struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+        unsigned int want = kinds & ANNOUNCE_KINDS(ia) & ~ia->announced;
+        if (!want) {
+            continue;
+        }
+        struct garp_vm vm = {
+            .mac = ia->mac,
+            .ipv4 = ia->ipv4, .n_ipv4 = ia->n_ipv4,
+            .ipv6 = ia->ipv6, .n_ipv6 = ia->n_ipv6,
+            .port = ia->port,
+            .ofport = ia->ofport,
+            .kinds = want,
+        };
+        size_t idx;
+        int error = garp_announcer_add(nm->announcer, &vm, when, &idx,
+                                       err, sizeof err);
+        if (error == -ENOENT && (uint64_t) time_usec() < m->announce_until_us) {
+            continue;           /* Not in ovs-vswitchd yet. */
+        } else if (error) {
+            migration_set_error(m, "announce %s: %s", ia->port, err);
+        } else {
+            migration_note_announcement(nm, idx, m);
+        }
+        ia->announced |= want;
+    }
+}
+
+/* Unblocks the ports of the 'k' migrations of 'ms': together (one OpenFlow
+ * connection per bridge), or one by one if that fails; a port that cannot
+ * be activated now is retried from migrations_run(). */
+static void
+activate(struct migration **ms, size_t k)
+{
+    const char **vms = xmalloc(k * sizeof *vms);
+    char err[NM_ERRLEN];
+
+    for (size_t i = 0; i < k; i++) {
+        vms[i] = ms[i]->vm;
+    }
+    bool together = !nmovs_activate_many(ms[0]->nm->db, vms, k,
+                                         err, sizeof err);
+    free(vms);
+    for (size_t i = 0; i < k; i++) {
+        struct migration *m = ms[i];
+        if (!together && nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
+            migration_set_error(m, "activate: %s (retrying)", err);
+            m->activate_pending = true;
+        }
+        m->t_activated = time_usec();
+    }
+}
+
+/* The instant the VMs of 'ms' run here (a host evacuation resumes many at
+ * once; one VM is a batch of one).  Reads top to bottom: announce every VM
+ * and activate every port first (docs/DESIGN.md: first frame within 1 ms of the
+ * hook call), then record it on disk, then the rest happens in the
+ * background (conntrack delta, confirm).  Each step runs for every VM before
+ * the next, so that the last VM's first frame does not wait for the others'
+ * journal writes. */
+void
+migration_resume_batch(struct migration **ms, size_t n)
+{
+    size_t k = 0;
+
+    /* Those not prepared yet resume as soon as they are. */
+    for (size_t i = 0; i < n; i++) {
+        struct migration *m = ms[i];
+        if (m->state != MIG_PREPARED) {
+            m->resume_wanted = true;
+            continue;
+        }
+        m->state = MIG_RESUMING;
+        if (!m->t_resume_call) {
+            m->t_resume_call = time_usec();
+        }
+        m->resume_wall_us = time_wall_usec();
+        ms[k++] = m;
+    }
+
+    /* A device that arrived since prepare has its OpenFlow port in the
+     * replica by now (read there, not asked of the switch). */
+    for (size_t i = 0; i < k; i++) {
+        for (size_t j = 0; j < ms[i]->addrs.n_ifaces; j++) {
+            if (!ms[i]->addrs.ifaces[j].ofport) {
+                migration_local_ifaces(ms[i]);
+                break;
+            }
+        }
+    }
+
+    /* 0. In the kernel before the first frame (survives a kill), on disk
+     * after it. */
+    for (size_t i = 0; i < k; i++) {
+        migration_journal(ms[i], "resume-begin", NULL, false);
+    }
+
+    /* 1. Every VM's RARP, then the ports, then the GARPs and NAs.  One frame
+     * from the new port relearns a fabric (packet-out does not go through
+     * the blocking flows, so it need not wait for the unblock); what it
+     * redirects here must then find the port open; flooding each frame to
+     * every port of a big bridge is what takes the time, so the frames that
+     * only add the IPs come last. */
+    if (k) {
+        struct garp_announcer *ann = ms[0]->nm->announcer;
+        uint64_t now = time_usec();
+        for (size_t i = 0; i < k; i++) {
+            ms[i]->announce_until_us = now + ANNOUNCE_WAIT_US;
+            announce(ms[i], GARP_F_RARP, now);
+        }
+        garp_announcer_run(ann, now);
+        activate(ms, k);
+        now = time_usec();
+        for (size_t i = 0; i < k; i++) {
+            announce(ms[i], GARP_F_GARP | GARP_F_NA, now);
+            ms[i]->capture_until_us = now + CAPTURE_MARGIN_US
+                + 1000ULL * rounds_span_ms(&ms[i]->nm->cfg->announce);
+        }
+        garp_announcer_run(ann, now);
+    }
+
+    /* 2. On disk, with the timings so far. */
+    for (size_t i = 0; i < k; i++) {
+        struct migration *m = ms[i];
+        struct json *t = json_object_create();
+        json_object_put(t, "first_frame_wall_us",
+                        json_integer_create(m->first_frame_wall_us));
+        migration_journal(m, "announced", t, true);
+        VLOG_INFO("%s: resumed: first frame at %.3f ms, port active at "
+                  "%.3f ms", m->id, migration_ms(m->t_resume_call,
+                                               m->t_first_frame),
+                  migration_ms(m->t_resume_call, m->t_activated));
+    }
+
+    /* 3, 4. Conntrack delta, then confirm, with retries. */
+    for (size_t i = 0; i < k; i++) {
+        resume_background(ms[i]);
+    }
+}
+
+void
+migration_resume(struct migration *m)
+{
+    migration_resume_batch(&m, 1);
+}
+
+static void
+retry_later(struct migration *m)
+{
+    m->retry_at_us = time_usec() + m->backoff_ms * 1000ULL;
+    m->backoff_ms = MIN(m->backoff_ms * 2, RETRY_MAX_MS);
+}
+
+static void
+confirm_reply(void *m_, const struct json *result, const char *error)
+{
+    struct migration *m = m_;
+
+    m->rpc_pending = false;
+    if (error) {
+        migration_set_error(m, "source %s: confirm: %s (retrying)", m->src, error);
+        retry_later(m);
+        return;
+    }
+    m->confirm_result = json_clone(result);
+    m->t_confirmed = time_usec();
+    m->state = MIG_DONE;
+    free(m->last_error);
+    m->last_error = NULL;
+    migration_journal(m, "confirmed", nm_json_object_1("source_removed",
+                                                 json_clone(result)), true);
+    maybe_finish(m);
+    VLOG_INFO("%s: done: confirmed by %s %.1f ms after resume", m->id,
+              m->src, migration_ms(m->t_resume_call, m->t_confirmed));
+    migration_answer_waiters(m);
+}
+
+static void
+ct_delta_reply(void *m_, const struct json *result, const char *error)
+{
+    struct migration *m = m_;
+    const struct json *ct = nm_json_member(result, "ct");
+    struct ct_table *tab = NULL;
+    char err[NM_ERRLEN];
+
+    m->rpc_pending = false;
+    if (error || !ct) {
+        migration_set_error(m, "source %s: ct-delta: %s (retrying)", m->src,
+                  error ? error : "no ct");
+        retry_later(m);
+        return;
+    }
+    if (ct->type != JSON_NULL) {
+        size_t created = 0, updated = 0, deleted = 0;
+        if (ct_table_from_json(ct, &tab, err, sizeof err)
+            || ct_import(tab, &created, &updated, &deleted,
+                         err, sizeof err)) {
+            migration_set_error(m, "conntrack delta: %s (retrying)", err);
+            ct_table_destroy(tab);
+            retry_later(m);
+            return;
+        }
+        m->ct_delta_entries = created + updated + deleted;
+        ct_table_destroy(tab);
+    }
+    m->ct_delta_done = true;
+    m->t_ct_delta = time_usec();
+    m->backoff_ms = RETRY_MIN_MS;
+    json_destroy(m->ct_delta);
+    m->ct_delta = json_clone(ct);
+    migration_journal(m, "ct-delta-done", nm_json_object_1("ct", json_clone(ct)), true);
+    resume_background(m);
+}
+
+/* Sends the next request of resume's background part, if none is out. */
+static void
+resume_background(struct migration *m)
+{
+    struct json *p = json_object_create();
+
+    json_object_put_string(p, "vm", m->vm);
+    json_object_put_string(p, "id", m->id);
+    m->rpc_pending = true;
+    m->retry_at_us = 0;
+    nm_peers_request(m->nm->peers, m->src,
+                     m->ct_delta_done ? "confirm" : "ct-delta", p,
+                     RPC_TIMEOUT_MS,
+                     m->ct_delta_done ? confirm_reply : ct_delta_reply, m);
+}
+
+/* ---- abort (before resume) ---- */
+
+int
+migration_abort(struct migration *m, char **errorp)
+{
+    if (m->state == MIG_RESUMING || m->state == MIG_DONE) {
+        *errorp = xasprintf("%s: the VM has resumed here; abort is for "
+                            "before resume", m->id);
+        return -EBUSY;
+    }
+    if (m->state == MIG_FAILED || m->state == MIG_ABORTED) {
+        return 0;
+    }
+    nm_peers_cancel(m->nm->peers, m);
+    migration_journal(m, "abort-begin", NULL, true);
+    migration_set_error(m, "aborted");
+    migration_fail_prepare(m);
+    m->state = MIG_ABORTED;
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+void
+migrations_run(struct netmoved *nm)
+{
+    struct migration *m;
+    uint64_t now = time_usec();
+    char err[NM_ERRLEN];
+
+    HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
+        migration_follow_port(m);
+        if (m->capture) {
+            garp_capture_run(m->capture);
+            if (m->capture_until_us && now >= m->capture_until_us) {
+                capture_close(m);
+            }
+        }
+        if (m->state == MIG_RESUMING) {
+            if (!all_announced(m)) {
+                migration_local_ifaces(m);
+                announce(m, GARP_F_ALL, time_usec());
+                garp_announcer_run(nm->announcer, time_usec());
+                if (all_announced(m) && m->activate_pending
+                    && !nmovs_activate(nm->db, m->vm, err, sizeof err)) {
+                    m->activate_pending = false;
+                }
+            }
+            if (m->activate_pending
+                && !nmovs_activate(nm->db, m->vm, err, sizeof err)) {
+                m->activate_pending = false;
+            }
+            if (!m->rpc_pending && m->retry_at_us && now >= m->retry_at_us) {
+                resume_background(m);
+            }
+        }
+        migration_answer_waiters(m);
+        /* Ended migrations stay for 'status' until replaced; bounded. */
+        if ((m->state == MIG_DONE || m->state == MIG_FAILED
+             || m->state == MIG_ABORTED) && !m->n_waiters
+            && hmap_count(&nm->migrations) > 4096) {
+            migration_destroy(m);
+        }
+    }
+}
+
+void
+migrations_wait(struct netmoved *nm)
+{
+    struct migration *m;
+
+    HMAP_FOR_EACH (m, node, &nm->migrations) {
+        if (m->retry_at_us && !m->rpc_pending) {
+            poll_timer_wait_until(m->retry_at_us / 1000 + 1);
+        }
+        for (size_t i = 0; i < m->n_waiters; i++) {
+            poll_timer_wait_until(m->waiters[i].deadline_us / 1000 + 1);
+        }
+        if (m->activate_pending) {
+            poll_timer_wait(RETRY_MIN_MS);
+        }
+        if (m->state == MIG_RESUMING && !all_announced(m)) {
+            poll_timer_wait(1);         /* The device is arriving. */
+        }
+        if (m->capture) {
+            garp_capture_wait(m->capture);
+            if (m->capture_until_us) {
+                poll_timer_wait_until(m->capture_until_us / 1000 + 1);
+            }
+        }
+    }
+}
+
+void
+migrations_destroy(struct netmoved *nm)
+{
+    struct migration *m;
+
+    HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
+        migration_destroy(m);
+    }
+    hmap_destroy(&nm->migrations);
+}
+

@@ -1,0 +1,140 @@
+/* netmoved: the per-host netmove service.
+ *
+ * One event loop (libopenvswitch's poll loop, as ovs-vswitchd and
+ * ovn-controller): every part that waits has a *_run() and a *_wait();
+ * main() calls all runs, all waits, then poll_block().  The local CLI talks
+ * to it through unixctl. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command-line.h"
+#include "daemon.h"
+#include "dirs.h"
+#include "fatal-signal.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/vlog.h"
+#include "unixctl.h"
+#include "util.h"
+
+#include "netmove/common/config.h"
+#include "netmove/daemon/service.h"
+#include "netmove/common/version.h"
+#include "netmove/common/error.h"
+
+VLOG_DEFINE_THIS_MODULE(netmoved);
+
+static void
+usage(void)
+{
+    printf("usage: netmoved --config=FILE [OPTIONS]\n"
+           "\n"
+           "The netmove service of one hypervisor host: the destination and\n"
+           "source side of every VM migration, for the local CLI (unixctl) and\n"
+           "for its peers (JSON-RPC over mutual TLS).  See README.md.\n"
+           "\n"
+           "Options:\n"
+           "  --config=FILE      configuration (JSON; see netmove/common/config.h)\n"
+           "  -h, --help         this help\n"
+           "  -V, --version      print the version\n");
+    daemon_usage();
+    vlog_usage();
+}
+
+static char *
+parse_options(int argc, char *argv[])
+{
+    enum {
+        OPT_CONFIG = UCHAR_MAX + 1,
+        VLOG_OPTION_ENUMS,
+        DAEMON_OPTION_ENUMS,
+    };
+    static const struct option long_options[] = {
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        VLOG_LONG_OPTIONS,
+        DAEMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    char *short_options = ovs_cmdl_long_options_to_short_options(long_options);
+    char *config = NULL;
+
+    for (;;) {
+        int c = getopt_long(argc, argv, short_options, long_options, NULL);
+        if (c == -1) {
+            break;
+        }
+        switch (c) {
+        case OPT_CONFIG:
+            free(config);
+            config = xstrdup(optarg);
+            break;
+        case 'h':
+            usage();
+            exit(EXIT_SUCCESS);
+        case 'V':
+            printf("netmoved %s (libopenvswitch %s)\n", NETMOVE_VERSION, VERSION);
+            exit(EXIT_SUCCESS);
+        VLOG_OPTION_HANDLERS
+        DAEMON_OPTION_HANDLERS
+        case '?':
+            exit(2);
+        default:
+            abort();
+        }
+    }
+    free(short_options);
+    if (optind != argc) {
+        fprintf(stderr, "netmoved: unexpected argument '%s'\n", argv[optind]);
+        exit(2);
+    }
+    if (!config) {
+        fprintf(stderr, "netmoved: --config: missing (see --help)\n");
+        exit(2);
+    }
+    return config;
+}
+
+int
+main(int argc, char *argv[])
+{
+    struct netmoved nm;
+    struct nm_config *cfg;
+    char err[NM_ERRLEN] = "";
+    char *config;
+    int error;
+
+    set_program_name(argv[0]);
+    config = parse_options(argc, argv);
+    error = nm_config_load(config, &cfg, err, sizeof err);
+    if (error) {
+        fprintf(stderr, "netmoved: %s\n", err);
+        exit(error == -EINVAL ? 2 : 1);
+    }
+    if (cfg->ovs_rundir) {
+        /* Before anything asks libopenvswitch for its run directory. */
+        setenv("OVS_RUNDIR", cfg->ovs_rundir, 1);
+    }
+    fatal_ignore_sigpipe();
+    daemonize_start(false);
+
+    error = netmoved_init(&nm, cfg, err, sizeof err);
+    if (error) {
+        ovs_fatal(0, "%s", err);
+    }
+    daemonize_complete();
+    VLOG_INFO("netmoved %s started (%s)", NETMOVE_VERSION, config);
+
+    while (!nm.exiting) {
+        netmoved_run(&nm);
+        netmoved_wait(&nm);
+        poll_block();
+    }
+    VLOG_INFO("netmoved exiting");
+    netmoved_destroy(&nm);
+    free(config);
+    return 0;
+}

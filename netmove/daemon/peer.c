@@ -1,0 +1,569 @@
+/* netmoved's peers: JSON-RPC over mutually authenticated TLS. */
+#include "netmove/daemon/peer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonrpc.h"
+#include "openvswitch/hmap.h"
+#include "openvswitch/json.h"
+#include "openvswitch/list.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/shash.h"
+#include "openvswitch/vlog.h"
+#include "socket-util.h"
+#include "stream-ssl.h"
+#include "stream.h"
+#include "timeval.h"
+#include "util.h"
+
+#include "netmove/common/config.h"
+
+VLOG_DEFINE_THIS_MODULE(peer);
+
+/* One JSON-RPC session with a peer, either direction. */
+struct conn {
+    struct ovs_list node;               /* In nm_peers's 'outbound'/'inbound'. */
+    struct jsonrpc_session *session;
+    char *peer;                         /* Outbound: whom we meant to reach. */
+    char *name;                         /* Authenticated peer name, or NULL. */
+    unsigned int seqno;                 /* Session seqno 'name' applies to. */
+    bool inbound;
+    struct ovs_list reqs;               /* Asynchronous requests it holds. */
+};
+
+struct nm_peer_req {
+    struct ovs_list node;               /* In its conn's 'reqs'. */
+    struct conn *c;                     /* NULL once the conn is gone. */
+    unsigned int seqno;                 /* The session it came on. */
+    struct json *id;
+    char *method;
+};
+
+struct pending {
+    struct hmap_node node;              /* In nm_peers's 'pending', by id. */
+    struct ovs_list unsent_node;        /* In 'unsent' until sent. */
+    struct json *id;
+    char *peer;
+    struct jsonrpc_msg *msg;            /* Until sent. */
+    unsigned int seqno;                 /* Session seqno it was sent on. */
+    long long int deadline;
+    nm_peer_reply_cb *cb;
+    void *aux;
+};
+
+struct method {
+    nm_peer_method_fn *fn;
+    nm_peer_notify_fn *notify_fn;
+    nm_peer_async_fn *async_fn;
+    void *aux;
+};
+
+struct nm_peers {
+    const struct nm_config *cfg;
+    struct pstream *listener;
+    struct ovs_list outbound;           /* One 'struct conn' per peer. */
+    struct ovs_list inbound;
+    struct hmap pending;
+    struct ovs_list unsent;
+    struct shash methods;
+};
+
+static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
+
+/* The key, certificate and CA, (re)read by OpenSSL when a file changed:
+ * called from every nm_peers_run(), as ovn-controller does, so that a
+ * renewed certificate needs no restart. */
+static void
+tls_config(const struct nm_peers *peers)
+{
+    const struct nm_config *cfg = peers->cfg;
+
+    if (cfg->tls_key) {
+        stream_ssl_set_key_and_cert(cfg->tls_key, cfg->tls_cert);
+        stream_ssl_set_ca_cert_file(cfg->tls_ca, false);
+    }
+}
+
+int
+nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
+                char *err, size_t errlen)
+{
+    struct nm_peers *peers = xzalloc(sizeof *peers);
+    int error;
+
+    *peersp = NULL;
+    peers->cfg = cfg;
+    ovs_list_init(&peers->outbound);
+    ovs_list_init(&peers->inbound);
+    ovs_list_init(&peers->unsent);
+    hmap_init(&peers->pending);
+    shash_init(&peers->methods);
+
+    tls_config(peers);
+    if (cfg->listen) {
+        error = jsonrpc_pstream_open(cfg->listen, &peers->listener,
+                                     DSCP_DEFAULT);
+        if (error) {
+            snprintf(err, errlen, "listen: %s: %s", cfg->listen,
+                     ovs_strerror(error));
+            nm_peers_destroy(peers);
+            return -error;
+        }
+    }
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        struct conn *c = xzalloc(sizeof *c);
+        ovs_list_init(&c->reqs);
+        c->peer = xstrdup(cfg->peers[i].name);
+        c->session = jsonrpc_session_open(cfg->peers[i].remote, true);
+        /* Reconnect fast: a migration waits on this. */
+        jsonrpc_session_set_max_backoff(c->session, 1000);
+        jsonrpc_session_set_probe_interval(c->session, 5000);
+        ovs_list_push_back(&peers->outbound, &c->node);
+    }
+    *peersp = peers;
+    return 0;
+}
+
+static void
+conn_destroy(struct conn *c)
+{
+    struct nm_peer_req *req;
+
+    LIST_FOR_EACH_POP (req, node, &c->reqs) {
+        req->c = NULL;          /* Its method answers into the void. */
+    }
+    ovs_list_remove(&c->node);
+    jsonrpc_session_close(c->session);
+    free(c->peer);
+    free(c->name);
+    free(c);
+}
+
+static void
+pending_destroy(struct nm_peers *peers, struct pending *p)
+{
+    hmap_remove(&peers->pending, &p->node);
+    if (p->msg) {
+        ovs_list_remove(&p->unsent_node);
+        jsonrpc_msg_destroy(p->msg);
+    }
+    json_destroy(p->id);
+    free(p->peer);
+    free(p);
+}
+
+void
+nm_peers_destroy(struct nm_peers *peers)
+{
+    if (!peers) {
+        return;
+    }
+    struct pending *p;
+    HMAP_FOR_EACH_SAFE (p, node, &peers->pending) {
+        pending_destroy(peers, p);
+    }
+    hmap_destroy(&peers->pending);
+    struct conn *c;
+    LIST_FOR_EACH_SAFE (c, node, &peers->outbound) {
+        conn_destroy(c);
+    }
+    LIST_FOR_EACH_SAFE (c, node, &peers->inbound) {
+        conn_destroy(c);
+    }
+    pstream_close(peers->listener);
+    shash_destroy_free_data(&peers->methods);
+    free(peers);
+}
+
+void
+nm_peers_register(struct nm_peers *peers, const char *method,
+                  nm_peer_method_fn *fn, nm_peer_notify_fn *notify_fn,
+                  void *aux)
+{
+    struct method *m = xmalloc(sizeof *m);
+
+    *m = (struct method) { .fn = fn, .notify_fn = notify_fn, .aux = aux };
+    free(shash_replace(&peers->methods, method, m));
+}
+
+void
+nm_peers_register_async(struct nm_peers *peers, const char *method,
+                        nm_peer_async_fn *fn, void *aux)
+{
+    struct method *m = xmalloc(sizeof *m);
+
+    *m = (struct method) { .async_fn = fn, .aux = aux };
+    free(shash_replace(&peers->methods, method, m));
+}
+
+void
+nm_peers_reply(struct nm_peer_req *req, struct json *result,
+               const char *error)
+{
+    struct conn *c = req->c;
+
+    if (c && c->session
+        && jsonrpc_session_get_seqno(c->session) == req->seqno) {
+        if (error) {
+            VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, req->method, error);
+        }
+        jsonrpc_session_send(c->session, error
+                             ? jsonrpc_create_error(json_string_create(error),
+                                                    req->id)
+                             : jsonrpc_create_reply(result, req->id));
+        result = NULL;
+    }
+    if (c) {
+        ovs_list_remove(&req->node);
+    }
+    json_destroy(result);
+    json_destroy(req->id);
+    free(req->method);
+    free(req);
+}
+
+static struct conn *
+find_outbound(const struct nm_peers *peers, const char *peer)
+{
+    struct conn *c;
+
+    LIST_FOR_EACH (c, node, &peers->outbound) {
+        if (!strcmp(c->peer, peer)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* True if 'c' is connected to an authenticated peer.  Checks (once per
+ * connection) that the certificate's CN names a configured peer and, for a
+ * connection we opened, the one we meant; refuses the connection if not. */
+static bool
+conn_authenticated(struct nm_peers *peers, struct conn *c)
+{
+    unsigned int seqno = jsonrpc_session_get_seqno(c->session);
+
+    if (!jsonrpc_session_is_connected(c->session)) {
+        return false;
+    }
+    if (c->name && c->seqno == seqno) {
+        return true;
+    }
+    free(c->name);
+    c->name = NULL;
+    c->seqno = seqno;
+
+    const char *cn = jsonrpc_session_get_id(c->session);
+    const char *remote = jsonrpc_session_get_name(c->session);
+    if (!cn) {
+        /* An accepted session counts as connected before its TLS handshake
+         * ends; the name is known once it has (OpenSSL demands a verified
+         * certificate), and nothing is read before then. */
+        return false;
+    }
+    if (!nm_config_find_peer(peers->cfg, cn)
+        || (!c->inbound && strcmp(cn, c->peer))) {
+        VLOG_WARN_RL(&rl, "%s: refusing peer: certificate name '%s' is %s",
+                     remote, cn, !nm_config_find_peer(peers->cfg, cn)
+                     ? "not a configured peer" : "not the peer expected");
+        if (c->inbound) {
+            jsonrpc_session_close(c->session);
+            c->session = NULL;
+        } else {
+            jsonrpc_session_force_reconnect(c->session);
+        }
+        return false;
+    }
+    c->name = xstrdup(cn);
+    VLOG_INFO("%s: peer %s authenticated (%s)", remote, cn,
+              c->inbound ? "inbound" : "outbound");
+    return true;
+}
+
+int
+nm_peers_request(struct nm_peers *peers, const char *peer, const char *method,
+                 struct json *params, long long int timeout_ms,
+                 nm_peer_reply_cb *cb, void *aux)
+{
+    if (!find_outbound(peers, peer)) {
+        json_destroy(params);
+        return -ENOENT;
+    }
+
+    struct pending *p = xzalloc(sizeof *p);
+    struct json *id;
+
+    if (params->type != JSON_ARRAY) {
+        /* JSON-RPC 1.0 params are an array: wrap an object. */
+        params = json_array_create_1(params);
+    }
+    p->msg = jsonrpc_create_request(method, params, &id);
+    p->id = id;
+    p->peer = xstrdup(peer);
+    p->deadline = time_msec() + timeout_ms;
+    p->cb = cb;
+    p->aux = aux;
+    hmap_insert(&peers->pending, &p->node, json_hash(id, 0));
+    ovs_list_push_back(&peers->unsent, &p->unsent_node);
+    return 0;
+}
+
+int
+nm_peers_notify(struct nm_peers *peers, const char *peer, const char *method,
+                struct json *params)
+{
+    struct conn *c = find_outbound(peers, peer);
+
+    if (params->type != JSON_ARRAY) {
+        params = json_array_create_1(params);
+    }
+    if (!c) {
+        json_destroy(params);
+        return -ENOENT;
+    }
+    if (!conn_authenticated(peers, c)) {
+        json_destroy(params);
+        return -ENOTCONN;
+    }
+    int error = jsonrpc_session_send(c->session,
+                                     jsonrpc_create_notify(method, params));
+    return -error;
+}
+
+void
+nm_peers_cancel(struct nm_peers *peers, void *aux)
+{
+    struct pending *p;
+
+    HMAP_FOR_EACH_SAFE (p, node, &peers->pending) {
+        if (p->aux == aux) {
+            pending_destroy(peers, p);
+        }
+    }
+}
+
+bool
+nm_peers_is_connected(const struct nm_peers *peers, const char *peer)
+{
+    struct conn *c = find_outbound(peers, peer);
+
+    return c && c->name && jsonrpc_session_is_connected(c->session)
+           && c->seqno == jsonrpc_session_get_seqno(c->session);
+}
+
+size_t
+nm_peers_count(const struct nm_peers *peers)
+{
+    return peers->cfg->n_peers;
+}
+
+const char *
+nm_peers_name(const struct nm_peers *peers, size_t i)
+{
+    return peers->cfg->peers[i].name;
+}
+
+/* Calls back and forgets 'p'. */
+static void
+pending_complete(struct nm_peers *peers, struct pending *p,
+                 const struct json *result, const char *error)
+{
+    nm_peer_reply_cb *cb = p->cb;
+    void *aux = p->aux;
+
+    pending_destroy(peers, p);
+    cb(aux, result, error);
+}
+
+static struct pending *
+find_pending(const struct nm_peers *peers, const struct json *id)
+{
+    struct pending *p;
+
+    HMAP_FOR_EACH_WITH_HASH (p, node, json_hash(id, 0), &peers->pending) {
+        if (json_equal(p->id, id)) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static void
+handle_request(struct nm_peers *peers, struct conn *c,
+               const struct jsonrpc_msg *msg)
+{
+    const struct method *m = shash_find_data(&peers->methods, msg->method);
+    const struct json *params = msg->params;
+    struct jsonrpc_msg *reply;
+    char *error = NULL;
+
+    /* Our requests carry one argument: an array of one object. */
+    if (params && params->type == JSON_ARRAY && json_array(params)->n == 1) {
+        params = json_array(params)->elems[0];
+    }
+    if (msg->type == JSONRPC_NOTIFY) {
+        if (m && m->notify_fn) {
+            m->notify_fn(m->aux, c->name, params);
+        }
+        return;
+    }
+    if (m && m->async_fn) {
+        struct nm_peer_req *req = xzalloc(sizeof *req);
+        req->c = c;
+        req->seqno = jsonrpc_session_get_seqno(c->session);
+        req->id = json_clone(msg->id);
+        req->method = xstrdup(msg->method);
+        ovs_list_push_back(&c->reqs, &req->node);
+        m->async_fn(m->aux, c->name, params, req);
+        return;
+    }
+    if (!m || !m->fn) {
+        error = xasprintf("unknown method '%s'", msg->method);
+        reply = jsonrpc_create_error(json_string_create(error), msg->id);
+    } else {
+        struct json *result = m->fn(m->aux, c->name, params, &error);
+        reply = result ? jsonrpc_create_reply(result, msg->id)
+                       : jsonrpc_create_error(json_string_create(error),
+                                              msg->id);
+    }
+    if (error) {
+        VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, msg->method, error);
+    }
+    free(error);
+    jsonrpc_session_send(c->session, reply);
+}
+
+static void
+handle_msg(struct nm_peers *peers, struct conn *c, struct jsonrpc_msg *msg)
+{
+    if (msg->type == JSONRPC_REQUEST || msg->type == JSONRPC_NOTIFY) {
+        handle_request(peers, c, msg);
+    } else if (msg->type == JSONRPC_REPLY || msg->type == JSONRPC_ERROR) {
+        struct pending *p = find_pending(peers, msg->id);
+        if (p && !p->msg) {
+            if (msg->type == JSONRPC_REPLY) {
+                pending_complete(peers, p, msg->result, NULL);
+            } else {
+                char *s = msg->error->type == JSON_STRING
+                          ? xstrdup(json_string(msg->error))
+                          : json_to_string(msg->error, 0);
+                pending_complete(peers, p, NULL, s);
+                free(s);
+            }
+        }
+    }
+    jsonrpc_msg_destroy(msg);
+}
+
+/* Runs 'c'; returns false if an inbound connection died and was freed. */
+static bool
+conn_run(struct nm_peers *peers, struct conn *c)
+{
+    if (!c->session) {
+        conn_destroy(c);
+        return false;
+    }
+    jsonrpc_session_run(c->session);
+    if (c->inbound && !jsonrpc_session_is_alive(c->session)) {
+        conn_destroy(c);
+        return false;
+    }
+    for (int i = 0; i < 50 && conn_authenticated(peers, c); i++) {
+        struct jsonrpc_msg *msg = jsonrpc_session_recv(c->session);
+        if (!msg) {
+            break;
+        }
+        handle_msg(peers, c, msg);
+    }
+    if (!c->session) {          /* Refused by conn_authenticated(). */
+        conn_destroy(c);
+        return false;
+    }
+    return true;
+}
+
+static void
+send_and_expire(struct nm_peers *peers)
+{
+    long long int now = time_msec();
+    struct pending *p;
+
+    LIST_FOR_EACH_SAFE (p, unsent_node, &peers->unsent) {
+        struct conn *c = find_outbound(peers, p->peer);
+        if (conn_authenticated(peers, c)) {
+            ovs_list_remove(&p->unsent_node);
+            jsonrpc_session_send(c->session, p->msg);
+            p->msg = NULL;
+            p->seqno = c->seqno;
+        }
+    }
+    HMAP_FOR_EACH_SAFE (p, node, &peers->pending) {
+        struct conn *c = find_outbound(peers, p->peer);
+        if (!p->msg && p->seqno != jsonrpc_session_get_seqno(c->session)) {
+            pending_complete(peers, p, NULL, "connection to peer lost");
+        } else if (now >= p->deadline) {
+            pending_complete(peers, p, NULL,
+                             p->msg ? "peer not reachable (timeout)"
+                                    : "no answer from peer (timeout)");
+        }
+    }
+}
+
+void
+nm_peers_run(struct nm_peers *peers)
+{
+    struct conn *c;
+
+    tls_config(peers);
+    if (peers->listener) {
+        struct stream *stream;
+        int error = pstream_accept(peers->listener, &stream);
+        if (!error) {
+            c = xzalloc(sizeof *c);
+            ovs_list_init(&c->reqs);
+            c->inbound = true;
+            c->session = jsonrpc_session_open_unreliably(jsonrpc_open(stream),
+                                                         DSCP_DEFAULT);
+            ovs_list_push_back(&peers->inbound, &c->node);
+        } else if (error != EAGAIN) {
+            VLOG_WARN_RL(&rl, "%s: accept failed: %s",
+                         pstream_get_name(peers->listener),
+                         ovs_strerror(error));
+        }
+    }
+    LIST_FOR_EACH_SAFE (c, node, &peers->outbound) {
+        conn_run(peers, c);
+    }
+    LIST_FOR_EACH_SAFE (c, node, &peers->inbound) {
+        conn_run(peers, c);
+    }
+    send_and_expire(peers);
+}
+
+void
+nm_peers_wait(struct nm_peers *peers)
+{
+    struct conn *c;
+
+    if (peers->listener) {
+        pstream_wait(peers->listener);
+    }
+    LIST_FOR_EACH (c, node, &peers->outbound) {
+        jsonrpc_session_wait(c->session);
+        jsonrpc_session_recv_wait(c->session);
+    }
+    LIST_FOR_EACH (c, node, &peers->inbound) {
+        if (c->session) {
+            jsonrpc_session_wait(c->session);
+            jsonrpc_session_recv_wait(c->session);
+        }
+    }
+    struct pending *p;
+    /* Unsent requests go out when a session comes up, which
+     * jsonrpc_session_wait() wakes us for; only deadlines remain. */
+    HMAP_FOR_EACH (p, node, &peers->pending) {
+        poll_timer_wait_until(p->deadline);
+    }
+}

@@ -1,0 +1,604 @@
+/* netmoved: its parts wired together, and the commands the CLI sends it. */
+#include "netmove/daemon/service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <limits.h>
+
+#include "dirs.h"
+#include "openvswitch/list.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/json.h"
+#include "openvswitch/vlog.h"
+#include "unixctl.h"
+#include "timeval.h"
+#include "util.h"
+
+#include "firewall/firewall.h"
+#include "garp/garp.h"
+#include "netmove/common/config.h"
+#include "netmove/common/json.h"
+#include "netmove/daemon/journal.h"
+#include "netmove/daemon/migration.h"
+#include "netmove/daemon/peer.h"
+#include "netmove/common/error.h"
+#include "ovs/ovs.h"
+
+VLOG_DEFINE_THIS_MODULE(service);
+
+
+static void
+reply_json(struct unixctl_conn *conn, struct json *j)
+{
+    char *s = json_to_string(j, JSSF_SORT);
+
+    unixctl_command_reply(conn, s);
+    free(s);
+    json_destroy(j);
+}
+
+static void
+reply_bad_input(struct unixctl_conn *conn, const char *fmt, ...)
+    OVS_PRINTF_FORMAT(2, 3);
+
+static void
+reply_bad_input(struct unixctl_conn *conn, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    char *msg = xvasprintf(fmt, args);
+    va_end(args);
+    char *full = xasprintf("bad input: %s", msg);
+    unixctl_command_reply_error(conn, full);
+    free(full);
+    free(msg);
+}
+
+/* Checks the arguments common to prepare and resume: argv[1] = VM,
+ * argv[2] = source host or "-", argv[3..] = extra IPs. */
+static bool
+check_migration_args(struct netmoved *nm, struct unixctl_conn *conn,
+                     int argc, const char *argv[])
+{
+    char err[NM_ERRLEN];
+
+    if (!fw_vm_name_valid(argv[1])) {
+        reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
+        return false;
+    }
+    if (argc > 2 && strcmp(argv[2], "-")
+        && !nm_config_find_peer(nm->cfg, argv[2])) {
+        reply_bad_input(conn, "--from: '%s' is not a configured peer of %s",
+                        argv[2], nm->cfg->host);
+        return false;
+    }
+    for (int i = 3; i < argc; i++) {
+        if (i == 3 && !strcmp(argv[i], "--adopt")) {
+            continue;
+        }
+        ovs_be32 ip4;
+        struct in6_addr ip6;
+        bool v6;
+        if (garp_parse_ip("--ip", argv[i], &ip4, &ip6, &v6, err, sizeof err)) {
+            reply_bad_input(conn, "%s", err);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Finds or starts the migration of 'vm' from 'src' ("-" or NULL: to be
+ * located), with the 'n_ips' extra addresses of 'ips' (the first may be
+ * "--adopt": the migrator makes the VM's port here). */
+static struct migration *
+get_migration(struct netmoved *nm, const char *vm, const char *src,
+              const char *const *ips, size_t n_ips)
+{
+    struct migration *m = migration_find(nm, vm);
+    bool adopt = n_ips && !strcmp(ips[0], "--adopt");
+
+    if (adopt) {
+        ips++;
+        n_ips--;
+    }
+
+    if (src && !strcmp(src, "-")) {
+        src = NULL;
+    }
+    if (m && (m->state == MIG_DONE || m->state == MIG_FAILED
+              || m->state == MIG_ABORTED)) {
+        /* A new migration of a VM that came here (or failed) before; the
+         * old one's record stays in the journal. */
+        migration_destroy(m);
+        m = NULL;
+    }
+    if (!m) {
+        m = migration_create(nm, vm, src, NULL);
+        m->adopt = adopt;
+        for (size_t i = 0; i < n_ips; i++) {
+            m->extra_ips = xrealloc(m->extra_ips,
+                                    (m->n_extra_ips + 1) * sizeof(char *));
+            m->extra_ips[m->n_extra_ips++] = xstrdup(ips[i]);
+        }
+        migration_start(m);
+    }
+    return m;
+}
+
+/* prepare VM SRC|- [IP...] */
+static void
+cmd_prepare(struct unixctl_conn *conn, int argc, const char *argv[],
+            void *nm_)
+{
+    struct netmoved *nm = nm_;
+
+    if (!check_migration_args(nm, conn, argc, argv)) {
+        return;
+    }
+    struct migration *m = get_migration(nm, argv[1], argc > 2 ? argv[2] : NULL,
+                                        &argv[3], MAX(argc - 3, 0));
+    migration_add_waiter(m, conn, MIG_WAIT_PREPARED);
+}
+
+/* resume VM [SRC|-] [IP...] */
+static void
+cmd_resume(struct unixctl_conn *conn, int argc, const char *argv[],
+           void *nm_)
+{
+    struct netmoved *nm = nm_;
+    uint64_t now = time_usec();
+
+    if (!check_migration_args(nm, conn, argc, argv)) {
+        return;
+    }
+    struct migration *m = get_migration(nm, argv[1], argc > 2 ? argv[2] : NULL,
+                                        &argv[3], MAX(argc - 3, 0));
+    if (!m->t_resume_call) {
+        m->t_resume_call = now;
+    }
+    migration_add_waiter(m, conn, MIG_WAIT_DONE);
+    migration_resume(m);
+}
+
+/* ---- batches: prepare-many / resume-many SRC|- VM... ---- */
+
+/* A CLI connection waiting for every migration of a batch. */
+struct batch {
+    struct ovs_list node;               /* In netmoved's 'batches'. */
+    struct unixctl_conn *conn;
+    enum mig_wait until;
+    char **vms;
+    size_t n_vms;
+    uint64_t deadline_us;
+};
+
+static void
+batch_destroy(struct batch *b)
+{
+    ovs_list_remove(&b->node);
+    for (size_t i = 0; i < b->n_vms; i++) {
+        free(b->vms[i]);
+    }
+    free(b->vms);
+    free(b);
+}
+
+/* Answers 'b' if every migration reached its goal (or failed), or if time
+ * is up.  Returns true if it answered. */
+static bool
+batch_check(struct netmoved *nm, struct batch *b)
+{
+    struct json *list = json_array_create_empty();
+    bool all = true, failed = false;
+
+    for (size_t i = 0; i < b->n_vms; i++) {
+        struct migration *m = migration_find(nm, b->vms[i]);
+        bool f = !m || m->state == MIG_FAILED || m->state == MIG_ABORTED;
+        bool reached = f || m->state == MIG_DONE
+                       || (b->until == MIG_WAIT_PREPARED
+                           && m->state == MIG_PREPARED);
+        all &= reached;
+        failed |= f;
+        if (m) {
+            json_array_add(list, migration_to_json(m));
+        }
+    }
+    if (!all && (uint64_t) time_usec() < b->deadline_us) {
+        json_destroy(list);
+        return false;
+    }
+    struct json *j = nm_json_object_1("migrations", list);
+    char *s = json_to_string(j, JSSF_SORT);
+    if (all && !failed) {
+        unixctl_command_reply(b->conn, s);
+    } else {
+        char *msg = xasprintf("%s\n%s", failed ? "some migrations failed"
+                              : "not all finished in time (netmoved keeps "
+                                "retrying)", s);
+        unixctl_command_reply_error(b->conn, msg);
+        free(msg);
+    }
+    free(s);
+    json_destroy(j);
+    batch_destroy(b);
+    return true;
+}
+
+static void
+cmd_many(struct netmoved *nm, struct unixctl_conn *conn, int argc,
+         const char *argv[], enum mig_wait until)
+{
+    const char *src = argv[1];
+
+    if (strcmp(src, "-") && !nm_config_find_peer(nm->cfg, src)) {
+        reply_bad_input(conn, "--from: '%s' is not a configured peer of %s",
+                        src, nm->cfg->host);
+        return;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (!fw_vm_name_valid(argv[i])) {
+            reply_bad_input(conn, "VM: '%s' is not a VM name", argv[i]);
+            return;
+        }
+    }
+
+    struct batch *b = xzalloc(sizeof *b);
+    b->conn = conn;
+    b->until = until;
+    b->deadline_us = time_usec() + MIG_WAIT_MAX_US;
+    b->vms = xcalloc(argc - 2, sizeof *b->vms);
+    struct migration **ms = xcalloc(argc - 2, sizeof *ms);
+    uint64_t now = time_usec();
+    for (int i = 2; i < argc; i++) {
+        b->vms[b->n_vms] = xstrdup(argv[i]);
+        ms[b->n_vms] = get_migration(nm, argv[i], src, NULL, 0);
+        if (!ms[b->n_vms]->t_resume_call && until == MIG_WAIT_DONE) {
+            ms[b->n_vms]->t_resume_call = now;
+        }
+        b->n_vms++;
+    }
+    ovs_list_push_back(&nm->batches, &b->node);
+    if (until == MIG_WAIT_DONE) {
+        migration_resume_batch(ms, b->n_vms);
+    }
+    free(ms);
+    batch_check(nm, b);
+}
+
+static void
+cmd_prepare_many(struct unixctl_conn *conn, int argc, const char *argv[],
+                 void *nm)
+{
+    cmd_many(nm, conn, argc, argv, MIG_WAIT_PREPARED);
+}
+
+static void
+cmd_resume_many(struct unixctl_conn *conn, int argc, const char *argv[],
+                void *nm)
+{
+    cmd_many(nm, conn, argc, argv, MIG_WAIT_DONE);
+}
+
+/* abort VM */
+static void
+cmd_abort(struct unixctl_conn *conn, int argc OVS_UNUSED, const char *argv[],
+          void *nm_)
+{
+    struct netmoved *nm = nm_;
+    struct migration *m = migration_find(nm, argv[1]);
+    char *error = NULL;
+
+    if (!m) {
+        /* Nothing incoming: as a source, forget an export (the source
+         * changed nothing before confirm). */
+        unixctl_command_reply(conn, "nothing to abort here");
+        return;
+    }
+    if (migration_abort(m, &error)) {
+        unixctl_command_reply_error(conn, error);
+        free(error);
+        return;
+    }
+    reply_json(conn, migration_to_json(m));
+}
+
+/* confirm VM: on the source, whether its copy has been removed. */
+static void
+cmd_confirm(struct unixctl_conn *conn, int argc OVS_UNUSED,
+            const char *argv[], void *nm_)
+{
+    struct netmoved *nm = nm_;
+
+    if (!fw_vm_name_valid(argv[1])) {
+        reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
+    } else if (shash_find(&nm->outgoing, argv[1])) {
+        unixctl_command_reply_error(conn, "the destination has not "
+                                    "confirmed yet; the source keeps "
+                                    "everything until it does");
+    } else {
+        unixctl_command_reply(conn, "nothing of this VM is pending here");
+    }
+}
+
+/* status [VM] */
+static void
+cmd_status(struct unixctl_conn *conn, int argc, const char *argv[],
+           void *nm_)
+{
+    struct netmoved *nm = nm_;
+    struct json *list = json_array_create_empty();
+    struct migration *m;
+
+    HMAP_FOR_EACH (m, node, &nm->migrations) {
+        if (argc < 2 || !strcmp(m->vm, argv[1])) {
+            json_array_add(list, migration_to_json(m));
+        }
+    }
+    struct json *j = json_object_create();
+    json_object_put_string(j, "host", nm->cfg->host);
+    json_object_put_string(j, "site", nm->cfg->site);
+    struct json *peers = json_object_create();
+    for (size_t i = 0; i < nm_peers_count(nm->peers); i++) {
+        const char *name = nm_peers_name(nm->peers, i);
+        json_object_put(peers, name, json_boolean_create(
+                            nm_peers_is_connected(nm->peers, name)));
+    }
+    json_object_put(j, "peers", peers);
+    json_object_put(j, "migrations", list);
+    struct json *out = json_array_create_empty();
+    struct shash_node *node;
+    SHASH_FOR_EACH (node, &nm->outgoing) {
+        json_array_add(out, json_string_create(node->name));
+    }
+    json_object_put(j, "outgoing", out);
+    reply_json(conn, j);
+}
+
+struct verify_req {
+    struct unixctl_conn *conn;
+};
+
+static void
+verify_reply(void *req_, const struct json *result, const char *error)
+{
+    struct verify_req *req = req_;
+
+    if (error) {
+        unixctl_command_reply_error(req->conn, error);
+    } else {
+        reply_json(req->conn, json_clone(result));
+    }
+    free(req);
+}
+
+/* source-verify VM SRC [IP...]: asks SRC what it still holds of VM. */
+static void
+cmd_source_verify(struct unixctl_conn *conn, int argc, const char *argv[],
+                  void *nm_)
+{
+    struct netmoved *nm = nm_;
+    struct json *p = json_object_create();
+    struct json *ips = json_array_create_empty();
+
+    if (!fw_vm_name_valid(argv[1])) {
+        reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
+        json_destroy(p);
+        json_destroy(ips);
+        return;
+    }
+    json_object_put_string(p, "vm", argv[1]);
+    for (int i = 3; i < argc; i++) {
+        json_array_add(ips, json_string_create(argv[i]));
+    }
+    json_object_put(p, "ips", ips);
+
+    struct verify_req *req = xmalloc(sizeof *req);
+    req->conn = conn;
+    if (nm_peers_request(nm->peers, argv[2], "verify", p, 5000,
+                         verify_reply, req)) {
+        reply_bad_input(conn, "SRC: '%s' is not a configured peer", argv[2]);
+        free(req);
+    }
+}
+
+/* docs VM: what the migration of VM staged here (for verify). */
+static void
+cmd_docs(struct unixctl_conn *conn, int argc OVS_UNUSED, const char *argv[],
+         void *nm_)
+{
+    struct migration *m = migration_find(nm_, argv[1]);
+
+    if (!m) {
+        unixctl_command_reply_error(conn, "no migration of that VM here");
+    } else {
+        reply_json(conn, migration_docs_to_json(m));
+    }
+}
+
+static void
+cmd_exit(struct unixctl_conn *conn, int argc OVS_UNUSED,
+         const char *argv[] OVS_UNUSED, void *nm_)
+{
+    struct netmoved *nm = nm_;
+
+    nm->exiting = true;
+    unixctl_command_reply(conn, NULL);
+}
+
+static void
+register_commands(struct netmoved *nm)
+{
+    unixctl_command_register("prepare", "VM SRC|- [--adopt] [IP...]", 2, 64,
+                             cmd_prepare, nm);
+    unixctl_command_register("resume", "VM [SRC|-] [IP...]", 1, 64,
+                             cmd_resume, nm);
+    unixctl_command_register("prepare-many", "SRC|- VM...", 2, INT_MAX,
+                             cmd_prepare_many, nm);
+    unixctl_command_register("resume-many", "SRC|- VM...", 2, INT_MAX,
+                             cmd_resume_many, nm);
+    unixctl_command_register("abort", "VM", 1, 1, cmd_abort, nm);
+    unixctl_command_register("confirm", "VM", 1, 1, cmd_confirm, nm);
+    unixctl_command_register("status", "[VM]", 0, 1, cmd_status, nm);
+    unixctl_command_register("source-verify", "VM SRC [IP...]", 2, 64,
+                             cmd_source_verify, nm);
+    unixctl_command_register("docs", "VM", 1, 1, cmd_docs, nm);
+    unixctl_command_register("exit", "", 0, 0, cmd_exit, nm);
+}
+
+/* Gives OVSDB up to 'timeout_ms' to send its contents, so that recovery
+ * sees the ports as they are.  netmoved also starts without it (a host
+ * boots its services in any order): it connects when OVSDB is up, and
+ * until then every request that reads OVSDB fails and says why. */
+static void
+wait_for_db(struct netmoved *nm, int timeout_ms)
+{
+    long long int deadline = time_msec() + timeout_ms;
+
+    nmovs_db_run(nm->db);
+    while (!nmovs_db_is_synced(nm->db) && time_msec() < deadline) {
+        nmovs_db_poll_wait(nm->db);
+        poll_timer_wait_until(deadline);
+        poll_block();
+        nmovs_db_run(nm->db);
+    }
+    if (!nmovs_db_is_synced(nm->db)) {
+        VLOG_WARN("OVSDB not reachable yet; connecting in the background");
+    }
+}
+
+static void
+recover_when_ready(struct netmoved *nm)
+{
+    if (nm->recover_pending && nmovs_db_is_synced(nm->db)) {
+        nm->recover_pending = false;
+        migrations_recover(nm);
+    }
+}
+
+int
+netmoved_init(struct netmoved *nm, struct nm_config *cfg,
+              char *err, size_t errlen)
+{
+    char *ctl;
+    int error;
+
+    memset(nm, 0, sizeof *nm);
+    nm->cfg = cfg;
+    hmap_init(&nm->migrations);
+    shash_init(&nm->outgoing);
+    ovs_list_init(&nm->batches);
+    ovs_list_init(&nm->db_waits);
+    ovs_list_init(&nm->exports);
+
+    error = nm_journal_open(cfg->state_dir, &nm->journal, err, errlen);
+    if (error) {
+        return error;
+    }
+    nm->db = nmovs_db_create(NULL, cfg->ovs_rundir);
+    wait_for_db(nm, 10000);
+    error = garp_of_sender_create(cfg->ovs_rundir, cfg->bridge, err, errlen,
+                                  &nm->sender);
+    if (error) {
+        return error;
+    }
+    error = garp_announcer_create(&cfg->announce, nm->sender,
+                                  migration_frame_sent, nm, &nm->announcer,
+                                  err, errlen);
+    if (error) {
+        return error;
+    }
+    error = nm_peers_create(cfg, &nm->peers, err, errlen);
+    if (error) {
+        return error;
+    }
+    source_register(nm);
+    nm_learn_init(nm);
+
+    ctl = cfg->control ? xstrdup(cfg->control)
+                       : xasprintf("%s/netmoved.ctl", ovs_rundir());
+    error = unixctl_server_create(ctl, &nm->unixctl);
+    if (error) {
+        snprintf(err, errlen, "control: %s: %s", ctl, ovs_strerror(error));
+        free(ctl);
+        return -error;
+    }
+    VLOG_INFO("host %s (site %s): control socket %s, %zu peer(s)",
+              cfg->host, cfg->site, ctl, cfg->n_peers);
+    free(ctl);
+    register_commands(nm);
+    /* Recovery rolls back or completes what the journal left: it needs
+     * OVSDB's contents (a rollback against an empty replica would fail and
+     * leave the staged port for good). */
+    nm->recover_pending = true;
+    recover_when_ready(nm);
+    return 0;
+}
+
+void
+netmoved_run(struct netmoved *nm)
+{
+    nmovs_db_run(nm->db);
+    recover_when_ready(nm);
+    unixctl_server_run(nm->unixctl);
+    nm_peers_run(nm->peers);
+    source_run(nm);
+    nm_learn_run(nm);
+    garp_announcer_run(nm->announcer, time_usec());
+    migrations_run(nm);
+
+    struct batch *b;
+    LIST_FOR_EACH_SAFE (b, node, &nm->batches) {
+        batch_check(nm, b);
+    }
+}
+
+void
+netmoved_wait(struct netmoved *nm)
+{
+    nmovs_db_poll_wait(nm->db);
+    unixctl_server_wait(nm->unixctl);
+    nm_peers_wait(nm->peers);
+    source_wait(nm);
+    nm_learn_wait(nm);
+    garp_announcer_wait(nm->announcer);
+    migrations_wait(nm);
+
+    struct batch *b;
+    LIST_FOR_EACH (b, node, &nm->batches) {
+        poll_timer_wait_until(b->deadline_us / 1000 + 1);
+    }
+}
+
+void
+netmoved_destroy(struct netmoved *nm)
+{
+    struct batch *b;
+    if (nm->batches.next) {
+        LIST_FOR_EACH_SAFE (b, node, &nm->batches) {
+            unixctl_command_reply_error(b->conn, "netmoved exiting");
+            batch_destroy(b);
+        }
+    }
+    if (nm->migrations.buckets) {
+        migrations_destroy(nm);
+    }
+    if (nm->outgoing.map.buckets) {
+        source_destroy(nm);
+    }
+    for (size_t i = 0; i < nm->n_ann_vms; i++) {
+        free(nm->ann_vms[i]);
+    }
+    free(nm->ann_vms);
+    nm_learn_destroy(nm);
+    unixctl_server_destroy(nm->unixctl);
+    nm_peers_destroy(nm->peers);
+    garp_announcer_destroy(nm->announcer);
+    garp_sender_destroy(nm->sender);
+    nmovs_db_close(nm->db);
+    nm_journal_close(nm->journal);
+    nm_config_destroy(nm->cfg);
+}

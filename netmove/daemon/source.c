@@ -1,0 +1,785 @@
+/* The source's side of a migration: what a destination peer asks of it.
+ *
+ * The source changes nothing until 'confirm': 'export' and 'ct-delta' only
+ * read (the destination stages its copy meanwhile), 'abort' forgets.  Every
+ * handler is idempotent: a destination that retries after a lost reply gets
+ * the same outcome. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/json.h"
+#include "openvswitch/shash.h"
+#include "openvswitch/vlog.h"
+#include "openvswitch/list.h"
+#include "openvswitch/poll-loop.h"
+#include "timeval.h"
+#include "util.h"
+
+#include "firewall/firewall.h"
+#include "netmove/common/config.h"
+#include "netmove/daemon/journal.h"
+#include "netmove/addr/owner_probe.h"
+#include "netmove/daemon/peer.h"
+#include "netmove/daemon/service.h"
+#include "netmove/verify/verify.h"
+#include "netmove/addr/vmaddr.h"
+#include "ovs/ovs.h"
+#include "netmove/common/json.h"
+#include "netmove/common/error.h"
+
+VLOG_DEFINE_THIS_MODULE(source);
+
+
+/* A migration leaving this host, until confirmed or aborted. */
+struct outgoing {
+    char *vm, *id, *dst;
+    struct ct_table *ct_base;           /* What the last export sent. */
+    struct nm_vm_addrs addrs;
+};
+
+static void
+outgoing_destroy(struct outgoing *o)
+{
+    if (o) {
+        free(o->vm);
+        free(o->id);
+        free(o->dst);
+        ct_table_destroy(o->ct_base);
+        nm_vm_addrs_destroy(&o->addrs);
+        free(o);
+    }
+}
+
+/* Reads params "vm" and "id" (when 'need_id'); sets '*errorp' if bad. */
+static bool
+get_params(const struct json *params, const char **vm, const char **id,
+           bool need_id, char **errorp)
+{
+    const struct json *v = nm_json_member(params, "vm");
+    const struct json *i = nm_json_member(params, "id");
+
+    if (!v || v->type != JSON_STRING || !fw_vm_name_valid(json_string(v))) {
+        *errorp = xstrdup("bad input: params.vm: missing or not a VM name");
+        return false;
+    }
+    if (need_id && (!i || i->type != JSON_STRING || !json_string(i)[0])) {
+        *errorp = xstrdup("bad input: params.id: missing migration id");
+        return false;
+    }
+    *vm = json_string(v);
+    *id = i && i->type == JSON_STRING ? json_string(i) : NULL;
+    return true;
+}
+
+static void
+journal_note(struct netmoved *nm, const char *id, const char *vm,
+             const char *step, const char *peer, struct json *extra)
+{
+    struct json *rec = extra ? extra : json_object_create();
+
+    json_object_put_string(rec, "role", "source");
+    json_object_put_string(rec, "vm", vm);
+    json_object_put_string(rec, "step", step);
+    json_object_put_string(rec, "peer", peer);
+    json_object_put(rec, "t_us", json_integer_create(time_wall_usec()));
+    int error = nm_journal_append(nm->journal, id, rec, true);
+    if (error) {
+        VLOG_WARN("%s: journal: %s", id, ovs_strerror(-error));
+    }
+    json_destroy(rec);
+}
+
+/* The export of 'vm' that migration 'id' to 'peer' holds here, or NULL with
+ * '*errorp' set.  Only the peer a VM was exported to, in that migration, may
+ * pull its delta or make the source delete it: being an authenticated peer
+ * is not enough to remove another host's VMs. */
+static struct outgoing *
+authorized(struct netmoved *nm, const char *vm, const char *id,
+           const char *peer, char **errorp)
+{
+    struct outgoing *o = shash_find_data(&nm->outgoing, vm);
+
+    if (!o || strcmp(o->id, id) || strcmp(o->dst, peer)) {
+        *errorp = xasprintf("bad input: no export of %s to %s in migration "
+                            "%s here", vm, peer, id);
+        return NULL;
+    }
+    return o;
+}
+
+/* True if migration 'id' of 'vm' was confirmed here already (a destination
+ * that lost our answer asks again). */
+static bool
+already_confirmed(struct netmoved *nm, const char *id, const char *vm)
+{
+    struct json *records = nm_journal_read(nm->journal, id);
+    bool done = false;
+
+    for (size_t i = 0; records && i < json_array(records)->n; i++) {
+        const struct shash *r = json_object(json_array(records)->elems[i]);
+        const struct json *step = shash_find_data(r, "step");
+        const struct json *v = shash_find_data(r, "vm");
+        done |= step && step->type == JSON_STRING && v && v->type == JSON_STRING
+                && !strcmp(json_string(step), "confirm-done")
+                && !strcmp(json_string(v), vm);
+    }
+    json_destroy(records);
+    return done;
+}
+
+/* ---- requests that read OVSDB ---- */
+
+/* Below the callers' own timeouts (5 s), so that they hear why. */
+#define DB_SYNC_TIMEOUT_MS 3000
+
+/* A peer's request that reads OVSDB, held until this host's replica holds
+ * every transaction ovsdb-server committed before the request arrived
+ * (nmovs_db_sync_request()): libvirt creates a VM's port with ovs-vsctl an
+ * instant before the destination asks for it, and the replica must not
+ * answer from a state older than that. */
+struct db_wait {
+    struct ovs_list node;               /* In netmoved's 'db_waits'. */
+    nm_peer_method_fn *fn;              /* Answers at once, or: */
+    void (*begin)(struct netmoved *, const char *peer,
+                  const struct json *params, struct nm_peer_req *);
+    char *peer;
+    struct json *params;
+    struct nm_peer_req *req;
+    uint64_t ticket;
+    long long int deadline;
+};
+
+static void
+db_wait_destroy(struct db_wait *w)
+{
+    ovs_list_remove(&w->node);
+    json_destroy(w->params);
+    free(w->peer);
+    free(w);
+}
+
+/* ---- export {vm, id} -> {version, vm, host, site, port, learned, fw, ct} ----
+ *
+ * In two steps: the port and the VM's addresses (declared, and learned from
+ * its own ARP/ND); then, once every learned address has been asked on the
+ * network and those another MAC answers for are dropped (an ARP is only a
+ * claim), the firewall and the conntrack entries those addresses select. */
+
+#define OWNER_WAIT_MS 150       /* After the last question, for answers. */
+
+struct export_job {
+    struct ovs_list node;               /* In netmoved's 'exports'. */
+    struct nm_peer_req *req;
+    struct outgoing *o;                 /* Its 'addrs': all the VM's. */
+    struct json *port;
+    struct nm_vm_addrs declared;        /* Those of the port document. */
+    struct nm_owner_probe *probe;       /* Asking about the learned ones. */
+    struct in6_addr *asked;
+    size_t *asked_iface;                /* Index in o->addrs.ifaces. */
+    size_t n_asked;
+};
+
+static void
+export_job_destroy(struct export_job *job)
+{
+    ovs_list_remove(&job->node);
+    nm_owner_probe_destroy(job->probe);
+    outgoing_destroy(job->o);
+    nm_vm_addrs_destroy(&job->declared);
+    json_destroy(job->port);
+    free(job->asked);
+    free(job->asked_iface);
+    free(job);
+}
+
+/* Answers 'job' with the export, or an error. */
+static void
+export_finish(struct netmoved *nm, struct export_job *job)
+{
+    struct outgoing *o = job->o;
+    struct fw_ruleset *rs = NULL;
+    struct ct_table *ct = NULL;
+    struct ct_filter filter;
+    char err[NM_ERRLEN] = "";
+
+    if (fw_export(o->vm, &rs, err, sizeof err)) {
+        char *e = xasprintf("firewall: %s", err);
+        nm_peers_reply(job->req, NULL, e);
+        free(e);
+        export_job_destroy(job);
+        return;
+    }
+    nm_vm_addrs_ct_filter(&o->addrs, &filter);
+    int error = filter.n_addrs ? ct_export(&filter, &ct, err, sizeof err) : 0;
+    free(filter.addrs);
+    if (error) {
+        char *e = xasprintf("conntrack: %s", err);
+        nm_peers_reply(job->req, NULL, e);
+        free(e);
+        fw_ruleset_destroy(rs);
+        export_job_destroy(job);
+        return;
+    }
+
+    struct json *learned = nm_vm_addrs_ips_json(&o->addrs, &job->declared);
+    struct json *result = json_object_create();
+    json_object_put(result, "version", json_integer_create(1));
+    json_object_put_string(result, "vm", o->vm);
+    json_object_put_string(result, "host", nm->cfg->host);
+    json_object_put_string(result, "site", nm->cfg->site);
+    json_object_put(result, "port", json_clone(job->port));
+    json_object_put(result, "learned", json_clone(learned));
+    json_object_put(result, "fw", fw_ruleset_to_json(rs));
+    json_object_put(result, "ct", ct ? ct_table_to_json(ct)
+                                     : json_null_create());
+    fw_ruleset_destroy(rs);
+    o->ct_base = ct;
+
+    struct json *rec = nm_json_object_1("port", json_clone(job->port));
+    json_object_put(rec, "learned", learned);
+    journal_note(nm, o->id, o->vm, "export", o->dst, rec);
+    VLOG_INFO("%s: exported %s to %s", o->id, o->vm, o->dst);
+    nm_peers_reply(job->req, result, NULL);
+    job->o = NULL;
+    outgoing_destroy(shash_replace(&nm->outgoing, o->vm, o));
+    export_job_destroy(job);
+}
+
+/* Drops every learned address of 'job' (they could not be checked: an
+ * ARP is only a claim, and only the declared ones are the operator's). */
+static void
+export_drop_learned(struct export_job *job, const char *why)
+{
+    VLOG_WARN("%s: %s: %s: its %zu learned address(es) are left out",
+              job->o->id, job->o->vm, why, job->n_asked);
+    for (size_t i = 0; i < job->n_asked; i++) {
+        nm_vm_addrs_remove(&job->o->addrs, job->asked_iface[i],
+                           &job->asked[i]);
+    }
+}
+
+/* The probe of 'job' is over: drops each learned address that a MAC other
+ * than its interface's answered for, here and in the learned table. */
+static void
+export_judge(struct netmoved *nm, struct export_job *job)
+{
+    struct outgoing *o = job->o;
+    const char *why = nm_owner_probe_error(job->probe);
+    bool forgot = false;
+
+    if (why) {
+        export_drop_learned(job, why);
+        return;
+    }
+    for (size_t i = 0; i < job->n_asked; i++) {
+        struct nm_iface_addrs *ia = &o->addrs.ifaces[job->asked_iface[i]];
+        struct eth_addr owners[8];
+        size_t n = nm_owner_probe_owners(job->probe, &job->asked[i], owners,
+                                         ARRAY_SIZE(owners));
+        for (size_t k = 0; k < MIN(n, ARRAY_SIZE(owners)); k++) {
+            if (!eth_addr_equals(owners[k], ia->mac)) {
+                char a[INET6_ADDRSTRLEN];
+                ipv6_string_mapped(a, &job->asked[i]);
+                VLOG_WARN("%s: %s: %s, learned on %s, is answered by "
+                          ETH_ADDR_FMT ": not announced, its conntrack "
+                          "entries not moved", o->id, o->vm, a, ia->port,
+                          ETH_ADDR_ARGS(owners[k]));
+                nm_learn_forget(nm, ia->port, a);
+                nm_vm_addrs_remove(&o->addrs, job->asked_iface[i],
+                                   &job->asked[i]);
+                forgot = true;
+                break;
+            }
+        }
+    }
+    if (forgot) {
+        nm_learn_save_now(nm);
+    }
+}
+
+static void
+export_begin(struct netmoved *nm, const char *peer, const struct json *params,
+             struct nm_peer_req *req)
+{
+    struct export_job *job = xzalloc(sizeof *job);
+    struct nmovs_doc *doc = NULL;
+    char err[NM_ERRLEN] = "", *error = NULL;
+    const char *vm, *id;
+
+    ovs_list_push_back(&nm->exports, &job->node);
+    job->req = req;
+    if (!get_params(params, &vm, &id, true, &error)) {
+        goto fail;
+    }
+    if (nmovs_export(nm->db, vm, &doc, err, sizeof err)) {
+        error = xasprintf("port: %s", err);
+        goto fail;
+    }
+    job->port = nmovs_doc_to_json(doc);
+    nmovs_doc_destroy(doc);
+    job->o = xzalloc(sizeof *job->o);
+    job->o->vm = xstrdup(vm);
+    job->o->id = xstrdup(id);
+    job->o->dst = xstrdup(peer);
+    if (nm_vm_addrs_from_doc(job->port, NULL, 0, &job->o->addrs,
+                             err, sizeof err)
+        || nm_vm_addrs_from_doc(job->port, NULL, 0, &job->declared,
+                                err, sizeof err)) {
+        error = xasprintf("port: %s", err);
+        goto fail;
+    }
+
+    /* The learned ones (not declared) are asked about first. */
+    nm_learn_merge(nm, &job->o->addrs);
+    struct in6_addr *ips;
+    size_t *ifaces;
+    size_t n = nm_vm_addrs_list(&job->o->addrs, &ips, &ifaces);
+    job->asked = xcalloc(n ? n : 1, sizeof *job->asked);
+    job->asked_iface = xcalloc(n ? n : 1, sizeof *job->asked_iface);
+    for (size_t i = 0; i < n; i++) {
+        if (!nm_vm_addrs_has(&job->declared, ifaces[i], &ips[i])) {
+            job->asked[job->n_asked] = ips[i];
+            job->asked_iface[job->n_asked++] = ifaces[i];
+        }
+    }
+    free(ips);
+    free(ifaces);
+    if (job->n_asked) {
+        int tag = nm_verify_doc_tag(job->port);
+        if (nm_owner_probe_start(nm->cfg, nm->sender, job->asked,
+                                 job->n_asked, MAX(tag, 0), OWNER_WAIT_MS,
+                                 &job->probe, err, sizeof err)) {
+            char *why = xasprintf("cannot ask who answers for them: %s", err);
+            export_drop_learned(job, why);
+            free(why);
+        } else {
+            return;             /* source_run() goes on. */
+        }
+    }
+    export_finish(nm, job);
+    return;
+
+fail:
+    nm_peers_reply(req, NULL, error);
+    free(error);
+    export_job_destroy(job);
+}
+
+/* ct-delta {vm, id} -> {ct}: what changed since the last export. */
+static struct json *
+src_ct_delta(void *nm_, const char *peer,
+             const struct json *params, char **errorp)
+{
+    struct netmoved *nm = nm_;
+    struct outgoing *o;
+    struct ct_table *cur = NULL;
+    struct ct_filter filter;
+    char err[NM_ERRLEN] = "";
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, true, errorp)) {
+        return NULL;
+    }
+    o = authorized(nm, vm, id, peer, errorp);
+    if (!o) {
+        return NULL;
+    }
+    nm_vm_addrs_ct_filter(&o->addrs, &filter);
+    int error = filter.n_addrs ? ct_export(&filter, &cur, err, sizeof err) : 0;
+    free(filter.addrs);
+    if (error) {
+        *errorp = xasprintf("conntrack: %s", err);
+        return NULL;
+    }
+    if (!cur) {
+        return nm_json_object_1("ct", json_null_create());
+    }
+
+    struct ct_table *delta = o->ct_base ? ct_table_delta(o->ct_base, cur)
+                                        : NULL;
+    struct json *result = json_object_create();
+    json_object_put(result, "ct", ct_table_to_json(delta ? delta : cur));
+    ct_table_destroy(delta);
+    ct_table_destroy(o->ct_base);
+    o->ct_base = cur;
+    return result;
+}
+
+/* confirm {vm, id, ips} -> {ports, fw_objects, ct_entries}: the destination
+ * has committed its copy; the source's goes. */
+static struct json *
+src_confirm(void *nm_, const char *peer, const struct json *params,
+            char **errorp)
+{
+    struct netmoved *nm = nm_;
+    struct outgoing *o;
+    size_t n_ports = 0, n_fw = 0, n_ct = 0;
+    char err[NM_ERRLEN] = "";
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, true, errorp)) {
+        return NULL;
+    }
+    if (already_confirmed(nm, id, vm)) {
+        struct json *result = json_object_create();
+        json_object_put(result, "ports", json_integer_create(0));
+        json_object_put(result, "fw_objects", json_integer_create(0));
+        json_object_put(result, "ct_entries", json_integer_create(0));
+        return result;
+    }
+    o = authorized(nm, vm, id, peer, errorp);
+    if (!o) {
+        return NULL;
+    }
+    journal_note(nm, id, vm, "confirm-begin", peer, NULL);
+    if (nmovs_remove(nm->db, &vm, 1, 5000, &n_ports, err, sizeof err)) {
+        *errorp = xasprintf("port: %s", err);
+        return NULL;
+    }
+    if (fw_remove(vm, &n_fw, err, sizeof err)) {
+        *errorp = xasprintf("firewall: %s", err);
+        return NULL;
+    }
+    struct ct_filter filter;
+    nm_vm_addrs_ct_filter(&o->addrs, &filter);
+    int error = filter.n_addrs ? ct_remove(&filter, &n_ct, err, sizeof err) : 0;
+    free(filter.addrs);
+    if (error) {
+        *errorp = xasprintf("conntrack: %s", err);
+        return NULL;
+    }
+    /* No bridge may keep forwarding the VM's MACs to the port just gone. */
+    if (nmovs_fdb_flush(nm->cfg->ovs_rundir, nm->cfg->bridge,
+                        err, sizeof err)) {
+        VLOG_WARN("%s: flushing %s's MAC table: %s", id, nm->cfg->bridge,
+                  err);
+    }
+    journal_note(nm, id, vm, "confirm-done", peer, NULL);
+    nm_journal_finish(nm->journal, id);
+    outgoing_destroy(shash_find_and_delete(&nm->outgoing, vm));
+    VLOG_INFO("%s: confirmed by %s: removed %zu port(s), %zu firewall "
+              "object(s), %zu conntrack entries", id, peer, n_ports, n_fw,
+              n_ct);
+
+    struct json *result = json_object_create();
+    json_object_put(result, "ports", json_integer_create(n_ports));
+    json_object_put(result, "fw_objects", json_integer_create(n_fw));
+    json_object_put(result, "ct_entries", json_integer_create(n_ct));
+    return result;
+}
+
+/* Ends, with an error, the exports of 'vm' in migration 'id' to 'peer'
+ * that are still under way (waiting for OVSDB or asking about addresses):
+ * an abort that overtakes its export must not be followed by the export
+ * (an outgoing entry, a journal, nobody to confirm or abort it). */
+static void
+export_cancel(struct netmoved *nm, const char *vm, const char *id,
+              const char *peer)
+{
+    struct export_job *job;
+    struct db_wait *w;
+
+    LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
+        const char *wvm, *wid;
+        char *ignored = NULL;
+        if (w->begin && !strcmp(w->peer, peer)
+            && get_params(w->params, &wvm, &wid, true, &ignored)
+            && !strcmp(wvm, vm) && !strcmp(wid, id)) {
+            nm_peers_reply(w->req, NULL, "aborted");
+            db_wait_destroy(w);
+        }
+        free(ignored);
+    }
+    LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
+        if (job->o && !strcmp(job->o->vm, vm) && !strcmp(job->o->id, id)
+            && !strcmp(job->o->dst, peer)) {
+            nm_peers_reply(job->req, NULL, "aborted");
+            export_job_destroy(job);
+        }
+    }
+}
+
+/* abort {vm, id} -> {}: the migration failed before resume; the source
+ * kept everything and only forgets the export. */
+static struct json *
+src_abort(void *nm_, const char *peer, const struct json *params,
+          char **errorp)
+{
+    struct netmoved *nm = nm_;
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, true, errorp)) {
+        return NULL;
+    }
+    /* An export of it still under way, for that peer: it ends here. */
+    export_cancel(nm, vm, id, peer);
+    if (!shash_find(&nm->outgoing, vm)) {
+        return json_object_create();    /* Nothing exported: nothing kept. */
+    }
+    if (!authorized(nm, vm, id, peer, errorp)) {
+        return NULL;
+    }
+    outgoing_destroy(shash_find_and_delete(&nm->outgoing, vm));
+    journal_note(nm, id, vm, "aborted", peer, NULL);
+    nm_journal_finish(nm->journal, id);
+    VLOG_INFO("%s: aborted by %s; %s stays here", id, peer, vm);
+    return json_object_create();
+}
+
+/* locate {vm} -> {present}: whether the VM has a port here. */
+static struct json *
+src_locate(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
+           char **errorp)
+{
+    struct netmoved *nm = nm_;
+    struct nmovs_doc *doc = NULL;
+    char err[NM_ERRLEN];
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, false, errorp)) {
+        return NULL;
+    }
+    bool present = !nmovs_export(nm->db, vm, &doc, err, sizeof err);
+    nmovs_doc_destroy(doc);
+    return nm_json_object_1("present", json_boolean_create(present));
+}
+
+/* verify {vm, ips, macs} -> {ports, fw_objects, ct_entries, fdb}: what the
+ * source still holds of a VM that should have left, and where its bridge
+ * has learned the VM's MACs ("macs", or MACs among "ips"): a port other
+ * than the uplink is a stale entry ("fdb_error" if the table could not be
+ * read). */
+static struct json *
+src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
+           char **errorp)
+{
+    struct netmoved *nm = nm_;
+    struct nmovs_doc *doc = NULL;
+    struct fw_ruleset *rs = NULL;
+    struct ct_table *ct = NULL;
+    struct ct_filter filter = { .n_addrs = 0 };
+    struct fw_counts counts = { 0 };
+    char err[NM_ERRLEN];
+    const char *vm, *id;
+
+    if (!get_params(params, &vm, &id, false, errorp)) {
+        return NULL;
+    }
+    size_t n_ports = nmovs_export(nm->db, vm, &doc, err, sizeof err)
+                     ? 0 : nmovs_doc_n_ports(doc);
+    nmovs_doc_destroy(doc);
+    if (!fw_export(vm, &rs, err, sizeof err)) {
+        fw_ruleset_counts(rs, &counts);
+    }
+    fw_ruleset_destroy(rs);
+
+    const struct json *ips = nm_json_member(params, "ips");
+    for (size_t i = 0; ips && ips->type == JSON_ARRAY
+                       && i < json_array(ips)->n; i++) {
+        const struct json *ip = json_array(ips)->elems[i];
+        struct ct_addr a;
+        if (ip->type == JSON_STRING && !ct_addr_parse(json_string(ip), &a)) {
+            filter.addrs = xrealloc(filter.addrs,
+                                    (filter.n_addrs + 1) * sizeof a);
+            filter.addrs[filter.n_addrs++] = a;
+        }
+    }
+    size_t n_ct = 0;
+    if (filter.n_addrs && !ct_export(&filter, &ct, err, sizeof err)) {
+        n_ct = ct_table_count(ct);
+    }
+    ct_table_destroy(ct);
+    free(filter.addrs);
+
+    struct json *result = json_object_create();
+    json_object_put(result, "ports", json_integer_create(n_ports));
+    json_object_put(result, "fw_objects",
+                    json_integer_create(counts.tables + counts.chains
+                                        + counts.sets + counts.rules));
+    json_object_put(result, "ct_entries", json_integer_create(n_ct));
+    struct json *fdb;
+    if (nm_verify_source_fdb(nm->cfg, params, &fdb, err, sizeof err)) {
+        json_object_put_string(result, "fdb_error", err);
+    } else {
+        json_object_put(result, "fdb", fdb);
+    }
+    return result;
+}
+
+static struct db_wait *
+after_db_sync(struct netmoved *nm, nm_peer_method_fn *fn, const char *peer,
+              const struct json *params, struct nm_peer_req *req)
+{
+    struct db_wait *w = xzalloc(sizeof *w);
+
+    w->fn = fn;
+    w->peer = xstrdup(peer);
+    w->params = json_clone(params);
+    w->req = req;
+    w->ticket = nmovs_db_sync_request(nm->db);
+    w->deadline = time_msec() + DB_SYNC_TIMEOUT_MS;
+    ovs_list_push_back(&nm->db_waits, &w->node);
+    return w;
+}
+
+/* Answers 'w': by its method if 'synced', else with an error. */
+static void
+db_wait_finish(struct netmoved *nm, struct db_wait *w, bool synced)
+{
+    char *error = NULL;
+    struct json *result = NULL;
+
+    if (synced && w->begin) {
+        /* It answers 'req' itself, now or later. */
+        w->begin(nm, w->peer, w->params, w->req);
+        goto out;
+    } else if (synced) {
+        result = w->fn(nm, w->peer, w->params, &error);
+    } else {
+        error = xasprintf("%s: OVSDB not reachable (no answer in %d ms)",
+                          nm->cfg->host, DB_SYNC_TIMEOUT_MS);
+    }
+    nm_peers_reply(w->req, result, error);
+    free(error);
+out:
+    db_wait_destroy(w);
+}
+
+void
+source_run(struct netmoved *nm)
+{
+    long long int now = time_msec();
+    struct db_wait *w;
+
+    LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
+        if (nmovs_db_sync_done(nm->db, w->ticket)) {
+            db_wait_finish(nm, w, true);
+        } else if (now >= w->deadline) {
+            db_wait_finish(nm, w, false);
+        }
+    }
+
+    struct export_job *job;
+    LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
+        if (nm_owner_probe_run(job->probe)) {
+            export_judge(nm, job);
+            export_finish(nm, job);
+        }
+    }
+}
+
+void
+source_wait(struct netmoved *nm)
+{
+    struct db_wait *w;
+
+    LIST_FOR_EACH (w, node, &nm->db_waits) {
+        poll_timer_wait_until(w->deadline);
+    }
+
+    struct export_job *job;
+    LIST_FOR_EACH (job, node, &nm->exports) {
+        nm_owner_probe_wait(job->probe);
+    }
+}
+
+static void
+export_async(void *nm_, const char *peer, const struct json *params,
+             struct nm_peer_req *req)
+{
+    after_db_sync(nm_, NULL, peer, params, req)->begin = export_begin;
+}
+
+static void
+locate_async(void *nm, const char *peer, const struct json *params,
+             struct nm_peer_req *req)
+{
+    after_db_sync(nm, src_locate, peer, params, req);
+}
+
+static void
+verify_async(void *nm, const char *peer, const struct json *params,
+             struct nm_peer_req *req)
+{
+    after_db_sync(nm, src_verify, peer, params, req);
+}
+
+/* After a restart: the exports not yet confirmed or aborted, from their
+ * journals, so that their destinations can still confirm (or abort). */
+void
+source_recover(struct netmoved *nm, const char *id, const struct json *records)
+{
+    const struct json_array *a = json_array(records);
+    const struct json *port = NULL, *learned = NULL;
+    const char *vm = NULL, *peer = NULL;
+    char err[NM_ERRLEN];
+
+    for (size_t i = 0; i < a->n; i++) {
+        const struct shash *r = json_object(a->elems[i]);
+        const struct json *step = shash_find_data(r, "step");
+        const struct json *v = shash_find_data(r, "vm");
+        const struct json *p = shash_find_data(r, "peer");
+        if (!step || step->type != JSON_STRING || !v || v->type != JSON_STRING
+            || !p || p->type != JSON_STRING) {
+            continue;
+        }
+        if (!strcmp(json_string(step), "export")) {
+            vm = json_string(v);
+            peer = json_string(p);
+            port = shash_find_data(r, "port");
+            learned = shash_find_data(r, "learned");
+        } else if (!strcmp(json_string(step), "confirm-done")
+                   || !strcmp(json_string(step), "aborted")) {
+            vm = NULL;
+        }
+    }
+    if (!vm || !port || shash_find(&nm->outgoing, vm)) {
+        return;
+    }
+
+    struct outgoing *o = xzalloc(sizeof *o);
+    o->vm = xstrdup(vm);
+    o->id = xstrdup(id);
+    o->dst = xstrdup(peer);
+    if (nm_vm_addrs_from_doc(port, NULL, 0, &o->addrs, err, sizeof err)
+        || (learned && nm_vm_addrs_add_learned(&o->addrs, learned,
+                                               err, sizeof err))) {
+        VLOG_WARN("%s: recovery: %s", id, err);
+    }
+    shash_add(&nm->outgoing, vm, o);
+    VLOG_INFO("%s: recovery: %s stays exported to %s until it confirms or "
+              "aborts", id, vm, peer);
+}
+
+void
+source_register(struct netmoved *nm)
+{
+    nm_peers_register_async(nm->peers, "export", export_async, nm);
+    nm_peers_register(nm->peers, "ct-delta", src_ct_delta, NULL, nm);
+    nm_peers_register(nm->peers, "confirm", src_confirm, NULL, nm);
+    nm_peers_register(nm->peers, "abort", src_abort, NULL, nm);
+    nm_peers_register_async(nm->peers, "locate", locate_async, nm);
+    nm_peers_register_async(nm->peers, "verify", verify_async, nm);
+}
+
+void
+source_destroy(struct netmoved *nm)
+{
+    struct shash_node *node;
+    struct db_wait *w;
+
+    LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
+        db_wait_finish(nm, w, false);
+    }
+    struct export_job *job;
+    LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
+        nm_peers_reply(job->req, NULL, "netmoved exiting");
+        export_job_destroy(job);
+    }
+
+    SHASH_FOR_EACH (node, &nm->outgoing) {
+        outgoing_destroy(node->data);
+    }
+    shash_destroy(&nm->outgoing);
+}

@@ -1,0 +1,71 @@
+/* What the CLI's hook adapters ('watch-qmp', 'watch-libvirt') share: the
+ * call of resume once the VM runs here, through netmoved or a command, and
+ * the checks of their common options.  Implemented in hook_call.c. */
+#ifndef NETMOVE_HOOK_CALL_H
+#define NETMOVE_HOOK_CALL_H 1
+
+#include <stdbool.h>
+
+#define NM_HOOK_DEFAULT_TIMEOUT_S 600
+#define NM_HOOK_DEFAULT_CALL_TIMEOUT_S 60
+#define NM_HOOK_MAX_TIMEOUT_S 86400
+
+/* How an adapter calls resume for one VM. */
+struct nm_hook_call {
+    const char *verb;           /* "watch-qmp": prefix of every message. */
+    const char *vm;             /* netmove's id of the VM. */
+    const char *from;           /* The source host, or NULL. */
+    const char *exec;           /* Command to run instead of netmoved, or
+                                 * NULL. */
+    const char *ctl;            /* netmoved's control socket, or NULL. */
+    int call_timeout_s;         /* Bound on the call. */
+};
+
+/* Prints the adapter's timing line once the call has started; 'call_usec'
+ * is the wall clock (us) at which it started. */
+typedef void nm_hook_report_func(void *aux, long long int call_usec);
+
+/* Calls resume for 'c->vm' at once: 'resume VM [HOST]' on netmoved's
+ * control socket, or 'sh -c c->exec' with NETMOVE_VM, NETMOVE_SRC_HOST
+ * (only with 'c->from') and NETMOVE_RESUMED_US ('resumed_usec', unset if
+ * negative).  Then calls 'report' (the clock of the critical path stops
+ * before it), waits for the outcome within 'c->call_timeout_s' and prints
+ * it.  Returns an exit code (NM_EXIT_*). */
+int nm_hook_call_resume(const struct nm_hook_call *c,
+                        long long int resumed_usec,
+                        nm_hook_report_func *report, void *aux);
+
+/* True if 's' is a host name as netmoved's configuration names peers. */
+bool nm_host_name_valid(const char *s);
+
+/* Parses 'arg', the value of option 'opt' of 'verb', as a number of seconds
+ * (1 to NM_HOOK_MAX_TIMEOUT_S) into '*s'.  Returns 0, or NM_EXIT_USAGE
+ * after naming the option on stderr. */
+int nm_parse_seconds(const char *verb, const char *opt, const char *arg,
+                     int *s);
+
+/* The options every adapter has, as getopt_long() values and table rows;
+ * an adapter's own options number from NM_HOOK_OPT_N. */
+enum {
+    NM_HOOK_OPT_FROM = 256, NM_HOOK_OPT_EXEC, NM_HOOK_OPT_TIMEOUT,
+    NM_HOOK_OPT_CALL_TIMEOUT, NM_HOOK_OPT_CTL, NM_HOOK_OPT_N
+};
+#define NM_HOOK_LONG_OPTIONS                                            \
+    { "from", required_argument, NULL, NM_HOOK_OPT_FROM },              \
+    { "exec", required_argument, NULL, NM_HOOK_OPT_EXEC },              \
+    { "timeout", required_argument, NULL, NM_HOOK_OPT_TIMEOUT },        \
+    { "call-timeout", required_argument, NULL, NM_HOOK_OPT_CALL_TIMEOUT }, \
+    { "ctl", required_argument, NULL, NM_HOOK_OPT_CTL }
+
+/* Takes option 'opt' (getopt_long()'s value) with value 'arg' into 'c' or
+ * '*timeout_s' (the watch's --timeout).  Returns 0, NM_EXIT_USAGE after
+ * naming the option on stderr, or -1 if 'opt' is not one of
+ * NM_HOOK_OPT_*. */
+int nm_hook_call_option(struct nm_hook_call *c, int *timeout_s, int opt,
+                        const char *arg);
+
+/* Checks the options every adapter has: --from, --exec, --ctl.  Returns 0,
+ * or NM_EXIT_USAGE after naming the field on stderr. */
+int nm_hook_call_check(const struct nm_hook_call *c);
+
+#endif /* netmove/hooks/hook_call.h */

@@ -1,0 +1,86 @@
+/* libvirt's domain lifecycle events, the part a resume hook needs:
+ * deciding, from a domain's state when the watch begins and the lifecycle
+ * events that follow, when it runs here after an incoming migration.
+ *
+ * Pure: no I/O and no libvirt calls; states, reasons, events and details
+ * are libvirt's own numbers (virDomainState, virDomain*Reason,
+ * virDomainEventType, virDomainEvent*DetailType).  The CLI ('netmove
+ * watch-libvirt', watch_libvirt.c) talks to libvirtd and feeds them here;
+ * the tests feed tables. */
+#ifndef NETMOVE_LVWATCH_H
+#define NETMOVE_LVWATCH_H 1
+
+#include <stdbool.h>
+
+/* What the domain's current job says (virDomainGetJobStats). */
+enum lvw_job {
+    LVW_JOB_UNKNOWN,            /* Not asked, or libvirt could not say. */
+    LVW_JOB_NONE,               /* No job, or one that is no migration. */
+    LVW_JOB_MIGRATION_IN,       /* Destination of an incoming migration
+                                 * (libvirt 9.0 refuses the statistics
+                                 * there: "available only on the source
+                                 * host"; that refusal counts as this). */
+    LVW_JOB_MIGRATION_OUT,      /* Source of an outgoing migration. */
+};
+
+/* What the watcher knows about the domain. */
+enum lvw_state {
+    LVW_UNKNOWN,                /* lvw_start() not called yet. */
+    LVW_INCOMING,               /* Destination of an incoming migration,
+                                 * not yet running: the next RESUMED
+                                 * MIGRATED (or POSTCOPY) is it. */
+    LVW_INCOMING_PAUSED,        /* The migration completed, the domain
+                                 * paused here ('virsh migrate --paused'):
+                                 * its first RESUMED of any kind is it. */
+    LVW_NOT_INCOMING,           /* Started otherwise: RESUMEDs ignored. */
+    LVW_RESUMED,                /* Runs here after the incoming migration:
+                                 * resume was due. */
+    LVW_GONE,                   /* Stopped, crashed, undefined, or the
+                                 * migration failed: no resume here. */
+};
+
+/* What the caller must do after a step. */
+enum lvw_action {
+    LVW_WAIT,                   /* Nothing yet: keep following events. */
+    LVW_CALL_RESUME,            /* Call resume now (once). */
+    LVW_GIVE_UP,                /* The domain will not run here after an
+                                 * incoming migration. */
+};
+
+struct lvw_watch {
+    enum lvw_state state;
+    const char *why;            /* A short reason for 'state', static. */
+    bool late;                  /* LVW_RESUMED: already running when the
+                                 * watch began (no event to date it). */
+    bool source_paused;         /* A SUSPENDED MIGRATED came: this is the
+                                 * source, paused for the switch-over. */
+};
+
+/* Starts a watch (state LVW_UNKNOWN). */
+void lvw_init(struct lvw_watch *w);
+
+/* Feeds the domain's state when the watch begins: 'state' and 'reason' from
+ * virDomainGetState(), 'job' from its job statistics.  Call after
+ * registering for events, so that none is lost between. */
+enum lvw_action lvw_start(struct lvw_watch *w, int state, int reason,
+                          enum lvw_job job);
+
+/* Feeds a lifecycle event ('event' a virDomainEventType, 'detail' its
+ * detail) of the watched domain. */
+enum lvw_action lvw_event(struct lvw_watch *w, int event, int detail);
+
+/* The decision alone, for an event in state 'state' ('state' LVW_INCOMING,
+ * LVW_INCOMING_PAUSED or LVW_NOT_INCOMING): what lvw_event() would do. */
+enum lvw_action lvw_decide(enum lvw_state state, int event, int detail);
+
+/* "RESUMED MIGRATED": names of 'event' and its 'detail' as virsh prints
+ * them, upper case ("EVENT(7) DETAIL(3)" for numbers libvirt 9.0 does not
+ * know).  Returns a pointer to a static buffer, overwritten by the next
+ * call. */
+const char *lvw_event_name(int event, int detail);
+
+/* "paused MIGRATION": the names of a domain 'state' and its 'reason'.
+ * Static buffer, as lvw_event_name(). */
+const char *lvw_state_name(int state, int reason);
+
+#endif /* netmove/hooks/lvwatch.h */

@@ -1,0 +1,117 @@
+/* QEMU Machine Protocol (QMP), the part a resume hook needs: splitting a
+ * byte stream into messages, classifying them, and deciding, from the VM's
+ * run state and its events, when it resumed after an incoming migration.
+ *
+ * Pure: no I/O.  The CLI ('netmove watch-qmp', watch_qmp.c) reads the socket
+ * and feeds the bytes here; the tests feed byte strings. */
+#ifndef NETMOVE_QMP_H
+#define NETMOVE_QMP_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct json;
+
+/* ---- Stream of messages ---- */
+
+struct qmp_reader;
+
+/* Creates a reader of a QMP byte stream.  Never returns NULL. */
+struct qmp_reader *qmp_reader_create(void);
+
+/* Frees 'r' (NULL is fine). */
+void qmp_reader_destroy(struct qmp_reader *r);
+
+/* Feeds up to 'n' bytes of 'buf' to 'r'.  Stops after the first complete
+ * JSON value and stores it in '*msgp' (the caller owns it), else stores
+ * NULL.  Returns the number of bytes consumed: call again with the rest.
+ * On a syntax error returns -EPROTO, on a message over 4 MiB -EMSGSIZE,
+ * with the reason in 'err'; the stream cannot be trusted after that. */
+int qmp_reader_feed(struct qmp_reader *r, const char *buf, size_t n,
+                    struct json **msgp, char *err, size_t errlen);
+
+/* ---- One message ---- */
+
+enum qmp_msg_type {
+    QMP_MSG_GREETING,           /* {"QMP": {...}} */
+    QMP_MSG_RETURN,             /* {"return": ..., "id": ...} */
+    QMP_MSG_ERROR,              /* {"error": {"class", "desc"}, "id": ...} */
+    QMP_MSG_EVENT,              /* {"event", "timestamp", "data"} */
+};
+
+/* A message, pointing into the JSON it was parsed from. */
+struct qmp_msg {
+    enum qmp_msg_type type;
+    const char *id;             /* RETURN, ERROR: the command's "id" (a
+                                 * string) or NULL. */
+    const struct json *value;   /* RETURN: "return"; EVENT: "data" or NULL. */
+    const char *event;          /* EVENT: its name. */
+    long long int usec;         /* EVENT: "timestamp" in microseconds since
+                                 * the epoch (QEMU's wall clock), or -1 if
+                                 * QEMU could not read its clock. */
+    const char *error;          /* ERROR: "desc". */
+};
+
+/* Classifies 'json' into 'msg'.  Returns 0, or -EPROTO if it is no QMP
+ * message (the reason, naming the member, in 'err'). */
+int qmp_msg_parse(const struct json *json, struct qmp_msg *msg,
+                  char *err, size_t errlen);
+
+/* ---- Did the VM resume after an incoming migration? ---- */
+
+/* What the watcher knows about the VM. */
+enum qmp_watch_state {
+    QMP_WATCH_UNKNOWN,          /* query-status/query-migrate not answered. */
+    QMP_WATCH_INCOMING,         /* Destination of an incoming migration, not
+                                 * yet running: the next RESUME is it. */
+    QMP_WATCH_NOT_INCOMING,     /* Started otherwise: RESUMEs are ignored. */
+    QMP_WATCH_RESUMED,          /* Resumed after the incoming migration. */
+    QMP_WATCH_FAILED,           /* The incoming migration failed, or the VM
+                                 * ended before it resumed. */
+};
+
+/* What the caller must do after a step. */
+enum qmp_watch_action {
+    QMP_WATCH_WAIT,             /* Nothing yet: keep following events. */
+    QMP_WATCH_CALL_RESUME,      /* Call resume now (once). */
+    QMP_WATCH_GIVE_UP,          /* The VM will not resume here. */
+};
+
+struct qmp_watch {
+    enum qmp_watch_state state;
+    const char *why;            /* A short reason for 'state', static. */
+    long long int resume_usec;  /* QMP_WATCH_RESUMED: the RESUME event's
+                                 * timestamp (us), or -1 if the VM was
+                                 * already running when the watch began. */
+    /* Internal: answers and events seen while UNKNOWN. */
+    const char *runstate_;      /* Static copy of a known run state or NULL. */
+    int migrate_;               /* -1 unknown, 0 no, 1 incoming completed. */
+    long long int early_resume_usec_;   /* A RESUME seen while UNKNOWN. */
+    bool early_resume_;
+};
+
+/* Starts a watch (state QMP_WATCH_UNKNOWN). */
+void qmp_watch_init(struct qmp_watch *w);
+
+/* What to send QEMU when connected: qmp_capabilities, then query-status and
+ * query-migrate with the ids that qmp_watch_msg() routes. */
+extern const char qmp_watch_hello[];
+
+/* Feeds a message: the answers to qmp_watch_hello's queries (by their ids)
+ * and events; other messages change nothing. */
+enum qmp_watch_action qmp_watch_msg(struct qmp_watch *w,
+                                    const struct qmp_msg *msg);
+
+/* Feeds the "return" of query-status ({"status": "inmigrate", ...}). */
+enum qmp_watch_action qmp_watch_status(struct qmp_watch *w,
+                                       const struct json *ret);
+
+/* Feeds the "return" of query-migrate. */
+enum qmp_watch_action qmp_watch_migrate(struct qmp_watch *w,
+                                        const struct json *ret);
+
+/* Feeds an event. */
+enum qmp_watch_action qmp_watch_event(struct qmp_watch *w,
+                                      const struct qmp_msg *event);
+
+#endif /* netmove/hooks/qmp.h */
