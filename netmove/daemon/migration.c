@@ -856,5 +856,11 @@ migrations_destroy(struct netmoved *nm)
         migration_destroy(m);
     }
     hmap_destroy(&nm->migrations);
+    for (size_t i = 0; i < nm->n_ann_vms; i++) {
+        free(nm->ann_vms[i]);
+    }
+    free(nm->ann_vms);
+    nm->ann_vms = NULL;
+    nm->n_ann_vms = 0;
 }
 

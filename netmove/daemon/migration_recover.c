@@ -19,6 +19,7 @@
 #include "netmove/daemon/migration-int.h"
 #include "netmove/daemon/peer.h"
 #include "netmove/daemon/service.h"
+#include "netmove/daemon/source.h"
 #include "netmove/addr/vmaddr.h"
 #include "netmove/common/json.h"
 #include "netmove/common/error.h"

@@ -1,4 +1,5 @@
 /* netmoved: its parts wired together, and the commands the CLI sends it. */
+#include "netmove/daemon/learn.h"
 #include "netmove/daemon/service.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/migration.h"
 #include "netmove/daemon/peer.h"
+#include "netmove/daemon/source.h"
 #include "netmove/common/error.h"
 #include "ovs/ovs.h"
 
@@ -315,7 +317,7 @@ cmd_confirm(struct unixctl_conn *conn, int argc OVS_UNUSED,
 
     if (!fw_vm_name_valid(argv[1])) {
         reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
-    } else if (shash_find(&nm->outgoing, argv[1])) {
+    } else if (source_is_outgoing(nm, argv[1])) {
         unixctl_command_reply_error(conn, "the destination has not "
                                     "confirmed yet; the source keeps "
                                     "everything until it does");
@@ -349,12 +351,7 @@ cmd_status(struct unixctl_conn *conn, int argc, const char *argv[],
     }
     json_object_put(j, "peers", peers);
     json_object_put(j, "migrations", list);
-    struct json *out = json_array_create_empty();
-    struct shash_node *node;
-    SHASH_FOR_EACH (node, &nm->outgoing) {
-        json_array_add(out, json_string_create(node->name));
-    }
-    json_object_put(j, "outgoing", out);
+    json_object_put(j, "outgoing", source_outgoing_to_json(nm));
     reply_json(conn, j);
 }
 
@@ -489,10 +486,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     memset(nm, 0, sizeof *nm);
     nm->cfg = cfg;
     hmap_init(&nm->migrations);
-    shash_init(&nm->outgoing);
     ovs_list_init(&nm->batches);
-    ovs_list_init(&nm->db_waits);
-    ovs_list_init(&nm->exports);
 
     error = nm_journal_open(cfg->state_dir, &nm->journal, err, errlen);
     if (error) {
@@ -515,7 +509,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     if (error) {
         return error;
     }
-    source_register(nm);
+    source_init(nm);
     nm_learn_init(nm);
 
     ctl = cfg->control ? xstrdup(cfg->control)
@@ -586,13 +580,7 @@ netmoved_destroy(struct netmoved *nm)
     if (nm->migrations.buckets) {
         migrations_destroy(nm);
     }
-    if (nm->outgoing.map.buckets) {
-        source_destroy(nm);
-    }
-    for (size_t i = 0; i < nm->n_ann_vms; i++) {
-        free(nm->ann_vms[i]);
-    }
-    free(nm->ann_vms);
+    source_destroy(nm);
     nm_learn_destroy(nm);
     unixctl_server_destroy(nm->unixctl);
     nm_peers_destroy(nm->peers);

@@ -12,12 +12,13 @@
 #include "openvswitch/shash.h"
 
 struct garp_announcer;
-struct nm_addrlearn;
+struct nm_learn;
 struct garp_sender;
 struct json;
 struct nm_config;
 struct nm_journal;
 struct nm_peers;
+struct nm_source;
 struct nmovs_db;
 struct unixctl_conn;
 struct unixctl_server;
@@ -31,16 +32,12 @@ struct netmoved {
     struct garp_announcer *announcer;   /* Every VM's announcement rounds. */
     struct unixctl_server *unixctl;
     struct hmap migrations;             /* Incoming: struct migration. */
-    struct shash outgoing;              /* Outgoing, by VM: struct outgoing. */
-    struct ovs_list db_waits;           /* Peer requests waiting on OVSDB. */
-    struct ovs_list exports;            /* Exports asking about addresses. */
+    struct nm_source *source;           /* Outgoing (source.h). */
     struct ovs_list batches;            /* CLI calls waiting on many VMs. */
-    struct nm_addrlearn *learn;         /* VMs' addresses from their ARP/ND;
-                                         * NULL: learning off. */
-    unsigned int learn_db_seqno;        /* OVSDB as the learner knows it. */
-    long long int learn_saved_ms;       /* time_msec() of the last save. */
-    uint64_t learn_saved_n;             /* Addresses learned by then. */
-    char **ann_vms;                     /* The VM of each announcer entry. */
+    struct nm_learn *learn;             /* VMs' addresses from their ARP/ND
+                                         * (learn.h). */
+    char **ann_vms;                     /* The VM of each announcer entry
+                                         * (migration.c grows and frees). */
     size_t n_ann_vms;
     bool recover_pending;               /* Journal not replayed yet. */
     bool exiting;
@@ -61,31 +58,6 @@ void migrations_run(struct netmoved *nm);
 void migrations_wait(struct netmoved *nm);
 void migrations_recover(struct netmoved *nm);
 void migrations_destroy(struct netmoved *nm);
-
-/* source.c: the source's side: what a destination asks of it. */
-void source_register(struct netmoved *nm);
-void source_run(struct netmoved *nm);
-void source_wait(struct netmoved *nm);
-void source_recover(struct netmoved *nm, const char *id,
-                    const struct json *records);
-void source_destroy(struct netmoved *nm);
-
-/* learn.c: the addresses the VMs on this host use, learned from their
- * own ARP and ND, kept in the state directory across restarts. */
-struct nm_vm_addrs;
-void nm_learn_init(struct netmoved *nm);
-void nm_learn_run(struct netmoved *nm);
-void nm_learn_wait(struct netmoved *nm);
-void nm_learn_destroy(struct netmoved *nm);
-void nm_learn_save_now(struct netmoved *nm);
-
-/* Adds what was learned of the interfaces of 'addrs' (by port name and MAC)
- * to them; returns how many addresses it added. */
-size_t nm_learn_merge(struct netmoved *nm, struct nm_vm_addrs *addrs);
-
-/* Forgets address 'ip' learned on interface 'iface' (another MAC answers
- * for it): a later claim teaches it again. */
-void nm_learn_forget(struct netmoved *nm, const char *iface, const char *ip);
 
 /* The announcer's frame callback ('aux' is the netmoved). */
 struct garp_frame;

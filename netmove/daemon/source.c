@@ -21,7 +21,9 @@
 #include "netmove/daemon/journal.h"
 #include "netmove/addr/owner_probe.h"
 #include "netmove/daemon/peer.h"
+#include "netmove/daemon/learn.h"
 #include "netmove/daemon/service.h"
+#include "netmove/daemon/source.h"
 #include "netmove/verify/verify.h"
 #include "netmove/addr/vmaddr.h"
 #include "ovs/ovs.h"
@@ -30,6 +32,13 @@
 
 VLOG_DEFINE_THIS_MODULE(source);
 
+
+/* The source's state: what this host serves its peers. */
+struct nm_source {
+    struct shash outgoing;              /* By VM: struct outgoing. */
+    struct ovs_list db_waits;           /* Peer requests waiting on OVSDB. */
+    struct ovs_list exports;            /* Exports asking about addresses. */
+};
 
 /* A migration leaving this host, until confirmed or aborted. */
 struct outgoing {
@@ -98,7 +107,7 @@ static struct outgoing *
 authorized(struct netmoved *nm, const char *vm, const char *id,
            const char *peer, char **errorp)
 {
-    struct outgoing *o = shash_find_data(&nm->outgoing, vm);
+    struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
 
     if (!o || strcmp(o->id, id) || strcmp(o->dst, peer)) {
         *errorp = xasprintf("bad input: no export of %s to %s in migration "
@@ -139,7 +148,7 @@ already_confirmed(struct netmoved *nm, const char *id, const char *vm)
  * instant before the destination asks for it, and the replica must not
  * answer from a state older than that. */
 struct db_wait {
-    struct ovs_list node;               /* In netmoved's 'db_waits'. */
+    struct ovs_list node;               /* In the source's 'db_waits'. */
     nm_peer_method_fn *fn;              /* Answers at once, or: */
     void (*begin)(struct netmoved *, const char *peer,
                   const struct json *params, struct nm_peer_req *);
@@ -169,7 +178,7 @@ db_wait_destroy(struct db_wait *w)
 #define OWNER_WAIT_MS 150       /* After the last question, for answers. */
 
 struct export_job {
-    struct ovs_list node;               /* In netmoved's 'exports'. */
+    struct ovs_list node;               /* In the source's 'exports'. */
     struct nm_peer_req *req;
     struct outgoing *o;                 /* Its 'addrs': all the VM's. */
     struct json *port;
@@ -242,7 +251,7 @@ export_finish(struct netmoved *nm, struct export_job *job)
     VLOG_INFO("%s: exported %s to %s", o->id, o->vm, o->dst);
     nm_peers_reply(job->req, result, NULL);
     job->o = NULL;
-    outgoing_destroy(shash_replace(&nm->outgoing, o->vm, o));
+    outgoing_destroy(shash_replace(&nm->source->outgoing, o->vm, o));
     export_job_destroy(job);
 }
 
@@ -307,7 +316,7 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
     char err[NM_ERRLEN] = "", *error = NULL;
     const char *vm, *id;
 
-    ovs_list_push_back(&nm->exports, &job->node);
+    ovs_list_push_back(&nm->source->exports, &job->node);
     job->req = req;
     if (!get_params(params, &vm, &id, true, &error)) {
         goto fail;
@@ -457,7 +466,7 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
     }
     journal_note(nm, id, vm, "confirm-done", peer, NULL);
     nm_journal_finish(nm->journal, id);
-    outgoing_destroy(shash_find_and_delete(&nm->outgoing, vm));
+    outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
     VLOG_INFO("%s: confirmed by %s: removed %zu port(s), %zu firewall "
               "object(s), %zu conntrack entries", id, peer, n_ports, n_fw,
               n_ct);
@@ -480,7 +489,7 @@ export_cancel(struct netmoved *nm, const char *vm, const char *id,
     struct export_job *job;
     struct db_wait *w;
 
-    LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
+    LIST_FOR_EACH_SAFE (w, node, &nm->source->db_waits) {
         const char *wvm, *wid;
         char *ignored = NULL;
         if (w->begin && !strcmp(w->peer, peer)
@@ -491,7 +500,7 @@ export_cancel(struct netmoved *nm, const char *vm, const char *id,
         }
         free(ignored);
     }
-    LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
+    LIST_FOR_EACH_SAFE (job, node, &nm->source->exports) {
         if (job->o && !strcmp(job->o->vm, vm) && !strcmp(job->o->id, id)
             && !strcmp(job->o->dst, peer)) {
             nm_peers_reply(job->req, NULL, "aborted");
@@ -514,13 +523,13 @@ src_abort(void *nm_, const char *peer, const struct json *params,
     }
     /* An export of it still under way, for that peer: it ends here. */
     export_cancel(nm, vm, id, peer);
-    if (!shash_find(&nm->outgoing, vm)) {
+    if (!shash_find(&nm->source->outgoing, vm)) {
         return json_object_create();    /* Nothing exported: nothing kept. */
     }
     if (!authorized(nm, vm, id, peer, errorp)) {
         return NULL;
     }
-    outgoing_destroy(shash_find_and_delete(&nm->outgoing, vm));
+    outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
     journal_note(nm, id, vm, "aborted", peer, NULL);
     nm_journal_finish(nm->journal, id);
     VLOG_INFO("%s: aborted by %s; %s stays here", id, peer, vm);
@@ -619,7 +628,7 @@ after_db_sync(struct netmoved *nm, nm_peer_method_fn *fn, const char *peer,
     w->req = req;
     w->ticket = nmovs_db_sync_request(nm->db);
     w->deadline = time_msec() + DB_SYNC_TIMEOUT_MS;
-    ovs_list_push_back(&nm->db_waits, &w->node);
+    ovs_list_push_back(&nm->source->db_waits, &w->node);
     return w;
 }
 
@@ -652,7 +661,7 @@ source_run(struct netmoved *nm)
     long long int now = time_msec();
     struct db_wait *w;
 
-    LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
+    LIST_FOR_EACH_SAFE (w, node, &nm->source->db_waits) {
         if (nmovs_db_sync_done(nm->db, w->ticket)) {
             db_wait_finish(nm, w, true);
         } else if (now >= w->deadline) {
@@ -661,7 +670,7 @@ source_run(struct netmoved *nm)
     }
 
     struct export_job *job;
-    LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
+    LIST_FOR_EACH_SAFE (job, node, &nm->source->exports) {
         if (nm_owner_probe_run(job->probe)) {
             export_judge(nm, job);
             export_finish(nm, job);
@@ -674,12 +683,12 @@ source_wait(struct netmoved *nm)
 {
     struct db_wait *w;
 
-    LIST_FOR_EACH (w, node, &nm->db_waits) {
+    LIST_FOR_EACH (w, node, &nm->source->db_waits) {
         poll_timer_wait_until(w->deadline);
     }
 
     struct export_job *job;
-    LIST_FOR_EACH (job, node, &nm->exports) {
+    LIST_FOR_EACH (job, node, &nm->source->exports) {
         nm_owner_probe_wait(job->probe);
     }
 }
@@ -734,7 +743,7 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
             vm = NULL;
         }
     }
-    if (!vm || !port || shash_find(&nm->outgoing, vm)) {
+    if (!vm || !port || shash_find(&nm->source->outgoing, vm)) {
         return;
     }
 
@@ -747,14 +756,19 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
                                                err, sizeof err))) {
         VLOG_WARN("%s: recovery: %s", id, err);
     }
-    shash_add(&nm->outgoing, vm, o);
+    shash_add(&nm->source->outgoing, vm, o);
     VLOG_INFO("%s: recovery: %s stays exported to %s until it confirms or "
               "aborts", id, vm, peer);
 }
 
 void
-source_register(struct netmoved *nm)
+source_init(struct netmoved *nm)
 {
+    nm->source = xzalloc(sizeof *nm->source);
+    shash_init(&nm->source->outgoing);
+    ovs_list_init(&nm->source->db_waits);
+    ovs_list_init(&nm->source->exports);
+
     nm_peers_register_async(nm->peers, "export", export_async, nm);
     nm_peers_register(nm->peers, "ct-delta", src_ct_delta, NULL, nm);
     nm_peers_register(nm->peers, "confirm", src_confirm, NULL, nm);
@@ -769,17 +783,40 @@ source_destroy(struct netmoved *nm)
     struct shash_node *node;
     struct db_wait *w;
 
-    LIST_FOR_EACH_SAFE (w, node, &nm->db_waits) {
+    if (!nm->source) {
+        return;
+    }
+    LIST_FOR_EACH_SAFE (w, node, &nm->source->db_waits) {
         db_wait_finish(nm, w, false);
     }
     struct export_job *job;
-    LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
+    LIST_FOR_EACH_SAFE (job, node, &nm->source->exports) {
         nm_peers_reply(job->req, NULL, "netmoved exiting");
         export_job_destroy(job);
     }
 
-    SHASH_FOR_EACH (node, &nm->outgoing) {
+    SHASH_FOR_EACH (node, &nm->source->outgoing) {
         outgoing_destroy(node->data);
     }
-    shash_destroy(&nm->outgoing);
+    shash_destroy(&nm->source->outgoing);
+    free(nm->source);
+    nm->source = NULL;
+}
+
+bool
+source_is_outgoing(const struct netmoved *nm, const char *vm)
+{
+    return nm->source && shash_find(&nm->source->outgoing, vm);
+}
+
+struct json *
+source_outgoing_to_json(const struct netmoved *nm)
+{
+    struct json *out = json_array_create_empty();
+    struct shash_node *node;
+
+    SHASH_FOR_EACH (node, &nm->source->outgoing) {
+        json_array_add(out, json_string_create(node->name));
+    }
+    return out;
 }

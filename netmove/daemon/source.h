@@ -1,0 +1,33 @@
+/* The source's side of a migration (source.c): what this host serves the
+ * destinations that move its VMs away, and what it keeps of each until the
+ * destination has committed its copy.  Its state is its own (struct
+ * nm_source, hung off struct netmoved); the rest of the daemon asks through
+ * these functions. */
+#ifndef NETMOVE_DAEMON_SOURCE_H
+#define NETMOVE_DAEMON_SOURCE_H 1
+
+#include <stdbool.h>
+
+struct json;
+struct netmoved;
+
+/* Creates the source's state in 'nm' and registers its peer methods
+ * (export, ct-delta, confirm, abort, locate, verify). */
+void source_init(struct netmoved *nm);
+void source_destroy(struct netmoved *nm);
+void source_run(struct netmoved *nm);
+void source_wait(struct netmoved *nm);
+
+/* Replays the journal records of one export ('id', its 'records'): the VM
+ * it served stays outgoing until confirmed or aborted. */
+void source_recover(struct netmoved *nm, const char *id,
+                    const struct json *records);
+
+/* True if 'vm' left (or is leaving) this host and its destination has not
+ * confirmed yet: the source keeps everything of it. */
+bool source_is_outgoing(const struct netmoved *nm, const char *vm);
+
+/* The VMs outgoing, as a JSON array of their names. */
+struct json *source_outgoing_to_json(const struct netmoved *nm);
+
+#endif /* netmove/daemon/source.h */
