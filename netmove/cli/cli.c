@@ -80,3 +80,28 @@ nm_run_subcmd(const struct nm_cmd *group, const struct nm_subcmd *subs,
     ds_destroy(&names);
     return rc;
 }
+
+int
+nm_parse_options(const char *verb, int argc, char *argv[],
+                 const struct option *options, nm_option_fn *take, void *aux)
+{
+    int c;
+
+    opterr = 0;
+    optind = 0;                 /* Reinitialises getopt for each verb. */
+    while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+        if (c == ':') {
+            return nm_usage_error("%s: option '%s' needs a value", verb,
+                                  argv[optind - 1]);
+        } else if (c == '?') {
+            return nm_usage_error("%s: unknown option '%s' (see 'netmove "
+                                  "help %.*s')", verb, argv[optind - 1],
+                                  (int) strcspn(verb, " "), verb);
+        }
+        int rc = take(aux, c, optarg);
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}

@@ -2,6 +2,7 @@
 #ifndef NETMOVE_CLI_H
 #define NETMOVE_CLI_H 1
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "netmove/common/error.h"
@@ -27,6 +28,20 @@ int nm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "netmove: <fmt>" to stderr and returns NM_EXIT_FAIL. */
 int nm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Takes option 'opt' (getopt_long()'s value) with value 'arg' (NULL for an
+ * option without one) into 'aux'.  Returns 0, or an exit code after
+ * printing the error, naming the option. */
+typedef int nm_option_fn(void *aux, int opt, const char *arg);
+
+/* How every verb reads its options: getopt_long() over 'argv' (argv[0] is
+ * the verb) with 'options', each handed to 'take'.  An unknown option or
+ * one missing its value is bad input, named in the message.  Leaves
+ * 'optind' at the first operand (operands and options may mix).  Returns
+ * 0 or an exit code. */
+int nm_parse_options(const char *verb, int argc, char *argv[],
+                     const struct option *options, nm_option_fn *take,
+                     void *aux);
 
 /* A group's sub-verb ("netmove fw export"): 'fn' runs it with argv[0] =
  * 'name'. */

@@ -80,33 +80,19 @@ const struct nm_cmd nm_cmd_capture = {
     "Exit: 0 done, 1 capture failed, 2 bad input.\n",
 };
 
-/* Runs getopt_long over 'argv' with 'options', handing each option to
- * 'handler'.  Returns 0 or an exit code. */
+/* Options as every verb reads them (nm_parse_options()); announce and
+ * capture take no operand.  Returns 0 or an exit code. */
 static int
 parse_options(const char *verb, int argc, char *argv[],
-              const struct option *options,
-              int (*handler)(void *opts, int c, const char *arg), void *opts)
+              const struct option *options, nm_option_fn *take, void *opts)
 {
-    int c, rc;
+    int rc = nm_parse_options(verb, argc, argv, options, take, opts);
 
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (c == '?' || c == ':') {
-            return nm_usage_error("%s: %s: unknown option or missing value "
-                                  "(see 'netmove %s --help')",
-                                  verb, argv[optind - 1], verb);
-        }
-        rc = handler(opts, c, optarg);
-        if (rc) {
-            return rc;
-        }
+    if (!rc && optind < argc) {
+        rc = nm_usage_error("%s: unexpected argument '%s'", verb,
+                            argv[optind]);
     }
-    if (optind < argc) {
-        return nm_usage_error("%s: unexpected argument '%s'", verb,
-                              argv[optind]);
-    }
-    return 0;
+    return rc;
 }
 
 /* Set by SIGINT/SIGTERM: stop, report what was done.  A latch (a pipe),

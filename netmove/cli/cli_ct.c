@@ -43,45 +43,73 @@ struct ct_args {
     const char *since;
 };
 
+struct ct_parse {
+    const char *who;            /* "ct export" */
+    struct ct_args *a;
+};
+
+static int
+ct_opt(void *p_, int c, const char *val)
+{
+    struct ct_parse *p = p_;
+    struct ct_args *a = p->a;
+    const char *who = p->who;
+
+    switch (c) {
+    case 'a':
+        if (ct_addr_parse(val, &a->filter.addrs[a->filter.n_addrs])) {
+            return nm_usage_error("%s: --addr: \"%s\" is not an IPv4 or "
+                                  "IPv6 address", who, val);
+        }
+        a->filter.n_addrs++;
+        break;
+    case 'z': {
+        char *end;
+        unsigned long z = strtoul(val, &end, 10);
+
+        if (!*val || *end || z > UINT16_MAX) {
+            return nm_usage_error("%s: --zone: \"%s\" is not a zone "
+                                  "(0..65535)", who, val);
+        }
+        a->filter.has_zone = true;
+        a->filter.zone = z;
+        break;
+    }
+    case 's':
+        a->since = val;
+        break;
+    }
+    return 0;
+}
+
 static int
 parse_filter_args(const char *who, int argc, char *argv[], bool allow_since,
                   struct ct_args *a)
 {
+    static const struct option options[] = {
+        {"addr", required_argument, NULL, 'a'},
+        {"zone", required_argument, NULL, 'z'},
+        {"since", required_argument, NULL, 's'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct option no_since[] = {
+        {"addr", required_argument, NULL, 'a'},
+        {"zone", required_argument, NULL, 'z'},
+        {NULL, 0, NULL, 0},
+    };
+    struct ct_parse p = { who, a };
+    int rc;
+
     memset(a, 0, sizeof *a);
     a->filter.addrs = xcalloc(argc + 1, sizeof *a->filter.addrs);
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i], *val;
-        size_t n = strcspn(opt, "=");
-
-        if (opt[n] == '=') {
-            val = opt + n + 1;
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            return nm_usage_error("%s: %s needs a value", who, opt);
-        }
-        if (!strncmp(opt, "--addr", n) && n == 6) {
-            if (ct_addr_parse(val, &a->filter.addrs[a->filter.n_addrs])) {
-                return nm_usage_error("%s: --addr: \"%s\" is not an IPv4 or "
-                                      "IPv6 address", who, val);
-            }
-            a->filter.n_addrs++;
-        } else if (!strncmp(opt, "--zone", n) && n == 6) {
-            char *end;
-            unsigned long z = strtoul(val, &end, 10);
-
-            if (!*val || *end || z > UINT16_MAX) {
-                return nm_usage_error("%s: --zone: \"%s\" is not a zone "
-                                      "(0..65535)", who, val);
-            }
-            a->filter.has_zone = true;
-            a->filter.zone = z;
-        } else if (allow_since && !strncmp(opt, "--since", n) && n == 7) {
-            a->since = val;
-        } else {
-            return nm_usage_error("%s: unexpected argument '%.*s'", who,
-                                  (int) n, opt);
-        }
+    rc = nm_parse_options(who, argc, argv, allow_since ? options : no_since,
+                          ct_opt, &p);
+    if (rc) {
+        return rc;
+    }
+    if (optind < argc) {
+        return nm_usage_error("%s: unexpected argument '%s'", who,
+                              argv[optind]);
     }
     if (!a->filter.n_addrs && !a->filter.has_zone) {
         return nm_usage_error("%s: give at least one --addr or a --zone",

@@ -85,6 +85,39 @@ read_stdin_json(const char *who)
     return doc;
 }
 
+/* fw import's --rename OLD=NEW, checked as given, applied in order. */
+struct fw_renames {
+    const char **renames;
+    size_t n;
+};
+
+static const struct option fw_import_options[] = {
+    {"rename", required_argument, NULL, 'r'},
+    {NULL, 0, NULL, 0},
+};
+
+static int
+fw_import_opt(void *r_, int c OVS_UNUSED, const char *arg)
+{
+    struct fw_renames *r = r_;
+    const char *eq = strchr(arg, '=');
+
+    if (!eq) {
+        return nm_usage_error("fw import: --rename: expected OLD=NEW, "
+                              "got '%s'", arg);
+    }
+    char *old = xmemdup0(arg, eq - arg);
+    bool ok = fw_ifname_valid(old) && fw_ifname_valid(eq + 1);
+    free(old);
+    if (!ok) {
+        return nm_usage_error("fw import: --rename: \"%s\" is not "
+                              "OLD=NEW with interface names of 1 to 15 "
+                              "characters", arg);
+    }
+    r->renames[r->n++] = arg;
+    return 0;
+}
+
 static int
 fw_import_cmd(int argc, char *argv[])
 {
@@ -94,49 +127,40 @@ fw_import_cmd(int argc, char *argv[])
     int error, rc;
 
     /* Check every argument before reading anything. */
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-
-        if (!strcmp(arg, "--rename") && i + 1 < argc) {
-            arg = argv[++i];
-        } else if (!strncmp(arg, "--rename=", 9)) {
-            arg += 9;
-        } else {
-            return nm_usage_error("fw import: unexpected argument '%s'", arg);
-        }
-        const char *eq = strchr(arg, '=');
-        if (!eq) {
-            return nm_usage_error("fw import: --rename: expected OLD=NEW, "
-                                  "got '%s'", arg);
-        }
-        char *old = xmemdup0(arg, eq - arg);
-        bool ok = fw_ifname_valid(old) && fw_ifname_valid(eq + 1);
-        free(old);
-        if (!ok) {
-            return nm_usage_error("fw import: --rename: \"%s\" is not "
-                                  "OLD=NEW with interface names of 1 to 15 "
-                                  "characters", arg);
-        }
+    struct fw_renames r = { .renames = xcalloc(argc, sizeof *r.renames) };
+    rc = nm_parse_options("fw import", argc, argv, fw_import_options,
+                          fw_import_opt, &r);
+    if (!rc && optind < argc) {
+        rc = nm_usage_error("fw import: unexpected argument '%s'",
+                            argv[optind]);
+    }
+    if (rc) {
+        free(r.renames);
+        return rc;
     }
     struct json *doc = read_stdin_json("fw import");
     if (!doc) {
+        free(r.renames);
         return NM_EXIT_USAGE;
     }
     error = fw_ruleset_from_json(doc, &rs, err, sizeof err);
     if (error) {
+        free(r.renames);
         return nm_usage_error("fw import: %s", err);
     }
-    for (int i = 1; i < argc; i++) {
-        char *arg = strcmp(argv[i], "--rename") ? argv[i] + 9 : argv[++i];
+    for (size_t i = 0; i < r.n; i++) {
+        char *arg = xstrdup(r.renames[i]);
         char *eq = strchr(arg, '=');
 
         *eq = '\0';
         error = fw_ruleset_rename(rs, arg, eq + 1, err, sizeof err);
-        *eq = '=';
+        free(arg);
         if (error < 0) {
+            free(r.renames);
             return nm_usage_error("fw import: %s", err);
         }
     }
+    free(r.renames);
     fw_ruleset_counts(rs, &n);
     error = fw_import(rs, err, sizeof err);
     if (error) {

@@ -21,6 +21,7 @@
 #define CLI_TIMEOUT_MS 90000   /* Above netmoved's own 60 s bound. */
 
 struct phase_opts {
+    const char *verb;           /* "prepare", "resume", ... */
     const char *vm, *from, *ctl;
     char **more_vms;            /* VMs after the first: a batch. */
     int n_more_vms;
@@ -30,6 +31,39 @@ struct phase_opts {
     bool adopt;                 /* prepare --adopt */
     bool vlan_map;              /* prepare --vlan-map */
 };
+
+static int
+phase_opt(void *o_, int c, const char *arg)
+{
+    struct phase_opts *o = o_;
+
+    switch (c) {
+    case 'f': o->from = arg; break;
+    case 'i':
+        if (o->n_ips == (int) ARRAY_SIZE(o->ips)) {
+            return nm_usage_error("%s: --ip: at most %zu", o->verb,
+                                  ARRAY_SIZE(o->ips));
+        }
+        o->ips[o->n_ips++] = CONST_CAST(char *, arg);
+        break;
+    case 'j': o->json = true; break;
+    case 'a':
+        if (strcmp(o->verb, "prepare")) {
+            return nm_usage_error("%s: --adopt: only for prepare", o->verb);
+        }
+        o->adopt = true;
+        break;
+    case 'v':
+        if (strcmp(o->verb, "prepare")) {
+            return nm_usage_error("%s: --vlan-map: only for prepare",
+                                  o->verb);
+        }
+        o->vlan_map = true;
+        break;
+    case 'c': o->ctl = arg; break;
+    }
+    return 0;
+}
 
 /* Parses [VM] --from --ip --json --ctl.  Returns -1 on success, else an
  * exit code. */
@@ -46,39 +80,13 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
         {"vlan-map", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    int rc;
 
     memset(o, 0, sizeof *o);
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': o->from = optarg; break;
-        case 'i':
-            if (o->n_ips == (int) ARRAY_SIZE(o->ips)) {
-                return nm_usage_error("--ip: at most %zu", ARRAY_SIZE(o->ips));
-            }
-            o->ips[o->n_ips++] = optarg;
-            break;
-        case 'j': o->json = true; break;
-        case 'a':
-            if (strcmp(argv[0], "prepare")) {
-                return nm_usage_error("%s: --adopt: only for prepare",
-                                      argv[0]);
-            }
-            o->adopt = true;
-            break;
-        case 'v':
-            if (strcmp(argv[0], "prepare")) {
-                return nm_usage_error("%s: --vlan-map: only for prepare",
-                                      argv[0]);
-            }
-            o->vlan_map = true;
-            break;
-        case 'c': o->ctl = optarg; break;
-        default:
-            return nm_usage_error("%s: see 'netmove help %s'", argv[0],
-                                  argv[0]);
-        }
+    o->verb = argv[0];
+    rc = nm_parse_options(argv[0], argc, argv, opts, phase_opt, o);
+    if (rc) {
+        return rc;
     }
     if (optind < argc) {
         o->vm = argv[optind++];

@@ -79,77 +79,93 @@ enum {
     OPT_BRIDGE, OPT_ON_ANNOUNCE, OPT_DEVICE_LATER,
 };
 
-/* Parses the options of 'verb'; 'allowed' lists the OPT_*s it takes.
- * Returns 0 or an exit code; leaves 'optind' at the first operand. */
+static const struct option port_options[] = {
+    { "db", required_argument, NULL, OPT_DB },
+    { "rename", required_argument, NULL, OPT_RENAME },
+    { "vlan-map", required_argument, NULL, OPT_VLAN_MAP },
+    { "blocked", no_argument, NULL, OPT_BLOCKED },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "bridge", required_argument, NULL, OPT_BRIDGE },
+    { "on-announce", no_argument, NULL, OPT_ON_ANNOUNCE },
+    { "device-later", no_argument, NULL, OPT_DEVICE_LATER },
+    { NULL, 0, NULL, 0 },
+};
+
+struct port_parse {
+    const char *verb;
+    const int *allowed;         /* The OPT_*s 'verb' takes, 0-terminated. */
+    struct port_opts *o;
+};
+
+static int
+port_opt(void *p_, int c, const char *arg)
+{
+    struct port_parse *p = p_;
+    char err[NM_ERRLEN];
+    bool ok = false;
+
+    for (const int *a = p->allowed; *a; a++) {
+        ok |= *a == c;
+    }
+    if (!ok) {
+        const struct option *opt = port_options;
+        while (opt->name && opt->val != c) {
+            opt++;
+        }
+        return nm_usage_error("%s: unknown option '--%s' (see 'netmove help "
+                              "port')", p->verb, opt->name ? opt->name : "?");
+    }
+    switch (c) {
+    case OPT_DB:
+        p->o->db = arg;
+        break;
+    case OPT_BRIDGE:
+        p->o->bridge = arg;
+        break;
+    case OPT_BLOCKED:
+        p->o->blocked = true;
+        break;
+    case OPT_ON_ANNOUNCE:
+        p->o->on_announce = true;
+        break;
+    case OPT_DEVICE_LATER:
+        p->o->device_later = true;
+        break;
+    case OPT_TIMEOUT: {
+        char *end;
+        long ms = strtol(arg, &end, 10);
+        if (!arg[0] || *end || ms <= 0 || ms > 3600000) {
+            return nm_usage_error("%s: --timeout: '%s' is not a "
+                                  "number of ms (1-3600000)", p->verb,
+                                  arg);
+        }
+        p->o->timeout_ms = ms;
+        break;
+    }
+    case OPT_RENAME:
+        if (nmovs_xlate_add_rename(p->o->xlate, arg, err, sizeof err)) {
+            return nm_usage_error("%s: %s", p->verb, err);
+        }
+        break;
+    case OPT_VLAN_MAP:
+        if (nmovs_xlate_add_vlan(p->o->xlate, arg, err, sizeof err)) {
+            return nm_usage_error("%s: %s", p->verb, err);
+        }
+        break;
+    }
+    return 0;
+}
+
+/* Parses the options of 'verb' ("port import"); 'allowed' lists the OPT_*s
+ * it takes.  Returns 0 or an exit code; leaves 'optind' at the first
+ * operand. */
 static int
 parse_opts(const char *verb, int argc, char *argv[], const int *allowed,
            struct port_opts *o)
 {
-    static const struct option options[] = {
-        { "db", required_argument, NULL, OPT_DB },
-        { "rename", required_argument, NULL, OPT_RENAME },
-        { "vlan-map", required_argument, NULL, OPT_VLAN_MAP },
-        { "blocked", no_argument, NULL, OPT_BLOCKED },
-        { "timeout", required_argument, NULL, OPT_TIMEOUT },
-        { "bridge", required_argument, NULL, OPT_BRIDGE },
-        { "on-announce", no_argument, NULL, OPT_ON_ANNOUNCE },
-        { "device-later", no_argument, NULL, OPT_DEVICE_LATER },
-        { NULL, 0, NULL, 0 },
-    };
-    char err[NM_ERRLEN];
-    int c;
+    struct port_parse p = { verb, allowed, o };
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
-        bool ok = false;
-        for (const int *a = allowed; *a; a++) {
-            ok |= *a == c;
-        }
-        if (c == '?' || !ok) {
-            return nm_usage_error("port %s: unknown option '%s'", verb,
-                                  argv[optind - 1]);
-        }
-        switch (c) {
-        case OPT_DB:
-            o->db = optarg;
-            break;
-        case OPT_BRIDGE:
-            o->bridge = optarg;
-            break;
-        case OPT_BLOCKED:
-            o->blocked = true;
-            break;
-        case OPT_ON_ANNOUNCE:
-            o->on_announce = true;
-            break;
-        case OPT_DEVICE_LATER:
-            o->device_later = true;
-            break;
-        case OPT_TIMEOUT: {
-            char *end;
-            long ms = strtol(optarg, &end, 10);
-            if (!optarg[0] || *end || ms <= 0 || ms > 3600000) {
-                return nm_usage_error("port %s: --timeout: '%s' is not a "
-                                      "number of ms (1-3600000)", verb,
-                                      optarg);
-            }
-            o->timeout_ms = ms;
-            break;
-        }
-        case OPT_RENAME:
-            if (nmovs_xlate_add_rename(o->xlate, optarg, err, sizeof err)) {
-                return nm_usage_error("port %s: %s", verb, err);
-            }
-            break;
-        case OPT_VLAN_MAP:
-            if (nmovs_xlate_add_vlan(o->xlate, optarg, err, sizeof err)) {
-                return nm_usage_error("port %s: %s", verb, err);
-            }
-            break;
-        }
-    }
-    return NM_EXIT_OK;
+    return nm_parse_options(verb, argc, argv, port_options, port_opt, &p);
 }
 
 /* Opens OVSDB, all of it or ('vm' nonnull) only what finding that VM's
@@ -189,7 +205,7 @@ cmd_export(int argc, char *argv[], struct port_opts *o)
     char err[NM_ERRLEN];
     int rc;
 
-    if ((rc = parse_opts("export", argc, argv, allowed, o))) {
+    if ((rc = parse_opts("port export", argc, argv, allowed, o))) {
         return rc;
     }
     if (optind >= argc) {
@@ -289,7 +305,7 @@ cmd_import(int argc, char *argv[], struct port_opts *o)
     int rc;
 
     /* All input is checked before anything is touched. */
-    if ((rc = parse_opts("import", argc, argv, allowed, o))
+    if ((rc = parse_opts("port import", argc, argv, allowed, o))
         || (rc = read_docs(argc - optind, argv + optind, &docs, &n))) {
         goto out;
     }
@@ -376,7 +392,7 @@ cmd_remove(int argc, char *argv[], struct port_opts *o)
     char err[NM_ERRLEN];
     int rc;
 
-    if ((rc = parse_opts("remove", argc, argv, allowed, o))) {
+    if ((rc = parse_opts("port remove", argc, argv, allowed, o))) {
         return rc;
     }
     if (optind >= argc) {
@@ -404,7 +420,7 @@ cmd_forget(int argc, char *argv[], struct port_opts *o)
     char err[NM_ERRLEN];
     int rc;
 
-    if ((rc = parse_opts("forget", argc, argv, allowed, o))) {
+    if ((rc = parse_opts("port forget", argc, argv, allowed, o))) {
         return rc;
     }
     if (argc - optind != 1) {

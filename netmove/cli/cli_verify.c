@@ -587,6 +587,35 @@ check_ping(struct verify_ctx *c, struct nm_verify *v)
 /* ---- the command ---- */
 
 static int
+verify_opt(void *o_, int c, const char *arg)
+{
+    struct verify_opts *o = o_;
+    char err[NM_ERRLEN];
+    ovs_be32 ip4;
+    struct in6_addr ip6;
+    bool v6;
+
+    switch (c) {
+    case 'j': o->json = true; break;
+    case 'c': o->config = arg; break;
+    case 'C': o->ctl = arg; break;
+    case 'p':
+        if (garp_parse_ip("--ping", arg, &ip4, &ip6, &v6, err, sizeof err)) {
+            return nm_usage_error("verify: %s", err);
+        }
+        o->ping = arg;
+        break;
+    case 'w':
+        if (garp_parse_uint("--wait", arg, 0, 5000, &o->wait_ms, err,
+                            sizeof err)) {
+            return nm_usage_error("verify: %s", err);
+        }
+        break;
+    }
+    return 0;
+}
+
+static int
 parse_verify(int argc, char *argv[], struct verify_opts *o)
 {
     static const struct option opts[] = {
@@ -597,36 +626,13 @@ parse_verify(int argc, char *argv[], struct verify_opts *o)
         {"wait", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0},
     };
-    char err[NM_ERRLEN];
-    int c;
+    int rc;
 
     memset(o, 0, sizeof *o);
     o->wait_ms = 300;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        ovs_be32 ip4;
-        struct in6_addr ip6;
-        bool v6;
-        switch (c) {
-        case 'j': o->json = true; break;
-        case 'c': o->config = optarg; break;
-        case 'C': o->ctl = optarg; break;
-        case 'p':
-            if (garp_parse_ip("--ping", optarg, &ip4, &ip6, &v6, err,
-                              sizeof err)) {
-                return nm_usage_error("verify: %s", err);
-            }
-            o->ping = optarg;
-            break;
-        case 'w':
-            if (garp_parse_uint("--wait", optarg, 0, 5000, &o->wait_ms, err,
-                                sizeof err)) {
-                return nm_usage_error("verify: %s", err);
-            }
-            break;
-        default:
-            return nm_usage_error("verify: see 'netmove help verify'");
-        }
+    rc = nm_parse_options("verify", argc, argv, opts, verify_opt, o);
+    if (rc) {
+        return rc;
     }
     if (optind < argc) {
         o->vm = argv[optind++];

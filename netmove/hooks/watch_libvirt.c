@@ -113,6 +113,25 @@ check_lv_opts(const struct lv_opts *o)
 }
 
 static int
+lv_opt(void *o_, int c, const char *arg)
+{
+    struct lv_opts *o = o_;
+
+    switch (c) {
+    case OPT_URI:
+        o->uri = arg;
+        return 0;
+    case OPT_VM:
+        o->call.vm = arg;
+        return 0;
+    default: {
+        int rc = nm_hook_call_option(&o->call, &o->timeout_s, c, arg);
+        return rc < 0 ? NM_EXIT_USAGE : rc;
+    }
+    }
+}
+
+static int
 parse_lv_opts(int argc, char *argv[], struct lv_opts *o)
 {
     static const struct option options[] = {
@@ -121,48 +140,23 @@ parse_lv_opts(int argc, char *argv[], struct lv_opts *o)
         NM_HOOK_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
-    int c, rc;
+    int rc;
 
     o->uri = DEFAULT_URI;
     o->timeout_s = NM_HOOK_DEFAULT_TIMEOUT_S;
     o->call.verb = VERB;
     o->call.call_timeout_s = NM_HOOK_DEFAULT_CALL_TIMEOUT_S;
-    optind = 1;
-    opterr = 0;
     /* Options may follow the operand, as in the usage line. */
-    while (optind < argc) {
-        c = getopt_long(argc, argv, "-:", options, NULL);
-        if (c == -1) {
-            break;
-        }
-        switch (c) {
-        case 1:
-            if (o->domain) {
-                return nm_usage_error(VERB ": unexpected argument '%s'",
-                                      optarg);
-            }
-            o->domain = optarg;
-            break;
-        case OPT_URI:
-            o->uri = optarg;
-            break;
-        case OPT_VM:
-            o->call.vm = optarg;
-            break;
-        case ':':
-            return nm_usage_error(VERB ": %s: missing value",
-                                  argv[optind - 1]);
-        default:
-            rc = nm_hook_call_option(&o->call, &o->timeout_s, c, optarg);
-            if (rc >= 0) {
-                if (rc) {
-                    return rc;
-                }
-                break;
-            }
-            return nm_usage_error(VERB ": unknown option '%s'",
-                                  argv[optind - 1]);
-        }
+    rc = nm_parse_options(VERB, argc, argv, options, lv_opt, o);
+    if (rc) {
+        return rc;
+    }
+    if (optind < argc) {
+        o->domain = argv[optind++];
+    }
+    if (optind < argc) {
+        return nm_usage_error(VERB ": unexpected argument '%s'",
+                              argv[optind]);
     }
     if (!o->domain) {
         return nm_usage_error(VERB ": missing DOMAIN (usage: netmove "

@@ -62,6 +62,17 @@ struct watch_opts {
 static int check_watch_opts(const struct watch_opts *);
 
 static int
+watch_opt(void *o_, int c, const char *arg)
+{
+    struct watch_opts *o = o_;
+    int rc = nm_hook_call_option(&o->call, &o->timeout_s, c, arg);
+
+    /* Only the table's options reach here: -1 (not one of the adapters'
+     * common options) cannot happen. */
+    return rc < 0 ? NM_EXIT_USAGE : rc;
+}
+
+static int
 parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
 {
     static const struct option options[] = {
@@ -70,38 +81,22 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
     };
     const char *operands[2];
     int n_operands = 0;
-    int c, rc;
+    int rc;
 
     o->call.verb = "watch-qmp";
     o->timeout_s = NM_HOOK_DEFAULT_TIMEOUT_S;
     o->call.call_timeout_s = NM_HOOK_DEFAULT_CALL_TIMEOUT_S;
-    optind = 1;
-    opterr = 0;
     /* Options may follow the operands, as in the usage line. */
-    while (optind < argc) {
-        c = getopt_long(argc, argv, "-", options, NULL);
-        if (c == -1) {
-            break;
+    rc = nm_parse_options("watch-qmp", argc, argv, options, watch_opt, o);
+    if (rc) {
+        return rc;
+    }
+    for (; optind < argc; optind++) {
+        if (n_operands == 2) {
+            return nm_usage_error("watch-qmp: unexpected argument '%s'",
+                                  argv[optind]);
         }
-        switch (c) {
-        case 1:
-            if (n_operands == 2) {
-                return nm_usage_error("watch-qmp: unexpected argument '%s'",
-                                      optarg);
-            }
-            operands[n_operands++] = optarg;
-            break;
-        default:
-            rc = nm_hook_call_option(&o->call, &o->timeout_s, c, optarg);
-            if (rc >= 0) {
-                if (rc) {
-                    return rc;
-                }
-                break;
-            }
-            return nm_usage_error("watch-qmp: unknown option '%s'",
-                                  argv[optind - 1]);
-        }
+        operands[n_operands++] = argv[optind];
     }
     if (n_operands < 2) {
         return nm_usage_error("watch-qmp: missing %s (usage: netmove "
