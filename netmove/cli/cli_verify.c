@@ -1,5 +1,5 @@
 /* netmove verify VM: proves, on the destination, that a moved VM's network
- * is where it should be.  Gathers what the checks judge (netmove/verify.c):
+ * is where it should be.  Gathers what the checks judge (netmove/verify/verify.c):
  * the daemon's status and staged documents, this host's OVSDB, OpenFlow,
  * nftables and conntrack, the source's answer through the peer channel,
  * and ARP/ND answers caught on the uplink.  See netmove/verify/VERIFY.md. */
