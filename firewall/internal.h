@@ -114,8 +114,6 @@ int doc_error(char *err, size_t errlen, const char *fmt, ...)
 /* ---- expressions as documents (expr_doc.c) ---- */
 
 struct json *fw_expr_to_json(const struct nftnl_expr *);
-int fw_expr_from_json(const struct json *, struct nftnl_expr **,
-                      const char *path, char *err, size_t errlen);
 /* Exprs lists ("exprs": [...]) of sets and elements. */
 struct json *fw_exprs_to_json_set(const struct nftnl_set *);
 struct json *fw_exprs_to_json_elem(struct nftnl_set_elem *);
@@ -222,9 +220,6 @@ struct json *ct_entry_to_json(const struct nf_conntrack *, bool key_only,
                               bool timeout);
 /* Appends a "gone" entry (a copy of 'ct''s tuples and zone). */
 void ct_table_add_gone(struct ct_table *, struct nf_conntrack *ct);
-/* A string key that identifies an entry: family, protocol, original tuple,
- * zone.  Malloc'd. */
-char *ct_entry_key(const struct nf_conntrack *);
 /* True if the two entries agree on everything carried (timeouts aside unless
  * 'timeouts'); describes the difference in 'why'. */
 bool ct_entry_equal(const struct nf_conntrack *, const struct nf_conntrack *,

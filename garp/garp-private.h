@@ -6,9 +6,6 @@
 
 struct dp_packet;
 
-/* Checks 'vlan' (NULL or vid 0: untagged).  0 or -EINVAL. */
-int garp_vlan_check(const struct garp_vlan *vlan);
-
 /* Pads the Ethernet frame in 'b' to GARP_FRAME_MIN bytes, inserts the
  * 802.1Q tag of 'vlan' (if any) and copies it to 'buf' ('size' bytes),
  * storing its length in '*len', and releases 'b'.  0, -EINVAL (bad vlan)

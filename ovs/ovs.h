@@ -160,8 +160,6 @@ int nmovs_docs_parse(const char *text, struct nmovs_doc ***docsp, size_t *np,
 /* The same from already parsed JSON. */
 int nmovs_docs_from_json(const struct json *, struct nmovs_doc ***docsp,
                          size_t *np, char *err, size_t errlen);
-int nmovs_doc_from_json(const struct json *, struct nmovs_doc **docp,
-                        char *err, size_t errlen);
 
 /* The JSON form of 'doc' (the caller owns it). */
 struct json *nmovs_doc_to_json(const struct nmovs_doc *doc);

@@ -71,7 +71,4 @@ struct nmovs_port *nmovs_doc_add_port(struct nmovs_doc *, const char *bridge,
 struct nmovs_iface *nmovs_port_add_iface(struct nmovs_port *,
                                          const char *name);
 
-/* True if 'mode' is a vlan_mode OVS accepts. */
-bool nmovs_vlan_mode_is_valid(const char *mode);
-
 #endif /* ovs/port-doc-int.h */

@@ -35,15 +35,6 @@ int nm_hook_call_resume(const struct nm_hook_call *c,
                         long long int resumed_usec,
                         nm_hook_report_func *report, void *aux);
 
-/* True if 's' is a host name as netmoved's configuration names peers. */
-bool nm_host_name_valid(const char *s);
-
-/* Parses 'arg', the value of option 'opt' of 'verb', as a number of seconds
- * (1 to NM_HOOK_MAX_TIMEOUT_S) into '*s'.  Returns 0, or NM_EXIT_USAGE
- * after naming the option on stderr. */
-int nm_parse_seconds(const char *verb, const char *opt, const char *arg,
-                     int *s);
-
 /* The options every adapter has, as getopt_long() values and table rows;
  * an adapter's own options number from NM_HOOK_OPT_N. */
 enum {

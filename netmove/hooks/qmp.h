@@ -102,16 +102,4 @@ extern const char qmp_watch_hello[];
 enum qmp_watch_action qmp_watch_msg(struct qmp_watch *w,
                                     const struct qmp_msg *msg);
 
-/* Feeds the "return" of query-status ({"status": "inmigrate", ...}). */
-enum qmp_watch_action qmp_watch_status(struct qmp_watch *w,
-                                       const struct json *ret);
-
-/* Feeds the "return" of query-migrate. */
-enum qmp_watch_action qmp_watch_migrate(struct qmp_watch *w,
-                                        const struct json *ret);
-
-/* Feeds an event. */
-enum qmp_watch_action qmp_watch_event(struct qmp_watch *w,
-                                      const struct qmp_msg *event);
-
 #endif /* netmove/hooks/qmp.h */
