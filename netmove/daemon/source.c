@@ -756,9 +756,9 @@ void
 source_register(struct netmoved *nm)
 {
     nm_peers_register_async(nm->peers, "export", export_async, nm);
-    nm_peers_register(nm->peers, "ct-delta", src_ct_delta, NULL, nm);
-    nm_peers_register(nm->peers, "confirm", src_confirm, NULL, nm);
-    nm_peers_register(nm->peers, "abort", src_abort, NULL, nm);
+    nm_peers_register(nm->peers, "ct-delta", src_ct_delta, nm);
+    nm_peers_register(nm->peers, "confirm", src_confirm, nm);
+    nm_peers_register(nm->peers, "abort", src_abort, nm);
     nm_peers_register_async(nm->peers, "locate", locate_async, nm);
     nm_peers_register_async(nm->peers, "verify", verify_async, nm);
 }
