@@ -145,7 +145,7 @@ struct ct_table;
  * entries that match both. */
 struct ct_filter {
     size_t n_addrs;
-    struct ct_addr {
+    struct fw_ct_addr {             /* Not OVS's union ct_addr. */
         int family;                 /* AF_INET or AF_INET6. */
         uint8_t bytes[16];          /* 4 or 16 bytes used. */
     } *addrs;
@@ -155,7 +155,7 @@ struct ct_filter {
 
 /* Parses 'text' as an IPv4 or IPv6 address into 'addr'.  Returns 0 or
  * -EINVAL. */
-int ct_addr_parse(const char *text, struct ct_addr *addr);
+int fw_ct_addr_parse(const char *text, struct fw_ct_addr *addr);
 
 /* Returns true if conntrack entry 'ct' matches 'filter'. */
 bool ct_filter_match(const struct ct_filter *filter,

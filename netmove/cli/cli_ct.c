@@ -61,7 +61,7 @@ parse_filter_args(const char *who, int argc, char *argv[], bool allow_since,
             return nm_usage_error("%s: %s needs a value", who, opt);
         }
         if (!strncmp(opt, "--addr", n) && n == 6) {
-            if (ct_addr_parse(val, &a->filter.addrs[a->filter.n_addrs])) {
+            if (fw_ct_addr_parse(val, &a->filter.addrs[a->filter.n_addrs])) {
                 return nm_usage_error("%s: --addr: \"%s\" is not an IPv4 or "
                                       "IPv6 address", who, val);
             }

@@ -578,8 +578,9 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
     for (size_t i = 0; ips && ips->type == JSON_ARRAY
                        && i < json_array(ips)->n; i++) {
         const struct json *ip = json_array(ips)->elems[i];
-        struct ct_addr a;
-        if (ip->type == JSON_STRING && !ct_addr_parse(json_string(ip), &a)) {
+        struct fw_ct_addr a;
+        if (ip->type == JSON_STRING
+            && !fw_ct_addr_parse(json_string(ip), &a)) {
             filter.addrs = xrealloc(filter.addrs,
                                     (filter.n_addrs + 1) * sizeof a);
             filter.addrs[filter.n_addrs++] = a;
