@@ -21,7 +21,7 @@
 
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #define SEND_CHUNK (128 * 1024)     /* Bytes of requests per sendmsg(). */
 #define REQ_MAX 1024                /* Room for one request. */

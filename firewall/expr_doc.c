@@ -7,7 +7,7 @@
  * nests expressions, written as "exprs".
  *
  *   {"kind": "meta", "attrs": {"1": "06000000", "2": "01000000"}} */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -89,13 +89,6 @@ int fw_ruleset_add_rule(struct fw_ruleset *rs, struct nftnl_rule *r);
 bool fw_ruleset_equal(const struct fw_ruleset *a, const struct fw_ruleset *b,
                       char *why, size_t whylen);
 
-/* Returns true if 'a' and 'b' hold the same objects in the same order, each
- * building byte-identical netlink messages (handles aside): what a document
- * round trip must keep. */
-bool fw_ruleset_identical(const struct fw_ruleset *a,
-                          const struct fw_ruleset *b,
-                          char *why, size_t whylen);
-
 /* Encodes 'rs' as a firewall document (JSON, version FW_DOC_VERSION).
  * The caller frees the result with json_destroy(). */
 struct json *fw_ruleset_to_json(const struct fw_ruleset *rs);
@@ -157,10 +150,6 @@ struct ct_filter {
  * -EINVAL. */
 int fw_ct_addr_parse(const char *text, struct fw_ct_addr *addr);
 
-/* Returns true if conntrack entry 'ct' matches 'filter'. */
-bool ct_filter_match(const struct ct_filter *filter,
-                     const struct nf_conntrack *ct);
-
 /* Creates an empty table. */
 struct ct_table *ct_table_create(void);
 
@@ -170,9 +159,8 @@ void ct_table_destroy(struct ct_table *tab);
 /* Takes ownership of entry 'ct' and adds it to 'tab'. */
 void ct_table_add(struct ct_table *tab, struct nf_conntrack *ct);
 
-/* Number of entries in 'tab'; 'gone' counts the delta's deletions. */
+/* Number of entries in 'tab'. */
 size_t ct_table_count(const struct ct_table *tab);
-size_t ct_table_gone_count(const struct ct_table *tab);
 
 /* Dumps the current namespace's conntrack table and keeps the entries that
  * match 'filter' in '*tabp'. */
@@ -205,11 +193,5 @@ struct json *ct_table_to_json(const struct ct_table *tab);
  * field in 'err'. */
 int ct_table_from_json(const struct json *doc, struct ct_table **tabp,
                        char *err, size_t errlen);
-
-/* Returns true if 'a' and 'b' hold the same entries in the same order
- * (timeouts compared only if 'timeouts'); describes the first difference
- * in 'why'. */
-bool ct_table_equal(const struct ct_table *a, const struct ct_table *b,
-                    bool timeouts, char *why, size_t whylen);
 
 #endif /* firewall/firewall.h */

@@ -16,7 +16,7 @@
 #include "openvswitch/json.h"
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 struct fw_ruleset *
 fw_ruleset_create(const char *vm)

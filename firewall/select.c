@@ -2,7 +2,7 @@
  * README.md: tables tagged "netmove:vm=<vm>" whole; elsewhere tagged chains
  * (with all their rules), tagged sets and maps, tagged rules (with the
  * anonymous sets they use) and the host chains and tables that hold them. */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <stdlib.h>
 #include <string.h>

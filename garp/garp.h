@@ -112,10 +112,6 @@ struct garp_frame {
  * Returns 0 or -EINVAL with a message naming the field in 'err'. */
 int garp_vm_validate(const struct garp_vm *vm, char *err, size_t errlen);
 
-/* The kinds 'vm' announces: 'vm->kinds' or, when 0, RARP plus GARP if it
- * has IPv4 addresses plus NA if it has IPv6 ones (or link_local). */
-unsigned int garp_vm_kinds(const struct garp_vm *vm);
-
 /* Builds every frame 'vm' announces, in the order RARP, then a GARP per
  * IPv4 address, then an NA per IPv6 address (link-local last), into a new
  * array '*framesp' of '*np' frames that the caller free()s.  Returns 0 or
@@ -204,9 +200,6 @@ void garp_schedule_destroy(struct garp_schedule *);
 int garp_schedule_add(struct garp_schedule *, uint64_t now_us,
                       unsigned int n_frames, size_t *entry);
 
-/* Stops entry 'entry' (nothing more of it is due).  No-op if finished. */
-void garp_schedule_remove(struct garp_schedule *, size_t entry);
-
 /* Fills 'due' with up to 'max' frames due at 'now_us', earliest first (an
  * entry's frames in order; entries due at the same time in no particular
  * order), counts them as sent and returns how many.  With
@@ -289,18 +282,9 @@ int garp_announcer_add(struct garp_announcer *, const struct garp_vm *vm,
                        uint64_t now_us, size_t *vmp, char *err,
                        size_t errlen);
 
-/* As garp_announcer_add(), but 'vm''s frames go through 'sender' (the
- * caller's, alive as long as the announcer), e.g. another bridge. */
-int garp_announcer_add_via(struct garp_announcer *, struct garp_sender *,
-                           const struct garp_vm *vm, uint64_t now_us,
-                           size_t *vmp, char *err, size_t errlen);
-
 /* Sends everything due at 'now_us', in one call per sender.  Returns 0 or
  * the first sender -errno (the other senders still send). */
 int garp_announcer_run(struct garp_announcer *, uint64_t now_us);
-
-/* When something is next due (UINT64_MAX: finished). */
-uint64_t garp_announcer_next(const struct garp_announcer *, uint64_t now_us);
 
 /* Arranges for poll_block() to wake when something is next due. */
 void garp_announcer_wait(const struct garp_announcer *);
@@ -404,9 +388,6 @@ enum garp_claim_kind {
     GARP_CLAIM_RS,              /* Router solicitation: its source. */
 };
 
-/* "arp", "ns", "na", "rs". */
-const char *garp_claim_kind_name(enum garp_claim_kind);
-
 /* Why a frame makes no claim. */
 enum garp_no_claim {
     GARP_NC_NONE,               /* It does make one. */
@@ -422,10 +403,6 @@ enum garp_no_claim {
                                  * garp_addr_ownable()). */
     GARP_N_NO_CLAIM
 };
-
-/* "claim", "not-arp-or-nd", "malformed", "bad-source-mac", "mac-mismatch",
- * "arp-probe", "dad", "bad-address". */
-const char *garp_no_claim_name(enum garp_no_claim);
 
 /* "'mac' uses 'addr'", as one frame says it. */
 struct garp_claim {
@@ -454,11 +431,6 @@ struct garp_claim {
 int garp_claim_parse(struct eth_addr src, uint16_t ethertype,
                      const void *payload, size_t len, struct garp_claim *claim,
                      enum garp_no_claim *why);
-
-/* As garp_claim_parse() for a whole Ethernet frame 'frame' ('len' bytes,
- * at most one 802.1Q tag). */
-int garp_claim_parse_eth(const void *frame, size_t len,
-                         struct garp_claim *claim, enum garp_no_claim *why);
 
 /* True if a VM can own 'addr' (IPv4 mapped, or IPv6): IPv4 outside 0/8,
  * 127/8, 224/4 and 240/4 (so neither 0.0.0.0 nor 255.255.255.255); IPv6
@@ -512,10 +484,6 @@ int garp_claim_capture_run(struct garp_claim_capture *cap, unsigned int max,
 /* Arranges for poll_block() to wake when frames arrive, or at once if the
  * last garp_claim_capture_run() stopped at its limit. */
 void garp_claim_capture_wait(const struct garp_claim_capture *cap);
-
-/* The capture's link-layer type: DLT_LINUX_SLL2, DLT_LINUX_SLL or
- * DLT_EN10MB. */
-int garp_claim_capture_datalink(const struct garp_claim_capture *cap);
 
 /* True if the capture tells each claim's interface (ifindex not 0):
  * DLT_LINUX_SLL2, or a single device. */

@@ -18,7 +18,7 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
+#include "ovs/db-private.h"
 
 /* Only the columns netmove reads or writes are replicated. */
 static void

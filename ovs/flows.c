@@ -21,8 +21,8 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
-#include "ovs/ofconn-int.h"
+#include "ovs/db-private.h"
+#include "ovs/ofconn-private.h"
 
 uint64_t
 nmovs_block_cookie(uint32_t ofport)

@@ -190,10 +190,6 @@ int nmovs_xlate_add_rename(struct nmovs_xlate *, const char *spec,
 int nmovs_xlate_add_vlan(struct nmovs_xlate *, const char *spec,
                          char *err, size_t errlen);
 
-/* What 'vlan' or 'name' become. */
-int nmovs_xlate_vlan(const struct nmovs_xlate *, int vlan);
-const char *nmovs_xlate_name(const struct nmovs_xlate *, const char *name);
-
 /* Renames the ports and interfaces of 'doc' and maps its tags and trunks. */
 void nmovs_xlate_apply(const struct nmovs_xlate *, struct nmovs_doc *doc);
 
@@ -368,10 +364,6 @@ struct nmovs_fdb_entry {
     int age;                    /* Seconds; -1 if static. */
     bool is_static;
 };
-
-/* Parses the text of fdb/show into a malloc'd array '*entriesp'; returns
- * how many entries it holds (lines that are not entries are skipped). */
-size_t nmovs_fdb_parse(const char *text, struct nmovs_fdb_entry **entriesp);
 
 /* Where bridge 'bridge' has learned the 'n_macs' MACs in 'macs' (every MAC
  * if 'n_macs' is 0): fdb/show through ovs-vswitchd's unixctl socket in

@@ -13,7 +13,7 @@
 #include "packets.h"
 #include "util.h"
 
-#include "ovs/port-doc-int.h"
+#include "ovs/port-doc-private.h"
 
 /* ---- building ---- */
 

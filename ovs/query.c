@@ -19,7 +19,8 @@
 #include "unixctl.h"
 #include "util.h"
 
-#include "ovs/ofconn-int.h"
+#include "ovs/ofconn-private.h"
+#include "ovs/query-private.h"
 
 int
 nmovs_of_port_blocked(struct nmovs_of *of, uint32_t ofport,

@@ -92,9 +92,6 @@ enum nm_addrtab_verdict {
     NM_ADDRTAB_N_VERDICTS
 };
 
-/* "learned", "refreshed", "unknown-iface", "other-mac", "bad-address". */
-const char *nm_addrtab_verdict_name(enum nm_addrtab_verdict);
-
 /* One learned address, as queries give it. */
 struct nm_addrtab_entry {
     struct in6_addr addr;       /* IPv4 mapped, or IPv6. */
@@ -141,19 +138,6 @@ enum nm_addrtab_verdict nm_addrtab_claim(struct nm_addrtab *tab,
                                          const struct garp_claim *claim,
                                          uint64_t now_us);
 
-/* Stores up to 'max' of the addresses of interface 'iface' at 'now_us'
- * (not aged; usable ones only unless 'flags' says otherwise) into 'out',
- * IPv4 before IPv6, each family in order of first claim.  Returns how many
- * there are (more than 'max': call again with more room). */
-size_t nm_addrtab_addrs(const struct nm_addrtab *tab, const char *iface,
-                        uint64_t now_us, unsigned int flags,
-                        struct nm_addrtab_entry *out, size_t max);
-
-/* As nm_addrtab_addrs() for every interface of VM 'vm'. */
-size_t nm_addrtab_vm_addrs(const struct nm_addrtab *tab, const char *vm,
-                           uint64_t now_us, unsigned int flags,
-                           struct nm_addrtab_entry *out, size_t max);
-
 /* Adds to each interface of 'addrs' whose port name and MAC are a known
  * interface its addresses at 'now_us' (as nm_addrtab_addrs() with 'flags')
  * that it does not have yet.  Returns how many were added.  Pass flags 0
@@ -170,31 +154,6 @@ int nm_addrtab_forget(struct nm_addrtab *tab, const char *iface,
 
 /* Drops every address aged at 'now_us'.  Returns how many. */
 size_t nm_addrtab_expire(struct nm_addrtab *tab, uint64_t now_us);
-
-/* The table as a document (the learned facts only; conflicts and flags
- * follow from them):
- *   {"format": "netmove-learned-addresses", "version": 1,
- *    "ifaces": [{"iface": "qvo-vm1", "mac": "02:..", "vm": "vm1",
- *                "addrs": [{"ip": "198.18.1.1", "vlan": 0,
- *                           "first_seen_us": N, "last_seen_us": N}]}]}
- * The caller frees it. */
-struct json *nm_addrtab_to_json(const struct nm_addrtab *tab);
-
-/* As nm_addrtab_to_json() with, per address, "conflicted" and
- * "link_local" at 'now_us', aged ones left out: for status reports. */
-struct json *nm_addrtab_report(const struct nm_addrtab *tab,
-                               uint64_t now_us);
-
-/* Replaces the table's learned addresses by those of document 'doc' (as
- * nm_addrtab_to_json() writes it).  The document is input: every member is
- * checked, and a bad one refused with -EINVAL and its path named in 'err'
- * (e.g. "ifaces[0].addrs[2].ip: ..."), the table unchanged.  Addresses
- * aged at 'now_us' are skipped; times after 'now_us' (a clock stepped back)
- * are taken as 'now_us'; past the per-family limit the least recently seen
- * are skipped; interfaces not known (once nm_addrtab_set_ports() has been
- * called) are skipped. */
-int nm_addrtab_from_json(struct nm_addrtab *tab, const struct json *doc,
-                         uint64_t now_us, char *err, size_t errlen);
 
 /* Writes the table to file 'path' atomically: a temporary file in the same
  * directory, fsync'd, renamed over 'path', and the directory fsync'd.

@@ -73,10 +73,6 @@ struct nm_config {
 int nm_config_load(const char *path, struct nm_config **cfgp,
                    char *err, size_t errlen);
 
-/* As nm_config_load() for an already parsed document 'json'. */
-int nm_config_from_json(const struct json *json, struct nm_config **cfgp,
-                        char *err, size_t errlen);
-
 /* Frees 'cfg'.  NULL is accepted. */
 void nm_config_destroy(struct nm_config *cfg);
 

@@ -20,6 +20,7 @@
 #include "netmove/common/config.h"
 #include "ovs/ovs.h"
 #include "netmove/common/json.h"
+#include "netmove/verify/verify-private.h"
 
 static const char *const check_names[NM_N_CHECKS] = {
     "port", "source", "firewall", "conntrack", "announce", "owner",

@@ -21,7 +21,7 @@
 #include "util.h"
 
 #include "firewall/firewall.h"
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 static struct nf_conntrack *
 tcp4(const char *src, const char *dst, uint16_t sport, uint16_t dport)

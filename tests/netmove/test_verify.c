@@ -22,6 +22,9 @@
 #include "netmove/common/config.h"
 #include "netmove/verify/verify.h"
 #include "ovs/ovs.h"
+#include "ovs/query-private.h"
+#include "netmove/verify/verify-private.h"
+#include "netmove/common/config-private.h"
 
 static char why[512];
 
