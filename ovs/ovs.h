@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "openvswitch/types.h"
+
 /* ---- OpenFlow connection to a bridge (ofconn.c) ---- */
 
 struct nmovs_of;
@@ -54,7 +56,7 @@ uint64_t nmovs_block_cookie(uint32_t ofport);
  * and its no_forward config keeps NORMAL's floods off it.  Returns once the
  * switch has applied all of it (barrier): 0 or a negative errno. */
 int nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
-                   const uint8_t (*macs)[6], size_t n_macs);
+                   const struct eth_addr *macs, size_t n_macs);
 
 /* Undoes nmovs_of_block(): deletes exactly the flows with 'ofport''s cookie
  * and clears no_forward (if the port still exists).  0 or -errno. */
@@ -124,13 +126,13 @@ uint32_t nmovs_vm_ports_hash(struct nmovs_db *db, const char *vm);
  * none yet), from the replica: no round trip.  Stores a malloc'd name in
  * '*namep'.  0 or -ENOENT. */
 int nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
-                          const uint8_t mac[6], char **namep,
+                          struct eth_addr mac, char **namep,
                           uint32_t *ofport);
 
 /* An interface of a VM on this host, as OVSDB has it. */
 struct nmovs_vm_iface {
     char *name;                 /* The Interface's name (its device). */
-    uint8_t mac[6];             /* external_ids:attached-mac. */
+    struct eth_addr mac;        /* external_ids:attached-mac. */
     char *vm;                   /* vm-id, else vm-uuid, else iface-id. */
     int tag;                    /* Its port's VLAN, 0: untagged. */
 };
@@ -360,7 +362,7 @@ struct nmovs_fdb_entry {
     char port[16];              /* Port name (or fdb/show's text for it). */
     uint32_t ofport;            /* 0 for a reserved port such as LOCAL. */
     int vlan;
-    uint8_t mac[6];
+    struct eth_addr mac;
     int age;                    /* Seconds; -1 if static. */
     bool is_static;
 };
@@ -371,7 +373,7 @@ struct nmovs_fdb_entry {
  * malloc'd array in '*entriesp' and its length in '*np'.  0 or a negative
  * errno with a message in 'err'. */
 int nmovs_fdb_show(const char *rundir, const char *bridge,
-                   const uint8_t (*macs)[6], size_t n_macs,
+                   const struct eth_addr *macs, size_t n_macs,
                    struct nmovs_fdb_entry **entriesp, size_t *np,
                    char *err, size_t errlen);
 

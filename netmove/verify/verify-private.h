@@ -14,7 +14,7 @@ const char *nm_check_name(enum nm_check_id);
  * addresses, IPs and MACs, there).  Returns how many, in a malloc'd
  * '*macsp'. */
 size_t nm_verify_params_macs(const struct json *params,
-                             uint8_t (**macsp)[6]);
+                             struct eth_addr **macsp);
 
 /* The JSON form of the 'n' learning entries 'e' ([{mac, vlan, port, age,
  * static, uplink}]), 'uplink' being the name of the bridge's uplink. */
