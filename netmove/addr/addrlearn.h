@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "openvswitch/compiler.h"
 #include "packets.h"
 
 struct garp_claim;
@@ -114,7 +115,8 @@ struct nm_addrtab;
 /* Creates an empty table with parameters 'p' (NULL: defaults).  Returns 0,
  * or -EINVAL with the parameter named in 'err'. */
 int nm_addrtab_create(const struct nm_addrtab_params *p,
-                      struct nm_addrtab **tabp, char *err, size_t errlen);
+                      struct nm_addrtab **tabp, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Frees 'tab'.  NULL is accepted. */
 void nm_addrtab_destroy(struct nm_addrtab *tab);
@@ -129,7 +131,8 @@ void nm_addrtab_destroy(struct nm_addrtab *tab);
  * 'err' and the table unchanged. */
 int nm_addrtab_set_ports(struct nm_addrtab *tab,
                          const struct nm_addrtab_port *ports, size_t n,
-                         char *err, size_t errlen);
+                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Feeds 'claim', from a frame that came in on interface 'iface', at
  * 'now_us'.  Returns what it did. */
@@ -150,7 +153,8 @@ size_t nm_addrtab_merge(const struct nm_addrtab *tab, uint64_t now_us,
  * another MAC answers for it.  A later claim learns it again.  Returns 0,
  * -ENOENT if no interface had it, or -EINVAL (not an address) with 'err'. */
 int nm_addrtab_forget(struct nm_addrtab *tab, const char *iface,
-                      const char *ip, char *err, size_t errlen);
+                      const char *ip, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Drops every address aged at 'now_us'.  Returns how many. */
 size_t nm_addrtab_expire(struct nm_addrtab *tab, uint64_t now_us);
@@ -159,7 +163,8 @@ size_t nm_addrtab_expire(struct nm_addrtab *tab, uint64_t now_us);
  * directory, fsync'd, renamed over 'path', and the directory fsync'd.
  * Returns 0 or -errno with 'err'. */
 int nm_addrtab_save(const struct nm_addrtab *tab, const char *path,
-                    char *err, size_t errlen);
+                    char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Loads file 'path' (nm_addrtab_save()'s) as nm_addrtab_from_json() does.
  * Returns 0; -ENOENT if there is no such file (a first start); -EINVAL for
@@ -167,7 +172,8 @@ int nm_addrtab_save(const struct nm_addrtab *tab, const char *path,
  * each with 'err' and the table unchanged: the caller reports it and goes
  * on with what it has. */
 int nm_addrtab_load(struct nm_addrtab *tab, const char *path,
-                    uint64_t now_us, char *err, size_t errlen);
+                    uint64_t now_us, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- The learner: the table fed by a capture ---------------------------- */
 
@@ -195,7 +201,8 @@ struct nm_addrlearn;
  * Returns 0 or -errno with 'err' (-EPERM without CAP_NET_RAW). */
 int nm_addrlearn_create(const struct nm_addrlearn_params *p,
                         struct nm_addrlearn **learnp,
-                        char *err, size_t errlen);
+                        char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Closes the capture and frees 'learn'.  NULL is accepted. */
 void nm_addrlearn_destroy(struct nm_addrlearn *learn);
@@ -206,7 +213,8 @@ struct nm_addrtab *nm_addrlearn_table(struct nm_addrlearn *learn);
 /* Reads the frames available now (at most 'max_per_run'), feeds their
  * claims to the table at 'now_us', and drops aged addresses.  Returns 0 or
  * -EIO (the capture failed: recreate the learner). */
-int nm_addrlearn_run(struct nm_addrlearn *learn, uint64_t now_us);
+int nm_addrlearn_run(struct nm_addrlearn *learn, uint64_t now_us)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Arranges for poll_block() to wake when frames arrive. */
 void nm_addrlearn_wait(const struct nm_addrlearn *learn);

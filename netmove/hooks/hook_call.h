@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "openvswitch/compiler.h"
+
 #define NM_HOOK_DEFAULT_TIMEOUT_S 600
 #define NM_HOOK_DEFAULT_CALL_TIMEOUT_S 60
 #define NM_HOOK_MAX_TIMEOUT_S 86400
@@ -33,7 +35,8 @@ typedef void nm_hook_report_func(void *aux, long long int call_usec);
  * it.  Returns an exit code (NM_EXIT_*). */
 int nm_hook_call_resume(const struct nm_hook_call *c,
                         long long int resumed_usec,
-                        nm_hook_report_func *report, void *aux);
+                        nm_hook_report_func *report, void *aux)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The options every adapter has, as getopt_long() values and table rows;
  * an adapter's own options number from NM_HOOK_OPT_N. */
@@ -53,10 +56,12 @@ enum {
  * naming the option on stderr, or -1 if 'opt' is not one of
  * NM_HOOK_OPT_*. */
 int nm_hook_call_option(struct nm_hook_call *c, int *timeout_s, int opt,
-                        const char *arg);
+                        const char *arg)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Checks the options every adapter has: --from, --exec, --ctl.  Returns 0,
  * or NM_EXIT_USAGE after naming the field on stderr. */
-int nm_hook_call_check(const struct nm_hook_call *c);
+int nm_hook_call_check(const struct nm_hook_call *c)
+    OVS_WARN_UNUSED_RESULT;
 
 #endif /* netmove/hooks/hook_call.h */

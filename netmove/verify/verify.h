@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "openvswitch/compiler.h"
 #include "packets.h"
 
 struct json;
@@ -126,7 +127,8 @@ bool nm_verify_fdb(const struct json *fdb, const char *fdb_error,
  * nm_verify_fdb_to_json() in '*fdbp'.  0 or -errno with 'err'. */
 int nm_verify_source_fdb(const struct nm_config *cfg,
                          const struct json *params, struct json **fdbp,
-                         char *err, size_t errlen);
+                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- the questions verify asks ---- */
 
