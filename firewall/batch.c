@@ -2,7 +2,7 @@
  * the model): begin (with the generation id the batch was planned
  * against), the messages, end, sent at once; the kernel applies all of it
  * or none and reports every refused message. */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <errno.h>
 #include <stdarg.h>

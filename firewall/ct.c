@@ -21,7 +21,7 @@
 
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #define SEND_CHUNK (128 * 1024)     /* Bytes of requests per sendmsg(). */
 #define REQ_MAX 1024                /* Room for one request. */
@@ -85,7 +85,7 @@ ct_table_gone_count(const struct ct_table *tab)
 /* ---- filters ---- */
 
 int
-ct_addr_parse(const char *text, struct ct_addr *addr)
+fw_ct_addr_parse(const char *text, struct fw_ct_addr *addr)
 {
     memset(addr, 0, sizeof *addr);
     if (inet_pton(AF_INET, text, addr->bytes) == 1) {
@@ -100,7 +100,7 @@ ct_addr_parse(const char *text, struct ct_addr *addr)
 }
 
 static bool
-addr_in(const struct nf_conntrack *ct, const struct ct_addr *a)
+addr_in(const struct nf_conntrack *ct, const struct fw_ct_addr *a)
 {
     static const int v4[] = { ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV4_DST,
                               ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV4_DST };

@@ -11,7 +11,7 @@
 #include "openvswitch/shash.h"
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #define LABEL_BITS_MAX 127      /* XT_CONNLABEL_MAXBIT */
 
@@ -50,7 +50,9 @@ attr_bytes(const struct nf_conntrack *ct, const struct ct_attr *a)
     return v ? v : zeros;
 }
 
-char *
+/* A string key that identifies an entry: family, protocol, original tuple,
+ * zone.  Malloc'd. */
+static char *
 ct_entry_key(const struct nf_conntrack *ct)
 {
     uint8_t key[64];

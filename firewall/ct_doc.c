@@ -24,7 +24,7 @@
 #include "openvswitch/shash.h"
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #define CT_FORMAT "netmove-conntrack"
 #define LABEL_BITS_MAX 127      /* XT_CONNLABEL_MAXBIT */

@@ -1,6 +1,6 @@
 /* firewall: reading document fields, naming the field on every error. */
 #include "firewall/firewall.h"
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -7,7 +7,7 @@
  * nests expressions, written as "exprs".
  *
  *   {"kind": "meta", "attrs": {"1": "06000000", "2": "01000000"}} */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -133,6 +133,9 @@ set_attr(struct nftnl_expr *e, const char *kind, unsigned long type,
     return 0;
 }
 
+static int fw_expr_from_json(const struct json *, struct nftnl_expr **,
+                             const char *path, char *err, size_t errlen);
+
 static int
 nested_from_json(struct nftnl_expr *e, const struct json *exprs,
                  const char *path, char *err, size_t errlen)
@@ -155,7 +158,7 @@ nested_from_json(struct nftnl_expr *e, const struct json *exprs,
 
 /* Decodes expression document 'doc' (at 'path', for messages) into a new
  * expression '*ep'.  Returns 0 or -EINVAL. */
-int
+static int
 fw_expr_from_json(const struct json *doc, struct nftnl_expr **ep,
                   const char *path, char *err, size_t errlen)
 {

@@ -4,7 +4,7 @@
  * set name, for one) do not free the string they replace, so an attribute
  * is never set twice here: expressions are copied with the attribute left
  * out, then set once. */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "openvswitch/compiler.h"
+
 struct json;
 struct nftnl_table;
 struct nftnl_chain;
@@ -36,7 +38,8 @@ struct nf_conntrack;
 
 /* Writes document 'doc' and a newline to 'stream'.  Returns 0 or a
  * negative errno. */
-int fw_doc_write(const struct json *doc, FILE *stream);
+int fw_doc_write(const struct json *doc, FILE *stream)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- nftables: a VM's ruleset ---- */
 
@@ -74,9 +77,12 @@ void fw_ruleset_counts(const struct fw_ruleset *rs, struct fw_counts *c);
 void fw_ruleset_add_table(struct fw_ruleset *rs, struct nftnl_table *t,
                           bool whole);
 int fw_ruleset_add_chain(struct fw_ruleset *rs, struct nftnl_chain *c,
-                         bool whole);
-int fw_ruleset_add_set(struct fw_ruleset *rs, struct nftnl_set *s);
-int fw_ruleset_add_rule(struct fw_ruleset *rs, struct nftnl_rule *r);
+                         bool whole)
+    OVS_WARN_UNUSED_RESULT;
+int fw_ruleset_add_set(struct fw_ruleset *rs, struct nftnl_set *s)
+    OVS_WARN_UNUSED_RESULT;
+int fw_ruleset_add_rule(struct fw_ruleset *rs, struct nftnl_rule *r)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Returns true if 'a' and 'b' are the same firewall: the same tables and
  * chains, the same sets and maps with the same elements (in any order: the
@@ -89,13 +95,6 @@ int fw_ruleset_add_rule(struct fw_ruleset *rs, struct nftnl_rule *r);
 bool fw_ruleset_equal(const struct fw_ruleset *a, const struct fw_ruleset *b,
                       char *why, size_t whylen);
 
-/* Returns true if 'a' and 'b' hold the same objects in the same order, each
- * building byte-identical netlink messages (handles aside): what a document
- * round trip must keep. */
-bool fw_ruleset_identical(const struct fw_ruleset *a,
-                          const struct fw_ruleset *b,
-                          char *why, size_t whylen);
-
 /* Encodes 'rs' as a firewall document (JSON, version FW_DOC_VERSION).
  * The caller frees the result with json_destroy(). */
 struct json *fw_ruleset_to_json(const struct fw_ruleset *rs);
@@ -104,7 +103,8 @@ struct json *fw_ruleset_to_json(const struct fw_ruleset *rs);
  * the offending field named in 'err' (unknown version, malformed or
  * truncated fields, unknown expression kinds or attributes). */
 int fw_ruleset_from_json(const struct json *doc, struct fw_ruleset **rsp,
-                         char *err, size_t errlen);
+                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Returns true if 'name' can be an interface name: 1 to IFNAMSIZ - 1
  * characters, no '/' and no white space. */
@@ -116,25 +116,29 @@ bool fw_ifname_valid(const char *name);
  * netdev chains' devices.  Returns the number of places rewritten (>= 0),
  * or -EINVAL if 'to' or 'from' is empty or longer than IFNAMSIZ - 1. */
 int fw_ruleset_rename(struct fw_ruleset *rs, const char *from, const char *to,
-                      char *err, size_t errlen);
+                      char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Dumps the ruleset of the current network namespace (retrying while the
  * generation id moves under the dump) and selects the objects of 'vm' into
  * '*rsp', with every element of their sets. */
 int fw_export(const char *vm, struct fw_ruleset **rsp,
-              char *err, size_t errlen);
+              char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Applies 'rs' to the current network namespace in one nf_tables batch:
  * the VM's existing objects are deleted and 'rs''s objects added, so that
  * importing twice replaces rather than duplicates.  All or nothing: -EINVAL
  * with the kernel's reason (extended ack) if the kernel rejects the batch.
  * Rules of 'rs' that use anonymous sets keep the batch's set ids. */
-int fw_import(struct fw_ruleset *rs, char *err, size_t errlen);
+int fw_import(struct fw_ruleset *rs, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Deletes every object of 'vm' in the current network namespace in one
  * batch, nothing else.  '*removed' (if non-NULL) receives how many top-level
  * objects (tables, chains, sets, rules outside the VM's chains) went. */
-int fw_remove(const char *vm, size_t *removed, char *err, size_t errlen);
+int fw_remove(const char *vm, size_t *removed, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- conntrack: a VM's connection-tracking entries ---- */
 
@@ -145,7 +149,7 @@ struct ct_table;
  * entries that match both. */
 struct ct_filter {
     size_t n_addrs;
-    struct ct_addr {
+    struct fw_ct_addr {             /* Not OVS's union ct_addr. */
         int family;                 /* AF_INET or AF_INET6. */
         uint8_t bytes[16];          /* 4 or 16 bytes used. */
     } *addrs;
@@ -155,11 +159,8 @@ struct ct_filter {
 
 /* Parses 'text' as an IPv4 or IPv6 address into 'addr'.  Returns 0 or
  * -EINVAL. */
-int ct_addr_parse(const char *text, struct ct_addr *addr);
-
-/* Returns true if conntrack entry 'ct' matches 'filter'. */
-bool ct_filter_match(const struct ct_filter *filter,
-                     const struct nf_conntrack *ct);
+int fw_ct_addr_parse(const char *text, struct fw_ct_addr *addr)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Creates an empty table. */
 struct ct_table *ct_table_create(void);
@@ -170,14 +171,14 @@ void ct_table_destroy(struct ct_table *tab);
 /* Takes ownership of entry 'ct' and adds it to 'tab'. */
 void ct_table_add(struct ct_table *tab, struct nf_conntrack *ct);
 
-/* Number of entries in 'tab'; 'gone' counts the delta's deletions. */
+/* Number of entries in 'tab'. */
 size_t ct_table_count(const struct ct_table *tab);
-size_t ct_table_gone_count(const struct ct_table *tab);
 
 /* Dumps the current namespace's conntrack table and keeps the entries that
  * match 'filter' in '*tabp'. */
 int ct_export(const struct ct_filter *filter, struct ct_table **tabp,
-              char *err, size_t errlen);
+              char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Returns a new table holding what changed from 'prev' to 'cur': entries of
  * 'cur' that are new or whose state, status, mark, labels, NAT or zone
@@ -192,11 +193,13 @@ struct ct_table *ct_table_delta(const struct ct_table *prev,
  * Entries the kernel refuses make it return -EINVAL with the first reason,
  * after trying every entry. */
 int ct_import(const struct ct_table *tab, size_t *created, size_t *updated,
-              size_t *deleted, char *err, size_t errlen);
+              size_t *deleted, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Deletes the entries that match 'filter'; '*deleted' counts them. */
 int ct_remove(const struct ct_filter *filter, size_t *deleted,
-              char *err, size_t errlen);
+              char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Encodes 'tab' as a conntrack document (version CT_DOC_VERSION). */
 struct json *ct_table_to_json(const struct ct_table *tab);
@@ -204,12 +207,7 @@ struct json *ct_table_to_json(const struct ct_table *tab);
 /* Decodes conntrack document 'doc'.  Returns 0 or -EINVAL naming the
  * field in 'err'. */
 int ct_table_from_json(const struct json *doc, struct ct_table **tabp,
-                       char *err, size_t errlen);
-
-/* Returns true if 'a' and 'b' hold the same entries in the same order
- * (timeouts compared only if 'timeouts'); describes the first difference
- * in 'why'. */
-bool ct_table_equal(const struct ct_table *a, const struct ct_table *b,
-                    bool timeouts, char *why, size_t whylen);
+                       char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 #endif /* firewall/firewall.h */

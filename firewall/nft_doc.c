@@ -21,7 +21,7 @@
 #include "openvswitch/json.h"
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #define FW_FORMAT "netmove-firewall"
 #define NAME_MAX_LEN 255        /* NFT_NAME_MAXLEN - 1 */

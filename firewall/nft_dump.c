@@ -1,5 +1,5 @@
 /* firewall: dumping nf_tables objects from the kernel (libnftnl). */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <errno.h>
 #include <stdio.h>

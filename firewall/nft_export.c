@@ -10,7 +10,7 @@
 
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 /* How often a dump that raced a ruleset change is retried. */
 #define DUMP_ATTEMPTS 10

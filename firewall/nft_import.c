@@ -24,7 +24,7 @@
 
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #define BATCH_ATTEMPTS 10
 

@@ -1,5 +1,5 @@
 /* firewall: netlink sockets, dumps and error messages (libmnl). */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -15,7 +15,7 @@
 
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 /* nftables' datatype ids (src/datatype.h): concatenations pack 6 bits per
  * field, first field highest. */

@@ -16,7 +16,7 @@
 #include "openvswitch/json.h"
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 struct fw_ruleset *
 fw_ruleset_create(const char *vm)
@@ -556,16 +556,18 @@ normalize(struct fw_ruleset *rs)
     }
 }
 
-/* A copy of 'rs' through its document: libnftnl has no deep copy of
- * rules. */
+/* A copy of 'rs' through its document (libnftnl has no deep copy of
+ * rules), or NULL if its document does not decode. */
 static struct fw_ruleset *
 copy_of(const struct fw_ruleset *rs)
 {
     struct json *doc = fw_ruleset_to_json(rs);
-    struct fw_ruleset *copy = NULL;
+    struct fw_ruleset *copy;
     char err[128];
 
-    fw_ruleset_from_json(doc, &copy, err, sizeof err);
+    if (fw_ruleset_from_json(doc, &copy, err, sizeof err)) {
+        copy = NULL;            /* fw_ruleset_equal() falls back. */
+    }
     json_destroy(doc);
     return copy;
 }

@@ -2,7 +2,7 @@
  * README.md: tables tagged "netmove:vm=<vm>" whole; elsewhere tagged chains
  * (with all their rules), tagged sets and maps, tagged rules (with the
  * anonymous sets they use) and the host chains and tables that hold them. */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -219,27 +219,35 @@ static void
 move_marked(struct fw_dump *d, size_t ti, bool whole, const struct marks *m,
             bool keep, struct fw_ruleset *rs)
 {
+    int error;
+
+    /* Cannot fail: the table goes in first, every object picked is of that
+     * table and has a name, and mark_rules() picks a rule's chain with it. */
     strip_table(d->tables[ti], keep);
     fw_ruleset_add_table(rs, d->tables[ti], whole);
     d->tables[ti] = NULL;
     for (size_t i = 0; i < d->n_chains; i++) {
         if (m->chain_picked[i]) {
             strip_chain(d->chains[i], keep);
-            fw_ruleset_add_chain(rs, d->chains[i], m->chain_whole[i]);
+            error = fw_ruleset_add_chain(rs, d->chains[i],
+                                         m->chain_whole[i]);
+            ovs_assert(!error);
             d->chains[i] = NULL;
         }
     }
     for (size_t i = 0; i < d->n_sets; i++) {
         if (m->set_picked[i]) {
             strip_set(d->sets[i], keep);
-            fw_ruleset_add_set(rs, d->sets[i]);
+            error = fw_ruleset_add_set(rs, d->sets[i]);
+            ovs_assert(!error);
             d->sets[i] = NULL;
         }
     }
     for (size_t i = 0; i < d->n_rules; i++) {
         if (m->rule_picked[i]) {
             strip_rule(d->rules[i], keep);
-            fw_ruleset_add_rule(rs, d->rules[i]);
+            error = fw_ruleset_add_rule(rs, d->rules[i]);
+            ovs_assert(!error);
             d->rules[i] = NULL;
         }
     }

@@ -5,7 +5,7 @@
  *    "elements": ["1389", {"key": "0016", "timeout": 60000}]}
  *
  * An element that is a key alone is written as its hex string. */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <errno.h>
 #include <stdio.h>

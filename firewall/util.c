@@ -1,5 +1,5 @@
 /* firewall: family names, hex, the VM tag in nftables comments. */
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #include <errno.h>
 #include <stdio.h>

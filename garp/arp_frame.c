@@ -13,7 +13,8 @@
 
 #include "garp/garp-private.h"
 
-int
+/* Checks 'vlan' (NULL or vid 0: untagged).  0 or -EINVAL. */
+static int
 garp_vlan_check(const struct garp_vlan *vlan)
 {
     if (!vlan || !vlan->vid) {

@@ -257,10 +257,10 @@ handle_frame(u_char *cap_, const struct pcap_pkthdr *h, const u_char *bytes)
     }
     memcpy(src.ea, c.addr, ETH_ADDR_LEN);
     memset(&rx, 0, sizeof rx);
-    garp_claim_parse(src, c.protocol, bytes + hlen, h->caplen - hlen,
-                     &rx.claim, &why);
+    int error = garp_claim_parse(src, c.protocol, bytes + hlen,
+                                 h->caplen - hlen, &rx.claim, &why);
     cap->stats.why[why < GARP_N_NO_CLAIM ? why : GARP_NC_OTHER]++;
-    if (why == GARP_NC_NONE) {
+    if (!error) {
         rx.ifindex = c.ifindex;
         cap->cb(cap->aux, &rx);
     }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
+#include "openvswitch/compiler.h"
 #include "packets.h"
 
 /* ---- Frames ------------------------------------------------------------ */
@@ -58,12 +59,14 @@ struct garp_vlan {
  * frame's length in '*len'.  Returns 0, -EINVAL for a bad 'mac' or 'vlan',
  * -ENOSPC if 'size' is too small. */
 int garp_build_arp(void *buf, size_t size, struct eth_addr mac, ovs_be32 ip,
-                   bool reply, const struct garp_vlan *vlan, size_t *len);
+                   bool reply, const struct garp_vlan *vlan, size_t *len)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Builds a RARP as QEMU sends it (type 0x8035, op 3, sha = tha = 'mac',
  * spa = tpa = 0.0.0.0, to broadcast).  Otherwise as garp_build_arp(). */
 int garp_build_rarp(void *buf, size_t size, struct eth_addr mac,
-                    const struct garp_vlan *vlan, size_t *len);
+                    const struct garp_vlan *vlan, size_t *len)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Builds an unsolicited neighbour advertisement for 'ip' owned by 'mac':
  * to 33:33:00:00:00:01 / ff02::1, IPv6 source = target = 'ip', hop limit
@@ -72,7 +75,8 @@ int garp_build_rarp(void *buf, size_t size, struct eth_addr mac,
  * garp_build_arp(). */
 int garp_build_na(void *buf, size_t size, struct eth_addr mac,
                   const struct in6_addr *ip, bool router,
-                  const struct garp_vlan *vlan, size_t *len);
+                  const struct garp_vlan *vlan, size_t *len)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The ICMPv6 checksum of the IPv6 packet at 'ip6' ('len' bytes, header
  * included, no extension headers) as it should be in its ICMPv6 header
@@ -110,18 +114,16 @@ struct garp_frame {
 /* Checks 'vm': its MAC must be unicast and not all-zero, addresses neither
  * unspecified nor multicast/broadcast, VLAN 1-4094, PCP 0-7, kinds known.
  * Returns 0 or -EINVAL with a message naming the field in 'err'. */
-int garp_vm_validate(const struct garp_vm *vm, char *err, size_t errlen);
-
-/* The kinds 'vm' announces: 'vm->kinds' or, when 0, RARP plus GARP if it
- * has IPv4 addresses plus NA if it has IPv6 ones (or link_local). */
-unsigned int garp_vm_kinds(const struct garp_vm *vm);
+int garp_vm_validate(const struct garp_vm *vm, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Builds every frame 'vm' announces, in the order RARP, then a GARP per
  * IPv4 address, then an NA per IPv6 address (link-local last), into a new
  * array '*framesp' of '*np' frames that the caller free()s.  Returns 0 or
  * -EINVAL (message in 'err'). */
 int garp_vm_frames(const struct garp_vm *vm, struct garp_frame **framesp,
-                   size_t *np, char *err, size_t errlen);
+                   size_t *np, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- Input parsing (for CLIs and documents) ----------------------------- */
 
@@ -129,19 +131,24 @@ int garp_vm_frames(const struct garp_vm *vm, struct garp_frame **framesp,
  * "--mac"), and returns 0 or -EINVAL with "FIELD: 'S' is not ..." in
  * 'err'. */
 int garp_parse_mac(const char *field, const char *s, struct eth_addr *mac,
-                   char *err, size_t errlen);
+                   char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 /* An IPv4 or IPv6 address: '*is_v6' tells which. */
 int garp_parse_ip(const char *field, const char *s, ovs_be32 *ip4,
-                  struct in6_addr *ip6, bool *is_v6, char *err, size_t errlen);
+                  struct in6_addr *ip6, bool *is_v6, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 int garp_parse_vlan(const char *field, const char *s, uint16_t *vid,
-                    char *err, size_t errlen);
+                    char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 /* A comma-separated list of kind names, e.g. "rarp,garp,na". */
 int garp_parse_kinds(const char *field, const char *s, unsigned int *kinds,
-                     char *err, size_t errlen);
+                     char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 /* A decimal integer in [min, max]. */
 int garp_parse_uint(const char *field, const char *s, unsigned long long min,
                     unsigned long long max, unsigned long long *value,
-                    char *err, size_t errlen);
+                    char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- Schedule ------------------------------------------------------------ */
 
@@ -172,7 +179,8 @@ struct garp_schedule_params {
 
 /* Checks 'p'.  Returns 0 or -EINVAL naming the parameter in 'err'. */
 int garp_schedule_params_validate(const struct garp_schedule_params *p,
-                                  char *err, size_t errlen);
+                                  char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The gap before round 'k' (k >= 1, tail rounds included) in ms, from 'p'
  * alone (ignoring pacing). */
@@ -195,17 +203,16 @@ struct garp_due {
 };
 
 int garp_schedule_create(const struct garp_schedule_params *p,
-                         struct garp_schedule **sp);
+                         struct garp_schedule **sp)
+    OVS_WARN_UNUSED_RESULT;
 void garp_schedule_destroy(struct garp_schedule *);
 
 /* Adds an entry with 'n_frames' frames per round whose round 0 is due at
  * 'now_us'.  Stores its id (small integers from 0, in order) in '*entry'.
  * Returns 0, -EINVAL if 'n_frames' is 0, -ENOMEM. */
 int garp_schedule_add(struct garp_schedule *, uint64_t now_us,
-                      unsigned int n_frames, size_t *entry);
-
-/* Stops entry 'entry' (nothing more of it is due).  No-op if finished. */
-void garp_schedule_remove(struct garp_schedule *, size_t entry);
+                      unsigned int n_frames, size_t *entry)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Fills 'due' with up to 'max' frames due at 'now_us', earliest first (an
  * entry's frames in order; entries due at the same time in no particular
@@ -237,7 +244,8 @@ struct garp_sender;
  * through libpcap.  Returns 0, -ENODEV if there is no such device, -EINVAL
  * if it is not an Ethernet device (message in 'err'), or another -errno. */
 int garp_pcap_sender_create(const char *dev, char *err, size_t errlen,
-                            struct garp_sender **senderp);
+                            struct garp_sender **senderp)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Opens bridge 'bridge''s OpenFlow management socket,
  * 'rundir'/'bridge'.mgmt, through ovs/, to send as packet-outs with
@@ -245,7 +253,8 @@ int garp_pcap_sender_create(const char *dev, char *err, size_t errlen,
  * 'err'), or another -errno. */
 int garp_of_sender_create(const char *rundir, const char *bridge,
                           char *err, size_t errlen,
-                          struct garp_sender **senderp);
+                          struct garp_sender **senderp)
+    OVS_WARN_UNUSED_RESULT;
 
 void garp_sender_destroy(struct garp_sender *);
 
@@ -253,14 +262,16 @@ void garp_sender_destroy(struct garp_sender *);
  * in 'in_port' (bridge sender), or 0 (device sender, where 'port' must be
  * NULL).  Returns 0, -ENOENT if the bridge has no such port, -EINVAL. */
 int garp_sender_port(struct garp_sender *, const char *port,
-                     uint32_t *in_port, char *err, size_t errlen);
+                     uint32_t *in_port, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Sends the 'n' frames of 'pkts' in one go, in order.  If 'wall_us' is
  * nonnull, stores each frame's send time (CLOCK_REALTIME, microseconds) in
  * it.  Stores the number sent in '*n_sent'.  Returns 0 or the -errno of the
  * first failure. */
 int garp_sender_send(struct garp_sender *, const struct garp_pkt *pkts,
-                     size_t n, uint64_t *wall_us, size_t *n_sent);
+                     size_t n, uint64_t *wall_us, size_t *n_sent)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- Announcer: VMs x schedule x sender --------------------------------- */
 
@@ -277,7 +288,8 @@ typedef void garp_sent_cb(void *aux, size_t vm, const struct garp_frame *,
 int garp_announcer_create(const struct garp_schedule_params *p,
                           struct garp_sender *sender, garp_sent_cb *cb,
                           void *aux, struct garp_announcer **annp,
-                          char *err, size_t errlen);
+                          char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 void garp_announcer_destroy(struct garp_announcer *);
 
 /* Adds 'vm' with its round 0 due at 'now_us' (monotonic, microseconds).
@@ -287,20 +299,12 @@ void garp_announcer_destroy(struct garp_announcer *);
  * (nullable). */
 int garp_announcer_add(struct garp_announcer *, const struct garp_vm *vm,
                        uint64_t now_us, size_t *vmp, char *err,
-                       size_t errlen);
-
-/* As garp_announcer_add(), but 'vm''s frames go through 'sender' (the
- * caller's, alive as long as the announcer), e.g. another bridge. */
-int garp_announcer_add_via(struct garp_announcer *, struct garp_sender *,
-                           const struct garp_vm *vm, uint64_t now_us,
-                           size_t *vmp, char *err, size_t errlen);
+                       size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Sends everything due at 'now_us', in one call per sender.  Returns 0 or
  * the first sender -errno (the other senders still send). */
 int garp_announcer_run(struct garp_announcer *, uint64_t now_us);
-
-/* When something is next due (UINT64_MAX: finished). */
-uint64_t garp_announcer_next(const struct garp_announcer *, uint64_t now_us);
 
 /* Arranges for poll_block() to wake when something is next due. */
 void garp_announcer_wait(const struct garp_announcer *);
@@ -346,7 +350,8 @@ struct garp_seen {
 /* Dissects the Ethernet frame 'frame' ('len' bytes, at most one 802.1Q
  * tag).  Returns 0, or -ENOMSG if it is not ARP, RARP, NS or NA, or
  * -EBADMSG if it is one but malformed. */
-int garp_dissect(const void *frame, size_t len, struct garp_seen *seen);
+int garp_dissect(const void *frame, size_t len, struct garp_seen *seen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* True if 'seen' claims that 'mac' owns 'addr': a GARP, an ARP reply, an
  * NA (solicited or not); for RARP, true if 'mac' is the one announced. */
@@ -371,7 +376,8 @@ struct garp_capture_filter {
  * or not, in both directions.  Returns 0, -ENODEV (no such device) or
  * -EINVAL (not Ethernet) with a message in 'err', or another -errno. */
 int garp_capture_open(const char *dev, const struct garp_capture_filter *f,
-                      char *err, size_t errlen, struct garp_capture **capp);
+                      char *err, size_t errlen, struct garp_capture **capp)
+    OVS_WARN_UNUSED_RESULT;
 void garp_capture_close(struct garp_capture *);
 
 /* Reads every frame available now, without blocking.  Returns 0 or
@@ -404,9 +410,6 @@ enum garp_claim_kind {
     GARP_CLAIM_RS,              /* Router solicitation: its source. */
 };
 
-/* "arp", "ns", "na", "rs". */
-const char *garp_claim_kind_name(enum garp_claim_kind);
-
 /* Why a frame makes no claim. */
 enum garp_no_claim {
     GARP_NC_NONE,               /* It does make one. */
@@ -422,10 +425,6 @@ enum garp_no_claim {
                                  * garp_addr_ownable()). */
     GARP_N_NO_CLAIM
 };
-
-/* "claim", "not-arp-or-nd", "malformed", "bad-source-mac", "mac-mismatch",
- * "arp-probe", "dad", "bad-address". */
-const char *garp_no_claim_name(enum garp_no_claim);
 
 /* "'mac' uses 'addr'", as one frame says it. */
 struct garp_claim {
@@ -453,12 +452,8 @@ struct garp_claim {
  * (malformed); stores the reason in '*why' (nullable) either way. */
 int garp_claim_parse(struct eth_addr src, uint16_t ethertype,
                      const void *payload, size_t len, struct garp_claim *claim,
-                     enum garp_no_claim *why);
-
-/* As garp_claim_parse() for a whole Ethernet frame 'frame' ('len' bytes,
- * at most one 802.1Q tag). */
-int garp_claim_parse_eth(const void *frame, size_t len,
-                         struct garp_claim *claim, enum garp_no_claim *why);
+                     enum garp_no_claim *why)
+    OVS_WARN_UNUSED_RESULT;
 
 /* True if a VM can own 'addr' (IPv4 mapped, or IPv6): IPv4 outside 0/8,
  * 127/8, 224/4 and 240/4 (so neither 0.0.0.0 nor 255.255.255.255); IPv6
@@ -499,7 +494,8 @@ struct garp_claim_stats {
  * read on "any" say vlan 0 whether tagged or not.  Non-blocking.  Returns 0, -ENODEV (no such device), -EPERM,
  * -EINVAL (not an Ethernet device) or -EIO, with a message in 'err'. */
 int garp_claim_capture_open(const char *dev, char *err, size_t errlen,
-                            struct garp_claim_capture **capp);
+                            struct garp_claim_capture **capp)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Closes 'cap'.  NULL is accepted. */
 void garp_claim_capture_close(struct garp_claim_capture *cap);
@@ -507,15 +503,12 @@ void garp_claim_capture_close(struct garp_claim_capture *cap);
 /* Reads up to 'max' frames available now (0: 64), calling 'cb' with 'aux'
  * for each claim among them.  Returns the number of frames read or -EIO. */
 int garp_claim_capture_run(struct garp_claim_capture *cap, unsigned int max,
-                           garp_claim_cb *cb, void *aux);
+                           garp_claim_cb *cb, void *aux)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Arranges for poll_block() to wake when frames arrive, or at once if the
  * last garp_claim_capture_run() stopped at its limit. */
 void garp_claim_capture_wait(const struct garp_claim_capture *cap);
-
-/* The capture's link-layer type: DLT_LINUX_SLL2, DLT_LINUX_SLL or
- * DLT_EN10MB. */
-int garp_claim_capture_datalink(const struct garp_claim_capture *cap);
 
 /* True if the capture tells each claim's interface (ifindex not 0):
  * DLT_LINUX_SLL2, or a single device. */

@@ -27,8 +27,8 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
-#include "ovs/ofconn-int.h"
+#include "ovs/db-private.h"
+#include "ovs/ofconn-private.h"
 
 struct nmovs_activation {
     struct nmovs_of *of;

@@ -18,7 +18,7 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
+#include "ovs/db-private.h"
 
 /* Only the columns netmove reads or writes are replicated. */
 static void
@@ -347,7 +347,7 @@ nmovs_vm_ports_hash(struct nmovs_db *db, const char *vm)
 
 int
 nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
-                      const uint8_t mac[6], char **namep, uint32_t *ofport)
+                      struct eth_addr mac, char **namep, uint32_t *ofport)
 {
     struct nmovs_vm_port *ports;
     size_t n = nmovs_find_vm_ports(db, vm, &ports);
@@ -362,7 +362,7 @@ nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
             const char *s = smap_get(&iface->external_ids, "attached-mac");
             struct eth_addr ea;
             if (s && eth_addr_from_string(s, &ea)
-                && !memcmp(ea.ea, mac, 6)) {
+                && eth_addr_equals(ea, mac)) {
                 *namep = xstrdup(iface->name);
                 if (iface->n_ofport && *iface->ofport > 0
                     && *iface->ofport < UINT16_MAX) {
@@ -400,7 +400,7 @@ nmovs_vm_ifaces(struct nmovs_db *db, struct nmovs_vm_iface **ifacesp)
                 v = x2nrealloc(v, &allocated, sizeof *v);
             }
             v[n].name = xstrdup(iface->name);
-            memcpy(v[n].mac, ea.ea, 6);
+            v[n].mac = ea;
             v[n].vm = nullable_xstrdup(vm);
             v[n].tag = port->n_tag ? *port->tag : 0;
             n++;

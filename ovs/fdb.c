@@ -17,7 +17,7 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
+#include "ovs/db-private.h"
 
 /* Runs ovs-vswitchd's unixctl 'command' with 'argc' 'argv' through
  * RUNDIR/ovs-vswitchd.PID.ctl, as ovs-appctl does. */

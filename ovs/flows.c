@@ -21,8 +21,8 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
-#include "ovs/ofconn-int.h"
+#include "ovs/db-private.h"
+#include "ovs/ofconn-private.h"
 
 uint64_t
 nmovs_block_cookie(uint32_t ofport)
@@ -107,7 +107,7 @@ encode_no_forward(struct nmovs_of *of, uint32_t ofport, bool on,
 
 int
 nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
-               const uint8_t (*macs)[6], size_t n_macs)
+               const struct eth_addr *macs, size_t n_macs)
 {
     struct ovs_list msgs;
     struct ofpbuf *pm;
@@ -128,11 +128,8 @@ nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
     match_set_in_port(&match, u16_to_ofp(ofport));
     ovs_list_push_back(&msgs, &encode_drop(of, &match, ofport)->list_node);
     for (size_t i = 0; i < n_macs; i++) {
-        struct eth_addr mac;
-
-        memcpy(mac.ea, macs[i], ETH_ADDR_LEN);
         match_init_catchall(&match);
-        match_set_dl_dst(&match, mac);
+        match_set_dl_dst(&match, macs[i]);
         ovs_list_push_back(&msgs,
                            &encode_drop(of, &match, ofport)->list_node);
     }
@@ -164,13 +161,11 @@ nmovs_of_unblock(struct nmovs_of *of, uint32_t ofport)
 
 /* The VM's MACs on 'iface': external_ids:attached-mac, if valid. */
 static size_t
-iface_macs(const struct ovsrec_interface *iface, uint8_t (*macs)[6])
+iface_macs(const struct ovsrec_interface *iface, struct eth_addr macs[1])
 {
     const char *s = smap_get(&iface->external_ids, "attached-mac");
-    struct eth_addr mac;
 
-    if (s && eth_addr_from_string(s, &mac)) {
-        memcpy(macs[0], mac.ea, ETH_ADDR_LEN);
+    if (s && eth_addr_from_string(s, &macs[0])) {
         return 1;
     }
     return 0;
@@ -183,7 +178,7 @@ set_port_blocked(struct nmovs_of *of, const struct ovsrec_port *port,
 {
     for (size_t j = 0; j < port->n_interfaces; j++) {
         const struct ovsrec_interface *iface = port->interfaces[j];
-        uint8_t macs[1][6];
+        struct eth_addr macs[1];
 
         if (!iface->n_ofport || iface->ofport[0] <= 0) {
             if (!block) {

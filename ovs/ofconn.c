@@ -24,7 +24,7 @@
 #include "timeval.h"
 #include "util.h"
 
-#include "ovs/ofconn-int.h"
+#include "ovs/ofconn-private.h"
 
 /* vconn returns positive errno values or EOF; the module returns -errno. */
 static int

@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "openvswitch/compiler.h"
+#include "openvswitch/types.h"
+
 /* ---- OpenFlow connection to a bridge (ofconn.c) ---- */
 
 struct nmovs_of;
@@ -21,7 +24,8 @@ struct nmovs_of;
  * default run directory).  Stores the connection in '*ofp'.  Returns 0 or a
  * negative errno (-ENOENT: no such socket). */
 int nmovs_of_open(const char *rundir, const char *bridge,
-                  struct nmovs_of **ofp);
+                  struct nmovs_of **ofp)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Closes 'of'.  NULL is accepted. */
 void nmovs_of_close(struct nmovs_of *of);
@@ -29,7 +33,8 @@ void nmovs_of_close(struct nmovs_of *of);
 /* Looks up the OpenFlow port number of port (interface) 'port' with an
  * OpenFlow port description request.  Stores it in '*ofport'.  Returns 0,
  * -ENOENT if the bridge has no such port, or another negative errno. */
-int nmovs_of_port_no(struct nmovs_of *of, const char *port, uint32_t *ofport);
+int nmovs_of_port_no(struct nmovs_of *of, const char *port, uint32_t *ofport)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Sends the 'n' Ethernet frames in 'frames' as OpenFlow packet-outs with
  * in_port='in_port' and actions=NORMAL, as if the VM on that port had sent
@@ -37,7 +42,8 @@ int nmovs_of_port_no(struct nmovs_of *of, const char *port, uint32_t *ofport);
  * error.  Returns 0, -EPROTO if the switch rejected one, or another negative
  * errno. */
 int nmovs_of_packet_out(struct nmovs_of *of, uint32_t in_port,
-                        const struct iovec *frames, size_t n);
+                        const struct iovec *frames, size_t n)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- Staged activation: blocked ports (flows.c) ---- */
 
@@ -54,11 +60,13 @@ uint64_t nmovs_block_cookie(uint32_t ofport);
  * and its no_forward config keeps NORMAL's floods off it.  Returns once the
  * switch has applied all of it (barrier): 0 or a negative errno. */
 int nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
-                   const uint8_t (*macs)[6], size_t n_macs);
+                   const struct eth_addr *macs, size_t n_macs)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Undoes nmovs_of_block(): deletes exactly the flows with 'ofport''s cookie
  * and clears no_forward (if the port still exists).  0 or -errno. */
-int nmovs_of_unblock(struct nmovs_of *of, uint32_t ofport);
+int nmovs_of_unblock(struct nmovs_of *of, uint32_t ofport)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- OVSDB (db.c) ---- */
 
@@ -71,7 +79,8 @@ struct nmovs_db;
  * ovs-vswitchd's control socket.  0 or a negative errno, with a message in
  * 'err'. */
 int nmovs_db_open(const char *remote, const char *rundir, int timeout_ms,
-                  struct nmovs_db **dbp, char *err, size_t errlen);
+                  struct nmovs_db **dbp, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The same, replicating only what finding VM 'vm''s ports needs (its
  * interfaces, their ports, all bridges, QoS and queues): fast on a host
@@ -79,7 +88,8 @@ int nmovs_db_open(const char *remote, const char *rundir, int timeout_ms,
  * export or remove, which need the whole picture. */
 int nmovs_db_open_vm(const char *remote, const char *rundir, int timeout_ms,
                      const char *vm, struct nmovs_db **dbp, char *err,
-                     size_t errlen);
+                     size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Closes 'db'.  NULL is accepted. */
 void nmovs_db_close(struct nmovs_db *db);
@@ -124,13 +134,14 @@ uint32_t nmovs_vm_ports_hash(struct nmovs_db *db, const char *vm);
  * none yet), from the replica: no round trip.  Stores a malloc'd name in
  * '*namep'.  0 or -ENOENT. */
 int nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
-                          const uint8_t mac[6], char **namep,
-                          uint32_t *ofport);
+                          struct eth_addr mac, char **namep,
+                          uint32_t *ofport)
+    OVS_WARN_UNUSED_RESULT;
 
 /* An interface of a VM on this host, as OVSDB has it. */
 struct nmovs_vm_iface {
     char *name;                 /* The Interface's name (its device). */
-    uint8_t mac[6];             /* external_ids:attached-mac. */
+    struct eth_addr mac;        /* external_ids:attached-mac. */
     char *vm;                   /* vm-id, else vm-uuid, else iface-id. */
     int tag;                    /* Its port's VLAN, 0: untagged. */
 };
@@ -155,13 +166,13 @@ struct nmovs_doc;               /* One VM's ports. */
  * naming the field ("document: ports[0].tag: 5000 is not a VLAN id
  * (0-4095)") in 'err'. */
 int nmovs_docs_parse(const char *text, struct nmovs_doc ***docsp, size_t *np,
-                     char *err, size_t errlen);
+                     char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The same from already parsed JSON. */
 int nmovs_docs_from_json(const struct json *, struct nmovs_doc ***docsp,
-                         size_t *np, char *err, size_t errlen);
-int nmovs_doc_from_json(const struct json *, struct nmovs_doc **docp,
-                        char *err, size_t errlen);
+                         size_t *np, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The JSON form of 'doc' (the caller owns it). */
 struct json *nmovs_doc_to_json(const struct nmovs_doc *doc);
@@ -188,13 +199,11 @@ void nmovs_xlate_destroy(struct nmovs_xlate *);  /* NULL ok. */
 /* Adds "OLD=NEW" (a port or interface name) or "A=B" (VLAN ids 0-4095).
  * Returns 0, or -EINVAL with a message naming the option in 'err'. */
 int nmovs_xlate_add_rename(struct nmovs_xlate *, const char *spec,
-                           char *err, size_t errlen);
+                           char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 int nmovs_xlate_add_vlan(struct nmovs_xlate *, const char *spec,
-                         char *err, size_t errlen);
-
-/* What 'vlan' or 'name' become. */
-int nmovs_xlate_vlan(const struct nmovs_xlate *, int vlan);
-const char *nmovs_xlate_name(const struct nmovs_xlate *, const char *name);
+                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Renames the ports and interfaces of 'doc' and maps its tags and trunks. */
 void nmovs_xlate_apply(const struct nmovs_xlate *, struct nmovs_doc *doc);
@@ -209,7 +218,8 @@ void nmovs_xlate_apply(const struct nmovs_xlate *, struct nmovs_doc *doc);
  * (tap names are per host: "eth1" may be the uplink).  0, or -ENOENT with a
  * message. */
 int nmovs_export(struct nmovs_db *db, const char *vm, struct nmovs_doc **docp,
-                 char *err, size_t errlen);
+                 char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The Port external_ids key that marks a port an import created, with the
  * import's 'staged_by' as its value (nmovs_import_opts). */
@@ -264,7 +274,8 @@ struct nmovs_import_opts {
  * ports it created (those it updated keep the new values). */
 int nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
                  const struct nmovs_import_opts *opts, bool *changed,
-                 char *err, size_t errlen);
+                 char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* nmovs_import() with 'opts->adopt_only' taken as true, for the port the
  * migrator (libvirt, when it starts QEMU) makes on the destination: creates
@@ -277,7 +288,8 @@ int nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
  * found: -EINVAL.  Otherwise as nmovs_import(). */
 int nmovs_adopt(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
                 const struct nmovs_import_opts *opts, bool *changed,
-                size_t *n_missing, char *err, size_t errlen);
+                size_t *n_missing, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Removes the ports of the 'n' VMs in 'vms' (found as by nmovs_export()) in
  * one transaction (with their QoS rows if no other port uses them, and
@@ -285,7 +297,8 @@ int nmovs_adopt(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
  * stores the number of ports removed in '*n_removed'.  A VM with no port is
  * not an error. */
 int nmovs_remove(struct nmovs_db *db, const char *const *vms, size_t n,
-                 int timeout_ms, size_t *n_removed, char *err, size_t errlen);
+                 int timeout_ms, size_t *n_removed, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* How long nmovs_remove_staged() waits for OVSDB and ovs-vswitchd. */
 #define NMOVS_REMOVE_STAGED_TIMEOUT_MS 5000
@@ -297,19 +310,23 @@ int nmovs_remove(struct nmovs_db *db, const char *const *vms, size_t n,
  * when there is none), -EINVAL if 'staged_by' is empty, or another negative
  * errno with a message in 'err'. */
 int nmovs_remove_staged(struct nmovs_db *db, const char *staged_by,
-                        size_t *n_removed, char *err, size_t errlen);
+                        size_t *n_removed, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Blocks the ports of VM 'vm' (nmovs_of_block() on each), or activates
  * them (nmovs_of_unblock()).  -ENOENT if the VM has no port here. */
-int nmovs_block(struct nmovs_db *db, const char *vm, char *err, size_t errlen);
+int nmovs_block(struct nmovs_db *db, const char *vm, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 int nmovs_activate(struct nmovs_db *db, const char *vm, char *err,
-                   size_t errlen);
+                   size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Activates the ports of the 'n' VMs in 'vms' together (a host
  * evacuation): one OpenFlow connection per bridge for all of them, not one
  * per VM.  -ENOENT (nothing changed) if one of them has no port here. */
 int nmovs_activate_many(struct nmovs_db *db, const char *const *vms,
-                        size_t n, char *err, size_t errlen);
+                        size_t n, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- Activation on the VM's first announcement (activation.c) ---- */
 
@@ -320,14 +337,16 @@ struct nmovs_activation;
  * RARP, ARP and IPv6 neighbour advertisements to this connection.  0 or a
  * negative errno. */
 int nmovs_activation_create(const char *rundir, const char *bridge,
-                            uint32_t ofport, struct nmovs_activation **actp);
+                            uint32_t ofport, struct nmovs_activation **actp)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Handles what arrived: on the first announcement from the port, unblocks
  * it (nmovs_of_unblock(), which also deletes the trigger flows) and sends
  * the announcement on with in_port=PORT actions=NORMAL.  Returns 1 once
  * activated, 0 while waiting, or a negative errno.  For a poll loop, with
  * nmovs_activation_wait(). */
-int nmovs_activation_run(struct nmovs_activation *act);
+int nmovs_activation_run(struct nmovs_activation *act)
+    OVS_WARN_UNUSED_RESULT;
 void nmovs_activation_wait(struct nmovs_activation *act);
 
 /* Closes the connection; a port not yet activated stays blocked.  NULL ok. */
@@ -337,20 +356,23 @@ void nmovs_activation_destroy(struct nmovs_activation *act);
  * has announced itself and is activated.  -ENOENT if the VM has no port,
  * -ETIMEDOUT (ports still blocked) if one stayed silent. */
 int nmovs_activate_on_announce(struct nmovs_db *db, const char *vm,
-                               int timeout_ms, char *err, size_t errlen);
+                               int timeout_ms, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- MAC learning (fdb.c) ---- */
 
 /* Flushes bridge 'bridge''s MAC learning table through ovs-vswitchd's
  * unixctl socket in 'rundir' (ovs-appctl fdb/flush BRIDGE).  0 or -errno. */
 int nmovs_fdb_flush(const char *rundir, const char *bridge, char *err,
-                    size_t errlen);
+                    size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Flushes the learning table of 'bridge', or (if NULL) of every bridge that
  * holds a port of VM 'vm', so that none keeps forwarding the VM's MACs to a
  * stale port.  -ENOENT if 'bridge' is NULL and the VM has no port here. */
 int nmovs_forget(struct nmovs_db *db, const char *vm, const char *bridge,
-                 char *err, size_t errlen);
+                 char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- Read-only questions, for verify (query.c) ---- */
 
@@ -359,21 +381,18 @@ int nmovs_forget(struct nmovs_db *db, const char *vm, const char *bridge,
  * '*n_flows' and its no_forward config in '*no_forward'.  0, -ENOENT if the
  * bridge has no such port, or another negative errno. */
 int nmovs_of_port_blocked(struct nmovs_of *of, uint32_t ofport,
-                          size_t *n_flows, bool *no_forward);
+                          size_t *n_flows, bool *no_forward)
+    OVS_WARN_UNUSED_RESULT;
 
 /* One MAC learning entry, as ovs-appctl fdb/show prints it. */
 struct nmovs_fdb_entry {
     char port[16];              /* Port name (or fdb/show's text for it). */
     uint32_t ofport;            /* 0 for a reserved port such as LOCAL. */
     int vlan;
-    uint8_t mac[6];
+    struct eth_addr mac;
     int age;                    /* Seconds; -1 if static. */
     bool is_static;
 };
-
-/* Parses the text of fdb/show into a malloc'd array '*entriesp'; returns
- * how many entries it holds (lines that are not entries are skipped). */
-size_t nmovs_fdb_parse(const char *text, struct nmovs_fdb_entry **entriesp);
 
 /* Where bridge 'bridge' has learned the 'n_macs' MACs in 'macs' (every MAC
  * if 'n_macs' is 0): fdb/show through ovs-vswitchd's unixctl socket in
@@ -381,8 +400,9 @@ size_t nmovs_fdb_parse(const char *text, struct nmovs_fdb_entry **entriesp);
  * malloc'd array in '*entriesp' and its length in '*np'.  0 or a negative
  * errno with a message in 'err'. */
 int nmovs_fdb_show(const char *rundir, const char *bridge,
-                   const uint8_t (*macs)[6], size_t n_macs,
+                   const struct eth_addr *macs, size_t n_macs,
                    struct nmovs_fdb_entry **entriesp, size_t *np,
-                   char *err, size_t errlen);
+                   char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 #endif /* ovs/ovs.h */

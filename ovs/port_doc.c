@@ -13,7 +13,7 @@
 #include "packets.h"
 #include "util.h"
 
-#include "ovs/port-doc-int.h"
+#include "ovs/port-doc-private.h"
 
 /* ---- building ---- */
 
@@ -145,7 +145,8 @@ nmovs_doc_n_ports(const struct nmovs_doc *doc)
     return doc->n_ports;
 }
 
-bool
+/* True if 'mode' is a vlan_mode OVS accepts. */
+static bool
 nmovs_vlan_mode_is_valid(const char *mode)
 {
     static const char *const modes[] = {
@@ -705,15 +706,6 @@ parse_doc(struct parse *ps, const struct json *json, struct nmovs_doc **docp)
     }
     *docp = doc;
     return 0;
-}
-
-int
-nmovs_doc_from_json(const struct json *json, struct nmovs_doc **docp,
-                    char *err, size_t errlen)
-{
-    struct parse ps = { .err = err, .errlen = errlen };
-
-    return parse_doc(&ps, json, docp);
 }
 
 int

@@ -12,8 +12,8 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
-#include "ovs/port-doc-int.h"
+#include "ovs/db-private.h"
+#include "ovs/port-doc-private.h"
 
 static struct nmovs_qos *
 export_qos(const struct ovsrec_qos *row)

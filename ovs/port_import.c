@@ -19,9 +19,9 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
-#include "ovs/port-doc-int.h"
-#include "ovs/port-match-int.h"
+#include "ovs/db-private.h"
+#include "ovs/port-doc-private.h"
+#include "ovs/port-match-private.h"
 
 /* Where a document port landed, by local names (the rows may change
  * between the transaction and the wait). */

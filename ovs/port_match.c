@@ -4,7 +4,7 @@
  * name alone: the port the migrator made (libvirt makes its own when it
  * starts QEMU) is adopted, a port of the same name that is another VM's is
  * refused, and one VM never ends up with two ports. */
-#include "ovs/port-match-int.h"
+#include "ovs/port-match-private.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 #include "vswitch-idl.h"
 
 #include "ovs/ovs.h"
-#include "ovs/port-doc-int.h"
+#include "ovs/port-doc-private.h"
 
 const struct ovsrec_interface *
 nmovs_find_iface(struct nmovs_db *db, const char *name)

@@ -14,7 +14,7 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
+#include "ovs/db-private.h"
 
 /* What a removal removes: 'select' stores the ports in a malloc'd array
  * and returns their number. */

@@ -19,7 +19,8 @@
 #include "unixctl.h"
 #include "util.h"
 
-#include "ovs/ofconn-int.h"
+#include "ovs/ofconn-private.h"
+#include "ovs/query-private.h"
 
 int
 nmovs_of_port_blocked(struct nmovs_of *of, uint32_t ofport,
@@ -73,7 +74,7 @@ parse_fdb_line(const char *line, struct nmovs_fdb_entry *e)
         || !eth_addr_from_string(mac, &ea)) {
         return false;
     }
-    memcpy(e->mac, ea.ea, sizeof e->mac);
+    e->mac = ea;
     memset(e->port, 0, sizeof e->port);
     ovs_strlcpy(e->port, port, sizeof e->port);
     char *end;
@@ -144,11 +145,11 @@ vswitchd_ask(const char *rundir, const char *command, const char *arg,
 
 /* True if 'e' is about one of the 'n' MACs in 'macs' (any if 'n' is 0). */
 static bool
-fdb_wanted(const struct nmovs_fdb_entry *e, const uint8_t (*macs)[6],
+fdb_wanted(const struct nmovs_fdb_entry *e, const struct eth_addr *macs,
            size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!memcmp(e->mac, macs[i], sizeof e->mac)) {
+        if (eth_addr_equals(e->mac, macs[i])) {
             return true;
         }
     }
@@ -157,7 +158,7 @@ fdb_wanted(const struct nmovs_fdb_entry *e, const uint8_t (*macs)[6],
 
 int
 nmovs_fdb_show(const char *rundir, const char *bridge,
-               const uint8_t (*macs)[6], size_t n_macs,
+               const struct eth_addr *macs, size_t n_macs,
                struct nmovs_fdb_entry **entriesp, size_t *np,
                char *err, size_t errlen)
 {

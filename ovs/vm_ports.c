@@ -13,7 +13,7 @@
 #include "util.h"
 #include "vswitch-idl.h"
 
-#include "ovs/db-int.h"
+#include "ovs/db-private.h"
 
 /* The external_ids that name the VM an interface belongs to. */
 static const char *const owner_keys[] = { "vm-id", "vm-uuid", "iface-id" };

@@ -10,7 +10,8 @@
 #include "openvswitch/shash.h"
 #include "util.h"
 
-#include "ovs/port-doc-int.h"
+#include "ovs/port-doc-private.h"
+#include "ovs/xlate-private.h"
 
 struct nmovs_xlate {
     struct shash renames;       /* Old name -> new name (char *). */

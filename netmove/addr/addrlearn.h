@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "openvswitch/compiler.h"
 #include "packets.h"
 
 struct garp_claim;
@@ -92,9 +93,6 @@ enum nm_addrtab_verdict {
     NM_ADDRTAB_N_VERDICTS
 };
 
-/* "learned", "refreshed", "unknown-iface", "other-mac", "bad-address". */
-const char *nm_addrtab_verdict_name(enum nm_addrtab_verdict);
-
 /* One learned address, as queries give it. */
 struct nm_addrtab_entry {
     struct in6_addr addr;       /* IPv4 mapped, or IPv6. */
@@ -117,7 +115,8 @@ struct nm_addrtab;
 /* Creates an empty table with parameters 'p' (NULL: defaults).  Returns 0,
  * or -EINVAL with the parameter named in 'err'. */
 int nm_addrtab_create(const struct nm_addrtab_params *p,
-                      struct nm_addrtab **tabp, char *err, size_t errlen);
+                      struct nm_addrtab **tabp, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Frees 'tab'.  NULL is accepted. */
 void nm_addrtab_destroy(struct nm_addrtab *tab);
@@ -132,7 +131,8 @@ void nm_addrtab_destroy(struct nm_addrtab *tab);
  * 'err' and the table unchanged. */
 int nm_addrtab_set_ports(struct nm_addrtab *tab,
                          const struct nm_addrtab_port *ports, size_t n,
-                         char *err, size_t errlen);
+                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Feeds 'claim', from a frame that came in on interface 'iface', at
  * 'now_us'.  Returns what it did. */
@@ -140,19 +140,6 @@ enum nm_addrtab_verdict nm_addrtab_claim(struct nm_addrtab *tab,
                                          const char *iface,
                                          const struct garp_claim *claim,
                                          uint64_t now_us);
-
-/* Stores up to 'max' of the addresses of interface 'iface' at 'now_us'
- * (not aged; usable ones only unless 'flags' says otherwise) into 'out',
- * IPv4 before IPv6, each family in order of first claim.  Returns how many
- * there are (more than 'max': call again with more room). */
-size_t nm_addrtab_addrs(const struct nm_addrtab *tab, const char *iface,
-                        uint64_t now_us, unsigned int flags,
-                        struct nm_addrtab_entry *out, size_t max);
-
-/* As nm_addrtab_addrs() for every interface of VM 'vm'. */
-size_t nm_addrtab_vm_addrs(const struct nm_addrtab *tab, const char *vm,
-                           uint64_t now_us, unsigned int flags,
-                           struct nm_addrtab_entry *out, size_t max);
 
 /* Adds to each interface of 'addrs' whose port name and MAC are a known
  * interface its addresses at 'now_us' (as nm_addrtab_addrs() with 'flags')
@@ -166,41 +153,18 @@ size_t nm_addrtab_merge(const struct nm_addrtab *tab, uint64_t now_us,
  * another MAC answers for it.  A later claim learns it again.  Returns 0,
  * -ENOENT if no interface had it, or -EINVAL (not an address) with 'err'. */
 int nm_addrtab_forget(struct nm_addrtab *tab, const char *iface,
-                      const char *ip, char *err, size_t errlen);
+                      const char *ip, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Drops every address aged at 'now_us'.  Returns how many. */
 size_t nm_addrtab_expire(struct nm_addrtab *tab, uint64_t now_us);
-
-/* The table as a document (the learned facts only; conflicts and flags
- * follow from them):
- *   {"format": "netmove-learned-addresses", "version": 1,
- *    "ifaces": [{"iface": "qvo-vm1", "mac": "02:..", "vm": "vm1",
- *                "addrs": [{"ip": "198.18.1.1", "vlan": 0,
- *                           "first_seen_us": N, "last_seen_us": N}]}]}
- * The caller frees it. */
-struct json *nm_addrtab_to_json(const struct nm_addrtab *tab);
-
-/* As nm_addrtab_to_json() with, per address, "conflicted" and
- * "link_local" at 'now_us', aged ones left out: for status reports. */
-struct json *nm_addrtab_report(const struct nm_addrtab *tab,
-                               uint64_t now_us);
-
-/* Replaces the table's learned addresses by those of document 'doc' (as
- * nm_addrtab_to_json() writes it).  The document is input: every member is
- * checked, and a bad one refused with -EINVAL and its path named in 'err'
- * (e.g. "ifaces[0].addrs[2].ip: ..."), the table unchanged.  Addresses
- * aged at 'now_us' are skipped; times after 'now_us' (a clock stepped back)
- * are taken as 'now_us'; past the per-family limit the least recently seen
- * are skipped; interfaces not known (once nm_addrtab_set_ports() has been
- * called) are skipped. */
-int nm_addrtab_from_json(struct nm_addrtab *tab, const struct json *doc,
-                         uint64_t now_us, char *err, size_t errlen);
 
 /* Writes the table to file 'path' atomically: a temporary file in the same
  * directory, fsync'd, renamed over 'path', and the directory fsync'd.
  * Returns 0 or -errno with 'err'. */
 int nm_addrtab_save(const struct nm_addrtab *tab, const char *path,
-                    char *err, size_t errlen);
+                    char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Loads file 'path' (nm_addrtab_save()'s) as nm_addrtab_from_json() does.
  * Returns 0; -ENOENT if there is no such file (a first start); -EINVAL for
@@ -208,7 +172,8 @@ int nm_addrtab_save(const struct nm_addrtab *tab, const char *path,
  * each with 'err' and the table unchanged: the caller reports it and goes
  * on with what it has. */
 int nm_addrtab_load(struct nm_addrtab *tab, const char *path,
-                    uint64_t now_us, char *err, size_t errlen);
+                    uint64_t now_us, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- The learner: the table fed by a capture ---------------------------- */
 
@@ -236,7 +201,8 @@ struct nm_addrlearn;
  * Returns 0 or -errno with 'err' (-EPERM without CAP_NET_RAW). */
 int nm_addrlearn_create(const struct nm_addrlearn_params *p,
                         struct nm_addrlearn **learnp,
-                        char *err, size_t errlen);
+                        char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Closes the capture and frees 'learn'.  NULL is accepted. */
 void nm_addrlearn_destroy(struct nm_addrlearn *learn);
@@ -247,7 +213,8 @@ struct nm_addrtab *nm_addrlearn_table(struct nm_addrlearn *learn);
 /* Reads the frames available now (at most 'max_per_run'), feeds their
  * claims to the table at 'now_us', and drops aged addresses.  Returns 0 or
  * -EIO (the capture failed: recreate the learner). */
-int nm_addrlearn_run(struct nm_addrlearn *learn, uint64_t now_us);
+int nm_addrlearn_run(struct nm_addrlearn *learn, uint64_t now_us)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Arranges for poll_block() to wake when frames arrive. */
 void nm_addrlearn_wait(const struct nm_addrlearn *learn);

@@ -14,7 +14,7 @@
 #include "util.h"
 
 #include "garp/garp.h"
-#include "netmove/addr/addrtab-int.h"
+#include "netmove/addr/addrtab-private.h"
 #include "netmove/addr/vmaddr.h"
 
 const char *

@@ -20,7 +20,7 @@
 #include "util.h"
 
 #include "garp/garp.h"
-#include "netmove/addr/addrtab-int.h"
+#include "netmove/addr/addrtab-private.h"
 #include "netmove/common/json.h"
 
 #define DOC_FORMAT "netmove-learned-addresses"

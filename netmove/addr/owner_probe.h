@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+#include "openvswitch/compiler.h"
 #include "packets.h"
 
 struct garp_sender;
@@ -23,7 +24,8 @@ struct nm_owner_probe;
 int nm_owner_probe_start(const struct nm_config *cfg, struct garp_sender *of,
                          const struct in6_addr *addrs, size_t n, int vlan,
                          int wait_ms, struct nm_owner_probe **probep,
-                         char *err, size_t errlen);
+                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Runs 'probe' to its end, blocking (for a CLI). */
 void nm_owner_probe_finish(struct nm_owner_probe *probe);

@@ -316,13 +316,13 @@ nm_vm_addrs_ct_filter(const struct nm_vm_addrs *addrs, struct ct_filter *f)
         f->addrs = xrealloc(f->addrs, (f->n_addrs + ia->n_ipv4 + ia->n_ipv6)
                                       * sizeof *f->addrs);
         for (size_t k = 0; k < ia->n_ipv4; k++) {
-            struct ct_addr *a = &f->addrs[f->n_addrs++];
+            struct fw_ct_addr *a = &f->addrs[f->n_addrs++];
             memset(a, 0, sizeof *a);
             a->family = AF_INET;
             memcpy(a->bytes, &ia->ipv4[k], 4);
         }
         for (size_t k = 0; k < ia->n_ipv6; k++) {
-            struct ct_addr *a = &f->addrs[f->n_addrs++];
+            struct fw_ct_addr *a = &f->addrs[f->n_addrs++];
             a->family = AF_INET6;
             memcpy(a->bytes, &ia->ipv6[k], 16);
         }

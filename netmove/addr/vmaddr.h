@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "openvswitch/compiler.h"
 #include "packets.h"
 
 struct json;
@@ -36,7 +37,8 @@ struct nm_vm_addrs {
  * Returns 0 or -EINVAL with the field in 'err'. */
 int nm_vm_addrs_from_doc(const struct json *doc, char *const *extra,
                          size_t n_extra, struct nm_vm_addrs *addrs,
-                         char *err, size_t errlen);
+                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The most addresses of one family an interface may have learned. */
 #define NM_LEARNED_MAX 16
@@ -51,7 +53,8 @@ int nm_vm_addrs_from_doc(const struct json *doc, char *const *extra,
  * unchanged). */
 int nm_vm_addrs_add_learned(struct nm_vm_addrs *addrs,
                             const struct json *learned,
-                            char *err, size_t errlen);
+                            char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Every address of 'addrs' (IPv4 mapped or IPv6), with the interface
  * that has it: malloc'd arrays in '*ipsp' and '*ifacesp' (indexes into

@@ -57,7 +57,7 @@ ct_opt(void *p_, int c, const char *val)
 
     switch (c) {
     case 'a':
-        if (ct_addr_parse(val, &a->filter.addrs[a->filter.n_addrs])) {
+        if (fw_ct_addr_parse(val, &a->filter.addrs[a->filter.n_addrs])) {
             return nm_usage_error("%s: --addr: \"%s\" is not an IPv4 or "
                                   "IPv6 address", who, val);
         }

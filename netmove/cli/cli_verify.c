@@ -417,8 +417,8 @@ check_conntrack(struct verify_ctx *c, struct nm_verify *v)
 
     for (size_t i = 0; i < c->n_ifs; i++) {
         for (size_t k = 0; k < c->ifs[i].n; k++) {
-            struct ct_addr a;
-            if (!ct_addr_parse(c->ifs[i].text[k], &a)) {
+            struct fw_ct_addr a;
+            if (!fw_ct_addr_parse(c->ifs[i].text[k], &a)) {
                 filter.addrs = xrealloc(filter.addrs,
                                         (filter.n_addrs + 1) * sizeof a);
                 filter.addrs[filter.n_addrs++] = a;

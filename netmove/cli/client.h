@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "openvswitch/compiler.h"
+
 /* The control socket of the local netmoved: 'override' if nonnull, else
  * $NETMOVE_CTL, else "$OVS_RUNDIR/netmoved.ctl".  Returns a malloc'd path. */
 char *nm_client_ctl_path(const char *override);
@@ -17,6 +19,7 @@ char *nm_client_ctl_path(const char *override);
  * begins with "bad input:", returns -EINVAL instead, so that the CLI can exit
  * with 2.  Other negative errnos mean the daemon could not be reached. */
 int nm_client_call(const char *ctl, const char *cmd, int argc, char *argv[],
-                   int timeout_ms, char **result, char **error);
+                   int timeout_ms, char **result, char **error)
+    OVS_WARN_UNUSED_RESULT;
 
 #endif /* netmove/cli/client.h */

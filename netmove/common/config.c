@@ -1,6 +1,7 @@
 /* netmoved's configuration file, parsed with libopenvswitch's json and
  * ovsdb_parser (typed members; unknown members are an error). */
 #include "netmove/common/config.h"
+#include "netmove/common/config-private.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "openvswitch/compiler.h"
 #include "garp/garp.h"
 
 #define NM_CONFIG_VERSION 1
@@ -71,11 +72,8 @@ struct nm_config {
  * '*cfgp' and returns 0; on error returns -EINVAL (a bad document, the
  * member named in 'err') or another negative errno (unreadable file). */
 int nm_config_load(const char *path, struct nm_config **cfgp,
-                   char *err, size_t errlen);
-
-/* As nm_config_load() for an already parsed document 'json'. */
-int nm_config_from_json(const struct json *json, struct nm_config **cfgp,
-                        char *err, size_t errlen);
+                   char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Frees 'cfg'.  NULL is accepted. */
 void nm_config_destroy(struct nm_config *cfg);

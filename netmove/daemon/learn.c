@@ -95,7 +95,7 @@ set_ports(struct netmoved *nm)
     for (size_t i = 0; i < n; i++) {
         networks[i] = xasprintf("vlan:%d", ifaces[i].tag);
         ports[i].iface = ifaces[i].name;
-        memcpy(ports[i].mac.ea, ifaces[i].mac, 6);
+        ports[i].mac = ifaces[i].mac;
         ports[i].vm = ifaces[i].vm;
         ports[i].network = networks[i];
     }

@@ -24,7 +24,7 @@
 #include "netmove/common/config.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/migration.h"
-#include "netmove/daemon/migration-int.h"
+#include "netmove/daemon/migration-private.h"
 #include "netmove/daemon/peer.h"
 #include "netmove/daemon/service.h"
 #include "netmove/addr/vmaddr.h"

@@ -12,7 +12,7 @@
 
 #include "netmove/common/config.h"
 #include "netmove/daemon/migration.h"
-#include "netmove/daemon/migration-int.h"
+#include "netmove/daemon/migration-private.h"
 #include "netmove/daemon/service.h"
 #include "netmove/addr/vmaddr.h"
 #include "ovs/ovs.h"
@@ -85,7 +85,7 @@ migration_local_ifaces(struct migration *m)
         struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
         uint32_t ofport;
         char *name;
-        if (!nmovs_vm_iface_by_mac(m->nm->db, m->vm, ia->mac.ea, &name,
+        if (!nmovs_vm_iface_by_mac(m->nm->db, m->vm, ia->mac, &name,
                                    &ofport)) {
             free(ia->port);
             ia->port = name;

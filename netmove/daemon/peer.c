@@ -55,7 +55,6 @@ struct pending {
 
 struct method {
     nm_peer_method_fn *fn;
-    nm_peer_notify_fn *notify_fn;
     nm_peer_async_fn *async_fn;
     void *aux;
 };
@@ -179,12 +178,11 @@ nm_peers_destroy(struct nm_peers *peers)
 
 void
 nm_peers_register(struct nm_peers *peers, const char *method,
-                  nm_peer_method_fn *fn, nm_peer_notify_fn *notify_fn,
-                  void *aux)
+                  nm_peer_method_fn *fn, void *aux)
 {
     struct method *m = xmalloc(sizeof *m);
 
-    *m = (struct method) { .fn = fn, .notify_fn = notify_fn, .aux = aux };
+    *m = (struct method) { .fn = fn, .aux = aux };
     free(shash_replace(&peers->methods, method, m));
 }
 
@@ -310,28 +308,6 @@ nm_peers_request(struct nm_peers *peers, const char *peer, const char *method,
     return 0;
 }
 
-int
-nm_peers_notify(struct nm_peers *peers, const char *peer, const char *method,
-                struct json *params)
-{
-    struct conn *c = find_outbound(peers, peer);
-
-    if (params->type != JSON_ARRAY) {
-        params = json_array_create_1(params);
-    }
-    if (!c) {
-        json_destroy(params);
-        return -ENOENT;
-    }
-    if (!conn_authenticated(peers, c)) {
-        json_destroy(params);
-        return -ENOTCONN;
-    }
-    int error = jsonrpc_session_send(c->session,
-                                     jsonrpc_create_notify(method, params));
-    return -error;
-}
-
 void
 nm_peers_cancel(struct nm_peers *peers, void *aux)
 {
@@ -404,9 +380,7 @@ handle_request(struct nm_peers *peers, struct conn *c,
         params = json_array(params)->elems[0];
     }
     if (msg->type == JSONRPC_NOTIFY) {
-        if (m && m->notify_fn) {
-            m->notify_fn(m->aux, c->name, params);
-        }
+        /* Peers send no notifications: nothing to answer. */
         return;
     }
     if (m && m->async_fn) {

@@ -27,10 +27,6 @@ typedef struct json *nm_peer_method_fn(void *aux, const char *peer,
                                        const struct json *params,
                                        char **errorp);
 
-/* Receives notification 'params' from peer 'peer'. */
-typedef void nm_peer_notify_fn(void *aux, const char *peer,
-                               const struct json *params);
-
 /* Sets up TLS from 'cfg', listens on cfg->listen (if any) and starts
  * connecting to every configured peer.  'cfg' must outlive the result.
  * Returns 0 or a negative errno with a reason in 'err'. */
@@ -41,11 +37,9 @@ int nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
  * accepted. */
 void nm_peers_destroy(struct nm_peers *);
 
-/* Registers 'method': requests go to 'fn', notifications to 'notify_fn'
- * (either may be NULL), both with 'aux'. */
+/* Registers 'method': requests go to 'fn' with 'aux'. */
 void nm_peers_register(struct nm_peers *, const char *method,
-                       nm_peer_method_fn *fn, nm_peer_notify_fn *notify_fn,
-                       void *aux);
+                       nm_peer_method_fn *fn, void *aux);
 
 /* A request from a peer that its method answers later, from the loop. */
 struct nm_peer_req;
@@ -73,11 +67,6 @@ void nm_peers_reply(struct nm_peer_req *req, struct json *result,
 int nm_peers_request(struct nm_peers *, const char *peer, const char *method,
                      struct json *params, long long int timeout_ms,
                      nm_peer_reply_cb *cb, void *aux);
-
-/* Sends notification 'method' with 'params' (consumed) to 'peer' if it is
- * connected.  Returns 0, -ENOTCONN or -ENOENT. */
-int nm_peers_notify(struct nm_peers *, const char *peer, const char *method,
-                    struct json *params);
 
 /* Forgets every pending request whose callback argument is 'aux'. */
 void nm_peers_cancel(struct nm_peers *, void *aux);

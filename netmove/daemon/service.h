@@ -53,7 +53,6 @@ void netmoved_run(struct netmoved *nm);
 void netmoved_wait(struct netmoved *nm);
 
 /* migration.c: the destination's side of a migration. */
-void migration_register(struct netmoved *nm);
 void migrations_run(struct netmoved *nm);
 void migrations_wait(struct netmoved *nm);
 void migrations_recover(struct netmoved *nm);

@@ -587,8 +587,9 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
     for (size_t i = 0; ips && ips->type == JSON_ARRAY
                        && i < json_array(ips)->n; i++) {
         const struct json *ip = json_array(ips)->elems[i];
-        struct ct_addr a;
-        if (ip->type == JSON_STRING && !ct_addr_parse(json_string(ip), &a)) {
+        struct fw_ct_addr a;
+        if (ip->type == JSON_STRING
+            && !fw_ct_addr_parse(json_string(ip), &a)) {
             filter.addrs = xrealloc(filter.addrs,
                                     (filter.n_addrs + 1) * sizeof a);
             filter.addrs[filter.n_addrs++] = a;
@@ -770,9 +771,9 @@ source_init(struct netmoved *nm)
     ovs_list_init(&nm->source->exports);
 
     nm_peers_register_async(nm->peers, "export", export_async, nm);
-    nm_peers_register(nm->peers, "ct-delta", src_ct_delta, NULL, nm);
-    nm_peers_register(nm->peers, "confirm", src_confirm, NULL, nm);
-    nm_peers_register(nm->peers, "abort", src_abort, NULL, nm);
+    nm_peers_register(nm->peers, "ct-delta", src_ct_delta, nm);
+    nm_peers_register(nm->peers, "confirm", src_confirm, nm);
+    nm_peers_register(nm->peers, "abort", src_abort, nm);
     nm_peers_register_async(nm->peers, "locate", locate_async, nm);
     nm_peers_register_async(nm->peers, "verify", verify_async, nm);
 }

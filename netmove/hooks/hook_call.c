@@ -20,7 +20,8 @@
 
 #define HOST_NAME_MAX_LEN 64
 
-bool
+/* True if 's' is a host name as netmoved's configuration names peers. */
+static bool
 nm_host_name_valid(const char *s)
 {
     size_t n = strlen(s);
@@ -32,7 +33,10 @@ nm_host_name_valid(const char *s)
                   "0123456789.-_") == n;
 }
 
-int
+/* Parses 'arg', the value of option 'opt' of 'verb', as a number of seconds
+ * (1 to NM_HOOK_MAX_TIMEOUT_S) into '*s'.  Returns 0, or NM_EXIT_USAGE
+ * after naming the option on stderr. */
+static int
 nm_parse_seconds(const char *verb, const char *opt, const char *arg, int *s)
 {
     char *end;

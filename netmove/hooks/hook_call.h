@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "openvswitch/compiler.h"
+
 #define NM_HOOK_DEFAULT_TIMEOUT_S 600
 #define NM_HOOK_DEFAULT_CALL_TIMEOUT_S 60
 #define NM_HOOK_MAX_TIMEOUT_S 86400
@@ -33,16 +35,8 @@ typedef void nm_hook_report_func(void *aux, long long int call_usec);
  * it.  Returns an exit code (NM_EXIT_*). */
 int nm_hook_call_resume(const struct nm_hook_call *c,
                         long long int resumed_usec,
-                        nm_hook_report_func *report, void *aux);
-
-/* True if 's' is a host name as netmoved's configuration names peers. */
-bool nm_host_name_valid(const char *s);
-
-/* Parses 'arg', the value of option 'opt' of 'verb', as a number of seconds
- * (1 to NM_HOOK_MAX_TIMEOUT_S) into '*s'.  Returns 0, or NM_EXIT_USAGE
- * after naming the option on stderr. */
-int nm_parse_seconds(const char *verb, const char *opt, const char *arg,
-                     int *s);
+                        nm_hook_report_func *report, void *aux)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The options every adapter has, as getopt_long() values and table rows;
  * an adapter's own options number from NM_HOOK_OPT_N. */
@@ -62,10 +56,12 @@ enum {
  * naming the option on stderr, or -1 if 'opt' is not one of
  * NM_HOOK_OPT_*. */
 int nm_hook_call_option(struct nm_hook_call *c, int *timeout_s, int opt,
-                        const char *arg);
+                        const char *arg)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Checks the options every adapter has: --from, --exec, --ctl.  Returns 0,
  * or NM_EXIT_USAGE after naming the field on stderr. */
-int nm_hook_call_check(const struct nm_hook_call *c);
+int nm_hook_call_check(const struct nm_hook_call *c)
+    OVS_WARN_UNUSED_RESULT;
 
 #endif /* netmove/hooks/hook_call.h */

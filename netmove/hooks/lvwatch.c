@@ -1,6 +1,7 @@
 /* Deciding from libvirt's lifecycle events when a domain runs here after an
  * incoming migration.  See lvwatch.h. */
 #include "netmove/hooks/lvwatch.h"
+#include "netmove/hooks/lvwatch-private.h"
 
 #include <stdio.h>
 

@@ -69,10 +69,6 @@ enum lvw_action lvw_start(struct lvw_watch *w, int state, int reason,
  * detail) of the watched domain. */
 enum lvw_action lvw_event(struct lvw_watch *w, int event, int detail);
 
-/* The decision alone, for an event in state 'state' ('state' LVW_INCOMING,
- * LVW_INCOMING_PAUSED or LVW_NOT_INCOMING): what lvw_event() would do. */
-enum lvw_action lvw_decide(enum lvw_state state, int event, int detail);
-
 /* "RESUMED MIGRATED": names of 'event' and its 'detail' as virsh prints
  * them, upper case ("EVENT(7) DETAIL(3)" for numbers libvirt 9.0 does not
  * know).  Returns a pointer to a static buffer, overwritten by the next

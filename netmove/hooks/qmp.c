@@ -199,7 +199,8 @@ decide(struct qmp_watch *w)
     return QMP_WATCH_WAIT;
 }
 
-enum qmp_watch_action
+/* Feeds the "return" of query-status ({"status": "inmigrate", ...}). */
+static enum qmp_watch_action
 qmp_watch_status(struct qmp_watch *w, const struct json *ret)
 {
     const struct json *status = nm_json_member_type(ret, "status", JSON_STRING);
@@ -216,7 +217,8 @@ qmp_watch_status(struct qmp_watch *w, const struct json *ret)
     return decide(w);
 }
 
-enum qmp_watch_action
+/* Feeds the "return" of query-migrate. */
+static enum qmp_watch_action
 qmp_watch_migrate(struct qmp_watch *w, const struct json *ret)
 {
     const struct json *status = nm_json_member_type(ret, "status", JSON_STRING);
@@ -232,7 +234,8 @@ qmp_watch_migrate(struct qmp_watch *w, const struct json *ret)
     return decide(w);
 }
 
-enum qmp_watch_action
+/* Feeds an event. */
+static enum qmp_watch_action
 qmp_watch_event(struct qmp_watch *w, const struct qmp_msg *event)
 {
     const char *name = event->event;

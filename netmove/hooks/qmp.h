@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "openvswitch/compiler.h"
+
 struct json;
 
 /* ---- Stream of messages ---- */
@@ -28,7 +30,8 @@ void qmp_reader_destroy(struct qmp_reader *r);
  * On a syntax error returns -EPROTO, on a message over 4 MiB -EMSGSIZE,
  * with the reason in 'err'; the stream cannot be trusted after that. */
 int qmp_reader_feed(struct qmp_reader *r, const char *buf, size_t n,
-                    struct json **msgp, char *err, size_t errlen);
+                    struct json **msgp, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- One message ---- */
 
@@ -55,7 +58,8 @@ struct qmp_msg {
 /* Classifies 'json' into 'msg'.  Returns 0, or -EPROTO if it is no QMP
  * message (the reason, naming the member, in 'err'). */
 int qmp_msg_parse(const struct json *json, struct qmp_msg *msg,
-                  char *err, size_t errlen);
+                  char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- Did the VM resume after an incoming migration? ---- */
 
@@ -101,17 +105,5 @@ extern const char qmp_watch_hello[];
  * and events; other messages change nothing. */
 enum qmp_watch_action qmp_watch_msg(struct qmp_watch *w,
                                     const struct qmp_msg *msg);
-
-/* Feeds the "return" of query-status ({"status": "inmigrate", ...}). */
-enum qmp_watch_action qmp_watch_status(struct qmp_watch *w,
-                                       const struct json *ret);
-
-/* Feeds the "return" of query-migrate. */
-enum qmp_watch_action qmp_watch_migrate(struct qmp_watch *w,
-                                        const struct json *ret);
-
-/* Feeds an event. */
-enum qmp_watch_action qmp_watch_event(struct qmp_watch *w,
-                                      const struct qmp_msg *event);
 
 #endif /* netmove/hooks/qmp.h */

@@ -20,6 +20,7 @@
 #include "netmove/common/config.h"
 #include "ovs/ovs.h"
 #include "netmove/common/json.h"
+#include "netmove/verify/verify-private.h"
 
 static const char *const check_names[NM_N_CHECKS] = {
     "port", "source", "firewall", "conntrack", "announce", "owner",
@@ -627,10 +628,10 @@ nm_verify_fdb(const struct json *fdb, const char *fdb_error,
 /* ---- the source's side ---- */
 
 size_t
-nm_verify_params_macs(const struct json *params, uint8_t (**macsp)[6])
+nm_verify_params_macs(const struct json *params, struct eth_addr **macsp)
 {
     static const char *const members[] = { "macs", "ips" };
-    uint8_t (*macs)[6] = NULL;
+    struct eth_addr *macs = NULL;
     size_t n = 0;
 
     for (size_t m = 0; m < ARRAY_SIZE(members); m++) {
@@ -641,7 +642,7 @@ nm_verify_params_macs(const struct json *params, uint8_t (**macsp)[6])
             if (s->type == JSON_STRING
                 && eth_addr_from_string(json_string(s), &mac)) {
                 macs = xrealloc(macs, (n + 1) * sizeof *macs);
-                memcpy(macs[n++], mac.ea, 6);
+                macs[n++] = mac;
             }
         }
     }
@@ -657,9 +658,8 @@ nm_verify_fdb_to_json(const struct nmovs_fdb_entry *e, size_t n,
 
     for (size_t i = 0; i < n; i++) {
         struct json *o = json_object_create();
-        struct eth_addr mac;
-        memcpy(mac.ea, e[i].mac, 6);
-        json_object_put_format(o, "mac", ETH_ADDR_FMT, ETH_ADDR_ARGS(mac));
+        json_object_put_format(o, "mac", ETH_ADDR_FMT,
+                               ETH_ADDR_ARGS(e[i].mac));
         json_object_put(o, "vlan", json_integer_create(e[i].vlan));
         json_object_put_string(o, "port", e[i].port);
         json_object_put(o, "age", e[i].is_static ? json_null_create()
@@ -678,7 +678,7 @@ nm_verify_source_fdb(const struct nm_config *cfg, const struct json *params,
                      struct json **fdbp, char *err, size_t errlen)
 {
     struct nmovs_fdb_entry *entries = NULL;
-    uint8_t (*macs)[6];
+    struct eth_addr *macs;
     size_t n_macs = nm_verify_params_macs(params, &macs);
     size_t n = 0;
     int error = 0;
@@ -686,8 +686,7 @@ nm_verify_source_fdb(const struct nm_config *cfg, const struct json *params,
     *fdbp = NULL;
     if (n_macs) {
         error = nmovs_fdb_show(cfg->ovs_rundir, cfg->bridge,
-                               CONST_CAST(const uint8_t (*)[6], macs),
-                               n_macs, &entries, &n, err, errlen);
+                               macs, n_macs, &entries, &n, err, errlen);
     }
     if (!error) {
         *fdbp = nm_verify_fdb_to_json(entries, n, cfg->uplink);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "openvswitch/compiler.h"
 #include "packets.h"
 
 struct json;
@@ -29,10 +30,6 @@ enum nm_check_id {
     NM_CHECK_PING,          /* --ping ADDR answered. */
     NM_N_CHECKS
 };
-
-/* "port", "source", "firewall", "conntrack", "announce", "owner",
- * "stale-learning", "ping". */
-const char *nm_check_name(enum nm_check_id);
 
 struct nm_check {
     bool run;               /* Not run: not part of the report. */
@@ -126,23 +123,12 @@ bool nm_verify_fdb(const struct json *fdb, const char *fdb_error,
 
 /* ---- the source's side (src_verify in source.c) ---- */
 
-/* The MACs a verify request names: its "macs" member, and the elements of
- * its "ips" member that are MACs (the CLI's source-verify passes the VM's
- * addresses, IPs and MACs, there).  Returns how many, in a malloc'd
- * '*macsp'. */
-size_t nm_verify_params_macs(const struct json *params,
-                             uint8_t (**macsp)[6]);
-
-/* The JSON form of the 'n' learning entries 'e' ([{mac, vlan, port, age,
- * static, uplink}]), 'uplink' being the name of the bridge's uplink. */
-struct json *nm_verify_fdb_to_json(const struct nmovs_fdb_entry *e, size_t n,
-                                   const char *uplink);
-
 /* Where 'cfg''s bridge has learned the MACs that 'params' names: stores
  * nm_verify_fdb_to_json() in '*fdbp'.  0 or -errno with 'err'. */
 int nm_verify_source_fdb(const struct nm_config *cfg,
                          const struct json *params, struct json **fdbp,
-                         char *err, size_t errlen);
+                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- the questions verify asks ---- */
 

@@ -28,7 +28,7 @@
 
 #include "util.h"
 
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 /* What the "kernel" got, and what it answers. */
 static uint8_t sent[65536];

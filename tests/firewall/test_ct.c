@@ -27,7 +27,7 @@
 #include "util.h"
 
 #include "firewall/firewall.h"
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 /* The fake ctnetlink: source ports below 'exists_below' exist already;
  * port 'refused' is refused with EINVAL; every request is counted. */

@@ -21,7 +21,7 @@
 #include "util.h"
 
 #include "firewall/firewall.h"
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 static struct nf_conntrack *
 tcp4(const char *src, const char *dst, uint16_t sport, uint16_t dport)
@@ -346,22 +346,22 @@ static void
 test_filter(void **state OVS_UNUSED)
 {
     struct ct_table *tab = sample_table();
-    struct ct_addr addrs[2];
+    struct fw_ct_addr addrs[2];
     struct ct_filter f = { 1, addrs, false, 0 };
 
     /* A VM's address as source of the original tuple. */
-    assert_int_equal(ct_addr_parse("198.18.1.1", &addrs[0]), 0);
+    assert_int_equal(fw_ct_addr_parse("198.18.1.1", &addrs[0]), 0);
     assert_true(ct_filter_match(&f, tab->entries[0].ct));
     assert_false(ct_filter_match(&f, tab->entries[1].ct));
     /* As reply-tuple source (the client's side of the flow). */
-    assert_int_equal(ct_addr_parse("198.18.0.1", &addrs[0]), 0);
+    assert_int_equal(fw_ct_addr_parse("198.18.0.1", &addrs[0]), 0);
     assert_true(ct_filter_match(&f, tab->entries[0].ct));
     /* The SNAT address appears only in the reply tuple. */
-    assert_int_equal(ct_addr_parse("198.18.0.9", &addrs[0]), 0);
+    assert_int_equal(fw_ct_addr_parse("198.18.0.9", &addrs[0]), 0);
     assert_false(ct_filter_match(&f, tab->entries[0].ct));
     assert_true(ct_filter_match(&f, tab->entries[3].ct));
     /* IPv6, and zones. */
-    assert_int_equal(ct_addr_parse("2001:db8:1::1", &addrs[0]), 0);
+    assert_int_equal(fw_ct_addr_parse("2001:db8:1::1", &addrs[0]), 0);
     assert_true(ct_filter_match(&f, tab->entries[1].ct));
     f.has_zone = true;
     f.zone = 8;
@@ -371,7 +371,7 @@ test_filter(void **state OVS_UNUSED)
     f.n_addrs = 0;
     assert_true(ct_filter_match(&f, tab->entries[1].ct));
     assert_false(ct_filter_match(&f, tab->entries[0].ct));
-    assert_int_equal(ct_addr_parse("198.18.1.x", &addrs[1]), -EINVAL);
+    assert_int_equal(fw_ct_addr_parse("198.18.1.x", &addrs[1]), -EINVAL);
     ct_table_destroy(tab);
 }
 

@@ -29,7 +29,7 @@
 #include "util.h"
 
 #include "firewall/firewall.h"
-#include "firewall/internal.h"
+#include "firewall/firewall-private.h"
 
 #define TAG "netmove:vm=vm1"
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "garp/garp.h"
+#include "garp/garp-private.h"
 
 pcap_t *__wrap_pcap_create(const char *, char *);
 int __wrap_pcap_activate(pcap_t *);

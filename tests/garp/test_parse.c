@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "garp/garp.h"
+#include "garp/garp-private.h"
 
 /* 'err' starts with "FIELD:" and mentions 'value'. */
 static void

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "garp/garp.h"
+#include "garp/garp-private.h"
 
 #define MS 1000ULL
 

@@ -19,6 +19,7 @@
 
 #include "garp/garp.h"
 #include "netmove/addr/addrlearn.h"
+#include "netmove/addr/addrtab-private.h"
 
 pcap_t *__wrap_pcap_create(const char *, char *);
 int __wrap_pcap_activate(pcap_t *);

@@ -16,6 +16,7 @@
 #include "garp/garp.h"
 #include "netmove/addr/addrlearn.h"
 #include "netmove/addr/vmaddr.h"
+#include "netmove/addr/addrtab-private.h"
 
 #define S 1000000ULL            /* One second in microseconds. */
 #define T0 (1700000000ULL * S)  /* Some wall-clock time. */

@@ -21,6 +21,7 @@
 
 #include "garp/garp.h"
 #include "netmove/addr/addrlearn.h"
+#include "netmove/addr/addrtab-private.h"
 
 #define S 1000000ULL
 #define T0 (1700000000ULL * S)

@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include "netmove/common/config.h"
+#include "netmove/common/config-private.h"
 
 #define GOOD \
     "{\"version\": 1, \"host\": \"host1\", \"site\": \"a\"," \

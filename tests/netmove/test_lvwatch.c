@@ -17,6 +17,7 @@
 #include <libvirt/libvirt.h>
 
 #include "netmove/hooks/lvwatch.h"
+#include "netmove/hooks/lvwatch-private.h"
 
 #define W LVW_WAIT
 #define R LVW_CALL_RESUME

@@ -22,6 +22,9 @@
 #include "netmove/common/config.h"
 #include "netmove/verify/verify.h"
 #include "ovs/ovs.h"
+#include "ovs/query-private.h"
+#include "netmove/verify/verify-private.h"
+#include "netmove/common/config-private.h"
 
 static char why[512];
 
@@ -318,7 +321,9 @@ fdb_parse_and_json(void **state OVS_UNUSED)
     assert_int_equal(e[2].ofport, 3);
     assert_true(e[2].is_static);
     assert_int_equal(e[2].age, -1);
-    assert_int_equal(e[2].mac[5], 1);
+    assert_true(eth_addr_equals(e[2].mac,
+                                (struct eth_addr) ETH_ADDR_C(02, 00, 00, 00,
+                                                             00, 01)));
     assert_int_equal(e[3].ofport, 0);
     assert_string_equal(e[3].port, "LOCAL");
 
@@ -368,11 +373,11 @@ params_macs(void **state OVS_UNUSED)
                        "\"02:00:00:00:00:01\", \"2001:db8:1::1\"], "
                        "\"macs\": [\"02:00:00:00:00:02\", \"nonsense\"]}");
     struct json *none = J("{\"vm\": \"vm1\", \"ips\": [\"198.18.1.1\"]}");
-    uint8_t (*macs)[6];
+    struct eth_addr *macs;
 
     assert_int_equal(nm_verify_params_macs(p, &macs), 2);
-    assert_int_equal(macs[0][5], 2);     /* "macs" first, then "ips". */
-    assert_int_equal(macs[1][5], 1);
+    assert_int_equal(macs[0].ea[5], 2);  /* "macs" first, then "ips". */
+    assert_int_equal(macs[1].ea[5], 1);
     free(macs);
     assert_int_equal(nm_verify_params_macs(none, &macs), 0);
     free(macs);

@@ -644,7 +644,7 @@ sync_done(struct nmovs_db *db, uint64_t ticket)
 static void
 test_barrier(void **state)
 {
-    static const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0x00, 0xba, 0x01 };
+    const struct eth_addr mac = ETH_ADDR_C(02, 00, 00, 00, ba, 01);
     char *remote = capture("printf unix:%s/db.sock", rundir);
     struct nmovs_db *db = nmovs_db_create(remote, rundir);
     uint32_t ofport;

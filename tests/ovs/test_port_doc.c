@@ -17,7 +17,7 @@
 #include "smap.h"
 #include "util.h"
 
-#include "ovs/port-doc-int.h"
+#include "ovs/port-doc-private.h"
 
 /* A document with every column set, as the exporter would build it. */
 static struct nmovs_doc *

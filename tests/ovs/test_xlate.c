@@ -15,7 +15,8 @@
 
 #include "util.h"
 
-#include "ovs/port-doc-int.h"
+#include "ovs/port-doc-private.h"
+#include "ovs/xlate-private.h"
 
 static void
 expect_vlan_error(const char *spec, const char *want)

@@ -23,6 +23,8 @@
 
 #include "garp/garp.h"
 #include "netmove/addr/addrlearn.h"
+#include "garp/garp-private.h"
+#include "netmove/addr/addrtab-private.h"
 
 static volatile sig_atomic_t stop;
 

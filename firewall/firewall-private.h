@@ -1,12 +1,14 @@
 /* firewall: declarations shared by the module's files, not public. */
-#ifndef FIREWALL_INTERNAL_H
-#define FIREWALL_INTERNAL_H 1
+#ifndef FIREWALL_PRIVATE_H
+#define FIREWALL_PRIVATE_H 1
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "openvswitch/list.h"
+
+#include "firewall/firewall.h"
 
 struct json;
 struct mnl_socket;
@@ -114,8 +116,6 @@ int doc_error(char *err, size_t errlen, const char *fmt, ...)
 /* ---- expressions as documents (expr_doc.c) ---- */
 
 struct json *fw_expr_to_json(const struct nftnl_expr *);
-int fw_expr_from_json(const struct json *, struct nftnl_expr **,
-                      const char *path, char *err, size_t errlen);
 /* Exprs lists ("exprs": [...]) of sets and elements. */
 struct json *fw_exprs_to_json_set(const struct nftnl_set *);
 struct json *fw_exprs_to_json_elem(struct nftnl_set_elem *);
@@ -222,12 +222,32 @@ struct json *ct_entry_to_json(const struct nf_conntrack *, bool key_only,
                               bool timeout);
 /* Appends a "gone" entry (a copy of 'ct''s tuples and zone). */
 void ct_table_add_gone(struct ct_table *, struct nf_conntrack *ct);
-/* A string key that identifies an entry: family, protocol, original tuple,
- * zone.  Malloc'd. */
-char *ct_entry_key(const struct nf_conntrack *);
 /* True if the two entries agree on everything carried (timeouts aside unless
  * 'timeouts'); describes the difference in 'why'. */
 bool ct_entry_equal(const struct nf_conntrack *, const struct nf_conntrack *,
                     bool timeouts, char *why, size_t whylen);
 
-#endif /* firewall/internal.h */
+/* ---- For tests: only the module and its tests call these ---- */
+
+/* Returns true if conntrack entry 'ct' matches 'filter'. */
+bool ct_filter_match(const struct ct_filter *filter,
+                     const struct nf_conntrack *ct);
+
+/* Returns true if 'a' and 'b' hold the same entries in the same order
+ * (timeouts compared only if 'timeouts'); describes the first difference
+ * in 'why'. */
+bool ct_table_equal(const struct ct_table *a, const struct ct_table *b,
+                    bool timeouts, char *why, size_t whylen);
+
+/* Returns true if 'a' and 'b' hold the same objects in the same order, each
+ * building byte-identical netlink messages (handles aside): what a document
+ * round trip must keep. */
+bool fw_ruleset_identical(const struct fw_ruleset *a,
+                          const struct fw_ruleset *b,
+                          char *why, size_t whylen);
+
+
+/* Number of the delta's deletions in 'tab'. */
+size_t ct_table_gone_count(const struct ct_table *tab);
+
+#endif /* firewall/firewall-private.h */

@@ -1,7 +1,7 @@
 /* ovs: the OVSDB connection shared by export, import, remove and the flow
  * and fdb helpers that look a VM up (internal). */
-#ifndef NETMOVE_OVS_DB_INT_H
-#define NETMOVE_OVS_DB_INT_H 1
+#ifndef NETMOVE_OVS_DB_PRIVATE_H
+#define NETMOVE_OVS_DB_PRIVATE_H 1
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -116,4 +116,4 @@ int nmovs_set_ports_blocked(struct nmovs_db *, const struct nmovs_vm_port *ports
 void nmovs_gc_qos(struct nmovs_db *, const struct ovsrec_qos *qos,
                   const struct ovsrec_port *except);
 
-#endif /* ovs/db-int.h */
+#endif /* ovs/db-private.h */

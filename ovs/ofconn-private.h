@@ -1,6 +1,6 @@
 /* ovs: the OpenFlow connection shared by ofconn.c and flows.c (internal). */
-#ifndef NETMOVE_OVS_OFCONN_INT_H
-#define NETMOVE_OVS_OFCONN_INT_H 1
+#ifndef NETMOVE_OVS_OFCONN_PRIVATE_H
+#define NETMOVE_OVS_OFCONN_PRIVATE_H 1
 
 #include <stdint.h>
 
@@ -42,4 +42,4 @@ struct ofpbuf *nmovs_encode_add_flow(struct nmovs_of *, const struct match *,
                                      const struct ofpact *ofpacts,
                                      size_t ofpacts_len);
 
-#endif /* ovs/ofconn-int.h */
+#endif /* ovs/ofconn-private.h */

@@ -1,7 +1,7 @@
 /* ovs: the in-memory form of a port document (internal to the module and
  * its tests).  See ovs/README.md for the JSON form. */
-#ifndef NETMOVE_OVS_PORT_DOC_INT_H
-#define NETMOVE_OVS_PORT_DOC_INT_H 1
+#ifndef NETMOVE_OVS_PORT_DOC_PRIVATE_H
+#define NETMOVE_OVS_PORT_DOC_PRIVATE_H 1
 
 #include <stddef.h>
 #include <stdint.h>
@@ -71,7 +71,4 @@ struct nmovs_port *nmovs_doc_add_port(struct nmovs_doc *, const char *bridge,
 struct nmovs_iface *nmovs_port_add_iface(struct nmovs_port *,
                                          const char *name);
 
-/* True if 'mode' is a vlan_mode OVS accepts. */
-bool nmovs_vlan_mode_is_valid(const char *mode);
-
-#endif /* ovs/port-doc-int.h */
+#endif /* ovs/port-doc-private.h */

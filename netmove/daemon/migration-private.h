@@ -1,8 +1,8 @@
 /* Internal to migration*.c: the destination's state machine, split by
  * concern (migration.c: prepare, resume, abort; migration_locate.c,
  * migration_port.c, migration_recover.c, migration_report.c). */
-#ifndef NETMOVE_MIGRATION_INT_H
-#define NETMOVE_MIGRATION_INT_H 1
+#ifndef NETMOVE_MIGRATION_PRIVATE_H
+#define NETMOVE_MIGRATION_PRIVATE_H 1
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,4 +52,4 @@ void migration_follow_port(struct migration *m);
 /* Forgets the locate requests of 'm'. */
 void migration_locates_cancel(struct migration *m);
 
-#endif /* netmove/daemon/migration-int.h */
+#endif /* netmove/daemon/migration-private.h */

@@ -1,12 +1,12 @@
 /* ovs: which local port a document's port becomes (internal): found by the
  * VM's identity, the migrator's adopted, another VM's refused. */
-#ifndef NETMOVE_OVS_PORT_MATCH_INT_H
-#define NETMOVE_OVS_PORT_MATCH_INT_H 1
+#ifndef NETMOVE_OVS_PORT_MATCH_PRIVATE_H
+#define NETMOVE_OVS_PORT_MATCH_PRIVATE_H 1
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "ovs/db-int.h"
+#include "ovs/db-private.h"
 
 struct nmovs_port;
 struct ovsrec_interface;
@@ -51,4 +51,4 @@ const struct ovsrec_interface *nmovs_find_iface(struct nmovs_db *,
 const struct ovsrec_port *nmovs_find_port(struct nmovs_db *,
                                           const char *name);
 
-#endif /* ovs/port-match-int.h */
+#endif /* ovs/port-match-private.h */
