@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "openvswitch/compiler.h"
 #include "openvswitch/hmap.h"
 
 #include "garp/garp.h"
@@ -119,7 +120,8 @@ void migration_resume(struct migration *);
 void migration_resume_batch(struct migration **ms, size_t n);
 
 /* Rolls 'm' back if it has not resumed.  0, or -EBUSY with '*errorp'. */
-int migration_abort(struct migration *, char **errorp);
+int migration_abort(struct migration *, char **errorp)
+    OVS_WARN_UNUSED_RESULT;
 
 void migration_add_waiter(struct migration *, struct unixctl_conn *,
                           enum mig_wait);
