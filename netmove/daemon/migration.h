@@ -22,7 +22,9 @@ enum mig_state {
     MIG_PREPARED,       /* Staged: port blocked, firewall and ct imported. */
     MIG_RESUMING,       /* Active and announced; ct delta, confirm pending. */
     MIG_DONE,           /* The source confirmed: nothing left there. */
-    MIG_FAILED,         /* Failed before resume: rolled back. */
+    MIG_FAILED,         /* Failed before resume: rolled back.  Or, after
+                         * resume, its source is not a configured peer:
+                         * the VM runs here, the source keeps its copy. */
     MIG_ABORTED,        /* Aborted before resume: rolled back. */
 };
 

@@ -1,0 +1,5 @@
+# The clock and the CLI's answers are the test's (tests/netmove/test_migration.c);
+# peers, OVS, firewall and announcer are fakes behind the ops table.
+LDFLAGS_test_migration := -Wl,--wrap=time_usec -Wl,--wrap=time_wall_usec \
+                          -Wl,--wrap=unixctl_command_reply \
+                          -Wl,--wrap=unixctl_command_reply_error
