@@ -29,6 +29,7 @@
 #include "netmove/daemon/mig_ops.h"
 #include "netmove/daemon/migration.h"
 #include "netmove/daemon/service.h"
+#include "netmove/daemon/source.h"
 #include "ovs/ovs.h"
 
 #define MAX_REQS 16
@@ -339,6 +340,30 @@ __wrap_unixctl_command_reply_error(struct unixctl_conn *conn,
     record_reply(conn, false, error);
 }
 
+/* The source side registers its peer methods: no peers here. */
+void __wrap_nm_peers_register(struct nm_peers *, const char *,
+                              nm_peer_method_fn *, nm_peer_notify_fn *,
+                              void *);
+void __wrap_nm_peers_register_async(struct nm_peers *, const char *,
+                                    nm_peer_async_fn *, void *);
+
+void
+__wrap_nm_peers_register(struct nm_peers *peers OVS_UNUSED,
+                         const char *method OVS_UNUSED,
+                         nm_peer_method_fn *fn OVS_UNUSED,
+                         nm_peer_notify_fn *notify_fn OVS_UNUSED,
+                         void *aux OVS_UNUSED)
+{
+}
+
+void
+__wrap_nm_peers_register_async(struct nm_peers *peers OVS_UNUSED,
+                               const char *method OVS_UNUSED,
+                               nm_peer_async_fn *fn OVS_UNUSED,
+                               void *aux OVS_UNUSED)
+{
+}
+
 /* ---- set-up ---- */
 
 static int
@@ -382,10 +407,8 @@ setup(void **state OVS_UNUSED)
     nm.cfg = &cfg;
     nm.ops = &fake_ops;
     hmap_init(&nm.migrations);
-    shash_init(&nm.outgoing);
-    ovs_list_init(&nm.db_waits);
-    ovs_list_init(&nm.exports);
     ovs_list_init(&nm.batches);
+    source_init(&nm);
     snprintf(state_dir, sizeof state_dir, "/tmp/nm-test-migration.XXXXXX");
     assert_non_null(mkdtemp(state_dir));
     assert_int_equal(nm_journal_open(state_dir, &nm.journal, err,
@@ -398,10 +421,6 @@ teardown(void **state OVS_UNUSED)
 {
     migrations_destroy(&nm);
     source_destroy(&nm);
-    for (size_t i = 0; i < nm.n_ann_vms; i++) {
-        free(nm.ann_vms[i]);
-    }
-    free(nm.ann_vms);
     nm_journal_close(nm.journal);
     nftw(state_dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     fake_reset();
@@ -896,7 +915,7 @@ recover_prefix(const struct json *records, size_t k, bool *covered)
 
     if (role == NM_JOURNAL_SOURCE) {
         assert_true(src_expect[last].set);
-        assert_int_equal(shash_find(&nm.outgoing, "vm1") != NULL,
+        assert_int_equal(source_is_outgoing(&nm, "vm1"),
                          src_expect[last].held);
         assert_int_equal(journal_finished(id), src_expect[last].finished);
         assert_null(migration_find(&nm, "vm1"));
@@ -930,7 +949,7 @@ recover_prefix(const struct json *records, size_t k, bool *covered)
         assert_int_equal(m->state, MIG_DONE);
         assert_true(journal_finished(id));
     }
-    assert_null(shash_find(&nm.outgoing, "vm1"));
+    assert_false(source_is_outgoing(&nm, "vm1"));
     teardown(NULL);
 }
 
