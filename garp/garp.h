@@ -304,7 +304,8 @@ int garp_announcer_add(struct garp_announcer *, const struct garp_vm *vm,
 
 /* Sends everything due at 'now_us', in one call per sender.  Returns 0 or
  * the first sender -errno (the other senders still send). */
-int garp_announcer_run(struct garp_announcer *, uint64_t now_us);
+int garp_announcer_run(struct garp_announcer *, uint64_t now_us)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Arranges for poll_block() to wake when something is next due. */
 void garp_announcer_wait(const struct garp_announcer *);
@@ -382,7 +383,7 @@ void garp_capture_close(struct garp_capture *);
 
 /* Reads every frame available now, without blocking.  Returns 0 or
  * -errno. */
-int garp_capture_run(struct garp_capture *);
+int garp_capture_run(struct garp_capture *) OVS_WARN_UNUSED_RESULT;
 
 /* Arranges for poll_block() to wake when frames arrive. */
 void garp_capture_wait(const struct garp_capture *);

@@ -12,7 +12,10 @@
 
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
+#include "timeval.h"
 #include "util.h"
+
+#include "netmove/common/json.h"
 
 struct nm_journal {
     char *active;               /* STATE_DIR/journal */
@@ -229,4 +232,92 @@ nm_journal_read(struct nm_journal *j, const char *id)
         free(path);
     }
     return records;
+}
+
+/* ---- records ---- */
+
+static const char *const step_names[NM_JS_N] = {
+#define NM_JOURNAL_STEP(ENUM, NAME) [NM_JS_##ENUM] = NAME,
+    NM_JOURNAL_STEPS
+#undef NM_JOURNAL_STEP
+};
+
+static const char *const role_names[NM_JOURNAL_N_ROLES] = {
+    [NM_JOURNAL_DESTINATION] = "destination",
+    [NM_JOURNAL_SOURCE] = "source",
+};
+
+const char *
+nm_journal_step_name(enum nm_journal_step step)
+{
+    return step < NM_JS_N ? step_names[step] : "?";
+}
+
+bool
+nm_journal_step_from_name(const char *name, enum nm_journal_step *step)
+{
+    for (int i = 0; i < NM_JS_N; i++) {
+        if (!strcmp(name, step_names[i])) {
+            *step = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+role_from_name(const char *name, enum nm_journal_role *role)
+{
+    for (int i = 0; i < NM_JOURNAL_N_ROLES; i++) {
+        if (!strcmp(name, role_names[i])) {
+            *role = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+nm_journal_rec_parse(const struct json *json, struct nm_journal_rec *rec)
+{
+    const struct json *role = nm_json_member(json, "role");
+    const struct json *step = nm_json_member(json, "step");
+    const struct json *vm = nm_json_member(json, "vm");
+
+    if (!role || role->type != JSON_STRING
+        || !step || step->type != JSON_STRING
+        || !vm || vm->type != JSON_STRING
+        || !role_from_name(json_string(role), &rec->role)
+        || !nm_journal_step_from_name(json_string(step), &rec->step)) {
+        return false;
+    }
+    rec->vm = json_string(vm);
+    rec->json = json;
+    return true;
+}
+
+bool
+nm_journal_role_of(const struct json *records, enum nm_journal_role *role)
+{
+    for (size_t i = 0; records && i < json_array(records)->n; i++) {
+        struct nm_journal_rec rec;
+        if (nm_journal_rec_parse(json_array(records)->elems[i], &rec)) {
+            *role = rec.role;
+            return true;
+        }
+    }
+    return false;
+}
+
+struct json *
+nm_journal_rec_create(enum nm_journal_role role, enum nm_journal_step step,
+                      const char *vm, struct json *extra)
+{
+    struct json *rec = extra ? extra : json_object_create();
+
+    json_object_put_string(rec, "role", role_names[role]);
+    json_object_put_string(rec, "vm", vm);
+    json_object_put_string(rec, "step", nm_journal_step_name(step));
+    json_object_put(rec, "t_us", json_integer_create(time_wall_usec()));
+    return rec;
 }

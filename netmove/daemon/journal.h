@@ -10,12 +10,86 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "openvswitch/compiler.h"
+
 struct json;
 struct nm_journal;
 
+/* Who wrote a migration's records: this host as its destination
+ * (migration*.c) or as its source (source.c).  Every record of one
+ * migration's file has the same role. */
+enum nm_journal_role {
+    NM_JOURNAL_DESTINATION,
+    NM_JOURNAL_SOURCE,
+    NM_JOURNAL_N_ROLES
+};
+
+/* The steps a record names ("step"), in the order a migration writes them.
+ * One table for the writers and the readers (recovery): a step is written
+ * by name from here and read back to this enum. */
+#define NM_JOURNAL_STEPS                                                  \
+    /* The destination's. */                                              \
+    NM_JOURNAL_STEP(PREPARE_BEGIN, "prepare-begin")                       \
+    NM_JOURNAL_STEP(PREPARE_DONE, "prepare-done")  /* + "export". */      \
+    NM_JOURNAL_STEP(RESUME_BEGIN, "resume-begin")                         \
+    NM_JOURNAL_STEP(ANNOUNCED, "announced")                               \
+    NM_JOURNAL_STEP(CT_DELTA_DONE, "ct-delta-done")  /* + "ct". */        \
+    NM_JOURNAL_STEP(ANNOUNCEMENTS_SEEN, "announcements-seen")             \
+    NM_JOURNAL_STEP(CONFIRMED, "confirmed")        /* Ended: done. */     \
+    NM_JOURNAL_STEP(ABORT_BEGIN, "abort-begin")                           \
+    NM_JOURNAL_STEP(FAILED, "failed")              /* Ended: failed. */   \
+    /* The source's. */                                                   \
+    NM_JOURNAL_STEP(EXPORT, "export")              /* + "port". */        \
+    NM_JOURNAL_STEP(CONFIRM_BEGIN, "confirm-begin")                       \
+    NM_JOURNAL_STEP(CONFIRM_DONE, "confirm-done")  /* Ended. */           \
+    /* Both: the migration was aborted (ended). */                        \
+    NM_JOURNAL_STEP(ABORTED, "aborted")
+
+enum nm_journal_step {
+#define NM_JOURNAL_STEP(ENUM, NAME) NM_JS_##ENUM,
+    NM_JOURNAL_STEPS
+#undef NM_JOURNAL_STEP
+    NM_JS_N
+};
+
+/* The name of 'step' as records spell it. */
+const char *nm_journal_step_name(enum nm_journal_step step);
+
+/* The step named 'name': true and '*step', or false if none is. */
+bool nm_journal_step_from_name(const char *name, enum nm_journal_step *step)
+    OVS_WARN_UNUSED_RESULT;
+
+/* One record, as read back. */
+struct nm_journal_rec {
+    enum nm_journal_role role;
+    enum nm_journal_step step;
+    const char *vm;
+    const struct json *json;    /* The whole record (other members). */
+};
+
+/* Reads record 'json' into '*rec' (which points into 'json').  False if it
+ * lacks a known "role", a known "step" or a "vm" string (a torn or foreign
+ * record: recovery skips it). */
+bool nm_journal_rec_parse(const struct json *json, struct nm_journal_rec *rec)
+    OVS_WARN_UNUSED_RESULT;
+
+/* The role of the records of one migration, from the first that parses:
+ * true and '*role', or false if none does. */
+bool nm_journal_role_of(const struct json *records,
+                        enum nm_journal_role *role)
+    OVS_WARN_UNUSED_RESULT;
+
+/* A new record of 'step' for migration of 'vm' written in 'role': the
+ * members of 'extra' (consumed; NULL: none) with "role", "vm", "step" and
+ * "t_us" (wall clock) set.  The caller appends and frees it. */
+struct json *nm_journal_rec_create(enum nm_journal_role role,
+                                   enum nm_journal_step step, const char *vm,
+                                   struct json *extra);
+
 /* Opens (creating) the journal under 'state_dir'.  0 or -errno + 'err'. */
 int nm_journal_open(const char *state_dir, struct nm_journal **jp,
-                    char *err, size_t errlen);
+                    char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Closes 'j'.  NULL is accepted. */
 void nm_journal_close(struct nm_journal *j);
@@ -27,10 +101,12 @@ void nm_journal_close(struct nm_journal *j);
  * record unsynced before the first frame and syncs right after it.
  * 0 or -errno. */
 int nm_journal_append(struct nm_journal *j, const char *id,
-                      const struct json *record, bool sync);
+                      const struct json *record, bool sync)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Migration 'id' has ended: its file moves to done/.  0 or -errno. */
-int nm_journal_finish(struct nm_journal *j, const char *id);
+int nm_journal_finish(struct nm_journal *j, const char *id)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Calls 'cb' for every migration not yet finished, with its records as a
  * JSON array in order.  A torn last line (a crash in the middle of a write)
@@ -38,7 +114,8 @@ int nm_journal_finish(struct nm_journal *j, const char *id);
 int nm_journal_load(struct nm_journal *j,
                     void (*cb)(void *aux, const char *id,
                                const struct json *records),
-                    void *aux);
+                    void *aux)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The records of migration 'id', unfinished or done, as a JSON array, or
  * NULL if there is no such migration.  The caller frees it. */

@@ -9,14 +9,20 @@
 
 #include "openvswitch/compiler.h"
 
+#include "netmove/daemon/journal.h"
+#include "netmove/daemon/migration.h"
+
 struct json;
 struct migration;
 
-
 /* Appends a record of 'step' (with the members of 'extra', consumed) to
- * 'm''s journal; on disk before returning if 'sync'. */
-void migration_journal(struct migration *m, const char *step,
+ * 'm''s journal; on disk before returning if 'sync'.  A write that fails
+ * is logged: the migration goes on. */
+void migration_journal(struct migration *m, enum nm_journal_step step,
                        struct json *extra, bool sync);
+
+/* 'm' has ended: its journal moves to done/ (a failure is logged). */
+void migration_journal_finish(struct migration *m);
 
 /* Sets 'm''s last error (and logs it). */
 void migration_set_error(struct migration *m, const char *fmt, ...)
@@ -24,6 +30,11 @@ void migration_set_error(struct migration *m, const char *fmt, ...)
 
 /* Before resume: rolls 'm' back, tells the source, ends it as failed. */
 void migration_fail_prepare(struct migration *m);
+
+/* Before resume: rolls 'm' back, tells the source, ends it in 'state'
+ * (MIG_FAILED or MIG_ABORTED): the state, then the journal's record, then
+ * the waiters' answers. */
+void migration_end_before_resume(struct migration *m, enum mig_state state);
 
 /* Answers the CLI calls waiting on 'm' that its state satisfies. */
 void migration_answer_waiters(struct migration *m);
@@ -37,7 +48,8 @@ void migration_start_prepare(struct migration *m);
 /* Builds 'm''s port documents for this host from the source's export 'x'
  * (its "port" and "site": this site's VLANs).  0 or -errno with 'err'. */
 int migration_port_docs(struct migration *m, const struct json *x,
-                        char *err, size_t errlen);
+                        char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* The names and OpenFlow ports of 'm''s interfaces here, from OVSDB's
  * replica (no round trip): this host names its taps as it likes. */

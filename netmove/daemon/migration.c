@@ -23,9 +23,9 @@
 #include "garp/garp.h"
 #include "netmove/common/config.h"
 #include "netmove/daemon/journal.h"
+#include "netmove/daemon/mig_ops.h"
 #include "netmove/daemon/migration.h"
 #include "netmove/daemon/migration-private.h"
-#include "netmove/daemon/peer.h"
 #include "netmove/daemon/service.h"
 #include "netmove/addr/vmaddr.h"
 #include "ovs/ovs.h"
@@ -97,7 +97,7 @@ void
 migration_destroy(struct migration *m)
 {
     migration_locates_cancel(m);
-    nm_peers_cancel(m->nm->peers, m);
+    m->nm->ops->cancel(m->nm, m);
     hmap_remove(&m->nm->migrations, &m->node);
     for (size_t i = 0; i < m->n_waiters; i++) {
         unixctl_command_reply_error(m->waiters[i].conn, "netmoved exiting");
@@ -121,24 +121,38 @@ migration_destroy(struct migration *m)
 }
 
 /* Appends a record of 'step' (with 'extra' members, consumed) to the
- * journal. */
+ * journal.  A journal that cannot be written is logged and the migration
+ * goes on: refusing to move a VM that is already moving would be worse
+ * (recovery after a crash then sees fewer steps, and rolls back or resumes
+ * from the last one it sees). */
 void
-migration_journal(struct migration *m, const char *step, struct json *extra, bool sync)
+migration_journal(struct migration *m, enum nm_journal_step step,
+                  struct json *extra, bool sync)
 {
     struct json *rec = extra ? extra : json_object_create();
 
-    json_object_put_string(rec, "role", "destination");
-    json_object_put_string(rec, "vm", m->vm);
     if (m->src) {
         json_object_put_string(rec, "src", m->src);
     }
-    json_object_put_string(rec, "step", step);
-    json_object_put(rec, "t_us", json_integer_create(time_wall_usec()));
+    rec = nm_journal_rec_create(NM_JOURNAL_DESTINATION, step, m->vm, rec);
     int error = nm_journal_append(m->nm->journal, m->id, rec, sync);
     if (error) {
-        VLOG_ERR("%s: journal: %s", m->id, ovs_strerror(-error));
+        VLOG_ERR("%s: journal: %s: %s", m->id, nm_journal_step_name(step),
+                 ovs_strerror(-error));
     }
     json_destroy(rec);
+}
+
+/* 'm' has ended: its journal moves to done/ (logged if it cannot: the
+ * journal then replays it after a restart, and recovery sees it ended). */
+void
+migration_journal_finish(struct migration *m)
+{
+    int error = nm_journal_finish(m->nm->journal, m->id);
+
+    if (error) {
+        VLOG_ERR("%s: journal: finishing: %s", m->id, ovs_strerror(-error));
+    }
 }
 
 void
@@ -165,26 +179,30 @@ static void
 rollback(struct migration *m)
 {
     struct netmoved *nm = m->nm;
+    const struct mig_ops *ops = nm->ops;
     char err[NM_ERRLEN];
     size_t n;
+
+    /* Each part is undone even if another could not be: a rollback leaves
+     * as little as it can, and says what it left. */
 
     /* Only the port this migration created; one the migrator made (and
      * netmove adopted) is the migrator's to remove, but not blocked by
      * flows that would outlive it. */
-    if (nmovs_remove_staged(nm->db, m->id, &n, err, sizeof err)) {
+    if (ops->port_remove_staged(nm, m->id, &n, err, sizeof err)) {
         VLOG_WARN("%s: rollback: port: %s", m->id, err);
     }
-    int error = nmovs_activate(nm->db, m->vm, err, sizeof err);
+    int error = ops->port_activate(nm, m->vm, err, sizeof err);
     if (error && error != -ENOENT) {
         VLOG_WARN("%s: rollback: unblocking the migrator's port: %s",
                   m->id, err);
     }
-    if (fw_remove(m->vm, &n, err, sizeof err)) {
+    if (ops->fw_remove(nm, m->vm, &n, err, sizeof err)) {
         VLOG_WARN("%s: rollback: firewall: %s", m->id, err);
     }
     struct ct_filter filter;
     nm_vm_addrs_ct_filter(&m->addrs, &filter);
-    if (filter.n_addrs && ct_remove(&filter, &n, err, sizeof err)) {
+    if (filter.n_addrs && ops->ct_remove(nm, &filter, &n, err, sizeof err)) {
         VLOG_WARN("%s: rollback: conntrack: %s", m->id, err);
     }
     free(filter.addrs);
@@ -200,22 +218,37 @@ abort_reply(void *aux OVS_UNUSED, const struct json *result OVS_UNUSED,
     }
 }
 
-/* Prepare failed: undo, tell the source (which changed nothing), end. */
+/* Ends 'm' before resume in 'state' (MIG_FAILED or MIG_ABORTED): undoes
+ * what it staged, tells the source (which changed nothing), then, in this
+ * order, the state, the journal's last record, the waiters' answers: what
+ * a waiter hears is what the journal says. */
 void
-migration_fail_prepare(struct migration *m)
+migration_end_before_resume(struct migration *m, enum mig_state state)
 {
     rollback(m);
     if (m->src) {
         struct json *p = json_object_create();
         json_object_put_string(p, "vm", m->vm);
         json_object_put_string(p, "id", m->id);
-        nm_peers_request(m->nm->peers, m->src, "abort", p, RPC_TIMEOUT_MS,
-                         abort_reply, NULL);
+        if (m->nm->ops->request(m->nm, m->src, "abort", p, RPC_TIMEOUT_MS,
+                                abort_reply, NULL)) {
+            /* Not a configured peer: it never heard of this migration. */
+            VLOG_INFO("%s: source %s is not a peer; nothing to tell it",
+                      m->id, m->src);
+        }
     }
-    m->state = MIG_FAILED;
-    migration_journal(m, "failed", json_object_create(), true);
-    nm_journal_finish(m->nm->journal, m->id);
+    m->state = state;
+    migration_journal(m, state == MIG_ABORTED ? NM_JS_ABORTED : NM_JS_FAILED,
+                      NULL, true);
+    migration_journal_finish(m);
     migration_answer_waiters(m);
+}
+
+/* Prepare failed: undo, tell the source (which changed nothing), end. */
+void
+migration_fail_prepare(struct migration *m)
+{
+    migration_end_before_resume(m, MIG_FAILED);
 }
 
 /* ---- prepare ---- */
@@ -275,14 +308,12 @@ stage(struct migration *m, const struct json *x)
                                           .staged_by = m->id };
         size_t n_missing = 0;
         bool changed;
-        error = m->adopt
-            ? nmovs_adopt(nm->db, m->port_docs, m->n_port_docs, &opts,
-                          &changed, &n_missing, err, sizeof err)
-            : nmovs_import(nm->db, m->port_docs, m->n_port_docs, &opts,
-                           &changed, err, sizeof err);
+        error = nm->ops->port_stage(nm, m->adopt, m->port_docs,
+                                    m->n_port_docs, &opts, &changed,
+                                    &n_missing, err, sizeof err);
         m->adopt_pending = n_missing > 0;
-        m->db_seqno = nmovs_db_seqno(nm->db);
-        m->ports_hash = nmovs_vm_ports_hash(nm->db, m->vm);
+        m->db_seqno = nm->ops->db_seqno(nm);
+        m->ports_hash = nm->ops->vm_ports_hash(nm, m->vm);
     }
     if (error) {
         migration_set_error(m, "port: %s", err);
@@ -292,7 +323,7 @@ stage(struct migration *m, const struct json *x)
     /* The firewall, in one batch, and the conntrack pre-copy. */
     error = fw_ruleset_from_json(fw, &rs, err, sizeof err);
     if (!error) {
-        error = fw_import(rs, err, sizeof err);
+        error = nm->ops->fw_import(nm, rs, err, sizeof err);
     }
     fw_ruleset_destroy(rs);
     if (error) {
@@ -302,7 +333,8 @@ stage(struct migration *m, const struct json *x)
     if (ct->type != JSON_NULL) {
         error = ct_table_from_json(ct, &tab, err, sizeof err);
         if (!error) {
-            error = ct_import(tab, NULL, NULL, NULL, err, sizeof err);
+            error = nm->ops->ct_import(nm, tab, NULL, NULL, NULL,
+                                       err, sizeof err);
         }
         ct_table_destroy(tab);
         if (error) {
@@ -335,9 +367,8 @@ export_reply(void *m_, const struct json *result, const char *error)
     resolve_ofports(m);
     m->t_prepared = time_usec();
     m->state = MIG_PREPARED;
-    migration_journal(m, "prepare-done", nm_json_object_1("export",
-                                                    json_clone(result)),
-            true);
+    migration_journal(m, NM_JS_PREPARE_DONE,
+                      nm_json_object_1("export", json_clone(result)), true);
     VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
               migration_ms(m->t_prepare_begin, m->t_prepared));
     migration_answer_waiters(m);
@@ -353,13 +384,13 @@ migration_start_prepare(struct migration *m)
 
     m->state = MIG_PREPARING;
     m->t_prepare_begin = time_usec();
-    migration_journal(m, "prepare-begin",
+    migration_journal(m, NM_JS_PREPARE_BEGIN,
                       nm_json_object_1("adopt", json_boolean_create(m->adopt)),
                       true);
     json_object_put_string(p, "vm", m->vm);
     json_object_put_string(p, "id", m->id);
-    if (nm_peers_request(m->nm->peers, m->src, "export", p, EXPORT_TIMEOUT_MS,
-                         export_reply, m)) {
+    if (m->nm->ops->request(m->nm, m->src, "export", p, EXPORT_TIMEOUT_MS,
+                            export_reply, m)) {
         m->bad_input = true;
         migration_set_error(m, "--from: '%s' is not a configured peer", m->src);
         migration_fail_prepare(m);
@@ -409,7 +440,21 @@ static void
 maybe_finish(struct migration *m)
 {
     if (m->state == MIG_DONE && !m->capture) {
-        nm_journal_finish(m->nm->journal, m->id);
+        migration_journal_finish(m);
+    }
+}
+
+/* Reads what the uplink capture holds now.  A failed read loses only
+ * evidence (what left the uplink), never the announcements: logged. */
+static void
+capture_read(struct migration *m)
+{
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+    int error = garp_capture_run(m->capture);
+
+    if (error) {
+        VLOG_WARN_RL(&rl, "%s: capture on the uplink: %s", m->vm,
+                     ovs_strerror(-error));
     }
 }
 
@@ -419,7 +464,7 @@ capture_close(struct migration *m)
     if (!m->capture) {
         return;
     }
-    garp_capture_run(m->capture);
+    capture_read(m);
     for (size_t i = 0; i < garp_capture_n_seen(m->capture); i++) {
         uint64_t ts;
         const struct garp_seen *seen = garp_capture_seen(m->capture, i, &ts);
@@ -437,7 +482,7 @@ capture_close(struct migration *m)
     struct json *rec = json_object_create();
     json_object_put(rec, "first_seen_wall_us",
                     json_integer_create(m->first_seen_wall_us));
-    migration_journal(m, "announcements-seen", rec, true);
+    migration_journal(m, NM_JS_ANNOUNCEMENTS_SEEN, rec, true);
     maybe_finish(m);
 }
 
@@ -468,7 +513,12 @@ migration_frame_sent(void *nm_, size_t idx,
     struct migration *m = idx < nm->n_ann_vms && nm->ann_vms[idx]
                           ? migration_find(nm, nm->ann_vms[idx]) : NULL;
 
-    if (!m) {
+    if (!m || !m->resume_wall_us || wall_us < m->resume_wall_us) {
+        /* Not this migration's: the rounds of an earlier migration of the
+         * same VM (here, then away and back within seconds) go on until
+         * their schedule ends, and are before this one resumed (or before
+         * it even prepared).  Taken for its first frame, such a frame
+         * made a wall-clock time of the resume-to-first-frame duration. */
         return;
     }
     if (!m->first_frame_wall_us) {
@@ -492,9 +542,9 @@ resolve_ofports(struct migration *m)
 
     for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
         struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
-        if (!ia->ofport && garp_sender_port(m->nm->sender, ia->port,
-                                            &ia->ofport, err, sizeof err)) {
-            ia->ofport = 0;
+        if (!ia->ofport && m->nm->ops->ofport(m->nm, ia->port, &ia->ofport,
+                                              err, sizeof err)) {
+            ia->ofport = 0;     /* Not there yet: looked up at resume. */
         }
     }
 }
@@ -539,8 +589,8 @@ announce(struct migration *m, unsigned int kinds, uint64_t when)
             .kinds = want,
         };
         size_t idx;
-        int error = garp_announcer_add(nm->announcer, &vm, when, &idx,
-                                       err, sizeof err);
+        int error = nm->ops->announce_add(nm, &vm, when, &idx,
+                                          err, sizeof err);
         if (error == -ENOENT && (uint64_t) time_usec() < m->announce_until_us) {
             continue;           /* Not in ovs-vswitchd yet. */
         } else if (error) {
@@ -549,6 +599,21 @@ announce(struct migration *m, unsigned int kinds, uint64_t when)
             migration_note_announcement(nm, idx, m);
         }
         ia->announced |= want;
+    }
+}
+
+/* Sends what the announcer has due at 'now' for the 'k' migrations of 'ms'
+ * (and any other): a sender that failed is the batch's error (the
+ * announcer sends the next rounds anyway). */
+static void
+announce_run(struct migration **ms, size_t k, uint64_t now)
+{
+    struct netmoved *nm = ms[0]->nm;
+    int error = nm->ops->announce_run(nm, now);
+
+    for (size_t i = 0; error && i < k; i++) {
+        migration_set_error(ms[i], "sending announcements: %s",
+                            ovs_strerror(-error));
     }
 }
 
@@ -564,12 +629,12 @@ activate(struct migration **ms, size_t k)
     for (size_t i = 0; i < k; i++) {
         vms[i] = ms[i]->vm;
     }
-    bool together = !nmovs_activate_many(ms[0]->nm->db, vms, k,
-                                         err, sizeof err);
+    struct netmoved *nm = ms[0]->nm;
+    bool together = !nm->ops->port_activate_many(nm, vms, k, err, sizeof err);
     free(vms);
     for (size_t i = 0; i < k; i++) {
         struct migration *m = ms[i];
-        if (!together && nmovs_activate(m->nm->db, m->vm, err, sizeof err)) {
+        if (!together && nm->ops->port_activate(nm, m->vm, err, sizeof err)) {
             migration_set_error(m, "activate: %s (retrying)", err);
             m->activate_pending = true;
         }
@@ -618,7 +683,7 @@ migration_resume_batch(struct migration **ms, size_t n)
     /* 0. In the kernel before the first frame (survives a kill), on disk
      * after it. */
     for (size_t i = 0; i < k; i++) {
-        migration_journal(ms[i], "resume-begin", NULL, false);
+        migration_journal(ms[i], NM_JS_RESUME_BEGIN, NULL, false);
     }
 
     /* 1. Every VM's RARP, then the ports, then the GARPs and NAs.  One frame
@@ -628,13 +693,12 @@ migration_resume_batch(struct migration **ms, size_t n)
      * every port of a big bridge is what takes the time, so the frames that
      * only add the IPs come last. */
     if (k) {
-        struct garp_announcer *ann = ms[0]->nm->announcer;
         uint64_t now = time_usec();
         for (size_t i = 0; i < k; i++) {
             ms[i]->announce_until_us = now + ANNOUNCE_WAIT_US;
             announce(ms[i], GARP_F_RARP, now);
         }
-        garp_announcer_run(ann, now);
+        announce_run(ms, k, now);
         activate(ms, k);
         now = time_usec();
         for (size_t i = 0; i < k; i++) {
@@ -642,7 +706,7 @@ migration_resume_batch(struct migration **ms, size_t n)
             ms[i]->capture_until_us = now + CAPTURE_MARGIN_US
                 + 1000ULL * rounds_span_ms(&ms[i]->nm->cfg->announce);
         }
-        garp_announcer_run(ann, now);
+        announce_run(ms, k, now);
     }
 
     /* 2. On disk, with the timings so far. */
@@ -651,7 +715,7 @@ migration_resume_batch(struct migration **ms, size_t n)
         struct json *t = json_object_create();
         json_object_put(t, "first_frame_wall_us",
                         json_integer_create(m->first_frame_wall_us));
-        migration_journal(m, "announced", t, true);
+        migration_journal(m, NM_JS_ANNOUNCED, t, true);
         VLOG_INFO("%s: resumed: first frame at %.3f ms, port active at "
                   "%.3f ms", m->id, migration_ms(m->t_resume_call,
                                                m->t_first_frame),
@@ -693,8 +757,9 @@ confirm_reply(void *m_, const struct json *result, const char *error)
     m->state = MIG_DONE;
     free(m->last_error);
     m->last_error = NULL;
-    migration_journal(m, "confirmed", nm_json_object_1("source_removed",
-                                                 json_clone(result)), true);
+    migration_journal(m, NM_JS_CONFIRMED,
+                      nm_json_object_1("source_removed", json_clone(result)),
+                      true);
     maybe_finish(m);
     VLOG_INFO("%s: done: confirmed by %s %.1f ms after resume", m->id,
               m->src, migration_ms(m->t_resume_call, m->t_confirmed));
@@ -719,8 +784,8 @@ ct_delta_reply(void *m_, const struct json *result, const char *error)
     if (ct->type != JSON_NULL) {
         size_t created = 0, updated = 0, deleted = 0;
         if (ct_table_from_json(ct, &tab, err, sizeof err)
-            || ct_import(tab, &created, &updated, &deleted,
-                         err, sizeof err)) {
+            || m->nm->ops->ct_import(m->nm, tab, &created, &updated,
+                                     &deleted, err, sizeof err)) {
             migration_set_error(m, "conntrack delta: %s (retrying)", err);
             ct_table_destroy(tab);
             retry_later(m);
@@ -734,24 +799,44 @@ ct_delta_reply(void *m_, const struct json *result, const char *error)
     m->backoff_ms = RETRY_MIN_MS;
     json_destroy(m->ct_delta);
     m->ct_delta = json_clone(ct);
-    migration_journal(m, "ct-delta-done", nm_json_object_1("ct", json_clone(ct)), true);
+    migration_journal(m, NM_JS_CT_DELTA_DONE,
+                      nm_json_object_1("ct", json_clone(ct)), true);
     resume_background(m);
 }
 
-/* Sends the next request of resume's background part, if none is out. */
+/* Sends the next request of resume's background part, if none is out.
+ * A source that is not a configured peer (a restart recovered a migration
+ * whose source has left the configuration) can never be asked: the
+ * migration fails, saying so, rather than wait for ever.  The VM runs here
+ * (nothing is rolled back after resume); the source keeps its copy. */
 static void
 resume_background(struct migration *m)
 {
     struct json *p = json_object_create();
+    const char *method = m->ct_delta_done ? "confirm" : "ct-delta";
 
     json_object_put_string(p, "vm", m->vm);
     json_object_put_string(p, "id", m->id);
     m->rpc_pending = true;
     m->retry_at_us = 0;
-    nm_peers_request(m->nm->peers, m->src,
-                     m->ct_delta_done ? "confirm" : "ct-delta", p,
-                     RPC_TIMEOUT_MS,
-                     m->ct_delta_done ? confirm_reply : ct_delta_reply, m);
+    int error = m->nm->ops->request(m->nm, m->src, method, p, RPC_TIMEOUT_MS,
+                                    m->ct_delta_done ? confirm_reply
+                                                     : ct_delta_reply, m);
+    if (error) {
+        m->rpc_pending = false;
+        migration_set_error(m, "source %s: %s: %s; the VM runs here, but "
+                            "the source keeps its copy (port, firewall) "
+                            "until it is removed there", m->src, method,
+                            error == -ENOENT ? "not a configured peer"
+                                             : ovs_strerror(-error));
+        m->state = MIG_FAILED;
+        migration_journal(m, NM_JS_FAILED,
+                          nm_json_object_1("error",
+                                           json_string_create(m->last_error)),
+                          true);
+        migration_journal_finish(m);
+        migration_answer_waiters(m);
+    }
 }
 
 /* ---- abort (before resume) ---- */
@@ -767,11 +852,11 @@ migration_abort(struct migration *m, char **errorp)
     if (m->state == MIG_FAILED || m->state == MIG_ABORTED) {
         return 0;
     }
-    nm_peers_cancel(m->nm->peers, m);
-    migration_journal(m, "abort-begin", NULL, true);
+    m->nm->ops->cancel(m->nm, m);
+    migration_locates_cancel(m);
+    migration_journal(m, NM_JS_ABORT_BEGIN, NULL, true);
     migration_set_error(m, "aborted");
-    migration_fail_prepare(m);
-    m->state = MIG_ABORTED;
+    migration_end_before_resume(m, MIG_ABORTED);
     return 0;
 }
 
@@ -787,7 +872,7 @@ migrations_run(struct netmoved *nm)
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
         migration_follow_port(m);
         if (m->capture) {
-            garp_capture_run(m->capture);
+            capture_read(m);
             if (m->capture_until_us && now >= m->capture_until_us) {
                 capture_close(m);
             }
@@ -796,14 +881,15 @@ migrations_run(struct netmoved *nm)
             if (!all_announced(m)) {
                 migration_local_ifaces(m);
                 announce(m, GARP_F_ALL, time_usec());
-                garp_announcer_run(nm->announcer, time_usec());
+                announce_run(&m, 1, time_usec());
                 if (all_announced(m) && m->activate_pending
-                    && !nmovs_activate(nm->db, m->vm, err, sizeof err)) {
+                    && !nm->ops->port_activate(nm, m->vm, err, sizeof err)) {
                     m->activate_pending = false;
                 }
             }
+            /* Failing, it is retried on the next run (RETRY_MIN_MS). */
             if (m->activate_pending
-                && !nmovs_activate(nm->db, m->vm, err, sizeof err)) {
+                && !nm->ops->port_activate(nm, m->vm, err, sizeof err)) {
                 m->activate_pending = false;
             }
             if (!m->rpc_pending && m->retry_at_us && now >= m->retry_at_us) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "openvswitch/compiler.h"
 #include "openvswitch/hmap.h"
 
 #include "garp/garp.h"
@@ -21,7 +22,9 @@ enum mig_state {
     MIG_PREPARED,       /* Staged: port blocked, firewall and ct imported. */
     MIG_RESUMING,       /* Active and announced; ct delta, confirm pending. */
     MIG_DONE,           /* The source confirmed: nothing left there. */
-    MIG_FAILED,         /* Failed before resume: rolled back. */
+    MIG_FAILED,         /* Failed before resume: rolled back.  Or, after
+                         * resume, its source is not a configured peer:
+                         * the VM runs here, the source keeps its copy. */
     MIG_ABORTED,        /* Aborted before resume: rolled back. */
 };
 
@@ -119,7 +122,8 @@ void migration_resume(struct migration *);
 void migration_resume_batch(struct migration **ms, size_t n);
 
 /* Rolls 'm' back if it has not resumed.  0, or -EBUSY with '*errorp'. */
-int migration_abort(struct migration *, char **errorp);
+int migration_abort(struct migration *, char **errorp)
+    OVS_WARN_UNUSED_RESULT;
 
 void migration_add_waiter(struct migration *, struct unixctl_conn *,
                           enum mig_wait);

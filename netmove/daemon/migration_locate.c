@@ -9,13 +9,10 @@
 #include "unixctl.h"
 #include "util.h"
 
-#include "firewall/firewall.h"
-#include "garp/garp.h"
 #include "netmove/common/config.h"
-#include "netmove/daemon/journal.h"
+#include "netmove/daemon/mig_ops.h"
 #include "netmove/daemon/migration.h"
 #include "netmove/daemon/migration-private.h"
-#include "netmove/daemon/peer.h"
 #include "netmove/daemon/service.h"
 #include "netmove/addr/vmaddr.h"
 #include "netmove/common/json.h"
@@ -26,7 +23,7 @@ void
 migration_locates_cancel(struct migration *m)
 {
     for (size_t i = 0; i < m->n_locates; i++) {
-        nm_peers_cancel(m->nm->peers, &m->locates[i]);
+        m->nm->ops->cancel(m->nm, &m->locates[i]);
     }
     free(m->locates);
     m->locates = NULL;
@@ -59,7 +56,7 @@ void
 migration_start(struct migration *m)
 {
     struct netmoved *nm = m->nm;
-    size_t n = nm_peers_count(nm->peers);
+    size_t n = nm->cfg->n_peers;
 
     if (m->src) {
         migration_start_prepare(m);
@@ -76,11 +73,18 @@ migration_start(struct migration *m)
     m->locates = xcalloc(n, sizeof *m->locates);
     m->n_locates = m->n_unanswered = n;
     for (size_t i = 0; i < n; i++) {
+        m->locates[i] = (struct mig_locate) { m, nm->cfg->peers[i].name,
+                                              false };
+    }
+    for (size_t i = 0; i < n && m->state == MIG_LOCATING; i++) {
+        struct mig_locate *l = &m->locates[i];
         struct json *p = json_object_create();
         json_object_put_string(p, "vm", m->vm);
-        m->locates[i] = (struct mig_locate) { m, nm_peers_name(nm->peers, i),
-                                              false };
-        nm_peers_request(nm->peers, m->locates[i].peer, "locate", p,
-                         RPC_TIMEOUT_MS, locate_reply, &m->locates[i]);
+        if (nm->ops->request(nm, l->peer, "locate", p, RPC_TIMEOUT_MS,
+                             locate_reply, l)) {
+            /* Cannot happen (the names are the configured peers'); as if
+             * it had answered that it has no such VM. */
+            locate_reply(l, NULL, "not a configured peer");
+        }
     }
 }

@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include "netmove/common/config.h"
+#include "netmove/daemon/mig_ops.h"
 #include "netmove/daemon/migration.h"
 #include "netmove/daemon/migration-private.h"
 #include "netmove/daemon/service.h"
@@ -85,8 +86,10 @@ migration_local_ifaces(struct migration *m)
         struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
         uint32_t ofport;
         char *name;
-        if (!nmovs_vm_iface_by_mac(m->nm->db, m->vm, ia->mac, &name,
-                                   &ofport)) {
+        /* -ENOENT: not here yet (it comes with the VM); the source's
+         * name and no OpenFlow port meanwhile. */
+        if (!m->nm->ops->vm_iface_by_mac(m->nm, m->vm, ia->mac, &name,
+                                         &ofport)) {
             free(ia->port);
             ia->port = name;
             ia->ofport = ofport;
@@ -101,17 +104,18 @@ migration_local_ifaces(struct migration *m)
 void
 migration_follow_port(struct migration *m)
 {
-    struct nmovs_db *db = m->nm->db;
+    struct netmoved *nm = m->nm;
+    const struct mig_ops *ops = nm->ops;
     char err[NM_ERRLEN];
 
     if (!m->n_port_docs
         || (m->state != MIG_PREPARED
             && !(m->state == MIG_RESUMING && m->adopt_pending))
-        || nmovs_db_seqno(db) == m->db_seqno) {
+        || ops->db_seqno(nm) == m->db_seqno) {
         return;
     }
-    m->db_seqno = nmovs_db_seqno(db);
-    uint32_t hash = nmovs_vm_ports_hash(db, m->vm);
+    m->db_seqno = ops->db_seqno(nm);
+    uint32_t hash = ops->vm_ports_hash(nm, m->vm);
     if (hash == m->ports_hash) {
         return;
     }
@@ -121,8 +125,8 @@ migration_follow_port(struct migration *m)
                                       .staged_by = m->id };
     size_t n_missing;
     bool changed;
-    if (nmovs_adopt(db, m->port_docs, m->n_port_docs, &opts, &changed,
-                    &n_missing, err, sizeof err)) {
+    if (ops->port_stage(nm, true, m->port_docs, m->n_port_docs, &opts,
+                        &changed, &n_missing, err, sizeof err)) {
         migration_set_error(m, "adopting the VM's port: %s", err);
     } else if (!n_missing) {
         if (m->adopt_pending || changed) {
@@ -132,6 +136,6 @@ migration_follow_port(struct migration *m)
         m->adopt_pending = false;
         migration_local_ifaces(m);
     }
-    m->db_seqno = nmovs_db_seqno(db);
-    m->ports_hash = nmovs_vm_ports_hash(db, m->vm);
+    m->db_seqno = ops->db_seqno(nm);
+    m->ports_hash = ops->vm_ports_hash(nm, m->vm);
 }

@@ -1,115 +1,147 @@
-/* After a restart: every migration the journal left unfinished is resumed
- * (it had resumed: the destination never gives up), rolled back (it had
- * not), or kept prepared; a source's exports are kept for their
- * destinations. */
+/* After a restart: every migration the journal left unfinished, as its
+ * destination (service.c dispatches a journal by role: a source's exports
+ * are source.c's), resumed (it had resumed: the destination never gives
+ * up), rolled back (it had not), kept prepared, or finished (it had
+ * ended, and the restart came before its journal moved to done/). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "openvswitch/json.h"
 #include "openvswitch/vlog.h"
-#include "unixctl.h"
 #include "util.h"
 
-#include "firewall/firewall.h"
-#include "garp/garp.h"
-#include "netmove/common/config.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/migration.h"
 #include "netmove/daemon/migration-private.h"
-#include "netmove/daemon/peer.h"
 #include "netmove/daemon/service.h"
-#include "netmove/daemon/source.h"
 #include "netmove/addr/vmaddr.h"
 #include "netmove/common/json.h"
 #include "netmove/common/error.h"
 
 VLOG_DEFINE_THIS_MODULE(migration_recover);
 
+/* What the records of one migration say, read in order. */
+struct recovered {
+    const char *vm, *src;
+    const struct json *export;  /* "prepare-done"'s, NULL if none. */
+    bool adopt, resumed, ct_done, aborting;
+    enum mig_state ended;       /* MIG_DONE, _FAILED, _ABORTED; or
+                                 * MIG_PREPARING: not ended. */
+};
+
 static void
-recover_one(void *nm_, const char *id, const struct json *records)
+read_records(const struct json *records, struct recovered *r)
 {
-    struct netmoved *nm = nm_;
     const struct json_array *a = json_array(records);
-    const char *vm = NULL, *src = NULL;
-    const struct json *export = NULL;
-    bool resumed = false, aborting = false, ct_done = false, adopt = false;
 
+    memset(r, 0, sizeof *r);
+    r->ended = MIG_PREPARING;
     for (size_t i = 0; i < a->n; i++) {
-        const struct json *rec = a->elems[i];
-        const struct json *role = nm_json_member(rec, "role");
-        const struct json *step = nm_json_member(rec, "step");
-        const struct json *v = nm_json_member(rec, "vm");
-        const struct json *s = nm_json_member(rec, "src");
-        if (role && role->type == JSON_STRING
-            && !strcmp(json_string(role), "source")) {
-            source_recover(nm, id, records);
-            return;
+        struct nm_journal_rec rec;
+        if (!nm_journal_rec_parse(a->elems[i], &rec)
+            || rec.role != NM_JOURNAL_DESTINATION) {
+            continue;           /* Torn, or of a newer netmoved. */
         }
-        if (!role || role->type != JSON_STRING
-            || strcmp(json_string(role), "destination")
-            || !step || step->type != JSON_STRING
-            || !v || v->type != JSON_STRING) {
-            return;
+        const struct json *src = nm_json_member(rec.json, "src");
+        r->vm = rec.vm;
+        r->src = src && src->type == JSON_STRING ? json_string(src) : r->src;
+        switch (rec.step) {
+        case NM_JS_PREPARE_BEGIN: {
+            const struct json *adopt = nm_json_member(rec.json, "adopt");
+            r->adopt = adopt && adopt->type == JSON_TRUE;
+            break;
         }
-        vm = json_string(v);
-        src = s && s->type == JSON_STRING ? json_string(s) : src;
-        const char *st = json_string(step);
-        if (!strcmp(st, "prepare-begin")) {
-            const struct json *a = nm_json_member(rec, "adopt");
-            adopt = a && a->type == JSON_TRUE;
-        } else if (!strcmp(st, "prepare-done")) {
-            export = nm_json_member(rec, "export");
-        } else if (!strcmp(st, "resume-begin")) {
-            resumed = true;
-        } else if (!strcmp(st, "ct-delta-done")) {
-            ct_done = true;
-        } else if (!strcmp(st, "abort-begin")) {
-            aborting = true;
+        case NM_JS_PREPARE_DONE:
+            r->export = nm_json_member(rec.json, "export");
+            break;
+        case NM_JS_RESUME_BEGIN:
+        case NM_JS_ANNOUNCED:
+            r->resumed = true;
+            break;
+        case NM_JS_CT_DELTA_DONE:
+            r->ct_done = true;
+            break;
+        case NM_JS_ABORT_BEGIN:
+            r->aborting = true;
+            break;
+        case NM_JS_CONFIRMED:
+            r->ended = MIG_DONE;
+            break;
+        case NM_JS_FAILED:
+            r->ended = MIG_FAILED;
+            break;
+        case NM_JS_ABORTED:
+            r->ended = MIG_ABORTED;
+            break;
+        case NM_JS_ANNOUNCEMENTS_SEEN:
+        case NM_JS_EXPORT:
+        case NM_JS_CONFIRM_BEGIN:
+        case NM_JS_CONFIRM_DONE:
+        case NM_JS_N:
+        default:
+            break;
         }
     }
-    if (!vm || migration_find(nm, vm)) {
-        return;
-    }
+}
 
-    struct migration *m = migration_create(nm, vm, src, id);
+/* The VM's addresses and port documents from its export 'x'. */
+static void
+load_export(struct migration *m, const struct json *x)
+{
+    const struct json *port = nm_json_member(x, "port");
+    const struct json *learned = nm_json_member(x, "learned");
     char err[NM_ERRLEN];
-    m->adopt = adopt;
-    m->adopt_pending = adopt;   /* Until migration_follow_port() finds it. */
-    if (export && export->type == JSON_OBJECT) {
-        const struct json *port = nm_json_member(export, "port");
-        const struct json *learned = nm_json_member(export, "learned");
-        m->export = json_clone(export);
-        if (nm_vm_addrs_from_doc(port, NULL, 0, &m->addrs, err, sizeof err)
-            || (learned && nm_vm_addrs_add_learned(&m->addrs, learned,
-                                                   err, sizeof err))
-            || migration_port_docs(m, export, err, sizeof err)) {
-            VLOG_WARN("%s: recovery: %s", id, err);
-        }
-        m->state = MIG_PREPARED;
-    }
-    if (aborting || !export) {
-        /* Before resume: roll back whatever was staged. */
-        VLOG_INFO("%s: recovery: rolling back %s", id, vm);
-        migration_set_error(m, "rolled back after a restart");
-        migration_fail_prepare(m);
-    } else if (resumed) {
-        /* After resume: never give up; finish it. */
-        VLOG_INFO("%s: recovery: completing the resume of %s", id, vm);
-        m->ct_delta_done = ct_done;
-        migration_resume(m);
-    } else {
-        VLOG_INFO("%s: recovery: %s stays prepared, awaiting resume or "
-                  "abort", id, vm);
+
+    m->export = json_clone(x);
+    if (nm_vm_addrs_from_doc(port, NULL, 0, &m->addrs, err, sizeof err)
+        || (learned && nm_vm_addrs_add_learned(&m->addrs, learned,
+                                               err, sizeof err))
+        || migration_port_docs(m, x, err, sizeof err)) {
+        /* What is missing is not announced or re-imported; a rollback
+         * still removes what the migration staged (by its id). */
+        VLOG_WARN("%s: recovery: %s", m->id, err);
     }
 }
 
 void
-migrations_recover(struct netmoved *nm)
+migration_recover(struct netmoved *nm, const char *id,
+                   const struct json *records)
 {
-    int error = nm_journal_load(nm->journal, recover_one, nm);
+    struct recovered r;
 
-    if (error) {
-        VLOG_ERR("journal: %s", ovs_strerror(-error));
+    read_records(records, &r);
+    if (!r.vm || migration_find(nm, r.vm)) {
+        return;
+    }
+
+    struct migration *m = migration_create(nm, r.vm, r.src, id);
+    m->adopt = r.adopt;
+    m->adopt_pending = r.adopt; /* Until migration_follow_port() finds it. */
+    if (r.export && r.export->type == JSON_OBJECT) {
+        load_export(m, r.export);
+        m->state = MIG_PREPARED;
+    }
+    if (r.ended != MIG_PREPARING) {
+        /* It ended; the restart came before its journal was finished. */
+        VLOG_INFO("%s: recovery: %s had ended (%s)", id, r.vm,
+                  migration_state_name(r.ended));
+        m->state = r.ended;
+        migration_journal_finish(m);
+    } else if (r.aborting || !m->export) {
+        /* Before resume: roll back whatever was staged. */
+        VLOG_INFO("%s: recovery: rolling back %s", id, r.vm);
+        migration_set_error(m, "%srolled back after a restart",
+                            r.aborting ? "aborted: " : "");
+        migration_end_before_resume(m, r.aborting ? MIG_ABORTED
+                                                  : MIG_FAILED);
+    } else if (r.resumed) {
+        /* After resume: never give up; finish it. */
+        VLOG_INFO("%s: recovery: completing the resume of %s", id, r.vm);
+        m->ct_delta_done = r.ct_done;
+        migration_resume(m);
+    } else {
+        VLOG_INFO("%s: recovery: %s stays prepared, awaiting resume or "
+                  "abort", id, r.vm);
     }
 }

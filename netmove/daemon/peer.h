@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "openvswitch/compiler.h"
+
 struct json;
 struct nm_config;
 struct nm_peers;
@@ -31,7 +33,8 @@ typedef struct json *nm_peer_method_fn(void *aux, const char *peer,
  * connecting to every configured peer.  'cfg' must outlive the result.
  * Returns 0 or a negative errno with a reason in 'err'. */
 int nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
-                    char *err, size_t errlen);
+                    char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Closes every connection.  Pending requests are not called back.  NULL is
  * accepted. */
@@ -66,7 +69,8 @@ void nm_peers_reply(struct nm_peer_req *req, struct json *result,
  * -ENOENT if 'peer' is not a configured peer (then 'cb' is not called). */
 int nm_peers_request(struct nm_peers *, const char *peer, const char *method,
                      struct json *params, long long int timeout_ms,
-                     nm_peer_reply_cb *cb, void *aux);
+                     nm_peer_reply_cb *cb, void *aux)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Forgets every pending request whose callback argument is 'aux'. */
 void nm_peers_cancel(struct nm_peers *, void *aux);

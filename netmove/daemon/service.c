@@ -23,6 +23,7 @@
 #include "netmove/common/config.h"
 #include "netmove/common/json.h"
 #include "netmove/daemon/journal.h"
+#include "netmove/daemon/mig_ops.h"
 #include "netmove/daemon/migration.h"
 #include "netmove/daemon/peer.h"
 #include "netmove/daemon/source.h"
@@ -468,11 +469,45 @@ wait_for_db(struct netmoved *nm, int timeout_ms)
 }
 
 static void
+recover_one(void *nm_, const char *id, const struct json *records)
+{
+    struct netmoved *nm = nm_;
+    enum nm_journal_role role;
+
+    if (!nm_journal_role_of(records, &role)) {
+        VLOG_WARN("%s: journal: no record says whose migration it is; "
+                  "left as it is", id);
+        return;
+    }
+    switch (role) {
+    case NM_JOURNAL_DESTINATION:
+        migration_recover(nm, id, records);
+        break;
+    case NM_JOURNAL_SOURCE:
+        source_recover(nm, id, records);
+        break;
+    case NM_JOURNAL_N_ROLES:
+    default:
+        OVS_NOT_REACHED();
+    }
+}
+
+void
+netmoved_recover(struct netmoved *nm)
+{
+    int error = nm_journal_load(nm->journal, recover_one, nm);
+
+    if (error) {
+        VLOG_ERR("journal: %s", ovs_strerror(-error));
+    }
+}
+
+static void
 recover_when_ready(struct netmoved *nm)
 {
     if (nm->recover_pending && nmovs_db_is_synced(nm->db)) {
         nm->recover_pending = false;
-        migrations_recover(nm);
+        netmoved_recover(nm);
     }
 }
 
@@ -485,6 +520,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
 
     memset(nm, 0, sizeof *nm);
     nm->cfg = cfg;
+    nm->ops = &mig_ops_system;
     hmap_init(&nm->migrations);
     ovs_list_init(&nm->batches);
 
@@ -541,7 +577,13 @@ netmoved_run(struct netmoved *nm)
     nm_peers_run(nm->peers);
     source_run(nm);
     nm_learn_run(nm);
-    garp_announcer_run(nm->announcer, time_usec());
+    /* The migrations whose rounds these are record their own failures when
+     * they drive the announcer (migration.c); here only the log. */
+    int error = garp_announcer_run(nm->announcer, time_usec());
+    if (error) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+        VLOG_WARN_RL(&rl, "announcements: %s", ovs_strerror(-error));
+    }
     migrations_run(nm);
 
     struct batch *b;

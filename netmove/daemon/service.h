@@ -7,11 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "openvswitch/compiler.h"
 #include "openvswitch/hmap.h"
 #include "openvswitch/list.h"
 #include "openvswitch/shash.h"
 
 struct garp_announcer;
+struct mig_ops;
 struct nm_learn;
 struct garp_sender;
 struct json;
@@ -25,6 +27,8 @@ struct unixctl_server;
 
 struct netmoved {
     struct nm_config *cfg;
+    const struct mig_ops *ops;          /* What migrations ask of peers,
+                                         * OVS, firewall, announcer. */
     struct nm_peers *peers;
     struct nm_journal *journal;
     struct nmovs_db *db;                /* This host's OVSDB. */
@@ -47,15 +51,24 @@ struct netmoved {
  * then resumes or rolls back what the journal left unfinished.  0 or -errno
  * with 'err'. */
 int netmoved_init(struct netmoved *nm, struct nm_config *cfg,
-                  char *err, size_t errlen);
+                  char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 void netmoved_destroy(struct netmoved *nm);
 void netmoved_run(struct netmoved *nm);
 void netmoved_wait(struct netmoved *nm);
 
+/* Replays the journal: each migration it left unfinished goes, by the role
+ * its records were written in, to migration_recover() (this host was its
+ * destination) or source_recover() (its source).  The one place that
+ * dispatches records by role. */
+void netmoved_recover(struct netmoved *nm);
+
 /* migration.c: the destination's side of a migration. */
 void migrations_run(struct netmoved *nm);
 void migrations_wait(struct netmoved *nm);
-void migrations_recover(struct netmoved *nm);
+/* Recovers migration 'id' from its journal 'records' (destination role). */
+void migration_recover(struct netmoved *nm, const char *id,
+                       const struct json *records);
 void migrations_destroy(struct netmoved *nm);
 
 /* The announcer's frame callback ('aux' is the netmoved). */

@@ -81,22 +81,34 @@ get_params(const struct json *params, const char **vm, const char **id,
     return true;
 }
 
+/* Journals 'step' of migration 'id' of 'vm' to 'peer' (with the members
+ * of 'extra', consumed).  A failure is logged: the source's steps are
+ * idempotent, and a destination asks again. */
 static void
 journal_note(struct netmoved *nm, const char *id, const char *vm,
-             const char *step, const char *peer, struct json *extra)
+             enum nm_journal_step step, const char *peer, struct json *extra)
 {
     struct json *rec = extra ? extra : json_object_create();
 
-    json_object_put_string(rec, "role", "source");
-    json_object_put_string(rec, "vm", vm);
-    json_object_put_string(rec, "step", step);
     json_object_put_string(rec, "peer", peer);
-    json_object_put(rec, "t_us", json_integer_create(time_wall_usec()));
+    rec = nm_journal_rec_create(NM_JOURNAL_SOURCE, step, vm, rec);
     int error = nm_journal_append(nm->journal, id, rec, true);
     if (error) {
         VLOG_WARN("%s: journal: %s", id, ovs_strerror(-error));
     }
     json_destroy(rec);
+}
+
+/* Migration 'id' has ended here (a failure is logged: recovery then finds
+ * its ending record and finishes it). */
+static void
+journal_end(struct netmoved *nm, const char *id)
+{
+    int error = nm_journal_finish(nm->journal, id);
+
+    if (error) {
+        VLOG_WARN("%s: journal: finishing: %s", id, ovs_strerror(-error));
+    }
 }
 
 /* The export of 'vm' that migration 'id' to 'peer' holds here, or NULL with
@@ -126,12 +138,10 @@ already_confirmed(struct netmoved *nm, const char *id, const char *vm)
     bool done = false;
 
     for (size_t i = 0; records && i < json_array(records)->n; i++) {
-        const struct shash *r = json_object(json_array(records)->elems[i]);
-        const struct json *step = shash_find_data(r, "step");
-        const struct json *v = shash_find_data(r, "vm");
-        done |= step && step->type == JSON_STRING && v && v->type == JSON_STRING
-                && !strcmp(json_string(step), "confirm-done")
-                && !strcmp(json_string(v), vm);
+        struct nm_journal_rec rec;
+        done |= nm_journal_rec_parse(json_array(records)->elems[i], &rec)
+                && rec.role == NM_JOURNAL_SOURCE
+                && rec.step == NM_JS_CONFIRM_DONE && !strcmp(rec.vm, vm);
     }
     json_destroy(records);
     return done;
@@ -247,7 +257,7 @@ export_finish(struct netmoved *nm, struct export_job *job)
 
     struct json *rec = nm_json_object_1("port", json_clone(job->port));
     json_object_put(rec, "learned", learned);
-    journal_note(nm, o->id, o->vm, "export", o->dst, rec);
+    journal_note(nm, o->id, o->vm, NM_JS_EXPORT, o->dst, rec);
     VLOG_INFO("%s: exported %s to %s", o->id, o->vm, o->dst);
     nm_peers_reply(job->req, result, NULL);
     job->o = NULL;
@@ -441,7 +451,7 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
     if (!o) {
         return NULL;
     }
-    journal_note(nm, id, vm, "confirm-begin", peer, NULL);
+    journal_note(nm, id, vm, NM_JS_CONFIRM_BEGIN, peer, NULL);
     if (nmovs_remove(nm->db, &vm, 1, 5000, &n_ports, err, sizeof err)) {
         *errorp = xasprintf("port: %s", err);
         return NULL;
@@ -464,8 +474,8 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
         VLOG_WARN("%s: flushing %s's MAC table: %s", id, nm->cfg->bridge,
                   err);
     }
-    journal_note(nm, id, vm, "confirm-done", peer, NULL);
-    nm_journal_finish(nm->journal, id);
+    journal_note(nm, id, vm, NM_JS_CONFIRM_DONE, peer, NULL);
+    journal_end(nm, id);
     outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
     VLOG_INFO("%s: confirmed by %s: removed %zu port(s), %zu firewall "
               "object(s), %zu conntrack entries", id, peer, n_ports, n_fw,
@@ -530,8 +540,8 @@ src_abort(void *nm_, const char *peer, const struct json *params,
         return NULL;
     }
     outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
-    journal_note(nm, id, vm, "aborted", peer, NULL);
-    nm_journal_finish(nm->journal, id);
+    journal_note(nm, id, vm, NM_JS_ABORTED, peer, NULL);
+    journal_end(nm, id);
     VLOG_INFO("%s: aborted by %s; %s stays here", id, peer, vm);
     return json_object_create();
 }
@@ -716,33 +726,47 @@ verify_async(void *nm, const char *peer, const struct json *params,
 }
 
 /* After a restart: the exports not yet confirmed or aborted, from their
- * journals, so that their destinations can still confirm (or abort). */
+ * journals (service.c gives it those written as the source), so that their
+ * destinations can still confirm (or abort).  One that had ended before
+ * the restart (its journal not yet in done/) is finished. */
 void
 source_recover(struct netmoved *nm, const char *id, const struct json *records)
 {
     const struct json_array *a = json_array(records);
     const struct json *port = NULL, *learned = NULL;
     const char *vm = NULL, *peer = NULL;
+    bool ended = false;
     char err[NM_ERRLEN];
 
     for (size_t i = 0; i < a->n; i++) {
-        const struct shash *r = json_object(a->elems[i]);
-        const struct json *step = shash_find_data(r, "step");
-        const struct json *v = shash_find_data(r, "vm");
-        const struct json *p = shash_find_data(r, "peer");
-        if (!step || step->type != JSON_STRING || !v || v->type != JSON_STRING
-            || !p || p->type != JSON_STRING) {
+        struct nm_journal_rec rec;
+        if (!nm_journal_rec_parse(a->elems[i], &rec)
+            || rec.role != NM_JOURNAL_SOURCE) {
             continue;
         }
-        if (!strcmp(json_string(step), "export")) {
-            vm = json_string(v);
-            peer = json_string(p);
-            port = shash_find_data(r, "port");
-            learned = shash_find_data(r, "learned");
-        } else if (!strcmp(json_string(step), "confirm-done")
-                   || !strcmp(json_string(step), "aborted")) {
-            vm = NULL;
+        const struct json *p = nm_json_member(rec.json, "peer");
+        if (!p || p->type != JSON_STRING) {
+            continue;
         }
+        switch (rec.step) {
+        case NM_JS_EXPORT:
+            vm = rec.vm;
+            peer = json_string(p);
+            port = nm_json_member(rec.json, "port");
+            learned = nm_json_member(rec.json, "learned");
+            ended = false;
+            break;
+        case NM_JS_CONFIRM_DONE:
+        case NM_JS_ABORTED:
+            vm = NULL;
+            ended = true;
+            break;
+        default:
+            break;
+        }
+    }
+    if (ended) {
+        journal_end(nm, id);
     }
     if (!vm || !port || shash_find(&nm->source->outgoing, vm)) {
         return;

@@ -18,8 +18,9 @@ void source_destroy(struct netmoved *nm);
 void source_run(struct netmoved *nm);
 void source_wait(struct netmoved *nm);
 
-/* Replays the journal records of one export ('id', its 'records'): the VM
- * it served stays outgoing until confirmed or aborted. */
+/* Replays the journal records of one export ('id', its 'records', those
+ * netmoved_recover() dispatches as the source's): the VM it served stays
+ * outgoing until confirmed or aborted; one that had ended is finished. */
 void source_recover(struct netmoved *nm, const char *id,
                     const struct json *records);
 

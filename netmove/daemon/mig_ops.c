@@ -1,0 +1,145 @@
+/* The destination state machine's operations on the real world: netmoved's
+ * peers, OVSDB and bridge, nftables and conntrack, and announcer. */
+#include "netmove/daemon/mig_ops.h"
+
+#include <errno.h>
+
+#include "firewall/firewall.h"
+#include "garp/garp.h"
+#include "netmove/daemon/peer.h"
+#include "netmove/daemon/service.h"
+#include "ovs/ovs.h"
+
+static int
+sys_request(struct netmoved *nm, const char *peer, const char *method,
+            struct json *params, long long int timeout_ms,
+            nm_peer_reply_cb *cb, void *aux)
+{
+    return nm_peers_request(nm->peers, peer, method, params, timeout_ms,
+                            cb, aux);
+}
+
+static void
+sys_cancel(struct netmoved *nm, void *aux)
+{
+    nm_peers_cancel(nm->peers, aux);
+}
+
+static int
+sys_port_stage(struct netmoved *nm, bool adopt, struct nmovs_doc *const *docs,
+               size_t n, const struct nmovs_import_opts *opts, bool *changed,
+               size_t *n_missing, char *err, size_t errlen)
+{
+    *n_missing = 0;
+    return adopt
+        ? nmovs_adopt(nm->db, docs, n, opts, changed, n_missing, err, errlen)
+        : nmovs_import(nm->db, docs, n, opts, changed, err, errlen);
+}
+
+static int
+sys_port_remove_staged(struct netmoved *nm, const char *staged_by,
+                       size_t *n_removed, char *err, size_t errlen)
+{
+    return nmovs_remove_staged(nm->db, staged_by, n_removed, err, errlen);
+}
+
+static int
+sys_port_activate(struct netmoved *nm, const char *vm, char *err,
+                  size_t errlen)
+{
+    return nmovs_activate(nm->db, vm, err, errlen);
+}
+
+static int
+sys_port_activate_many(struct netmoved *nm, const char *const *vms, size_t n,
+                       char *err, size_t errlen)
+{
+    return nmovs_activate_many(nm->db, vms, n, err, errlen);
+}
+
+static unsigned int
+sys_db_seqno(struct netmoved *nm)
+{
+    return nmovs_db_seqno(nm->db);
+}
+
+static uint32_t
+sys_vm_ports_hash(struct netmoved *nm, const char *vm)
+{
+    return nmovs_vm_ports_hash(nm->db, vm);
+}
+
+static int
+sys_vm_iface_by_mac(struct netmoved *nm, const char *vm, struct eth_addr mac,
+                    char **name, uint32_t *ofport)
+{
+    return nmovs_vm_iface_by_mac(nm->db, vm, mac, name, ofport);
+}
+
+static int
+sys_fw_import(struct netmoved *nm OVS_UNUSED, struct fw_ruleset *rs,
+              char *err, size_t errlen)
+{
+    return fw_import(rs, err, errlen);
+}
+
+static int
+sys_fw_remove(struct netmoved *nm OVS_UNUSED, const char *vm,
+              size_t *n_removed, char *err, size_t errlen)
+{
+    return fw_remove(vm, n_removed, err, errlen);
+}
+
+static int
+sys_ct_import(struct netmoved *nm OVS_UNUSED, const struct ct_table *tab,
+              size_t *created, size_t *updated, size_t *deleted,
+              char *err, size_t errlen)
+{
+    return ct_import(tab, created, updated, deleted, err, errlen);
+}
+
+static int
+sys_ct_remove(struct netmoved *nm OVS_UNUSED, const struct ct_filter *filter,
+              size_t *n_removed, char *err, size_t errlen)
+{
+    return ct_remove(filter, n_removed, err, errlen);
+}
+
+static int
+sys_announce_add(struct netmoved *nm, const struct garp_vm *vm,
+                 uint64_t now_us, size_t *idx, char *err, size_t errlen)
+{
+    return garp_announcer_add(nm->announcer, vm, now_us, idx, err, errlen);
+}
+
+static int
+sys_announce_run(struct netmoved *nm, uint64_t now_us)
+{
+    return garp_announcer_run(nm->announcer, now_us);
+}
+
+static int
+sys_ofport(struct netmoved *nm, const char *port, uint32_t *ofport,
+           char *err, size_t errlen)
+{
+    return garp_sender_port(nm->sender, port, ofport, err, errlen);
+}
+
+const struct mig_ops mig_ops_system = {
+    .request = sys_request,
+    .cancel = sys_cancel,
+    .port_stage = sys_port_stage,
+    .port_remove_staged = sys_port_remove_staged,
+    .port_activate = sys_port_activate,
+    .port_activate_many = sys_port_activate_many,
+    .db_seqno = sys_db_seqno,
+    .vm_ports_hash = sys_vm_ports_hash,
+    .vm_iface_by_mac = sys_vm_iface_by_mac,
+    .fw_import = sys_fw_import,
+    .fw_remove = sys_fw_remove,
+    .ct_import = sys_ct_import,
+    .ct_remove = sys_ct_remove,
+    .announce_add = sys_announce_add,
+    .announce_run = sys_announce_run,
+    .ofport = sys_ofport,
+};

@@ -1,0 +1,105 @@
+/* What the destination's state machine (migration*.c) asks of the world:
+ * its peers, this host's OVS, its firewall and conntrack, and the
+ * announcer.  A table of function pointers hung off struct netmoved, as
+ * garp's sender class is (garp/garp-private.h): mig_ops.c holds the real
+ * one (peer.h, ovs/ovs.h, firewall/firewall.h, garp/garp.h); the unit
+ * tests (tests/netmove/test_migration.c) drive migration.c against fakes.
+ *
+ * Only what the state machine calls, with the libraries' own conventions:
+ * 0 or a negative errno, a reason in 'err' where one helps.  Pure builders
+ * and parsers (nmovs_docs_from_json, fw_ruleset_from_json, ...) stay direct
+ * calls: they do no I/O. */
+#ifndef NETMOVE_MIG_OPS_H
+#define NETMOVE_MIG_OPS_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "openvswitch/types.h"
+
+#include "openvswitch/compiler.h"
+
+#include "netmove/daemon/peer.h"
+
+struct ct_filter;
+struct ct_table;
+struct fw_ruleset;
+struct garp_vm;
+struct netmoved;
+struct nmovs_doc;
+struct nmovs_import_opts;
+
+struct mig_ops {
+    /* Peers (peer.h).  'request' sends 'method' with 'params' (consumed) to
+     * 'peer'; 'cb' is called once, later, unless cancelled.  -ENOENT if
+     * 'peer' is not a configured peer ('cb' is never called then). */
+    int (*request)(struct netmoved *, const char *peer, const char *method,
+                   struct json *params, long long int timeout_ms,
+                   nm_peer_reply_cb *cb, void *aux)
+        OVS_WARN_UNUSED_RESULT;
+    /* Forgets every pending request whose callback argument is 'aux'. */
+    void (*cancel)(struct netmoved *, void *aux);
+
+    /* This host's OVS (ovs/ovs.h): the VM's port, staged blocked
+     * ('adopt': the migrator's port, found by the VM's identity, given the
+     * documents' settings; '*n_missing' of them not there yet), removed
+     * (only the one 'staged_by' made), unblocked. */
+    int (*port_stage)(struct netmoved *, bool adopt,
+                      struct nmovs_doc *const *docs, size_t n,
+                      const struct nmovs_import_opts *, bool *changed,
+                      size_t *n_missing, char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+    int (*port_remove_staged)(struct netmoved *, const char *staged_by,
+                              size_t *n_removed, char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+    int (*port_activate)(struct netmoved *, const char *vm,
+                         char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+    int (*port_activate_many)(struct netmoved *, const char *const *vms,
+                              size_t n, char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+    /* OVSDB's replica: its change counter, a hash of the VM's ports, the
+     * name and OpenFlow port of the VM's interface with MAC 'mac' (0 or
+     * -ENOENT; '*name' malloc'd). */
+    unsigned int (*db_seqno)(struct netmoved *);
+    uint32_t (*vm_ports_hash)(struct netmoved *, const char *vm);
+    int (*vm_iface_by_mac)(struct netmoved *, const char *vm,
+                           struct eth_addr mac, char **name,
+                           uint32_t *ofport)
+        OVS_WARN_UNUSED_RESULT;
+
+    /* The firewall and conntrack (firewall/firewall.h). */
+    int (*fw_import)(struct netmoved *, struct fw_ruleset *,
+                     char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+    int (*fw_remove)(struct netmoved *, const char *vm, size_t *n_removed,
+                     char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+    int (*ct_import)(struct netmoved *, const struct ct_table *,
+                     size_t *created, size_t *updated, size_t *deleted,
+                     char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+    int (*ct_remove)(struct netmoved *, const struct ct_filter *,
+                     size_t *n_removed, char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+
+    /* The announcer (garp/garp.h): adds 'vm' due at 'now_us' (its index in
+     * '*idx'; -ENOENT: its port is not in ovs-vswitchd yet), sends what is
+     * due (migration_frame_sent() hears of every frame), and the OpenFlow
+     * port of 'port'. */
+    int (*announce_add)(struct netmoved *, const struct garp_vm *,
+                        uint64_t now_us, size_t *idx, char *err,
+                        size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+    int (*announce_run)(struct netmoved *, uint64_t now_us)
+        OVS_WARN_UNUSED_RESULT;
+    int (*ofport)(struct netmoved *, const char *port, uint32_t *ofport,
+                  char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+};
+
+/* The real operations, on netmoved's peers, OVSDB, bridge and announcer. */
+extern const struct mig_ops mig_ops_system;
+
+#endif /* netmove/daemon/mig_ops.h */

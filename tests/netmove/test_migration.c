@@ -1,0 +1,999 @@
+/* netmove/daemon/migration*.c: the destination's state machine, driven for
+ * real against fakes behind its ops table (netmove/daemon/mig_ops.h): a
+ * peer that queues requests for the test to answer, OVS, firewall and an
+ * announcer that record what they are asked.  The journal is the real one,
+ * in a temporary directory; the clock (time_usec, time_wall_usec) and the
+ * CLI's answers (unixctl_command_reply*) are wrapped at link time
+ * (test_migration.mk). */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/json.h"
+#include "openvswitch/list.h"
+#include "util.h"
+
+#include "firewall/firewall.h"
+#include "garp/garp.h"
+#include "netmove/common/config.h"
+#include "netmove/common/json.h"
+#include "netmove/daemon/journal.h"
+#include "netmove/daemon/mig_ops.h"
+#include "netmove/daemon/migration.h"
+#include "netmove/daemon/service.h"
+#include "netmove/daemon/source.h"
+#include "ovs/ovs.h"
+
+#define MAX_REQS 16
+#define MAX_REPLIES 8
+#define MAX_ANN 16
+
+/* ---- the clock: monotonic and wall, advanced by the test ---- */
+
+static long long int mono_us, wall_us;
+
+long long int __wrap_time_usec(void);
+long long int __wrap_time_wall_usec(void);
+
+long long int
+__wrap_time_usec(void)
+{
+    return mono_us;
+}
+
+long long int
+__wrap_time_wall_usec(void)
+{
+    return wall_us;
+}
+
+static void
+advance_ms(unsigned int ms)
+{
+    mono_us += ms * 1000LL;
+    wall_us += ms * 1000LL;
+}
+
+/* ---- the fakes ---- */
+
+struct fake_req {
+    char *peer, *method;
+    struct json *params;
+    nm_peer_reply_cb *cb;
+    void *aux;
+};
+
+struct fake_reply {
+    void *conn;
+    bool ok;
+    char *state;                /* The answer's migration state. */
+    char *journal_last;         /* The journal's last step then. */
+    char *text;
+};
+
+static struct fake {
+    struct fake_req reqs[MAX_REQS];
+    size_t n_reqs;
+    struct ds calls;            /* "op arg;" for every OVS/fw call. */
+    size_t n_ann;               /* Announcer entries added. */
+    size_t n_sent;              /* ...of which sent. */
+    struct fake_reply replies[MAX_REPLIES];
+    size_t n_replies;
+} fake;
+
+static struct netmoved nm;
+static struct nm_config cfg;
+static struct nm_peer_config peer_cfg = { .name = (char *) "h1" };
+static char state_dir[64];
+
+static void
+call(const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    ds_put_format_valist(&fake.calls, fmt, args);
+    va_end(args);
+    ds_put_char(&fake.calls, ';');
+}
+
+static int
+fake_request(struct netmoved *nm_ OVS_UNUSED, const char *peer,
+             const char *method, struct json *params,
+             long long int timeout_ms OVS_UNUSED, nm_peer_reply_cb *cb,
+             void *aux)
+{
+    bool known = false;
+
+    for (size_t i = 0; i < cfg.n_peers; i++) {
+        known |= !strcmp(cfg.peers[i].name, peer);
+    }
+    if (!known) {
+        json_destroy(params);
+        return -ENOENT;
+    }
+    assert_true(fake.n_reqs < MAX_REQS);
+    fake.reqs[fake.n_reqs++] = (struct fake_req) {
+        xstrdup(peer), xstrdup(method), params, cb, aux,
+    };
+    return 0;
+}
+
+static void
+req_free(struct fake_req *r)
+{
+    free(r->peer);
+    free(r->method);
+    json_destroy(r->params);
+}
+
+static void
+fake_cancel(struct netmoved *nm_ OVS_UNUSED, void *aux)
+{
+    for (size_t i = 0; i < fake.n_reqs; i++) {
+        if (fake.reqs[i].aux == aux) {
+            req_free(&fake.reqs[i]);
+            memmove(&fake.reqs[i], &fake.reqs[i + 1],
+                    (--fake.n_reqs - i) * sizeof fake.reqs[0]);
+            i--;
+        }
+    }
+}
+
+static int
+fake_port_stage(struct netmoved *nm_ OVS_UNUSED, bool adopt,
+                struct nmovs_doc *const *docs OVS_UNUSED, size_t n,
+                const struct nmovs_import_opts *opts, bool *changed,
+                size_t *n_missing, char *err OVS_UNUSED,
+                size_t errlen OVS_UNUSED)
+{
+    call("stage %zu%s%s by %s", n, adopt ? " adopt" : "",
+         opts->blocked ? " blocked" : "", opts->staged_by);
+    *changed = true;
+    *n_missing = 0;
+    return 0;
+}
+
+static int
+fake_port_remove_staged(struct netmoved *nm_ OVS_UNUSED,
+                        const char *staged_by, size_t *n,
+                        char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("remove-staged %s", staged_by);
+    *n = 1;
+    return 0;
+}
+
+static int
+fake_port_activate(struct netmoved *nm_ OVS_UNUSED, const char *vm,
+                   char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("activate %s", vm);
+    return 0;
+}
+
+static int
+fake_port_activate_many(struct netmoved *nm_ OVS_UNUSED,
+                        const char *const *vms, size_t n,
+                        char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("activate-many %s/%zu", vms[0], n);
+    return 0;
+}
+
+static unsigned int
+fake_db_seqno(struct netmoved *nm_ OVS_UNUSED)
+{
+    return 1;
+}
+
+static uint32_t
+fake_vm_ports_hash(struct netmoved *nm_ OVS_UNUSED, const char *vm OVS_UNUSED)
+{
+    return 7;
+}
+
+static int
+fake_vm_iface_by_mac(struct netmoved *nm_ OVS_UNUSED,
+                     const char *vm OVS_UNUSED,
+                     struct eth_addr mac OVS_UNUSED, char **name,
+                     uint32_t *ofport)
+{
+    *name = xstrdup("vnet7");   /* This host's name for the tap. */
+    *ofport = 7;
+    return 0;
+}
+
+static int
+fake_fw_import(struct netmoved *nm_ OVS_UNUSED, struct fw_ruleset *rs,
+               char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("fw-import %s", fw_ruleset_vm(rs));
+    return 0;
+}
+
+static int
+fake_fw_remove(struct netmoved *nm_ OVS_UNUSED, const char *vm, size_t *n,
+               char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("fw-remove %s", vm);
+    *n = 1;
+    return 0;
+}
+
+static int
+fake_ct_import(struct netmoved *nm_ OVS_UNUSED,
+               const struct ct_table *tab OVS_UNUSED, size_t *c, size_t *u,
+               size_t *d, char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("ct-import");
+    if (c) {
+        *c = *u = *d = 0;
+    }
+    return 0;
+}
+
+static int
+fake_ct_remove(struct netmoved *nm_ OVS_UNUSED,
+               const struct ct_filter *f OVS_UNUSED, size_t *n,
+               char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("ct-remove");
+    *n = 0;
+    return 0;
+}
+
+static int
+fake_announce_add(struct netmoved *nm_ OVS_UNUSED, const struct garp_vm *vm,
+                  uint64_t now OVS_UNUSED, size_t *idx,
+                  char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("announce %s %#x", vm->port, vm->kinds);
+    assert_true(fake.n_ann < MAX_ANN);
+    *idx = fake.n_ann++;
+    return 0;
+}
+
+/* Sends every entry added since the last run: one frame each, now. */
+static int
+fake_announce_run(struct netmoved *nm_, uint64_t now OVS_UNUSED)
+{
+    for (; fake.n_sent < fake.n_ann; fake.n_sent++) {
+        migration_frame_sent(nm_, fake.n_sent, NULL, 0, wall_us);
+    }
+    return 0;
+}
+
+static int
+fake_ofport(struct netmoved *nm_ OVS_UNUSED, const char *port OVS_UNUSED,
+            uint32_t *ofport, char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    *ofport = 7;
+    return 0;
+}
+
+static const struct mig_ops fake_ops = {
+    .request = fake_request,
+    .cancel = fake_cancel,
+    .port_stage = fake_port_stage,
+    .port_remove_staged = fake_port_remove_staged,
+    .port_activate = fake_port_activate,
+    .port_activate_many = fake_port_activate_many,
+    .db_seqno = fake_db_seqno,
+    .vm_ports_hash = fake_vm_ports_hash,
+    .vm_iface_by_mac = fake_vm_iface_by_mac,
+    .fw_import = fake_fw_import,
+    .fw_remove = fake_fw_remove,
+    .ct_import = fake_ct_import,
+    .ct_remove = fake_ct_remove,
+    .announce_add = fake_announce_add,
+    .announce_run = fake_announce_run,
+    .ofport = fake_ofport,
+};
+
+/* ---- the CLI's answers ---- */
+
+static char *journal_last_step(const char *id);
+
+void __wrap_unixctl_command_reply(struct unixctl_conn *, const char *);
+void __wrap_unixctl_command_reply_error(struct unixctl_conn *, const char *);
+
+/* Records an answer with the state it gives and the journal's last step
+ * at that instant (the answer must not run ahead of the journal). */
+static void
+record_reply(void *conn, bool ok, const char *text)
+{
+    const char *doc = ok ? text : strchr(text, '\n');
+    struct json *j = doc ? json_from_string(doc) : NULL;
+    const struct json *state = j ? nm_json_member(j, "state") : NULL;
+    const struct json *id = j ? nm_json_member(j, "id") : NULL;
+
+    assert_true(fake.n_replies < MAX_REPLIES);
+    fake.replies[fake.n_replies++] = (struct fake_reply) {
+        .conn = conn, .ok = ok, .text = xstrdup(text),
+        .state = xstrdup(state && state->type == JSON_STRING
+                         ? json_string(state) : "?"),
+        .journal_last = id && id->type == JSON_STRING
+                        ? journal_last_step(json_string(id)) : xstrdup("?"),
+    };
+    json_destroy(j);
+}
+
+void
+__wrap_unixctl_command_reply(struct unixctl_conn *conn, const char *body)
+{
+    record_reply(conn, true, body ? body : "");
+}
+
+void
+__wrap_unixctl_command_reply_error(struct unixctl_conn *conn,
+                                   const char *error)
+{
+    record_reply(conn, false, error);
+}
+
+/* The source side registers its peer methods: no peers here. */
+void __wrap_nm_peers_register(struct nm_peers *, const char *,
+                              nm_peer_method_fn *, void *);
+void __wrap_nm_peers_register_async(struct nm_peers *, const char *,
+                                    nm_peer_async_fn *, void *);
+
+void
+__wrap_nm_peers_register(struct nm_peers *peers OVS_UNUSED,
+                         const char *method OVS_UNUSED,
+                         nm_peer_method_fn *fn OVS_UNUSED,
+                         void *aux OVS_UNUSED)
+{
+}
+
+void
+__wrap_nm_peers_register_async(struct nm_peers *peers OVS_UNUSED,
+                               const char *method OVS_UNUSED,
+                               nm_peer_async_fn *fn OVS_UNUSED,
+                               void *aux OVS_UNUSED)
+{
+}
+
+/* ---- set-up ---- */
+
+static int
+rm_one(const char *path, const struct stat *st OVS_UNUSED,
+       int flag OVS_UNUSED, struct FTW *ftw OVS_UNUSED)
+{
+    return remove(path);
+}
+
+static void
+fake_reset(void)
+{
+    for (size_t i = 0; i < fake.n_reqs; i++) {
+        req_free(&fake.reqs[i]);
+    }
+    for (size_t i = 0; i < fake.n_replies; i++) {
+        free(fake.replies[i].state);
+        free(fake.replies[i].journal_last);
+        free(fake.replies[i].text);
+    }
+    ds_destroy(&fake.calls);
+    memset(&fake, 0, sizeof fake);
+    ds_init(&fake.calls);
+}
+
+/* A netmoved of host "h2" with one peer, "h1", and an empty journal. */
+static int
+setup(void **state OVS_UNUSED)
+{
+    char err[256];
+
+    mono_us = 1000LL * 1000 * 1000;             /* 1000 s since boot. */
+    wall_us = 1700000000LL * 1000 * 1000;       /* Some day in 2023. */
+    fake_reset();
+    memset(&cfg, 0, sizeof cfg);
+    cfg.host = (char *) "h2";
+    cfg.site = (char *) "s1";
+    cfg.peers = &peer_cfg;
+    cfg.n_peers = 1;
+    memset(&nm, 0, sizeof nm);
+    nm.cfg = &cfg;
+    nm.ops = &fake_ops;
+    hmap_init(&nm.migrations);
+    ovs_list_init(&nm.batches);
+    source_init(&nm);
+    snprintf(state_dir, sizeof state_dir, "/tmp/nm-test-migration.XXXXXX");
+    assert_non_null(mkdtemp(state_dir));
+    assert_int_equal(nm_journal_open(state_dir, &nm.journal, err,
+                                     sizeof err), 0);
+    return 0;
+}
+
+static int
+teardown(void **state OVS_UNUSED)
+{
+    migrations_destroy(&nm);
+    source_destroy(&nm);
+    nm_journal_close(nm.journal);
+    nftw(state_dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    fake_reset();
+    ds_destroy(&fake.calls);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+/* The source's export of "vm1": one port, one interface with a MAC and an
+ * IPv4 address, an empty firewall, no conntrack. */
+static struct json *
+export_doc(void)
+{
+    struct json *x = json_from_string(
+        "{\"version\": 1, \"vm\": \"vm1\", \"host\": \"h1\", \"site\": \"s1\","
+        " \"port\": {\"version\": 1, \"vm\": \"vm1\", \"ports\": ["
+        "   {\"bridge\": \"br-int\", \"name\": \"tap1\", \"interfaces\": ["
+        "     {\"name\": \"tap1\", \"external_ids\": {"
+        "        \"attached-mac\": \"02:00:00:00:00:01\","
+        "        \"ip-addresses\": \"198.18.0.10\","
+        "        \"vm-id\": \"vm1\"}}]}]},"
+        " \"ct\": null}");
+    struct fw_ruleset *rs = fw_ruleset_create("vm1");
+
+    assert_int_equal(x->type, JSON_OBJECT);
+    json_object_put(x, "fw", fw_ruleset_to_json(rs));
+    fw_ruleset_destroy(rs);
+    return x;
+}
+
+/* The one pending request; asserts it is 'method' to 'peer'. */
+static struct fake_req *
+pending(const char *peer, const char *method)
+{
+    assert_int_equal(fake.n_reqs, 1);
+    assert_string_equal(fake.reqs[0].peer, peer);
+    assert_string_equal(fake.reqs[0].method, method);
+    return &fake.reqs[0];
+}
+
+/* Answers the oldest pending request with 'result' (consumed) or 'error'. */
+static void
+answer(struct json *result, const char *error)
+{
+    assert_true(fake.n_reqs > 0);
+    struct fake_req r = fake.reqs[0];
+
+    memmove(&fake.reqs[0], &fake.reqs[1],
+            --fake.n_reqs * sizeof fake.reqs[0]);
+    r.cb(r.aux, result, error);
+    req_free(&r);
+    json_destroy(result);
+}
+
+/* The steps of migration 'id''s journal (running or done), space-ended. */
+static char *
+journal_steps(const char *id)
+{
+    struct json *records = nm_journal_read(nm.journal, id);
+    struct ds s = DS_EMPTY_INITIALIZER;
+
+    for (size_t i = 0; records && i < json_array(records)->n; i++) {
+        ds_put_format(&s, "%s ", nm_json_member_string(
+                          json_array(records)->elems[i], "step"));
+    }
+    json_destroy(records);
+    return ds_steal_cstr(&s);
+}
+
+static char *
+journal_last_step(const char *id)
+{
+    struct json *records = nm_journal_read(nm.journal, id);
+    size_t n = records ? json_array(records)->n : 0;
+    char *s = xstrdup(n ? nm_json_member_string(json_array(records)->elems[n - 1],
+                                                "step") : "");
+    json_destroy(records);
+    return s;
+}
+
+/* True if migration 'id''s journal has been finished (moved to done/). */
+static bool
+journal_finished(const char *id)
+{
+    char *path = xasprintf("%s/done/%s.jsonl", state_dir, id);
+    bool done = !access(path, F_OK);
+
+    free(path);
+    return done;
+}
+
+static void
+assert_steps(const char *id, const char *expected)
+{
+    char *steps = journal_steps(id);
+
+    assert_string_equal(steps, expected);
+    free(steps);
+}
+
+static void
+assert_called(const char *what)
+{
+    if (!strstr(ds_cstr(&fake.calls), what)) {
+        fail_msg("'%s' not called; calls: %s", what, ds_cstr(&fake.calls));
+    }
+}
+
+/* Starts migrating "vm1" from "h1" and answers the export: PREPARED. */
+static struct migration *
+prepared(void)
+{
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+
+    migration_start(m);
+    assert_int_equal(m->state, MIG_PREPARING);
+    struct fake_req *r = pending("h1", "export");
+    assert_string_equal(nm_json_member_string(r->params, "id"), m->id);
+    answer(export_doc(), NULL);
+    assert_int_equal(m->state, MIG_PREPARED);
+    return m;
+}
+
+/* ---- the phases ---- */
+
+#define FULL_STEPS "prepare-begin prepare-done resume-begin announced " \
+                   "ct-delta-done confirmed "
+
+static void
+test_prepare_resume_confirm(void **state OVS_UNUSED)
+{
+    void *cli_prepare = (void *) 1, *cli_resume = (void *) 2;
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+    char *id = xstrdup(m->id);
+
+    migration_add_waiter(m, cli_prepare, MIG_WAIT_PREPARED);
+    migration_start(m);
+    assert_int_equal(m->state, MIG_PREPARING);
+    assert_steps(id, "prepare-begin ");
+    pending("h1", "export");
+
+    answer(export_doc(), NULL);
+    assert_int_equal(m->state, MIG_PREPARED);
+    assert_called("stage 1 blocked by vm1.");
+    assert_called("fw-import vm1");
+    assert_steps(id, "prepare-begin prepare-done ");
+    assert_int_equal(fake.n_replies, 1);
+    assert_true(fake.replies[0].ok);
+    assert_string_equal(fake.replies[0].state, "prepared");
+    assert_int_equal(fake.n_reqs, 0);
+
+    /* Resume: RARP first, then the port, then GARP; on disk; ct-delta. */
+    advance_ms(1000);
+    migration_add_waiter(m, cli_resume, MIG_WAIT_DONE);
+    ds_clear(&fake.calls);
+    migration_resume(m);
+    assert_int_equal(m->state, MIG_RESUMING);
+    assert_string_equal(ds_cstr(&fake.calls),
+                        "announce vnet7 0x1;activate-many vm1/1;"
+                        "announce vnet7 0x2;");
+    assert_steps(id, "prepare-begin prepare-done resume-begin announced ");
+    assert_int_equal(m->frames_sent, 2);
+    pending("h1", "ct-delta");
+
+    advance_ms(3);
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    assert_int_equal(m->state, MIG_RESUMING);
+    assert_steps(id, "prepare-begin prepare-done resume-begin announced "
+                 "ct-delta-done ");
+    pending("h1", "confirm");
+
+    advance_ms(2);
+    answer(json_from_string("{\"ports\": 1, \"fw_objects\": 0, "
+                            "\"ct_entries\": 0}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+    assert_steps(id, FULL_STEPS);
+    assert_true(journal_finished(id));
+    assert_int_equal(fake.n_reqs, 0);
+    assert_int_equal(fake.n_replies, 2);
+    assert_true(fake.replies[1].ok);
+    assert_ptr_equal(fake.replies[1].conn, cli_resume);
+    assert_string_equal(fake.replies[1].state, "done");
+
+    struct json *j = migration_to_json(m);
+    const struct json *t = nm_json_member(j, "timings");
+    assert_true(json_real(nm_json_member(t, "resume_to_first_frame_ms")) == 0);
+    assert_true(json_real(nm_json_member(t, "resume_to_confirmed_ms")) == 5);
+    json_destroy(j);
+    free(id);
+}
+
+/* An abort after prepare rolls back and ends ABORTED; the waiter hears
+ * "aborted" only once the journal says so. */
+static void
+test_abort_after_prepare(void **state OVS_UNUSED)
+{
+    void *cli = (void *) 3;
+    struct migration *m = prepared();
+    char *error = NULL;
+
+    migration_add_waiter(m, cli, MIG_WAIT_DONE);
+    ds_clear(&fake.calls);
+    assert_int_equal(migration_abort(m, &error), 0);
+    assert_null(error);
+    assert_int_equal(m->state, MIG_ABORTED);
+    assert_called("remove-staged vm1.");
+    assert_called("fw-remove vm1");
+    pending("h1", "abort");
+
+    /* The waiter heard "aborted", and the journal said so already. */
+    assert_int_equal(fake.n_replies, 1);
+    assert_false(fake.replies[0].ok);
+    assert_string_equal(fake.replies[0].state, "aborted");
+    assert_string_equal(fake.replies[0].journal_last, "aborted");
+    assert_steps(m->id, "prepare-begin prepare-done abort-begin aborted ");
+    assert_true(journal_finished(m->id));
+
+    /* Idempotent; and after resume there is nothing to abort. */
+    assert_int_equal(migration_abort(m, &error), 0);
+    assert_steps(m->id, "prepare-begin prepare-done abort-begin aborted ");
+}
+
+static void
+test_abort_after_resume_refused(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+    char *error = NULL;
+
+    migration_resume(m);
+    assert_int_equal(migration_abort(m, &error), -EBUSY);
+    assert_non_null(strstr(error, "resumed here"));
+    free(error);
+    assert_int_equal(m->state, MIG_RESUMING);
+}
+
+/* Writes 'records' (consumed) as migration 'id''s journal. */
+static void
+write_journal(const char *id, struct json **records, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(nm_journal_append(nm.journal, id, records[i], true),
+                         0);
+        json_destroy(records[i]);
+    }
+}
+
+static struct json *
+dst_rec(enum nm_journal_step step, const char *src, struct json *extra)
+{
+    struct json *r = extra ? extra : json_object_create();
+
+    json_object_put_string(r, "src", src);
+    return nm_journal_rec_create(NM_JOURNAL_DESTINATION, step, "vm1", r);
+}
+
+/* A restart recovers a resumed migration whose source has since left the
+ * configuration: it fails, saying why, instead of resuming for ever. */
+static void
+test_resume_unknown_source(void **state OVS_UNUSED)
+{
+    struct json *recs[] = {
+        dst_rec(NM_JS_PREPARE_BEGIN, "h0", NULL),
+        dst_rec(NM_JS_PREPARE_DONE, "h0",
+                nm_json_object_1("export", export_doc())),
+        dst_rec(NM_JS_RESUME_BEGIN, "h0", NULL),
+    };
+    write_journal("vm1.5", recs, ARRAY_SIZE(recs));
+
+    netmoved_recover(&nm);
+    struct migration *m = migration_find(&nm, "vm1");
+    assert_non_null(m);
+    assert_int_equal(m->state, MIG_FAILED);
+    assert_non_null(m->last_error);
+    assert_non_null(strstr(m->last_error, "h0"));
+    assert_non_null(strstr(m->last_error, "not a configured peer"));
+    assert_int_equal(fake.n_reqs, 0);
+    /* Resumed: never rolled back. */
+    assert_null(strstr(ds_cstr(&fake.calls), "remove-staged"));
+    assert_true(journal_finished("vm1.5"));
+    char *last = journal_last_step("vm1.5");
+    assert_string_equal(last, "failed");
+    free(last);
+}
+
+/* The background part retries with a back-off that doubles up to 5 s, and
+ * starts over from 100 ms after a success. */
+static void
+test_retry_backoff(void **state OVS_UNUSED)
+{
+    static const unsigned int ct_waits[] = { 100, 200, 400, 800 };
+    static const unsigned int confirm_waits[] = {
+        100, 200, 400, 800, 1600, 3200, 5000, 5000,
+    };
+    struct migration *m = prepared();
+
+    migration_resume(m);
+    for (size_t i = 0; i < ARRAY_SIZE(ct_waits); i++) {
+        pending("h1", "ct-delta");
+        answer(NULL, "connection lost");
+        assert_int_equal(m->state, MIG_RESUMING);
+        assert_non_null(strstr(m->last_error, "retrying"));
+        assert_int_equal(m->retry_at_us - mono_us, ct_waits[i] * 1000ULL);
+
+        /* Not before its time. */
+        advance_ms(ct_waits[i] - 1);
+        migrations_run(&nm);
+        assert_int_equal(fake.n_reqs, 0);
+        advance_ms(1);
+        migrations_run(&nm);
+    }
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    for (size_t i = 0; i < ARRAY_SIZE(confirm_waits); i++) {
+        pending("h1", "confirm");
+        answer(NULL, "timeout");
+        assert_int_equal(m->retry_at_us - mono_us,
+                         confirm_waits[i] * 1000ULL);
+        advance_ms(confirm_waits[i]);
+        migrations_run(&nm);
+    }
+    answer(json_from_string("{\"ports\": 1}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+    assert_null(m->last_error);
+    assert_steps(m->id, FULL_STEPS);
+}
+
+/* Announcement rounds of an earlier migration of the same VM (here, away,
+ * back within seconds) are not this migration's first frame. */
+static void
+test_first_frame_after_earlier_migration(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+
+    migration_resume(m);
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    answer(json_from_string("{\"ports\": 1}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+    size_t old_idx = 0;         /* The first migration's RARP entry. */
+
+    /* Away and back: a new migration of vm1, prepared while the first
+     * one's rounds still go out. */
+    advance_ms(2000);
+    migration_destroy(m);
+    m = prepared();
+    advance_ms(10);
+    migration_frame_sent(&nm, old_idx, NULL, 3, wall_us);
+    assert_int_equal(m->first_frame_wall_us, 0);
+    assert_int_equal(m->frames_sent, 0);
+
+    advance_ms(30);
+    migration_resume(m);
+    assert_int_equal(m->first_frame_wall_us, wall_us);
+    struct json *j = migration_to_json(m);
+    double ms = json_real(nm_json_member(nm_json_member(j, "timings"),
+                                         "resume_to_first_frame_ms"));
+    assert_true(ms >= 0 && ms < 1000);
+    json_destroy(j);
+}
+
+/* ---- recovery from every prefix of the journal ---- */
+
+/* What recovery makes of a journal that ends at a step: the state it
+ * leaves, whether it rolled back, and the request it sends next (which the
+ * test then answers, until the migration ends). */
+struct expect {
+    bool set;
+    enum mig_state state;
+    bool rollback;
+    const char *request;
+    bool finished;              /* The journal moved to done/. */
+};
+
+static const struct expect dst_expect[NM_JS_N] = {
+    /* Before resume: rolled back, the source told. */
+    [NM_JS_PREPARE_BEGIN] = { true, MIG_FAILED, true, "abort", true },
+    /* Prepared: stays, awaiting resume or abort. */
+    [NM_JS_PREPARE_DONE] = { true, MIG_PREPARED, false, NULL, false },
+    /* Resumed: finished (the destination never gives up). */
+    [NM_JS_RESUME_BEGIN] = { true, MIG_RESUMING, false, "ct-delta", false },
+    [NM_JS_ANNOUNCED] = { true, MIG_RESUMING, false, "ct-delta", false },
+    [NM_JS_CT_DELTA_DONE] = { true, MIG_RESUMING, false, "confirm", false },
+    [NM_JS_CONFIRMED] = { true, MIG_DONE, false, NULL, true },
+    [NM_JS_ANNOUNCEMENTS_SEEN] = { true, MIG_DONE, false, NULL, true },
+    /* An abort under way completes; an ended one is only finished. */
+    [NM_JS_ABORT_BEGIN] = { true, MIG_ABORTED, true, "abort", true },
+    [NM_JS_ABORTED] = { true, MIG_ABORTED, false, NULL, true },
+    [NM_JS_FAILED] = { true, MIG_FAILED, false, NULL, true },
+};
+
+/* The source's: whether the export is still held for its destination. */
+static const struct { bool set, held, finished; } src_expect[NM_JS_N] = {
+    [NM_JS_EXPORT] = { true, true, false },
+    [NM_JS_CONFIRM_BEGIN] = { true, true, false },
+    [NM_JS_CONFIRM_DONE] = { true, false, true },
+    [NM_JS_ABORTED] = { true, false, true },
+};
+
+/* Journals of real runs: a whole migration, an aborted one, a failed one;
+ * the step each record names. */
+static struct json *
+record_run(int kind)
+{
+    setup(NULL);
+    struct migration *m;
+    char *error = NULL;
+
+    if (kind == 0) {
+        m = prepared();
+        migration_resume(m);
+        answer(json_from_string("{\"ct\": null}"), NULL);
+        answer(json_from_string("{\"ports\": 1}"), NULL);
+    } else if (kind == 1) {
+        m = prepared();
+        assert_int_equal(migration_abort(m, &error), 0);
+    } else {
+        m = migration_create(&nm, "vm1", "h1", NULL);
+        migration_start(m);
+        answer(NULL, "no such VM here");
+    }
+    char *id = xstrdup(m->id);
+    struct json *records = nm_journal_read(nm.journal, id);
+    assert_non_null(records);
+    if (kind == 0) {
+        /* Written when the capture of the uplink ends (none here). */
+        json_array_add(records, dst_rec(NM_JS_ANNOUNCEMENTS_SEEN, "h1",
+                                        NULL));
+    }
+    free(id);
+    teardown(NULL);
+    return records;
+}
+
+/* The source's journal of a migration confirmed, or aborted, as source.c
+ * writes it. */
+static struct json *
+src_records(bool aborted)
+{
+    struct json *x = export_doc();
+    struct json *r[] = {
+        json_object_create(), json_object_create(), json_object_create(),
+    };
+    struct json *a = json_array_create_empty();
+
+    json_object_put(r[0], "port", json_clone(nm_json_member(x, "port")));
+    enum nm_journal_step steps[] = {
+        NM_JS_EXPORT, NM_JS_CONFIRM_BEGIN, NM_JS_CONFIRM_DONE,
+    };
+    if (aborted) {
+        steps[1] = NM_JS_ABORTED;
+        json_destroy(r[2]);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(r) - aborted; i++) {
+        json_object_put_string(r[i], "peer", "h2");
+        json_array_add(a, nm_journal_rec_create(NM_JOURNAL_SOURCE, steps[i],
+                                                "vm1", r[i]));
+    }
+    json_destroy(x);
+    return a;
+}
+
+static enum nm_journal_step
+step_of(const struct json *rec)
+{
+    enum nm_journal_step step;
+
+    assert_true(nm_journal_step_from_name(
+                    nm_json_member_string(rec, "step"), &step));
+    return step;
+}
+
+/* Recovers from the first 'k' records of 'records'; asserts the outcome
+ * its last step's row gives; marks the step covered. */
+static void
+recover_prefix(const struct json *records, size_t k, bool *covered)
+{
+    const struct json_array *a = json_array(records);
+    enum nm_journal_step last = step_of(a->elems[k - 1]);
+    enum nm_journal_role role;
+    const char *id = "vm1.42";
+
+    setup(NULL);
+    for (size_t i = 0; i < k; i++) {
+        assert_int_equal(nm_journal_append(nm.journal, id, a->elems[i],
+                                           true), 0);
+    }
+    assert_true(nm_journal_role_of(records, &role));
+    netmoved_recover(&nm);
+    covered[last] = true;
+    print_message("  prefix of %zu, ending at %s (%s)\n", k,
+                  nm_journal_step_name(last),
+                  role == NM_JOURNAL_SOURCE ? "source" : "destination");
+
+    if (role == NM_JOURNAL_SOURCE) {
+        assert_true(src_expect[last].set);
+        assert_int_equal(source_is_outgoing(&nm, "vm1"),
+                         src_expect[last].held);
+        assert_int_equal(journal_finished(id), src_expect[last].finished);
+        assert_null(migration_find(&nm, "vm1"));
+        teardown(NULL);
+        return;
+    }
+
+    const struct expect *e = &dst_expect[last];
+    struct migration *m = migration_find(&nm, "vm1");
+    if (!e->set) {
+        fail_msg("no expectation for a journal ending at %s",
+                 nm_journal_step_name(last));
+    }
+    assert_non_null(m);
+    assert_int_equal(m->state, e->state);
+    assert_int_equal(strstr(ds_cstr(&fake.calls), "remove-staged") != NULL,
+                     e->rollback);
+    assert_int_equal(journal_finished(id), e->finished);
+    if (!e->request) {
+        assert_int_equal(fake.n_reqs, 0);
+    } else {
+        pending("h1", e->request);
+    }
+    if (e->state == MIG_RESUMING) {
+        /* Resumed again (announced afresh), then carried to the end. */
+        assert_called("announce");
+        if (!strcmp(e->request, "ct-delta")) {
+            answer(json_from_string("{\"ct\": null}"), NULL);
+        }
+        answer(json_from_string("{\"ports\": 1}"), NULL);
+        assert_int_equal(m->state, MIG_DONE);
+        assert_true(journal_finished(id));
+    }
+    assert_false(source_is_outgoing(&nm, "vm1"));
+    teardown(NULL);
+}
+
+static void
+test_recover_every_prefix(void **state OVS_UNUSED)
+{
+    teardown(NULL);             /* Each run and prefix has its own. */
+    struct json *journals[] = {
+        record_run(0), record_run(1), record_run(2),
+        src_records(false), src_records(true),
+    };
+    bool covered[NM_JS_N] = { false };
+
+    for (size_t j = 0; j < ARRAY_SIZE(journals); j++) {
+        for (size_t k = 1; k <= json_array(journals[j])->n; k++) {
+            recover_prefix(journals[j], k, covered);
+        }
+        json_destroy(journals[j]);
+    }
+    /* Every step a migration writes is a prefix's last step above. */
+    for (int s = 0; s < NM_JS_N; s++) {
+        if (!covered[s]) {
+            fail_msg("no journal ends at step %s", nm_journal_step_name(s));
+        }
+    }
+    setup(NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_prepare_resume_confirm,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_after_prepare,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_after_resume_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_unknown_source,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_first_frame_after_earlier_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_every_prefix,
+                                        setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
