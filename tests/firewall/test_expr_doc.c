@@ -201,6 +201,63 @@ test_match_info_is_copied(void **state OVS_UNUSED)
     nftnl_expr_free(e);
 }
 
+/* A document of one table with a verdict map whose only element is
+ * 'elem'. */
+static int
+parse_with_elem(const char *elem, char *err, size_t errlen)
+{
+    char *text = xasprintf(
+        "{\"format\": \"netmove-firewall\", \"version\": 1, \"vm\": \"vm1\","
+        " \"byteorder\": \"little\","
+        " \"tables\": [{\"family\": \"inet\", \"name\": \"t\","
+        "  \"whole\": true,"
+        "  \"chains\": [{\"name\": \"c\", \"whole\": true}],"
+        "  \"sets\": [{\"name\": \"m\", \"whole\": true, \"flags\": 8,"
+        "    \"key_type\": 13, \"key_len\": 2, \"data_type\": 4294967040,"
+        "    \"data_len\": 16, \"elements\": [%s]}],"
+        "  \"rules\": []}]}", elem);
+    struct json *doc = json_from_string(text);
+    struct fw_ruleset *rs = NULL;
+    int error;
+
+    assert_int_not_equal(doc->type, JSON_STRING);
+    err[0] = '\0';
+    error = fw_ruleset_from_json(doc, &rs, err, errlen);
+    fw_ruleset_destroy(rs);
+    json_destroy(doc);
+    free(text);
+    return error;
+}
+
+static void
+test_element_data_is_not_a_chain(void **state OVS_UNUSED)
+{
+    char err[512];
+
+    /* The element counterpart of the immediate: data then a chain. */
+    assert_int_equal(parse_with_elem("{\"key\": \"0016\", \"data\": "
+                                     "\"fdffffff000000004141414141414141\", "
+                                     "\"verdict\": -3, \"chain\": \"c\"}",
+                                     err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "sets[0].elements[0]: 'verdict' not allowed "
+                           "with 'data'"));
+    assert_int_equal(parse_with_elem("{\"key\": \"0016\", \"data\": "
+                                     "\"01000000\", \"chain\": \"c\"}",
+                                     err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "'chain' not allowed with 'data'"));
+    assert_int_equal(parse_with_elem("{\"key\": \"0016\", \"verdict\": -3}",
+                                     err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "verdict jump needs 'chain'"));
+    assert_int_equal(parse_with_elem("{\"key\": \"0016\", \"verdict\": 1, "
+                                     "\"chain\": \"c\"}", err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "'chain' allowed only with a jump"));
+    if (parse_with_elem("{\"key\": \"0016\", \"verdict\": -3, "
+                        "\"chain\": \"c\"}", err, sizeof err)) {
+        fail_msg("a jump element refused: %s", err);
+    }
+}
+
 int
 main(void)
 {
@@ -210,6 +267,7 @@ main(void)
         cmocka_unit_test(test_data_registers_fit),
         cmocka_unit_test(test_attributes_of_the_kind_only),
         cmocka_unit_test(test_match_info_is_copied),
+        cmocka_unit_test(test_element_data_is_not_a_chain),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
