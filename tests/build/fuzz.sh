@@ -24,7 +24,7 @@ for b in "${bins[@]}"; do
 	# -runs counts the corpus replay too; new inputs go to $tmp.
 	if "$b" -runs="$RUNS" -seed=1 -artifact_prefix="$tmp/$n-" "$tmp/$n" \
 		"tests/fuzz/corpus/$n" >"$tmp/$n.log" 2>&1; then
-		echo "fuzz_$n: $(grep -o 'INITED[^#]*\|DONE.*' "$tmp/$n.log" | tail -1)"
+		echo "fuzz_$n: $(grep -o 'cov: [0-9]*' "$tmp/$n.log" | tail -1), $(grep -o 'Done [0-9]* runs.*' "$tmp/$n.log")"
 	else
 		echo "fuzz_$n: FAILED"
 		grep -A30 '==ERROR\|deadly signal\|ERROR:' "$tmp/$n.log" | head -60
