@@ -6,7 +6,7 @@
 # 'make fuzz''s).  Nothing is written under tests/.  Skipped without clang.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-RUNS=${FUZZ_RUNS:-2000}
+RUNS=${FUZZ_RUNS:-20000}
 shopt -s nullglob
 bins=(build/fuzz/fuzz_*)
 srcs=(tests/fuzz/fuzz_*.c)
