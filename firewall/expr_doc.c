@@ -91,50 +91,126 @@ fw_exprs_to_json_elem(struct nftnl_set_elem *el)
     return array;
 }
 
-/* Sets attribute 'type' of 'e' to the hex value 'hex' and checks that
- * libnftnl holds exactly those bytes afterwards: an attribute the kind does
- * not have, or a value of the wrong size, is refused. */
-static int
-set_attr(struct nftnl_expr *e, const char *kind, unsigned long type,
-         const char *hex, const char *path, char *err, size_t errlen)
-{
+/* One attribute of a document's expression, decoded, before it is set. */
+struct pending_attr {
+    size_t len;
     /* Zero-padded, so that libnftnl's fixed-size copies and strdup() never
      * read past what the document gave. */
     uint8_t value[2 * EXPR_VALUE_MAX];
-    const void *got;
-    uint32_t got_len = 0;
-    size_t len;
+};
 
-    memset(value, 0, sizeof value);
+/* Decodes attribute 'name' (hex 'v') of expression 'kind' into
+ * 'attrs'['type'] and checks it alone: a kind's own attribute, of its
+ * class (fw_expr_attr_check()). */
+static int
+decode_attr(const char *kind, const char *name, const struct json *v,
+            struct pending_attr *attrs, uint32_t *set, const char *path,
+            char *err, size_t errlen)
+{
+    struct pending_attr *a;
+    char *end;
+    unsigned long type = strtoul(name, &end, 10);
+
+    if (*end || end == name) {
+        return doc_error(err, errlen, "%s.attrs.%s: attribute names are "
+                         "numbers", path, name);
+    }
+    if (v->type != JSON_STRING) {
+        return doc_error(err, errlen, "%s.attrs.%s: expected a hex string",
+                         path, name);
+    }
     if (type < NFTNL_EXPR_BASE || type > EXPR_ATTR_MAX
         || fw_expr_attr_is_nested(kind, type)) {
-        return doc_error(err, errlen, "%s.attrs.%lu: unknown attribute of "
-                         "expression '%s'", path, type, kind);
+        return doc_error(err, errlen, "%s.attrs.%s: unknown attribute of "
+                         "expression '%s'", path, name, kind);
     }
-    if (fw_hex_decode(hex, value, EXPR_VALUE_MAX, &len)) {
+    a = &attrs[type];
+    if (fw_hex_decode(json_string(v), a->value, EXPR_VALUE_MAX, &a->len)) {
         return doc_error(err, errlen, "%s.attrs.%lu: expected hex bytes (at "
                          "most %d)", path, type, EXPR_VALUE_MAX);
     }
-    if (nftnl_expr_set(e, type, value, len) < 0) {
-        return doc_error(err, errlen, "%s.attrs.%lu: invalid value for "
-                         "expression '%s'", path, type, kind);
-    }
-    got = nftnl_expr_is_set(e, type) ? nftnl_expr_get(e, type, &got_len)
-                                     : NULL;
-    if (!got) {
-        return doc_error(err, errlen, "%s.attrs.%lu: unknown attribute of "
-                         "expression '%s'", path, type, kind);
-    }
-    if (got_len != len || memcmp(got, value, len)) {
-        return doc_error(err, errlen, "%s.attrs.%lu: value of %zu bytes "
-                         "does not fit expression '%s' (it holds %u)",
-                         path, type, len, kind, got_len);
+    *set |= 1u << type;
+    return fw_expr_attr_check(kind, type, a->value, a->len, path,
+                              err, errlen);
+}
+
+/* Returns true if attribute 'type' of 'e' holds exactly 'a''s bytes. */
+static bool
+attr_holds(const struct nftnl_expr *e, uint16_t type,
+           const struct pending_attr *a, uint32_t *got_lenp)
+{
+    const void *got = (nftnl_expr_is_set(e, type)
+                       ? nftnl_expr_get(e, type, got_lenp) : NULL);
+
+    return got && *got_lenp == a->len && !memcmp(got, a->value, a->len);
+}
+
+/* Sets the attributes of 'set' from 'attrs' in 'e', in ascending order,
+ * and after each reads back every attribute set so far: an attribute that
+ * does not fit, or that changed another, is refused. */
+static int
+set_attrs(struct nftnl_expr *e, const char *kind,
+          const struct pending_attr *attrs, uint32_t set, const char *path,
+          char *err, size_t errlen)
+{
+    for (uint16_t type = NFTNL_EXPR_BASE; type <= EXPR_ATTR_MAX; type++) {
+        if (!(set & 1u << type)) {
+            continue;
+        }
+        if (fw_expr_attr_set(e, kind, type, attrs[type].value,
+                             attrs[type].len)) {
+            return doc_error(err, errlen, "%s.attrs.%u: invalid value for "
+                             "expression '%s'", path, type, kind);
+        }
+        for (uint16_t t = NFTNL_EXPR_BASE; t <= type; t++) {
+            uint32_t got_len = 0;
+
+            if (set & 1u << t && !attr_holds(e, t, &attrs[t], &got_len)) {
+                return doc_error(err, errlen, "%s.attrs.%u: value of %zu "
+                                 "bytes does not fit expression '%s' (it "
+                                 "holds %u)", path, t, attrs[t].len, kind,
+                                 got_len);
+            }
+        }
     }
     return 0;
 }
 
 static int fw_expr_from_json(const struct json *, struct nftnl_expr **,
                              const char *path, char *err, size_t errlen);
+
+/* Decodes object 'attrs' of expression 'kind' and sets its attributes in
+ * 'e': each checked alone, then together (fw_expr_attrs_check()), before
+ * libnftnl sees any. */
+static int
+attrs_from_json(struct nftnl_expr *e, const char *kind,
+                const struct json *attrs, const char *path,
+                char *err, size_t errlen)
+{
+    struct pending_attr *pending = xzalloc((EXPR_ATTR_MAX + 1)
+                                           * sizeof *pending);
+    struct shash_node *node;
+    uint32_t set = 0;
+    int error = 0;
+
+    SHASH_FOR_EACH (node, json_object(attrs)) {
+        error = decode_attr(kind, node->name, node->data, pending, &set,
+                            path, err, errlen);
+        if (error) {
+            goto out;
+        }
+    }
+    error = fw_expr_attrs_check(kind, set,
+                                (set & 1u << NFTNL_EXPR_IMM_VERDICT
+                                 ? pending[NFTNL_EXPR_IMM_VERDICT].value
+                                 : NULL), path, err, errlen);
+    if (!error) {
+        error = set_attrs(e, kind, pending, set, path, err, errlen);
+    }
+out:
+    free(pending);
+    return error;
+}
 
 static int
 nested_from_json(struct nftnl_expr *e, const struct json *exprs,
@@ -163,7 +239,6 @@ fw_expr_from_json(const struct json *doc, struct nftnl_expr **ep,
                   const char *path, char *err, size_t errlen)
 {
     const struct json *attrs, *exprs;
-    struct shash_node *node;
     struct nftnl_expr *e;
     const char *kind;
     int error;
@@ -176,7 +251,7 @@ fw_expr_from_json(const struct json *doc, struct nftnl_expr **ep,
     if (error) {
         return error;
     }
-    e = nftnl_expr_alloc(kind);
+    e = fw_expr_kind_known(kind) ? nftnl_expr_alloc(kind) : NULL;
     if (!e) {
         return doc_error(err, errlen, "%s.kind: unknown expression type "
                          "'%s'", path, kind);
@@ -187,25 +262,9 @@ fw_expr_from_json(const struct json *doc, struct nftnl_expr **ep,
                           attrs ? "expected an object" : "missing");
         goto out_free;
     }
-    SHASH_FOR_EACH (node, json_object(attrs)) {
-        const struct json *v = node->data;
-        char *end;
-        unsigned long type = strtoul(node->name, &end, 10);
-
-        if (*end || end == node->name) {
-            error = doc_error(err, errlen, "%s.attrs.%s: attribute names are "
-                              "numbers", path, node->name);
-            goto out_free;
-        }
-        if (v->type != JSON_STRING) {
-            error = doc_error(err, errlen, "%s.attrs.%s: expected a hex "
-                              "string", path, node->name);
-            goto out_free;
-        }
-        error = set_attr(e, kind, type, json_string(v), path, err, errlen);
-        if (error) {
-            goto out_free;
-        }
+    error = attrs_from_json(e, kind, attrs, path, err, errlen);
+    if (error) {
+        goto out_free;
     }
     error = doc_get_array(doc, "exprs", false, &exprs, path, err, errlen);
     if (!error && exprs) {

@@ -43,7 +43,7 @@ fw_expr_copy(const struct nftnl_expr *e, uint32_t skip)
         }
         data = nftnl_expr_get(e, type, &len);
         if (data) {
-            nftnl_expr_set(copy, type, data, len);
+            fw_expr_attr_set(copy, kind, type, data, len);
         }
     }
     if (!strcmp(kind, "dynset")) {

@@ -123,6 +123,33 @@ int fw_exprs_from_json(const struct json *exprs, const char *path,
                        void (*add)(void *owner, struct nftnl_expr *),
                        void *owner, char *err, size_t errlen);
 
+/* ---- the attributes each expression kind may have (expr_attrs.c) ---- */
+
+/* True if libnftnl expression kind 'kind' is one this code knows the
+ * attributes of. */
+bool fw_expr_kind_known(const char *kind);
+/* The name of attribute 'type' of 'kind' ("?" if it has none), for
+ * messages. */
+const char *fw_expr_attr_name(const char *kind, uint16_t type);
+/* Checks attribute 'type' of 'kind' with value 'value' ('len' bytes, zero
+ * padded beyond) alone: the kind has it, and the value is of its class (a
+ * name NUL-terminated, a data register 1 to 64 bytes).  Returns 0 or
+ * -EINVAL naming 'path' in 'err'. */
+int fw_expr_attr_check(const char *kind, uint16_t type, const void *value,
+                       size_t len, const char *path, char *err,
+                       size_t errlen);
+/* Checks that the attributes whose bits are in 'set' go together in an
+ * expression of 'kind' (immediate: a value or a verdict, a chain exactly
+ * with a jump or goto; 'verdict' is its VERDICT value or NULL).  Returns 0
+ * or -EINVAL naming 'path' and the attributes in 'err'. */
+int fw_expr_attrs_check(const char *kind, uint32_t set, const void *verdict,
+                        const char *path, char *err, size_t errlen);
+/* nftnl_expr_set(), except that bytes libnftnl keeps the pointer of
+ * (match and target info) are given as a copy it may free.  Returns 0 or
+ * -EINVAL. */
+int fw_expr_attr_set(struct nftnl_expr *e, const char *kind, uint16_t type,
+                     const void *value, uint32_t len);
+
 /* ---- copies of expressions and rules (expr_edit.c) ---- */
 
 /* True if attribute 'type' of expressions of 'kind' holds expressions

@@ -181,6 +181,32 @@ static const struct {
     { NFTNL_SET_ELEM_EXPIRATION, "expiration", true },
 };
 
+/* libnftnl keeps an element's data, verdict and chain in the same memory
+ * and frees the chain: an element maps to a value or to a verdict, with a
+ * chain exactly when it jumps or goes to one. */
+static int
+elem_verdict_check(const struct json *obj, const char *chain,
+                   int64_t verdict, const char *path, struct ctx *x)
+{
+    bool has_verdict = doc_member(obj, "verdict") != NULL;
+    bool to_chain = has_verdict && (verdict == NFT_JUMP
+                                    || verdict == NFT_GOTO);
+
+    if (doc_member(obj, "data") && (has_verdict || chain)) {
+        return doc_error(x->err, x->errlen, "%s: '%s' not allowed with "
+                         "'data'", path, has_verdict ? "verdict" : "chain");
+    }
+    if (to_chain && !chain) {
+        return doc_error(x->err, x->errlen, "%s: verdict %s needs 'chain'",
+                         path, verdict == NFT_JUMP ? "jump" : "goto");
+    }
+    if (chain && !to_chain) {
+        return doc_error(x->err, x->errlen, "%s: 'chain' allowed only with a "
+                         "jump or goto verdict", path);
+    }
+    return 0;
+}
+
 /* Sets the attributes of element 'e' from object 'obj'. */
 static int
 elem_fields_from_json(const struct json *obj, const char *path,
@@ -229,6 +255,10 @@ elem_fields_from_json(const struct json *obj, const char *path,
                                    &objref, path, x->err, x->errlen))
         || (error = doc_get_array(obj, "exprs", false, &exprs, path, x->err,
                                   x->errlen))) {
+        return error;
+    }
+    error = elem_verdict_check(obj, chain, verdict, path, x);
+    if (error) {
         return error;
     }
     if (doc_member(obj, "verdict")) {

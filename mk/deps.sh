@@ -9,6 +9,7 @@ build_pkgs=(
 	libssl-dev libcap-ng-dev libunbound-dev
 	libvirt-dev                        # netmove watch-libvirt (the CLI only)
 	openvswitch-source                 # libopenvswitch is built from this
+	clang-14 libclang-rt-14-dev        # fuzz targets (tests/fuzz): libFuzzer
 )
 lab_pkgs=(
 	openvswitch-switch openvswitch-common  # ovsdb-server, ovs-vswitchd, ovs-vsctl, ovs-ofctl

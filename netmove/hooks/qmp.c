@@ -3,6 +3,7 @@
 #include "netmove/hooks/qmp.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,7 +78,8 @@ proto_error(char *err, size_t errlen, const char *what)
 }
 
 /* QMP timestamps are {"seconds": S, "microseconds": US}; QEMU sends -1 for
- * both if it could not read its clock. */
+ * both if it could not read its clock.  Seconds whose microseconds do not
+ * fit a long long are no clock either (found by tests/fuzz/fuzz_qmp). */
 static long long int
 timestamp_usec(const struct json *ts)
 {
@@ -85,7 +87,8 @@ timestamp_usec(const struct json *ts)
     const struct json *us = nm_json_member_type(ts, "microseconds", JSON_INTEGER);
 
     if (!s || !us || json_integer(s) < 0 || json_integer(us) < 0
-        || json_integer(us) > 999999) {
+        || json_integer(us) > 999999
+        || json_integer(s) > (LLONG_MAX - 999999) / 1000000) {
         return -1;
     }
     return json_integer(s) * 1000000LL + json_integer(us);

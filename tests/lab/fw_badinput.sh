@@ -56,6 +56,13 @@ for h in host1 host2; do
 		< <(jqdoc '.tables[0].rules[0].exprs[0].kind = "frobnicate"')
 	expect_bad $h "rules[0].exprs[0].attrs" "$NETMOVE" fw import \
 		< <(jqdoc '.tables[0].rules[0].exprs[0].attrs = {"1": "zz"}')
+	# Issue 10 item 1: immediate data "fdffffff" then a pointer, with a
+	# verdict, read as "jump to the chain at 0x4141414141414141" that
+	# freeing the rule freed (SIGSEGV).
+	expect_bad $h "rules[0].exprs[0].immediate: attribute 'verdict' not allowed with 'data'" \
+		"$NETMOVE" fw import < <(jqdoc '.tables[0].rules[0].exprs = [{"kind": "immediate",
+			"attrs": {"1": "00000000", "2": "fdffffff000000004141414141414141",
+				  "3": "fdffffff"}}]')
 	expect_bad $h "tables[0].sets[0].elements[0]: expected an object or a hex key" \
 		"$NETMOVE" fw import < <(jqdoc '.tables[0].sets[0].elements[0] = 5001')
 	expect_bad $h "tables[0].family" "$NETMOVE" fw import < <(jqdoc '.tables[0].family = "ipx"')

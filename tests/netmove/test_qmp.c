@@ -186,6 +186,17 @@ messages(void **state)
     assert_true(m.usec == -1);
     json_destroy(j);
 
+    /* Seconds whose microseconds overflow a long long: no clock either
+     * (tests/fuzz/fuzz_qmp found the overflow). */
+    assert_int_equal(parse_text(EVENT("RESUME", 170000000000000, 0), &m, &j,
+                                err, sizeof err), 0);
+    assert_true(m.usec == -1);
+    json_destroy(j);
+    assert_int_equal(parse_text(EVENT("RESUME", 9223372036853, 999999), &m,
+                                &j, err, sizeof err), 0);
+    assert_true(m.usec == 9223372036853999999LL);
+    json_destroy(j);
+
     /* Not QMP: each refusal says why. */
     assert_int_equal(parse_text("{\"event\": \"RESUME\"}", &m, &j, err,
                                 sizeof err), -EPROTO);
