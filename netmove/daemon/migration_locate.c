@@ -34,7 +34,8 @@ migration_locates_cancel(struct migration *m)
 }
 
 static void
-locate_reply(void *l_, const struct json *result, const char *error)
+locate_reply(void *l_, const struct json *result, const char *error,
+             int errnum OVS_UNUSED)
 {
     struct mig_locate *l = l_;
     struct migration *m = l->m;
