@@ -491,9 +491,9 @@ handle_request(struct nm_peers *peers, struct conn *c,
         }
         return;
     }
-    if (!c->version) {
-        /* A peer speaking version 2 or later says hello first: this one
-         * speaks version 1. */
+    if (!c->version && c->inbound) {
+        /* A peer speaking version 2 or later says hello first on a session
+         * it opens: this one speaks version 1. */
         peer_agree(c, 1, 1, NULL);
     }
     if (msg->type == JSONRPC_NOTIFY) {
