@@ -573,15 +573,17 @@ conn_run(struct nm_peers *peers, struct conn *c)
         conn_destroy(c);
         return false;
     }
+    /* conn_authenticated() may refuse and close an inbound session: then
+     * it is not called again. */
     if (conn_authenticated(peers, c)) {
         peer_say_hello(peers, c);
-    }
-    for (int i = 0; i < 50 && conn_authenticated(peers, c); i++) {
-        struct jsonrpc_msg *msg = jsonrpc_session_recv(c->session);
-        if (!msg) {
-            break;
+        for (int i = 0; i < 50 && conn_authenticated(peers, c); i++) {
+            struct jsonrpc_msg *msg = jsonrpc_session_recv(c->session);
+            if (!msg) {
+                break;
+            }
+            handle_msg(peers, c, msg);
         }
-        handle_msg(peers, c, msg);
     }
     if (!c->session) {          /* Refused by conn_authenticated(). */
         conn_destroy(c);
