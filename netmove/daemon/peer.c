@@ -545,8 +545,11 @@ handle_msg(struct nm_peers *peers, struct conn *c, struct jsonrpc_msg *msg)
                && c->hello_id && json_equal(msg->id, c->hello_id)) {
         peer_hello_answered(c, msg);
     } else if (msg->type == JSONRPC_REPLY || msg->type == JSONRPC_ERROR) {
+        /* A reply counts only on the session its request went out on
+         * (docs/DESIGN.md "Trust model"): ids are guessable. */
         struct pending *p = find_pending(peers, msg->id);
-        if (p && !p->msg && !p->fail) {
+        if (p && !p->msg && !p->fail && !c->inbound
+            && !strcmp(p->peer, c->peer) && p->seqno == c->seqno) {
             if (msg->type == JSONRPC_REPLY && !msg->error) {
                 pending_complete(peers, p, msg->result, NULL, 0);
             } else {
