@@ -164,7 +164,7 @@ peer_hello_answered(struct conn *c, const struct jsonrpc_msg *msg)
  * say why in both versions' terms). */
 struct jsonrpc_msg *
 peer_serve_hello(struct conn *c, const struct jsonrpc_msg *msg,
-            const struct json *params)
+                 const struct json *params)
 {
     struct nm_proto_hello h;
     char err[NM_ERRLEN];
