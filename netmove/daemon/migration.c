@@ -210,7 +210,7 @@ rollback(struct migration *m)
 
 static void
 abort_reply(void *aux OVS_UNUSED, const struct json *result OVS_UNUSED,
-            const char *error)
+            const char *error, int errnum OVS_UNUSED)
 {
     if (error) {
         VLOG_INFO("source did not acknowledge abort: %s (it kept "
@@ -346,14 +346,15 @@ stage(struct migration *m, const struct json *x)
 }
 
 static void
-export_reply(void *m_, const struct json *result, const char *error)
+export_reply(void *m_, const struct json *result, const char *error,
+             int errnum)
 {
     struct migration *m = m_;
 
     if (error || !result || result->type != JSON_OBJECT) {
         migration_set_error(m, "source %s: export: %s", m->src,
                   error ? error : "not an object");
-        m->bad_input = error && !strncmp(error, "bad input:", 10);
+        m->bad_input = nm_error_is_bad_input(errnum);
         migration_fail_prepare(m);
         return;
     }
@@ -742,7 +743,8 @@ retry_later(struct migration *m)
 }
 
 static void
-confirm_reply(void *m_, const struct json *result, const char *error)
+confirm_reply(void *m_, const struct json *result, const char *error,
+              int errnum OVS_UNUSED)
 {
     struct migration *m = m_;
 
@@ -767,7 +769,8 @@ confirm_reply(void *m_, const struct json *result, const char *error)
 }
 
 static void
-ct_delta_reply(void *m_, const struct json *result, const char *error)
+ct_delta_reply(void *m_, const struct json *result, const char *error,
+               int errnum OVS_UNUSED)
 {
     struct migration *m = m_;
     const struct json *ct = nm_json_member(result, "ct");

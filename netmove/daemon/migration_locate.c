@@ -31,7 +31,8 @@ migration_locates_cancel(struct migration *m)
 }
 
 static void
-locate_reply(void *l_, const struct json *result, const char *error)
+locate_reply(void *l_, const struct json *result, const char *error,
+             int errnum OVS_UNUSED)
 {
     struct mig_locate *l = l_;
     struct migration *m = l->m;
@@ -84,7 +85,7 @@ migration_start(struct migration *m)
                              locate_reply, l)) {
             /* Cannot happen (the names are the configured peers'); as if
              * it had answered that it has no such VM. */
-            locate_reply(l, NULL, "not a configured peer");
+            locate_reply(l, NULL, "not a configured peer", -ENOENT);
         }
     }
 }

@@ -20,6 +20,8 @@
 #include "util.h"
 
 #include "netmove/common/config.h"
+#include "netmove/daemon/peer.h"
+#include "netmove/daemon/proto.h"
 #include "netmove/daemon/service.h"
 #include "netmove/common/version.h"
 #include "netmove/common/error.h"
@@ -43,16 +45,36 @@ usage(void)
     vlog_usage();
 }
 
+/* --protocol-version=N, a test knob left out of --help (docs/PROTOCOL.md
+ * "Testing"): this host speaks only peer protocol version N.  1 makes it a
+ * host of before the version exchange; a version this build does not know
+ * is announced as is, for tests of the refusal. */
+static int
+parse_protocol_version(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (!*s || *end || v < 1 || v > 65535) {
+        fprintf(stderr, "netmoved: --protocol-version: '%s' is not 1..65535\n",
+                s);
+        exit(2);
+    }
+    return v;
+}
+
 static char *
-parse_options(int argc, char *argv[])
+parse_options(int argc, char *argv[], int *protocol_version)
 {
     enum {
         OPT_CONFIG = UCHAR_MAX + 1,
+        OPT_PROTOCOL_VERSION,
         VLOG_OPTION_ENUMS,
         DAEMON_OPTION_ENUMS,
     };
     static const struct option long_options[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
+        {"protocol-version", required_argument, NULL, OPT_PROTOCOL_VERSION},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         VLOG_LONG_OPTIONS,
@@ -71,6 +93,9 @@ parse_options(int argc, char *argv[])
         case OPT_CONFIG:
             free(config);
             config = xstrdup(optarg);
+            break;
+        case OPT_PROTOCOL_VERSION:
+            *protocol_version = parse_protocol_version(optarg);
             break;
         case 'h':
             usage();
@@ -104,11 +129,12 @@ main(int argc, char *argv[])
     struct netmoved nm;
     struct nm_config *cfg;
     char err[NM_ERRLEN] = "";
+    int protocol_version = 0;
     char *config;
     int error;
 
     set_program_name(argv[0]);
-    config = parse_options(argc, argv);
+    config = parse_options(argc, argv, &protocol_version);
     error = nm_config_load(config, &cfg, err, sizeof err);
     if (error) {
         fprintf(stderr, "netmoved: %s\n", err);
@@ -124,6 +150,12 @@ main(int argc, char *argv[])
     error = netmoved_init(&nm, cfg, err, sizeof err);
     if (error) {
         ovs_fatal(0, "%s", err);
+    }
+    if (protocol_version) {
+        nm_peers_pin_version(nm.peers, protocol_version);
+        VLOG_WARN("test knob: speaking peer protocol version %d only (this "
+                  "build speaks %d-%d)", protocol_version,
+                  NM_PROTO_MIN_VERSION, NM_PROTO_VERSION);
     }
     daemonize_complete();
     VLOG_INFO("netmoved %s started (%s)", NETMOVE_VERSION, config);

@@ -2,6 +2,7 @@
 #include "netmove/daemon/peer.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,24 +15,17 @@
 #include "openvswitch/vlog.h"
 #include "socket-util.h"
 #include "stream-ssl.h"
+#include "sset.h"
 #include "stream.h"
 #include "timeval.h"
 #include "util.h"
 
 #include "netmove/common/config.h"
+#include "netmove/common/error.h"
+#include "netmove/daemon/peer-private.h"
+#include "netmove/daemon/proto.h"
 
 VLOG_DEFINE_THIS_MODULE(peer);
-
-/* One JSON-RPC session with a peer, either direction. */
-struct conn {
-    struct ovs_list node;               /* In nm_peers's 'outbound'/'inbound'. */
-    struct jsonrpc_session *session;
-    char *peer;                         /* Outbound: whom we meant to reach. */
-    char *name;                         /* Authenticated peer name, or NULL. */
-    unsigned int seqno;                 /* Session seqno 'name' applies to. */
-    bool inbound;
-    struct ovs_list reqs;               /* Asynchronous requests it holds. */
-};
 
 struct nm_peer_req {
     struct ovs_list node;               /* In its conn's 'reqs'. */
@@ -51,22 +45,8 @@ struct pending {
     long long int deadline;
     nm_peer_reply_cb *cb;
     void *aux;
-};
-
-struct method {
-    nm_peer_method_fn *fn;
-    nm_peer_async_fn *async_fn;
-    void *aux;
-};
-
-struct nm_peers {
-    const struct nm_config *cfg;
-    struct pstream *listener;
-    struct ovs_list outbound;           /* One 'struct conn' per peer. */
-    struct ovs_list inbound;
-    struct hmap pending;
-    struct ovs_list unsent;
-    struct shash methods;
+    int fail;                           /* Failed before it was sent: */
+    char *fail_msg;                     /* why. */
 };
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
@@ -85,6 +65,17 @@ tls_config(const struct nm_peers *peers)
     }
 }
 
+static struct conn *
+conn_create(struct nm_peers *peers)
+{
+    struct conn *c = xzalloc(sizeof *c);
+
+    c->peers = peers;
+    ovs_list_init(&c->reqs);
+    sset_init(&c->caps);
+    return c;
+}
+
 int
 nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
                 char *err, size_t errlen)
@@ -94,6 +85,8 @@ nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
 
     *peersp = NULL;
     peers->cfg = cfg;
+    peers->min_version = NM_PROTO_MIN_VERSION;
+    peers->max_version = NM_PROTO_VERSION;
     ovs_list_init(&peers->outbound);
     ovs_list_init(&peers->inbound);
     ovs_list_init(&peers->unsent);
@@ -112,8 +105,7 @@ nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
         }
     }
     for (size_t i = 0; i < cfg->n_peers; i++) {
-        struct conn *c = xzalloc(sizeof *c);
-        ovs_list_init(&c->reqs);
+        struct conn *c = conn_create(peers);
         c->peer = xstrdup(cfg->peers[i].name);
         c->session = jsonrpc_session_open(cfg->peers[i].remote, true);
         /* Reconnect fast: a migration waits on this. */
@@ -137,6 +129,9 @@ conn_destroy(struct conn *c)
     jsonrpc_session_close(c->session);
     free(c->peer);
     free(c->name);
+    free(c->refusal);
+    json_destroy(c->hello_id);
+    sset_destroy(&c->caps);
     free(c);
 }
 
@@ -150,6 +145,7 @@ pending_destroy(struct nm_peers *peers, struct pending *p)
     }
     json_destroy(p->id);
     free(p->peer);
+    free(p->fail_msg);
     free(p);
 }
 
@@ -196,20 +192,31 @@ nm_peers_register_async(struct nm_peers *peers, const char *method,
     free(shash_replace(&peers->methods, method, m));
 }
 
-void
-nm_peers_reply(struct nm_peer_req *req, struct json *result,
-               const char *error)
+/* ---- answering a peer's requests ---- */
+
+/* The error 'error' with 'msg' for 'c''s peer, in its version's terms. */
+static struct jsonrpc_msg *
+conn_error(const struct conn *c, const struct json *id, int error,
+           const char *msg)
+{
+    return jsonrpc_create_error(
+        nm_proto_error_to_json(peer_wire_version(c), error,
+                               c->peers->cfg->host, msg), id);
+}
+
+static void
+req_answer(struct nm_peer_req *req, struct json *result, int error,
+           const char *msg)
 {
     struct conn *c = req->c;
 
     if (c && c->session
         && jsonrpc_session_get_seqno(c->session) == req->seqno) {
         if (error) {
-            VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, req->method, error);
+            VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, req->method, msg);
         }
         jsonrpc_session_send(c->session, error
-                             ? jsonrpc_create_error(json_string_create(error),
-                                                    req->id)
+                             ? conn_error(c, req->id, error, msg)
                              : jsonrpc_create_reply(result, req->id));
         result = NULL;
     }
@@ -220,6 +227,25 @@ nm_peers_reply(struct nm_peer_req *req, struct json *result,
     json_destroy(req->id);
     free(req->method);
     free(req);
+}
+
+void
+nm_peers_reply(struct nm_peer_req *req, struct json *result)
+{
+    req_answer(req, result, 0, NULL);
+}
+
+void
+nm_peers_reply_error(struct nm_peer_req *req, int error,
+                     const char *format, ...)
+{
+    va_list args;
+
+    va_start(args, format);
+    char *msg = xvasprintf(format, args);
+    va_end(args);
+    req_answer(req, NULL, error ? error : -EIO, msg);
+    free(msg);
 }
 
 static struct conn *
@@ -252,6 +278,7 @@ conn_authenticated(struct nm_peers *peers, struct conn *c)
     free(c->name);
     c->name = NULL;
     c->seqno = seqno;
+    peer_proto_reset(c);
 
     const char *cn = jsonrpc_session_get_id(c->session);
     const char *remote = jsonrpc_session_get_name(c->session);
@@ -320,13 +347,66 @@ nm_peers_cancel(struct nm_peers *peers, void *aux)
     }
 }
 
+/* The outbound session to 'peer' if it is up and authenticated. */
+static const struct conn *
+find_current(const struct nm_peers *peers, const char *peer)
+{
+    const struct conn *c = find_outbound(peers, peer);
+
+    return c && c->name && jsonrpc_session_is_connected(c->session)
+           && c->seqno == jsonrpc_session_get_seqno(c->session) ? c : NULL;
+}
+
 bool
 nm_peers_is_connected(const struct nm_peers *peers, const char *peer)
 {
-    struct conn *c = find_outbound(peers, peer);
+    const struct conn *c = find_current(peers, peer);
 
-    return c && c->name && jsonrpc_session_is_connected(c->session)
-           && c->seqno == jsonrpc_session_get_seqno(c->session);
+    return c && c->version > 0;
+}
+
+int
+nm_peers_version(const struct nm_peers *peers, const char *peer)
+{
+    const struct conn *c = find_current(peers, peer);
+
+    return c ? c->version : 0;
+}
+
+bool
+nm_peers_has_capability(const struct nm_peers *peers, const char *peer,
+                        const char *capability)
+{
+    const struct conn *c = find_current(peers, peer);
+
+    return c && c->version > 0 && sset_contains(&c->caps, capability);
+}
+
+struct json *
+nm_peers_protocol_json(const struct nm_peers *peers, const char *peer)
+{
+    const struct conn *c = find_current(peers, peer);
+    struct json *j = json_object_create();
+
+    if (c && c->version < 0) {
+        json_object_put_string(j, "refused", c->refusal);
+    } else if (c && c->version > 0) {
+        struct json *caps = json_array_create_empty();
+        const char **names = sset_sort(&c->caps);
+        for (size_t i = 0; i < sset_count(&c->caps); i++) {
+            json_array_add(caps, json_string_create(names[i]));
+        }
+        free(names);
+        json_object_put(j, "version", json_integer_create(c->version));
+        json_object_put(j, "capabilities", caps);
+    }
+    return j;
+}
+
+void
+nm_peers_pin_version(struct nm_peers *peers, int version)
+{
+    peers->min_version = peers->max_version = version;
 }
 
 size_t
@@ -344,13 +424,15 @@ nm_peers_name(const struct nm_peers *peers, size_t i)
 /* Calls back and forgets 'p'. */
 static void
 pending_complete(struct nm_peers *peers, struct pending *p,
-                 const struct json *result, const char *error)
+                 const struct json *result, const char *error, int errnum)
 {
     nm_peer_reply_cb *cb = p->cb;
     void *aux = p->aux;
+    char *msg = error ? xstrdup(error) : NULL;
 
     pending_destroy(peers, p);
-    cb(aux, result, error);
+    cb(aux, result, msg, msg ? (errnum ? errnum : -EIO) : 0);
+    free(msg);
 }
 
 static struct pending *
@@ -373,17 +455,29 @@ handle_request(struct nm_peers *peers, struct conn *c,
     const struct method *m = shash_find_data(&peers->methods, msg->method);
     const struct json *params = msg->params;
     struct jsonrpc_msg *reply;
-    char *error = NULL;
 
     /* Our requests carry one argument: an array of one object. */
     if (params && params->type == JSON_ARRAY && json_array(params)->n == 1) {
         params = json_array(params)->elems[0];
     }
+    if (peers->max_version >= 2 && !strcmp(msg->method, "hello")) {
+        if (msg->type == JSONRPC_REQUEST) {
+            jsonrpc_session_send(c->session, peer_serve_hello(c, msg, params));
+        }
+        return;
+    }
+    if (!c->version && c->inbound) {
+        /* A peer speaking version 2 or later says hello first on a session
+         * it opens: this one speaks version 1. */
+        peer_agree(c, 1, 1, NULL);
+    }
     if (msg->type == JSONRPC_NOTIFY) {
         /* Peers send no notifications: nothing to answer. */
         return;
     }
-    if (m && m->async_fn) {
+    if (c->version < 0) {
+        reply = conn_error(c, msg->id, -EPROTONOSUPPORT, c->refusal);
+    } else if (m && m->async_fn) {
         struct nm_peer_req *req = xzalloc(sizeof *req);
         req->c = c;
         req->seqno = jsonrpc_session_get_seqno(c->session);
@@ -392,20 +486,26 @@ handle_request(struct nm_peers *peers, struct conn *c,
         ovs_list_push_back(&c->reqs, &req->node);
         m->async_fn(m->aux, c->name, params, req);
         return;
-    }
-    if (!m || !m->fn) {
-        error = xasprintf("unknown method '%s'", msg->method);
-        reply = jsonrpc_create_error(json_string_create(error), msg->id);
+    } else if (!m || !m->fn) {
+        char *error = xasprintf("unknown method '%s'", msg->method);
+        VLOG_INFO_RL(&rl, "%s: %s", c->name, error);
+        reply = conn_error(c, msg->id, -EOPNOTSUPP, error);
+        free(error);
     } else {
-        struct json *result = m->fn(m->aux, c->name, params, &error);
-        reply = result ? jsonrpc_create_reply(result, msg->id)
-                       : jsonrpc_create_error(json_string_create(error),
-                                              msg->id);
+        struct json *result = NULL;
+        char *error = NULL;
+        int err = m->fn(m->aux, c->name, params, &result, &error);
+        if (err) {
+            VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, msg->method,
+                         error ? error : ovs_strerror(-err));
+            reply = conn_error(c, msg->id, err,
+                               error ? error : ovs_strerror(-err));
+            json_destroy(result);
+        } else {
+            reply = jsonrpc_create_reply(result, msg->id);
+        }
+        free(error);
     }
-    if (error) {
-        VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, msg->method, error);
-    }
-    free(error);
     jsonrpc_session_send(c->session, reply);
 }
 
@@ -414,16 +514,21 @@ handle_msg(struct nm_peers *peers, struct conn *c, struct jsonrpc_msg *msg)
 {
     if (msg->type == JSONRPC_REQUEST || msg->type == JSONRPC_NOTIFY) {
         handle_request(peers, c, msg);
+    } else if ((msg->type == JSONRPC_REPLY || msg->type == JSONRPC_ERROR)
+               && c->hello_id && json_equal(msg->id, c->hello_id)) {
+        peer_hello_answered(c, msg);
     } else if (msg->type == JSONRPC_REPLY || msg->type == JSONRPC_ERROR) {
+        /* A reply counts only on the session its request went out on
+         * (docs/DESIGN.md "Trust model"): ids are guessable. */
         struct pending *p = find_pending(peers, msg->id);
-        if (p && !p->msg) {
-            if (msg->type == JSONRPC_REPLY) {
-                pending_complete(peers, p, msg->result, NULL);
+        if (p && !p->msg && !p->fail && !c->inbound
+            && !strcmp(p->peer, c->peer) && p->seqno == c->seqno) {
+            if (msg->type == JSONRPC_REPLY && !msg->error) {
+                pending_complete(peers, p, msg->result, NULL, 0);
             } else {
-                char *s = msg->error->type == JSON_STRING
-                          ? xstrdup(json_string(msg->error))
-                          : json_to_string(msg->error, 0);
-                pending_complete(peers, p, NULL, s);
+                char *s;
+                int error = nm_proto_error_from_json(msg->error, &s);
+                pending_complete(peers, p, NULL, s, error);
                 free(s);
             }
         }
@@ -444,12 +549,17 @@ conn_run(struct nm_peers *peers, struct conn *c)
         conn_destroy(c);
         return false;
     }
-    for (int i = 0; i < 50 && conn_authenticated(peers, c); i++) {
-        struct jsonrpc_msg *msg = jsonrpc_session_recv(c->session);
-        if (!msg) {
-            break;
+    /* conn_authenticated() may refuse and close an inbound session: then
+     * it is not called again. */
+    if (conn_authenticated(peers, c)) {
+        peer_say_hello(peers, c);
+        for (int i = 0; i < 50 && conn_authenticated(peers, c); i++) {
+            struct jsonrpc_msg *msg = jsonrpc_session_recv(c->session);
+            if (!msg) {
+                break;
+            }
+            handle_msg(peers, c, msg);
         }
-        handle_msg(peers, c, msg);
     }
     if (!c->session) {          /* Refused by conn_authenticated(). */
         conn_destroy(c);
@@ -458,30 +568,80 @@ conn_run(struct nm_peers *peers, struct conn *c)
     return true;
 }
 
+/* Sends the requests whose peer is up and agreed on a version; fails those
+ * whose peer is refused or does not offer their method. */
+static void
+send_ready(struct nm_peers *peers)
+{
+    struct pending *p;
+
+    LIST_FOR_EACH_SAFE (p, unsent_node, &peers->unsent) {
+        struct conn *c = find_outbound(peers, p->peer);
+        if (!conn_authenticated(peers, c) || !c->version) {
+            continue;
+        }
+        ovs_list_remove(&p->unsent_node);
+        if (c->version < 0) {
+            p->fail = -EPROTONOSUPPORT;
+            p->fail_msg = xstrdup(c->refusal);
+        } else if (!sset_contains(&c->caps, p->msg->method)) {
+            p->fail = -EOPNOTSUPP;
+            p->fail_msg = xasprintf("peer %s does not offer '%s' (netmove "
+                                    "protocol %d)", c->name, p->msg->method,
+                                    c->version);
+        } else {
+            jsonrpc_session_send(c->session, p->msg);
+            p->seqno = c->seqno;
+        }
+        if (p->fail) {
+            jsonrpc_msg_destroy(p->msg);
+        }
+        p->msg = NULL;
+    }
+}
+
+/* A request that is over without an answer (failed, its connection lost,
+ * or past its deadline), with why in '*errnum' and '*why'; or NULL. */
+static struct pending *
+next_unanswered(const struct nm_peers *peers, long long int now,
+                int *errnum, const char **why)
+{
+    struct pending *p;
+
+    HMAP_FOR_EACH (p, node, &peers->pending) {
+        const struct conn *c = find_outbound(peers, p->peer);
+        if (p->fail) {
+            *errnum = p->fail;
+            *why = p->fail_msg;
+        } else if (!p->msg
+                   && p->seqno != jsonrpc_session_get_seqno(c->session)) {
+            *errnum = -ECONNRESET;
+            *why = "connection to peer lost";
+        } else if (now >= p->deadline) {
+            *errnum = -ETIMEDOUT;
+            *why = !p->msg ? "no answer from peer (timeout)"
+                   : c->hello_id ? "no answer to hello from peer (timeout)"
+                   : "peer not reachable (timeout)";
+        } else {
+            continue;
+        }
+        return p;
+    }
+    return NULL;
+}
+
 static void
 send_and_expire(struct nm_peers *peers)
 {
     long long int now = time_msec();
     struct pending *p;
+    const char *why;
+    int errnum;
 
-    LIST_FOR_EACH_SAFE (p, unsent_node, &peers->unsent) {
-        struct conn *c = find_outbound(peers, p->peer);
-        if (conn_authenticated(peers, c)) {
-            ovs_list_remove(&p->unsent_node);
-            jsonrpc_session_send(c->session, p->msg);
-            p->msg = NULL;
-            p->seqno = c->seqno;
-        }
-    }
-    HMAP_FOR_EACH_SAFE (p, node, &peers->pending) {
-        struct conn *c = find_outbound(peers, p->peer);
-        if (!p->msg && p->seqno != jsonrpc_session_get_seqno(c->session)) {
-            pending_complete(peers, p, NULL, "connection to peer lost");
-        } else if (now >= p->deadline) {
-            pending_complete(peers, p, NULL,
-                             p->msg ? "peer not reachable (timeout)"
-                                    : "no answer from peer (timeout)");
-        }
+    send_ready(peers);
+    /* One at a time: a callback may make or cancel requests. */
+    while ((p = next_unanswered(peers, now, &errnum, &why))) {
+        pending_complete(peers, p, NULL, why, errnum);
     }
 }
 
@@ -495,8 +655,7 @@ nm_peers_run(struct nm_peers *peers)
         struct stream *stream;
         int error = pstream_accept(peers->listener, &stream);
         if (!error) {
-            c = xzalloc(sizeof *c);
-            ovs_list_init(&c->reqs);
+            c = conn_create(peers);
             c->inbound = true;
             c->session = jsonrpc_session_open_unreliably(jsonrpc_open(stream),
                                                          DSCP_DEFAULT);
@@ -535,9 +694,13 @@ nm_peers_wait(struct nm_peers *peers)
         }
     }
     struct pending *p;
-    /* Unsent requests go out when a session comes up, which
-     * jsonrpc_session_wait() wakes us for; only deadlines remain. */
+    /* Unsent requests go out when a session comes up or its hello is
+     * answered, which jsonrpc_session_wait() and recv_wait() wake us for;
+     * only deadlines remain.  Failed ones are called back at once. */
     HMAP_FOR_EACH (p, node, &peers->pending) {
+        if (p->fail) {
+            poll_immediate_wake();
+        }
         poll_timer_wait_until(p->deadline);
     }
 }

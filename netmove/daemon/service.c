@@ -351,6 +351,14 @@ cmd_status(struct unixctl_conn *conn, int argc, const char *argv[],
                             nm_peers_is_connected(nm->peers, name)));
     }
     json_object_put(j, "peers", peers);
+    /* The protocol each peer's session agreed (docs/PROTOCOL.md). */
+    struct json *protocol = json_object_create();
+    for (size_t i = 0; i < nm_peers_count(nm->peers); i++) {
+        const char *name = nm_peers_name(nm->peers, i);
+        json_object_put(protocol, name,
+                        nm_peers_protocol_json(nm->peers, name));
+    }
+    json_object_put(j, "peer_protocol", protocol);
     json_object_put(j, "migrations", list);
     json_object_put(j, "outgoing", source_outgoing_to_json(nm));
     reply_json(conn, j);
@@ -361,11 +369,14 @@ struct verify_req {
 };
 
 static void
-verify_reply(void *req_, const struct json *result, const char *error)
+verify_reply(void *req_, const struct json *result, const char *error,
+             int errnum)
 {
     struct verify_req *req = req_;
 
-    if (error) {
+    if (error && nm_error_is_bad_input(errnum)) {
+        reply_bad_input(req->conn, "%s", error);
+    } else if (error) {
         unixctl_command_reply_error(req->conn, error);
     } else {
         reply_json(req->conn, json_clone(result));

@@ -60,8 +60,18 @@ outgoing_destroy(struct outgoing *o)
     }
 }
 
-/* Reads params "vm" and "id" (when 'need_id'); sets '*errorp' if bad. */
-static bool
+/* 'error' (a negative errno) as an operational failure: the peer's request
+ * was good and this host failed to serve it (a library's -EINVAL here is
+ * about this host's state, not the peer's input). */
+static int
+op_error(int error)
+{
+    return error && !nm_error_is_bad_input(error) ? error : -EIO;
+}
+
+/* Reads params "vm" and "id" (when 'need_id').  Returns 0, or -EINVAL (bad
+ * input) with '*errorp' set. */
+static int
 get_params(const struct json *params, const char **vm, const char **id,
            bool need_id, char **errorp)
 {
@@ -69,16 +79,16 @@ get_params(const struct json *params, const char **vm, const char **id,
     const struct json *i = nm_json_member(params, "id");
 
     if (!v || v->type != JSON_STRING || !fw_vm_name_valid(json_string(v))) {
-        *errorp = xstrdup("bad input: params.vm: missing or not a VM name");
-        return false;
+        *errorp = xstrdup("params.vm: missing or not a VM name");
+        return -EINVAL;
     }
     if (need_id && (!i || i->type != JSON_STRING || !json_string(i)[0])) {
-        *errorp = xstrdup("bad input: params.id: missing migration id");
-        return false;
+        *errorp = xstrdup("params.id: missing migration id");
+        return -EINVAL;
     }
     *vm = json_string(v);
     *id = i && i->type == JSON_STRING ? json_string(i) : NULL;
-    return true;
+    return 0;
 }
 
 /* Journals 'step' of migration 'id' of 'vm' to 'peer' (with the members
@@ -112,7 +122,7 @@ journal_end(struct netmoved *nm, const char *id)
 }
 
 /* The export of 'vm' that migration 'id' to 'peer' holds here, or NULL with
- * '*errorp' set.  Only the peer a VM was exported to, in that migration, may
+ * '*errorp' set (bad input: -EINVAL).  Only the peer a VM was exported to, in that migration, may
  * pull its delta or make the source delete it: being an authenticated peer
  * is not enough to remove another host's VMs. */
 static struct outgoing *
@@ -122,8 +132,8 @@ authorized(struct netmoved *nm, const char *vm, const char *id,
     struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
 
     if (!o || strcmp(o->id, id) || strcmp(o->dst, peer)) {
-        *errorp = xasprintf("bad input: no export of %s to %s in migration "
-                            "%s here", vm, peer, id);
+        *errorp = xasprintf("no export of %s to %s in migration %s here",
+                            vm, peer, id);
         return NULL;
     }
     return o;
@@ -222,20 +232,17 @@ export_finish(struct netmoved *nm, struct export_job *job)
     struct ct_filter filter;
     char err[NM_ERRLEN] = "";
 
-    if (fw_export(o->vm, &rs, err, sizeof err)) {
-        char *e = xasprintf("firewall: %s", err);
-        nm_peers_reply(job->req, NULL, e);
-        free(e);
+    int error = fw_export(o->vm, &rs, err, sizeof err);
+    if (error) {
+        nm_peers_reply_error(job->req, op_error(error), "firewall: %s", err);
         export_job_destroy(job);
         return;
     }
     nm_vm_addrs_ct_filter(&o->addrs, &filter);
-    int error = filter.n_addrs ? ct_export(&filter, &ct, err, sizeof err) : 0;
+    error = filter.n_addrs ? ct_export(&filter, &ct, err, sizeof err) : 0;
     free(filter.addrs);
     if (error) {
-        char *e = xasprintf("conntrack: %s", err);
-        nm_peers_reply(job->req, NULL, e);
-        free(e);
+        nm_peers_reply_error(job->req, op_error(error), "conntrack: %s", err);
         fw_ruleset_destroy(rs);
         export_job_destroy(job);
         return;
@@ -259,7 +266,7 @@ export_finish(struct netmoved *nm, struct export_job *job)
     json_object_put(rec, "learned", learned);
     journal_note(nm, o->id, o->vm, NM_JS_EXPORT, o->dst, rec);
     VLOG_INFO("%s: exported %s to %s", o->id, o->vm, o->dst);
-    nm_peers_reply(job->req, result, NULL);
+    nm_peers_reply(job->req, result);
     job->o = NULL;
     outgoing_destroy(shash_replace(&nm->source->outgoing, o->vm, o));
     export_job_destroy(job);
@@ -323,16 +330,20 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
 {
     struct export_job *job = xzalloc(sizeof *job);
     struct nmovs_doc *doc = NULL;
-    char err[NM_ERRLEN] = "", *error = NULL;
+    char err[NM_ERRLEN] = "", *msg = NULL;
     const char *vm, *id;
+    int error;
 
     ovs_list_push_back(&nm->source->exports, &job->node);
     job->req = req;
-    if (!get_params(params, &vm, &id, true, &error)) {
+    error = get_params(params, &vm, &id, true, &msg);
+    if (error) {
         goto fail;
     }
-    if (nmovs_export(nm->db, vm, &doc, err, sizeof err)) {
-        error = xasprintf("port: %s", err);
+    error = nmovs_export(nm->db, vm, &doc, err, sizeof err);
+    if (error) {
+        error = op_error(error);
+        msg = xasprintf("port: %s", err);
         goto fail;
     }
     job->port = nmovs_doc_to_json(doc);
@@ -341,11 +352,16 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
     job->o->vm = xstrdup(vm);
     job->o->id = xstrdup(id);
     job->o->dst = xstrdup(peer);
-    if (nm_vm_addrs_from_doc(job->port, NULL, 0, &job->o->addrs,
-                             err, sizeof err)
-        || nm_vm_addrs_from_doc(job->port, NULL, 0, &job->declared,
-                                err, sizeof err)) {
-        error = xasprintf("port: %s", err);
+    error = nm_vm_addrs_from_doc(job->port, NULL, 0, &job->o->addrs,
+                                 err, sizeof err);
+    if (!error) {
+        error = nm_vm_addrs_from_doc(job->port, NULL, 0, &job->declared,
+                                     err, sizeof err);
+    }
+    if (error) {
+        /* This host's port document: not the peer's input. */
+        error = op_error(error);
+        msg = xasprintf("port: %s", err);
         goto fail;
     }
 
@@ -380,15 +396,15 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
     return;
 
 fail:
-    nm_peers_reply(req, NULL, error);
-    free(error);
+    nm_peers_reply_error(req, error, "%s", msg);
+    free(msg);
     export_job_destroy(job);
 }
 
 /* ct-delta {vm, id} -> {ct}: what changed since the last export. */
-static struct json *
-src_ct_delta(void *nm_, const char *peer,
-             const struct json *params, char **errorp)
+static int
+src_ct_delta(void *nm_, const char *peer, const struct json *params,
+             struct json **resultp, char **errorp)
 {
     struct netmoved *nm = nm_;
     struct outgoing *o;
@@ -397,22 +413,24 @@ src_ct_delta(void *nm_, const char *peer,
     char err[NM_ERRLEN] = "";
     const char *vm, *id;
 
-    if (!get_params(params, &vm, &id, true, errorp)) {
-        return NULL;
+    int error = get_params(params, &vm, &id, true, errorp);
+    if (error) {
+        return error;
     }
     o = authorized(nm, vm, id, peer, errorp);
     if (!o) {
-        return NULL;
+        return -EINVAL;
     }
     nm_vm_addrs_ct_filter(&o->addrs, &filter);
-    int error = filter.n_addrs ? ct_export(&filter, &cur, err, sizeof err) : 0;
+    error = filter.n_addrs ? ct_export(&filter, &cur, err, sizeof err) : 0;
     free(filter.addrs);
     if (error) {
         *errorp = xasprintf("conntrack: %s", err);
-        return NULL;
+        return op_error(error);
     }
     if (!cur) {
-        return nm_json_object_1("ct", json_null_create());
+        *resultp = nm_json_object_1("ct", json_null_create());
+        return 0;
     }
 
     struct ct_table *delta = o->ct_base ? ct_table_delta(o->ct_base, cur)
@@ -422,14 +440,15 @@ src_ct_delta(void *nm_, const char *peer,
     ct_table_destroy(delta);
     ct_table_destroy(o->ct_base);
     o->ct_base = cur;
-    return result;
+    *resultp = result;
+    return 0;
 }
 
 /* confirm {vm, id, ips} -> {ports, fw_objects, ct_entries}: the destination
  * has committed its copy; the source's goes. */
-static struct json *
+static int
 src_confirm(void *nm_, const char *peer, const struct json *params,
-            char **errorp)
+            struct json **resultp, char **errorp)
 {
     struct netmoved *nm = nm_;
     struct outgoing *o;
@@ -437,36 +456,40 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
     char err[NM_ERRLEN] = "";
     const char *vm, *id;
 
-    if (!get_params(params, &vm, &id, true, errorp)) {
-        return NULL;
+    int error = get_params(params, &vm, &id, true, errorp);
+    if (error) {
+        return error;
     }
     if (already_confirmed(nm, id, vm)) {
         struct json *result = json_object_create();
         json_object_put(result, "ports", json_integer_create(0));
         json_object_put(result, "fw_objects", json_integer_create(0));
         json_object_put(result, "ct_entries", json_integer_create(0));
-        return result;
+        *resultp = result;
+        return 0;
     }
     o = authorized(nm, vm, id, peer, errorp);
     if (!o) {
-        return NULL;
+        return -EINVAL;
     }
     journal_note(nm, id, vm, NM_JS_CONFIRM_BEGIN, peer, NULL);
-    if (nmovs_remove(nm->db, &vm, 1, 5000, &n_ports, err, sizeof err)) {
+    error = nmovs_remove(nm->db, &vm, 1, 5000, &n_ports, err, sizeof err);
+    if (error) {
         *errorp = xasprintf("port: %s", err);
-        return NULL;
+        return op_error(error);
     }
-    if (fw_remove(vm, &n_fw, err, sizeof err)) {
+    error = fw_remove(vm, &n_fw, err, sizeof err);
+    if (error) {
         *errorp = xasprintf("firewall: %s", err);
-        return NULL;
+        return op_error(error);
     }
     struct ct_filter filter;
     nm_vm_addrs_ct_filter(&o->addrs, &filter);
-    int error = filter.n_addrs ? ct_remove(&filter, &n_ct, err, sizeof err) : 0;
+    error = filter.n_addrs ? ct_remove(&filter, &n_ct, err, sizeof err) : 0;
     free(filter.addrs);
     if (error) {
         *errorp = xasprintf("conntrack: %s", err);
-        return NULL;
+        return op_error(error);
     }
     /* No bridge may keep forwarding the VM's MACs to the port just gone. */
     if (nmovs_fdb_flush(nm->cfg->ovs_rundir, nm->cfg->bridge,
@@ -485,7 +508,8 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
     json_object_put(result, "ports", json_integer_create(n_ports));
     json_object_put(result, "fw_objects", json_integer_create(n_fw));
     json_object_put(result, "ct_entries", json_integer_create(n_ct));
-    return result;
+    *resultp = result;
+    return 0;
 }
 
 /* Ends, with an error, the exports of 'vm' in migration 'id' to 'peer'
@@ -503,9 +527,9 @@ export_cancel(struct netmoved *nm, const char *vm, const char *id,
         const char *wvm, *wid;
         char *ignored = NULL;
         if (w->begin && !strcmp(w->peer, peer)
-            && get_params(w->params, &wvm, &wid, true, &ignored)
+            && !get_params(w->params, &wvm, &wid, true, &ignored)
             && !strcmp(wvm, vm) && !strcmp(wid, id)) {
-            nm_peers_reply(w->req, NULL, "aborted");
+            nm_peers_reply_error(w->req, -ECANCELED, "aborted");
             db_wait_destroy(w);
         }
         free(ignored);
@@ -513,7 +537,7 @@ export_cancel(struct netmoved *nm, const char *vm, const char *id,
     LIST_FOR_EACH_SAFE (job, node, &nm->source->exports) {
         if (job->o && !strcmp(job->o->vm, vm) && !strcmp(job->o->id, id)
             && !strcmp(job->o->dst, peer)) {
-            nm_peers_reply(job->req, NULL, "aborted");
+            nm_peers_reply_error(job->req, -ECANCELED, "aborted");
             export_job_destroy(job);
         }
     }
@@ -521,47 +545,52 @@ export_cancel(struct netmoved *nm, const char *vm, const char *id,
 
 /* abort {vm, id} -> {}: the migration failed before resume; the source
  * kept everything and only forgets the export. */
-static struct json *
+static int
 src_abort(void *nm_, const char *peer, const struct json *params,
-          char **errorp)
+          struct json **resultp, char **errorp)
 {
     struct netmoved *nm = nm_;
     const char *vm, *id;
 
-    if (!get_params(params, &vm, &id, true, errorp)) {
-        return NULL;
+    int error = get_params(params, &vm, &id, true, errorp);
+    if (error) {
+        return error;
     }
     /* An export of it still under way, for that peer: it ends here. */
     export_cancel(nm, vm, id, peer);
     if (!shash_find(&nm->source->outgoing, vm)) {
-        return json_object_create();    /* Nothing exported: nothing kept. */
+        *resultp = json_object_create();  /* Nothing exported: nothing kept. */
+        return 0;
     }
     if (!authorized(nm, vm, id, peer, errorp)) {
-        return NULL;
+        return -EINVAL;
     }
     outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
     journal_note(nm, id, vm, NM_JS_ABORTED, peer, NULL);
     journal_end(nm, id);
     VLOG_INFO("%s: aborted by %s; %s stays here", id, peer, vm);
-    return json_object_create();
+    *resultp = json_object_create();
+    return 0;
 }
 
 /* locate {vm} -> {present}: whether the VM has a port here. */
-static struct json *
+static int
 src_locate(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
-           char **errorp)
+           struct json **resultp, char **errorp)
 {
     struct netmoved *nm = nm_;
     struct nmovs_doc *doc = NULL;
     char err[NM_ERRLEN];
     const char *vm, *id;
 
-    if (!get_params(params, &vm, &id, false, errorp)) {
-        return NULL;
+    int error = get_params(params, &vm, &id, false, errorp);
+    if (error) {
+        return error;
     }
     bool present = !nmovs_export(nm->db, vm, &doc, err, sizeof err);
     nmovs_doc_destroy(doc);
-    return nm_json_object_1("present", json_boolean_create(present));
+    *resultp = nm_json_object_1("present", json_boolean_create(present));
+    return 0;
 }
 
 /* verify {vm, ips, macs} -> {ports, fw_objects, ct_entries, fdb}: what the
@@ -569,9 +598,9 @@ src_locate(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
  * has learned the VM's MACs ("macs", or MACs among "ips"): a port other
  * than the uplink is a stale entry ("fdb_error" if the table could not be
  * read). */
-static struct json *
+static int
 src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
-           char **errorp)
+           struct json **resultp, char **errorp)
 {
     struct netmoved *nm = nm_;
     struct nmovs_doc *doc = NULL;
@@ -582,8 +611,9 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
     char err[NM_ERRLEN];
     const char *vm, *id;
 
-    if (!get_params(params, &vm, &id, false, errorp)) {
-        return NULL;
+    int error = get_params(params, &vm, &id, false, errorp);
+    if (error) {
+        return error;
     }
     size_t n_ports = nmovs_export(nm->db, vm, &doc, err, sizeof err)
                      ? 0 : nmovs_doc_n_ports(doc);
@@ -624,7 +654,8 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
     } else {
         json_object_put(result, "fdb", fdb);
     }
-    return result;
+    *resultp = result;
+    return 0;
 }
 
 static struct db_wait *
@@ -647,7 +678,7 @@ after_db_sync(struct netmoved *nm, nm_peer_method_fn *fn, const char *peer,
 static void
 db_wait_finish(struct netmoved *nm, struct db_wait *w, bool synced)
 {
-    char *error = NULL;
+    char *msg = NULL;
     struct json *result = NULL;
 
     if (synced && w->begin) {
@@ -655,13 +686,20 @@ db_wait_finish(struct netmoved *nm, struct db_wait *w, bool synced)
         w->begin(nm, w->peer, w->params, w->req);
         goto out;
     } else if (synced) {
-        result = w->fn(nm, w->peer, w->params, &error);
+        int error = w->fn(nm, w->peer, w->params, &result, &msg);
+        if (error) {
+            json_destroy(result);
+            nm_peers_reply_error(w->req, error, "%s",
+                                 msg ? msg : ovs_strerror(-error));
+        } else {
+            nm_peers_reply(w->req, result);
+        }
     } else {
-        error = xasprintf("%s: OVSDB not reachable (no answer in %d ms)",
-                          nm->cfg->host, DB_SYNC_TIMEOUT_MS);
+        nm_peers_reply_error(w->req, -ETIMEDOUT,
+                             "%s: OVSDB not reachable (no answer in %d ms)",
+                             nm->cfg->host, DB_SYNC_TIMEOUT_MS);
     }
-    nm_peers_reply(w->req, result, error);
-    free(error);
+    free(msg);
 out:
     db_wait_destroy(w);
 }
@@ -816,7 +854,7 @@ source_destroy(struct netmoved *nm)
     }
     struct export_job *job;
     LIST_FOR_EACH_SAFE (job, node, &nm->source->exports) {
-        nm_peers_reply(job->req, NULL, "netmoved exiting");
+        nm_peers_reply_error(job->req, -ESHUTDOWN, "netmoved exiting");
         export_job_destroy(job);
     }
 

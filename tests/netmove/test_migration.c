@@ -469,7 +469,7 @@ answer(struct json *result, const char *error)
 
     memmove(&fake.reqs[0], &fake.reqs[1],
             --fake.n_reqs * sizeof fake.reqs[0]);
-    r.cb(r.aux, result, error);
+    r.cb(r.aux, result, error, error ? -EREMOTEIO : 0);
     req_free(&r);
     json_destroy(result);
 }
