@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,10 +18,20 @@
 
 #include "netmove/common/json.h"
 
+/* Each role's files in a directory of its own: a source's migrations are
+ * named by ids its peers choose, and must never be taken for (or replace)
+ * this host's own. */
 struct nm_journal {
-    char *active;               /* STATE_DIR/journal */
-    char *done;                 /* STATE_DIR/done */
+    char *active[NM_JOURNAL_N_ROLES];   /* STATE_DIR/journal,
+                                         * STATE_DIR/source/journal */
+    char *done[NM_JOURNAL_N_ROLES];     /* STATE_DIR/done,
+                                         * STATE_DIR/source/done */
+    int lock_fd;                        /* STATE_DIR/lock, held. */
+    size_t done_keep;                   /* Files kept in each done/. */
+    unsigned int n_finished;            /* Since the last pruning. */
 };
+
+#define PRUNE_EVERY 64                  /* Finishes between two prunings. */
 
 static int
 mkdir_p(const char *path)
@@ -46,21 +57,62 @@ mkdir_p(const char *path)
     return error;
 }
 
+static void prune_done(struct nm_journal *, enum nm_journal_role);
+
+/* Takes STATE_DIR's lock: two netmoved on one state directory would both
+ * recover, and roll back, the same migrations. */
+static int
+lock_state_dir(const char *state_dir, int *fdp, char *err, size_t errlen)
+{
+    char *path = xasprintf("%s/lock", state_dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int error = 0;
+
+    if (fd < 0) {
+        error = -errno;
+        snprintf(err, errlen, "state_dir: %s: %s", path,
+                 ovs_strerror(errno));
+    } else if (flock(fd, LOCK_EX | LOCK_NB)) {
+        error = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        snprintf(err, errlen, "state_dir: %s is in use by another netmoved "
+                 "(%s is locked)", state_dir, path);
+        close(fd);
+        fd = -1;
+    }
+    free(path);
+    *fdp = fd;
+    return error;
+}
+
 int
-nm_journal_open(const char *state_dir, struct nm_journal **jp,
-                char *err, size_t errlen)
+nm_journal_open(const char *state_dir, size_t done_keep,
+                struct nm_journal **jp, char *err, size_t errlen)
 {
     struct nm_journal *j = xzalloc(sizeof *j);
-    int error;
+    int error = 0;
 
-    j->active = xasprintf("%s/journal", state_dir);
-    j->done = xasprintf("%s/done", state_dir);
-    if ((error = mkdir_p(j->active)) || (error = mkdir_p(j->done))) {
-        snprintf(err, errlen, "state_dir: %s: %s", state_dir,
-                 ovs_strerror(-error));
+    j->lock_fd = -1;
+    j->done_keep = done_keep;
+    j->active[NM_JOURNAL_DESTINATION] = xasprintf("%s/journal", state_dir);
+    j->done[NM_JOURNAL_DESTINATION] = xasprintf("%s/done", state_dir);
+    j->active[NM_JOURNAL_SOURCE] = xasprintf("%s/source/journal", state_dir);
+    j->done[NM_JOURNAL_SOURCE] = xasprintf("%s/source/done", state_dir);
+    for (int r = 0; r < NM_JOURNAL_N_ROLES && !error; r++) {
+        if ((error = mkdir_p(j->active[r])) || (error = mkdir_p(j->done[r]))) {
+            snprintf(err, errlen, "state_dir: %s: %s", state_dir,
+                     ovs_strerror(-error));
+        }
+    }
+    if (!error) {
+        error = lock_state_dir(state_dir, &j->lock_fd, err, errlen);
+    }
+    if (error) {
         nm_journal_close(j);
         *jp = NULL;
         return error;
+    }
+    for (int r = 0; r < NM_JOURNAL_N_ROLES; r++) {
+        prune_done(j, r);
     }
     *jp = j;
     return 0;
@@ -70,8 +122,13 @@ void
 nm_journal_close(struct nm_journal *j)
 {
     if (j) {
-        free(j->active);
-        free(j->done);
+        for (int r = 0; r < NM_JOURNAL_N_ROLES; r++) {
+            free(j->active[r]);
+            free(j->done[r]);
+        }
+        if (j->lock_fd >= 0) {
+            close(j->lock_fd);
+        }
         free(j);
     }
 }
@@ -103,14 +160,14 @@ sync_dir(const char *dir)
 }
 
 int
-nm_journal_append(struct nm_journal *j, const char *id,
-                  const struct json *record, bool sync)
+nm_journal_append(struct nm_journal *j, enum nm_journal_role role,
+                  const char *id, const struct json *record, bool sync)
 {
     if (!id_valid(id)) {
         return -EINVAL;
     }
 
-    char *path = xasprintf("%s/%s.jsonl", j->active, id);
+    char *path = xasprintf("%s/%s.jsonl", j->active[role], id);
     bool created = access(path, F_OK) != 0;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     int error = 0;
@@ -123,15 +180,22 @@ nm_journal_append(struct nm_journal *j, const char *id,
     json_to_ds(record, 0, &line);
     ds_put_char(&line, '\n');
     /* One write: a crash leaves at most a torn last line, which load()
-     * ignores. */
-    if (write(fd, line.string, line.length) != (ssize_t) line.length
-        || (sync && fdatasync(fd))) {
-        error = errno ? -errno : -EIO;
+     * ignores.  A write that fails part way is cut back off, so that the
+     * next record does not join the torn line (both would be lost). */
+    off_t size = lseek(fd, 0, SEEK_END);
+    ssize_t n = write(fd, line.string, line.length);
+    if (n != (ssize_t) line.length) {
+        error = n < 0 ? -errno : -EIO;      /* Short: errno says nothing. */
+        if (n > 0 && (size < 0 || ftruncate(fd, size))) {
+            error = -EIO;
+        }
+    } else if (sync && fdatasync(fd)) {
+        error = -errno;
     }
     ds_destroy(&line);
     close(fd);
     if (!error && created && sync) {
-        error = sync_dir(j->active);
+        error = sync_dir(j->active[role]);
     }
 out:
     free(path);
@@ -139,24 +203,96 @@ out:
 }
 
 int
-nm_journal_finish(struct nm_journal *j, const char *id)
+nm_journal_finish(struct nm_journal *j, enum nm_journal_role role,
+                  const char *id)
 {
     if (!id_valid(id)) {
         return -EINVAL;
     }
 
-    char *from = xasprintf("%s/%s.jsonl", j->active, id);
-    char *to = xasprintf("%s/%s.jsonl", j->done, id);
+    char *from = xasprintf("%s/%s.jsonl", j->active[role], id);
+    char *to = xasprintf("%s/%s.jsonl", j->done[role], id);
     int error = rename(from, to) ? -errno : 0;
 
+    /* Both directories on disk: the file is in exactly one after a crash. */
     if (!error) {
-        error = sync_dir(j->active);
+        error = sync_dir(j->done[role]);
+        if (!error) {
+            error = sync_dir(j->active[role]);
+        }
+        if (++j->n_finished >= PRUNE_EVERY) {
+            j->n_finished = 0;
+            prune_done(j, role);
+        }
     } else if (error == -ENOENT) {
         error = 0;              /* Finished already: idempotent. */
     }
     free(from);
     free(to);
     return error;
+}
+
+/* ---- done/: the last 'done_keep' finished migrations of each role ---- */
+
+struct done_file {
+    char *name;
+    struct timespec mtime;
+};
+
+static int
+done_file_cmp(const void *a_, const void *b_)
+{
+    const struct done_file *a = a_, *b = b_;
+
+    if (a->mtime.tv_sec != b->mtime.tv_sec) {
+        return a->mtime.tv_sec < b->mtime.tv_sec ? -1 : 1;
+    }
+    if (a->mtime.tv_nsec != b->mtime.tv_nsec) {
+        return a->mtime.tv_nsec < b->mtime.tv_nsec ? -1 : 1;
+    }
+    return strcmp(a->name, b->name);
+}
+
+/* Removes the oldest files of 'role''s done/ beyond 'j->done_keep' (a
+ * host migrates VMs for years: done/ must not grow for ever).  Errors are
+ * ignored: the next pruning tries again. */
+static void
+prune_done(struct nm_journal *j, enum nm_journal_role role)
+{
+    DIR *dir = opendir(j->done[role]);
+    struct done_file *files = NULL;
+    size_t n = 0, allocated = 0;
+    struct dirent *de;
+
+    if (!dir) {
+        return;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        size_t len = strlen(de->d_name);
+        struct stat st;
+
+        if (len <= 6 || strcmp(de->d_name + len - 6, ".jsonl")
+            || fstatat(dirfd(dir), de->d_name, &st, 0)) {
+            continue;
+        }
+        if (n >= allocated) {
+            files = x2nrealloc(files, &allocated, sizeof *files);
+        }
+        files[n].name = xstrdup(de->d_name);
+        files[n].mtime = st.st_mtim;
+        n++;
+    }
+    if (n > j->done_keep) {
+        qsort(files, n, sizeof *files, done_file_cmp);
+        for (size_t i = 0; i < n - j->done_keep; i++) {
+            (void) unlinkat(dirfd(dir), files[i].name, 0);  /* Best effort. */
+        }
+    }
+    closedir(dir);
+    for (size_t i = 0; i < n; i++) {
+        free(files[i].name);
+    }
+    free(files);
 }
 
 static struct json *
@@ -184,13 +320,13 @@ read_records(const char *path)
     return records;
 }
 
-int
-nm_journal_load(struct nm_journal *j,
-                void (*cb)(void *aux, const char *id,
-                           const struct json *records),
-                void *aux)
+static int
+load_role(struct nm_journal *j, enum nm_journal_role role,
+          void (*cb)(void *aux, enum nm_journal_role, const char *id,
+                     const struct json *records),
+          void *aux)
 {
-    DIR *dir = opendir(j->active);
+    DIR *dir = opendir(j->active[role]);
     struct dirent *de;
 
     if (!dir) {
@@ -202,10 +338,10 @@ nm_journal_load(struct nm_journal *j,
             continue;
         }
         char *id = xmemdup0(de->d_name, len - 6);
-        char *path = xasprintf("%s/%s", j->active, de->d_name);
+        char *path = xasprintf("%s/%s", j->active[role], de->d_name);
         struct json *records = read_records(path);
         if (records) {
-            cb(aux, id, records);
+            cb(aux, role, id, records);
             json_destroy(records);
         }
         free(path);
@@ -215,19 +351,35 @@ nm_journal_load(struct nm_journal *j,
     return 0;
 }
 
+int
+nm_journal_load(struct nm_journal *j,
+                void (*cb)(void *aux, enum nm_journal_role, const char *id,
+                           const struct json *records),
+                void *aux)
+{
+    int error = 0;
+
+    for (int r = 0; r < NM_JOURNAL_N_ROLES; r++) {
+        int e = load_role(j, r, cb, aux);
+        error = error ? error : e;
+    }
+    return error;
+}
+
 struct json *
-nm_journal_read(struct nm_journal *j, const char *id)
+nm_journal_read(struct nm_journal *j, enum nm_journal_role role,
+                const char *id)
 {
     if (!id_valid(id)) {
         return NULL;
     }
 
-    char *path = xasprintf("%s/%s.jsonl", j->active, id);
+    char *path = xasprintf("%s/%s.jsonl", j->active[role], id);
     struct json *records = read_records(path);
 
     free(path);
     if (!records) {
-        path = xasprintf("%s/%s.jsonl", j->done, id);
+        path = xasprintf("%s/%s.jsonl", j->done[role], id);
         records = read_records(path);
         free(path);
     }

@@ -3,7 +3,11 @@
  * or rolls back on restart.
  *
  * One file of JSON lines per migration, STATE_DIR/journal/ID.jsonl while it
- * runs, moved to STATE_DIR/done/ when it ends. */
+ * runs, moved to STATE_DIR/done/ when it ends; a source's migrations (named
+ * by the ids its destinations chose) in STATE_DIR/source/journal and
+ * STATE_DIR/source/done, so that no id a peer picks names one of this
+ * host's own.  done/ keeps the last few thousand.  STATE_DIR/lock is held
+ * while the journal is open: one netmoved per state directory. */
 #ifndef NETMOVE_JOURNAL_H
 #define NETMOVE_JOURNAL_H 1
 
@@ -86,9 +90,14 @@ struct json *nm_journal_rec_create(enum nm_journal_role role,
                                    enum nm_journal_step step, const char *vm,
                                    struct json *extra);
 
-/* Opens (creating) the journal under 'state_dir'.  0 or -errno + 'err'. */
-int nm_journal_open(const char *state_dir, struct nm_journal **jp,
-                    char *err, size_t errlen)
+/* Finished migrations each done/ keeps by default. */
+#define NM_JOURNAL_DONE_KEEP 4096
+
+/* Opens (creating) the journal under 'state_dir', keeping 'done_keep'
+ * finished migrations per role.  0 or -errno + 'err': -EBUSY if another
+ * process has it open. */
+int nm_journal_open(const char *state_dir, size_t done_keep,
+                    struct nm_journal **jp, char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
 /* Closes 'j'.  NULL is accepted. */
@@ -100,25 +109,27 @@ void nm_journal_close(struct nm_journal *j);
  * power loss until the next synced append: the resume path writes its
  * record unsynced before the first frame and syncs right after it.
  * 0 or -errno. */
-int nm_journal_append(struct nm_journal *j, const char *id,
-                      const struct json *record, bool sync)
+int nm_journal_append(struct nm_journal *j, enum nm_journal_role,
+                      const char *id, const struct json *record, bool sync)
     OVS_WARN_UNUSED_RESULT;
 
 /* Migration 'id' has ended: its file moves to done/.  0 or -errno. */
-int nm_journal_finish(struct nm_journal *j, const char *id)
+int nm_journal_finish(struct nm_journal *j, enum nm_journal_role,
+                      const char *id)
     OVS_WARN_UNUSED_RESULT;
 
-/* Calls 'cb' for every migration not yet finished, with its records as a
- * JSON array in order.  A torn last line (a crash in the middle of a write)
- * is ignored.  0 or -errno. */
+/* Calls 'cb' for every migration not yet finished, with the role whose
+ * directory holds it and its records as a JSON array in order.  A torn
+ * last line (a crash in the middle of a write) is ignored.  0 or -errno. */
 int nm_journal_load(struct nm_journal *j,
-                    void (*cb)(void *aux, const char *id,
-                               const struct json *records),
+                    void (*cb)(void *aux, enum nm_journal_role,
+                               const char *id, const struct json *records),
                     void *aux)
     OVS_WARN_UNUSED_RESULT;
 
 /* The records of migration 'id', unfinished or done, as a JSON array, or
  * NULL if there is no such migration.  The caller frees it. */
-struct json *nm_journal_read(struct nm_journal *j, const char *id);
+struct json *nm_journal_read(struct nm_journal *j, enum nm_journal_role,
+                             const char *id);
 
 #endif /* netmove/daemon/journal.h */

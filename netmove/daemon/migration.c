@@ -135,7 +135,7 @@ migration_journal(struct migration *m, enum nm_journal_step step,
         json_object_put_string(rec, "src", m->src);
     }
     rec = nm_journal_rec_create(NM_JOURNAL_DESTINATION, step, m->vm, rec);
-    int error = nm_journal_append(m->nm->journal, m->id, rec, sync);
+    int error = nm_journal_append(m->nm->journal, NM_JOURNAL_DESTINATION, m->id, rec, sync);
     if (error) {
         VLOG_ERR("%s: journal: %s: %s", m->id, nm_journal_step_name(step),
                  ovs_strerror(-error));
@@ -148,7 +148,8 @@ migration_journal(struct migration *m, enum nm_journal_step step,
 void
 migration_journal_finish(struct migration *m)
 {
-    int error = nm_journal_finish(m->nm->journal, m->id);
+    int error = nm_journal_finish(m->nm->journal, NM_JOURNAL_DESTINATION,
+                                  m->id);
 
     if (error) {
         VLOG_ERR("%s: journal: finishing: %s", m->id, ovs_strerror(-error));

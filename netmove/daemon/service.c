@@ -480,14 +480,17 @@ wait_for_db(struct netmoved *nm, int timeout_ms)
 }
 
 static void
-recover_one(void *nm_, const char *id, const struct json *records)
+recover_one(void *nm_, enum nm_journal_role role, const char *id,
+            const struct json *records)
 {
     struct netmoved *nm = nm_;
-    enum nm_journal_role role;
+    enum nm_journal_role said;
 
-    if (!nm_journal_role_of(records, &role)) {
-        VLOG_WARN("%s: journal: no record says whose migration it is; "
-                  "left as it is", id);
+    /* The directory says whose it is; its records must agree. */
+    if (!nm_journal_role_of(records, &said) || said != role) {
+        VLOG_WARN("%s: journal: its records do not say it is a %s's "
+                  "migration, as the directory it is in does; left as it is",
+                  id, role == NM_JOURNAL_SOURCE ? "source" : "destination");
         return;
     }
     switch (role) {
@@ -535,7 +538,8 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     hmap_init(&nm->migrations);
     ovs_list_init(&nm->batches);
 
-    error = nm_journal_open(cfg->state_dir, &nm->journal, err, errlen);
+    error = nm_journal_open(cfg->state_dir, NM_JOURNAL_DONE_KEEP,
+                            &nm->journal, err, errlen);
     if (error) {
         return error;
     }

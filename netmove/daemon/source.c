@@ -102,7 +102,8 @@ journal_note(struct netmoved *nm, const char *id, const char *vm,
 
     json_object_put_string(rec, "peer", peer);
     rec = nm_journal_rec_create(NM_JOURNAL_SOURCE, step, vm, rec);
-    int error = nm_journal_append(nm->journal, id, rec, true);
+    int error = nm_journal_append(nm->journal, NM_JOURNAL_SOURCE, id, rec,
+                                  true);
     if (error) {
         VLOG_WARN("%s: journal: %s", id, ovs_strerror(-error));
     }
@@ -114,7 +115,7 @@ journal_note(struct netmoved *nm, const char *id, const char *vm,
 static void
 journal_end(struct netmoved *nm, const char *id)
 {
-    int error = nm_journal_finish(nm->journal, id);
+    int error = nm_journal_finish(nm->journal, NM_JOURNAL_SOURCE, id);
 
     if (error) {
         VLOG_WARN("%s: journal: finishing: %s", id, ovs_strerror(-error));
@@ -144,7 +145,7 @@ authorized(struct netmoved *nm, const char *vm, const char *id,
 static bool
 already_confirmed(struct netmoved *nm, const char *id, const char *vm)
 {
-    struct json *records = nm_journal_read(nm->journal, id);
+    struct json *records = nm_journal_read(nm->journal, NM_JOURNAL_SOURCE, id);
     bool done = false;
 
     for (size_t i = 0; records && i < json_array(records)->n; i++) {

@@ -409,8 +409,8 @@ setup(void **state OVS_UNUSED)
     source_init(&nm);
     snprintf(state_dir, sizeof state_dir, "/tmp/nm-test-migration.XXXXXX");
     assert_non_null(mkdtemp(state_dir));
-    assert_int_equal(nm_journal_open(state_dir, &nm.journal, err,
-                                     sizeof err), 0);
+    assert_int_equal(nm_journal_open(state_dir, NM_JOURNAL_DONE_KEEP,
+                                     &nm.journal, err, sizeof err), 0);
     return 0;
 }
 
@@ -478,7 +478,8 @@ answer(struct json *result, const char *error)
 static char *
 journal_steps(const char *id)
 {
-    struct json *records = nm_journal_read(nm.journal, id);
+    struct json *records = nm_journal_read(nm.journal,
+                                           NM_JOURNAL_DESTINATION, id);
     struct ds s = DS_EMPTY_INITIALIZER;
 
     for (size_t i = 0; records && i < json_array(records)->n; i++) {
@@ -492,7 +493,8 @@ journal_steps(const char *id)
 static char *
 journal_last_step(const char *id)
 {
-    struct json *records = nm_journal_read(nm.journal, id);
+    struct json *records = nm_journal_read(nm.journal,
+                                           NM_JOURNAL_DESTINATION, id);
     size_t n = records ? json_array(records)->n : 0;
     char *s = xstrdup(n ? nm_json_member_string(json_array(records)->elems[n - 1],
                                                 "step") : "");
@@ -500,15 +502,23 @@ journal_last_step(const char *id)
     return s;
 }
 
-/* True if migration 'id''s journal has been finished (moved to done/). */
+/* True if migration 'id''s journal, as 'role', has been finished (moved to
+ * its done/). */
 static bool
-journal_finished(const char *id)
+journal_finished_as(enum nm_journal_role role, const char *id)
 {
-    char *path = xasprintf("%s/done/%s.jsonl", state_dir, id);
+    char *path = xasprintf("%s/%sdone/%s.jsonl", state_dir,
+                           role == NM_JOURNAL_SOURCE ? "source/" : "", id);
     bool done = !access(path, F_OK);
 
     free(path);
     return done;
+}
+
+static bool
+journal_finished(const char *id)
+{
+    return journal_finished_as(NM_JOURNAL_DESTINATION, id);
 }
 
 static void
@@ -660,8 +670,8 @@ static void
 write_journal(const char *id, struct json **records, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(nm_journal_append(nm.journal, id, records[i], true),
-                         0);
+        assert_int_equal(nm_journal_append(nm.journal, NM_JOURNAL_DESTINATION,
+                                           id, records[i], true), 0);
         json_destroy(records[i]);
     }
 }
@@ -839,7 +849,8 @@ record_run(int kind)
         answer(NULL, "no such VM here");
     }
     char *id = xstrdup(m->id);
-    struct json *records = nm_journal_read(nm.journal, id);
+    struct json *records = nm_journal_read(nm.journal,
+                                           NM_JOURNAL_DESTINATION, id);
     assert_non_null(records);
     if (kind == 0) {
         /* Written when the capture of the uplink ends (none here). */
@@ -900,11 +911,11 @@ recover_prefix(const struct json *records, size_t k, bool *covered)
     const char *id = "vm1.42";
 
     setup(NULL);
+    assert_true(nm_journal_role_of(records, &role));
     for (size_t i = 0; i < k; i++) {
-        assert_int_equal(nm_journal_append(nm.journal, id, a->elems[i],
+        assert_int_equal(nm_journal_append(nm.journal, role, id, a->elems[i],
                                            true), 0);
     }
-    assert_true(nm_journal_role_of(records, &role));
     netmoved_recover(&nm);
     covered[last] = true;
     print_message("  prefix of %zu, ending at %s (%s)\n", k,
@@ -915,7 +926,8 @@ recover_prefix(const struct json *records, size_t k, bool *covered)
         assert_true(src_expect[last].set);
         assert_int_equal(source_is_outgoing(&nm, "vm1"),
                          src_expect[last].held);
-        assert_int_equal(journal_finished(id), src_expect[last].finished);
+        assert_int_equal(journal_finished_as(NM_JOURNAL_SOURCE, id),
+                         src_expect[last].finished);
         assert_null(migration_find(&nm, "vm1"));
         teardown(NULL);
         return;
