@@ -49,6 +49,10 @@ void migration_local_ifaces(struct migration *m);
  * own staged one, if any. */
 void migration_follow_port(struct migration *m);
 
+/* Prepare's port step ended (m->port_op, m->staging): stages the rest
+ * (firewall, conntrack) and ends prepare, or fails it. */
+void migration_staged(struct migration *m);
+
 /* Forgets the locate requests of 'm'. */
 void migration_locates_cancel(struct migration *m);
 

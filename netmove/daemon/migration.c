@@ -104,6 +104,8 @@ migration_destroy(struct migration *m)
     }
     free(m->waiters);
     garp_capture_close(m->capture);
+    nmovs_op_destroy(m->port_op);
+    json_destroy(m->staging);
     json_destroy(m->export);
     json_destroy(m->ct_delta);
     json_destroy(m->confirm_result);
@@ -168,6 +170,17 @@ rollback(struct migration *m)
     char err[NM_ERRLEN];
     size_t n;
 
+    /* A port step under way first: what it creates must not outlive the
+     * removal.  (Bounded by its deadline; an abort during prepare answers
+     * once rolled back.) */
+    if (m->port_op) {
+        nmovs_op_finish(m->port_op, NULL, 0);
+        nmovs_op_destroy(m->port_op);
+        m->port_op = NULL;
+    }
+    json_destroy(m->staging);
+    m->staging = NULL;
+
     /* Only the port this migration created; one the migrator made (and
      * netmove adopted) is the migrator's to remove, but not blocked by
      * flows that would outlive it. */
@@ -231,8 +244,6 @@ stage(struct migration *m, const struct json *x)
     const struct json *ct = shash_find_data(o, "ct");
     const struct json *site = shash_find_data(o, "site");
     const struct json *learned = shash_find_data(o, "learned");
-    struct fw_ruleset *rs = NULL;
-    struct ct_table *tab = NULL;
     char err[NM_ERRLEN] = "";
     int error;
 
@@ -265,31 +276,47 @@ stage(struct migration *m, const struct json *x)
         }
     }
 
-    /* The port, blocked, with this site's VLAN for the VM's network. */
+    /* The port, blocked, with this site's VLAN for the VM's network: a
+     * step of the loop (migration_follow_port() runs it, then
+     * migration_staged() goes on). */
     error = migration_port_docs(m, x, err, sizeof err);
-    if (!error) {
-        /* The hypervisor may create the VM's device only when the VM
-         * arrives: stage the port without it. */
-        struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000,
-                                          .device_later = true,
-                                          .staged_by = m->id };
-        size_t n_missing = 0;
-        bool changed;
-        error = m->adopt
-            ? nmovs_adopt(nm->db, m->port_docs, m->n_port_docs, &opts,
-                          &changed, &n_missing, err, sizeof err)
-            : nmovs_import(nm->db, m->port_docs, m->n_port_docs, &opts,
-                           &changed, err, sizeof err);
-        m->adopt_pending = n_missing > 0;
-        m->db_seqno = nmovs_db_seqno(nm->db);
-        m->ports_hash = nmovs_vm_ports_hash(nm->db, m->vm);
-    }
     if (error) {
         migration_set_error(m, "port: %s", err);
         return error;
     }
+    /* The hypervisor may create the VM's device only when the VM arrives:
+     * stage the port without it. */
+    struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000,
+                                      .device_later = true,
+                                      .staged_by = m->id };
+    m->port_op = m->adopt
+        ? nmovs_adopt_start(nm->db, m->port_docs, m->n_port_docs, &opts)
+        : nmovs_import_start(nm->db, m->port_docs, m->n_port_docs, &opts);
+    m->staging = json_clone(x);
+    return 0;
+}
 
-    /* The firewall, in one batch, and the conntrack pre-copy. */
+/* The rest of staging, once the port is: the firewall in one batch and the
+ * conntrack pre-copy.  0 or -errno with m->last_error set. */
+static int
+stage_rest(struct migration *m, const struct json *x)
+{
+    const struct shash *o = json_object(x);
+    const struct json *fw = shash_find_data(o, "fw");
+    const struct json *ct = shash_find_data(o, "ct");
+    struct fw_ruleset *rs = NULL;
+    struct ct_table *tab = NULL;
+    char err[NM_ERRLEN] = "";
+
+    int error = nmovs_op_run(m->port_op);
+    m->adopt_pending = nmovs_op_count(m->port_op) > 0;
+    m->db_seqno = nmovs_db_seqno(m->nm->db);
+    m->ports_hash = nmovs_vm_ports_hash(m->nm->db, m->vm);
+    if (error) {
+        migration_set_error(m, "port: %s", nmovs_op_error(m->port_op));
+        return error;
+    }
+
     error = fw_ruleset_from_json(fw, &rs, err, sizeof err);
     if (!error) {
         error = fw_import(rs, err, sizeof err);
@@ -327,16 +354,27 @@ export_reply(void *m_, const struct json *result, const char *error)
     }
     if (stage(m, result)) {
         migration_fail_prepare(m);
+    }
+}
+
+void
+migration_staged(struct migration *m)
+{
+    if (stage_rest(m, m->staging)) {
+        migration_fail_prepare(m);
         return;
     }
-    m->export = json_clone(result);
+    nmovs_op_destroy(m->port_op);
+    m->port_op = NULL;
+    m->export = m->staging;
+    m->staging = NULL;
     capture_open(m);
     migration_local_ifaces(m);
     resolve_ofports(m);
     m->t_prepared = time_usec();
     m->state = MIG_PREPARED;
     migration_journal(m, "prepare-done", nm_json_object_1("export",
-                                                    json_clone(result)),
+                                                    json_clone(m->export)),
             true);
     VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
               migration_ms(m->t_prepare_begin, m->t_prepared));
@@ -837,6 +875,9 @@ migrations_wait(struct netmoved *nm)
         }
         if (m->state == MIG_RESUMING && !all_announced(m)) {
             poll_timer_wait(1);         /* The device is arriving. */
+        }
+        if (m->port_op) {
+            nmovs_op_wait(m->port_op);
         }
         if (m->capture) {
             garp_capture_wait(m->capture);

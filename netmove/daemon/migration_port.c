@@ -102,8 +102,38 @@ void
 migration_follow_port(struct migration *m)
 {
     struct nmovs_db *db = m->nm->db;
-    char err[NM_ERRLEN];
 
+    if (m->port_op) {
+        /* A step under way: see whether it ended (never waited for). */
+        int error = nmovs_op_run(m->port_op);
+        if (error == -EAGAIN) {
+            return;
+        } else if (m->staging) {
+            migration_staged(m);
+            return;
+        }
+        if (error) {
+            migration_set_error(m, "adopting the VM's port: %s",
+                                nmovs_op_error(m->port_op));
+        } else if (!nmovs_op_count(m->port_op)) {
+            if (m->adopt_pending || nmovs_op_changed(m->port_op)) {
+                VLOG_INFO("%s: adopted the port the migrator made for %s",
+                          m->id, m->vm);
+            }
+            m->adopt_pending = false;
+            migration_local_ifaces(m);
+        }
+        if (m->state == MIG_RESUMING) {
+            /* Resumed while adopting: the adoption blocked the port (as
+             * prepared) after resume opened it; open it again. */
+            m->activate_pending = true;
+        }
+        nmovs_op_destroy(m->port_op);
+        m->port_op = NULL;
+        m->db_seqno = nmovs_db_seqno(db);
+        m->ports_hash = nmovs_vm_ports_hash(db, m->vm);
+        return;
+    }
     if (!m->n_port_docs
         || (m->state != MIG_PREPARED
             && !(m->state == MIG_RESUMING && m->adopt_pending))
@@ -119,19 +149,5 @@ migration_follow_port(struct migration *m)
                                       .timeout_ms = 5000,
                                       .device_later = true,
                                       .staged_by = m->id };
-    size_t n_missing;
-    bool changed;
-    if (nmovs_adopt(db, m->port_docs, m->n_port_docs, &opts, &changed,
-                    &n_missing, err, sizeof err)) {
-        migration_set_error(m, "adopting the VM's port: %s", err);
-    } else if (!n_missing) {
-        if (m->adopt_pending || changed) {
-            VLOG_INFO("%s: adopted the port the migrator made for %s",
-                      m->id, m->vm);
-        }
-        m->adopt_pending = false;
-        migration_local_ifaces(m);
-    }
-    m->db_seqno = nmovs_db_seqno(db);
-    m->ports_hash = nmovs_vm_ports_hash(db, m->vm);
+    m->port_op = nmovs_adopt_start(db, m->port_docs, m->n_port_docs, &opts);
 }
