@@ -493,6 +493,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     ovs_list_init(&nm->batches);
     ovs_list_init(&nm->db_waits);
     ovs_list_init(&nm->exports);
+    ovs_list_init(&nm->confirms);
 
     error = nm_journal_open(cfg->state_dir, &nm->journal, err, errlen);
     if (error) {

@@ -34,6 +34,7 @@ struct netmoved {
     struct shash outgoing;              /* Outgoing, by VM: struct outgoing. */
     struct ovs_list db_waits;           /* Peer requests waiting on OVSDB. */
     struct ovs_list exports;            /* Exports asking about addresses. */
+    struct ovs_list confirms;           /* Confirms removing the VM's port. */
     struct ovs_list batches;            /* CLI calls waiting on many VMs. */
     struct nm_addrlearn *learn;         /* VMs' addresses from their ARP/ND;
                                          * NULL: learning off. */

@@ -407,47 +407,107 @@ src_ct_delta(void *nm_, const char *peer,
 }
 
 /* confirm {vm, id, ips} -> {ports, fw_objects, ct_entries}: the destination
- * has committed its copy; the source's goes. */
+ * has committed its copy; the source's goes.  The port's removal is a step
+ * of the loop (confirm_async() starts it, source_run() ends it with
+ * confirm_finish()); the firewall and conntrack removals are netlink
+ * exchanges with the kernel. */
+struct confirm_job {
+    struct ovs_list node;               /* In netmoved's 'confirms'. */
+    struct nm_peer_req *req;
+    char *peer, *vm, *id;
+    struct nmovs_op *op;                /* Removing the VM's port. */
+};
+
 static struct json *
-src_confirm(void *nm_, const char *peer, const struct json *params,
-            char **errorp)
+confirm_result(size_t n_ports, size_t n_fw, size_t n_ct)
+{
+    struct json *result = json_object_create();
+
+    json_object_put(result, "ports", json_integer_create(n_ports));
+    json_object_put(result, "fw_objects", json_integer_create(n_fw));
+    json_object_put(result, "ct_entries", json_integer_create(n_ct));
+    return result;
+}
+
+static void
+confirm_async(void *nm_, const char *peer, const struct json *params,
+              struct nm_peer_req *req)
 {
     struct netmoved *nm = nm_;
-    struct outgoing *o;
-    size_t n_ports = 0, n_fw = 0, n_ct = 0;
-    char err[NM_ERRLEN] = "";
     const char *vm, *id;
+    char *error = NULL;
 
-    if (!get_params(params, &vm, &id, true, errorp)) {
-        return NULL;
+    if (!get_params(params, &vm, &id, true, &error)) {
+        goto out_reply;
     }
     if (already_confirmed(nm, id, vm)) {
-        struct json *result = json_object_create();
-        json_object_put(result, "ports", json_integer_create(0));
-        json_object_put(result, "fw_objects", json_integer_create(0));
-        json_object_put(result, "ct_entries", json_integer_create(0));
-        return result;
+        nm_peers_reply(req, confirm_result(0, 0, 0), NULL);
+        return;
     }
-    o = authorized(nm, vm, id, peer, errorp);
-    if (!o) {
-        return NULL;
+    if (!authorized(nm, vm, id, peer, &error)) {
+        goto out_reply;
     }
     journal_note(nm, id, vm, "confirm-begin", peer, NULL);
-    if (nmovs_remove(nm->db, &vm, 1, 5000, &n_ports, err, sizeof err)) {
-        *errorp = xasprintf("port: %s", err);
-        return NULL;
+    struct confirm_job *job = xzalloc(sizeof *job);
+    job->req = req;
+    job->peer = xstrdup(peer);
+    job->vm = xstrdup(vm);
+    job->id = xstrdup(id);
+    job->op = nmovs_remove_start(nm->db, &vm, 1, 5000);
+    ovs_list_push_back(&nm->confirms, &job->node);
+    return;
+
+out_reply:
+    nm_peers_reply(req, NULL, error);
+    free(error);
+}
+
+static void
+confirm_job_destroy(struct confirm_job *job)
+{
+    ovs_list_remove(&job->node);
+    nmovs_op_destroy(job->op);
+    free(job->peer);
+    free(job->vm);
+    free(job->id);
+    free(job);
+}
+
+/* The port is gone (or its removal failed: 'error'): the rest, then the
+ * answer. */
+static void
+confirm_finish(struct netmoved *nm, struct confirm_job *job, int error)
+{
+    size_t n_ports = nmovs_op_count(job->op), n_fw = 0, n_ct = 0;
+    const char *vm = job->vm, *id = job->id;
+    char err[NM_ERRLEN] = "";
+    char *errmsg = NULL;
+    struct outgoing *o;
+
+    if (error) {
+        errmsg = xasprintf("port: %s", nmovs_op_error(job->op));
+        goto out_reply;
+    }
+    /* Another confirm of the same migration may have ended meanwhile. */
+    if (already_confirmed(nm, id, vm)) {
+        nm_peers_reply(job->req, confirm_result(n_ports, 0, 0), NULL);
+        goto out;
+    }
+    o = authorized(nm, vm, id, job->peer, &errmsg);
+    if (!o) {
+        goto out_reply;
     }
     if (fw_remove(vm, &n_fw, err, sizeof err)) {
-        *errorp = xasprintf("firewall: %s", err);
-        return NULL;
+        errmsg = xasprintf("firewall: %s", err);
+        goto out_reply;
     }
     struct ct_filter filter;
     nm_vm_addrs_ct_filter(&o->addrs, &filter);
-    int error = filter.n_addrs ? ct_remove(&filter, &n_ct, err, sizeof err) : 0;
+    error = filter.n_addrs ? ct_remove(&filter, &n_ct, err, sizeof err) : 0;
     free(filter.addrs);
     if (error) {
-        *errorp = xasprintf("conntrack: %s", err);
-        return NULL;
+        errmsg = xasprintf("conntrack: %s", err);
+        goto out_reply;
     }
     /* No bridge may keep forwarding the VM's MACs to the port just gone. */
     if (nmovs_fdb_flush(nm->cfg->ovs_rundir, nm->cfg->bridge,
@@ -455,18 +515,20 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
         VLOG_WARN("%s: flushing %s's MAC table: %s", id, nm->cfg->bridge,
                   err);
     }
-    journal_note(nm, id, vm, "confirm-done", peer, NULL);
+    journal_note(nm, id, vm, "confirm-done", job->peer, NULL);
     nm_journal_finish(nm->journal, id);
     outgoing_destroy(shash_find_and_delete(&nm->outgoing, vm));
     VLOG_INFO("%s: confirmed by %s: removed %zu port(s), %zu firewall "
-              "object(s), %zu conntrack entries", id, peer, n_ports, n_fw,
-              n_ct);
+              "object(s), %zu conntrack entries", id, job->peer, n_ports,
+              n_fw, n_ct);
+    nm_peers_reply(job->req, confirm_result(n_ports, n_fw, n_ct), NULL);
+    goto out;
 
-    struct json *result = json_object_create();
-    json_object_put(result, "ports", json_integer_create(n_ports));
-    json_object_put(result, "fw_objects", json_integer_create(n_fw));
-    json_object_put(result, "ct_entries", json_integer_create(n_ct));
-    return result;
+out_reply:
+    nm_peers_reply(job->req, NULL, errmsg);
+    free(errmsg);
+out:
+    confirm_job_destroy(job);
 }
 
 /* Ends, with an error, the exports of 'vm' in migration 'id' to 'peer'
@@ -667,6 +729,14 @@ source_run(struct netmoved *nm)
             export_finish(nm, job);
         }
     }
+
+    struct confirm_job *cj;
+    LIST_FOR_EACH_SAFE (cj, node, &nm->confirms) {
+        int error = nmovs_op_run(cj->op);
+        if (error != -EAGAIN) {
+            confirm_finish(nm, cj, error);
+        }
+    }
 }
 
 void
@@ -681,6 +751,11 @@ source_wait(struct netmoved *nm)
     struct export_job *job;
     LIST_FOR_EACH (job, node, &nm->exports) {
         nm_owner_probe_wait(job->probe);
+    }
+
+    struct confirm_job *cj;
+    LIST_FOR_EACH (cj, node, &nm->confirms) {
+        nmovs_op_wait(cj->op);
     }
 }
 
@@ -757,7 +832,7 @@ source_register(struct netmoved *nm)
 {
     nm_peers_register_async(nm->peers, "export", export_async, nm);
     nm_peers_register(nm->peers, "ct-delta", src_ct_delta, NULL, nm);
-    nm_peers_register(nm->peers, "confirm", src_confirm, NULL, nm);
+    nm_peers_register_async(nm->peers, "confirm", confirm_async, nm);
     nm_peers_register(nm->peers, "abort", src_abort, NULL, nm);
     nm_peers_register_async(nm->peers, "locate", locate_async, nm);
     nm_peers_register_async(nm->peers, "verify", verify_async, nm);
@@ -776,6 +851,11 @@ source_destroy(struct netmoved *nm)
     LIST_FOR_EACH_SAFE (job, node, &nm->exports) {
         nm_peers_reply(job->req, NULL, "netmoved exiting");
         export_job_destroy(job);
+    }
+    struct confirm_job *cj;
+    LIST_FOR_EACH_SAFE (cj, node, &nm->confirms) {
+        nm_peers_reply(cj->req, NULL, "netmoved exiting");
+        confirm_job_destroy(cj);
     }
 
     SHASH_FOR_EACH (node, &nm->outgoing) {
