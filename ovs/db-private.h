@@ -31,23 +31,47 @@ struct nmovs_db {
     long long int sync_sent_ms; /* When the flip in flight was sent. */
 };
 
-/* Runs the IDL until its contents change or 'deadline' (time_msec())
- * passes.  Returns 0, -ETIMEDOUT, or -ECONNRESET if the connection died. */
-int nmovs_db_wait(struct nmovs_db *, long long int deadline);
-
 /* One transaction, built by 'build' (0, or a negative errno to abandon
  * it with a message in 'err'), committed, rebuilt and retried on
  * TXN_TRY_AGAIN until 'deadline'.  'committed', if nonnull, runs after a
  * successful commit, before the transaction is freed (for insert uuids and
- * incremented values).  '*changed' tells whether the database changed. */
+ * incremented values). */
 struct nmovs_txn_ops {
     const char *comment;        /* In ovsdb-server's log ("netmove: ..."). */
     int (*build)(struct ovsdb_idl_txn *, void *aux, char *err, size_t errlen);
     void (*committed)(struct ovsdb_idl_txn *, void *aux);
 };
-int nmovs_db_transact(struct nmovs_db *, const struct nmovs_txn_ops *,
-                      void *aux, long long int deadline, bool *changed,
-                      char *err, size_t errlen);
+
+/* A transaction run as a step of its caller's poll loop, as OVS's own
+ * daemons run theirs: nmovs_txn_run() builds and sends it, then reads its
+ * status without waiting; the loop runs the IDL (nmovs_db_run()) and
+ * waits (nmovs_db_poll_wait(), nmovs_txn_wait()) between calls. */
+struct nmovs_txn {
+    struct nmovs_db *db;
+    const struct nmovs_txn_ops *ops;
+    void *aux;
+    long long int deadline;     /* time_msec(): the step fails then. */
+    struct ovsdb_idl_txn *txn;  /* Sent and unanswered, or NULL. */
+    bool retrying;              /* TXN_TRY_AGAIN: rebuild once the replica
+                                 * moves past 'retry_seqno'. */
+    unsigned int retry_seqno;
+    bool changed;               /* Once done: whether the database changed. */
+};
+
+/* Sets up 't' for 'ops' with 'aux'; nothing is sent before
+ * nmovs_txn_run(). */
+void nmovs_txn_init(struct nmovs_txn *t, struct nmovs_db *,
+                    const struct nmovs_txn_ops *, void *aux,
+                    long long int deadline);
+
+/* Advances 't': -EAGAIN while its outcome is not known yet, then 0 (see
+ * 't->changed') or a negative errno with a message in 'err' (-ETIMEDOUT
+ * once 'deadline' passed, -ECONNRESET if the connection died). */
+int nmovs_txn_run(struct nmovs_txn *t, char *err, size_t errlen);
+void nmovs_txn_wait(const struct nmovs_txn *t);
+
+/* Abandons a transaction still in flight (its reply is ignored). */
+void nmovs_txn_destroy(struct nmovs_txn *t);
 
 /* A port of a VM and the bridge that holds it. */
 struct nmovs_vm_port {
@@ -91,11 +115,12 @@ bool nmovs_identity_matches(const struct nmovs_identity *want,
 void nmovs_port_owner(const struct ovsrec_port *port, char *buf,
                       size_t size);
 
-/* Removes the ports named in 'names' (exact port names, no VM lookup), as
- * nmovs_remove() does: a failed import takes back what it created. */
-int nmovs_remove_port_names(struct nmovs_db *, const char *const *names,
-                            size_t n, int timeout_ms, size_t *n_removed,
-                            char *err, size_t errlen);
+/* Starts removing the ports named in 'names' (exact port names, no VM
+ * lookup), as nmovs_remove_start() does: a failed import takes back what it
+ * created. */
+struct nmovs_op *nmovs_remove_port_names_start(struct nmovs_db *,
+                                               const char *const *names,
+                                               size_t n, int timeout_ms);
 
 /* In transaction being built: takes 'port' out of bridge 'br' (Port and
  * Interface rows go with it) and deletes its QoS if no other port uses it

@@ -431,86 +431,116 @@ nmovs_db_close(struct nmovs_db *db)
     }
 }
 
-int
-nmovs_db_wait(struct nmovs_db *db, long long int deadline)
+void
+nmovs_txn_init(struct nmovs_txn *t, struct nmovs_db *db,
+               const struct nmovs_txn_ops *ops, void *aux,
+               long long int deadline)
 {
-    unsigned int seqno = ovsdb_idl_get_seqno(db->idl);
+    memset(t, 0, sizeof *t);
+    t->db = db;
+    t->ops = ops;
+    t->aux = aux;
+    t->deadline = deadline;
+}
 
+/* Builds the transaction from the replica as it is now and sends it. */
+static int
+txn_build(struct nmovs_txn *t, char *err, size_t errlen)
+{
+    t->txn = ovsdb_idl_txn_create(t->db->idl);
+    ovsdb_idl_txn_add_comment(t->txn, "%s", t->ops->comment);
+    int error = t->ops->build(t->txn, t->aux, err, errlen);
+    if (error) {
+        ovsdb_idl_txn_destroy(t->txn);
+        t->txn = NULL;
+    }
+    return error;
+}
+
+int
+nmovs_txn_run(struct nmovs_txn *t, char *err, size_t errlen)
+{
     for (;;) {
-        if (!ovsdb_idl_is_alive(db->idl)) {
-            return -ECONNRESET;
+        if (!t->txn) {
+            if (t->retrying) {
+                /* What we verified changed: rebuild from the new contents,
+                 * once they are here. */
+                if (!ovsdb_idl_is_alive(t->db->idl)) {
+                    snprintf(err, errlen, "OVSDB transaction: connection "
+                             "lost");
+                    return -ECONNRESET;
+                }
+                if (ovsdb_idl_get_seqno(t->db->idl) == t->retry_seqno) {
+                    if (time_msec() >= t->deadline) {
+                        snprintf(err, errlen, "OVSDB transaction: timed out "
+                                 "retrying");
+                        return -ETIMEDOUT;
+                    }
+                    return -EAGAIN;
+                }
+                t->retrying = false;
+            }
+            int error = txn_build(t, err, errlen);
+            if (error) {
+                return error;
+            }
         }
-        if (time_msec() >= deadline) {
-            return -ETIMEDOUT;
-        }
-        ovsdb_idl_wait(db->idl);
-        poll_timer_wait_until(deadline);
-        poll_block();
-        ovsdb_idl_run(db->idl);
-        if (ovsdb_idl_get_seqno(db->idl) != seqno) {
+
+        /* The first call sends it; later ones read its status. */
+        enum ovsdb_idl_txn_status status = ovsdb_idl_txn_commit(t->txn);
+        switch (status) {
+        case TXN_INCOMPLETE:
+            if (time_msec() >= t->deadline) {
+                nmovs_txn_destroy(t);
+                snprintf(err, errlen, "OVSDB transaction timed out");
+                return -ETIMEDOUT;
+            }
+            return -EAGAIN;
+        case TXN_SUCCESS:
+        case TXN_UNCHANGED:
+            t->changed = status == TXN_SUCCESS;
+            if (t->ops->committed) {
+                t->ops->committed(t->txn, t->aux);
+            }
+            nmovs_txn_destroy(t);
             return 0;
+        case TXN_TRY_AGAIN:
+            nmovs_txn_destroy(t);
+            t->retrying = true;
+            t->retry_seqno = ovsdb_idl_get_seqno(t->db->idl);
+            break;
+        case TXN_UNCOMMITTED:
+        case TXN_ABORTED:
+        case TXN_NOT_LOCKED:
+        case TXN_ERROR:
+        default:
+            snprintf(err, errlen, "OVSDB transaction failed: %s (%s)",
+                     ovsdb_idl_txn_status_to_string(status),
+                     ovsdb_idl_txn_get_error(t->txn));
+            nmovs_txn_destroy(t);
+            return -EIO;
         }
     }
 }
 
-int
-nmovs_db_transact(struct nmovs_db *db, const struct nmovs_txn_ops *ops,
-                  void *aux, long long int deadline, bool *changed,
-                  char *err, size_t errlen)
+void
+nmovs_txn_wait(const struct nmovs_txn *t)
 {
-    *changed = false;
-    for (;;) {
-        enum ovsdb_idl_txn_status status;
-        struct ovsdb_idl_txn *txn;
+    if (t->txn) {
+        ovsdb_idl_txn_wait(t->txn);
+    }
+    /* The replica's changes (a retry's wake-up) come with the IDL's own
+     * wait, which the loop's owner of the database does. */
+    poll_timer_wait_until(t->deadline);
+}
 
-        ovsdb_idl_run(db->idl);
-        txn = ovsdb_idl_txn_create(db->idl);
-        ovsdb_idl_txn_add_comment(txn, "%s", ops->comment);
-        int error = ops->build(txn, aux, err, errlen);
-        if (error) {
-            ovsdb_idl_txn_destroy(txn);
-            return error;
-        }
-        while ((status = ovsdb_idl_txn_commit(txn)) == TXN_INCOMPLETE) {
-            if (time_msec() >= deadline) {
-                ovsdb_idl_txn_destroy(txn);
-                snprintf(err, errlen, "OVSDB transaction timed out");
-                return -ETIMEDOUT;
-            }
-            ovsdb_idl_run(db->idl);
-            ovsdb_idl_wait(db->idl);
-            ovsdb_idl_txn_wait(txn);
-            poll_timer_wait_until(deadline);
-            poll_block();
-        }
-        switch (status) {
-        case TXN_SUCCESS:
-        case TXN_UNCHANGED:
-            *changed = status == TXN_SUCCESS;
-            if (ops->committed) {
-                ops->committed(txn, aux);
-            }
-            ovsdb_idl_txn_destroy(txn);
-            return 0;
-        case TXN_TRY_AGAIN:
-            /* What we verified changed: wait for the new contents, then
-             * rebuild from them. */
-            ovsdb_idl_txn_destroy(txn);
-            error = nmovs_db_wait(db, deadline);
-            if (error) {
-                snprintf(err, errlen, "OVSDB transaction: %s",
-                         error == -ETIMEDOUT ? "timed out retrying"
-                         : "connection lost");
-                return error;
-            }
-            break;
-        default:
-            snprintf(err, errlen, "OVSDB transaction failed: %s (%s)",
-                     ovsdb_idl_txn_status_to_string(status),
-                     ovsdb_idl_txn_get_error(txn));
-            ovsdb_idl_txn_destroy(txn);
-            return -EIO;
-        }
+void
+nmovs_txn_destroy(struct nmovs_txn *t)
+{
+    if (t->txn) {
+        /* One still in flight is forgotten: its reply is dropped. */
+        ovsdb_idl_txn_destroy(t->txn);
+        t->txn = NULL;
     }
 }
 

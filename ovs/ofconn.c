@@ -153,11 +153,47 @@ nmovs_of_send_batch(struct nmovs_of *of, struct ovs_list *requests)
     return rejected ? -EPROTO : 0;
 }
 
+/* Sends multipart 'request' (consumed) and collects its replies in
+ * 'replies' (the caller frees them), each awaited until 'deadline': a
+ * switch that never answers fails it (-ETIMEDOUT), as vconn's own
+ * vconn_transact_multipart() would not.  0 or a negative errno. */
+static int
+transact_multipart(struct nmovs_of *of, struct ofpbuf *request,
+                   long long int deadline, struct ovs_list *replies)
+{
+    ovs_be32 xid = ((struct ofp_header *) request->data)->xid;
+
+    ovs_list_init(replies);
+    int error = vconn_send_block(of->vconn, request);
+    if (error) {
+        ofpbuf_delete(request);
+        return neg_errno(error);
+    }
+    for (;;) {
+        struct ofpbuf *msg;
+
+        error = recv_until(of, deadline, &msg);
+        if (error) {
+            ofpbuf_list_delete(replies);
+            return error;
+        }
+        const struct ofp_header *oh = msg->data;
+        if (oh->xid != xid) {
+            ofpbuf_delete(msg);         /* Not ours (an echo, a late one). */
+            continue;
+        }
+        ovs_list_push_back(replies, &msg->list_node);
+        if (!ofpmsg_is_stat_reply(oh) || !ofpmp_more(oh)) {
+            return 0;
+        }
+    }
+}
+
 int
 nmovs_of_find_port(struct nmovs_of *of, const char *name, uint32_t ofport,
                    struct ofputil_phy_port *ppp)
 {
-    struct ovs_list requests, replies;
+    struct ovs_list replies;
     struct ofpbuf *reply;
     int result = -ENOENT;
 
@@ -165,12 +201,11 @@ nmovs_of_find_port(struct nmovs_of *of, const char *name, uint32_t ofport,
      * describe them all): a bridge may have thousands. */
     ofp_port_t which = name || ofport > UINT16_MAX ? OFPP_ANY
                        : u16_to_ofp(ofport);
-    ovs_list_init(&requests);
-    ovs_list_push_back(&requests, &ofputil_encode_port_desc_stats_request(
-                           of->version, which)->list_node);
-    int error = vconn_transact_multipart(of->vconn, &requests, &replies);
+    int error = transact_multipart(
+        of, ofputil_encode_port_desc_stats_request(of->version, which),
+        time_msec() + NMOVS_OF_TIMEOUT_MS, &replies);
     if (error) {
-        return neg_errno(error);
+        return error;
     }
 
     LIST_FOR_EACH (reply, list_node, &replies) {

@@ -313,6 +313,55 @@ int nmovs_remove_staged(struct nmovs_db *db, const char *staged_by,
                         size_t *n_removed, char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
+/* ---- The same as steps of a poll loop (op.c) ---- */
+
+/* A daemon's loop never waits: each of these starts the operation its
+ * blocking namesake above performs and returns at once.  The caller keeps
+ * the step and calls nmovs_op_run() from its loop (after nmovs_db_run(),
+ * which processes OVSDB's answers) until it returns something other than
+ * -EAGAIN, and nmovs_op_wait() with nmovs_db_poll_wait() before
+ * poll_block().  Every step has a deadline ('opts->timeout_ms' or
+ * 'timeout_ms'; NMOVS_REMOVE_STAGED_TIMEOUT_MS for a rollback): an answer
+ * from ovsdb-server or ovs-vswitchd that never comes fails it with
+ * -ETIMEDOUT.  The documents must outlive the step; everything else is
+ * copied.  (OpenFlow exchanges, to block a port or delete its flows, still
+ * wait up to their own bound inside nmovs_op_run(); see ovs/README.md.) */
+struct nmovs_op;
+
+struct nmovs_op *nmovs_import_start(struct nmovs_db *,
+                                    struct nmovs_doc *const *docs, size_t n,
+                                    const struct nmovs_import_opts *opts);
+struct nmovs_op *nmovs_adopt_start(struct nmovs_db *,
+                                   struct nmovs_doc *const *docs, size_t n,
+                                   const struct nmovs_import_opts *opts);
+struct nmovs_op *nmovs_remove_start(struct nmovs_db *,
+                                    const char *const *vms, size_t n,
+                                    int timeout_ms);
+struct nmovs_op *nmovs_remove_staged_start(struct nmovs_db *,
+                                           const char *staged_by);
+
+/* Advances 'op' without waiting: -EAGAIN while it is under way, then its
+ * outcome (the blocking form's return value), the same on every later
+ * call. */
+int nmovs_op_run(struct nmovs_op *op);
+void nmovs_op_wait(struct nmovs_op *op);
+bool nmovs_op_is_done(const struct nmovs_op *op);
+
+/* Once done: its error message (empty on success), whether OVSDB changed,
+ * and its count (import and adopt: the interfaces still missing, as
+ * '*n_missing'; removals: the ports removed, as '*n_removed'). */
+const char *nmovs_op_error(const struct nmovs_op *op);
+bool nmovs_op_changed(const struct nmovs_op *op);
+size_t nmovs_op_count(const struct nmovs_op *op);
+
+/* Runs 'op' to its end in a loop of its own (the blocking form, for the
+ * CLI and tests); returns its outcome, with its message in 'err'. */
+int nmovs_op_finish(struct nmovs_op *op, char *err, size_t errlen);
+
+/* Frees 'op'; one under way is abandoned where it is (a transaction in
+ * flight may still commit).  NULL ok. */
+void nmovs_op_destroy(struct nmovs_op *op);
+
 /* Blocks the ports of VM 'vm' (nmovs_of_block() on each), or activates
  * them (nmovs_of_unblock()).  -ENOENT if the VM has no port here. */
 int nmovs_block(struct nmovs_db *db, const char *vm, char *err, size_t errlen)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hmapx.h"
+#include "openvswitch/poll-loop.h"
 #include "ovsdb-idl.h"
 #include "smap.h"
 #include "sset.h"
@@ -20,6 +21,7 @@
 #include "vswitch-idl.h"
 
 #include "ovs/db-private.h"
+#include "ovs/op-private.h"
 #include "ovs/port-doc-private.h"
 #include "ovs/port-match-private.h"
 
@@ -630,65 +632,181 @@ unblock_dropped(struct import *imp, char *err, size_t errlen)
     return 0;
 }
 
-/* A failed import takes back the ports it created (in one transaction, by
- * their exact names); ports it updated keep their new columns. */
-static void
-roll_back(struct import *imp, int timeout_ms)
-{
-    size_t n = sset_count(&imp->created), n_removed;
-    const char **names = sset_array(&imp->created);
-    char ignored[256];
+/* An import as a step (op.c): the transaction, then ovs-vswitchd's
+ * applying it, then the blocking flows; a failure after the commit takes
+ * back the ports it created (in one more transaction, by their exact
+ * names); ports it updated keep their new columns. */
+struct import_op {
+    struct nmovs_op up;
+    struct import imp;
+    struct nmovs_import_opts opts;  /* 'staged_by' is ours. */
+    enum {
+        IMPORT_TXN,             /* The transaction is in flight. */
+        IMPORT_APPLY,           /* Waiting for ovs-vswitchd. */
+        IMPORT_ROLLBACK,        /* Failed: removing what it created. */
+    } phase;
+    struct nmovs_txn txn;
+    long long int deadline;
+    struct nmovs_op *rollback;
+    int error;                  /* The failure being rolled back. */
+};
 
-    if (n) {
-        nmovs_remove_port_names(imp->db, names, n, timeout_ms, &n_removed,
-                                ignored, sizeof ignored);
+static struct import_op *
+import_op_cast(struct nmovs_op *op)
+{
+    return CONTAINER_OF(op, struct import_op, up);
+}
+
+/* 'error' (with its message in up.err) ends the import, after taking back
+ * the ports it created. */
+static int
+import_fail(struct import_op *io, int error)
+{
+    size_t n = sset_count(&io->imp.created);
+
+    if (!n) {
+        return error;
     }
+    const char **names = sset_array(&io->imp.created);
+    io->rollback = nmovs_remove_port_names_start(io->imp.db, names, n,
+                                                 io->opts.timeout_ms);
     free(names);
+    io->error = error;
+    io->phase = IMPORT_ROLLBACK;
+    return -EAGAIN;
 }
 
 static int
-import_run(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
-           const struct nmovs_import_opts *opts, bool adopt_only,
-           bool *changed, size_t *n_missing, char *err, size_t errlen)
+import_op_run(struct nmovs_op *op)
+{
+    struct import_op *io = import_op_cast(op);
+    struct import *imp = &io->imp;
+    int error;
+
+    switch (io->phase) {
+    case IMPORT_TXN:
+        error = nmovs_txn_run(&io->txn, op->err, sizeof op->err);
+        if (error) {
+            return error;       /* -EAGAIN, or nothing was created. */
+        }
+        op->changed = io->txn.changed;
+        op->count = imp->n_missing;
+        error = unblock_dropped(imp, op->err, sizeof op->err);
+        if (error) {
+            return import_fail(io, error);
+        }
+        io->phase = IMPORT_APPLY;
+        /* Fall through. */
+    case IMPORT_APPLY:
+        error = check_applied(imp, op->err, sizeof op->err);
+        if (error == -EAGAIN) {
+            if (!ovsdb_idl_is_alive(imp->db->idl)
+                || time_msec() >= io->deadline) {
+                snprintf(op->err, sizeof op->err, "ovs-vswitchd did not "
+                         "apply the import within %d ms",
+                         io->opts.timeout_ms);
+                return import_fail(io, ovsdb_idl_is_alive(imp->db->idl)
+                                       ? -ETIMEDOUT : -ECONNRESET);
+            }
+            return -EAGAIN;
+        }
+        if (!error && io->opts.blocked) {
+            error = block_imported(imp, op->err, sizeof op->err);
+        }
+        return error ? import_fail(io, error) : 0;
+    case IMPORT_ROLLBACK:
+        error = nmovs_op_run(io->rollback);
+        return error == -EAGAIN ? -EAGAIN : io->error;
+    }
+    OVS_NOT_REACHED();
+}
+
+static void
+import_op_wait(struct nmovs_op *op)
+{
+    struct import_op *io = import_op_cast(op);
+
+    switch (io->phase) {
+    case IMPORT_TXN:
+        nmovs_txn_wait(&io->txn);
+        break;
+    case IMPORT_APPLY:
+        /* The replica's changes wake the loop through the IDL's wait. */
+        poll_timer_wait_until(io->deadline);
+        break;
+    case IMPORT_ROLLBACK:
+        nmovs_op_wait(io->rollback);
+        break;
+    }
+}
+
+static void
+import_op_destroy(struct nmovs_op *op)
+{
+    struct import_op *io = import_op_cast(op);
+
+    nmovs_txn_destroy(&io->txn);
+    nmovs_op_destroy(io->rollback);
+    landed_clear(&io->imp);
+    sset_destroy(&io->imp.created);
+    free(CONST_CAST(char *, io->opts.staged_by));
+    free(io);
+}
+
+static const struct nmovs_op_class import_op_class = {
+    import_op_run, import_op_wait, import_op_destroy,
+};
+
+static struct nmovs_op *
+import_start(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
+             const struct nmovs_import_opts *opts, bool adopt_only)
 {
     static const struct nmovs_txn_ops ops = {
         .comment = "netmove: port import",
         .build = import_build,
         .committed = import_committed,
     };
-    long long int deadline = time_msec() + opts->timeout_ms;
-    struct import imp = { .db = db, .docs = docs, .n_docs = n,
-                          .opts = opts, .adopt_only = adopt_only };
+    struct import_op *io = xzalloc(sizeof *io);
 
-    *changed = false;
-    *n_missing = 0;
-    int error = check_unique(docs, n, err, errlen);
-    if (error) {
-        return error;
+    nmovs_op_init(&io->up, &import_op_class, db);
+    io->opts = *opts;
+    io->opts.staged_by = nullable_xstrdup(opts->staged_by);
+    io->deadline = time_msec() + opts->timeout_ms;
+    io->imp = (struct import) { .db = db, .docs = docs, .n_docs = n,
+                                .opts = &io->opts, .adopt_only = adopt_only };
+    sset_init(&io->imp.created);
+    nmovs_txn_init(&io->txn, db, &ops, &io->imp, io->deadline);
+    io->up.result = check_unique(docs, n, io->up.err, sizeof io->up.err);
+    if (!io->up.result) {
+        io->up.result = -EAGAIN;
     }
-    sset_init(&imp.created);
-    error = nmovs_db_transact(db, &ops, &imp, deadline, changed, err, errlen);
-    if (error) {
-        goto out;
-    }
-    *n_missing = imp.n_missing;
-    error = unblock_dropped(&imp, err, errlen);
-    while (!error && (error = check_applied(&imp, err, errlen)) == -EAGAIN) {
-        error = nmovs_db_wait(db, deadline);
-        if (error) {
-            snprintf(err, errlen, "ovs-vswitchd did not apply the import "
-                     "within %d ms", opts->timeout_ms);
-        }
-    }
-    if (!error && opts->blocked) {
-        error = block_imported(&imp, err, errlen);
-    }
-    if (error) {
-        roll_back(&imp, opts->timeout_ms);
-    }
-out:
-    landed_clear(&imp);
-    sset_destroy(&imp.created);
+    return &io->up;
+}
+
+struct nmovs_op *
+nmovs_import_start(struct nmovs_db *db, struct nmovs_doc *const *docs,
+                   size_t n, const struct nmovs_import_opts *opts)
+{
+    return import_start(db, docs, n, opts, opts->adopt_only);
+}
+
+struct nmovs_op *
+nmovs_adopt_start(struct nmovs_db *db, struct nmovs_doc *const *docs,
+                  size_t n, const struct nmovs_import_opts *opts)
+{
+    return import_start(db, docs, n, opts, true);
+}
+
+/* Runs 'op' to its end and frees it. */
+static int
+import_finish(struct nmovs_op *op, bool *changed, size_t *n_missing,
+              char *err, size_t errlen)
+{
+    int error = nmovs_op_finish(op, err, errlen);
+
+    *changed = op->changed;
+    *n_missing = op->count;
+    nmovs_op_destroy(op);
     return error;
 }
 
@@ -699,8 +817,8 @@ nmovs_import(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
 {
     size_t n_missing;
 
-    return import_run(db, docs, n, opts, opts->adopt_only, changed,
-                      &n_missing, err, errlen);
+    return import_finish(nmovs_import_start(db, docs, n, opts), changed,
+                         &n_missing, err, errlen);
 }
 
 int
@@ -708,6 +826,6 @@ nmovs_adopt(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
             const struct nmovs_import_opts *opts, bool *changed,
             size_t *n_missing, char *err, size_t errlen)
 {
-    return import_run(db, docs, n, opts, true, changed, n_missing, err,
-                      errlen);
+    return import_finish(nmovs_adopt_start(db, docs, n, opts), changed,
+                         n_missing, err, errlen);
 }

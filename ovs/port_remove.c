@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvswitch/poll-loop.h"
 #include "ovsdb-idl.h"
 #include "smap.h"
 #include "timeval.h"
@@ -15,15 +16,16 @@
 #include "vswitch-idl.h"
 
 #include "ovs/db-private.h"
+#include "ovs/op-private.h"
 
 /* What a removal removes: 'select' stores the ports in a malloc'd array
  * and returns their number. */
 struct removal {
     struct nmovs_db *db;
     size_t (*select)(struct removal *, struct nmovs_vm_port **);
-    const char *const *names;   /* VMs or port names, for 'select'. */
+    char **names;               /* VMs or port names, for 'select'. */
     size_t n_names;
-    const char *staged_by;      /* For select_staged(). */
+    char *staged_by;            /* For select_staged(). */
     size_t n_removed;
     int64_t next_cfg;
 };
@@ -197,77 +199,183 @@ unblock_all(struct removal *r, char *err, size_t errlen)
     return error == -ENOENT ? 0 : error;
 }
 
+/* A removal as a step (op.c): the blocking flows, the transaction, then
+ * ovs-vswitchd's taking the ports out of the datapath. */
+struct removal_op {
+    struct nmovs_op up;
+    struct removal r;
+    enum {
+        REMOVAL_START,          /* Nothing done yet. */
+        REMOVAL_TXN,            /* The transaction is in flight. */
+        REMOVAL_APPLY,          /* Waiting for ovs-vswitchd. */
+    } phase;
+    struct nmovs_txn txn;
+    int timeout_ms;
+    long long int deadline;
+};
+
+static struct removal_op *
+removal_op_cast(struct nmovs_op *op)
+{
+    return CONTAINER_OF(op, struct removal_op, up);
+}
+
 static int
-run_removal(struct removal *r, int timeout_ms, size_t *n_removed, char *err,
-            size_t errlen)
+removal_op_run(struct nmovs_op *op)
 {
     static const struct nmovs_txn_ops ops = {
         .comment = "netmove: port remove",
         .build = removal_build,
         .committed = removal_committed,
     };
-    long long int deadline = time_msec() + timeout_ms;
-    struct nmovs_db *db = r->db;
-    bool changed;
+    struct removal_op *ro = removal_op_cast(op);
+    struct removal *r = &ro->r;
+    int error;
 
-    *n_removed = 0;
-    int error = unblock_all(r, err, errlen);
-    if (!error) {
-        error = nmovs_db_transact(db, &ops, r, deadline, &changed,
-                                  err, errlen);
-    }
-    if (error) {
-        return error;
-    }
-    *n_removed = r->n_removed;
-    /* Wait until ovs-vswitchd has taken the ports out of the datapath. */
-    while (r->n_removed) {
-        const struct ovsrec_open_vswitch *ovs
-            = ovsrec_open_vswitch_first(db->idl);
-        if (!ovs || ovs->cur_cfg >= r->next_cfg) {
-            break;
-        }
-        error = nmovs_db_wait(db, deadline);
+    switch (ro->phase) {
+    case REMOVAL_START:
+        error = unblock_all(r, op->err, sizeof op->err);
         if (error) {
-            snprintf(err, errlen, "ovs-vswitchd did not apply the removal "
-                     "within %d ms", timeout_ms);
             return error;
         }
+        nmovs_txn_init(&ro->txn, r->db, &ops, r, ro->deadline);
+        ro->phase = REMOVAL_TXN;
+        /* Fall through. */
+    case REMOVAL_TXN:
+        error = nmovs_txn_run(&ro->txn, op->err, sizeof op->err);
+        if (error) {
+            return error;
+        }
+        op->changed = ro->txn.changed;
+        op->count = r->n_removed;
+        ro->phase = REMOVAL_APPLY;
+        /* Fall through. */
+    case REMOVAL_APPLY: {
+        /* Until ovs-vswitchd has taken the ports out of the datapath. */
+        const struct ovsrec_open_vswitch *ovs
+            = ovsrec_open_vswitch_first(r->db->idl);
+        if (!r->n_removed || !ovs || ovs->cur_cfg >= r->next_cfg) {
+            return 0;
+        }
+        if (!ovsdb_idl_is_alive(r->db->idl) || time_msec() >= ro->deadline) {
+            snprintf(op->err, sizeof op->err, "ovs-vswitchd did not apply "
+                     "the removal within %d ms", ro->timeout_ms);
+            return ovsdb_idl_is_alive(r->db->idl) ? -ETIMEDOUT
+                                                  : -ECONNRESET;
+        }
+        return -EAGAIN;
     }
-    return 0;
+    }
+    OVS_NOT_REACHED();
+}
+
+static void
+removal_op_wait(struct nmovs_op *op)
+{
+    struct removal_op *ro = removal_op_cast(op);
+
+    if (ro->phase == REMOVAL_START) {
+        poll_immediate_wake();
+    } else if (ro->phase == REMOVAL_TXN) {
+        nmovs_txn_wait(&ro->txn);
+    } else {
+        /* The replica's changes wake the loop through the IDL's wait. */
+        poll_timer_wait_until(ro->deadline);
+    }
+}
+
+static void
+removal_op_destroy(struct nmovs_op *op)
+{
+    struct removal_op *ro = removal_op_cast(op);
+
+    nmovs_txn_destroy(&ro->txn);
+    for (size_t i = 0; i < ro->r.n_names; i++) {
+        free(ro->r.names[i]);
+    }
+    free(ro->r.names);
+    free(ro->r.staged_by);
+    free(ro);
+}
+
+static const struct nmovs_op_class removal_op_class = {
+    removal_op_run, removal_op_wait, removal_op_destroy,
+};
+
+static struct removal_op *
+removal_start(struct nmovs_db *db,
+              size_t (*select)(struct removal *, struct nmovs_vm_port **),
+              const char *const *names, size_t n, int timeout_ms)
+{
+    struct removal_op *ro = xzalloc(sizeof *ro);
+
+    nmovs_op_init(&ro->up, &removal_op_class, db);
+    ro->r.db = db;
+    ro->r.select = select;
+    ro->r.names = xcalloc(n + 1, sizeof *ro->r.names);
+    for (size_t i = 0; i < n; i++) {
+        ro->r.names[i] = xstrdup(names[i]);
+    }
+    ro->r.n_names = n;
+    ro->timeout_ms = timeout_ms;
+    ro->deadline = time_msec() + timeout_ms;
+    return ro;
+}
+
+struct nmovs_op *
+nmovs_remove_start(struct nmovs_db *db, const char *const *vms, size_t n,
+                   int timeout_ms)
+{
+    return &removal_start(db, select_vms, vms, n, timeout_ms)->up;
+}
+
+struct nmovs_op *
+nmovs_remove_staged_start(struct nmovs_db *db, const char *staged_by)
+{
+    struct removal_op *ro = removal_start(db, select_staged, NULL, 0,
+                                          NMOVS_REMOVE_STAGED_TIMEOUT_MS);
+
+    if (!staged_by || !staged_by[0]) {
+        snprintf(ro->up.err, sizeof ro->up.err,
+                 "remove staged ports: no migration named");
+        ro->up.result = -EINVAL;
+    } else {
+        ro->r.staged_by = xstrdup(staged_by);
+    }
+    return &ro->up;
+}
+
+struct nmovs_op *
+nmovs_remove_port_names_start(struct nmovs_db *db, const char *const *names,
+                              size_t n, int timeout_ms)
+{
+    return &removal_start(db, select_names, names, n, timeout_ms)->up;
+}
+
+/* Runs 'op' to its end and frees it. */
+static int
+removal_finish(struct nmovs_op *op, size_t *n_removed, char *err,
+               size_t errlen)
+{
+    int error = nmovs_op_finish(op, err, errlen);
+
+    *n_removed = op->count;
+    nmovs_op_destroy(op);
+    return error;
 }
 
 int
 nmovs_remove(struct nmovs_db *db, const char *const *vms, size_t n,
              int timeout_ms, size_t *n_removed, char *err, size_t errlen)
 {
-    struct removal r = { .db = db, .select = select_vms, .names = vms,
-                         .n_names = n };
-    return run_removal(&r, timeout_ms, n_removed, err, errlen);
+    return removal_finish(nmovs_remove_start(db, vms, n, timeout_ms),
+                          n_removed, err, errlen);
 }
 
 int
 nmovs_remove_staged(struct nmovs_db *db, const char *staged_by,
                     size_t *n_removed, char *err, size_t errlen)
 {
-    struct removal r = { .db = db, .select = select_staged,
-                         .staged_by = staged_by };
-
-    if (!staged_by || !staged_by[0]) {
-        *n_removed = 0;
-        snprintf(err, errlen, "remove staged ports: no migration named");
-        return -EINVAL;
-    }
-    return run_removal(&r, NMOVS_REMOVE_STAGED_TIMEOUT_MS, n_removed, err,
-                       errlen);
-}
-
-int
-nmovs_remove_port_names(struct nmovs_db *db, const char *const *names,
-                        size_t n, int timeout_ms, size_t *n_removed,
-                        char *err, size_t errlen)
-{
-    struct removal r = { .db = db, .select = select_names, .names = names,
-                         .n_names = n };
-    return run_removal(&r, timeout_ms, n_removed, err, errlen);
+    return removal_finish(nmovs_remove_staged_start(db, staged_by),
+                          n_removed, err, errlen);
 }

@@ -3,6 +3,7 @@
 #include "netmove/daemon/mig_ops.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "firewall/firewall.h"
 #include "garp/garp.h"
@@ -25,15 +26,45 @@ sys_cancel(struct netmoved *nm, void *aux)
     nm_peers_cancel(nm->peers, aux);
 }
 
-static int
-sys_port_stage(struct netmoved *nm, bool adopt, struct nmovs_doc *const *docs,
-               size_t n, const struct nmovs_import_opts *opts, bool *changed,
-               size_t *n_missing, char *err, size_t errlen)
+static struct nmovs_op *
+sys_port_start(struct netmoved *nm, bool adopt, struct nmovs_doc *const *docs,
+               size_t n, const struct nmovs_import_opts *opts)
 {
-    *n_missing = 0;
-    return adopt
-        ? nmovs_adopt(nm->db, docs, n, opts, changed, n_missing, err, errlen)
-        : nmovs_import(nm->db, docs, n, opts, changed, err, errlen);
+    return adopt ? nmovs_adopt_start(nm->db, docs, n, opts)
+                 : nmovs_import_start(nm->db, docs, n, opts);
+}
+
+static int
+sys_port_step(struct nmovs_op *op, size_t *n_missing, bool *changed,
+              char *err, size_t errlen)
+{
+    int error = nmovs_op_run(op);
+
+    if (error != -EAGAIN) {
+        *n_missing = nmovs_op_count(op);
+        *changed = nmovs_op_changed(op);
+        if (error) {
+            snprintf(err, errlen, "%s", nmovs_op_error(op));
+        }
+    }
+    return error;
+}
+
+static void
+sys_port_wait(struct nmovs_op *op)
+{
+    nmovs_op_wait(op);
+}
+
+static void
+sys_port_end(struct nmovs_op *op, bool finish)
+{
+    if (finish) {
+        /* Its outcome is the rollback's to undo, whatever it is. */
+        int error = nmovs_op_finish(op, NULL, 0);
+        (void) error;
+    }
+    nmovs_op_destroy(op);
 }
 
 static int
@@ -128,7 +159,10 @@ sys_ofport(struct netmoved *nm, const char *port, uint32_t *ofport,
 const struct mig_ops mig_ops_system = {
     .request = sys_request,
     .cancel = sys_cancel,
-    .port_stage = sys_port_stage,
+    .port_start = sys_port_start,
+    .port_step = sys_port_step,
+    .port_wait = sys_port_wait,
+    .port_end = sys_port_end,
     .port_remove_staged = sys_port_remove_staged,
     .port_activate = sys_port_activate,
     .port_activate_many = sys_port_activate_many,

@@ -29,6 +29,7 @@ struct garp_vm;
 struct netmoved;
 struct nmovs_doc;
 struct nmovs_import_opts;
+struct nmovs_op;
 
 struct mig_ops {
     /* Peers (peer.h).  'request' sends 'method' with 'params' (consumed) to
@@ -43,13 +44,20 @@ struct mig_ops {
 
     /* This host's OVS (ovs/ovs.h): the VM's port, staged blocked
      * ('adopt': the migrator's port, found by the VM's identity, given the
-     * documents' settings; '*n_missing' of them not there yet), removed
-     * (only the one 'staged_by' made), unblocked. */
-    int (*port_stage)(struct netmoved *, bool adopt,
-                      struct nmovs_doc *const *docs, size_t n,
-                      const struct nmovs_import_opts *, bool *changed,
-                      size_t *n_missing, char *err, size_t errlen)
-        OVS_WARN_UNUSED_RESULT;
+     * documents' settings), removed (only the one 'staged_by' made),
+     * unblocked.  Staging is a step of the loop, never waited for:
+     * 'port_start' returns at once; 'port_step' is -EAGAIN while it is
+     * under way ('port_wait' wakes the loop when it may have moved), then
+     * 0 ('*n_missing' of the ports not there yet, '*changed') or -errno
+     * with the reason in 'err'; 'port_end' frees it, first letting it end
+     * (bounded by its deadline) if 'finish'. */
+    struct nmovs_op *(*port_start)(struct netmoved *, bool adopt,
+                                   struct nmovs_doc *const *docs, size_t n,
+                                   const struct nmovs_import_opts *);
+    int (*port_step)(struct nmovs_op *, size_t *n_missing, bool *changed,
+                     char *err, size_t errlen);
+    void (*port_wait)(struct nmovs_op *);
+    void (*port_end)(struct nmovs_op *, bool finish);
     int (*port_remove_staged)(struct netmoved *, const char *staged_by,
                               size_t *n_removed, char *err, size_t errlen)
         OVS_WARN_UNUSED_RESULT;

@@ -61,6 +61,15 @@ void migration_local_ifaces(struct migration *m);
  * own staged one, if any. */
 void migration_follow_port(struct migration *m);
 
+/* Runs 'm''s port step (m->port_op) if one is under way; when it has ended,
+ * goes on: prepare's own (m->staging) to migration_staged(), a later
+ * adoption to its outcome.  True while the step is still under way. */
+bool migration_port_step(struct migration *m);
+
+/* Prepare's port step ended with 'error' (reason 'err'): stages the rest
+ * (firewall, conntrack) and ends prepare, or fails it. */
+void migration_staged(struct migration *m, int error, const char *err);
+
 /* Forgets the locate requests of 'm'. */
 void migration_locates_cancel(struct migration *m);
 

@@ -104,6 +104,10 @@ migration_destroy(struct migration *m)
     }
     free(m->waiters);
     garp_capture_close(m->capture);
+    if (m->port_op) {
+        m->nm->ops->port_end(m->port_op, false);
+    }
+    json_destroy(m->staging);
     json_destroy(m->export);
     json_destroy(m->ct_delta);
     json_destroy(m->confirm_result);
@@ -184,8 +188,17 @@ rollback(struct migration *m)
     char err[NM_ERRLEN];
     size_t n;
 
-    /* Each part is undone even if another could not be: a rollback leaves
-     * as little as it can, and says what it left. */
+    /* A port step under way first: what it creates must not outlive the
+     * removal (bounded by its deadline; an abort during prepare answers
+     * once rolled back).  Then each part is undone even if another could
+     * not be: a rollback leaves as little as it can, and says what it
+     * left. */
+    if (m->port_op) {
+        ops->port_end(m->port_op, true);
+        m->port_op = NULL;
+    }
+    json_destroy(m->staging);
+    m->staging = NULL;
 
     /* Only the port this migration created; one the migrator made (and
      * netmove adopted) is the migrator's to remove, but not blocked by
@@ -265,8 +278,6 @@ stage(struct migration *m, const struct json *x)
     const struct json *ct = shash_find_data(o, "ct");
     const struct json *site = shash_find_data(o, "site");
     const struct json *learned = shash_find_data(o, "learned");
-    struct fw_ruleset *rs = NULL;
-    struct ct_table *tab = NULL;
     char err[NM_ERRLEN] = "";
     int error;
 
@@ -299,29 +310,39 @@ stage(struct migration *m, const struct json *x)
         }
     }
 
-    /* The port, blocked, with this site's VLAN for the VM's network. */
+    /* The port, blocked, with this site's VLAN for the VM's network: a
+     * step of the loop (migration_follow_port() runs it, then
+     * migration_staged() goes on). */
     error = migration_port_docs(m, x, err, sizeof err);
-    if (!error) {
-        /* The hypervisor may create the VM's device only when the VM
-         * arrives: stage the port without it. */
-        struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000,
-                                          .device_later = true,
-                                          .staged_by = m->id };
-        size_t n_missing = 0;
-        bool changed;
-        error = nm->ops->port_stage(nm, m->adopt, m->port_docs,
-                                    m->n_port_docs, &opts, &changed,
-                                    &n_missing, err, sizeof err);
-        m->adopt_pending = n_missing > 0;
-        m->db_seqno = nm->ops->db_seqno(nm);
-        m->ports_hash = nm->ops->vm_ports_hash(nm, m->vm);
-    }
     if (error) {
         migration_set_error(m, "port: %s", err);
         return error;
     }
+    /* The hypervisor may create the VM's device only when the VM arrives:
+     * stage the port without it. */
+    struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000,
+                                      .device_later = true,
+                                      .staged_by = m->id };
+    m->port_op = nm->ops->port_start(nm, m->adopt, m->port_docs,
+                                     m->n_port_docs, &opts);
+    m->staging = json_clone(x);
+    return 0;
+}
 
-    /* The firewall, in one batch, and the conntrack pre-copy. */
+/* The rest of staging, once the port is: the firewall in one batch and the
+ * conntrack pre-copy.  0 or -errno with m->last_error set. */
+static int
+stage_rest(struct migration *m, const struct json *x)
+{
+    struct netmoved *nm = m->nm;
+    const struct shash *o = json_object(x);
+    const struct json *fw = shash_find_data(o, "fw");
+    const struct json *ct = shash_find_data(o, "ct");
+    struct fw_ruleset *rs = NULL;
+    struct ct_table *tab = NULL;
+    char err[NM_ERRLEN] = "";
+    int error;
+
     error = fw_ruleset_from_json(fw, &rs, err, sizeof err);
     if (!error) {
         error = nm->ops->fw_import(nm, rs, err, sizeof err);
@@ -363,14 +384,31 @@ export_reply(void *m_, const struct json *result, const char *error,
         migration_fail_prepare(m);
         return;
     }
-    m->export = json_clone(result);
+    /* A step that ends at once goes on at once. */
+    migration_port_step(m);
+}
+
+void
+migration_staged(struct migration *m, int error, const char *err)
+{
+    if (error) {
+        migration_set_error(m, "port: %s", err);
+        migration_fail_prepare(m);
+        return;
+    }
+    if (stage_rest(m, m->staging)) {
+        migration_fail_prepare(m);
+        return;
+    }
+    m->export = m->staging;
+    m->staging = NULL;
     capture_open(m);
     migration_local_ifaces(m);
     resolve_ofports(m);
     m->t_prepared = time_usec();
     m->state = MIG_PREPARED;
     migration_journal(m, NM_JS_PREPARE_DONE,
-                      nm_json_object_1("export", json_clone(result)), true);
+                      nm_json_object_1("export", json_clone(m->export)), true);
     VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
               migration_ms(m->t_prepare_begin, m->t_prepared));
     migration_answer_waiters(m);
@@ -927,6 +965,9 @@ migrations_wait(struct netmoved *nm)
         }
         if (m->state == MIG_RESUMING && !all_announced(m)) {
             poll_timer_wait(1);         /* The device is arriving. */
+        }
+        if (m->port_op) {
+            nm->ops->port_wait(m->port_op);
         }
         if (m->capture) {
             garp_capture_wait(m->capture);

@@ -14,6 +14,7 @@
 struct json;
 struct netmoved;
 struct nmovs_doc;
+struct nmovs_op;
 struct unixctl_conn;
 
 enum mig_state {
@@ -63,6 +64,13 @@ struct migration {
     size_t n_port_docs;
     unsigned int db_seqno;      /* OVSDB as last followed. */
     uint32_t ports_hash;        /* nmovs_vm_ports_hash() then. */
+    struct nmovs_op *port_op;   /* The port step under way (ovs/ovs.h: run
+                                 * from the loop, never waited for), or
+                                 * NULL: prepare's import or adoption if
+                                 * 'staging' is set, else a later adoption
+                                 * (migration_follow_port()). */
+    struct json *staging;       /* The source's export, while prepare waits
+                                 * for its port step. */
 
     /* Locating the source: one request per peer, each knowing its peer. */
     struct mig_locate {

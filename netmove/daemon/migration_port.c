@@ -101,13 +101,60 @@ migration_local_ifaces(struct migration *m)
  * awaited, after resume): whenever OVSDB's set of the VM's ports changed, a
  * port the migrator made is adopted (the documents' settings, blocked until
  * resume) and netmove's own staged one, if any, goes. */
+bool
+migration_port_step(struct migration *m)
+{
+    struct netmoved *nm = m->nm;
+    const struct mig_ops *ops = nm->ops;
+    char err[NM_ERRLEN] = "";
+    size_t n_missing = 0;
+    bool changed = false;
+
+    if (!m->port_op) {
+        return false;
+    }
+    int error = ops->port_step(m->port_op, &n_missing, &changed,
+                               err, sizeof err);
+    if (error == -EAGAIN) {
+        return true;
+    }
+    ops->port_end(m->port_op, false);
+    m->port_op = NULL;
+    m->db_seqno = ops->db_seqno(nm);
+    m->ports_hash = ops->vm_ports_hash(nm, m->vm);
+    m->adopt_pending = !error && n_missing > 0;
+    if (m->staging) {
+        migration_staged(m, error, err);        /* Prepare's own step. */
+        return false;
+    }
+    if (error) {
+        migration_set_error(m, "adopting the VM's port: %s", err);
+    } else if (!n_missing) {
+        if (changed) {
+            VLOG_INFO("%s: adopted the port the migrator made for %s",
+                      m->id, m->vm);
+        }
+        migration_local_ifaces(m);
+    }
+    if (m->state == MIG_RESUMING) {
+        /* Resumed while adopting: the adoption blocked the port (as
+         * prepared) after resume opened it; open it again. */
+        m->activate_pending = true;
+    }
+    return false;
+}
+
 void
 migration_follow_port(struct migration *m)
 {
     struct netmoved *nm = m->nm;
     const struct mig_ops *ops = nm->ops;
-    char err[NM_ERRLEN];
 
+    if (m->port_op) {
+        /* A step under way: see whether it ended (never waited for). */
+        migration_port_step(m);
+        return;
+    }
     if (!m->n_port_docs
         || (m->state != MIG_PREPARED
             && !(m->state == MIG_RESUMING && m->adopt_pending))
@@ -123,19 +170,7 @@ migration_follow_port(struct migration *m)
                                       .timeout_ms = 5000,
                                       .device_later = true,
                                       .staged_by = m->id };
-    size_t n_missing;
-    bool changed;
-    if (ops->port_stage(nm, true, m->port_docs, m->n_port_docs, &opts,
-                        &changed, &n_missing, err, sizeof err)) {
-        migration_set_error(m, "adopting the VM's port: %s", err);
-    } else if (!n_missing) {
-        if (m->adopt_pending || changed) {
-            VLOG_INFO("%s: adopted the port the migrator made for %s",
-                      m->id, m->vm);
-        }
-        m->adopt_pending = false;
-        migration_local_ifaces(m);
-    }
-    m->db_seqno = ops->db_seqno(nm);
-    m->ports_hash = ops->vm_ports_hash(nm, m->vm);
+    m->port_op = ops->port_start(nm, true, m->port_docs, m->n_port_docs,
+                                 &opts);
+    migration_port_step(m);     /* A step that ends at once goes on. */
 }

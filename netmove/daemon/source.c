@@ -38,6 +38,7 @@ struct nm_source {
     struct shash outgoing;              /* By VM: struct outgoing. */
     struct ovs_list db_waits;           /* Peer requests waiting on OVSDB. */
     struct ovs_list exports;            /* Exports asking about addresses. */
+    struct ovs_list confirms;           /* Confirms removing the VM's port. */
 };
 
 /* A migration leaving this host, until confirmed or aborted. */
@@ -446,51 +447,114 @@ src_ct_delta(void *nm_, const char *peer, const struct json *params,
 }
 
 /* confirm {vm, id, ips} -> {ports, fw_objects, ct_entries}: the destination
- * has committed its copy; the source's goes. */
-static int
-src_confirm(void *nm_, const char *peer, const struct json *params,
-            struct json **resultp, char **errorp)
+ * has committed its copy; the source's goes.  The port's removal is a step
+ * of the loop (confirm_async() starts it, source_run() ends it with
+ * confirm_finish()); the firewall and conntrack removals are netlink
+ * exchanges with the kernel. */
+struct confirm_job {
+    struct ovs_list node;               /* In the source's 'confirms'. */
+    struct nm_peer_req *req;
+    char *peer, *vm, *id;
+    struct nmovs_op *op;                /* Removing the VM's port. */
+};
+
+static struct json *
+confirm_result(size_t n_ports, size_t n_fw, size_t n_ct)
+{
+    struct json *result = json_object_create();
+
+    json_object_put(result, "ports", json_integer_create(n_ports));
+    json_object_put(result, "fw_objects", json_integer_create(n_fw));
+    json_object_put(result, "ct_entries", json_integer_create(n_ct));
+    return result;
+}
+
+static void
+confirm_async(void *nm_, const char *peer, const struct json *params,
+              struct nm_peer_req *req)
 {
     struct netmoved *nm = nm_;
-    struct outgoing *o;
-    size_t n_ports = 0, n_fw = 0, n_ct = 0;
-    char err[NM_ERRLEN] = "";
     const char *vm, *id;
+    char *error = NULL;
 
-    int error = get_params(params, &vm, &id, true, errorp);
-    if (error) {
-        return error;
+    int errnum = get_params(params, &vm, &id, true, &error);
+    if (errnum) {
+        goto out_reply;
     }
     if (already_confirmed(nm, id, vm)) {
-        struct json *result = json_object_create();
-        json_object_put(result, "ports", json_integer_create(0));
-        json_object_put(result, "fw_objects", json_integer_create(0));
-        json_object_put(result, "ct_entries", json_integer_create(0));
-        *resultp = result;
-        return 0;
+        nm_peers_reply(req, confirm_result(0, 0, 0));
+        return;
     }
-    o = authorized(nm, vm, id, peer, errorp);
-    if (!o) {
-        return -EINVAL;
+    if (!authorized(nm, vm, id, peer, &error)) {
+        errnum = -EINVAL;
+        goto out_reply;
     }
     journal_note(nm, id, vm, NM_JS_CONFIRM_BEGIN, peer, NULL);
-    error = nmovs_remove(nm->db, &vm, 1, 5000, &n_ports, err, sizeof err);
+    struct confirm_job *job = xzalloc(sizeof *job);
+    job->req = req;
+    job->peer = xstrdup(peer);
+    job->vm = xstrdup(vm);
+    job->id = xstrdup(id);
+    job->op = nmovs_remove_start(nm->db, &vm, 1, 5000);
+    ovs_list_push_back(&nm->source->confirms, &job->node);
+    return;
+
+out_reply:
+    nm_peers_reply_error(req, errnum, "%s", error);
+    free(error);
+}
+
+static void
+confirm_job_destroy(struct confirm_job *job)
+{
+    ovs_list_remove(&job->node);
+    nmovs_op_destroy(job->op);
+    free(job->peer);
+    free(job->vm);
+    free(job->id);
+    free(job);
+}
+
+/* The port is gone (or its removal failed: 'error'): the rest, then the
+ * answer. */
+static void
+confirm_finish(struct netmoved *nm, struct confirm_job *job, int error)
+{
+    size_t n_ports = nmovs_op_count(job->op), n_fw = 0, n_ct = 0;
+    const char *vm = job->vm, *id = job->id;
+    char err[NM_ERRLEN] = "";
+    char *errmsg = NULL;
+    struct outgoing *o;
+
     if (error) {
-        *errorp = xasprintf("port: %s", err);
-        return op_error(error);
+        errmsg = xasprintf("port: %s", nmovs_op_error(job->op));
+        error = op_error(error);
+        goto out_reply;
+    }
+    /* Another confirm of the same migration may have ended meanwhile. */
+    if (already_confirmed(nm, id, vm)) {
+        nm_peers_reply(job->req, confirm_result(n_ports, 0, 0));
+        goto out;
+    }
+    o = authorized(nm, vm, id, job->peer, &errmsg);
+    if (!o) {
+        error = -EINVAL;
+        goto out_reply;
     }
     error = fw_remove(vm, &n_fw, err, sizeof err);
     if (error) {
-        *errorp = xasprintf("firewall: %s", err);
-        return op_error(error);
+        errmsg = xasprintf("firewall: %s", err);
+        error = op_error(error);
+        goto out_reply;
     }
     struct ct_filter filter;
     nm_vm_addrs_ct_filter(&o->addrs, &filter);
     error = filter.n_addrs ? ct_remove(&filter, &n_ct, err, sizeof err) : 0;
     free(filter.addrs);
     if (error) {
-        *errorp = xasprintf("conntrack: %s", err);
-        return op_error(error);
+        errmsg = xasprintf("conntrack: %s", err);
+        error = op_error(error);
+        goto out_reply;
     }
     /* No bridge may keep forwarding the VM's MACs to the port just gone. */
     if (nmovs_fdb_flush(nm->cfg->ovs_rundir, nm->cfg->bridge,
@@ -498,20 +562,22 @@ src_confirm(void *nm_, const char *peer, const struct json *params,
         VLOG_WARN("%s: flushing %s's MAC table: %s", id, nm->cfg->bridge,
                   err);
     }
-    journal_note(nm, id, vm, NM_JS_CONFIRM_DONE, peer, NULL);
+    journal_note(nm, id, vm, NM_JS_CONFIRM_DONE, job->peer, NULL);
     journal_end(nm, id);
     outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
     VLOG_INFO("%s: confirmed by %s: removed %zu port(s), %zu firewall "
-              "object(s), %zu conntrack entries", id, peer, n_ports, n_fw,
-              n_ct);
+              "object(s), %zu conntrack entries", id, job->peer, n_ports,
+              n_fw, n_ct);
+    nm_peers_reply(job->req, confirm_result(n_ports, n_fw, n_ct));
+    goto out;
 
-    struct json *result = json_object_create();
-    json_object_put(result, "ports", json_integer_create(n_ports));
-    json_object_put(result, "fw_objects", json_integer_create(n_fw));
-    json_object_put(result, "ct_entries", json_integer_create(n_ct));
-    *resultp = result;
-    return 0;
+out_reply:
+    nm_peers_reply_error(job->req, error, "%s", errmsg);
+    free(errmsg);
+out:
+    confirm_job_destroy(job);
 }
+
 
 /* Ends, with an error, the exports of 'vm' in migration 'id' to 'peer'
  * that are still under way (waiting for OVSDB or asking about addresses):
@@ -726,6 +792,14 @@ source_run(struct netmoved *nm)
             export_finish(nm, job);
         }
     }
+
+    struct confirm_job *cj;
+    LIST_FOR_EACH_SAFE (cj, node, &nm->source->confirms) {
+        int error = nmovs_op_run(cj->op);
+        if (error != -EAGAIN) {
+            confirm_finish(nm, cj, error);
+        }
+    }
 }
 
 void
@@ -740,6 +814,11 @@ source_wait(struct netmoved *nm)
     struct export_job *job;
     LIST_FOR_EACH (job, node, &nm->source->exports) {
         nm_owner_probe_wait(job->probe);
+    }
+
+    struct confirm_job *cj;
+    LIST_FOR_EACH (cj, node, &nm->source->confirms) {
+        nmovs_op_wait(cj->op);
     }
 }
 
@@ -832,10 +911,11 @@ source_init(struct netmoved *nm)
     shash_init(&nm->source->outgoing);
     ovs_list_init(&nm->source->db_waits);
     ovs_list_init(&nm->source->exports);
+    ovs_list_init(&nm->source->confirms);
 
     nm_peers_register_async(nm->peers, "export", export_async, nm);
     nm_peers_register(nm->peers, "ct-delta", src_ct_delta, nm);
-    nm_peers_register(nm->peers, "confirm", src_confirm, nm);
+    nm_peers_register_async(nm->peers, "confirm", confirm_async, nm);
     nm_peers_register(nm->peers, "abort", src_abort, nm);
     nm_peers_register_async(nm->peers, "locate", locate_async, nm);
     nm_peers_register_async(nm->peers, "verify", verify_async, nm);
@@ -857,6 +937,11 @@ source_destroy(struct netmoved *nm)
     LIST_FOR_EACH_SAFE (job, node, &nm->source->exports) {
         nm_peers_reply_error(job->req, -ESHUTDOWN, "netmoved exiting");
         export_job_destroy(job);
+    }
+    struct confirm_job *cj;
+    LIST_FOR_EACH_SAFE (cj, node, &nm->source->confirms) {
+        nm_peers_reply_error(cj->req, -ESHUTDOWN, "netmoved exiting");
+        confirm_job_destroy(cj);
     }
 
     SHASH_FOR_EACH (node, &nm->source->outgoing) {

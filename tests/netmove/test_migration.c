@@ -148,18 +148,40 @@ fake_cancel(struct netmoved *nm_ OVS_UNUSED, void *aux)
     }
 }
 
-static int
-fake_port_stage(struct netmoved *nm_ OVS_UNUSED, bool adopt,
+/* The fake's port step ends at its first run. */
+struct nmovs_op {
+    size_t n_runs;
+};
+
+static struct nmovs_op *
+fake_port_start(struct netmoved *nm_ OVS_UNUSED, bool adopt,
                 struct nmovs_doc *const *docs OVS_UNUSED, size_t n,
-                const struct nmovs_import_opts *opts, bool *changed,
-                size_t *n_missing, char *err OVS_UNUSED,
-                size_t errlen OVS_UNUSED)
+                const struct nmovs_import_opts *opts)
 {
     call("stage %zu%s%s by %s", n, adopt ? " adopt" : "",
          opts->blocked ? " blocked" : "", opts->staged_by);
+    return xzalloc(sizeof(struct nmovs_op));
+}
+
+static int
+fake_port_step(struct nmovs_op *op, size_t *n_missing, bool *changed,
+               char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    op->n_runs++;
     *changed = true;
     *n_missing = 0;
     return 0;
+}
+
+static void
+fake_port_wait(struct nmovs_op *op OVS_UNUSED)
+{
+}
+
+static void
+fake_port_end(struct nmovs_op *op, bool finish OVS_UNUSED)
+{
+    free(op);
 }
 
 static int
@@ -283,7 +305,10 @@ fake_ofport(struct netmoved *nm_ OVS_UNUSED, const char *port OVS_UNUSED,
 static const struct mig_ops fake_ops = {
     .request = fake_request,
     .cancel = fake_cancel,
-    .port_stage = fake_port_stage,
+    .port_start = fake_port_start,
+    .port_step = fake_port_step,
+    .port_wait = fake_port_wait,
+    .port_end = fake_port_end,
     .port_remove_staged = fake_port_remove_staged,
     .port_activate = fake_port_activate,
     .port_activate_many = fake_port_activate_many,

@@ -673,6 +673,82 @@ test_barrier(void **state)
     free(remote);
 }
 
+/* Runs 'op' from a loop as netmoved does, until it ends or 'ms' pass;
+ * returns its outcome (-EAGAIN if still under way). */
+static int
+run_op(struct nmovs_db *db, struct nmovs_op *op, int ms)
+{
+    long long int deadline = time_msec() + ms;
+
+    for (;;) {
+        nmovs_db_run(db);
+        int error = nmovs_op_run(op);
+        if (error != -EAGAIN || time_msec() >= deadline) {
+            return error;
+        }
+        nmovs_db_poll_wait(db);
+        nmovs_op_wait(op);
+        poll_timer_wait_until(deadline);
+        poll_block();
+    }
+}
+
+/* Steps never wait: with ovsdb-server stopped (SIGSTOP), starting an import
+ * and running it return at once, the step stays under way, and it fails
+ * at its deadline; one started while the server is stopped completes from
+ * the loop once it runs again. */
+static void
+test_steps_never_wait(void **state)
+{
+    struct nmovs_import_opts io = { .timeout_ms = 300,
+                                    .staged_by = "mig-s" };
+    char *remote = capture("printf unix:%s/db.sock", rundir);
+    struct nmovs_db *db = nmovs_db_create(remote, rundir);
+    char *pid = capture("cat %s/ovsdb-server.pid", rundir);
+    (void) state;
+
+    pid[strcspn(pid, "\n")] = '\0';
+    run_until(db, is_synced, 0);
+    struct nmovs_doc *doc = make_doc("vmS", "vnet30", "iface-S",
+                                     "02:00:00:00:5e:01", 0, "");
+
+    free(capture("kill -STOP %s", pid));
+    long long int t0 = time_msec();
+    struct nmovs_op *op = nmovs_import_start(db, &doc, 1, &io);
+    assert_int_equal(nmovs_op_run(op), -EAGAIN);
+    assert_int_equal(run_op(db, op, 100), -EAGAIN);
+    assert_false(nmovs_op_is_done(op));
+    assert_true(time_msec() - t0 < 250);
+    /* The reply never comes: the deadline fails the step. */
+    assert_int_equal(run_op(db, op, 2000), -ETIMEDOUT);
+    assert_true(nmovs_op_is_done(op));
+    assert_non_null(strstr(nmovs_op_error(op), "timed out"));
+    nmovs_op_destroy(op);
+
+    /* Started while stopped, finished once the server runs again.  (The
+     * abandoned one was sent: the server may commit it first, and then this
+     * one, rebuilt, finds the port its own and changes nothing.) */
+    io.timeout_ms = 10000;
+    op = nmovs_import_start(db, &doc, 1, &io);
+    assert_int_equal(run_op(db, op, 200), -EAGAIN);
+    free(capture("kill -CONT %s", pid));
+    assert_int_equal(run_op(db, op, 10000), 0);
+    assert_true(has_port("vnet30"));
+    nmovs_op_destroy(op);
+
+    /* The rollback, as a step too. */
+    op = nmovs_remove_staged_start(db, "mig-s");
+    assert_int_equal(run_op(db, op, 10000), 0);
+    assert_int_equal(nmovs_op_count(op), 1);
+    assert_false(has_port("vnet30"));
+    nmovs_op_destroy(op);
+
+    nmovs_doc_destroy(doc);
+    nmovs_db_close(db);
+    free(pid);
+    free(remote);
+}
+
 static void
 test_unreachable_db(void **state)
 {
@@ -703,6 +779,7 @@ main(void)
         cmocka_unit_test(test_export_name_is_weak),
         cmocka_unit_test(test_barrier),
         cmocka_unit_test(test_unreachable_db),
+        cmocka_unit_test(test_steps_never_wait),
     };
     need_root_and_ovs();
     return cmocka_run_group_tests(tests, setup, teardown);
