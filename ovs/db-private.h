@@ -3,6 +3,7 @@
 #ifndef NETMOVE_OVS_DB_PRIVATE_H
 #define NETMOVE_OVS_DB_PRIVATE_H 1
 
+#include "openvswitch/compiler.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,5 +141,15 @@ int nmovs_set_ports_blocked(struct nmovs_db *, const struct nmovs_vm_port *ports
  * still uses them: QoS and Queue are root tables (port_remove.c). */
 void nmovs_gc_qos(struct nmovs_db *, const struct ovsrec_qos *qos,
                   const struct ovsrec_port *except);
+
+/* fdb.c: runs ovs-vswitchd's unixctl 'command' with 'argc' 'argv'
+ * through RUNDIR/ovs-vswitchd.PID.ctl, as ovs-appctl does, for at most 2 s
+ * (a hung ovs-vswitchd must not hang the caller); its text answer in
+ * '*resultp' if nonnull (the caller frees it).  0, or -errno with 'err':
+ * -ENOENT if ovs-vswitchd refused the command. */
+int nmovs_vswitchd_transact(const char *rundir, const char *command,
+                            int argc, char *argv[], char **resultp,
+                            char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 #endif /* ovs/db-private.h */

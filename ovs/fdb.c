@@ -13,17 +13,63 @@
 
 #include "daemon.h"
 #include "jsonrpc.h"
+#include "openvswitch/json.h"
+#include "openvswitch/poll-loop.h"
+#include "timeval.h"
 #include "unixctl.h"
 #include "util.h"
 #include "vswitch-idl.h"
 
 #include "ovs/db-private.h"
 
-/* Runs ovs-vswitchd's unixctl 'command' with 'argc' 'argv' through
- * RUNDIR/ovs-vswitchd.PID.ctl, as ovs-appctl does. */
+#define TRANSACT_TIMEOUT_MS 2000
+
+/* Sends 'request' (consumed) on 'rpc' and waits for its reply, at most
+ * until 'deadline' (time_msec()): libopenvswitch's
+ * unixctl_client_transact() waits for ever, and a hung ovs-vswitchd must
+ * not hang its caller (netmoved's loop).  0 with '*replyp', or a positive
+ * errno (ETIMEDOUT). */
 static int
-vswitchd_transact(const char *rundir, const char *command, int argc,
-                  char *argv[], char *err, size_t errlen)
+transact_bounded(struct jsonrpc *rpc, struct jsonrpc_msg *request,
+                 long long int deadline, struct jsonrpc_msg **replyp)
+{
+    struct json *id = json_clone(request->id);
+    int error = jsonrpc_send(rpc, request);
+
+    *replyp = NULL;
+    while (!error) {
+        struct jsonrpc_msg *msg;
+
+        jsonrpc_run(rpc);
+        error = jsonrpc_recv(rpc, &msg);
+        if (!error) {
+            if ((msg->type == JSONRPC_REPLY || msg->type == JSONRPC_ERROR)
+                && json_equal(msg->id, id)) {
+                *replyp = msg;
+                break;
+            }
+            jsonrpc_msg_destroy(msg);
+            continue;
+        } else if (error != EAGAIN) {
+            break;
+        } else if (time_msec() >= deadline) {
+            error = ETIMEDOUT;
+            break;
+        }
+        error = 0;
+        jsonrpc_wait(rpc);
+        jsonrpc_recv_wait(rpc);
+        poll_timer_wait_until(deadline);
+        poll_block();
+    }
+    json_destroy(id);
+    return error;
+}
+
+int
+nmovs_vswitchd_transact(const char *rundir, const char *command, int argc,
+                        char *argv[], char **resultp, char *err,
+                        size_t errlen)
 {
     char *pidfile = xasprintf("%s/ovs-vswitchd.pid", rundir);
     pid_t pid = read_pidfile(pidfile);
@@ -42,10 +88,26 @@ vswitchd_transact(const char *rundir, const char *command, int argc,
         free(path);
         return -error;
     }
-    char *result, *cmd_err;
-    error = unixctl_client_transact(client, command, argc, argv, &result,
-                                    &cmd_err);
+    struct json *params = json_array_create_empty();
+    for (int i = 0; i < argc; i++) {
+        json_array_add(params, json_string_create(argv[i]));
+    }
+    struct jsonrpc_msg *reply;
+    char *result = NULL, *cmd_err = NULL;
+    error = transact_bounded(client,
+                             jsonrpc_create_request(command, params, NULL),
+                             time_msec() + TRANSACT_TIMEOUT_MS, &reply);
     jsonrpc_close(client);
+    if (!error) {
+        if (reply->error) {
+            cmd_err = reply->error->type == JSON_STRING
+                      ? xstrdup(json_string(reply->error))
+                      : json_to_string(reply->error, 0);
+        } else if (reply->result && reply->result->type == JSON_STRING) {
+            result = xstrdup(json_string(reply->result));
+        }
+        jsonrpc_msg_destroy(reply);
+    }
     if (error) {
         snprintf(err, errlen, "%s: %s", path, ovs_strerror(error));
         error = -error;
@@ -54,6 +116,10 @@ vswitchd_transact(const char *rundir, const char *command, int argc,
         cmd_err[strcspn(cmd_err, "\n")] = '\0';
         snprintf(err, errlen, "ovs-vswitchd: %s: %s", command, cmd_err);
         error = -ENOENT;
+    }
+    if (resultp && !error) {
+        *resultp = result;
+        result = NULL;
     }
     free(path);
     free(result);
@@ -67,7 +133,8 @@ nmovs_fdb_flush(const char *rundir, const char *bridge, char *err,
 {
     /* ovs-appctl fdb/flush BRIDGE */
     char *argv[] = { CONST_CAST(char *, bridge) };
-    return vswitchd_transact(rundir, "fdb/flush", 1, argv, err, errlen);
+    return nmovs_vswitchd_transact(rundir, "fdb/flush", 1, argv, NULL, err,
+                                   errlen);
 }
 
 int

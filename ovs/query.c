@@ -9,18 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
-#include "jsonrpc.h"
 #include "openvswitch/match.h"
 #include "openvswitch/ofp-flow.h"
 #include "openvswitch/ofp-port.h"
 #include "openvswitch/vconn.h"
 #include "packets.h"
-#include "unixctl.h"
 #include "util.h"
 
 #include "ovs/ofconn-private.h"
 #include "ovs/query-private.h"
+#include "ovs/db-private.h"
 
 int
 nmovs_of_port_blocked(struct nmovs_of *of, uint32_t ofport,
@@ -108,41 +106,6 @@ nmovs_fdb_parse(const char *text, struct nmovs_fdb_entry **entriesp)
     return n;
 }
 
-/* Asks ovs-vswitchd (control socket RUNDIR/ovs-vswitchd.PID.ctl) for
- * 'command' 'arg' and stores its text answer in '*resultp'. */
-static int
-vswitchd_ask(const char *rundir, const char *command, const char *arg,
-             char **resultp, char *err, size_t errlen)
-{
-    char *pidfile = xasprintf("%s/ovs-vswitchd.pid", rundir);
-    pid_t pid = read_pidfile(pidfile);
-    char *path = xasprintf("%s/ovs-vswitchd.%ld.ctl", rundir, (long) pid);
-    char *argv[] = { CONST_CAST(char *, arg) };
-    char *cmd_err = NULL;
-    struct jsonrpc *client = NULL;
-    int error;
-
-    *resultp = NULL;
-    if (pid < 0) {
-        snprintf(err, errlen, "%s: %s", pidfile, ovs_strerror(-pid));
-        error = pid;
-    } else if ((error = unixctl_client_create(path, &client))
-               || (error = unixctl_client_transact(client, command, 1, argv,
-                                                   resultp, &cmd_err))) {
-        snprintf(err, errlen, "%s: %s", path, ovs_strerror(error));
-        error = -error;
-    } else if (cmd_err) {
-        snprintf(err, errlen, "ovs-vswitchd: %s %s: %s", command, arg,
-                 cmd_err);
-        error = -ENOENT;
-    }
-    jsonrpc_close(client);
-    free(cmd_err);
-    free(pidfile);
-    free(path);
-    return error;
-}
-
 /* True if 'e' is about one of the 'n' MACs in 'macs' (any if 'n' is 0). */
 static bool
 fdb_wanted(const struct nmovs_fdb_entry *e, const struct eth_addr *macs,
@@ -164,12 +127,14 @@ nmovs_fdb_show(const char *rundir, const char *bridge,
 {
     struct nmovs_fdb_entry *all;
     struct nmovs_of *of = NULL;
-    char *text;
+    char *text = NULL;
 
     *entriesp = NULL;
     *np = 0;
     /* ovs-appctl fdb/show BRIDGE */
-    int error = vswitchd_ask(rundir, "fdb/show", bridge, &text, err, errlen);
+    char *argv[] = { CONST_CAST(char *, bridge) };
+    int error = nmovs_vswitchd_transact(rundir, "fdb/show", 1, argv, &text,
+                                        err, errlen);
     if (error) {
         free(text);
         return error;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "openvswitch/dynamic-string.h"
+#include "util.h"
 
 void
 nm_cmd_print_usage(const struct nm_cmd *cmd)
@@ -85,23 +86,41 @@ int
 nm_parse_options(const char *verb, int argc, char *argv[],
                  const struct option *options, nm_option_fn *take, void *aux)
 {
-    int c;
+    /* "-": operands come back in order as option 1, whatever
+     * POSIXLY_CORRECT says; they are put after the options at the end. */
+    char **operands = xcalloc(argc ? argc : 1, sizeof *operands);
+    int n_operands = 0, rc = 0, c;
 
     opterr = 0;
     optind = 0;                 /* Reinitialises getopt for each verb. */
-    while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-        if (c == ':') {
-            return nm_usage_error("%s: option '%s' needs a value", verb,
-                                  argv[optind - 1]);
+    while (!rc && (c = getopt_long(argc, argv, "-:", options, NULL)) != -1) {
+        if (c == 1) {
+            operands[n_operands++] = optarg;
+        } else if (c == ':') {
+            rc = nm_usage_error("%s: option '%s' needs a value", verb,
+                                argv[optind - 1]);
         } else if (c == '?') {
-            return nm_usage_error("%s: unknown option '%s' (see 'netmove "
-                                  "help %.*s')", verb, argv[optind - 1],
-                                  (int) strcspn(verb, " "), verb);
-        }
-        int rc = take(aux, c, optarg);
-        if (rc) {
-            return rc;
+            if (optopt && optopt < 256) {
+                rc = nm_usage_error("%s: unknown option '-%c' (see 'netmove "
+                                    "help %.*s')", verb, optopt,
+                                    (int) strcspn(verb, " "), verb);
+            } else {
+                rc = nm_usage_error("%s: unknown option '%s' (see 'netmove "
+                                    "help %.*s')", verb, argv[optind - 1],
+                                    (int) strcspn(verb, " "), verb);
+            }
+        } else {
+            rc = take(aux, c, optarg);
         }
     }
-    return 0;
+    if (!rc) {
+        /* What follows "--" is operands too. */
+        for (; optind < argc; optind++) {
+            operands[n_operands++] = argv[optind];
+        }
+        optind = argc - n_operands;
+        memcpy(&argv[optind], operands, n_operands * sizeof *operands);
+    }
+    free(operands);
+    return rc;
 }

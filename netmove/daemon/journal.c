@@ -13,10 +13,13 @@
 
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
+#include "openvswitch/vlog.h"
 #include "timeval.h"
 #include "util.h"
 
 #include "netmove/common/json.h"
+
+VLOG_DEFINE_THIS_MODULE(journal);
 
 /* Each role's files in a directory of its own: a source's migrations are
  * named by ids its peers choose, and must never be taken for (or replace)
@@ -28,7 +31,8 @@ struct nm_journal {
                                          * STATE_DIR/source/done */
     int lock_fd;                        /* STATE_DIR/lock, held. */
     size_t done_keep;                   /* Files kept in each done/. */
-    unsigned int n_finished;            /* Since the last pruning. */
+    unsigned int n_finished[NM_JOURNAL_N_ROLES];  /* Since the last
+                                                   * pruning. */
 };
 
 #define PRUNE_EVERY 64                  /* Finishes between two prunings. */
@@ -58,6 +62,7 @@ mkdir_p(const char *path)
 }
 
 static void prune_done(struct nm_journal *, enum nm_journal_role);
+static void move_legacy_source_journals(struct nm_journal *);
 
 /* Takes STATE_DIR's lock: two netmoved on one state directory would both
  * recover, and roll back, the same migrations. */
@@ -111,6 +116,7 @@ nm_journal_open(const char *state_dir, size_t done_keep,
         *jp = NULL;
         return error;
     }
+    move_legacy_source_journals(j);
     for (int r = 0; r < NM_JOURNAL_N_ROLES; r++) {
         prune_done(j, r);
     }
@@ -133,7 +139,8 @@ nm_journal_close(struct nm_journal *j)
     }
 }
 
-/* An id names a file: letters, digits, '-', '_', '.' only, no leading '.'. */
+/* An id names a file: the characters of a VM name (fw_vm_name_valid():
+ * an id is "VM.N") and no '/', no leading '.'. */
 static bool
 id_valid(const char *id)
 {
@@ -141,7 +148,39 @@ id_valid(const char *id)
         return false;
     }
     return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                  "0123456789-_.") == strlen(id);
+                  "0123456789-_.:@+") == strlen(id);
+}
+
+/* A crash in the middle of a write leaves a last line without its '\n'
+ * (load() ignores it): cuts it off before appending, or the next record
+ * would join it and be lost too.  Returns the file's size after. */
+static off_t
+cut_torn_tail(int fd)
+{
+    off_t size = lseek(fd, 0, SEEK_END);
+    char buf[4096];
+
+    if (size <= 0) {
+        return size;
+    }
+    if (pread(fd, buf, 1, size - 1) != 1 || buf[0] == '\n') {
+        return size;
+    }
+    /* Back to just after the last '\n' (or the start). */
+    off_t end = size - 1;
+    while (end > 0) {
+        size_t n = MIN((off_t) sizeof buf, end);
+        if (pread(fd, buf, n, end - n) != (ssize_t) n) {
+            return size;
+        }
+        char *nl = memrchr(buf, '\n', n);
+        if (nl) {
+            end = end - n + (nl - buf) + 1;
+            break;
+        }
+        end -= n;
+    }
+    return ftruncate(fd, end) ? size : end;
 }
 
 static int
@@ -169,7 +208,7 @@ nm_journal_append(struct nm_journal *j, enum nm_journal_role role,
 
     char *path = xasprintf("%s/%s.jsonl", j->active[role], id);
     bool created = access(path, F_OK) != 0;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     int error = 0;
 
     if (fd < 0) {
@@ -182,7 +221,7 @@ nm_journal_append(struct nm_journal *j, enum nm_journal_role role,
     /* One write: a crash leaves at most a torn last line, which load()
      * ignores.  A write that fails part way is cut back off, so that the
      * next record does not join the torn line (both would be lost). */
-    off_t size = lseek(fd, 0, SEEK_END);
+    off_t size = cut_torn_tail(fd);
     ssize_t n = write(fd, line.string, line.length);
     if (n != (ssize_t) line.length) {
         error = n < 0 ? -errno : -EIO;      /* Short: errno says nothing. */
@@ -220,8 +259,8 @@ nm_journal_finish(struct nm_journal *j, enum nm_journal_role role,
         if (!error) {
             error = sync_dir(j->active[role]);
         }
-        if (++j->n_finished >= PRUNE_EVERY) {
-            j->n_finished = 0;
+        if (++j->n_finished[role] >= PRUNE_EVERY) {
+            j->n_finished[role] = 0;
             prune_done(j, role);
         }
     } else if (error == -ENOENT) {
@@ -472,4 +511,42 @@ nm_journal_rec_create(enum nm_journal_role role, enum nm_journal_step step,
     json_object_put_string(rec, "step", nm_journal_step_name(step));
     json_object_put(rec, "t_us", json_integer_create(time_wall_usec()));
     return rec;
+}
+
+/* An earlier netmove kept the source's journals with the destination's, in
+ * STATE_DIR/journal: moves each one whose records say "source" to
+ * STATE_DIR/source/journal, where recovery looks for them (an export
+ * awaiting its confirm across an upgrade). */
+static void
+move_legacy_source_journals(struct nm_journal *j)
+{
+    DIR *dir = opendir(j->active[NM_JOURNAL_DESTINATION]);
+    struct dirent *de;
+
+    if (!dir) {
+        return;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len <= 6 || strcmp(de->d_name + len - 6, ".jsonl")) {
+            continue;
+        }
+        char *from = xasprintf("%s/%s", j->active[NM_JOURNAL_DESTINATION],
+                               de->d_name);
+        struct json *records = read_records(from);
+        enum nm_journal_role role;
+        if (records && nm_journal_role_of(records, &role)
+            && role == NM_JOURNAL_SOURCE) {
+            char *to = xasprintf("%s/%s", j->active[NM_JOURNAL_SOURCE],
+                                 de->d_name);
+            if (!rename(from, to)) {
+                VLOG_INFO("journal: %s moved to %s (the source's journals "
+                          "have their own directory now)", from, to);
+            }
+            free(to);
+        }
+        json_destroy(records);
+        free(from);
+    }
+    closedir(dir);
 }

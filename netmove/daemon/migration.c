@@ -937,6 +937,14 @@ migrations_run(struct netmoved *nm)
             if (!m->rpc_pending && m->retry_at_us && now >= m->retry_at_us) {
                 resume_background(m);
             }
+        } else if (m->activate_pending && m->t_resume_call) {
+            /* Ended (done, or failed after resume) while an adoption
+             * blocked the port again: the VM runs here.  A port gone
+             * meanwhile has nothing left to open. */
+            int error = nm->ops->port_activate(nm, m->vm, err, sizeof err);
+            if (!error || error == -ENOENT) {
+                m->activate_pending = false;
+            }
         }
         migration_answer_waiters(m);
         /* Ended migrations stay for 'status' until replaced; bounded. */
@@ -968,6 +976,8 @@ migrations_wait(struct netmoved *nm)
         }
         if (m->port_op) {
             nm->ops->port_wait(m->port_op);
+        } else if (m->port_retry_at_us) {
+            poll_timer_wait_until(m->port_retry_at_us / 1000 + 1);
         }
         if (m->capture) {
             garp_capture_wait(m->capture);

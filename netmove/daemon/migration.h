@@ -71,6 +71,7 @@ struct migration {
                                  * (migration_follow_port()). */
     struct json *staging;       /* The source's export, while prepare waits
                                  * for its port step. */
+    uint64_t port_retry_at_us;  /* A failed adoption is tried again then. */
 
     /* Locating the source: one request per peer, each knowing its peer. */
     struct mig_locate {

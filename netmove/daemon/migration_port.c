@@ -8,6 +8,7 @@
 
 #include "openvswitch/json.h"
 #include "openvswitch/vlog.h"
+#include "timeval.h"
 #include "util.h"
 
 #include "netmove/common/config.h"
@@ -21,6 +22,8 @@
 #include "netmove/common/error.h"
 
 VLOG_DEFINE_THIS_MODULE(migration_port);
+
+#define PORT_RETRY_US (1000 * 1000)    /* After a failed adoption. */
 
 int
 migration_port_docs(struct migration *m, const struct json *x,
@@ -120,25 +123,36 @@ migration_port_step(struct migration *m)
     }
     ops->port_end(m->port_op, false);
     m->port_op = NULL;
-    m->db_seqno = ops->db_seqno(nm);
-    m->ports_hash = ops->vm_ports_hash(nm, m->vm);
-    m->adopt_pending = !error && n_missing > 0;
     if (m->staging) {
-        migration_staged(m, error, err);        /* Prepare's own step. */
+        /* Prepare's own step: prepare goes on, or fails. */
+        m->db_seqno = ops->db_seqno(nm);
+        m->ports_hash = ops->vm_ports_hash(nm, m->vm);
+        m->adopt_pending = !error && n_missing > 0;
+        migration_staged(m, error, err);
         return false;
     }
     if (error) {
+        /* Tried again in a while: 'ports_hash' stays what it was before
+         * the step, so the next look sees the change again. */
         migration_set_error(m, "adopting the VM's port: %s", err);
-    } else if (!n_missing) {
+        m->db_seqno = 0;
+        m->port_retry_at_us = time_usec() + PORT_RETRY_US;
+        return false;
+    }
+    m->db_seqno = ops->db_seqno(nm);
+    m->ports_hash = ops->vm_ports_hash(nm, m->vm);
+    if (!n_missing) {
         if (changed) {
             VLOG_INFO("%s: adopted the port the migrator made for %s",
                       m->id, m->vm);
         }
+        m->adopt_pending = false;
         migration_local_ifaces(m);
     }
-    if (m->state == MIG_RESUMING) {
-        /* Resumed while adopting: the adoption blocked the port (as
-         * prepared) after resume opened it; open it again. */
+    if (m->t_resume_call) {
+        /* Resumed while adopting (whatever the state now: the VM runs
+         * here): the adoption blocked the port as prepared after resume
+         * opened it; open it again. */
         m->activate_pending = true;
     }
     return false;
@@ -154,6 +168,12 @@ migration_follow_port(struct migration *m)
         /* A step under way: see whether it ended (never waited for). */
         migration_port_step(m);
         return;
+    }
+    if (m->port_retry_at_us) {
+        if ((uint64_t) time_usec() < m->port_retry_at_us) {
+            return;
+        }
+        m->port_retry_at_us = 0;
     }
     if (!m->n_port_docs
         || (m->state != MIG_PREPARED

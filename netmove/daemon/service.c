@@ -247,6 +247,14 @@ cmd_many(struct netmoved *nm, struct unixctl_conn *conn, int argc,
             reply_bad_input(conn, "VM: '%s' is not a VM name", argv[i]);
             return;
         }
+        /* A VM twice would replace its own migration in the middle of the
+         * batch (the first one freed, then resumed). */
+        for (int k = 2; k < i; k++) {
+            if (!strcmp(argv[k], argv[i])) {
+                reply_bad_input(conn, "VM: '%s' is named twice", argv[i]);
+                return;
+            }
+        }
     }
 
     struct batch *b = xzalloc(sizeof *b);

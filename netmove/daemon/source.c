@@ -46,7 +46,25 @@ struct outgoing {
     char *vm, *id, *dst;
     struct ct_table *ct_base;           /* What the last export sent. */
     struct nm_vm_addrs addrs;
+    bool confirming;                    /* A confirm is removing it: no
+                                         * export replaces it, no abort
+                                         * forgets it meanwhile. */
 };
+
+/* True (with '*errorp') if 'vm' is being confirmed here: its port may be
+ * gone already, so nothing but that confirm may touch it. */
+static bool
+confirming(struct netmoved *nm, const char *vm, char **errorp)
+{
+    struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
+
+    if (o && o->confirming) {
+        *errorp = xasprintf("%s is being removed here (confirm of migration "
+                            "%s to %s under way)", vm, o->id, o->dst);
+        return true;
+    }
+    return false;
+}
 
 static void
 outgoing_destroy(struct outgoing *o)
@@ -234,6 +252,14 @@ export_finish(struct netmoved *nm, struct export_job *job)
     struct ct_filter filter;
     char err[NM_ERRLEN] = "";
 
+    char *busy = NULL;
+    if (confirming(nm, o->vm, &busy)) {
+        /* A confirm began while this export asked about addresses. */
+        nm_peers_reply_error(job->req, -EBUSY, "%s", busy);
+        free(busy);
+        export_job_destroy(job);
+        return;
+    }
     int error = fw_export(o->vm, &rs, err, sizeof err);
     if (error) {
         nm_peers_reply_error(job->req, op_error(error), "firewall: %s", err);
@@ -340,6 +366,10 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
     job->req = req;
     error = get_params(params, &vm, &id, true, &msg);
     if (error) {
+        goto fail;
+    }
+    if (confirming(nm, vm, &msg)) {
+        error = -EBUSY;
         goto fail;
     }
     error = nmovs_export(nm->db, vm, &doc, err, sizeof err);
@@ -485,10 +515,19 @@ confirm_async(void *nm_, const char *peer, const struct json *params,
         nm_peers_reply(req, confirm_result(0, 0, 0));
         return;
     }
-    if (!authorized(nm, vm, id, peer, &error)) {
+    struct outgoing *o = authorized(nm, vm, id, peer, &error);
+    if (!o) {
         errnum = -EINVAL;
         goto out_reply;
     }
+    if (o->confirming) {
+        /* The same destination asked again (it lost our answer): the
+         * first confirm answers; this one is retried. */
+        error = xasprintf("confirm of %s already under way", vm);
+        errnum = -EBUSY;
+        goto out_reply;
+    }
+    o->confirming = true;
     journal_note(nm, id, vm, NM_JS_CONFIRM_BEGIN, peer, NULL);
     struct confirm_job *job = xzalloc(sizeof *job);
     job->req = req;
@@ -526,19 +565,13 @@ confirm_finish(struct netmoved *nm, struct confirm_job *job, int error)
     char *errmsg = NULL;
     struct outgoing *o;
 
+    /* The job claimed the outgoing entry (o->confirming): no export
+     * replaced it and no abort forgot it meanwhile. */
+    o = shash_find_data(&nm->source->outgoing, vm);
+    ovs_assert(o && o->confirming);
     if (error) {
         errmsg = xasprintf("port: %s", nmovs_op_error(job->op));
         error = op_error(error);
-        goto out_reply;
-    }
-    /* Another confirm of the same migration may have ended meanwhile. */
-    if (already_confirmed(nm, id, vm)) {
-        nm_peers_reply(job->req, confirm_result(n_ports, 0, 0));
-        goto out;
-    }
-    o = authorized(nm, vm, id, job->peer, &errmsg);
-    if (!o) {
-        error = -EINVAL;
         goto out_reply;
     }
     error = fw_remove(vm, &n_fw, err, sizeof err);
@@ -572,6 +605,8 @@ confirm_finish(struct netmoved *nm, struct confirm_job *job, int error)
     goto out;
 
 out_reply:
+    /* Failed: the destination asks again. */
+    o->confirming = false;
     nm_peers_reply_error(job->req, error, "%s", errmsg);
     free(errmsg);
 out:
@@ -631,6 +666,9 @@ src_abort(void *nm_, const char *peer, const struct json *params,
     }
     if (!authorized(nm, vm, id, peer, errorp)) {
         return -EINVAL;
+    }
+    if (confirming(nm, vm, errorp)) {
+        return -EBUSY;          /* Too late: the destination confirmed. */
     }
     outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
     journal_note(nm, id, vm, NM_JS_ABORTED, peer, NULL);

@@ -8,7 +8,7 @@
 #  2. A CLI file that calls a daemon function fails to link with the CLI's
 #     own link line, and the same file calling a common function links: the
 #     Makefile, not a convention, keeps the direction.
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/../.." || exit 1
 B=${BUILD:-build}
 fail=0

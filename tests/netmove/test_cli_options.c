@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -103,6 +104,25 @@ test_reset_between_calls(void **state OVS_UNUSED)
     assert_string_equal(second[optind], "b");
 }
 
+/* Options after operands whatever POSIXLY_CORRECT says (an operator's
+ * environment); what follows "--" is operands. */
+static void
+test_posixly_correct(void **state OVS_UNUSED)
+{
+    char *argv[] = { "test", "vm1", "--from", "host1", "--", "--json",
+                     NULL };
+    struct opts o;
+
+    setenv("POSIXLY_CORRECT", "1", 1);
+    assert_int_equal(parse(&o, argv), 0);
+    unsetenv("POSIXLY_CORRECT");
+    assert_string_equal(o.from, "host1");
+    assert_int_equal(o.n_json, 0);
+    assert_int_equal(optind, 4);
+    assert_string_equal(argv[4], "vm1");
+    assert_string_equal(argv[5], "--json");
+}
+
 int
 main(void)
 {
@@ -110,6 +130,7 @@ main(void)
         cmocka_unit_test(test_values_and_operands),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_reset_between_calls),
+        cmocka_unit_test(test_posixly_correct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -261,6 +261,65 @@ test_short_write(void **state OVS_UNUSED)
     free(state_dir);
 }
 
+/* A crash left a torn last line: the next record does not join it. */
+static void
+test_torn_tail_cut(void **state OVS_UNUSED)
+{
+    char dir[] = "/tmp/nm-test-journal-XXXXXX";
+    char *state_dir = new_state_dir(dir);
+    struct nm_journal *j = open_journal(state_dir, 8);
+    struct seen seen = { 0 };
+
+    append(j, "vm1.1", "prepare-begin", true);
+    char *path = xasprintf("%s/journal/vm1.1.jsonl", state_dir);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("{\"step\": \"prepare-do", f);
+    fclose(f);
+    append(j, "vm1.1", "failed", true);
+
+    assert_int_equal(nm_journal_load(j, collect, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.n_records[0], 2);
+    assert_string_equal(seen.last_step[0], "failed");
+
+    nm_journal_close(j);
+    remove_dir(dir);
+    free(path);
+    free(state_dir);
+}
+
+/* An earlier netmove kept the source's journals with the destination's:
+ * opening moves them where recovery looks for a source's. */
+static void
+test_legacy_source_moved(void **state OVS_UNUSED)
+{
+    char dir[] = "/tmp/nm-test-journal-XXXXXX";
+    char *state_dir = new_state_dir(dir);
+    struct nm_journal *j = open_journal(state_dir, 8);
+    struct seen seen = { 0 };
+
+    struct json *r = json_from_string("{\"role\": \"source\", \"vm\": "
+                                      "\"vm1\", \"step\": \"export\"}");
+    assert_int_equal(nm_journal_append(j, NM_JOURNAL_DESTINATION, "vm1.3", r,
+                                       true), 0);
+    json_destroy(r);
+    append(j, "vm2.3", "prepare-begin", true);
+    nm_journal_close(j);
+
+    j = open_journal(state_dir, 8);
+    assert_int_equal(nm_journal_load(j, collect, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(seen.roles[i], !strcmp(seen.ids[i], "vm1.3")
+                                        ? NM_JOURNAL_SOURCE
+                                        : NM_JOURNAL_DESTINATION);
+    }
+    nm_journal_close(j);
+    remove_dir(dir);
+    free(state_dir);
+}
+
 /* Two netmoved on one state directory would recover the same migrations
  * twice: the second open is refused, until the first closes. */
 static void
@@ -336,6 +395,8 @@ main(void)
         cmocka_unit_test(test_open_error),
         cmocka_unit_test(test_roles_apart),
         cmocka_unit_test(test_short_write),
+        cmocka_unit_test(test_torn_tail_cut),
+        cmocka_unit_test(test_legacy_source_moved),
         cmocka_unit_test(test_one_process),
         cmocka_unit_test(test_done_pruned),
     };

@@ -87,6 +87,16 @@ static struct fake {
     size_t n_sent;              /* ...of which sent. */
     struct fake_reply replies[MAX_REPLIES];
     size_t n_replies;
+
+    /* The port step: runs under way before it ends, its outcome then. */
+    size_t step_runs;
+    int step_error;
+    size_t step_missing;
+    size_t n_steps;             /* Steps under way now. */
+
+    /* OVSDB's replica as the state machine sees it. */
+    unsigned int db_seqno;
+    uint32_t ports_hash;
 } fake;
 
 static struct netmoved nm;
@@ -148,7 +158,8 @@ fake_cancel(struct netmoved *nm_ OVS_UNUSED, void *aux)
     }
 }
 
-/* The fake's port step ends at its first run. */
+/* The fake's port step: under way for 'fake.step_runs' runs, then ends
+ * with 'fake.step_error'. */
 struct nmovs_op {
     size_t n_runs;
 };
@@ -160,17 +171,23 @@ fake_port_start(struct netmoved *nm_ OVS_UNUSED, bool adopt,
 {
     call("stage %zu%s%s by %s", n, adopt ? " adopt" : "",
          opts->blocked ? " blocked" : "", opts->staged_by);
+    fake.n_steps++;
     return xzalloc(sizeof(struct nmovs_op));
 }
 
 static int
 fake_port_step(struct nmovs_op *op, size_t *n_missing, bool *changed,
-               char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+               char *err, size_t errlen)
 {
-    op->n_runs++;
+    if (op->n_runs++ < fake.step_runs) {
+        return -EAGAIN;
+    }
     *changed = true;
-    *n_missing = 0;
-    return 0;
+    *n_missing = fake.step_missing;
+    if (fake.step_error) {
+        snprintf(err, errlen, "fake step failed");
+    }
+    return fake.step_error;
 }
 
 static void
@@ -179,8 +196,10 @@ fake_port_wait(struct nmovs_op *op OVS_UNUSED)
 }
 
 static void
-fake_port_end(struct nmovs_op *op, bool finish OVS_UNUSED)
+fake_port_end(struct nmovs_op *op, bool finish)
 {
+    call("step-end%s", finish ? " finish" : "");
+    fake.n_steps--;
     free(op);
 }
 
@@ -214,13 +233,13 @@ fake_port_activate_many(struct netmoved *nm_ OVS_UNUSED,
 static unsigned int
 fake_db_seqno(struct netmoved *nm_ OVS_UNUSED)
 {
-    return 1;
+    return fake.db_seqno;
 }
 
 static uint32_t
 fake_vm_ports_hash(struct netmoved *nm_ OVS_UNUSED, const char *vm OVS_UNUSED)
 {
-    return 7;
+    return fake.ports_hash;
 }
 
 static int
@@ -410,6 +429,8 @@ fake_reset(void)
     ds_destroy(&fake.calls);
     memset(&fake, 0, sizeof fake);
     ds_init(&fake.calls);
+    fake.db_seqno = 1;
+    fake.ports_hash = 7;
 }
 
 /* A netmoved of host "h2" with one peer, "h1", and an empty journal. */
@@ -553,6 +574,31 @@ assert_steps(const char *id, const char *expected)
 
     assert_string_equal(steps, expected);
     free(steps);
+}
+
+/* The same for 'vm'. */
+static struct json *
+export_doc_of(const char *vm)
+{
+    struct json *x = export_doc();
+    char *text = json_to_string(x, 0);
+    struct ds d = DS_EMPTY_INITIALIZER;
+
+    for (const char *p = text; *p; ) {
+        const char *q = strstr(p, "vm1");
+        if (!q) {
+            ds_put_cstr(&d, p);
+            break;
+        }
+        ds_put_buffer(&d, p, q - p);
+        ds_put_cstr(&d, vm);
+        p = q + 3;
+    }
+    json_destroy(x);
+    free(text);
+    x = json_from_string(ds_cstr(&d));
+    ds_destroy(&d);
+    return x;
 }
 
 static void
@@ -1013,6 +1059,96 @@ test_recover_every_prefix(void **state OVS_UNUSED)
     setup(NULL);
 }
 
+/* Prepare's port step under way: resume waits for it, an abort lets it
+ * end before the rollback. */
+static void
+test_port_step_under_way(void **state OVS_UNUSED)
+{
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+
+    fake.step_runs = 2;         /* At the export's answer, and one more. */
+    migration_start(m);
+    answer(export_doc(), NULL);
+    assert_int_equal(m->state, MIG_PREPARING);   /* The step runs on. */
+    assert_int_equal(fake.n_steps, 1);
+    migration_resume(m);                         /* Waits for prepare. */
+    assert_int_equal(m->state, MIG_PREPARING);
+    migrations_run(&nm);
+    assert_int_equal(m->state, MIG_PREPARING);
+    assert_null(strstr(ds_cstr(&fake.calls), "fw-import"));
+    migrations_run(&nm);                         /* The step ends. */
+    assert_int_equal(fake.n_steps, 0);
+    assert_called("fw-import vm1");
+    assert_int_equal(m->state, MIG_RESUMING);    /* Resumed at once. */
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    answer(json_from_string("{\"ports\": 1}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+
+    /* Another migration aborted in the middle of its step: the step is
+     * let end first, then the rollback. */
+    struct migration *m2 = migration_create(&nm, "vm2", "h1", NULL);
+    char *error = NULL;
+    migration_start(m2);
+    pending("h1", "export");
+    answer(export_doc_of("vm2"), NULL);
+    assert_int_equal(m2->state, MIG_PREPARING);
+    assert_int_equal(fake.n_steps, 1);
+    ds_clear(&fake.calls);
+    assert_int_equal(migration_abort(m2, &error), 0);
+    assert_int_equal(m2->state, MIG_ABORTED);
+    assert_int_equal(fake.n_steps, 0);
+    assert_called("step-end finish;remove-staged");
+}
+
+/* A later adoption (the migrator's port appears) that fails is tried
+ * again, and one that ends after the migration ended opens the port it
+ * blocked again. */
+static void
+test_adoption_retried_and_reopened(void **state OVS_UNUSED)
+{
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+
+    m->adopt = true;
+    migration_start(m);
+    fake.step_missing = 1;                       /* libvirt's port not yet. */
+    answer(export_doc(), NULL);
+    assert_int_equal(m->state, MIG_PREPARED);
+    assert_true(m->adopt_pending);
+
+    /* The port appears; its adoption fails. */
+    fake.step_missing = 0;
+    fake.step_error = -ETIMEDOUT;
+    fake.db_seqno++;
+    fake.ports_hash++;
+    ds_clear(&fake.calls);
+    migrations_run(&nm);
+    assert_called("stage 1 adopt blocked by vm1.");
+    assert_true(m->adopt_pending);               /* Not taken for done. */
+    ds_clear(&fake.calls);
+    migrations_run(&nm);                         /* Not at once... */
+    assert_string_equal(ds_cstr(&fake.calls), "");
+    advance_ms(1100);                            /* ...but after a while. */
+    fake.step_error = 0;
+    fake.step_runs = 2;
+    migrations_run(&nm);
+    assert_called("stage 1 adopt blocked by vm1.");
+    assert_int_equal(fake.n_steps, 1);
+
+    /* The VM resumes and the migration ends while the step runs on: the
+     * step blocked the port as prepared; it is opened again. */
+    migration_resume(m);
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    answer(json_from_string("{\"ports\": 1}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+    ds_clear(&fake.calls);
+    migrations_run(&nm);                         /* The step ends... */
+    migrations_run(&nm);                         /* ...the port opens. */
+    assert_int_equal(fake.n_steps, 0);
+    assert_false(m->adopt_pending);
+    assert_called("activate vm1");
+    assert_false(m->activate_pending);
+}
+
 int
 main(void)
 {
@@ -1029,6 +1165,10 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_first_frame_after_earlier_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_every_prefix,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_step_under_way, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_adoption_retried_and_reopened,
                                         setup, teardown),
     };
 
