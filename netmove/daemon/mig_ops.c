@@ -67,11 +67,10 @@ sys_port_end(struct nmovs_op *op, bool finish)
     nmovs_op_destroy(op);
 }
 
-static int
-sys_port_remove_staged(struct netmoved *nm, const char *staged_by,
-                       size_t *n_removed, char *err, size_t errlen)
+static struct nmovs_op *
+sys_port_remove_start(struct netmoved *nm, const char *staged_by)
 {
-    return nmovs_remove_staged(nm->db, staged_by, n_removed, err, errlen);
+    return nmovs_remove_staged_start(nm->db, staged_by);
 }
 
 static int
@@ -163,7 +162,7 @@ const struct mig_ops mig_ops_system = {
     .port_step = sys_port_step,
     .port_wait = sys_port_wait,
     .port_end = sys_port_end,
-    .port_remove_staged = sys_port_remove_staged,
+    .port_remove_start = sys_port_remove_start,
     .port_activate = sys_port_activate,
     .port_activate_many = sys_port_activate_many,
     .db_seqno = sys_db_seqno,

@@ -48,7 +48,8 @@ struct mig_ops {
      * unblocked.  Staging is a step of the loop, never waited for:
      * 'port_start' returns at once; 'port_step' is -EAGAIN while it is
      * under way ('port_wait' wakes the loop when it may have moved), then
-     * 0 ('*n_missing' of the ports not there yet, '*changed') or -errno
+     * 0 ('*n_missing' of the ports not there yet, or removed, '*changed')
+     * or -errno
      * with the reason in 'err'; 'port_end' frees it, first letting it end
      * (bounded by its deadline) if 'finish'. */
     struct nmovs_op *(*port_start)(struct netmoved *, bool adopt,
@@ -58,9 +59,8 @@ struct mig_ops {
                      char *err, size_t errlen);
     void (*port_wait)(struct nmovs_op *);
     void (*port_end)(struct nmovs_op *, bool finish);
-    int (*port_remove_staged)(struct netmoved *, const char *staged_by,
-                              size_t *n_removed, char *err, size_t errlen)
-        OVS_WARN_UNUSED_RESULT;
+    struct nmovs_op *(*port_remove_start)(struct netmoved *,
+                                          const char *staged_by);
     int (*port_activate)(struct netmoved *, const char *vm,
                          char *err, size_t errlen)
         OVS_WARN_UNUSED_RESULT;

@@ -33,11 +33,12 @@ void migration_fail_prepare(struct migration *m);
 
 /* Before resume: rolls 'm' back, tells the source, ends it in 'state'
  * (MIG_FAILED or MIG_ABORTED): the state, then the journal's record, then
- * the waiters' answers. */
+ * the waiters' answers.  The rollback is a step of the loop ('m->ending'
+ * meanwhile): migrations_run() goes on with migration_end_run() until it
+ * has ended; one that ends at once ends here. */
 void migration_end_before_resume(struct migration *m, enum mig_state state);
+void migration_end_run(struct migration *m);
 
-/* Answers the CLI calls waiting on 'm' that its state satisfies. */
-void migration_answer_waiters(struct migration *m);
 
 /* Milliseconds from 'from' to 'to' (microseconds), -1 if not both set. */
 double migration_ms(uint64_t from, uint64_t to);

@@ -107,6 +107,9 @@ migration_destroy(struct migration *m)
     if (m->port_op) {
         m->nm->ops->port_end(m->port_op, false);
     }
+    if (m->remove_op) {
+        m->nm->ops->port_end(m->remove_op, false);
+    }
     json_destroy(m->staging);
     json_destroy(m->export);
     json_destroy(m->ct_delta);
@@ -180,32 +183,49 @@ migration_ms(uint64_t from, uint64_t to)
 
 /* ---- rollback (before resume) ---- */
 
-static void
-rollback(struct migration *m)
+/* Rolls 'm' back, as a step of the loop: true while still under way.
+ * Each part is undone even if another could not be: a rollback leaves as
+ * little as it can, and says what it left. */
+static bool
+rollback_run(struct migration *m)
 {
     struct netmoved *nm = m->nm;
     const struct mig_ops *ops = nm->ops;
-    char err[NM_ERRLEN];
+    char err[NM_ERRLEN] = "";
+    bool changed;
     size_t n;
 
     /* A port step under way first: what it creates must not outlive the
-     * removal (bounded by its deadline; an abort during prepare answers
-     * once rolled back).  Then each part is undone even if another could
-     * not be: a rollback leaves as little as it can, and says what it
-     * left. */
+     * removal.  It ends by its deadline at the latest. */
     if (m->port_op) {
-        ops->port_end(m->port_op, true);
+        if (ops->port_step(m->port_op, &n, &changed, err, sizeof err)
+            == -EAGAIN) {
+            return true;
+        }
+        ops->port_end(m->port_op, false);
         m->port_op = NULL;
     }
-    json_destroy(m->staging);
-    m->staging = NULL;
 
     /* Only the port this migration created; one the migrator made (and
      * netmove adopted) is the migrator's to remove, but not blocked by
      * flows that would outlive it. */
-    if (ops->port_remove_staged(nm, m->id, &n, err, sizeof err)) {
-        VLOG_WARN("%s: rollback: port: %s", m->id, err);
+    if (!m->removing) {
+        m->removing = true;
+        m->remove_op = ops->port_remove_start(nm, m->id);
     }
+    if (m->remove_op) {
+        int error = ops->port_step(m->remove_op, &n, &changed,
+                                   err, sizeof err);
+        if (error == -EAGAIN) {
+            return true;
+        }
+        if (error) {
+            VLOG_WARN("%s: rollback: port: %s", m->id, err);
+        }
+        ops->port_end(m->remove_op, false);
+        m->remove_op = NULL;
+    }
+
     int error = ops->port_activate(nm, m->vm, err, sizeof err);
     if (error && error != -ENOENT) {
         VLOG_WARN("%s: rollback: unblocking the migrator's port: %s",
@@ -220,6 +240,7 @@ rollback(struct migration *m)
         VLOG_WARN("%s: rollback: conntrack: %s", m->id, err);
     }
     free(filter.addrs);
+    return false;
 }
 
 static void
@@ -239,7 +260,24 @@ abort_reply(void *aux OVS_UNUSED, const struct json *result OVS_UNUSED,
 void
 migration_end_before_resume(struct migration *m, enum mig_state state)
 {
-    rollback(m);
+    if (m->ending) {
+        return;
+    }
+    m->ending = true;
+    m->end_state = state;
+    json_destroy(m->staging);   /* Prepare's step, if any, is the
+                                 * rollback's to end. */
+    m->staging = NULL;
+    migration_end_run(m);
+}
+
+void
+migration_end_run(struct migration *m)
+{
+    if (!m->ending || rollback_run(m)) {
+        return;
+    }
+    m->ending = false;
     if (m->src) {
         struct json *p = json_object_create();
         json_object_put_string(p, "vm", m->vm);
@@ -251,8 +289,9 @@ migration_end_before_resume(struct migration *m, enum mig_state state)
                       m->id, m->src);
         }
     }
-    m->state = state;
-    migration_journal(m, state == MIG_ABORTED ? NM_JS_ABORTED : NM_JS_FAILED,
+    m->state = m->end_state;
+    migration_journal(m, m->state == MIG_ABORTED ? NM_JS_ABORTED
+                                                 : NM_JS_FAILED,
                       NULL, true);
     migration_journal_finish(m);
     migration_answer_waiters(m);
@@ -891,8 +930,8 @@ migration_abort(struct migration *m, char **errorp)
                             "before resume", m->id);
         return -EBUSY;
     }
-    if (m->state == MIG_FAILED || m->state == MIG_ABORTED) {
-        return 0;
+    if (m->state == MIG_FAILED || m->state == MIG_ABORTED || m->ending) {
+        return 0;               /* Ended, or ending. */
     }
     m->nm->ops->cancel(m->nm, m);
     migration_locates_cancel(m);
@@ -912,6 +951,11 @@ migrations_run(struct netmoved *nm)
     char err[NM_ERRLEN];
 
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
+        if (m->ending) {
+            migration_end_run(m);       /* Rolling back: nothing else. */
+            migration_answer_waiters(m);
+            continue;
+        }
         migration_follow_port(m);
         if (m->capture) {
             capture_read(m);
@@ -973,6 +1017,9 @@ migrations_wait(struct netmoved *nm)
         }
         if (m->state == MIG_RESUMING && !all_announced(m)) {
             poll_timer_wait(1);         /* The device is arriving. */
+        }
+        if (m->remove_op) {
+            nm->ops->port_wait(m->remove_op);
         }
         if (m->port_op) {
             nm->ops->port_wait(m->port_op);

@@ -29,7 +29,12 @@ enum mig_state {
     MIG_ABORTED,        /* Aborted before resume: rolled back. */
 };
 
-enum mig_wait { MIG_WAIT_PREPARED, MIG_WAIT_DONE };
+enum mig_wait {
+    MIG_WAIT_PREPARED,          /* Prepared (or ended). */
+    MIG_WAIT_DONE,              /* Done (or failed, aborted). */
+    MIG_WAIT_ENDED,             /* Ended, whichever way: answered with the
+                                 * migration, never as an error (abort). */
+};
 
 /* A CLI connection waiting for an outcome, answered at the latest at
  * 'deadline_us' (the migration goes on after that). */
@@ -72,6 +77,13 @@ struct migration {
     struct json *staging;       /* The source's export, while prepare waits
                                  * for its port step. */
     uint64_t port_retry_at_us;  /* A failed adoption is tried again then. */
+
+    /* Ending before resume (migration_end_before_resume()): the rollback
+     * is a step of the loop too; 'state' stays until it has ended. */
+    bool ending;
+    enum mig_state end_state;   /* MIG_FAILED or MIG_ABORTED. */
+    bool removing;              /* The staged port's removal started. */
+    struct nmovs_op *remove_op; /* ...and is under way. */
 
     /* Locating the source: one request per peer, each knowing its peer. */
     struct mig_locate {
@@ -136,6 +148,9 @@ int migration_abort(struct migration *, char **errorp)
 
 void migration_add_waiter(struct migration *, struct unixctl_conn *,
                           enum mig_wait);
+
+/* Answers the CLI calls waiting on 'm' that its state satisfies. */
+void migration_answer_waiters(struct migration *m);
 struct json *migration_to_json(const struct migration *);
 
 /* The documents 'm' staged: {"export": ..., "ct_delta": ...}. */

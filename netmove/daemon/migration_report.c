@@ -32,6 +32,10 @@ migration_to_json(const struct migration *m)
     json_object_put(j, "src", m->src ? json_string_create(m->src)
                                      : json_null_create());
     json_object_put_string(j, "state", migration_state_name(m->state));
+    if (m->ending) {
+        /* Rolling back before it ends failed or aborted. */
+        json_object_put(j, "rolling_back", json_boolean_create(true));
+    }
     if (m->adopt) {
         json_object_put(j, "adopt", json_boolean_create(true));
         json_object_put(j, "adopt_pending",
@@ -136,9 +140,10 @@ migration_answer_waiters(struct migration *m)
     for (size_t i = 0; i < m->n_waiters; i++) {
         struct mig_waiter *w = &m->waiters[i];
         bool failed = m->state == MIG_FAILED || m->state == MIG_ABORTED;
-        bool reached = failed || m->state == MIG_DONE
-                       || (w->until == MIG_WAIT_PREPARED
-                           && m->state == MIG_PREPARED);
+        bool reached = !m->ending
+                       && (failed || m->state == MIG_DONE
+                           || (w->until == MIG_WAIT_PREPARED
+                               && m->state == MIG_PREPARED));
         bool late = now >= w->deadline_us;
 
         if (!reached && !late) {
@@ -146,7 +151,9 @@ migration_answer_waiters(struct migration *m)
         }
         struct json *j = migration_to_json(m);
         char *s = json_to_string(j, JSSF_SORT);
-        if (failed || (late && !reached)) {
+        if (w->until == MIG_WAIT_ENDED && reached) {
+            unixctl_command_reply(w->conn, s);
+        } else if (failed || (late && !reached)) {
             char *msg = xasprintf("%s%s: %s\n%s",
                                   m->bad_input ? "bad input: " : "",
                                   m->id, m->last_error ? m->last_error

@@ -314,7 +314,9 @@ cmd_abort(struct unixctl_conn *conn, int argc OVS_UNUSED, const char *argv[],
         free(error);
         return;
     }
-    reply_json(conn, migration_to_json(m));
+    /* Answered once rolled back (a step of the loop). */
+    migration_add_waiter(m, conn, MIG_WAIT_ENDED);
+    migration_answer_waiters(m);
 }
 
 /* confirm VM: on the source, whether its copy has been removed. */

@@ -203,14 +203,12 @@ fake_port_end(struct nmovs_op *op, bool finish)
     free(op);
 }
 
-static int
-fake_port_remove_staged(struct netmoved *nm_ OVS_UNUSED,
-                        const char *staged_by, size_t *n,
-                        char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+static struct nmovs_op *
+fake_port_remove_start(struct netmoved *nm_ OVS_UNUSED, const char *staged_by)
 {
     call("remove-staged %s", staged_by);
-    *n = 1;
-    return 0;
+    fake.n_steps++;
+    return xzalloc(sizeof(struct nmovs_op));
 }
 
 static int
@@ -328,7 +326,7 @@ static const struct mig_ops fake_ops = {
     .port_step = fake_port_step,
     .port_wait = fake_port_wait,
     .port_end = fake_port_end,
-    .port_remove_staged = fake_port_remove_staged,
+    .port_remove_start = fake_port_remove_start,
     .port_activate = fake_port_activate,
     .port_activate_many = fake_port_activate_many,
     .db_seqno = fake_db_seqno,
@@ -1095,9 +1093,16 @@ test_port_step_under_way(void **state OVS_UNUSED)
     assert_int_equal(fake.n_steps, 1);
     ds_clear(&fake.calls);
     assert_int_equal(migration_abort(m2, &error), 0);
+    assert_true(m2->ending);                     /* Rolling back: a step. */
+    assert_int_equal(m2->state, MIG_PREPARING);
+    assert_null(strstr(ds_cstr(&fake.calls), "remove-staged"));
+    fake.step_runs = 0;                          /* The removal: at once. */
+    migrations_run(&nm);                         /* Prepare's step ends. */
+    assert_false(m2->ending);
     assert_int_equal(m2->state, MIG_ABORTED);
     assert_int_equal(fake.n_steps, 0);
-    assert_called("step-end finish;remove-staged");
+    assert_called("step-end;remove-staged vm2.");
+    assert_steps(m2->id, "prepare-begin abort-begin aborted ");
 }
 
 /* A later adoption (the migrator's port appears) that fails is tried
