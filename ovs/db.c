@@ -447,6 +447,10 @@ nmovs_txn_init(struct nmovs_txn *t, struct nmovs_db *db,
 static int
 txn_build(struct nmovs_txn *t, char *err, size_t errlen)
 {
+    /* The replica this one is built from: a retry waits for a newer one
+     * (the change that made the server refuse it may already be here by
+     * the time its TRY_AGAIN is, as ovs-vsctl counts). */
+    t->retry_seqno = ovsdb_idl_get_seqno(t->db->idl);
     t->txn = ovsdb_idl_txn_create(t->db->idl);
     ovsdb_idl_txn_add_comment(t->txn, "%s", t->ops->comment);
     int error = t->ops->build(t->txn, t->aux, err, errlen);
@@ -506,8 +510,7 @@ nmovs_txn_run(struct nmovs_txn *t, char *err, size_t errlen)
             return 0;
         case TXN_TRY_AGAIN:
             nmovs_txn_destroy(t);
-            t->retrying = true;
-            t->retry_seqno = ovsdb_idl_get_seqno(t->db->idl);
+            t->retrying = true;         /* Once past 't->retry_seqno'. */
             break;
         case TXN_UNCOMMITTED:
         case TXN_ABORTED:

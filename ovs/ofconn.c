@@ -20,11 +20,15 @@
 #include "openvswitch/ofpbuf.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vconn.h"
+#include "openvswitch/vlog.h"
+#include "openvswitch/ofp-print.h"
 #include "socket-util.h"
 #include "timeval.h"
 #include "util.h"
 
 #include "ovs/ofconn-private.h"
+
+VLOG_DEFINE_THIS_MODULE(nmovs_ofconn);
 
 /* vconn returns positive errno values or EOF; the module returns -errno. */
 static int
@@ -146,6 +150,13 @@ nmovs_of_send_batch(struct nmovs_of *of, struct ovs_list *requests)
             break;
         }
         if (!ofptype_decode(&type, oh) && type == OFPTYPE_ERROR) {
+            /* Said once, with what was refused: a library does not log
+             * errors, but this one's reason is only in the message. */
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+            char *text = ofp_to_string(oh, ntohs(oh->length), NULL, NULL,
+                                       1);
+            VLOG_WARN_RL(&rl, "ovs-vswitchd refused a message: %s", text);
+            free(text);
             rejected = true;
         }
         ofpbuf_delete(msg);
