@@ -25,6 +25,23 @@
 #include "firewall/firewall.h"
 #include "firewall/firewall-private.h"
 
+/* Parses firewall document 'text' (freed). */
+static int
+parse_text(char *text, char *err, size_t errlen)
+{
+    struct json *doc = json_from_string(text);
+    struct fw_ruleset *rs = NULL;
+    int error;
+
+    assert_int_not_equal(doc->type, JSON_STRING);
+    err[0] = '\0';
+    error = fw_ruleset_from_json(doc, &rs, err, errlen);
+    fw_ruleset_destroy(rs);
+    json_destroy(doc);
+    free(text);
+    return error;
+}
+
 /* A firewall document of one table with one chain and one rule whose only
  * expression is 'expr'. */
 static int
@@ -38,17 +55,7 @@ parse_with_expr(const char *expr, char *err, size_t errlen)
         "  \"chains\": [{\"name\": \"c\", \"whole\": true}],"
         "  \"sets\": [],"
         "  \"rules\": [{\"chain\": \"c\", \"exprs\": [%s]}]}]}", expr);
-    struct json *doc = json_from_string(text);
-    struct fw_ruleset *rs = NULL;
-    int error;
-
-    assert_int_not_equal(doc->type, JSON_STRING);
-    err[0] = '\0';
-    error = fw_ruleset_from_json(doc, &rs, err, errlen);
-    fw_ruleset_destroy(rs);
-    json_destroy(doc);
-    free(text);
-    return error;
+    return parse_text(text, err, errlen);
 }
 
 static void
@@ -216,17 +223,7 @@ parse_with_elem(const char *elem, char *err, size_t errlen)
         "    \"key_type\": 13, \"key_len\": 2, \"data_type\": 4294967040,"
         "    \"data_len\": 16, \"elements\": [%s]}],"
         "  \"rules\": []}]}", elem);
-    struct json *doc = json_from_string(text);
-    struct fw_ruleset *rs = NULL;
-    int error;
-
-    assert_int_not_equal(doc->type, JSON_STRING);
-    err[0] = '\0';
-    error = fw_ruleset_from_json(doc, &rs, err, errlen);
-    fw_ruleset_destroy(rs);
-    json_destroy(doc);
-    free(text);
-    return error;
+    return parse_text(text, err, errlen);
 }
 
 static void
