@@ -9,6 +9,7 @@
 
 #include "openvswitch/json.h"
 #include "ovsdb-error.h"
+#include "packets.h"
 #include "ovsdb-parser.h"
 #include "util.h"
 
@@ -105,10 +106,104 @@ parse_peers(struct nm_config *cfg, const struct json *j, char *err, size_t len)
     return 0;
 }
 
+/* Parses 's', an IPv4 or IPv6 address or prefix ("198.18.0.0/24"; an
+ * address alone is a /32 or /128) into '*pfx'.  A prefix with host bits is
+ * refused.  0 or -EINVAL with 'field' named in 'err'. */
+static int
+parse_prefix(const char *field, const char *s, struct nm_prefix *pfx,
+             char *err, size_t len)
+{
+    unsigned int plen;
+    char *error;
+
+    if (strchr(s, ':')) {
+        error = ipv6_parse_cidr(s, &pfx->addr, &plen);
+        pfx->plen = plen;
+    } else {
+        ovs_be32 ip4;
+        error = ip_parse_cidr(s, &ip4, &plen);
+        pfx->addr = in6_addr_mapped_ipv4(ip4);
+        pfx->plen = plen + 96;
+    }
+    if (error) {
+        snprintf(err, len, "%s: '%s' is not an IPv4 or IPv6 address or "
+                 "prefix (%s)", field, s, error);
+        free(error);
+        return -EINVAL;
+    }
+    struct in6_addr mask = ipv6_create_mask(pfx->plen);
+    struct in6_addr net = ipv6_addr_bitand(&pfx->addr, &mask);
+    if (!ipv6_addr_equals(&net, &pfx->addr)) {
+        snprintf(err, len, "%s: '%s' has host bits set", field, s);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static bool
+prefix_contains(const struct nm_prefix *pfx, const struct in6_addr *ip)
+{
+    struct in6_addr mask = ipv6_create_mask(pfx->plen);
+    struct in6_addr net = ipv6_addr_bitand(ip, &mask);
+    return ipv6_addr_equals(&net, &pfx->addr);
+}
+
+/* A version 2 network's "prefixes" (required, not empty) and
+ * "never-announce" (optional: addresses, prefixes or MACs). */
+static int
+parse_network_bounds(struct nm_network *net, const char *name,
+                     const struct json *prefixes, const struct json *never,
+                     char *err, size_t len)
+{
+    char field[96];
+
+    if (!prefixes || !json_array(prefixes)->n) {
+        snprintf(err, len, "%s.prefixes: required (version 2): the IPv4 "
+                 "and IPv6 prefixes of the network", name);
+        return -EINVAL;
+    }
+    const struct json_array *a = json_array(prefixes);
+    net->prefixes = xcalloc(a->n, sizeof *net->prefixes);
+    for (size_t i = 0; i < a->n; i++) {
+        snprintf(field, sizeof field, "%s.prefixes[%zu]", name, i);
+        if (a->elems[i]->type != JSON_STRING) {
+            snprintf(err, len, "%s: not a string", field);
+            return -EINVAL;
+        }
+        if (parse_prefix(field, json_string(a->elems[i]),
+                         &net->prefixes[net->n_prefixes++], err, len)) {
+            return -EINVAL;
+        }
+    }
+    a = never ? json_array(never) : NULL;
+    net->never = xcalloc(a && a->n ? a->n : 1, sizeof *net->never);
+    net->never_macs = xcalloc(a && a->n ? a->n : 1, sizeof *net->never_macs);
+    for (size_t i = 0; a && i < a->n; i++) {
+        const char *s = a->elems[i]->type == JSON_STRING
+                        ? json_string(a->elems[i]) : NULL;
+        struct eth_addr mac;
+
+        snprintf(field, sizeof field, "%s.never-announce[%zu]", name, i);
+        if (!s) {
+            snprintf(err, len, "%s: not a string", field);
+            return -EINVAL;
+        }
+        /* A MAC has six groups and no "::": never an IPv6 address. */
+        if (eth_addr_from_string(s, &mac)) {
+            net->never_macs[net->n_never_macs++] = mac;
+        } else if (parse_prefix(field, s, &net->never[net->n_never++],
+                                err, len)) {
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int
 parse_network(struct nm_network *net, const struct json *j, size_t i,
-              char *err, size_t len)
+              int version, char *err, size_t len)
 {
+    const struct json *prefixes = NULL, *never = NULL;
     struct ovsdb_parser p;
     char name[32];
 
@@ -116,9 +211,20 @@ parse_network(struct nm_network *net, const struct json *j, size_t i,
     ovsdb_parser_init(&p, j, "%s", name);
     net->name = string_member(&p, "name", false, NULL);
     const struct json *vlans = ovsdb_parser_member(&p, "vlans", OP_OBJECT);
+    if (version >= 2) {
+        /* Version 1 knows neither: there they are unknown members. */
+        prefixes = ovsdb_parser_member(&p, "prefixes",
+                                       OP_ARRAY | OP_OPTIONAL);
+        never = ovsdb_parser_member(&p, "never-announce",
+                                    OP_ARRAY | OP_OPTIONAL);
+    }
     int error = parser_done(&p, err, len);
     if (error) {
         return error;
+    }
+    if (version >= 2
+        && parse_network_bounds(net, name, prefixes, never, err, len)) {
+        return -EINVAL;
     }
 
     const struct shash *sites = json_object(vlans);
@@ -159,7 +265,7 @@ parse_sections(struct nm_config *cfg, const struct json *tls,
         cfg->networks = xcalloc(a->n + 1, sizeof *cfg->networks);
         for (size_t i = 0; i < a->n; i++) {
             error = parse_network(&cfg->networks[cfg->n_networks++],
-                                  a->elems[i], i, err, len);
+                                  a->elems[i], i, cfg->version, err, len);
             if (error) {
                 return error;
             }
@@ -222,11 +328,14 @@ nm_config_from_json(const struct json *json, struct nm_config **cfgp,
     ovsdb_parser_init(&p, json, "configuration");
     const struct json *version = ovsdb_parser_member(&p, "version",
                                                      OP_INTEGER);
-    if (version && json_integer(version) != NM_CONFIG_VERSION) {
+    if (version && (json_integer(version) < NM_CONFIG_VERSION_MIN
+                    || json_integer(version) > NM_CONFIG_VERSION)) {
         ovsdb_parser_raise_error(&p, "version: %lld is not a version this "
-                                 "netmoved reads (%d)",
+                                 "netmoved reads (%d..%d)",
                                  (long long) json_integer(version),
-                                 NM_CONFIG_VERSION);
+                                 NM_CONFIG_VERSION_MIN, NM_CONFIG_VERSION);
+    } else if (version) {
+        cfg->version = json_integer(version);
     }
     cfg->host = string_member(&p, "host", false, NULL);
     cfg->site = string_member(&p, "site", true, "default");
@@ -305,6 +414,9 @@ nm_config_destroy(struct nm_config *cfg)
         }
         free(cfg->networks[i].vlans);
         free(cfg->networks[i].name);
+        free(cfg->networks[i].prefixes);
+        free(cfg->networks[i].never);
+        free(cfg->networks[i].never_macs);
     }
     free(cfg->networks);
     free(cfg->host);
@@ -355,4 +467,105 @@ nm_config_translate_vlan(const struct nm_config *cfg, int vlan,
         }
     }
     return vlan;
+}
+
+bool
+nm_config_bounds_addresses(const struct nm_config *cfg)
+{
+    return cfg->version >= 2;
+}
+
+const struct nm_network *
+nm_config_find_network(const struct nm_config *cfg, int vlan,
+                       const char *site)
+{
+    for (size_t i = 0; i < cfg->n_networks; i++) {
+        if (network_vlan(&cfg->networks[i], site) == vlan) {
+            return &cfg->networks[i];
+        }
+    }
+    return NULL;
+}
+
+/* The never-announce entry of 'net' that holds 'ip', or NULL. */
+static const struct nm_prefix *
+never_holds(const struct nm_network *net, const struct in6_addr *ip)
+{
+    for (size_t i = 0; i < net->n_never; i++) {
+        if (prefix_contains(&net->never[i], ip)) {
+            return &net->never[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+prefixes_hold(const struct nm_network *net, const struct in6_addr *ip)
+{
+    for (size_t i = 0; i < net->n_prefixes; i++) {
+        if (prefix_contains(&net->prefixes[i], ip)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int
+nm_config_check_ip(const struct nm_config *cfg, const struct nm_network *net,
+                   const struct in6_addr *ip, char *err, size_t errlen)
+{
+    char buf[INET6_ADDRSTRLEN];
+    bool inside = false;
+
+    if (!nm_config_bounds_addresses(cfg)) {
+        return 0;
+    }
+    ipv6_string_mapped(buf, ip);
+    /* Never-announce holds in every network: a gateway of one is nobody's
+     * VM anywhere. */
+    for (size_t i = 0; i < cfg->n_networks; i++) {
+        const struct nm_network *n = &cfg->networks[i];
+        if (never_holds(n, ip)) {
+            snprintf(err, errlen, "%s is never-announce in network %s "
+                     "(a gateway or host address)", buf, n->name);
+            return -EINVAL;
+        }
+        if (!net || net == n) {
+            inside |= prefixes_hold(n, ip);
+        }
+    }
+    if (!inside) {
+        if (net) {
+            snprintf(err, errlen, "%s is outside the prefixes of network %s",
+                     buf, net->name);
+        } else {
+            snprintf(err, errlen, "%s is outside the prefixes of every "
+                     "configured network", buf);
+        }
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int
+nm_config_check_mac(const struct nm_config *cfg, struct eth_addr mac,
+                    char *err, size_t errlen)
+{
+    if (eth_addr_is_zero(mac) || eth_addr_is_multicast(mac)) {
+        snprintf(err, errlen, ETH_ADDR_FMT" is not a unicast MAC",
+                 ETH_ADDR_ARGS(mac));
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < cfg->n_networks; i++) {
+        const struct nm_network *n = &cfg->networks[i];
+        for (size_t k = 0; k < n->n_never_macs; k++) {
+            if (eth_addr_equals(n->never_macs[k], mac)) {
+                snprintf(err, errlen, ETH_ADDR_FMT" is never-announce in "
+                         "network %s (a gateway or host MAC)",
+                         ETH_ADDR_ARGS(mac), n->name);
+                return -EINVAL;
+            }
+        }
+    }
+    return 0;
 }

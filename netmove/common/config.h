@@ -1,7 +1,7 @@
 /* netmoved's configuration: one versioned JSON file per host.
  *
  *   {
- *     "version": 1,
+ *     "version": 2,                         1 is still read (see below)
  *     "host": "host1",                      this host's name (its certificate's CN)
  *     "site": "a",                          the site it belongs to
  *     "bridge": "br-int",                   the integration bridge (default br-int)
@@ -12,7 +12,10 @@
  *     "listen": "pssl:7300:198.19.0.1",     where peers connect (OVS stream syntax)
  *     "tls": {"private_key": F, "certificate": F, "ca_certificate": F},
  *     "peers": [{"name": "host2", "remote": "ssl:198.19.0.2:7300"}],
- *     "networks": [{"name": "blue", "vlans": {"a": 100, "b": 200}}],
+ *     "networks": [{"name": "blue", "vlans": {"a": 100, "b": 200},
+ *                   "prefixes": ["198.18.0.0/16", "2001:db8:1::/64"],
+ *                   "never-announce": ["198.18.0.1", "2001:db8:1::ffff",
+ *                                      "02:00:00:00:ff:01"]}],
  *     "announce": {"rounds": 5, "initial_ms": 50, "step_ms": 100, "max_ms": 550,
  *                  "tail_until_ms": 0, "pps": 0},
  *     "drain": {"max_ms": 2000, "quiet_ms": 300, "max_packets": 10000,
@@ -20,23 +23,46 @@
  *   }
  *
  * A peer is known by its name, which must be the Common Name of the
- * certificate it presents (signed by 'ca_certificate'). */
+ * certificate it presents (signed by 'ca_certificate').
+ *
+ * Version 2 bounds the addresses netmoved announces for a VM that arrives
+ * (docs/DESIGN.md "Trust model"): each network names its IPv4 and IPv6
+ * "prefixes" (at least one; a prefix has no host bits) and, optionally,
+ * what is "never-announce"d in it: addresses or prefixes (its gateways,
+ * the hosts) and MACs.  A VM's announced addresses must lie inside the
+ * prefixes of its network (the one its port's VLAN maps to; an untagged
+ * port: any configured network) and be none of those.
+ *
+ * Version 1 has no prefixes and no never-announce: a version 1 file is
+ * read as before, and nothing bounds the IP addresses a peer's export
+ * gives (only its MACs are checked: unicast, not zero).  netmoved logs
+ * this once, as a warning, at start. */
 #ifndef NETMOVE_CONFIG_H
 #define NETMOVE_CONFIG_H 1
 
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "openvswitch/compiler.h"
+#include "openvswitch/types.h"
 #include "garp/garp.h"
 
-#define NM_CONFIG_VERSION 1
+#define NM_CONFIG_VERSION 2          /* The newest version read. */
+#define NM_CONFIG_VERSION_MIN 1      /* The oldest version still read. */
 
 struct json;
 
 struct nm_peer_config {
     char *name;
     char *remote;               /* "ssl:IP:PORT" (or "tcp:" in unit tests). */
+};
+
+/* An IPv4 (mapped into IPv6) or IPv6 prefix. */
+struct nm_prefix {
+    struct in6_addr addr;       /* No host bits. */
+    unsigned int plen;          /* 0..128, IPv4's counted from ::ffff:0/96. */
 };
 
 struct nm_network {
@@ -46,6 +72,12 @@ struct nm_network {
         char *site;
         int vlan;               /* 1..4094 */
     } *vlans;
+    struct nm_prefix *prefixes;         /* Version 2: at least one. */
+    size_t n_prefixes;
+    struct nm_prefix *never;            /* "never-announce" addresses. */
+    size_t n_never;
+    struct eth_addr *never_macs;        /* "never-announce" MACs. */
+    size_t n_never_macs;
 };
 
 struct nm_drain_config {
@@ -56,6 +88,7 @@ struct nm_drain_config {
 };
 
 struct nm_config {
+    int version;                /* As the file says: 1 or 2. */
     char *host, *site, *bridge;
     char *ovs_rundir, *state_dir, *control, *uplink;
     char *listen;
@@ -87,5 +120,31 @@ const struct nm_peer_config *nm_config_find_peer(const struct nm_config *cfg,
  * network maps it (an untagged or unknown VLAN is kept). */
 int nm_config_translate_vlan(const struct nm_config *cfg, int vlan,
                              const char *from_site, const char *to_site);
+
+/* True if 'cfg' bounds the addresses a VM may announce (version 2: its
+ * networks' prefixes and never-announce); false for a version 1 file. */
+bool nm_config_bounds_addresses(const struct nm_config *cfg);
+
+/* The network whose VLAN at site 'site' is 'vlan', or NULL. */
+const struct nm_network *nm_config_find_network(const struct nm_config *cfg,
+                                                int vlan, const char *site);
+
+/* Checks that IP address 'ip' (IPv4 mapped, or IPv6) may be announced for a
+ * VM on network 'net' (NULL: on any configured network, for an untagged
+ * port): it lies inside one of its prefixes and is not never-announce.
+ * Returns 0, or -EINVAL with the reason, naming the address and the
+ * network, in 'err' ("198.18.0.1 is never-announce in network blue").
+ * Always 0 for a configuration that bounds nothing (version 1). */
+int nm_config_check_ip(const struct nm_config *cfg,
+                       const struct nm_network *net,
+                       const struct in6_addr *ip, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* Checks that MAC 'mac' may be announced for a VM: a unicast, nonzero MAC
+ * that no network lists as never-announce.  0, or -EINVAL with the reason
+ * in 'err'.  (Version 1 files list none: only the first two hold.) */
+int nm_config_check_mac(const struct nm_config *cfg, struct eth_addr mac,
+                        char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 #endif /* netmove/common/config.h */

@@ -159,6 +159,13 @@ main(int argc, char *argv[])
     }
     daemonize_complete();
     VLOG_INFO("netmoved %s started (%s)", NETMOVE_VERSION, config);
+    if (!nm_config_bounds_addresses(cfg)) {
+        VLOG_WARN("%s: configuration version %d names no network prefixes: "
+                  "the IP addresses a peer's export gives for a VM are "
+                  "announced unbounded (only MACs are checked); version 2 "
+                  "bounds them (networks[].prefixes, never-announce)",
+                  config, cfg->version);
+    }
 
     while (!nm.exiting) {
         netmoved_run(&nm);
