@@ -3,6 +3,7 @@
 #include "netmove/common/config.h"
 #include "netmove/common/config-private.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,24 +114,32 @@ static int
 parse_prefix(const char *field, const char *s, struct nm_prefix *pfx,
              char *err, size_t len)
 {
-    unsigned int plen;
-    char *error;
+    char *copy = xstrdup(s);
+    char *slash = strchr(copy, '/');
+    bool v6 = strchr(copy, ':') != NULL;
+    unsigned int max = v6 ? 128 : 32, plen = max;
+    ovs_be32 ip4;
+    bool ok;
 
-    if (strchr(s, ':')) {
-        error = ipv6_parse_cidr(s, &pfx->addr, &plen);
-        pfx->plen = plen;
+    if (slash) {
+        *slash = '\0';
+        ok = str_to_uint(slash + 1, 10, &plen) && plen <= max
+             && slash[1] >= '0' && slash[1] <= '9';
     } else {
-        ovs_be32 ip4;
-        error = ip_parse_cidr(s, &ip4, &plen);
-        pfx->addr = in6_addr_mapped_ipv4(ip4);
-        pfx->plen = plen + 96;
+        ok = true;
     }
-    if (error) {
+    ok = ok && inet_pton(v6 ? AF_INET6 : AF_INET, copy,
+                         v6 ? (void *) &pfx->addr : (void *) &ip4) == 1;
+    free(copy);
+    if (!ok) {
         snprintf(err, len, "%s: '%s' is not an IPv4 or IPv6 address or "
-                 "prefix (%s)", field, s, error);
-        free(error);
+                 "prefix", field, s);
         return -EINVAL;
     }
+    if (!v6) {
+        pfx->addr = in6_addr_mapped_ipv4(ip4);
+    }
+    pfx->plen = v6 ? plen : plen + 96;
     struct in6_addr mask = ipv6_create_mask(pfx->plen);
     struct in6_addr net = ipv6_addr_bitand(&pfx->addr, &mask);
     if (!ipv6_addr_equals(&net, &pfx->addr)) {

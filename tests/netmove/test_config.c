@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "openvswitch/json.h"
+#include "packets.h"
 #include "util.h"
 
 #include "netmove/common/config.h"
@@ -67,7 +68,32 @@ test_bad(void **state OVS_UNUSED)
 {
     static const struct { const char *doc, *field; } cases[] = {
         { "[]", "configuration" },
-        { "{\"version\": 2, \"host\": \"h\"}", "version" },
+        { "{\"version\": 3, \"host\": \"h\"}", "version" },
+        { "{\"version\": 0, \"host\": \"h\"}", "version" },
+        /* Version 1 has no prefixes: an unknown member there. */
+        { "{\"version\": 1, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {}, \"prefixes\": [\"198.18.0.0/24\"]}]}",
+          "prefixes" },
+        /* Version 2 requires them. */
+        { "{\"version\": 2, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {}}]}", "networks[0].prefixes" },
+        { "{\"version\": 2, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {}, \"prefixes\": []}]}", "networks[0].prefixes" },
+        { "{\"version\": 2, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {}, \"prefixes\": [\"198.18.0.1/24\"]}]}",
+          "networks[0].prefixes[0]: '198.18.0.1/24' has host bits set" },
+        { "{\"version\": 2, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {}, \"prefixes\": [\"198.18.0.0/24\","
+          " \"2001:db8:1::/200\"]}]}", "networks[0].prefixes[1]" },
+        { "{\"version\": 2, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {}, \"prefixes\": [7]}]}", "networks[0].prefixes[0]" },
+        { "{\"version\": 2, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {}, \"prefixes\": [\"198.18.0.0/24\"],"
+          " \"never-announce\": [\"198.18.0.300\"]}]}",
+          "networks[0].never-announce[0]" },
+        { "{\"version\": 2, \"host\": \"h\", \"networks\": [{\"name\": \"n\","
+          " \"vlans\": {}, \"prefixes\": [\"198.18.0.0/24\"],"
+          " \"never-announce\": \"198.18.0.1\"}]}", "never-announce" },
         { "{\"version\": 1}", "host" },
         { "{\"version\": 1, \"host\": \"\"}", "host" },
         { "{\"version\": 1, \"host\": \"h\", \"colour\": 1}", "colour" },
@@ -99,13 +125,118 @@ test_bad(void **state OVS_UNUSED)
         struct nm_config *cfg = (void *) 1;
         char err[256] = "";
 
-        assert_int_equal(parse(cases[i].doc, &cfg, err, sizeof err), -EINVAL);
+        if (parse(cases[i].doc, &cfg, err, sizeof err) != -EINVAL) {
+            fail_msg("case %zu: accepted", i);
+        }
         assert_null(cfg);
         if (!strstr(err, cases[i].field)) {
             fail_msg("case %zu: '%s' does not name '%s'", i, err,
                      cases[i].field);
         }
     }
+}
+
+#define GOOD_V2 \
+    "{\"version\": 2, \"host\": \"host1\", \"site\": \"a\"," \
+    " \"networks\": [{\"name\": \"blue\", \"vlans\": {\"a\": 100, \"b\": 200}," \
+    "   \"prefixes\": [\"198.18.0.0/24\", \"2001:db8:1::/64\"]," \
+    "   \"never-announce\": [\"198.18.0.1\", \"198.18.0.248/29\"," \
+    "                        \"2001:db8:1::1\", \"02:00:00:00:ff:01\"]}," \
+    "  {\"name\": \"red\", \"vlans\": {\"a\": 300}," \
+    "   \"prefixes\": [\"198.18.1.0/24\"]}]}"
+
+static bool
+ip_ok(const struct nm_config *cfg, const struct nm_network *net,
+      const char *s, const char *why)
+{
+    struct in6_addr ip;
+    char err[256] = "";
+    ovs_be32 ip4;
+
+    if (ip_parse(s, &ip4)) {
+        ip = in6_addr_mapped_ipv4(ip4);
+    } else {
+        assert_true(ipv6_parse(s, &ip));
+    }
+    int error = nm_config_check_ip(cfg, net, &ip, err, sizeof err);
+    if (error) {
+        assert_int_equal(error, -EINVAL);
+        if (!strstr(err, s) || (why && !strstr(err, why))) {
+            fail_msg("'%s' does not name %s and '%s'", err, s, why);
+        }
+    }
+    return !error;
+}
+
+/* Version 2: each network's prefixes and never-announce bound what a VM
+ * on it may announce. */
+static void
+test_v2_bounds(void **state OVS_UNUSED)
+{
+    struct nm_config *cfg;
+    char err[256] = "";
+
+    assert_int_equal(parse(GOOD_V2, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg->version, 2);
+    assert_true(nm_config_bounds_addresses(cfg));
+    const struct nm_network *blue = nm_config_find_network(cfg, 100, "a");
+    const struct nm_network *red = nm_config_find_network(cfg, 300, "a");
+    assert_non_null(blue);
+    assert_string_equal(blue->name, "blue");
+    assert_ptr_equal(nm_config_find_network(cfg, 200, "b"), blue);
+    assert_null(nm_config_find_network(cfg, 100, "b"));
+    assert_non_null(red);
+
+    assert_true(ip_ok(cfg, blue, "198.18.0.10", NULL));
+    assert_true(ip_ok(cfg, blue, "2001:db8:1::10", NULL));
+    assert_false(ip_ok(cfg, blue, "198.18.0.1", "never-announce"));
+    assert_false(ip_ok(cfg, blue, "198.18.0.250", "never-announce"));
+    assert_false(ip_ok(cfg, blue, "2001:db8:1::1", "never-announce"));
+    assert_false(ip_ok(cfg, blue, "198.18.1.10", "outside the prefixes of "
+                       "network blue"));
+    assert_false(ip_ok(cfg, blue, "2001:db8:2::10", "network blue"));
+    assert_false(ip_ok(cfg, blue, "203.0.113.1", "network blue"));
+    assert_true(ip_ok(cfg, red, "198.18.1.10", NULL));
+    assert_false(ip_ok(cfg, red, "198.18.0.10", "network red"));
+    /* Never-announce holds whatever the VM's network. */
+    assert_false(ip_ok(cfg, red, "198.18.0.1", "never-announce"));
+    /* Untagged: any network's prefixes. */
+    assert_true(ip_ok(cfg, NULL, "198.18.1.10", NULL));
+    assert_true(ip_ok(cfg, NULL, "198.18.0.10", NULL));
+    assert_false(ip_ok(cfg, NULL, "198.18.2.10", "every configured network"));
+
+    struct eth_addr mac;
+    assert_true(eth_addr_from_string("02:00:00:00:00:0a", &mac));
+    assert_int_equal(nm_config_check_mac(cfg, mac, err, sizeof err), 0);
+    assert_true(eth_addr_from_string("02:00:00:00:ff:01", &mac));
+    assert_int_equal(nm_config_check_mac(cfg, mac, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "never-announce"));
+    assert_true(eth_addr_from_string("01:00:5e:00:00:01", &mac));
+    assert_int_equal(nm_config_check_mac(cfg, mac, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "not a unicast MAC"));
+    assert_int_equal(nm_config_check_mac(cfg, eth_addr_zero, err, sizeof err),
+                     -EINVAL);
+    assert_int_equal(nm_config_check_mac(cfg, eth_addr_broadcast, err,
+                                         sizeof err), -EINVAL);
+    nm_config_destroy(cfg);
+}
+
+/* Version 1 is still read, and bounds no IP address (only MACs). */
+static void
+test_v1_unbounded(void **state OVS_UNUSED)
+{
+    struct nm_config *cfg;
+    char err[256] = "";
+
+    assert_int_equal(parse(GOOD, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg->version, 1);
+    assert_false(nm_config_bounds_addresses(cfg));
+    assert_true(ip_ok(cfg, NULL, "203.0.113.1", NULL));
+    assert_true(ip_ok(cfg, nm_config_find_network(cfg, 100, "a"),
+                      "198.18.0.1", NULL));
+    assert_int_equal(nm_config_check_mac(cfg, eth_addr_broadcast, err,
+                                         sizeof err), -EINVAL);
+    nm_config_destroy(cfg);
 }
 
 static void
@@ -133,6 +264,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_v2_bounds),
+        cmocka_unit_test(test_v1_unbounded),
         cmocka_unit_test(test_load_errors),
     };
     set_program_name("test_config");
