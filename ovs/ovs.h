@@ -189,6 +189,42 @@ size_t nmovs_doc_n_ports(const struct nmovs_doc *doc);
 void nmovs_doc_destroy(struct nmovs_doc *doc);
 void nmovs_docs_destroy(struct nmovs_doc **docs, size_t n);
 
+/* ---- What a peer's document may ask of this host (port_scope.c) ---- */
+
+/* The most queues a document's QoS may have (each is a traffic class on
+ * the VM's device). */
+#define NMOVS_SCOPE_QUEUES_MAX 64
+
+/* What a port document from another host may make here. */
+struct nmovs_scope {
+    const char *bridge;         /* The only bridge its ports may be on. */
+    const int *vlans;           /* The only tags they may carry (the
+                                 * document's site's VLANs in the
+                                 * configuration's map); none: untagged. */
+    size_t n_vlans;
+};
+
+/* Checks that 'doc', as a peer sent it, holds nothing but a VM's ports
+ * within 'scope', before it is translated and imported: each port on
+ * 'scope->bridge', untagged or tagged with one of 'scope->vlans', no
+ * trunks, vlan_mode unset or "access", one interface of type "" (a system
+ * device) or "tap", with no options (those of patch ports and tunnels:
+ * peer, remote_ip, ...), no other_config key that Open vSwitch reads
+ * (bonding, LACP, STP/RSTP, CFM, multicast snooping, PMD affinity, ...),
+ * and a QoS, if any, of a Linux or policer type with at most
+ * NMOVS_SCOPE_QUEUES_MAX queues and only the rate keys OVS defines.
+ * Returns 0, or -EINVAL with a message naming the field ("ports[0].
+ * interfaces[0].type: 'vxlan' is not a VM's interface type (\"\" or tap)")
+ * in 'err'. */
+int nmovs_doc_check_scope(const struct nmovs_doc *doc,
+                          const struct nmovs_scope *scope,
+                          char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* The VLAN tag of the port of 'doc' that holds interface 'iface', -1 if
+ * it is untagged, -ENOENT if 'doc' has no such interface. */
+int nmovs_doc_iface_tag(const struct nmovs_doc *doc, const char *iface);
+
 /* ---- Renames and VLAN maps (xlate.c) ---- */
 
 struct nmovs_xlate;
