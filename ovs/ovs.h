@@ -208,7 +208,7 @@ struct nmovs_scope {
  * within 'scope', before it is translated and imported: each port on
  * 'scope->bridge', untagged or tagged with one of 'scope->vlans', no
  * trunks, vlan_mode unset or "access", one interface of type "" (a system
- * device) or "tap", with no options (those of patch ports and tunnels:
+ * device) or "tap", whose attached-mac, if any, is unicast, with no options (those of patch ports and tunnels:
  * peer, remote_ip, ...), no other_config key that Open vSwitch reads
  * (bonding, LACP, STP/RSTP, CFM, multicast snooping, PMD affinity, ...),
  * and a QoS, if any, of a Linux or policer type with at most

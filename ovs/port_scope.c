@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "packets.h"
 #include "smap.h"
 #include "util.h"
 
@@ -115,6 +116,15 @@ check_iface(const struct nmovs_iface *f, size_t i, char *err, size_t errlen)
     if (f->type[0] && strcmp(f->type, "tap") && strcmp(f->type, "system")) {
         snprintf(err, errlen, "ports[%zu].interfaces[0].type: '%s' is not a "
                  "VM's interface type (\"\", system or tap)", i, f->type);
+        return -EINVAL;
+    }
+    const char *mac_s = smap_get(&f->external_ids, "attached-mac");
+    struct eth_addr mac;
+    if (mac_s && (!eth_addr_from_string(mac_s, &mac) || eth_addr_is_zero(mac)
+                  || eth_addr_is_multicast(mac))) {
+        /* The VM's own MAC: announced, learned, blocked as its. */
+        snprintf(err, errlen, "ports[%zu].interfaces[0].external_ids."
+                 "attached-mac: '%s' is not a unicast MAC", i, mac_s);
         return -EINVAL;
     }
     if ((key = find_key(&f->options, NULL, 0, false))) {

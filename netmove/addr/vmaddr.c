@@ -11,7 +11,10 @@
 
 #include "firewall/firewall.h"
 #include "garp/garp.h"
+#include "netmove/common/config.h"
 #include "netmove/common/json.h"
+
+#define NM_VMADDR_ERRLEN 200
 
 static const char *
 ext_id(const struct json *iface, const char *key)
@@ -226,6 +229,43 @@ nm_vm_addrs_add_learned(struct nm_vm_addrs *addrs, const struct json *learned,
         }
     }
     return 0;
+}
+
+int
+nm_vm_addrs_check(const struct nm_vm_addrs *addrs,
+                  const struct nm_vm_addrs *known,
+                  const struct nm_config *cfg,
+                  const struct nm_network *const *nets,
+                  const char *field, char *err, size_t errlen)
+{
+    char reason[NM_VMADDR_ERRLEN];
+    struct in6_addr *ips;
+    size_t *ifaces;
+    int error = 0;
+
+    for (size_t i = 0; !known && i < addrs->n_ifaces; i++) {
+        if (nm_config_check_mac(cfg, addrs->ifaces[i].mac, reason,
+                                sizeof reason)) {
+            snprintf(err, errlen, "%s: attached-mac: %s", field, reason);
+            return -EINVAL;
+        }
+    }
+    size_t n = nm_vm_addrs_list(addrs, &ips, &ifaces);
+    for (size_t k = 0; k < n && !error; k++) {
+        size_t i = ifaces[k];
+        if (known && i < known->n_ifaces
+            && nm_vm_addrs_has(known, i, &ips[k])) {
+            continue;
+        }
+        error = nm_config_check_ip(cfg, nets[i], &ips[k], reason,
+                                   sizeof reason);
+        if (error) {
+            snprintf(err, errlen, "%s: %s", field, reason);
+        }
+    }
+    free(ips);
+    free(ifaces);
+    return error;
 }
 
 size_t

@@ -14,6 +14,8 @@
 
 struct json;
 struct ct_filter;
+struct nm_config;
+struct nm_network;
 
 struct nm_iface_addrs {
     char *port;                 /* The OVS interface the VM sends from. */
@@ -54,6 +56,21 @@ int nm_vm_addrs_from_doc(const struct json *doc, char *const *extra,
 int nm_vm_addrs_add_learned(struct nm_vm_addrs *addrs,
                             const struct json *learned,
                             char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* Checks that 'addrs' may be announced under configuration 'cfg': every
+ * MAC unicast and not never-announce, every IP address of interface 'i'
+ * inside the prefixes of network 'nets[i]' (NULL: any configured network)
+ * and not never-announce (nm_config_check_ip(); a version 1 configuration
+ * bounds no IP address).  Only what 'known' (NULL: nothing; the same
+ * interfaces in the same order) lacks is checked.  Returns 0, or -EINVAL
+ * with "FIELD: REASON" in 'err' ('field' names where the addresses came
+ * from: "export: port: ip-addresses"). */
+int nm_vm_addrs_check(const struct nm_vm_addrs *addrs,
+                      const struct nm_vm_addrs *known,
+                      const struct nm_config *cfg,
+                      const struct nm_network *const *nets,
+                      const char *field, char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
 /* Every address of 'addrs' (IPv4 mapped or IPv6), with the interface

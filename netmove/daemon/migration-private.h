@@ -47,9 +47,23 @@ double migration_ms(uint64_t from, uint64_t to);
 void migration_start_prepare(struct migration *m);
 
 /* Builds 'm''s port documents for this host from the source's export 'x'
- * (its "port" and "site": this site's VLANs).  0 or -errno with 'err'. */
+ * (its "port" and "site": this site's VLANs), once they are within what a
+ * peer may make here (nmovs_doc_check_scope(): the configured bridge, the
+ * source site's VLANs in the configuration's map, ...).  0 or -EINVAL with
+ * the field in 'err'. */
 int migration_port_docs(struct migration *m, const struct json *x,
                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* The addresses 'm' will announce, from the source's export 'x' (its port
+ * document's attached-mac and ip-addresses, then its "learned" list) and
+ * the operator's --ip, each inside the prefixes of the network its port is
+ * on here and none never-announce (nm_vm_addrs_check(); needs
+ * m->port_docs).  0 with them in '*addrs', or -EINVAL naming the field
+ * ("export: port: ip-addresses: 198.18.0.1 is never-announce in network
+ * blue ...") with '*addrs' empty. */
+int migration_addrs(struct migration *m, const struct json *x,
+                    struct nm_vm_addrs *addrs, char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
 /* The names and OpenFlow ports of 'm''s interfaces here, from OVSDB's

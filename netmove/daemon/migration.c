@@ -316,7 +316,6 @@ stage(struct migration *m, const struct json *x)
     const struct json *fw = shash_find_data(o, "fw");
     const struct json *ct = shash_find_data(o, "ct");
     const struct json *site = shash_find_data(o, "site");
-    const struct json *learned = shash_find_data(o, "learned");
     char err[NM_ERRLEN] = "";
     int error;
 
@@ -332,29 +331,19 @@ stage(struct migration *m, const struct json *x)
         migration_set_error(m, "source's export: vm: not %s", m->vm);
         return -EINVAL;
     }
-    error = nm_vm_addrs_from_doc(port, m->extra_ips, m->n_extra_ips,
-                                 &m->addrs, err, sizeof err);
-    if (error) {
-        m->bad_input = true;
-        migration_set_error(m, "addresses: %s", err);
-        return error;
-    }
-
-    if (learned) {
-        error = nm_vm_addrs_add_learned(&m->addrs, learned, err, sizeof err);
-        if (error) {
-            m->bad_input = true;
-            migration_set_error(m, "addresses: %s", err);
-            return error;
-        }
-    }
-
     /* The port, blocked, with this site's VLAN for the VM's network: a
      * step of the loop (migration_follow_port() runs it, then
-     * migration_staged() goes on). */
+     * migration_staged() goes on).  Its documents first, within what a
+     * peer may make here; then the addresses, within the VM's network
+     * here.  A refusal has staged nothing, and leaves m->addrs empty so
+     * that the rollback touches no conntrack entry of them. */
     error = migration_port_docs(m, x, err, sizeof err);
+    if (!error) {
+        error = migration_addrs(m, x, &m->addrs, err, sizeof err);
+    }
     if (error) {
-        migration_set_error(m, "port: %s", err);
+        m->bad_input = error == -EINVAL;
+        migration_set_error(m, "%s", err);
         return error;
     }
     /* The hypervisor may create the VM's device only when the VM arrives:

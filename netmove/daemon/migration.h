@@ -90,6 +90,7 @@ struct migration {
         struct migration *m;
         const char *peer;
         bool answered;
+        bool present;           /* It said it has the VM. */
     } *locates;
     size_t n_locates, n_unanswered;
 

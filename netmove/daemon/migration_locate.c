@@ -17,6 +17,8 @@
 #include "netmove/addr/vmaddr.h"
 #include "netmove/common/json.h"
 
+VLOG_DEFINE_THIS_MODULE(migration_locate);
+
 #define RPC_TIMEOUT_MS 5000
 
 void
@@ -30,6 +32,10 @@ migration_locates_cancel(struct migration *m)
     m->n_locates = m->n_unanswered = 0;
 }
 
+/* Every peer is asked and every answer waited for (each request ends by
+ * its own timeout, RPC_TIMEOUT_MS, at the latest): the source is the one
+ * peer that has the VM.  Two that say so are an error: a VM runs in one
+ * place, and a peer must not become the source by answering first. */
 static void
 locate_reply(void *l_, const struct json *result, const char *error,
              int errnum OVS_UNUSED)
@@ -37,14 +43,36 @@ locate_reply(void *l_, const struct json *result, const char *error,
     struct mig_locate *l = l_;
     struct migration *m = l->m;
     const struct json *present = nm_json_member(result, "present");
+    const struct mig_locate *claim = NULL;
 
     l->answered = true;
     m->n_unanswered--;
-    if (present && present->type == JSON_TRUE) {
-        m->src = xstrdup(l->peer);
+    l->present = present && present->type == JSON_TRUE;
+    for (size_t i = 0; i < m->n_locates; i++) {
+        if (m->locates[i].present && &m->locates[i] != l) {
+            claim = &m->locates[i];
+        }
+    }
+    if (l->present && claim) {
+        migration_set_error(m, "locate: both %s and %s say they have %s: "
+                            "the source is not known", claim->peer, l->peer,
+                            m->vm);
+        migration_locates_cancel(m);
+        migration_fail_prepare(m);
+        return;
+    }
+    if (error) {
+        VLOG_INFO("locate %s: %s did not answer: %s", m->vm, l->peer, error);
+    }
+    if (m->n_unanswered) {
+        return;
+    }
+    claim = l->present ? l : claim;
+    if (claim) {
+        m->src = xstrdup(claim->peer);
         migration_locates_cancel(m);
         migration_start_prepare(m);
-    } else if (!m->n_unanswered) {
+    } else {
         migration_locates_cancel(m);
         migration_set_error(m, "no peer has a port for %s%s%s%s", m->vm,
                   error ? " (last error: " : "", error ? error : "",
@@ -69,13 +97,13 @@ migration_start(struct migration *m)
         migration_fail_prepare(m);
         return;
     }
-    /* Ask every peer; the first that has the VM is the source. */
+    /* Ask every peer; the one that has the VM is the source. */
     m->state = MIG_LOCATING;
     m->locates = xcalloc(n, sizeof *m->locates);
     m->n_locates = m->n_unanswered = n;
     for (size_t i = 0; i < n; i++) {
         m->locates[i] = (struct mig_locate) { m, nm->cfg->peers[i].name,
-                                              false };
+                                              false, false };
     }
     for (size_t i = 0; i < n && m->state == MIG_LOCATING; i++) {
         struct mig_locate *l = &m->locates[i];

@@ -43,13 +43,35 @@ migration_port_docs(struct migration *m, const struct json *x,
     if (error) {
         return error;
     }
-    for (size_t i = 0; i < n_docs; i++) {
+
+    /* Within what a peer may make here: the tags it may carry are the
+     * source site's VLANs of the configured networks. */
+    int *vlans = xcalloc(cfg->n_networks + 1, sizeof *vlans);
+    struct nmovs_scope scope = { .bridge = cfg->bridge, .vlans = vlans };
+    for (size_t i = 0; i < cfg->n_networks; i++) {
+        const struct nm_network *net = &cfg->networks[i];
+        for (size_t k = 0; k < net->n_vlans; k++) {
+            if (!strcmp(net->vlans[k].site, json_string(site))) {
+                vlans[scope.n_vlans++] = net->vlans[k].vlan;
+            }
+        }
+    }
+    for (size_t i = 0; i < n_docs && !error; i++) {
+        char reason[NM_ERRLEN];
         if (strcmp(nmovs_doc_vm(docs[i]), m->vm)) {
             snprintf(err, errlen, "export: port: vm: '%s' is not %s",
                      nmovs_doc_vm(docs[i]), m->vm);
-            nmovs_docs_destroy(docs, n_docs);
-            return -EINVAL;
+            error = -EINVAL;
+        } else if (nmovs_doc_check_scope(docs[i], &scope, reason,
+                                         sizeof reason)) {
+            snprintf(err, errlen, "export: port: %s", reason);
+            error = -EINVAL;
         }
+    }
+    free(vlans);
+    if (error) {
+        nmovs_docs_destroy(docs, n_docs);
+        return error;
     }
     struct nmovs_xlate *xl = nmovs_xlate_create();
     for (size_t i = 0; i < cfg->n_networks && !error; i++) {
@@ -77,6 +99,84 @@ migration_port_docs(struct migration *m, const struct json *x,
     m->port_docs = docs;
     m->n_port_docs = n_docs;
     return 0;
+}
+
+/* The network each interface of 'addrs' is on here: the one its port's
+ * tag (already this site's) maps to at this site, NULL for an untagged
+ * port (any configured network).  A malloc'd array. */
+static const struct nm_network **
+iface_networks(const struct migration *m, const struct nm_vm_addrs *addrs)
+{
+    const struct nm_network **nets = xcalloc(addrs->n_ifaces + 1,
+                                             sizeof *nets);
+
+    for (size_t i = 0; i < addrs->n_ifaces; i++) {
+        for (size_t d = 0; d < m->n_port_docs; d++) {
+            int tag = nmovs_doc_iface_tag(m->port_docs[d],
+                                          addrs->ifaces[i].port);
+            if (tag > 0) {
+                nets[i] = nm_config_find_network(m->nm->cfg, tag,
+                                                 m->nm->cfg->site);
+            }
+        }
+    }
+    return nets;
+}
+
+int
+migration_addrs(struct migration *m, const struct json *x,
+                struct nm_vm_addrs *addrs, char *err, size_t errlen)
+{
+    const struct json *port = nm_json_member(x, "port");
+    const struct json *learned = nm_json_member(x, "learned");
+    char reason[NM_ERRLEN - 16];
+    struct nm_vm_addrs before;
+    int error;
+
+    /* The document's own, then the operator's --ip, then the learned
+     * ones: each checked with the field it came from. */
+    error = nm_vm_addrs_from_doc(port, NULL, 0, &before, reason,
+                                 sizeof reason);
+    if (error) {
+        snprintf(err, errlen, "export: port: %s", reason);
+        return error;
+    }
+    error = nm_vm_addrs_from_doc(port, m->extra_ips, m->n_extra_ips, addrs,
+                                 err, errlen);
+    if (error) {
+        nm_vm_addrs_destroy(&before);
+        return error;
+    }
+    const struct nm_network **nets = iface_networks(m, addrs);
+    error = nm_vm_addrs_check(&before, NULL, m->nm->cfg, nets,
+                              "export: port: ip-addresses", err, errlen);
+    if (!error) {
+        error = nm_vm_addrs_check(addrs, &before, m->nm->cfg, nets, "--ip",
+                                  err, errlen);
+    }
+    nm_vm_addrs_destroy(&before);
+    if (!error && learned) {
+        /* What there was before the learned ones: the same parse again. */
+        struct nm_vm_addrs known;
+        error = nm_vm_addrs_from_doc(port, m->extra_ips, m->n_extra_ips,
+                                     &known, err, errlen);
+        if (!error
+            && nm_vm_addrs_add_learned(addrs, learned, reason,
+                                       sizeof reason)) {
+            snprintf(err, errlen, "export: %s", reason);
+            error = -EINVAL;
+        }
+        if (!error) {
+            error = nm_vm_addrs_check(addrs, &known, m->nm->cfg, nets,
+                                      "export: learned", err, errlen);
+        }
+        nm_vm_addrs_destroy(&known);
+    }
+    free(nets);
+    if (error) {
+        nm_vm_addrs_destroy(addrs);
+    }
+    return error;
 }
 
 /* The names and OpenFlow ports of the VM's interfaces here, from the

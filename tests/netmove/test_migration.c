@@ -24,6 +24,7 @@
 #include "firewall/firewall.h"
 #include "garp/garp.h"
 #include "netmove/common/config.h"
+#include "netmove/common/config-private.h"
 #include "netmove/common/json.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/mig_ops.h"
@@ -443,6 +444,7 @@ setup(void **state OVS_UNUSED)
     memset(&cfg, 0, sizeof cfg);
     cfg.host = (char *) "h2";
     cfg.site = (char *) "s1";
+    cfg.bridge = (char *) "br-int";
     cfg.peers = &peer_cfg;
     cfg.n_peers = 1;
     memset(&nm, 0, sizeof nm);
@@ -1154,6 +1156,273 @@ test_adoption_retried_and_reopened(void **state OVS_UNUSED)
     assert_false(m->activate_pending);
 }
 
+/* ---- what a peer's export may make here (issue 10, item 3) ---- */
+
+static struct nm_config *v2_cfg;
+
+/* Gives the netmoved a version 2 configuration: network blue is VLAN 100
+ * at s1 (both hosts' site), 198.18.0.0/24 and 2001:db8:1::/64, its gateway
+ * 198.18.0.1 never announced; network red is VLAN 300, 198.18.1.0/24. */
+static void
+use_v2_config(void)
+{
+    struct json *j = json_from_string(
+        "{\"version\": 2, \"host\": \"h2\", \"networks\": ["
+        " {\"name\": \"blue\", \"vlans\": {\"s1\": 100},"
+        "  \"prefixes\": [\"198.18.0.0/24\", \"2001:db8:1::/64\"],"
+        "  \"never-announce\": [\"198.18.0.1\", \"02:00:00:00:ff:01\"]},"
+        " {\"name\": \"red\", \"vlans\": {\"s1\": 300},"
+        "  \"prefixes\": [\"198.18.1.0/24\"]}]}");
+    char err[256];
+
+    assert_int_equal(nm_config_from_json(j, &v2_cfg, err, sizeof err), 0);
+    json_destroy(j);
+    cfg.version = v2_cfg->version;
+    cfg.networks = v2_cfg->networks;
+    cfg.n_networks = v2_cfg->n_networks;
+}
+
+static void
+drop_v2_config(void)
+{
+    cfg.version = 0;
+    cfg.networks = NULL;
+    cfg.n_networks = 0;
+    nm_config_destroy(v2_cfg);
+    v2_cfg = NULL;
+}
+
+/* The export of "vm1" with the port members 'port' (JSON text ending in
+ * ",", or ""), the interface members 'iface' (likewise), MAC 'mac', IPs
+ * 'ips' and, unless NULL, "learned" 'learned'. */
+static struct json *
+export_with(const char *port, const char *iface, const char *mac,
+            const char *ips, const char *learned)
+{
+    char *text = xasprintf(
+        "{\"version\": 1, \"vm\": \"vm1\", \"host\": \"h1\", \"site\": \"s1\","
+        " %s%s%s \"ct\": null,"
+        " \"port\": {\"version\": 1, \"vm\": \"vm1\", \"ports\": ["
+        "   {%s \"name\": \"tap1\", \"interfaces\": ["
+        "     {%s \"name\": \"tap1\", \"external_ids\": {"
+        "        \"attached-mac\": \"%s\", \"ip-addresses\": \"%s\","
+        "        \"vm-id\": \"vm1\"}}]}]}}",
+        learned ? "\"learned\": " : "", learned ? learned : "",
+        learned ? "," : "",
+        strstr(port, "bridge") ? port : "\"bridge\": \"br-int\",", iface,
+        mac, ips);
+    struct json *x = json_from_string(text);
+    struct fw_ruleset *rs = fw_ruleset_create("vm1");
+
+    if (!strstr(port, "bridge") && port[0]) {
+        /* 'port' adds to the bridge. */
+        free(text);
+        text = xasprintf(
+            "{\"version\": 1, \"vm\": \"vm1\", \"host\": \"h1\", \"site\":"
+            " \"s1\", %s%s%s \"ct\": null,"
+            " \"port\": {\"version\": 1, \"vm\": \"vm1\", \"ports\": ["
+            "   {\"bridge\": \"br-int\", %s \"name\": \"tap1\","
+            "    \"interfaces\": [{%s \"name\": \"tap1\", \"external_ids\": {"
+            "        \"attached-mac\": \"%s\", \"ip-addresses\": \"%s\","
+            "        \"vm-id\": \"vm1\"}}]}]}}",
+            learned ? "\"learned\": " : "", learned ? learned : "",
+            learned ? "," : "", port, iface, mac, ips);
+        json_destroy(x);
+        x = json_from_string(text);
+    }
+    free(text);
+    if (x->type != JSON_OBJECT) {
+        fail_msg("bad test document: %s", json_string(x));
+    }
+    json_object_put(x, "fw", fw_ruleset_to_json(rs));
+    fw_ruleset_destroy(rs);
+    return x;
+}
+
+/* Prepares "vm1" from "h1" with the export 'x': returns the migration. */
+static struct migration *
+prepare_with(struct json *x)
+{
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+
+    migration_start(m);
+    pending("h1", "export");
+    answer(x, NULL);
+    return m;
+}
+
+/* The export 'x' is refused as bad input naming 'field': nothing staged,
+ * no firewall or conntrack touched, the prepare FAILED. */
+static void
+assert_refused(struct json *x, const char *field)
+{
+    struct migration *m = prepare_with(x);
+
+    migrations_run(&nm);
+    if (m->state != MIG_FAILED || !m->bad_input || !m->last_error
+        || !strstr(m->last_error, field)) {
+        fail_msg("state %s, bad input %d, error '%s': not '%s'",
+                 migration_state_name(m->state), m->bad_input,
+                 m->last_error ? m->last_error : "", field);
+    }
+    if (strstr(ds_cstr(&fake.calls), "stage ")
+        || strstr(ds_cstr(&fake.calls), "fw-import")
+        || strstr(ds_cstr(&fake.calls), "ct-")) {
+        fail_msg("'%s': changed something: %s", field, ds_cstr(&fake.calls));
+    }
+    migration_destroy(m);
+    ds_clear(&fake.calls);
+    for (size_t i = 0; i < fake.n_reqs; i++) {
+        req_free(&fake.reqs[i]);        /* The abort to the source. */
+    }
+    fake.n_reqs = 0;
+}
+
+static void
+assert_prepared(struct json *x)
+{
+    struct migration *m = prepare_with(x);
+
+    if (m->state != MIG_PREPARED) {
+        fail_msg("not prepared: %s", m->last_error ? m->last_error : "");
+    }
+    migration_destroy(m);
+    ds_clear(&fake.calls);
+}
+
+/* Version 2: what the destination announces lies inside the VM's
+ * network's prefixes and is never a never-announce address. */
+static void
+test_export_addresses_bounded(void **state OVS_UNUSED)
+{
+    const char *mac = "02:00:00:00:00:01";
+
+    use_v2_config();
+    assert_prepared(export_with("\"tag\": 100,", "", mac,
+                                "198.18.0.10 2001:db8:1::10", NULL));
+    /* Untagged: any configured network. */
+    assert_prepared(export_with("", "", mac, "198.18.1.10", NULL));
+    assert_prepared(export_with("\"tag\": 100,", "", mac, "198.18.0.10",
+                                "[{\"mac\": \"02:00:00:00:00:01\","
+                                " \"ips\": [\"198.18.0.11\"]}]"));
+
+    assert_refused(export_with("\"tag\": 100,", "", mac, "198.18.0.1", NULL),
+                   "export: port: ip-addresses: 198.18.0.1 is never-announce"
+                   " in network blue");
+    assert_refused(export_with("\"tag\": 100,", "", mac, "198.18.1.10",
+                               NULL),
+                   "export: port: ip-addresses: 198.18.1.10 is outside the "
+                   "prefixes of network blue");
+    assert_refused(export_with("\"tag\": 300,", "", mac, "2001:db8:1::10",
+                               NULL),
+                   "2001:db8:1::10 is outside the prefixes of network red");
+    assert_refused(export_with("", "", mac, "203.0.113.5", NULL),
+                   "203.0.113.5 is outside the prefixes of every configured "
+                   "network");
+    assert_refused(export_with("\"tag\": 100,", "", mac, "198.18.0.10",
+                               "[{\"mac\": \"02:00:00:00:00:01\","
+                               " \"ips\": [\"198.18.0.1\"]}]"),
+                   "export: learned: 198.18.0.1 is never-announce");
+    assert_refused(export_with("\"tag\": 100,", "", "01:00:5e:00:00:01",
+                               "198.18.0.10", NULL),
+                   "export: port: ports[0].interfaces[0].external_ids."
+                   "attached-mac: '01:00:5e:00:00:01' is not a unicast MAC");
+    assert_refused(export_with("\"tag\": 100,", "", "02:00:00:00:ff:01",
+                               "198.18.0.10", NULL),
+                   "02:00:00:00:ff:01 is never-announce");
+    drop_v2_config();
+}
+
+/* Version 1 bounds no IP address, as before; MACs still are. */
+static void
+test_export_addresses_v1(void **state OVS_UNUSED)
+{
+    assert_prepared(export_with("", "", "02:00:00:00:00:01", "203.0.113.5",
+                                NULL));
+    assert_refused(export_with("", "", "ff:ff:ff:ff:ff:ff", "198.18.0.10",
+                               NULL), "attached-mac: 'ff:ff:ff:ff:ff:ff' is "
+                   "not a unicast MAC");
+}
+
+/* The port document: the configured bridge, a VM's interface type, a VLAN
+ * of the configuration's map, no trunks. */
+static void
+test_export_port_scoped(void **state OVS_UNUSED)
+{
+    const char *mac = "02:00:00:00:00:01", *ip = "198.18.0.10";
+
+    use_v2_config();
+    assert_refused(export_with("\"bridge\": \"br-ex\",", "", mac, ip, NULL),
+                   "export: port: ports[0].bridge: 'br-ex' is not the "
+                   "configured bridge br-int");
+    assert_refused(export_with("\"tag\": 200,", "", mac, ip, NULL),
+                   "export: port: ports[0].tag: VLAN 200");
+    assert_refused(export_with("\"tag\": 100, \"trunks\": [100, 300],", "",
+                               mac, ip, NULL), "ports[0].trunks");
+    assert_refused(export_with("\"vlan_mode\": \"trunk\",", "", mac, ip,
+                               NULL), "ports[0].vlan_mode");
+    assert_refused(export_with("", "\"type\": \"patch\", \"options\":"
+                               " {\"peer\": \"patch-ex\"},", mac, ip, NULL),
+                   "ports[0].interfaces[0].type: 'patch'");
+    assert_refused(export_with("", "\"type\": \"vxlan\", \"options\":"
+                               " {\"remote_ip\": \"198.18.9.9\"},", mac, ip,
+                               NULL), "ports[0].interfaces[0].type: 'vxlan'");
+    assert_refused(export_with("", "\"type\": \"internal\",", mac, ip, NULL),
+                   "type: 'internal'");
+    assert_refused(export_with("\"other_config\": {\"stp-enable\":"
+                               " \"true\"},", "", mac, ip, NULL),
+                   "ports[0].other_config: 'stp-enable'");
+    drop_v2_config();
+}
+
+/* Without --from every peer is asked: one claim makes the source, once all
+ * have answered; two are an error naming both. */
+static void
+test_locate_two_claims(void **state OVS_UNUSED)
+{
+    static struct nm_peer_config peers[] = {
+        { .name = (char *) "h1" }, { .name = (char *) "h3" },
+        { .name = (char *) "h4" },
+    };
+    struct migration *m;
+
+    cfg.peers = peers;
+    cfg.n_peers = 3;
+
+    m = migration_create(&nm, "vm1", NULL, NULL);
+    migration_start(m);
+    assert_int_equal(fake.n_reqs, 3);
+    answer(json_from_string("{\"present\": true}"), NULL);     /* h1 */
+    assert_int_equal(m->state, MIG_LOCATING);                   /* Waits. */
+    assert_int_equal(fake.n_reqs, 2);
+    answer(json_from_string("{\"present\": false}"), NULL);    /* h3 */
+    answer(json_from_string("{\"present\": true}"), NULL);     /* h4 */
+    migrations_run(&nm);
+    assert_int_equal(m->state, MIG_FAILED);
+    assert_non_null(strstr(m->last_error, "both h1 and h4 say they have "
+                           "vm1"));
+    assert_null(strstr(ds_cstr(&fake.calls), "stage 1"));
+    for (size_t i = 0; i < fake.n_reqs; i++) {
+        assert_string_not_equal(fake.reqs[i].method, "export");
+    }
+    migration_destroy(m);
+
+    /* One claim, one peer silent (its request timed out): h3 it is. */
+    fake_reset();
+    m = migration_create(&nm, "vm1", NULL, NULL);
+    migration_start(m);
+    answer(json_from_string("{\"present\": false}"), NULL);    /* h1 */
+    answer(json_from_string("{\"present\": true}"), NULL);     /* h3 */
+    assert_int_equal(m->state, MIG_LOCATING);
+    answer(NULL, "no answer from peer (timeout)");              /* h4 */
+    assert_int_equal(m->state, MIG_PREPARING);
+    assert_string_equal(m->src, "h3");
+    pending("h3", "export");
+    migration_destroy(m);
+    cfg.peers = &peer_cfg;
+    cfg.n_peers = 1;
+}
+
 int
 main(void)
 {
@@ -1174,6 +1443,14 @@ main(void)
         cmocka_unit_test_setup_teardown(test_port_step_under_way, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_adoption_retried_and_reopened,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_addresses_bounded,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_addresses_v1,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_port_scoped,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locate_two_claims,
                                         setup, teardown),
     };
 

@@ -29,10 +29,10 @@ check(const char *port, const char *iface, char *err, size_t errlen)
                     : xasprintf("\"bridge\": \"br-int\", %s", port);
     char *text = xasprintf(
         "{\"version\": 1, \"vm\": \"vm1\", \"ports\": [{%s"
-        " \"name\": \"vnet0\", \"interfaces\": [{%s \"name\": \"vnet0\","
-        " \"external_ids\": {\"vm-id\": \"vm1\","
-        " \"attached-mac\": \"02:00:00:00:00:01\"}}]}]}",
-        members, iface);
+        " \"name\": \"vnet0\", \"interfaces\": [{%s \"name\": \"vnet0\"%s}]}]}",
+        members, iface, strstr(iface, "external_ids") ? ""
+        : ", \"external_ids\": {\"vm-id\": \"vm1\","
+          " \"attached-mac\": \"02:00:00:00:00:01\"}");
     struct nmovs_doc **docs;
     size_t n;
 
@@ -132,6 +132,9 @@ test_refusals(void **state OVS_UNUSED)
           " {\"other_config\": {\"x\": \"1\"}}}},", "",
           "ports[0].qos.queues.5.other_config: 'x'" },
         { many, "", "ports[0].qos.queues: 65 queues" },
+        { "", "\"external_ids\": {\"attached-mac\": \"01:00:5e:00:00:01\"},",
+          "ports[0].interfaces[0].external_ids.attached-mac: "
+          "'01:00:5e:00:00:01' is not a unicast MAC" },
     };
     char err[256];
 
