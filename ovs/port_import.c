@@ -132,6 +132,22 @@ queue_is_used_elsewhere(struct import *imp, const struct ovsrec_queue *q,
     return false;
 }
 
+/* True if a Port other than 'port' has QoS 'row': another VM's (or the
+ * host's) shaping, which this VM's document must not rewrite. */
+static bool
+qos_is_shared(struct import *imp, const struct ovsrec_qos *row,
+              const struct ovsrec_port *port)
+{
+    const struct ovsrec_port *p;
+
+    OVSREC_PORT_FOR_EACH (p, imp->db->idl) {
+        if (p != port && p->qos == row) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void
 sync_queues(struct import *imp, struct ovsdb_idl_txn *txn,
             const struct ovsrec_qos *row, const struct nmovs_qos *q)
@@ -147,6 +163,10 @@ sync_queues(struct import *imp, struct ovsdb_idl_txn *txn,
             if (row->key_queues[j] == q->queues[i].id) {
                 qr = row->value_queues[j];
             }
+        }
+        if (qr && queue_is_used_elsewhere(imp, qr, row)) {
+            /* Another QoS's queue too: this VM gets its own. */
+            qr = NULL;
         }
         if (!qr) {
             qr = ovsrec_queue_insert(txn);
@@ -188,6 +208,11 @@ sync_qos(struct import *imp, struct ovsdb_idl_txn *txn,
             imp->wrote = true;
         }
         return;
+    }
+    if (row && qos_is_shared(imp, row, port)) {
+        /* The port (one the migrator made, adopted) shares its QoS with
+         * another: that one is left as it is, this port gets its own. */
+        row = NULL;
     }
     if (!row) {
         row = ovsrec_qos_insert(txn);

@@ -377,6 +377,58 @@ test_import_refuses_other_vms_port(void **state)
 
 /* The migrator's port (another name, the VM's identity) is updated in
  * place and keeps its names; no port of the document's name appears. */
+/* A port adopted by identity whose QoS (and queue) another port shares:
+ * the import gives it its own, and the other port's stays as it was. */
+static void
+test_import_keeps_shared_qos(void **state)
+{
+    struct nmovs_import_opts io = { .timeout_ms = 10000 };
+    struct nmovs_doc **docs;
+    struct nmovs_db *db;
+    char err[512] = "";
+    bool changed;
+    size_t n;
+    (void) state;
+
+    add_migrator_port("vnet5", "iface-Q", "02:00:00:00:0b:01", "vmQ");
+    add_migrator_port("other5", "iface-R", "02:00:00:00:0b:02", "vmR");
+    free(capture(VSCTL "set Port vnet5 qos=@q -- set Port other5 qos=@q "
+                 "-- --id=@q create QoS type=linux-htb "
+                 "other_config:max-rate=1000 queues:1=@u "
+                 "-- --id=@u create Queue other_config:min-rate=10",
+                 rundir));
+    char *shared = get("Port", "other5", "qos");
+    db = open_db();
+    assert_int_equal(nmovs_docs_parse(
+        "{\"version\": 1, \"vm\": \"vmQ\", \"ports\": [{\"bridge\": \"br0\","
+        " \"name\": \"vnet5\", \"qos\": {\"type\": \"linux-htb\","
+        " \"other_config\": {\"max-rate\": \"5000\"}, \"queues\": {\"1\":"
+        " {\"other_config\": {\"min-rate\": \"99\"}}}}, \"interfaces\": [{"
+        " \"name\": \"vnet5\", \"type\": \"internal\", \"external_ids\": {"
+        " \"iface-id\": \"iface-Q\", \"attached-mac\": \"02:00:00:00:0b:01\","
+        " \"vm-id\": \"vmQ\"}}]}]}", &docs, &n, err, sizeof err), 0);
+    assert_int_equal(nmovs_import(db, docs, n, &io, &changed, err,
+                                  sizeof err), 0);
+    assert_true(changed);
+    char *own = get("Port", "vnet5", "qos");
+    assert_string_not_equal(own, shared);
+    assert_get("Port", "other5", "qos", shared);
+    assert_get("QoS", shared, "other_config:max-rate", "\"1000\"");
+    assert_get("QoS", own, "other_config:max-rate", "\"5000\"");
+    char *q_shared = get("QoS", shared, "queues:1");
+    char *q_own = get("QoS", own, "queues:1");
+    assert_string_not_equal(q_own, q_shared);
+    assert_get("Queue", q_shared, "other_config:min-rate", "\"10\"");
+    assert_get("Queue", q_own, "other_config:min-rate", "\"99\"");
+
+    free(q_shared);
+    free(q_own);
+    free(own);
+    free(shared);
+    nmovs_docs_destroy(docs, n);
+    nmovs_db_close(db);
+}
+
 static void
 test_import_adopts_by_identity(void **state)
 {
@@ -773,6 +825,7 @@ main(void)
         cmocka_unit_test(test_vm_scoped_replica),
         cmocka_unit_test(test_import_refuses_other_vms_port),
         cmocka_unit_test(test_import_adopts_by_identity),
+        cmocka_unit_test(test_import_keeps_shared_qos),
         cmocka_unit_test(test_adopt_waits_for_migrators_port),
         cmocka_unit_test(test_staged_port_gives_way),
         cmocka_unit_test(test_remove_staged_only),
