@@ -1,6 +1,7 @@
 /* Fuzzes the port document parser (ovs/port_doc.c): nmovs_docs_parse()
  * returns 0 or -EINVAL, and each document it accepts writes back to one it
- * accepts again. */
+ * accepts again; then the scope a peer's document must keep
+ * (ovs/port_scope.c) returns 0 or -EINVAL for it. */
 #include "tests/fuzz/fuzz.h"
 
 #include <errno.h>
@@ -31,6 +32,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         nmovs_docs_destroy(again, n_again);
         json_destroy(out);
+
+        static const int vlans[] = { 100, 200 };
+        const struct nmovs_scope scope = { "br-int", vlans, 2 };
+        int scoped = nmovs_doc_check_scope(docs[i], &scope, err, sizeof err);
+        if (scoped && scoped != -EINVAL) {
+            abort();
+        }
+        int tag = nmovs_doc_iface_tag(docs[i], "vnet0");
+        if (tag < -1 && tag != -ENOENT) {
+            abort();
+        }
     }
     if (!error) {
         nmovs_docs_destroy(docs, n);
