@@ -199,8 +199,9 @@ void nmovs_docs_destroy(struct nmovs_doc **docs, size_t n);
 struct nmovs_scope {
     const char *bridge;         /* The only bridge its ports may be on. */
     const int *vlans;           /* The only tags they may carry (the
-                                 * document's site's VLANs in the
-                                 * configuration's map); none: untagged. */
+                                 * document's site's VLANs of the networks
+                                 * the configuration maps to this site
+                                 * too); none: untagged only. */
     size_t n_vlans;
 };
 

@@ -165,8 +165,9 @@ check_vlan(const struct nmovs_port *p, const struct nmovs_scope *scope,
             return 0;
         }
     }
-    snprintf(err, errlen, "ports[%zu].tag: VLAN %"PRId64" is not in the "
-             "configuration's networks for the source's site", i, p->tag);
+    snprintf(err, errlen, "ports[%zu].tag: VLAN %"PRId64" is not one of "
+             "the configuration's networks (at the source's site, with a "
+             "VLAN here)", i, p->tag);
     return -EINVAL;
 }
 

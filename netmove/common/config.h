@@ -31,7 +31,9 @@
  * what is "never-announce"d in it: addresses or prefixes (its gateways,
  * the hosts) and MACs.  A VM's announced addresses must lie inside the
  * prefixes of its network (the one its port's VLAN maps to; an untagged
- * port: any configured network) and be none of those.
+ * port: any configured network; with no network, none may be announced)
+ * and be none of those.  A tagged port moves only between sites where its
+ * network has a VLAN (docs/DESIGN.md "Multi-site VLANs").
  *
  * Version 1 has no prefixes and no never-announce: a version 1 file is
  * read as before, and nothing bounds the IP addresses a peer's export

@@ -45,15 +45,24 @@ migration_port_docs(struct migration *m, const struct json *x,
     }
 
     /* Within what a peer may make here: the tags it may carry are the
-     * source site's VLANs of the configured networks. */
+     * source site's VLANs of the configured networks that have a VLAN at
+     * this site too (else the tag would be kept, and might be another
+     * network's here). */
     int *vlans = xcalloc(cfg->n_networks + 1, sizeof *vlans);
     struct nmovs_scope scope = { .bridge = cfg->bridge, .vlans = vlans };
     for (size_t i = 0; i < cfg->n_networks; i++) {
         const struct nm_network *net = &cfg->networks[i];
+        int from = -1, here = -1;
         for (size_t k = 0; k < net->n_vlans; k++) {
             if (!strcmp(net->vlans[k].site, json_string(site))) {
-                vlans[scope.n_vlans++] = net->vlans[k].vlan;
+                from = net->vlans[k].vlan;
             }
+            if (!strcmp(net->vlans[k].site, cfg->site)) {
+                here = net->vlans[k].vlan;
+            }
+        }
+        if (from > 0 && here > 0) {
+            vlans[scope.n_vlans++] = from;
         }
     }
     for (size_t i = 0; i < n_docs && !error; i++) {

@@ -60,7 +60,7 @@ refused "an IPv6 address outside the prefixes" "2001:db8:2::7 is outside the pre
 
 vsctl1 set Interface "$port" "external_ids:ip-addresses=$ip4 $ip6"
 vsctl1 set Port "$port" tag=300
-refused "an unmapped VLAN" "export: port: ports[0].tag: VLAN 300 is not in the configuration's networks"
+refused "an unmapped VLAN" "export: port: ports[0].tag: VLAN 300 is not one of the configuration's networks"
 vsctl1 remove Port "$port" tag 300
 
 "$LAB" exec host2 "$NETMOVE" status >/dev/null || fail "netmoved on host2 stopped serving"

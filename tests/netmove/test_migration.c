@@ -1162,7 +1162,9 @@ static struct nm_config *v2_cfg;
 
 /* Gives the netmoved a version 2 configuration: network blue is VLAN 100
  * at s1 (both hosts' site), 198.18.0.0/24 and 2001:db8:1::/64, its gateway
- * 198.18.0.1 never announced; network red is VLAN 300, 198.18.1.0/24. */
+ * 198.18.0.1 never announced; network red is VLAN 300, 198.18.1.0/24;
+ * green is VLAN 500 at site s0 and 600 here, 198.18.2.0/24; amber is
+ * VLAN 700 at s0 and has none here. */
 static void
 use_v2_config(void)
 {
@@ -1172,7 +1174,11 @@ use_v2_config(void)
         "  \"prefixes\": [\"198.18.0.0/24\", \"2001:db8:1::/64\"],"
         "  \"never-announce\": [\"198.18.0.1\", \"02:00:00:00:ff:01\"]},"
         " {\"name\": \"red\", \"vlans\": {\"s1\": 300},"
-        "  \"prefixes\": [\"198.18.1.0/24\"]}]}");
+        "  \"prefixes\": [\"198.18.1.0/24\"]},"
+        " {\"name\": \"green\", \"vlans\": {\"s0\": 500, \"s1\": 600},"
+        "  \"prefixes\": [\"198.18.2.0/24\"]},"
+        " {\"name\": \"amber\", \"vlans\": {\"s0\": 700},"
+        "  \"prefixes\": [\"198.18.3.0/24\"]}]}");
     char err[256];
 
     assert_int_equal(nm_config_from_json(j, &v2_cfg, err, sizeof err), 0);
@@ -1372,6 +1378,26 @@ test_export_port_scoped(void **state OVS_UNUSED)
     assert_refused(export_with("\"other_config\": {\"stp-enable\":"
                                " \"true\"},", "", mac, ip, NULL),
                    "ports[0].other_config: 'stp-enable'");
+
+    /* From site s0: green's 500 becomes 600 here, and its addresses are
+     * green's; amber has no VLAN here; 100 is blue's at s1, not s0's. */
+    struct json *x = export_with("\"tag\": 500,", "", mac, "198.18.2.10",
+                                 NULL);
+    json_object_put_string(x, "site", "s0");
+    struct migration *m = prepare_with(x);
+    assert_int_equal(m->state, MIG_PREPARED);
+    migration_destroy(m);
+    ds_clear(&fake.calls);
+    x = export_with("\"tag\": 500,", "", mac, ip, NULL);
+    json_object_put_string(x, "site", "s0");
+    assert_refused(x, "198.18.0.10 is outside the prefixes of network green");
+    x = export_with("\"tag\": 700,", "", mac, "198.18.3.10", NULL);
+    json_object_put_string(x, "site", "s0");
+    assert_refused(x, "ports[0].tag: VLAN 700 is not one of the "
+                   "configuration's networks");
+    x = export_with("\"tag\": 100,", "", mac, ip, NULL);
+    json_object_put_string(x, "site", "s0");
+    assert_refused(x, "ports[0].tag: VLAN 100");
     drop_v2_config();
 }
 
