@@ -737,7 +737,12 @@ migration_resume_batch(struct migration **ms, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct migration *m = ms[i];
         if (m->state != MIG_PREPARED) {
-            m->resume_wanted = true;
+            if (!m->resume_wanted) {
+                /* The VM runs here: a restart must finish this migration,
+                 * not roll it back. */
+                m->resume_wanted = true;
+                migration_journal(m, NM_JS_RESUME_WANTED, NULL, true);
+            }
             continue;
         }
         m->state = MIG_RESUMING;
