@@ -24,6 +24,7 @@
 #include "firewall/firewall.h"
 #include "garp/garp.h"
 #include "netmove/common/config.h"
+#include "netmove/common/error.h"
 #include "netmove/common/json.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/mig_ops.h"
@@ -252,10 +253,13 @@ fake_vm_iface_by_mac(struct netmoved *nm_ OVS_UNUSED,
 }
 
 static int
-fake_fw_import(struct netmoved *nm_ OVS_UNUSED, struct fw_ruleset *rs,
-               char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+fake_fw_import(struct netmoved *nm_ OVS_UNUSED, const char *vm,
+               struct fw_ruleset *rs, char *err OVS_UNUSED,
+               size_t errlen OVS_UNUSED)
 {
-    call("fw-import %s", fw_ruleset_vm(rs));
+    /* The real one (fw_import_scoped()) confines the import to 'vm'. */
+    assert_string_equal(vm, fw_ruleset_vm(rs));
+    call("fw-import %s", vm);
     return 0;
 }
 
@@ -269,11 +273,16 @@ fake_fw_remove(struct netmoved *nm_ OVS_UNUSED, const char *vm, size_t *n,
 }
 
 static int
-fake_ct_import(struct netmoved *nm_ OVS_UNUSED,
-               const struct ct_table *tab OVS_UNUSED, size_t *c, size_t *u,
+fake_ct_import(struct netmoved *nm_ OVS_UNUSED, const struct ct_scope *scope,
+               const struct ct_table *tab, size_t *c, size_t *u,
                size_t *d, char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
 {
-    call("ct-import");
+    char why[NM_ERRLEN];
+
+    /* What reaches the kernel is in the VM's scope, and the scope is the
+     * VM's addresses. */
+    assert_int_equal(ct_table_check_scope(tab, scope, why, sizeof why), 0);
+    call("ct-import %zu addrs", scope->vm_addrs->n_addrs);
     if (c) {
         *c = *u = *d = 0;
     }
