@@ -24,6 +24,7 @@
 #include "firewall/firewall.h"
 #include "garp/garp.h"
 #include "netmove/common/config.h"
+#include "netmove/common/error.h"
 #include "netmove/common/json.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/mig_ops.h"
@@ -252,10 +253,13 @@ fake_vm_iface_by_mac(struct netmoved *nm_ OVS_UNUSED,
 }
 
 static int
-fake_fw_import(struct netmoved *nm_ OVS_UNUSED, struct fw_ruleset *rs,
-               char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+fake_fw_import(struct netmoved *nm_ OVS_UNUSED, const char *vm,
+               struct fw_ruleset *rs, char *err OVS_UNUSED,
+               size_t errlen OVS_UNUSED)
 {
-    call("fw-import %s", fw_ruleset_vm(rs));
+    /* The real one (fw_import_scoped()) confines the import to 'vm'. */
+    assert_string_equal(vm, fw_ruleset_vm(rs));
+    call("fw-import %s", vm);
     return 0;
 }
 
@@ -269,11 +273,16 @@ fake_fw_remove(struct netmoved *nm_ OVS_UNUSED, const char *vm, size_t *n,
 }
 
 static int
-fake_ct_import(struct netmoved *nm_ OVS_UNUSED,
-               const struct ct_table *tab OVS_UNUSED, size_t *c, size_t *u,
+fake_ct_import(struct netmoved *nm_ OVS_UNUSED, const struct ct_scope *scope,
+               const struct ct_table *tab, size_t *c, size_t *u,
                size_t *d, char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
 {
-    call("ct-import");
+    char why[NM_ERRLEN];
+
+    /* What reaches the kernel is in the VM's scope, and the scope is the
+     * VM's addresses. */
+    assert_int_equal(ct_table_check_scope(tab, scope, why, sizeof why), 0);
+    call("ct-import %zu addrs", scope->vm_addrs->n_addrs);
     if (c) {
         *c = *u = *d = 0;
     }
@@ -824,6 +833,120 @@ test_retry_backoff(void **state OVS_UNUSED)
     assert_steps(m->id, FULL_STEPS);
 }
 
+/* ---- a source's documents, confined to the VM (issue 10, item 3) ---- */
+
+#define CT_DOC(DELTA, ENTRIES, GONE) \
+    "{\"format\": \"netmove-conntrack\", \"version\": 1, " \
+    "\"delta\": " DELTA ", \"columns\": [\"family\", \"proto\", " \
+    "\"src\", \"dst\", \"sport\", \"dport\", \"zone\", " \
+    "\"icmp_type\", \"icmp_code\", \"icmp_id\", \"status\", " \
+    "\"timeout\"], \"entries\": [" ENTRIES "], \"gone\": [" GONE "]}"
+
+/* The export of "vm1" (198.18.0.10) with 'fw_vm''s firewall document and
+ * conntrack document 'ct' (NULL: none). */
+static struct json *
+export_with(const char *fw_vm, const char *ct)
+{
+    struct json *x = export_doc();
+    struct fw_ruleset *rs = fw_ruleset_create(fw_vm);
+
+    json_object_put(x, "fw", fw_ruleset_to_json(rs));
+    fw_ruleset_destroy(rs);
+    if (ct) {
+        json_object_put(x, "ct", json_from_string(ct));
+    }
+    return x;
+}
+
+/* Answers the export with 'x': prepare fails as bad input naming 'what',
+ * with no conntrack import, and a firewall import only if 'fw_ok'. */
+static void
+prepare_refused(struct json *x, bool fw_ok, const char *what)
+{
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+
+    migration_start(m);
+    pending("h1", "export");
+    answer(x, NULL);
+    migrations_run(&nm);
+    assert_true(m->state == MIG_FAILED || m->ending);
+    assert_true(m->bad_input);
+    if (!strstr(m->last_error, what)) {
+        fail_msg("'%s' not in '%s'", what, m->last_error);
+    }
+    assert_true(!strstr(ds_cstr(&fake.calls), "fw-import") != fw_ok);
+    assert_null(strstr(ds_cstr(&fake.calls), "ct-import"));
+}
+
+static void
+test_fw_doc_of_another_vm(void **state OVS_UNUSED)
+{
+    prepare_refused(export_with("vm2", NULL), false,
+                    "firewall: vm: \"vm2\" is not the VM being moved (vm1)");
+}
+
+static void
+test_ct_precopy_of_another_address(void **state OVS_UNUSED)
+{
+    prepare_refused(export_with("vm1", CT_DOC(
+        "false", "[\"ipv4\", 6, \"198.18.0.10\", \"198.18.1.1\", 40000, "
+        "80, 0, null, null, null, 14, 300], [\"ipv4\", 6, \"198.18.0.11\", "
+        "\"198.18.1.1\", 40000, 80, 0, null, null, null, 14, 300]", "")), true,
+        "conntrack: entries[1]: neither 198.18.0.11 nor 198.18.1.1 is an "
+        "address of the VM");
+}
+
+static void
+test_ct_precopy_huge_timeout(void **state OVS_UNUSED)
+{
+    prepare_refused(export_with("vm1", CT_DOC(
+        "false", "[\"ipv4\", 6, \"198.18.0.10\", \"198.18.1.1\", 40000, "
+        "80, 0, null, null, null, 14, 4294967295]", "")), true,
+        "conntrack: entries[0].timeout: 4294967295 s is over the limit");
+}
+
+/* A delta whose "gone" names another VM's connection: nothing deleted, no
+ * confirm (the source keeps its copy), the migration fails as bad input
+ * rather than asking again for the same document. */
+static void
+test_ct_delta_gone_of_another_address(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+
+    migration_resume(m);
+    pending("h1", "ct-delta");
+    ds_clear(&fake.calls);
+    answer(json_from_string("{\"ct\": " CT_DOC(
+        "true", "", "[\"ipv4\", 6, \"198.18.0.10\", \"198.18.1.1\", "
+        "40000, 80, 0], [\"ipv4\", 6, \"198.18.3.3\", \"198.18.1.1\", "
+        "40000, 22, 0]") "}"), NULL);
+    assert_int_equal(m->state, MIG_FAILED);
+    assert_true(m->bad_input);
+    assert_non_null(strstr(m->last_error, "gone[1]: neither 198.18.3.3"));
+    assert_null(strstr(ds_cstr(&fake.calls), "ct-import"));
+    assert_int_equal(fake.n_reqs, 0);
+    char *last = journal_last_step(m->id);
+    assert_string_equal(last, "failed");
+    free(last);
+}
+
+/* The VM's own delta goes to the kernel with the VM's addresses. */
+static void
+test_ct_delta_of_the_vm(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+
+    migration_resume(m);
+    pending("h1", "ct-delta");
+    ds_clear(&fake.calls);
+    answer(json_from_string("{\"ct\": " CT_DOC(
+        "true", "[\"ipv4\", 6, \"198.18.0.10\", \"198.18.1.1\", 40001, "
+        "80, 0, null, null, null, 14, 300]", "[\"ipv4\", 6, "
+        "\"198.18.0.10\", \"198.18.1.1\", 40000, 80, 0]") "}"), NULL);
+    assert_called("ct-import 1 addrs");
+    pending("h1", "confirm");
+}
+
 /* Announcement rounds of an earlier migration of the same VM (here, away,
  * back within seconds) are not this migration's first frame. */
 static void
@@ -1187,6 +1310,16 @@ main(void)
         cmocka_unit_test_setup_teardown(test_resume_unknown_source,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fw_doc_of_another_vm, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ct_precopy_of_another_address,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ct_precopy_huge_timeout, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ct_delta_gone_of_another_address,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ct_delta_of_the_vm, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_first_frame_after_earlier_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_every_prefix,
