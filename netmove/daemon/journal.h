@@ -46,6 +46,7 @@ enum nm_journal_role {
     NM_JOURNAL_STEP(FAILED, "failed")              /* Ended: failed. */   \
     /* The source's. */                                                   \
     NM_JOURNAL_STEP(EXPORT, "export")              /* + "port". */        \
+    NM_JOURNAL_STEP(LEFT, "left")     /* This host's evidence. */         \
     NM_JOURNAL_STEP(CONFIRM_BEGIN, "confirm-begin")                       \
     NM_JOURNAL_STEP(CONFIRM_DONE, "confirm-done")  /* Ended. */           \
     /* Both: the migration was aborted (ended). */                        \
