@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -46,6 +47,21 @@
 #include "ovs/ovs.h"
 
 static struct netmoved nm;
+static char tmpdir[] = "/tmp/netmove-fuzz-peer.XXXXXX";
+
+static int
+remove_one(const char *path, const struct stat *st OVS_UNUSED,
+           int flag OVS_UNUSED, struct FTW *ftw OVS_UNUSED)
+{
+    return remove(path);
+}
+
+/* The journal and configuration go with the process. */
+static void
+remove_tmpdir(void)
+{
+    nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 /* The records of an export of vm1 to host2 in migration m1, as
  * source.c journals it. */
@@ -68,14 +84,15 @@ export_records(void)
 static void
 setup(void)
 {
-    char dir[] = "/tmp/netmove-fuzz-peer.XXXXXX";
+    const char *dir = tmpdir;
     char path[64], err[NM_ERRLEN];
 
     signal(SIGPIPE, SIG_IGN);
     vlog_set_levels(NULL, VLF_ANY_DESTINATION, VLL_OFF);
-    if (!mkdtemp(dir)) {
+    if (!mkdtemp(tmpdir)) {
         abort();
     }
+    atexit(remove_tmpdir);
     snprintf(path, sizeof path, "%s/netmoved.json", dir);
     FILE *f = fopen(path, "w");
     if (!f) {
