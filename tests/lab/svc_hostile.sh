@@ -24,13 +24,19 @@ db1="unix:$r1/db.sock"
 HOSTILE=$TOP/tests/lab/hostile_peer.py
 TLS=(--cert "$pki/host3-cert.pem" --key "$pki/host3-key.pem" --ca "$pki/ca.pem")
 
-# A second bridge on host1 (a port document may name it), and entries of
-# host1's other VMs in its conntrack table (a document may name them).
+# A second bridge on host1 (a port document may name it).
 ovs-vsctl --db="$db1" --timeout=10 add-br br-ex -- set Bridge br-ex datapath_type=netdev
-"$LAB" exec host1 conntrack -I -p tcp -s 198.18.1.1 -d 198.18.0.1 --sport 40000 --dport 5001 \
-	--state ESTABLISHED -t 3600 >/dev/null 2>&1
-"$LAB" exec host1 conntrack -I -p tcp -s 198.18.0.1 -d 198.18.1.1 --sport 40100 --dport 22 \
-	--state ESTABLISHED -t 3600 >/dev/null 2>&1
+
+# ct_baseline: host1's conntrack table holds only entries of its other VMs
+# (vm1's, which a document may name), the same before every case, so that
+# what one case left does not show in the next.
+ct_baseline() {
+	"$LAB" exec host1 conntrack -F >/dev/null 2>&1 || true
+	"$LAB" exec host1 conntrack -I -p tcp -s 198.18.1.1 -d 198.18.0.1 --sport 40000 --dport 5001 \
+		--state ESTABLISHED -t 3600 >/dev/null 2>&1
+	"$LAB" exec host1 conntrack -I -p tcp -s 198.18.0.1 -d 198.18.1.1 --sport 40100 --dport 22 \
+		--state ESTABLISHED -t 3600 >/dev/null 2>&1
+}
 
 # host3 becomes the hostile peer: it listens where host3's netmoved did.
 "$LAB" netmoved host3 stop
@@ -67,7 +73,7 @@ snap() {
 			| map({(.[0]): .[1]}) | add];
 		(rows($i) | map({(._uuid): .name}) | add) as $iname
 		| (rows($p) | map({(._uuid): .name}) | add) as $pname
-		| def ids(m): if type == "array" then map(m[.] // .) | sort else (m[.] // .) end;
+		| def ids(m): if type == "array" then map(m[.] // .) | sort else [m[.] // .] end;
 		(rows($b)[] | {t: "bridge", name, ports: (.ports | ids($pname)), fail_mode,
 			datapath_type, external_ids, other_config}),
 		(rows($p)[] | {t: "port", name, interfaces: (.interfaces | ids($iname)), tag,
@@ -85,7 +91,9 @@ without_vm3() {
 	mkdir -p "$d.novm3"
 	grep -v -e 'netmove:vm=vm3' -e '"chain":"vm-vm3"' -e '"name":"vm-vm3"' "$d/nft" >"$d.novm3/nft" || true
 	grep -v -e '198\.18\.1\.3 ' -e '198\.18\.1\.3$' -e '2001:db8:1::3 ' "$d/ct" >"$d.novm3/ct" || true
-	grep -v '"name":"qvo-vm3"' "$d/ovs" | sed 's/,"qvo-vm3"//; s/"qvo-vm3",//' >"$d.novm3/ovs" || true
+	# vm3's port goes on br-int, nowhere else.
+	grep -v '"name":"qvo-vm3"' "$d/ovs" |
+		sed '/"t":"bridge","name":"br-int"/ { s/,"qvo-vm3"//; s/"qvo-vm3",// }' >"$d.novm3/ovs" || true
 	grep -v '02:00:00:00:00:03' "$d/fdb" >"$d.novm3/fdb" || true
 }
 
@@ -124,6 +132,7 @@ server_case() {
 	local name=$1 n=$((${#results[@]} + 1)) bad=0 why=""
 	local d=$TMP/s$n
 	echo "$name" >"$TMP/case"
+	ct_baseline
 	snap "$d.before"
 	set +e
 	"$LAB" exec host1 timeout 30 "$NETMOVE" prepare vm3 --from host3 --json >"$d.prep" 2>&1
@@ -170,6 +179,7 @@ server_case() {
 client_case() {
 	local name=$1 n=$((${#results[@]} + 1)) bad=0 why=""
 	local d=$TMP/c$n
+	ct_baseline
 	snap "$d.before"
 	set +e
 	"$LAB" exec host3 timeout 60 python3 "$HOSTILE" client --connect 198.19.0.1:7300 \
@@ -189,6 +199,7 @@ client_case() {
 # of vm2 from host2 must get host2's document.
 spray_case() {
 	local name=spray bad=0 why="" d=$TMP/spray
+	ct_baseline
 	snap "$d.before"
 	"$LAB" exec host3 timeout 20 python3 "$HOSTILE" client --connect 198.19.0.1:7300 \
 		--case spray --seconds 6 "${TLS[@]}" >"$d.log" 2>&1 &
