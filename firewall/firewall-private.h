@@ -211,6 +211,41 @@ int fw_dump_set_elements(struct mnl_socket *nl, struct nftnl_set *s);
 struct fw_ruleset *fw_select(struct fw_dump *dump, const char *vm,
                              bool keep_handles);
 
+/* Calls 'cb' with the name of every set that rule 'r' references (lookup,
+ * dynset, objref) (select.c). */
+void fw_rule_for_each_set_ref(const struct nftnl_rule *r,
+                              void (*cb)(const char *set, void *aux),
+                              void *aux);
+
+/* ---- what an import for one VM may touch (scope.c) ---- */
+
+/* The destination as an import plans against it: the host's objects left
+ * in 'dump' once the VM's own ('old', selected out of it with their
+ * handles) are taken out. */
+struct fw_dest {
+    const struct fw_dump *dump;
+    const struct fw_ruleset *old;
+};
+
+/* True if table 'family' 'name' exists on the destination and is not the
+ * VM's ('*foreign': it holds nothing of the VM). */
+bool fw_dest_has_table(const struct fw_dest *, uint32_t family,
+                       const char *name, bool *foreign);
+/* True if chain 'name' of table 'family' 'table' exists on the destination
+ * and is not the VM's. */
+bool fw_dest_has_chain(const struct fw_dest *, uint32_t family,
+                       const char *table, const char *name);
+
+/* Checks that importing 'rs' for 'vm' onto 'dest' touches only 'vm': the
+ * document is 'vm''s; every table it moves whole, every chain it creates,
+ * every named set and every rule outside those chains is tagged
+ * "netmove:vm=<vm>"; every anonymous set is used by one of its rules; every
+ * host table and host chain it names as a container already exists on
+ * 'dest'.  Returns 0, or -EINVAL naming the first object that is not in
+ * scope in 'err'. */
+int fw_scope_check(const struct fw_ruleset *rs, const char *vm,
+                   const struct fw_dest *dest, char *err, size_t errlen);
+
 /* ---- batches (batch.c) ---- */
 
 struct fw_batch;

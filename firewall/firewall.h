@@ -134,6 +134,19 @@ int fw_export(const char *vm, struct fw_ruleset **rsp,
 int fw_import(struct fw_ruleset *rs, char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
+/* fw_import() for VM 'vm', confined to it, for a document from another
+ * host (netmoved's prepare): 'rs' must be 'vm''s document; every table it
+ * moves whole, every chain it creates, every named set and every rule
+ * outside those chains must be tagged "netmove:vm=<vm>", every anonymous
+ * set used by one of its rules; the host tables and host chains it names
+ * only as containers must already exist here (an import creates none, in
+ * particular no base chain).  Checked against the same dump the batch is
+ * planned from: a refusal is -EINVAL naming the object in 'err', and
+ * nothing is sent. */
+int fw_import_scoped(struct fw_ruleset *rs, const char *vm, char *err,
+                     size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
 /* Deletes every object of 'vm' in the current network namespace in one
  * batch, nothing else.  '*removed' (if non-NULL) receives how many top-level
  * objects (tables, chains, sets, rules outside the VM's chains) went. */
@@ -194,6 +207,43 @@ struct ct_table *ct_table_delta(const struct ct_table *prev,
  * after trying every entry. */
 int ct_import(const struct ct_table *tab, size_t *created, size_t *updated,
               size_t *deleted, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* What a conntrack import for one VM may hold (netmoved's prepare and
+ * resume; README.md "Scope").  Entries: zone 0 only; a timeout of at most
+ * 'max_timeout' seconds; without NAT, both tuples hold one of 'vm_addrs';
+ * with NAT, the translation is the VM's (a source NAT of a connection from
+ * the VM, or a destination NAT to the VM) and agrees with the reply tuple.
+ * "gone" entries: zone 0, the original tuple holds one of 'vm_addrs'.  At
+ * most 'max_entries' entries and as many "gone" ones. */
+struct ct_scope {
+    const struct ct_filter *vm_addrs;   /* Addresses alone (zone unused). */
+    size_t max_entries;                 /* 0: CT_SCOPE_ENTRIES_MAX. */
+    uint32_t max_timeout;               /* 0: CT_SCOPE_TIMEOUT_MAX. */
+};
+
+/* The kernel's longest default conntrack timeout, TCP established
+ * (nf_conntrack_tcp_timeout_established, 5 days): no entry the source's
+ * kernel holds by default has more left. */
+#define CT_SCOPE_TIMEOUT_MAX 432000
+/* The kernel's default nf_conntrack_max on a host of 4 GiB or more
+ * (nf_conntrack_htable_size is capped at 262144 and the limit defaults to
+ * it): a VM cannot have more entries on a host of default settings. */
+#define CT_SCOPE_ENTRIES_MAX 262144
+
+/* Checks every entry of 'tab' against 'scope'.  Returns 0 or -EINVAL
+ * naming the first entry out of scope ("entries[3]", "gone[0]") in
+ * 'err'. */
+int ct_table_check_scope(const struct ct_table *tab,
+                         const struct ct_scope *scope,
+                         char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* ct_import() confined to 'scope': if ct_table_check_scope() refuses 'tab',
+ * returns its -EINVAL before any request goes to the kernel. */
+int ct_import_scoped(const struct ct_table *tab, const struct ct_scope *scope,
+                     size_t *created, size_t *updated, size_t *deleted,
+                     char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
 /* Deletes the entries that match 'filter'; '*deleted' counts them. */

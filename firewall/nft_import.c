@@ -185,57 +185,6 @@ plan_delete(struct fw_batch *b, const struct fw_ruleset *old)
 
 /* ---- adding ---- */
 
-/* What exists on the destination once the deletions are done: the host's
- * objects, either left in the dump or selected as containers. */
-struct dest {
-    const struct fw_dump *dump;
-    const struct fw_ruleset *old;
-};
-
-static bool
-dest_has_table(const struct dest *d, uint32_t family, const char *name,
-               bool *foreign)
-{
-    const struct fw_table *t = fw_ruleset_find_table(d->old, family, name);
-
-    *foreign = false;
-    if (t) {
-        return !t->whole;
-    }
-    for (size_t i = 0; i < d->dump->n_tables; i++) {
-        const struct nftnl_table *nt = d->dump->tables[i];
-
-        if (nt && nftnl_table_get_u32(nt, NFTNL_TABLE_FAMILY) == family
-            && !strcmp(nftnl_table_get_str(nt, NFTNL_TABLE_NAME), name)) {
-            *foreign = true;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool
-dest_has_chain(const struct dest *d, uint32_t family, const char *table,
-               const char *name)
-{
-    const struct fw_table *t = fw_ruleset_find_table(d->old, family, table);
-    const struct fw_chain *c = t ? fw_table_find_chain(t, name) : NULL;
-
-    if (c) {
-        return !c->whole && !t->whole;
-    }
-    for (size_t i = 0; i < d->dump->n_chains; i++) {
-        const struct nftnl_chain *nc = d->dump->chains[i];
-
-        if (nc && nftnl_chain_get_u32(nc, NFTNL_CHAIN_FAMILY) == family
-            && !strcmp(nftnl_chain_get_str(nc, NFTNL_CHAIN_TABLE), table)
-            && !strcmp(nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME), name)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void
 add_table(struct fw_batch *b, const struct fw_table *t, bool excl)
 {
@@ -428,7 +377,7 @@ add_rule(struct fw_batch *b, const struct fw_table *t,
 }
 
 static int
-plan_add(struct fw_batch *b, struct fw_ruleset *rs, const struct dest *d,
+plan_add(struct fw_batch *b, struct fw_ruleset *rs, const struct fw_dest *d,
          char *err, size_t errlen)
 {
     struct anon_map anon = { 0, NULL };
@@ -437,7 +386,7 @@ plan_add(struct fw_batch *b, struct fw_ruleset *rs, const struct dest *d,
 
     LIST_FOR_EACH (t, node, &rs->tables) {
         bool foreign;
-        bool exists = dest_has_table(d, tfamily(t), tname(t), &foreign);
+        bool exists = fw_dest_has_table(d, tfamily(t), tname(t), &foreign);
 
         if (t->whole && exists) {
             return doc_error(err, errlen, "table %s %s: the destination "
@@ -454,7 +403,7 @@ plan_add(struct fw_batch *b, struct fw_ruleset *rs, const struct dest *d,
 
         LIST_FOR_EACH (c, node, &t->chains) {
             if (c->whole
-                || !dest_has_chain(d, tfamily(t), tname(t),
+                || !fw_dest_has_chain(d, tfamily(t), tname(t),
                                    nftnl_chain_get_str(c->c,
                                                        NFTNL_CHAIN_NAME))) {
                 add_chain(b, t, c, c->whole);
@@ -494,7 +443,7 @@ plan_add(struct fw_batch *b, struct fw_ruleset *rs, const struct dest *d,
 
 /* One attempt: reads the destination, plans and sends the batch. */
 typedef int plan_fn(struct fw_batch *, const struct fw_ruleset *old,
-                    const struct dest *, void *aux, char *err, size_t errlen);
+                    const struct fw_dest *, void *aux, char *err, size_t errlen);
 
 static int
 run_batch(const char *vm, plan_fn *plan, void *aux, char *err, size_t errlen)
@@ -523,7 +472,7 @@ run_batch(const char *vm, plan_fn *plan, void *aux, char *err, size_t errlen)
             error = fw_dump_load(nl, &dump, err, errlen);
         }
         if (!error) {
-            struct dest d = { &dump, NULL };
+            struct fw_dest d = { &dump, NULL };
 
             old = fw_select(&dump, vm, true);
             d.old = old;
@@ -546,25 +495,56 @@ run_batch(const char *vm, plan_fn *plan, void *aux, char *err, size_t errlen)
     return error;
 }
 
+struct import {
+    struct fw_ruleset *rs;
+    const char *scope;          /* The VM an import is confined to, or NULL. */
+};
+
 static int
 plan_import(struct fw_batch *b, const struct fw_ruleset *old,
-            const struct dest *d, void *rs_, char *err, size_t errlen)
+            const struct fw_dest *d, void *imp_, char *err, size_t errlen)
 {
-    struct fw_ruleset *rs = rs_;
+    struct import *imp = imp_;
 
+    /* Against this very dump, before the first message: a refusal sends
+     * nothing. */
+    if (imp->scope) {
+        int error = fw_scope_check(imp->rs, imp->scope, d, err, errlen);
+        if (error) {
+            return error;
+        }
+    }
     plan_delete(b, old);
-    return plan_add(b, rs, d, err, errlen);
+    return plan_add(b, imp->rs, d, err, errlen);
 }
 
 int
 fw_import(struct fw_ruleset *rs, char *err, size_t errlen)
 {
-    return run_batch(rs->vm, plan_import, rs, err, errlen);
+    struct import imp = { rs, NULL };
+
+    return run_batch(rs->vm, plan_import, &imp, err, errlen);
+}
+
+int
+fw_import_scoped(struct fw_ruleset *rs, const char *vm, char *err,
+                 size_t errlen)
+{
+    struct import imp = { rs, vm };
+
+    if (!fw_vm_name_valid(vm)) {
+        return doc_error(err, errlen, "VM: invalid name \"%s\"", vm);
+    }
+    if (strcmp(rs->vm, vm)) {
+        return doc_error(err, errlen, "vm: \"%s\" is not the VM being "
+                         "moved (%s)", rs->vm, vm);
+    }
+    return run_batch(vm, plan_import, &imp, err, errlen);
 }
 
 static int
 plan_remove(struct fw_batch *b, const struct fw_ruleset *old,
-            const struct dest *d OVS_UNUSED, void *removed_,
+            const struct fw_dest *d OVS_UNUSED, void *removed_,
             char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
 {
     size_t *removed = removed_;

@@ -71,10 +71,9 @@ in_table(uint32_t family, const char *table, uint32_t tfamily,
     return family == tfamily && table && !strcmp(table, tname);
 }
 
-/* Calls 'cb' with the name of every set that rule 'r' references. */
-static void
-for_each_set_ref(const struct nftnl_rule *r,
-                 void (*cb)(const char *set, void *aux), void *aux)
+void
+fw_rule_for_each_set_ref(const struct nftnl_rule *r,
+                         void (*cb)(const char *set, void *aux), void *aux)
 {
     struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
     struct nftnl_expr *e;
@@ -205,7 +204,7 @@ mark_rules(struct fw_dump *d, uint32_t family, const char *name, bool whole,
                 m->rule_picked[i] = m->chain_picked[j] = any = true;
                 if (!whole) {
                     /* A whole table has all its sets picked already. */
-                    for_each_set_ref(r, pick_anonymous, &pick);
+                    fw_rule_for_each_set_ref(r, pick_anonymous, &pick);
                 }
             }
             break;

@@ -82,9 +82,8 @@ struct nmovs_vm_port {
 
 /* Finds the ports of VM 'vm' in the IDL's current contents: those with an
  * Interface whose external_ids vm-id, vm-uuid, iface-id or attached-mac
- * equals 'vm'; only if there is none, those whose interface or port name is
- * 'vm' and that carry no other VM's vm-id, vm-uuid or iface-id.  Stores a
- * malloc'd array sorted by port name in '*ports' and returns its length. */
+ * equals 'vm', never by name (a VM id equal to a port's name, "eth1", must
+ * not find the uplink).  Stores a malloc'd array sorted by port name in '*ports' and returns its length. */
 size_t nmovs_find_vm_ports(struct nmovs_db *, const char *vm,
                            struct nmovs_vm_port **ports);
 

@@ -250,10 +250,9 @@ void nmovs_xlate_apply(const struct nmovs_xlate *, struct nmovs_doc *doc);
 
 /* Exports the ports of VM 'vm' into a new document in '*docp'.  Its ports
  * are those with an Interface whose external_ids vm-id, vm-uuid, iface-id
- * or attached-mac is 'vm'; only if there is none, those whose interface or
- * port name is 'vm' and that carry no other VM's vm-id, vm-uuid or iface-id
- * (tap names are per host: "eth1" may be the uplink).  0, or -ENOENT with a
- * message. */
+ * or attached-mac is 'vm', never a port found by its name alone (tap names
+ * are per host, and a VM id "eth1" must not find the uplink).  0, or -ENOENT
+ * with a message. */
 int nmovs_export(struct nmovs_db *db, const char *vm, struct nmovs_doc **docp,
                  char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;

@@ -105,7 +105,7 @@ nmovs_export(struct nmovs_db *db, const char *vm, struct nmovs_doc **docp,
     *docp = NULL;
     if (!n) {
         snprintf(err, errlen, "VM '%s': no port found (by external_ids "
-                 "vm-id, vm-uuid, iface-id, attached-mac, or name)", vm);
+                 "vm-id, vm-uuid, iface-id, or attached-mac)", vm);
         return -ENOENT;
     }
     struct nmovs_doc *doc = nmovs_doc_create(vm);

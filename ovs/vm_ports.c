@@ -1,5 +1,6 @@
 /* ovs: finding a VM's ports by the external_ids that libvirt and OpenStack
- * set (vm-id, vm-uuid, iface-id, attached-mac) or, failing those, by name;
+ * set (vm-id, vm-uuid, iface-id, attached-mac), never by name: tap names
+ * are per host, and a VM id may be any port's name ("eth1", the uplink);
  * and an interface's identity, which import matches ports by. */
 #include "ovs/ovs.h"
 
@@ -79,24 +80,6 @@ nmovs_port_owner(const struct ovsrec_port *port, char *buf, size_t size)
     snprintf(buf, size, "no VM identity in its external_ids");
 }
 
-/* True if one of 'port''s interfaces names a VM other than 'vm' in its
- * external_ids vm-id, vm-uuid or iface-id: then the port is that VM's,
- * whatever it is called. */
-static bool
-port_is_other_vms(const struct ovsrec_port *port, const char *vm)
-{
-    for (size_t i = 0; i < port->n_interfaces; i++) {
-        const struct smap *ext = &port->interfaces[i]->external_ids;
-        for (size_t k = 0; k < ARRAY_SIZE(owner_keys); k++) {
-            const char *v = smap_get(ext, owner_keys[k]);
-            if (v && strcmp(v, vm)) {
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
 static bool
 iface_is_vms(const struct ovsrec_interface *iface, const char *vm)
 {
@@ -122,19 +105,6 @@ port_is_vms_by_id(const struct ovsrec_port *port, const char *vm)
     return false;
 }
 
-/* A name is a weak claim: it counts only for a port that carries no other
- * VM's identity (tap names are per host, and "eth1" may be the uplink). */
-static bool
-port_is_vms_by_name(const struct ovsrec_port *port, const char *vm)
-{
-    bool named = !strcmp(port->name, vm);
-
-    for (size_t j = 0; !named && j < port->n_interfaces; j++) {
-        named = !strcmp(port->interfaces[j]->name, vm);
-    }
-    return named && !port_is_other_vms(port, vm);
-}
-
 static int
 compare_by_port_name(const void *a_, const void *b_)
 {
@@ -142,9 +112,9 @@ compare_by_port_name(const void *a_, const void *b_)
     return strcmp(a->port->name, b->port->name);
 }
 
-static size_t
-find_ports(struct nmovs_db *db, const char *vm, bool by_name,
-           struct nmovs_vm_port **portsp)
+size_t
+nmovs_find_vm_ports(struct nmovs_db *db, const char *vm,
+                    struct nmovs_vm_port **portsp)
 {
     const struct ovsrec_bridge *br;
     struct nmovs_vm_port *ports = NULL;
@@ -153,8 +123,7 @@ find_ports(struct nmovs_db *db, const char *vm, bool by_name,
     OVSREC_BRIDGE_FOR_EACH (br, db->idl) {
         for (size_t i = 0; i < br->n_ports; i++) {
             const struct ovsrec_port *port = br->ports[i];
-            if (by_name ? port_is_vms_by_name(port, vm)
-                        : port_is_vms_by_id(port, vm)) {
+            if (port_is_vms_by_id(port, vm)) {
                 if (n >= allocated) {
                     ports = x2nrealloc(ports, &allocated, sizeof *ports);
                 }
@@ -164,23 +133,10 @@ find_ports(struct nmovs_db *db, const char *vm, bool by_name,
             }
         }
     }
+    if (n) {
+        qsort(ports, n, sizeof *ports, compare_by_port_name);
+    }
     *portsp = ports;
     return n;
 }
 
-size_t
-nmovs_find_vm_ports(struct nmovs_db *db, const char *vm,
-                    struct nmovs_vm_port **portsp)
-{
-    size_t n = find_ports(db, vm, false, portsp);
-
-    if (!n) {
-        /* Only a VM known by no external_ids is known by its port name. */
-        free(*portsp);
-        n = find_ports(db, vm, true, portsp);
-    }
-    if (n) {
-        qsort(*portsp, n, sizeof **portsp, compare_by_port_name);
-    }
-    return n;
-}

@@ -67,6 +67,8 @@ extern const struct nm_cmd nm_cmd_prepare;     /* cli_migrate.c */
 extern const struct nm_cmd nm_cmd_resume;      /* cli_migrate.c */
 extern const struct nm_cmd nm_cmd_confirm;     /* cli_migrate.c */
 extern const struct nm_cmd nm_cmd_abort;       /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_left;        /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_paused;      /* cli_migrate.c */
 extern const struct nm_cmd nm_cmd_verify;      /* cli_verify.c */
 extern const struct nm_cmd nm_cmd_watch_qmp;   /* watch_qmp.c */
 /* watch_libvirt.c in netmove-libvirt; watch_libvirt_exec.c, which runs

@@ -1,8 +1,10 @@
-/* netmove prepare | resume | confirm | abort | status: the migration phases,
- * sent to the local netmoved (which talks to the peer).
+/* netmove prepare | resume | confirm | abort | status | left | paused: the
+ * migration phases, sent to the local netmoved (which talks to the peer).
  *
  * As a plain exec hook, 'netmove resume' takes the VM and the source host
- * from NETMOVE_VM and NETMOVE_SRC_HOST when they are not given. */
+ * from NETMOVE_VM and NETMOVE_SRC_HOST when they are not given, and
+ * 'netmove left' the VM and the destination from NETMOVE_VM and
+ * NETMOVE_DST_HOST. */
 #include "netmove/cli/cli.h"
 
 #include <errno.h>
@@ -22,7 +24,7 @@
 
 struct phase_opts {
     const char *verb;           /* "prepare", "resume", ... */
-    const char *vm, *from, *ctl;
+    const char *vm, *from, *to, *ctl;
     char **more_vms;            /* VMs after the first: a batch. */
     int n_more_vms;
     char *ips[64];
@@ -60,6 +62,13 @@ phase_opt(void *o_, int c, const char *arg)
         }
         o->vlan_map = true;
         break;
+    case 't':
+        if (strcmp(o->verb, "left") && strcmp(o->verb, "paused")) {
+            return nm_usage_error("%s: --to: only for left and paused",
+                                  o->verb);
+        }
+        o->to = arg;
+        break;
     case 'c': o->ctl = arg; break;
     }
     return 0;
@@ -78,6 +87,7 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
         {"ctl", required_argument, NULL, 'c'},
         {"adopt", no_argument, NULL, 'a'},
         {"vlan-map", no_argument, NULL, 'v'},
+        {"to", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     int rc;
@@ -325,6 +335,38 @@ cmd_status(int argc, char *argv[])
     return simple("status", argc, argv, true);
 }
 
+/* left | paused VM [--to HOST]: the source's evidence. */
+static int
+evidence(const char *cmd, int argc, char *argv[])
+{
+    struct phase_opts o;
+    int rc = parse_phase(argc, argv, &o, true, true, false);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    if (!o.to) {
+        o.to = getenv("NETMOVE_DST_HOST");
+    }
+    if (o.to && !o.to[0]) {
+        return nm_usage_error("%s: --to: empty", argv[0]);
+    }
+    char *args[2] = { CONST_CAST(char *, o.vm), CONST_CAST(char *, o.to) };
+    return transact(cmd, o.to ? 2 : 1, args, o.ctl, false, NULL);
+}
+
+static int
+cmd_left(int argc, char *argv[])
+{
+    return evidence("left", argc, argv);
+}
+
+static int
+cmd_paused(int argc, char *argv[])
+{
+    return evidence("paused", argc, argv);
+}
+
 #define CTL_HELP \
     "  --ctl PATH     netmoved's control socket (default $NETMOVE_CTL, else\n" \
     "                 $OVS_RUNDIR/netmoved.ctl)\n"
@@ -385,6 +427,37 @@ const struct nm_cmd nm_cmd_confirm = {
     "here (the destination has confirmed and the source removed its port,\n"
     "firewall objects and conntrack entries), 1 if the destination has not\n"
     "confirmed yet (the source keeps everything until it does).\n"
+    CTL_HELP,
+};
+
+const struct nm_cmd nm_cmd_left = {
+    "left", cmd_left,
+    "on the source: VM has left this host, for HOST (its migrator says)",
+    "usage: netmove left [VM] [--to HOST] [--ctl PATH]\n"
+    "\n"
+    "On the source, once the outgoing migration of VM completed (the VM\n"
+    "stopped here and runs, or will run, on HOST): this host's own evidence\n"
+    "that VM left.  Only then does the destination's confirm remove VM's\n"
+    "port, firewall objects and conntrack entries here; a confirm that came\n"
+    "first waits for it.  Alone it removes nothing: the destination must\n"
+    "confirm too.  Refused (exit 2) if VM was exported to another host than\n"
+    "HOST; exit 1 if nothing of VM is outgoing here.  As an exec hook, VM\n"
+    "and HOST default to $NETMOVE_VM and $NETMOVE_DST_HOST.  Without HOST\n"
+    "(libvirt's release, which names none): the host VM was exported to.\n"
+    "  --to HOST      the destination (the peer VM was exported to)\n"
+    CTL_HELP,
+};
+
+const struct nm_cmd nm_cmd_paused = {
+    "paused", cmd_paused,
+    "on the source: VM paused for its switch-over to HOST",
+    "usage: netmove paused [VM] [--to HOST] [--ctl PATH]\n"
+    "\n"
+    "On the source, when the outgoing migration of VM paused it for the\n"
+    "switch-over: recorded in the outgoing migration (the timeline's pause\n"
+    "moment); deletes nothing and authorizes nothing.  VM and HOST as for\n"
+    "'netmove left'.\n"
+    "  --to HOST      the destination (the peer VM was exported to)\n"
     CTL_HELP,
 };
 

@@ -34,6 +34,8 @@ enum nm_journal_role {
 #define NM_JOURNAL_STEPS                                                  \
     /* The destination's. */                                              \
     NM_JOURNAL_STEP(PREPARE_BEGIN, "prepare-begin")                       \
+    /* The VM runs here before prepare ended (a resume-driven prepare). */ \
+    NM_JOURNAL_STEP(RESUME_WANTED, "resume-wanted")                       \
     NM_JOURNAL_STEP(PREPARE_DONE, "prepare-done")  /* + "export". */      \
     NM_JOURNAL_STEP(RESUME_BEGIN, "resume-begin")                         \
     NM_JOURNAL_STEP(ANNOUNCED, "announced")                               \
@@ -44,6 +46,7 @@ enum nm_journal_role {
     NM_JOURNAL_STEP(FAILED, "failed")              /* Ended: failed. */   \
     /* The source's. */                                                   \
     NM_JOURNAL_STEP(EXPORT, "export")              /* + "port". */        \
+    NM_JOURNAL_STEP(LEFT, "left")     /* This host's evidence. */         \
     NM_JOURNAL_STEP(CONFIRM_BEGIN, "confirm-begin")                       \
     NM_JOURNAL_STEP(CONFIRM_DONE, "confirm-done")  /* Ended. */           \
     /* Both: the migration was aborted (ended). */                        \

@@ -107,10 +107,10 @@ sys_vm_iface_by_mac(struct netmoved *nm, const char *vm, struct eth_addr mac,
 }
 
 static int
-sys_fw_import(struct netmoved *nm OVS_UNUSED, struct fw_ruleset *rs,
-              char *err, size_t errlen)
+sys_fw_import(struct netmoved *nm OVS_UNUSED, const char *vm,
+              struct fw_ruleset *rs, char *err, size_t errlen)
 {
-    return fw_import(rs, err, errlen);
+    return fw_import_scoped(rs, vm, err, errlen);
 }
 
 static int
@@ -121,11 +121,12 @@ sys_fw_remove(struct netmoved *nm OVS_UNUSED, const char *vm,
 }
 
 static int
-sys_ct_import(struct netmoved *nm OVS_UNUSED, const struct ct_table *tab,
-              size_t *created, size_t *updated, size_t *deleted,
-              char *err, size_t errlen)
+sys_ct_import(struct netmoved *nm OVS_UNUSED, const struct ct_scope *scope,
+              const struct ct_table *tab, size_t *created, size_t *updated,
+              size_t *deleted, char *err, size_t errlen)
 {
-    return ct_import(tab, created, updated, deleted, err, errlen);
+    return ct_import_scoped(tab, scope, created, updated, deleted,
+                            err, errlen);
 }
 
 static int

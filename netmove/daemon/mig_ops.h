@@ -23,6 +23,7 @@
 #include "netmove/daemon/peer.h"
 
 struct ct_filter;
+struct ct_scope;
 struct ct_table;
 struct fw_ruleset;
 struct garp_vm;
@@ -77,14 +78,18 @@ struct mig_ops {
                            uint32_t *ofport)
         OVS_WARN_UNUSED_RESULT;
 
-    /* The firewall and conntrack (firewall/firewall.h). */
-    int (*fw_import)(struct netmoved *, struct fw_ruleset *,
+    /* The firewall and conntrack (firewall/firewall.h).  Imports are a
+     * peer's documents, confined to the VM being moved: 'fw_import' to
+     * 'vm' (fw_import_scoped()), 'ct_import' to 'scope'
+     * (ct_import_scoped()); out of scope is -EINVAL, nothing applied. */
+    int (*fw_import)(struct netmoved *, const char *vm, struct fw_ruleset *,
                      char *err, size_t errlen)
         OVS_WARN_UNUSED_RESULT;
     int (*fw_remove)(struct netmoved *, const char *vm, size_t *n_removed,
                      char *err, size_t errlen)
         OVS_WARN_UNUSED_RESULT;
-    int (*ct_import)(struct netmoved *, const struct ct_table *,
+    int (*ct_import)(struct netmoved *, const struct ct_scope *,
+                     const struct ct_table *,
                      size_t *created, size_t *updated, size_t *deleted,
                      char *err, size_t errlen)
         OVS_WARN_UNUSED_RESULT;

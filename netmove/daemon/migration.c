@@ -46,6 +46,7 @@ VLOG_DEFINE_THIS_MODULE(migration);
 static void resolve_ofports(struct migration *);
 static void capture_open(struct migration *);
 static void resume_background(struct migration *);
+static void fail_resumed(struct migration *);
 
 const char *
 migration_state_name(enum mig_state state)
@@ -357,8 +358,39 @@ stage(struct migration *m, const struct json *x)
     return 0;
 }
 
+/* Imports conntrack document 'ct' (not null), confined to the VM: its
+ * addresses, zone 0, bounded timeouts and count (ct_table_check_scope()).
+ * 0 or -errno with 'err'; '*refused' if the document itself is refused
+ * (nothing was written then). */
+static int
+import_ct(struct migration *m, const struct json *ct, size_t *created,
+          size_t *updated, size_t *deleted, bool *refused,
+          char *err, size_t errlen)
+{
+    struct netmoved *nm = m->nm;
+    struct ct_filter addrs;
+    struct ct_scope scope = { .vm_addrs = &addrs };
+    struct ct_table *tab = NULL;
+    int error;
+
+    nm_vm_addrs_ct_filter(&m->addrs, &addrs);
+    error = ct_table_from_json(ct, &tab, err, errlen);
+    if (!error) {
+        error = ct_table_check_scope(tab, &scope, err, errlen);
+    }
+    *refused = error != 0;
+    if (!error) {
+        error = nm->ops->ct_import(nm, &scope, tab, created, updated,
+                                   deleted, err, errlen);
+    }
+    ct_table_destroy(tab);
+    free(addrs.addrs);
+    return error;
+}
+
 /* The rest of staging, once the port is: the firewall in one batch and the
- * conntrack pre-copy.  0 or -errno with m->last_error set. */
+ * conntrack pre-copy, each confined to the VM.  0 or -errno with
+ * m->last_error set. */
 static int
 stage_rest(struct migration *m, const struct json *x)
 {
@@ -367,27 +399,29 @@ stage_rest(struct migration *m, const struct json *x)
     const struct json *fw = shash_find_data(o, "fw");
     const struct json *ct = shash_find_data(o, "ct");
     struct fw_ruleset *rs = NULL;
-    struct ct_table *tab = NULL;
     char err[NM_ERRLEN] = "";
+    bool refused;
     int error;
 
     error = fw_ruleset_from_json(fw, &rs, err, sizeof err);
+    if (!error && strcmp(fw_ruleset_vm(rs), m->vm)) {
+        error = -EINVAL;
+        snprintf(err, sizeof err, "vm: \"%s\" is not the VM being moved "
+                 "(%s)", fw_ruleset_vm(rs), m->vm);
+    }
     if (!error) {
-        error = nm->ops->fw_import(nm, rs, err, sizeof err);
+        error = nm->ops->fw_import(nm, m->vm, rs, err, sizeof err);
     }
     fw_ruleset_destroy(rs);
     if (error) {
+        m->bad_input = nm_error_is_bad_input(error);
         migration_set_error(m, "firewall: %s", err);
         return error;
     }
     if (ct->type != JSON_NULL) {
-        error = ct_table_from_json(ct, &tab, err, sizeof err);
-        if (!error) {
-            error = nm->ops->ct_import(nm, tab, NULL, NULL, NULL,
-                                       err, sizeof err);
-        }
-        ct_table_destroy(tab);
+        error = import_ct(m, ct, NULL, NULL, NULL, &refused, err, sizeof err);
         if (error) {
+            m->bad_input = nm_error_is_bad_input(error);
             migration_set_error(m, "conntrack: %s", err);
             return error;
         }
@@ -726,7 +760,12 @@ migration_resume_batch(struct migration **ms, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct migration *m = ms[i];
         if (m->state != MIG_PREPARED) {
-            m->resume_wanted = true;
+            if (!m->resume_wanted) {
+                /* The VM runs here: a restart must finish this migration,
+                 * not roll it back. */
+                m->resume_wanted = true;
+                migration_journal(m, NM_JS_RESUME_WANTED, NULL, true);
+            }
             continue;
         }
         m->state = MIG_RESUMING;
@@ -841,7 +880,6 @@ ct_delta_reply(void *m_, const struct json *result, const char *error,
 {
     struct migration *m = m_;
     const struct json *ct = nm_json_member(result, "ct");
-    struct ct_table *tab = NULL;
     char err[NM_ERRLEN];
 
     m->rpc_pending = false;
@@ -853,16 +891,25 @@ ct_delta_reply(void *m_, const struct json *result, const char *error,
     }
     if (ct->type != JSON_NULL) {
         size_t created = 0, updated = 0, deleted = 0;
-        if (ct_table_from_json(ct, &tab, err, sizeof err)
-            || m->nm->ops->ct_import(m->nm, tab, &created, &updated,
-                                     &deleted, err, sizeof err)) {
+        bool refused;
+        if (import_ct(m, ct, &created, &updated, &deleted, &refused,
+                      err, sizeof err)) {
+            if (refused) {
+                /* Asking again gets the same document: the source is at
+                 * fault, and confirming would have it remove its copy. */
+                m->bad_input = true;
+                migration_set_error(m, "source %s: conntrack delta: %s; the "
+                                    "VM runs here, but the source keeps its "
+                                    "copy (port, firewall) until it is "
+                                    "removed there", m->src, err);
+                fail_resumed(m);
+                return;
+            }
             migration_set_error(m, "conntrack delta: %s (retrying)", err);
-            ct_table_destroy(tab);
             retry_later(m);
             return;
         }
         m->ct_delta_entries = created + updated + deleted;
-        ct_table_destroy(tab);
     }
     m->ct_delta_done = true;
     m->t_ct_delta = time_usec();
@@ -899,14 +946,22 @@ resume_background(struct migration *m)
                             "until it is removed there", m->src, method,
                             error == -ENOENT ? "not a configured peer"
                                              : ovs_strerror(-error));
-        m->state = MIG_FAILED;
-        migration_journal(m, NM_JS_FAILED,
-                          nm_json_object_1("error",
-                                           json_string_create(m->last_error)),
-                          true);
-        migration_journal_finish(m);
-        migration_answer_waiters(m);
+        fail_resumed(m);
     }
+}
+
+/* Ends 'm', which runs here, as failed with m->last_error: nothing is
+ * rolled back after resume; the source keeps its copy. */
+static void
+fail_resumed(struct migration *m)
+{
+    m->state = MIG_FAILED;
+    migration_journal(m, NM_JS_FAILED,
+                      nm_json_object_1("error",
+                                       json_string_create(m->last_error)),
+                      true);
+    migration_journal_finish(m);
+    migration_answer_waiters(m);
 }
 
 /* ---- abort (before resume) ---- */

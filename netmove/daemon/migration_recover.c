@@ -1,8 +1,9 @@
 /* After a restart: every migration the journal left unfinished, as its
  * destination (service.c dispatches a journal by role: a source's exports
- * are source.c's), resumed (it had resumed: the destination never gives
- * up), rolled back (it had not), kept prepared, or finished (it had
- * ended, and the restart came before its journal moved to done/). */
+ * are source.c's), resumed (it had resumed, or the VM was resumed while
+ * prepare ran: the destination never gives up), rolled back (it had not),
+ * kept prepared, or finished (it had ended, and the restart came before its
+ * journal moved to done/). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ VLOG_DEFINE_THIS_MODULE(migration_recover);
 struct recovered {
     const char *vm, *src;
     const struct json *export;  /* "prepare-done"'s, NULL if none. */
-    bool adopt, resumed, ct_done, aborting;
+    bool adopt, resume_wanted, resumed, ct_done, aborting;
     enum mig_state ended;       /* MIG_DONE, _FAILED, _ABORTED; or
                                  * MIG_PREPARING: not ended. */
 };
@@ -52,6 +53,9 @@ read_records(const struct json *records, struct recovered *r)
             r->adopt = adopt && adopt->type == JSON_TRUE;
             break;
         }
+        case NM_JS_RESUME_WANTED:
+            r->resume_wanted = true;
+            break;
         case NM_JS_PREPARE_DONE:
             r->export = nm_json_member(rec.json, "export");
             break;
@@ -128,6 +132,12 @@ migration_recover(struct netmoved *nm, const char *id,
                   migration_state_name(r.ended));
         m->state = r.ended;
         migration_journal_finish(m);
+    } else if (!r.aborting && r.resume_wanted && !m->export) {
+        /* The VM was resumed here while its prepare ran: it runs here, so
+         * prepare again and resume (a rollback would cut its network). */
+        VLOG_INFO("%s: recovery: %s runs here; preparing it again", id, r.vm);
+        m->resume_wanted = true;
+        migration_start(m);
     } else if (r.aborting || !m->export) {
         /* Before resume: roll back whatever was staged. */
         VLOG_INFO("%s: recovery: rolling back %s", id, r.vm);
@@ -135,7 +145,7 @@ migration_recover(struct netmoved *nm, const char *id,
                             r.aborting ? "aborted: " : "");
         migration_end_before_resume(m, r.aborting ? MIG_ABORTED
                                                   : MIG_FAILED);
-    } else if (r.resumed) {
+    } else if (r.resumed || r.resume_wanted) {
         /* After resume: never give up; finish it. */
         VLOG_INFO("%s: recovery: completing the resume of %s", id, r.vm);
         m->ct_delta_done = r.ct_done;

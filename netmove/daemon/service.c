@@ -337,6 +337,45 @@ cmd_confirm(struct unixctl_conn *conn, int argc OVS_UNUSED,
     }
 }
 
+/* left VM [HOST] | paused VM [HOST]: on the source, its migrator's word
+ * that VM left (or paused) for HOST, the destination it was exported to
+ * (no HOST: libvirt's release, which names none). */
+static void
+cmd_evidence(struct unixctl_conn *conn, int argc, const char *argv[],
+             bool paused, struct netmoved *nm)
+{
+    const char *to = argc > 2 ? argv[2] : NULL;
+    char *error = NULL;
+
+    if (!fw_vm_name_valid(argv[1])) {
+        reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
+        return;
+    }
+    int errnum = source_left(nm, argv[1], to, paused, &error);
+    if (errnum && nm_error_is_bad_input(errnum)) {
+        reply_bad_input(conn, "%s", error);
+    } else if (errnum) {
+        unixctl_command_reply_error(conn, error);
+    } else {
+        unixctl_command_reply(conn, paused ? "paused: recorded"
+                              : "left: recorded; the source removes its "
+                                "copy when the destination confirms");
+    }
+    free(error);
+}
+
+static void
+cmd_left(struct unixctl_conn *conn, int argc, const char *argv[], void *nm)
+{
+    cmd_evidence(conn, argc, argv, false, nm);
+}
+
+static void
+cmd_paused(struct unixctl_conn *conn, int argc, const char *argv[], void *nm)
+{
+    cmd_evidence(conn, argc, argv, true, nm);
+}
+
 /* status [VM] */
 static void
 cmd_status(struct unixctl_conn *conn, int argc, const char *argv[],
@@ -409,7 +448,20 @@ cmd_source_verify(struct unixctl_conn *conn, int argc, const char *argv[],
         json_destroy(ips);
         return;
     }
+    /* The source answers only about a migration it served this host. */
+    struct migration *m = migration_find(nm, argv[1]);
+    if (!m || !m->src || strcmp(m->src, argv[2]) || !m->id) {
+        char *msg = xasprintf("no migration of %s from %s here: the source "
+                              "answers only about a migration it served "
+                              "this host", argv[1], argv[2]);
+        unixctl_command_reply_error(conn, msg);
+        free(msg);
+        json_destroy(p);
+        json_destroy(ips);
+        return;
+    }
     json_object_put_string(p, "vm", argv[1]);
+    json_object_put_string(p, "id", m->id);
     for (int i = 3; i < argc; i++) {
         json_array_add(ips, json_string_create(argv[i]));
     }
@@ -461,6 +513,8 @@ register_commands(struct netmoved *nm)
                              cmd_resume_many, nm);
     unixctl_command_register("abort", "VM", 1, 1, cmd_abort, nm);
     unixctl_command_register("confirm", "VM", 1, 1, cmd_confirm, nm);
+    unixctl_command_register("left", "VM [HOST]", 1, 2, cmd_left, nm);
+    unixctl_command_register("paused", "VM [HOST]", 1, 2, cmd_paused, nm);
     unixctl_command_register("status", "[VM]", 0, 1, cmd_status, nm);
     unixctl_command_register("source-verify", "VM SRC [IP...]", 2, 64,
                              cmd_source_verify, nm);

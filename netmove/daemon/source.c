@@ -3,7 +3,17 @@
  * The source changes nothing until 'confirm': 'export' and 'ct-delta' only
  * read (the destination stages its copy meanwhile), 'abort' forgets.  Every
  * handler is idempotent: a destination that retries after a lost reply gets
- * the same outcome. */
+ * the same outcome.
+ *
+ * Being an authenticated peer is not enough to make this host delete a VM:
+ * a confirm removes the VM's port, rules and entries only once this host
+ * has its own evidence that the VM left, to that peer (source_left(): the
+ * migrator's 'netmove left', libvirt's release of the domain); until then
+ * the confirm is held, and answered with an error the destination retries.
+ * Exports cannot wait for such evidence (libvirt asks no source hook before
+ * the destination's Prepare): they serve configured peers, for VMs whose
+ * ports carry their identity here, one migration of a VM at a time, rate
+ * limited per peer. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +49,24 @@ struct nm_source {
     struct ovs_list db_waits;           /* Peer requests waiting on OVSDB. */
     struct ovs_list exports;            /* Exports asking about addresses. */
     struct ovs_list confirms;           /* Confirms removing the VM's port. */
+    struct ovs_list held;               /* Confirms waiting for the evidence
+                                         * that the VM left. */
+    struct shash buckets;               /* By peer: struct export_bucket. */
+};
+
+/* How long a confirm waits for this host's evidence that the VM left,
+ * before it is answered with an error (the destination retries): below the
+ * destination's own timeout for the request (5 s), so that it hears why. */
+#define CONFIRM_HOLD_MS 4000
+
+/* Exports per peer: a token bucket of EXPORT_BURST, refilled at
+ * EXPORT_RATE per second (a host evacuation exports its VMs at once). */
+#define EXPORT_BURST 256
+#define EXPORT_RATE 32
+
+struct export_bucket {
+    double tokens;
+    long long int refilled;             /* time_msec() of the last refill. */
 };
 
 /* A migration leaving this host, until confirmed or aborted. */
@@ -49,6 +77,11 @@ struct outgoing {
     bool confirming;                    /* A confirm is removing it: no
                                          * export replaces it, no abort
                                          * forgets it meanwhile. */
+    bool left;                          /* This host's own evidence that the
+                                         * VM left, to 'dst' (journaled). */
+    long long int paused;               /* time_wall_usec() when the VM was
+                                         * paused for the switch-over, as
+                                         * its migrator said; 0 unknown. */
 };
 
 /* True (with '*errorp') if 'vm' is being confirmed here: its port may be
@@ -111,9 +144,11 @@ get_params(const struct json *params, const char **vm, const char **id,
 }
 
 /* Journals 'step' of migration 'id' of 'vm' to 'peer' (with the members
- * of 'extra', consumed).  A failure is logged: the source's steps are
- * idempotent, and a destination asks again. */
-static void
+ * of 'extra', consumed).  Returns 0 or a negative errno (logged): a step
+ * that changes something (an export the destination will confirm, a
+ * confirm that deletes) must not go on unjournaled; the destination asks
+ * again. */
+static int
 journal_note(struct netmoved *nm, const char *id, const char *vm,
              enum nm_journal_step step, const char *peer, struct json *extra)
 {
@@ -127,6 +162,7 @@ journal_note(struct netmoved *nm, const char *id, const char *vm,
         VLOG_WARN("%s: journal: %s", id, ovs_strerror(-error));
     }
     json_destroy(rec);
+    return error;
 }
 
 /* Migration 'id' has ended here (a failure is logged: recovery then finds
@@ -175,6 +211,29 @@ already_confirmed(struct netmoved *nm, const char *id, const char *vm)
     }
     json_destroy(records);
     return done;
+}
+
+/* Takes a token of 'peer''s export bucket: false if it is empty. */
+static bool
+export_rate_ok(struct netmoved *nm, const char *peer)
+{
+    struct export_bucket *b = shash_find_data(&nm->source->buckets, peer);
+    long long int now = time_msec();
+
+    if (!b) {
+        b = xzalloc(sizeof *b);
+        b->tokens = EXPORT_BURST;
+        b->refilled = now;
+        shash_add(&nm->source->buckets, peer, b);
+    }
+    b->tokens = MIN(EXPORT_BURST, b->tokens + (now - b->refilled)
+                                               * EXPORT_RATE / 1000.0);
+    b->refilled = now;
+    if (b->tokens < 1) {
+        return false;
+    }
+    b->tokens -= 1;
+    return true;
 }
 
 /* ---- requests that read OVSDB ---- */
@@ -242,6 +301,37 @@ export_job_destroy(struct export_job *job)
     free(job);
 }
 
+/* Refuses (-EBUSY, with '*errorp') an export of 'vm' in migration 'id' to
+ * 'peer' while another migration of it is outgoing or being exported
+ * ('self' aside): a second export would replace the first one's entry, and
+ * with it what the first destination may confirm.  The same migration
+ * asked again (a retry) is not another. */
+static int
+export_conflict(struct netmoved *nm, const char *vm, const char *id,
+                const char *peer, const struct export_job *self,
+                char **errorp)
+{
+    const struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
+    const struct export_job *job;
+
+    if (!o) {
+        LIST_FOR_EACH (job, node, &nm->source->exports) {
+            if (job != self && job->o && !strcmp(job->o->vm, vm)
+                && (strcmp(job->o->id, id) || strcmp(job->o->dst, peer))) {
+                o = job->o;
+                break;
+            }
+        }
+    }
+    if (o && (strcmp(o->id, id) || strcmp(o->dst, peer))) {
+        *errorp = xasprintf("%s is being exported to %s (migration %s): a "
+                            "second export is refused until that migration "
+                            "is aborted or confirmed", vm, o->dst, o->id);
+        return -EBUSY;
+    }
+    return 0;
+}
+
 /* Answers 'job' with the export, or an error. */
 static void
 export_finish(struct netmoved *nm, struct export_job *job)
@@ -253,8 +343,12 @@ export_finish(struct netmoved *nm, struct export_job *job)
     char err[NM_ERRLEN] = "";
 
     char *busy = NULL;
-    if (confirming(nm, o->vm, &busy)) {
-        /* A confirm began while this export asked about addresses. */
+    if (confirming(nm, o->vm, &busy)
+        || export_conflict(nm, o->vm, o->id, o->dst, job, &busy)) {
+        /* A confirm began, or another migration's export ended, while this
+         * export asked about addresses. */
+        VLOG_WARN("%s: export of %s to %s refused: %s", o->id, o->vm,
+                  o->dst, busy);
         nm_peers_reply_error(job->req, -EBUSY, "%s", busy);
         free(busy);
         export_job_destroy(job);
@@ -290,13 +384,30 @@ export_finish(struct netmoved *nm, struct export_job *job)
     fw_ruleset_destroy(rs);
     o->ct_base = ct;
 
+    /* An export this host cannot remember is one it could never confirm
+     * or abort after a restart: it fails. */
     struct json *rec = nm_json_object_1("port", json_clone(job->port));
     json_object_put(rec, "learned", learned);
-    journal_note(nm, o->id, o->vm, NM_JS_EXPORT, o->dst, rec);
+    error = journal_note(nm, o->id, o->vm, NM_JS_EXPORT, o->dst, rec);
+    if (error) {
+        nm_peers_reply_error(job->req, -EIO, "%s: journal: cannot record "
+                             "the export of %s: %s", nm->cfg->host, o->vm,
+                             ovs_strerror(-error));
+        json_destroy(result);
+        export_job_destroy(job);
+        return;
+    }
     VLOG_INFO("%s: exported %s to %s", o->id, o->vm, o->dst);
     nm_peers_reply(job->req, result);
     job->o = NULL;
-    outgoing_destroy(shash_replace(&nm->source->outgoing, o->vm, o));
+    struct outgoing *old = shash_replace(&nm->source->outgoing, o->vm, o);
+    if (old) {
+        /* The same migration, exported again: what this host knows of the
+         * VM's departure stays. */
+        o->left = old->left;
+        o->paused = old->paused;
+        outgoing_destroy(old);
+    }
     export_job_destroy(job);
 }
 
@@ -359,7 +470,7 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
     struct export_job *job = xzalloc(sizeof *job);
     struct nmovs_doc *doc = NULL;
     char err[NM_ERRLEN] = "", *msg = NULL;
-    const char *vm, *id;
+    const char *vm, *id = NULL;
     int error;
 
     ovs_list_push_back(&nm->source->exports, &job->node);
@@ -368,10 +479,13 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
     if (error) {
         goto fail;
     }
-    if (confirming(nm, vm, &msg)) {
+    VLOG_INFO("%s: %s asks for the export of %s", id, peer, vm);
+    if (confirming(nm, vm, &msg)
+        || export_conflict(nm, vm, id, peer, job, &msg)) {
         error = -EBUSY;
         goto fail;
     }
+    /* Only a VM that runs here: its ports, found by its identity. */
     error = nmovs_export(nm->db, vm, &doc, err, sizeof err);
     if (error) {
         error = op_error(error);
@@ -428,6 +542,7 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
     return;
 
 fail:
+    VLOG_WARN("%s: export to %s refused: %s", id ? id : "?", peer, msg);
     nm_peers_reply_error(req, error, "%s", msg);
     free(msg);
     export_job_destroy(job);
@@ -477,15 +592,20 @@ src_ct_delta(void *nm_, const char *peer, const struct json *params,
 }
 
 /* confirm {vm, id, ips} -> {ports, fw_objects, ct_entries}: the destination
- * has committed its copy; the source's goes.  The port's removal is a step
- * of the loop (confirm_async() starts it, source_run() ends it with
- * confirm_finish()); the firewall and conntrack removals are netlink
- * exchanges with the kernel. */
+ * has committed its copy; the source's goes, once this host has its own
+ * evidence that the VM left to that destination (source_left()); until
+ * then the confirm is held (CONFIRM_HOLD_MS), then answered with an error
+ * that the destination retries.  The port's removal is a step of the loop
+ * (confirm_start() starts it, source_run() ends it with confirm_finish());
+ * the firewall and conntrack removals are netlink exchanges with the
+ * kernel. */
 struct confirm_job {
-    struct ovs_list node;               /* In the source's 'confirms'. */
+    struct ovs_list node;               /* In the source's 'confirms', or
+                                         * 'held'. */
     struct nm_peer_req *req;
     char *peer, *vm, *id;
     struct nmovs_op *op;                /* Removing the VM's port. */
+    long long int deadline;             /* Held: answered by then. */
 };
 
 static struct json *
@@ -497,6 +617,68 @@ confirm_result(size_t n_ports, size_t n_fw, size_t n_ct)
     json_object_put(result, "fw_objects", json_integer_create(n_fw));
     json_object_put(result, "ct_entries", json_integer_create(n_ct));
     return result;
+}
+
+static void
+confirm_job_destroy(struct confirm_job *job)
+{
+    ovs_list_remove(&job->node);
+    nmovs_op_destroy(job->op);
+    free(job->peer);
+    free(job->vm);
+    free(job->id);
+    free(job);
+}
+
+/* Starts removing what 'o' (the outgoing entry 'job' is authorized for)
+ * holds, or answers 'job' with an error.  Nothing is removed unless the
+ * journal says so first: a restart must know a confirm had begun. */
+static void
+confirm_start(struct netmoved *nm, struct confirm_job *job,
+              struct outgoing *o)
+{
+    int error = journal_note(nm, job->id, job->vm, NM_JS_CONFIRM_BEGIN,
+                             job->peer, NULL);
+    if (error) {
+        nm_peers_reply_error(job->req, -EIO, "%s: journal: cannot record "
+                             "the confirm of %s (%s): nothing removed",
+                             nm->cfg->host, job->vm, ovs_strerror(-error));
+        confirm_job_destroy(job);
+        return;
+    }
+    o->confirming = true;
+    const char *vm = job->vm;
+    job->op = nmovs_remove_start(nm->db, &vm, 1, 5000);
+    ovs_list_push_back(&nm->source->confirms, &job->node);
+}
+
+/* A held confirm: the evidence came ('timed_out' false) or not in time. */
+static void
+confirm_unhold(struct netmoved *nm, struct confirm_job *job, bool timed_out)
+{
+    struct outgoing *o;
+    char *error = NULL;
+
+    ovs_list_remove(&job->node);
+    ovs_list_init(&job->node);
+    if (timed_out) {
+        VLOG_INFO("%s: confirm of %s by %s: no evidence in %d ms that it "
+                  "left this host; it keeps everything", job->id, job->vm,
+                  job->peer, CONFIRM_HOLD_MS);
+        nm_peers_reply_error(job->req, -EAGAIN, "%s: %s has not left this "
+                             "host as far as it knows (no 'netmove left', no "
+                             "release by libvirt yet): its port, rules and "
+                             "entries stay until it has; retry",
+                             nm->cfg->host, job->vm);
+    } else if (!(o = authorized(nm, job->vm, job->id, job->peer, &error))
+               || confirming(nm, job->vm, &error)) {
+        nm_peers_reply_error(job->req, o ? -EBUSY : -EINVAL, "%s", error);
+        free(error);
+    } else {
+        confirm_start(nm, job, o);
+        return;
+    }
+    confirm_job_destroy(job);
 }
 
 static void
@@ -527,31 +709,35 @@ confirm_async(void *nm_, const char *peer, const struct json *params,
         errnum = -EBUSY;
         goto out_reply;
     }
-    o->confirming = true;
-    journal_note(nm, id, vm, NM_JS_CONFIRM_BEGIN, peer, NULL);
-    struct confirm_job *job = xzalloc(sizeof *job);
+
+    struct confirm_job *job = xzalloc(sizeof *job), *held;
+    ovs_list_init(&job->node);
     job->req = req;
     job->peer = xstrdup(peer);
     job->vm = xstrdup(vm);
     job->id = xstrdup(id);
-    job->op = nmovs_remove_start(nm->db, &vm, 1, 5000);
-    ovs_list_push_back(&nm->source->confirms, &job->node);
+    if (o->left) {
+        confirm_start(nm, job, o);
+        return;
+    }
+    /* Held until this host knows the VM left.  A confirm asked again
+     * replaces the one held (whose asker gave up). */
+    LIST_FOR_EACH_SAFE (held, node, &nm->source->held) {
+        if (!strcmp(held->vm, vm)) {
+            nm_peers_reply_error(held->req, -EAGAIN, "superseded by a "
+                                 "later confirm of %s", vm);
+            confirm_job_destroy(held);
+        }
+    }
+    VLOG_INFO("%s: confirm of %s by %s held: this host has no evidence yet "
+              "that %s left", id, vm, peer, vm);
+    job->deadline = time_msec() + CONFIRM_HOLD_MS;
+    ovs_list_push_back(&nm->source->held, &job->node);
     return;
 
 out_reply:
     nm_peers_reply_error(req, errnum, "%s", error);
     free(error);
-}
-
-static void
-confirm_job_destroy(struct confirm_job *job)
-{
-    ovs_list_remove(&job->node);
-    nmovs_op_destroy(job->op);
-    free(job->peer);
-    free(job->vm);
-    free(job->id);
-    free(job);
 }
 
 /* The port is gone (or its removal failed: 'error'): the rest, then the
@@ -658,8 +844,17 @@ src_abort(void *nm_, const char *peer, const struct json *params,
     if (error) {
         return error;
     }
-    /* An export of it still under way, for that peer: it ends here. */
+    /* An export of it still under way, for that peer: it ends here; so
+     * does a confirm of it waiting for the evidence. */
     export_cancel(nm, vm, id, peer);
+    struct confirm_job *held;
+    LIST_FOR_EACH_SAFE (held, node, &nm->source->held) {
+        if (!strcmp(held->vm, vm) && !strcmp(held->id, id)
+            && !strcmp(held->peer, peer)) {
+            nm_peers_reply_error(held->req, -ECANCELED, "aborted");
+            confirm_job_destroy(held);
+        }
+    }
     if (!shash_find(&nm->source->outgoing, vm)) {
         *resultp = json_object_create();  /* Nothing exported: nothing kept. */
         return 0;
@@ -698,27 +893,129 @@ src_locate(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
     return 0;
 }
 
-/* verify {vm, ips, macs} -> {ports, fw_objects, ct_entries, fdb}: what the
- * source still holds of a VM that should have left, and where its bridge
- * has learned the VM's MACs ("macs", or MACs among "ips"): a port other
- * than the uplink is a stale entry ("fdb_error" if the table could not be
- * read). */
+/* The addresses of 'vm' that this host exported to 'peer' in migration
+ * 'id', from that export's journal (kept after the migration ended), into
+ * 'addrs'.  False, with '*errorp', if this host served 'peer' no such
+ * export: a peer asks only about a migration it is part of. */
+static bool
+verify_authorized(struct netmoved *nm, const char *vm, const char *id,
+                  const char *peer, struct nm_vm_addrs *addrs, char **errorp)
+{
+    struct json *records = nm_journal_read(nm->journal, NM_JOURNAL_SOURCE, id);
+    const struct json *port = NULL, *learned = NULL;
+    char err[NM_ERRLEN];
+
+    memset(addrs, 0, sizeof *addrs);
+    for (size_t i = 0; records && i < json_array(records)->n; i++) {
+        struct nm_journal_rec rec;
+        const struct json *p;
+        if (nm_journal_rec_parse(json_array(records)->elems[i], &rec)
+            && rec.role == NM_JOURNAL_SOURCE && rec.step == NM_JS_EXPORT
+            && !strcmp(rec.vm, vm)
+            && (p = nm_json_member(rec.json, "peer")) != NULL
+            && p->type == JSON_STRING && !strcmp(json_string(p), peer)) {
+            port = nm_json_member(rec.json, "port");
+            learned = nm_json_member(rec.json, "learned");
+        }
+    }
+    bool ok = port != NULL;
+    if (!ok) {
+        *errorp = xasprintf("no export of %s to %s in migration %s here",
+                            vm, peer, id);
+    } else if (nm_vm_addrs_from_doc(port, NULL, 0, addrs, err, sizeof err)
+               || (learned && nm_vm_addrs_add_learned(addrs, learned,
+                                                      err, sizeof err))) {
+        VLOG_WARN("%s: verify: %s", id, err);
+    }
+    json_destroy(records);
+    return ok;
+}
+
+/* The addresses among params "ips" that are the VM's ('vm_ct'): a peer
+ * learns nothing of another VM's conntrack entries. */
+static void
+verify_ips(const struct json *params, const struct ct_filter *vm_ct,
+           struct ct_filter *filter)
+{
+    const struct json *ips = nm_json_member(params, "ips");
+
+    memset(filter, 0, sizeof *filter);
+    for (size_t i = 0; ips && ips->type == JSON_ARRAY
+                       && i < json_array(ips)->n; i++) {
+        const struct json *ip = json_array(ips)->elems[i];
+        struct fw_ct_addr a;
+        if (ip->type != JSON_STRING
+            || fw_ct_addr_parse(json_string(ip), &a)) {
+            continue;
+        }
+        for (size_t k = 0; k < vm_ct->n_addrs; k++) {
+            const struct fw_ct_addr *b = &vm_ct->addrs[k];
+            if (a.family == b->family
+                && !memcmp(a.bytes, b->bytes, a.family == AF_INET ? 4 : 16)) {
+                filter->addrs = xrealloc(filter->addrs, (filter->n_addrs + 1)
+                                                        * sizeof a);
+                filter->addrs[filter->n_addrs++] = a;
+                break;
+            }
+        }
+    }
+}
+
+/* Params with only the MACs of params "macs" and "ips" that are the VM's
+ * ('addrs'): a peer learns nothing of another VM's place in the MAC
+ * table. */
+static struct json *
+verify_macs(const struct json *params, const struct nm_vm_addrs *addrs)
+{
+    static const char *const members[] = { "macs", "ips" };
+    struct json *macs = json_array_create_empty();
+
+    for (size_t m = 0; m < ARRAY_SIZE(members); m++) {
+        const struct json *list = nm_json_member(params, members[m]);
+        for (size_t i = 0; list && list->type == JSON_ARRAY
+                           && i < json_array(list)->n; i++) {
+            const struct json *v = json_array(list)->elems[i];
+            struct eth_addr mac;
+            if (v->type != JSON_STRING
+                || !eth_addr_from_string(json_string(v), &mac)) {
+                continue;
+            }
+            for (size_t k = 0; k < addrs->n_ifaces; k++) {
+                if (eth_addr_equals(mac, addrs->ifaces[k].mac)) {
+                    json_array_add(macs, json_string_create(json_string(v)));
+                    break;
+                }
+            }
+        }
+    }
+    return nm_json_object_1("macs", macs);
+}
+
+/* verify {vm, id, ips, macs} -> {ports, fw_objects, ct_entries, fdb}: what
+ * the source still holds of a VM that should have left, and where its
+ * bridge has learned the VM's MACs ("macs", or MACs among "ips"): a port
+ * other than the uplink is a stale entry ("fdb_error" if the table could
+ * not be read).  Only for the peer this host exported the VM to in
+ * migration "id", and only about that VM's addresses and MACs. */
 static int
-src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
+src_verify(void *nm_, const char *peer, const struct json *params,
            struct json **resultp, char **errorp)
 {
     struct netmoved *nm = nm_;
     struct nmovs_doc *doc = NULL;
     struct fw_ruleset *rs = NULL;
     struct ct_table *ct = NULL;
-    struct ct_filter filter = { .n_addrs = 0 };
     struct fw_counts counts = { 0 };
+    struct nm_vm_addrs addrs;
     char err[NM_ERRLEN];
     const char *vm, *id;
 
-    int error = get_params(params, &vm, &id, false, errorp);
+    int error = get_params(params, &vm, &id, true, errorp);
     if (error) {
         return error;
+    }
+    if (!verify_authorized(nm, vm, id, peer, &addrs, errorp)) {
+        return -EINVAL;
     }
     size_t n_ports = nmovs_export(nm->db, vm, &doc, err, sizeof err)
                      ? 0 : nmovs_doc_n_ports(doc);
@@ -728,18 +1025,10 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
     }
     fw_ruleset_destroy(rs);
 
-    const struct json *ips = nm_json_member(params, "ips");
-    for (size_t i = 0; ips && ips->type == JSON_ARRAY
-                       && i < json_array(ips)->n; i++) {
-        const struct json *ip = json_array(ips)->elems[i];
-        struct fw_ct_addr a;
-        if (ip->type == JSON_STRING
-            && !fw_ct_addr_parse(json_string(ip), &a)) {
-            filter.addrs = xrealloc(filter.addrs,
-                                    (filter.n_addrs + 1) * sizeof a);
-            filter.addrs[filter.n_addrs++] = a;
-        }
-    }
+    struct ct_filter vm_ct, filter;
+    nm_vm_addrs_ct_filter(&addrs, &vm_ct);
+    verify_ips(params, &vm_ct, &filter);
+    free(vm_ct.addrs);
     size_t n_ct = 0;
     if (filter.n_addrs && !ct_export(&filter, &ct, err, sizeof err)) {
         n_ct = ct_table_count(ct);
@@ -753,12 +1042,15 @@ src_verify(void *nm_, const char *peer OVS_UNUSED, const struct json *params,
                     json_integer_create(counts.tables + counts.chains
                                         + counts.sets + counts.rules));
     json_object_put(result, "ct_entries", json_integer_create(n_ct));
+    struct json *scoped = verify_macs(params, &addrs);
     struct json *fdb;
-    if (nm_verify_source_fdb(nm->cfg, params, &fdb, err, sizeof err)) {
+    if (nm_verify_source_fdb(nm->cfg, scoped, &fdb, err, sizeof err)) {
         json_object_put_string(result, "fdb_error", err);
     } else {
         json_object_put(result, "fdb", fdb);
     }
+    json_destroy(scoped);
+    nm_vm_addrs_destroy(&addrs);
     *resultp = result;
     return 0;
 }
@@ -838,6 +1130,11 @@ source_run(struct netmoved *nm)
             confirm_finish(nm, cj, error);
         }
     }
+    LIST_FOR_EACH_SAFE (cj, node, &nm->source->held) {
+        if (now >= cj->deadline) {
+            confirm_unhold(nm, cj, true);
+        }
+    }
 }
 
 void
@@ -858,13 +1155,29 @@ source_wait(struct netmoved *nm)
     LIST_FOR_EACH (cj, node, &nm->source->confirms) {
         nmovs_op_wait(cj->op);
     }
+    LIST_FOR_EACH (cj, node, &nm->source->held) {
+        poll_timer_wait_until(cj->deadline);
+    }
 }
 
 static void
 export_async(void *nm_, const char *peer, const struct json *params,
              struct nm_peer_req *req)
 {
-    after_db_sync(nm_, NULL, peer, params, req)->begin = export_begin;
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+    struct netmoved *nm = nm_;
+
+    if (!export_rate_ok(nm, peer)) {
+        VLOG_WARN_RL(&rl, "%s asks for exports faster than %d a second "
+                     "(%d at once): refused", peer, EXPORT_RATE,
+                     EXPORT_BURST);
+        nm_peers_reply_error(req, -EBUSY, "%s: too many exports asked by "
+                             "%s (at most %d at once, %d a second): retry "
+                             "later", nm->cfg->host, peer, EXPORT_BURST,
+                             EXPORT_RATE);
+        return;
+    }
+    after_db_sync(nm, NULL, peer, params, req)->begin = export_begin;
 }
 
 static void
@@ -891,7 +1204,7 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
     const struct json_array *a = json_array(records);
     const struct json *port = NULL, *learned = NULL;
     const char *vm = NULL, *peer = NULL;
-    bool ended = false;
+    bool ended = false, left = false;
     char err[NM_ERRLEN];
 
     for (size_t i = 0; i < a->n; i++) {
@@ -911,6 +1224,9 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
             port = nm_json_member(rec.json, "port");
             learned = nm_json_member(rec.json, "learned");
             ended = false;
+            break;
+        case NM_JS_LEFT:
+            left = true;
             break;
         case NM_JS_CONFIRM_DONE:
         case NM_JS_ABORTED:
@@ -932,6 +1248,7 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
     o->vm = xstrdup(vm);
     o->id = xstrdup(id);
     o->dst = xstrdup(peer);
+    o->left = left;
     if (nm_vm_addrs_from_doc(port, NULL, 0, &o->addrs, err, sizeof err)
         || (learned && nm_vm_addrs_add_learned(&o->addrs, learned,
                                                err, sizeof err))) {
@@ -950,6 +1267,8 @@ source_init(struct netmoved *nm)
     ovs_list_init(&nm->source->db_waits);
     ovs_list_init(&nm->source->exports);
     ovs_list_init(&nm->source->confirms);
+    ovs_list_init(&nm->source->held);
+    shash_init(&nm->source->buckets);
 
     nm_peers_register_async(nm->peers, "export", export_async, nm);
     nm_peers_register(nm->peers, "ct-delta", src_ct_delta, nm);
@@ -981,6 +1300,11 @@ source_destroy(struct netmoved *nm)
         nm_peers_reply_error(cj->req, -ESHUTDOWN, "netmoved exiting");
         confirm_job_destroy(cj);
     }
+    LIST_FOR_EACH_SAFE (cj, node, &nm->source->held) {
+        nm_peers_reply_error(cj->req, -ESHUTDOWN, "netmoved exiting");
+        confirm_job_destroy(cj);
+    }
+    shash_destroy_free_data(&nm->source->buckets);
 
     SHASH_FOR_EACH (node, &nm->source->outgoing) {
         outgoing_destroy(node->data);
@@ -1006,4 +1330,50 @@ source_outgoing_to_json(const struct netmoved *nm)
         json_array_add(out, json_string_create(node->name));
     }
     return out;
+}
+
+int
+source_left(struct netmoved *nm, const char *vm, const char *to, bool paused,
+            char **errorp)
+{
+    struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
+
+    if (!o) {
+        *errorp = xasprintf("no export of %s is outgoing here: nothing to "
+                            "record", vm);
+        return -ENOENT;
+    }
+    if (to && strcmp(to, o->dst)) {
+        VLOG_WARN("%s: evidence that %s %s to %s refused: it was exported "
+                  "to %s", o->id, vm, paused ? "paused" : "left", to, o->dst);
+        *errorp = xasprintf("HOST: %s was exported to %s (migration %s), "
+                            "not to %s: refused", vm, o->dst, o->id, to);
+        return -EINVAL;
+    }
+    if (paused) {
+        if (!o->paused) {
+            o->paused = time_wall_usec();
+            VLOG_INFO("%s: %s paused for its switch-over to %s", o->id, vm,
+                      o->dst);
+        }
+        return 0;
+    }
+    if (!o->left) {
+        int error = journal_note(nm, o->id, vm, NM_JS_LEFT, o->dst, NULL);
+        if (error) {
+            *errorp = xasprintf("journal: cannot record that %s left: %s",
+                                vm, ovs_strerror(-error));
+            return -EIO;
+        }
+        o->left = true;
+        VLOG_INFO("%s: %s left this host, to %s", o->id, vm, o->dst);
+    }
+    /* The confirms that waited for it go on. */
+    struct confirm_job *held;
+    LIST_FOR_EACH_SAFE (held, node, &nm->source->held) {
+        if (!strcmp(held->vm, vm)) {
+            confirm_unhold(nm, held, false);
+        }
+    }
+    return 0;
 }

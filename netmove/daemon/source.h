@@ -28,6 +28,19 @@ void source_recover(struct netmoved *nm, const char *id,
  * confirmed yet: the source keeps everything of it. */
 bool source_is_outgoing(const struct netmoved *nm, const char *vm);
 
+/* This host's own evidence that 'vm', exported and not yet confirmed,
+ * left it ('paused' false: its migrator says the outgoing migration
+ * completed, 'netmove left' or libvirt's release of the domain) or was
+ * paused for its switch-over ('paused' true, recorded for the timeline),
+ * to 'to' (NULL: to whichever destination the export went, as libvirt's
+ * release, which does not name it).  Only then does a confirm from that
+ * destination remove the VM's port, rules and entries (a confirm waiting
+ * for it goes on).  Returns 0, -ENOENT (nothing of 'vm' is outgoing),
+ * -EINVAL ('to' is not the destination it was exported to: refused) or
+ * -EIO (the journal could not record it), with '*errorp' set. */
+int source_left(struct netmoved *nm, const char *vm, const char *to,
+                bool paused, char **errorp);
+
 /* The VMs outgoing, as a JSON array of their names. */
 struct json *source_outgoing_to_json(const struct netmoved *nm);
 

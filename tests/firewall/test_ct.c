@@ -234,6 +234,45 @@ test_refusal_named(void **state OVS_UNUSED)
     ct_table_destroy(tab);
 }
 
+/* A scoped import refuses a table with one entry out of the VM's scope
+ * before the first request: nothing is sent, nothing is written. */
+static void
+test_scoped_refusal_sends_nothing(void **state OVS_UNUSED)
+{
+    struct fw_ct_addr vm_addr;
+    struct ct_filter addrs = { 1, &vm_addr, false, 0 };
+    struct ct_scope scope = { &addrs, 0, 0 };
+    struct ct_table *tab = ct_table_create();
+    size_t created = 1, updated = 1, deleted = 1;
+    struct nf_conntrack *other = entry(11);
+    struct in_addr a;
+    char err[256] = "";
+
+    assert_int_equal(fw_ct_addr_parse("198.18.1.1", &vm_addr), 0);
+    inet_pton(AF_INET, "198.18.2.2", &a);     /* Another VM's connection. */
+    nfct_set_attr_u32(other, ATTR_ORIG_IPV4_SRC, a.s_addr);
+    ct_table_add(tab, entry(10));
+    ct_table_add(tab, other);
+    reset(0, -1);
+    assert_int_equal(ct_import_scoped(tab, &scope, &created, &updated,
+                                      &deleted, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "entries[1].snat: source 198.18.2.2 is not an "
+                        "address of the VM");
+    assert_int_equal(n_sendto, 0);
+    assert_int_equal(created + updated + deleted, 0);
+    ct_table_destroy(tab);
+
+    /* The VM's own entry alone goes through. */
+    tab = ct_table_create();
+    ct_table_add(tab, entry(10));
+    reset(0, -1);
+    assert_int_equal(ct_import_scoped(tab, &scope, &created, &updated,
+                                      &deleted, err, sizeof err), 0);
+    assert_int_equal(created, 1);
+    assert_int_equal(n_create, 1);
+    ct_table_destroy(tab);
+}
+
 int
 main(void)
 {
@@ -245,6 +284,7 @@ main(void)
         cmocka_unit_test(test_create_exists_update),
         cmocka_unit_test(test_gone_deleted),
         cmocka_unit_test(test_refusal_named),
+        cmocka_unit_test(test_scoped_refusal_sends_nothing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,10 @@
 #                        netmove's QMP monitor
 #   release end *     -> netmove abort UUID (incoming never resumed)
 #                                                release end migrated
-#                                                  -> netmove confirm UUID
+#                                                  -> netmove left UUID (the
+#                                                  source's own evidence; the
+#                                                  destination's confirm then
+#                                                  removes its copy)
 # UUID: the domain's, which libvirt puts on its OVS port as vm-id.
 set -eu
 . "$(dirname "$0")/lib.bash"
@@ -266,26 +269,26 @@ pass "NETMOVE_PREPARE=0: migrate calls nothing (resume prepares), marker kept"
 hook "vm1" vm1 stopped end -
 expect 0
 hook "vm1" vm1 release end migrated
-expect 0 "confirm $UUID"
+expect 0 "left $UUID"
 hook "vm1" vm1 release end -          # libvirt < 10.5.0 gives no reason
-expect 0 "confirm $UUID"
+expect 0 "left $UUID"
 for reason in shutdown destroyed crashed saved failed daemon; do
 	hook "vm1" vm1 release end "$reason"
 	expect 0
 done
-touch "$TMP/ctl/fail-confirm"
+touch "$TMP/ctl/fail-left"
 hook "vm1" vm1 release end migrated
-expect 0 "confirm $UUID"                # too late to stop anything: exit 0, logged
-grep -q "netmove confirm exited 1" "$TMP/hook.log" || fail "failed confirm not logged"
-rm -f "$TMP/ctl/fail-confirm"
-pass "source: release migrated (or '-') -> confirm; other reasons nothing; a failure is logged"
+expect 0 "left $UUID"                # too late to stop anything: exit 0, logged
+grep -q "netmove left exited 1" "$TMP/hook.log" || fail "failed left not logged"
+rm -f "$TMP/ctl/fail-left"
+pass "source: release migrated (or '-') -> left (the source's evidence); other reasons nothing; a failure is logged"
 
 # --- VM id: the domain's <uuid> by default, its name on request ---
 hook "vm1" vm1 release end migrated
-expect 0 "confirm $UUID"
+expect 0 "left $UUID"
 echo "NETMOVE_VM_ID=name" >>"$TMP/hook.conf"
 hook "vm1" vm1 release end migrated
-expect 0 "confirm vm1"
+expect 0 "left vm1"
 sed -i '/NETMOVE_VM_ID/d' "$TMP/hook.conf"
 pass "VM id: the domain's <uuid> by default (libvirt's vm-id), NETMOVE_VM_ID=name the name"
 
@@ -427,22 +430,32 @@ wait_until 10 grep -q "watch-qmp: vm1: waiting for the incoming migration" "$TMP
 '{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:$TMP/mig.sock\"}}' |
 timeout 10 socat -t 0.3 - UNIX-CONNECT:$TMP/src.qmp >$TMP/migrate.out" >"$TMP/lab.out" 2>&1 ||
 	fail "real: lab migrate: $(cat "$TMP/lab.out")"
-wait_until 30 grep -q "netmove watch-qmp vm1 exited" "$TMP/dst.log" || fail "real: the watcher did not finish"
-grep -q "netmove watch-qmp vm1 exited 0" "$TMP/dst.log" || fail "real: watch-qmp failed: $(cat "$TMP/dst.log")"
-[ ! -e "$TMP/dst-state/vm1.incoming" ] || fail "real: marker left after the resume"
+# The resume prepares (NETMOVE_PREPARE=0): vm1 is exported, and the
+# destination's confirm waits for the source's own evidence, which only
+# the source's hook gives (libvirt's release, after QEMU's migration).
+wait_until 20 sh -c "NETMOVE_CTL=$R1/netmoved.ctl $TOP/build/netmove status | jq -e '.outgoing | index(\"vm1\")' >/dev/null" ||
+	fail "real: host1 never exported vm1: $(cat "$TMP/dst.log")"
+sleep 1
+ovs-vsctl --db="unix:$R1/db.sock" list-ports br-int | grep -qx tap-vm1 ||
+	fail "real: the source removed vm1's port before its own evidence that vm1 left"
+grep -q "netmove watch-qmp vm1 exited" "$TMP/dst.log" && fail "real: resume done before the source's evidence"
 
 HOOK_CONF=$TMP/src.conf
 hook "vm1" vm1 stopped end -
 [ "$hook_rc" = 0 ] || fail "real: source stopped exited $hook_rc"
 hook "vm1" vm1 release end migrated
 [ "$hook_rc" = 0 ] || fail "real: source release exited $hook_rc"
-grep -q "netmove confirm vm1" "$TMP/src.log" || fail "real: source hook did not confirm"
-! grep -q "netmove confirm exited" "$TMP/src.log" || fail "real: confirm failed: $(cat "$TMP/src.log")"
+grep -q "netmove left vm1" "$TMP/src.log" || fail "real: source hook did not give its evidence (left)"
+! grep -q "netmove left exited" "$TMP/src.log" || fail "real: left failed: $(cat "$TMP/src.log")"
+
+wait_until 30 grep -q "netmove watch-qmp vm1 exited" "$TMP/dst.log" || fail "real: the watcher did not finish"
+grep -q "netmove watch-qmp vm1 exited 0" "$TMP/dst.log" || fail "real: watch-qmp failed: $(cat "$TMP/dst.log")"
+[ ! -e "$TMP/dst-state/vm1.incoming" ] || fail "real: marker left after the resume"
 
 # Read back: the port moved (ovs-vsctl), the client reaches vm1 (ping).
 ovs-vsctl --db="unix:$R1/db.sock" list-ports br-int | grep -qx tap-vm1 && fail "real: source port still there"
 [ "$(ovs-vsctl --db="unix:$R2/db.sock" get Interface tap-vm1 external_ids:vm-id | tr -d '"')" = vm1 ] ||
 	fail "real: destination port lacks vm-id=vm1"
 [ "$(pings client "$ip4" 3)" = 3 ] || fail "real: client cannot reach vm1 after the move"
-pass "real netmoved: hook sequence of both sides; QEMU's RESUME -> detached watch-qmp -> resume (no --from); source confirm exit 0; port moved, client reaches vm1"
+pass "real netmoved: hook sequence of both sides; QEMU's RESUME -> detached watch-qmp -> resume (no --from); the source keeps vm1's port until its hook's release gives 'left', then the confirm removes it; client reaches vm1"
 grep "resume called" "$TMP/dst.log" | sed 's/^/  /'

@@ -25,6 +25,7 @@
 #include "garp/garp.h"
 #include "netmove/common/config.h"
 #include "netmove/common/config-private.h"
+#include "netmove/common/error.h"
 #include "netmove/common/json.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/mig_ops.h"
@@ -253,10 +254,13 @@ fake_vm_iface_by_mac(struct netmoved *nm_ OVS_UNUSED,
 }
 
 static int
-fake_fw_import(struct netmoved *nm_ OVS_UNUSED, struct fw_ruleset *rs,
-               char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+fake_fw_import(struct netmoved *nm_ OVS_UNUSED, const char *vm,
+               struct fw_ruleset *rs, char *err OVS_UNUSED,
+               size_t errlen OVS_UNUSED)
 {
-    call("fw-import %s", fw_ruleset_vm(rs));
+    /* The real one (fw_import_scoped()) confines the import to 'vm'. */
+    assert_string_equal(vm, fw_ruleset_vm(rs));
+    call("fw-import %s", vm);
     return 0;
 }
 
@@ -270,11 +274,16 @@ fake_fw_remove(struct netmoved *nm_ OVS_UNUSED, const char *vm, size_t *n,
 }
 
 static int
-fake_ct_import(struct netmoved *nm_ OVS_UNUSED,
-               const struct ct_table *tab OVS_UNUSED, size_t *c, size_t *u,
+fake_ct_import(struct netmoved *nm_ OVS_UNUSED, const struct ct_scope *scope,
+               const struct ct_table *tab, size_t *c, size_t *u,
                size_t *d, char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
 {
-    call("ct-import");
+    char why[NM_ERRLEN];
+
+    /* What reaches the kernel is in the VM's scope, and the scope is the
+     * VM's addresses. */
+    assert_int_equal(ct_table_check_scope(tab, scope, why, sizeof why), 0);
+    call("ct-import %zu addrs", scope->vm_addrs->n_addrs);
     if (c) {
         *c = *u = *d = 0;
     }
@@ -826,6 +835,120 @@ test_retry_backoff(void **state OVS_UNUSED)
     assert_steps(m->id, FULL_STEPS);
 }
 
+/* ---- a source's documents, confined to the VM (issue 10, item 3) ---- */
+
+#define CT_DOC(DELTA, ENTRIES, GONE) \
+    "{\"format\": \"netmove-conntrack\", \"version\": 1, " \
+    "\"delta\": " DELTA ", \"columns\": [\"family\", \"proto\", " \
+    "\"src\", \"dst\", \"sport\", \"dport\", \"zone\", " \
+    "\"icmp_type\", \"icmp_code\", \"icmp_id\", \"status\", " \
+    "\"timeout\"], \"entries\": [" ENTRIES "], \"gone\": [" GONE "]}"
+
+/* The export of "vm1" (198.18.0.10) with 'fw_vm''s firewall document and
+ * conntrack document 'ct' (NULL: none). */
+static struct json *
+export_with(const char *fw_vm, const char *ct)
+{
+    struct json *x = export_doc();
+    struct fw_ruleset *rs = fw_ruleset_create(fw_vm);
+
+    json_object_put(x, "fw", fw_ruleset_to_json(rs));
+    fw_ruleset_destroy(rs);
+    if (ct) {
+        json_object_put(x, "ct", json_from_string(ct));
+    }
+    return x;
+}
+
+/* Answers the export with 'x': prepare fails as bad input naming 'what',
+ * with no conntrack import, and a firewall import only if 'fw_ok'. */
+static void
+prepare_refused(struct json *x, bool fw_ok, const char *what)
+{
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+
+    migration_start(m);
+    pending("h1", "export");
+    answer(x, NULL);
+    migrations_run(&nm);
+    assert_true(m->state == MIG_FAILED || m->ending);
+    assert_true(m->bad_input);
+    if (!strstr(m->last_error, what)) {
+        fail_msg("'%s' not in '%s'", what, m->last_error);
+    }
+    assert_true(!strstr(ds_cstr(&fake.calls), "fw-import") != fw_ok);
+    assert_null(strstr(ds_cstr(&fake.calls), "ct-import"));
+}
+
+static void
+test_fw_doc_of_another_vm(void **state OVS_UNUSED)
+{
+    prepare_refused(export_with("vm2", NULL), false,
+                    "firewall: vm: \"vm2\" is not the VM being moved (vm1)");
+}
+
+static void
+test_ct_precopy_of_another_address(void **state OVS_UNUSED)
+{
+    prepare_refused(export_with("vm1", CT_DOC(
+        "false", "[\"ipv4\", 6, \"198.18.0.10\", \"198.18.1.1\", 40000, "
+        "80, 0, null, null, null, 14, 300], [\"ipv4\", 6, \"198.18.0.11\", "
+        "\"198.18.1.1\", 40000, 80, 0, null, null, null, 14, 300]", "")), true,
+        "conntrack: entries[1]: neither 198.18.0.11 nor 198.18.1.1 is an "
+        "address of the VM");
+}
+
+static void
+test_ct_precopy_huge_timeout(void **state OVS_UNUSED)
+{
+    prepare_refused(export_with("vm1", CT_DOC(
+        "false", "[\"ipv4\", 6, \"198.18.0.10\", \"198.18.1.1\", 40000, "
+        "80, 0, null, null, null, 14, 4294967295]", "")), true,
+        "conntrack: entries[0].timeout: 4294967295 s is over the limit");
+}
+
+/* A delta whose "gone" names another VM's connection: nothing deleted, no
+ * confirm (the source keeps its copy), the migration fails as bad input
+ * rather than asking again for the same document. */
+static void
+test_ct_delta_gone_of_another_address(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+
+    migration_resume(m);
+    pending("h1", "ct-delta");
+    ds_clear(&fake.calls);
+    answer(json_from_string("{\"ct\": " CT_DOC(
+        "true", "", "[\"ipv4\", 6, \"198.18.0.10\", \"198.18.1.1\", "
+        "40000, 80, 0], [\"ipv4\", 6, \"198.18.3.3\", \"198.18.1.1\", "
+        "40000, 22, 0]") "}"), NULL);
+    assert_int_equal(m->state, MIG_FAILED);
+    assert_true(m->bad_input);
+    assert_non_null(strstr(m->last_error, "gone[1]: neither 198.18.3.3"));
+    assert_null(strstr(ds_cstr(&fake.calls), "ct-import"));
+    assert_int_equal(fake.n_reqs, 0);
+    char *last = journal_last_step(m->id);
+    assert_string_equal(last, "failed");
+    free(last);
+}
+
+/* The VM's own delta goes to the kernel with the VM's addresses. */
+static void
+test_ct_delta_of_the_vm(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+
+    migration_resume(m);
+    pending("h1", "ct-delta");
+    ds_clear(&fake.calls);
+    answer(json_from_string("{\"ct\": " CT_DOC(
+        "true", "[\"ipv4\", 6, \"198.18.0.10\", \"198.18.1.1\", 40001, "
+        "80, 0, null, null, null, 14, 300]", "[\"ipv4\", 6, "
+        "\"198.18.0.10\", \"198.18.1.1\", 40000, 80, 0]") "}"), NULL);
+    assert_called("ct-import 1 addrs");
+    pending("h1", "confirm");
+}
+
 /* Announcement rounds of an earlier migration of the same VM (here, away,
  * back within seconds) are not this migration's first frame. */
 static void
@@ -877,6 +1000,8 @@ static const struct expect dst_expect[NM_JS_N] = {
     [NM_JS_PREPARE_BEGIN] = { true, MIG_FAILED, true, "abort", true },
     /* Prepared: stays, awaiting resume or abort. */
     [NM_JS_PREPARE_DONE] = { true, MIG_PREPARED, false, NULL, false },
+    /* The VM runs here, prepare had not ended: prepared again. */
+    [NM_JS_RESUME_WANTED] = { true, MIG_PREPARING, false, "export", false },
     /* Resumed: finished (the destination never gives up). */
     [NM_JS_RESUME_BEGIN] = { true, MIG_RESUMING, false, "ct-delta", false },
     [NM_JS_ANNOUNCED] = { true, MIG_RESUMING, false, "ct-delta", false },
@@ -892,6 +1017,7 @@ static const struct expect dst_expect[NM_JS_N] = {
 /* The source's: whether the export is still held for its destination. */
 static const struct { bool set, held, finished; } src_expect[NM_JS_N] = {
     [NM_JS_EXPORT] = { true, true, false },
+    [NM_JS_LEFT] = { true, true, false },
     [NM_JS_CONFIRM_BEGIN] = { true, true, false },
     [NM_JS_CONFIRM_DONE] = { true, false, true },
     [NM_JS_ABORTED] = { true, false, true },
@@ -914,6 +1040,14 @@ record_run(int kind)
     } else if (kind == 1) {
         m = prepared();
         assert_int_equal(migration_abort(m, &error), 0);
+    } else if (kind == 3) {
+        /* Resumed while its prepare ran (the resume prepares). */
+        m = migration_create(&nm, "vm1", "h1", NULL);
+        migration_start(m);
+        migration_resume(m);
+        answer(export_doc(), NULL);
+        answer(json_from_string("{\"ct\": null}"), NULL);
+        answer(json_from_string("{\"ports\": 1}"), NULL);
     } else {
         m = migration_create(&nm, "vm1", "h1", NULL);
         migration_start(m);
@@ -923,7 +1057,7 @@ record_run(int kind)
     struct json *records = nm_journal_read(nm.journal,
                                            NM_JOURNAL_DESTINATION, id);
     assert_non_null(records);
-    if (kind == 0) {
+    if (kind == 0 || kind == 3) {
         /* Written when the capture of the uplink ends (none here). */
         json_array_add(records, dst_rec(NM_JS_ANNOUNCEMENTS_SEEN, "h1",
                                         NULL));
@@ -941,18 +1075,21 @@ src_records(bool aborted)
     struct json *x = export_doc();
     struct json *r[] = {
         json_object_create(), json_object_create(), json_object_create(),
+        json_object_create(),
     };
     struct json *a = json_array_create_empty();
 
     json_object_put(r[0], "port", json_clone(nm_json_member(x, "port")));
+    /* Confirmed only after this host's own evidence that the VM left. */
     enum nm_journal_step steps[] = {
-        NM_JS_EXPORT, NM_JS_CONFIRM_BEGIN, NM_JS_CONFIRM_DONE,
+        NM_JS_EXPORT, NM_JS_LEFT, NM_JS_CONFIRM_BEGIN, NM_JS_CONFIRM_DONE,
     };
     if (aborted) {
         steps[1] = NM_JS_ABORTED;
         json_destroy(r[2]);
+        json_destroy(r[3]);
     }
-    for (size_t i = 0; i < ARRAY_SIZE(r) - aborted; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(r) - 2 * aborted; i++) {
         json_object_put_string(r[i], "peer", "h2");
         json_array_add(a, nm_journal_rec_create(NM_JOURNAL_SOURCE, steps[i],
                                                 "vm1", r[i]));
@@ -1005,6 +1142,16 @@ recover_prefix(const struct json *records, size_t k, bool *covered)
     }
 
     const struct expect *e = &dst_expect[last];
+    static const struct expect wanted_prepared = {
+        true, MIG_RESUMING, false, "ct-delta", false
+    };
+    for (size_t i = 0; i < k; i++) {
+        if (step_of(a->elems[i]) == NM_JS_RESUME_WANTED
+            && last == NM_JS_PREPARE_DONE) {
+            /* Prepared, and the VM already runs here: resumed at once. */
+            e = &wanted_prepared;
+        }
+    }
     struct migration *m = migration_find(&nm, "vm1");
     if (!e->set) {
         fail_msg("no expectation for a journal ending at %s",
@@ -1039,7 +1186,7 @@ test_recover_every_prefix(void **state OVS_UNUSED)
 {
     teardown(NULL);             /* Each run and prefix has its own. */
     struct json *journals[] = {
-        record_run(0), record_run(1), record_run(2),
+        record_run(0), record_run(1), record_run(2), record_run(3),
         src_records(false), src_records(true),
     };
     bool covered[NM_JS_N] = { false };
@@ -1199,12 +1346,15 @@ drop_v2_config(void)
 }
 
 /* The export of "vm1" with the port members 'port' (JSON text ending in
- * ",", or ""), the interface members 'iface' (likewise), MAC 'mac', IPs
- * 'ips' and, unless NULL, "learned" 'learned'. */
+ * ",", or ""; bridge br-int unless it names one), the interface members
+ * 'iface' (likewise), MAC 'mac', IPs 'ips' and, unless NULL, "learned"
+ * 'learned'. */
 static struct json *
-export_with(const char *port, const char *iface, const char *mac,
+port_export(const char *port, const char *iface, const char *mac,
             const char *ips, const char *learned)
 {
+    char *members = strstr(port, "\"bridge\"") ? xstrdup(port)
+                    : xasprintf("\"bridge\": \"br-int\", %s", port);
     char *text = xasprintf(
         "{\"version\": 1, \"vm\": \"vm1\", \"host\": \"h1\", \"site\": \"s1\","
         " %s%s%s \"ct\": null,"
@@ -1214,28 +1364,11 @@ export_with(const char *port, const char *iface, const char *mac,
         "        \"attached-mac\": \"%s\", \"ip-addresses\": \"%s\","
         "        \"vm-id\": \"vm1\"}}]}]}}",
         learned ? "\"learned\": " : "", learned ? learned : "",
-        learned ? "," : "",
-        strstr(port, "bridge") ? port : "\"bridge\": \"br-int\",", iface,
-        mac, ips);
+        learned ? "," : "", members, iface, mac, ips);
     struct json *x = json_from_string(text);
     struct fw_ruleset *rs = fw_ruleset_create("vm1");
 
-    if (!strstr(port, "bridge") && port[0]) {
-        /* 'port' adds to the bridge. */
-        free(text);
-        text = xasprintf(
-            "{\"version\": 1, \"vm\": \"vm1\", \"host\": \"h1\", \"site\":"
-            " \"s1\", %s%s%s \"ct\": null,"
-            " \"port\": {\"version\": 1, \"vm\": \"vm1\", \"ports\": ["
-            "   {\"bridge\": \"br-int\", %s \"name\": \"tap1\","
-            "    \"interfaces\": [{%s \"name\": \"tap1\", \"external_ids\": {"
-            "        \"attached-mac\": \"%s\", \"ip-addresses\": \"%s\","
-            "        \"vm-id\": \"vm1\"}}]}]}}",
-            learned ? "\"learned\": " : "", learned ? learned : "",
-            learned ? "," : "", port, iface, mac, ips);
-        json_destroy(x);
-        x = json_from_string(text);
-    }
+    free(members);
     free(text);
     if (x->type != JSON_OBJECT) {
         fail_msg("bad test document: %s", json_string(x));
@@ -1304,36 +1437,36 @@ test_export_addresses_bounded(void **state OVS_UNUSED)
     const char *mac = "02:00:00:00:00:01";
 
     use_v2_config();
-    assert_prepared(export_with("\"tag\": 100,", "", mac,
+    assert_prepared(port_export("\"tag\": 100,", "", mac,
                                 "198.18.0.10 2001:db8:1::10", NULL));
     /* Untagged: any configured network. */
-    assert_prepared(export_with("", "", mac, "198.18.1.10", NULL));
-    assert_prepared(export_with("\"tag\": 100,", "", mac, "198.18.0.10",
+    assert_prepared(port_export("", "", mac, "198.18.1.10", NULL));
+    assert_prepared(port_export("\"tag\": 100,", "", mac, "198.18.0.10",
                                 "[{\"mac\": \"02:00:00:00:00:01\","
                                 " \"ips\": [\"198.18.0.11\"]}]"));
 
-    assert_refused(export_with("\"tag\": 100,", "", mac, "198.18.0.1", NULL),
+    assert_refused(port_export("\"tag\": 100,", "", mac, "198.18.0.1", NULL),
                    "export: port: ip-addresses: 198.18.0.1 is never-announce"
                    " in network blue");
-    assert_refused(export_with("\"tag\": 100,", "", mac, "198.18.1.10",
+    assert_refused(port_export("\"tag\": 100,", "", mac, "198.18.1.10",
                                NULL),
                    "export: port: ip-addresses: 198.18.1.10 is outside the "
                    "prefixes of network blue");
-    assert_refused(export_with("\"tag\": 300,", "", mac, "2001:db8:1::10",
+    assert_refused(port_export("\"tag\": 300,", "", mac, "2001:db8:1::10",
                                NULL),
                    "2001:db8:1::10 is outside the prefixes of network red");
-    assert_refused(export_with("", "", mac, "203.0.113.5", NULL),
+    assert_refused(port_export("", "", mac, "203.0.113.5", NULL),
                    "203.0.113.5 is outside the prefixes of every configured "
                    "network");
-    assert_refused(export_with("\"tag\": 100,", "", mac, "198.18.0.10",
+    assert_refused(port_export("\"tag\": 100,", "", mac, "198.18.0.10",
                                "[{\"mac\": \"02:00:00:00:00:01\","
                                " \"ips\": [\"198.18.0.1\"]}]"),
                    "export: learned: 198.18.0.1 is never-announce");
-    assert_refused(export_with("\"tag\": 100,", "", "01:00:5e:00:00:01",
+    assert_refused(port_export("\"tag\": 100,", "", "01:00:5e:00:00:01",
                                "198.18.0.10", NULL),
                    "export: port: ports[0].interfaces[0].external_ids."
                    "attached-mac: '01:00:5e:00:00:01' is not a unicast MAC");
-    assert_refused(export_with("\"tag\": 100,", "", "02:00:00:00:ff:01",
+    assert_refused(port_export("\"tag\": 100,", "", "02:00:00:00:ff:01",
                                "198.18.0.10", NULL),
                    "02:00:00:00:ff:01 is never-announce");
     drop_v2_config();
@@ -1343,9 +1476,9 @@ test_export_addresses_bounded(void **state OVS_UNUSED)
 static void
 test_export_addresses_v1(void **state OVS_UNUSED)
 {
-    assert_prepared(export_with("", "", "02:00:00:00:00:01", "203.0.113.5",
+    assert_prepared(port_export("", "", "02:00:00:00:00:01", "203.0.113.5",
                                 NULL));
-    assert_refused(export_with("", "", "ff:ff:ff:ff:ff:ff", "198.18.0.10",
+    assert_refused(port_export("", "", "ff:ff:ff:ff:ff:ff", "198.18.0.10",
                                NULL), "attached-mac: 'ff:ff:ff:ff:ff:ff' is "
                    "not a unicast MAC");
 }
@@ -1358,44 +1491,44 @@ test_export_port_scoped(void **state OVS_UNUSED)
     const char *mac = "02:00:00:00:00:01", *ip = "198.18.0.10";
 
     use_v2_config();
-    assert_refused(export_with("\"bridge\": \"br-ex\",", "", mac, ip, NULL),
+    assert_refused(port_export("\"bridge\": \"br-ex\",", "", mac, ip, NULL),
                    "export: port: ports[0].bridge: 'br-ex' is not the "
                    "configured bridge br-int");
-    assert_refused(export_with("\"tag\": 200,", "", mac, ip, NULL),
+    assert_refused(port_export("\"tag\": 200,", "", mac, ip, NULL),
                    "export: port: ports[0].tag: VLAN 200");
-    assert_refused(export_with("\"tag\": 100, \"trunks\": [100, 300],", "",
+    assert_refused(port_export("\"tag\": 100, \"trunks\": [100, 300],", "",
                                mac, ip, NULL), "ports[0].trunks");
-    assert_refused(export_with("\"vlan_mode\": \"trunk\",", "", mac, ip,
+    assert_refused(port_export("\"vlan_mode\": \"trunk\",", "", mac, ip,
                                NULL), "ports[0].vlan_mode");
-    assert_refused(export_with("", "\"type\": \"patch\", \"options\":"
+    assert_refused(port_export("", "\"type\": \"patch\", \"options\":"
                                " {\"peer\": \"patch-ex\"},", mac, ip, NULL),
                    "ports[0].interfaces[0].type: 'patch'");
-    assert_refused(export_with("", "\"type\": \"vxlan\", \"options\":"
+    assert_refused(port_export("", "\"type\": \"vxlan\", \"options\":"
                                " {\"remote_ip\": \"198.18.9.9\"},", mac, ip,
                                NULL), "ports[0].interfaces[0].type: 'vxlan'");
-    assert_refused(export_with("", "\"type\": \"internal\",", mac, ip, NULL),
+    assert_refused(port_export("", "\"type\": \"internal\",", mac, ip, NULL),
                    "type: 'internal'");
-    assert_refused(export_with("\"other_config\": {\"stp-enable\":"
+    assert_refused(port_export("\"other_config\": {\"stp-enable\":"
                                " \"true\"},", "", mac, ip, NULL),
                    "ports[0].other_config: 'stp-enable'");
 
     /* From site s0: green's 500 becomes 600 here, and its addresses are
      * green's; amber has no VLAN here; 100 is blue's at s1, not s0's. */
-    struct json *x = export_with("\"tag\": 500,", "", mac, "198.18.2.10",
+    struct json *x = port_export("\"tag\": 500,", "", mac, "198.18.2.10",
                                  NULL);
     json_object_put_string(x, "site", "s0");
     struct migration *m = prepare_with(x);
     assert_int_equal(m->state, MIG_PREPARED);
     migration_destroy(m);
     ds_clear(&fake.calls);
-    x = export_with("\"tag\": 500,", "", mac, ip, NULL);
+    x = port_export("\"tag\": 500,", "", mac, ip, NULL);
     json_object_put_string(x, "site", "s0");
     assert_refused(x, "198.18.0.10 is outside the prefixes of network green");
-    x = export_with("\"tag\": 700,", "", mac, "198.18.3.10", NULL);
+    x = port_export("\"tag\": 700,", "", mac, "198.18.3.10", NULL);
     json_object_put_string(x, "site", "s0");
     assert_refused(x, "ports[0].tag: VLAN 700 is not one of the "
                    "configuration's networks");
-    x = export_with("\"tag\": 100,", "", mac, ip, NULL);
+    x = port_export("\"tag\": 100,", "", mac, ip, NULL);
     json_object_put_string(x, "site", "s0");
     assert_refused(x, "ports[0].tag: VLAN 100");
     drop_v2_config();
@@ -1462,6 +1595,16 @@ main(void)
         cmocka_unit_test_setup_teardown(test_resume_unknown_source,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fw_doc_of_another_vm, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ct_precopy_of_another_address,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ct_precopy_huge_timeout, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ct_delta_gone_of_another_address,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ct_delta_of_the_vm, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_first_frame_after_earlier_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_every_prefix,
