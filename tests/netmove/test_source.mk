@@ -1,0 +1,9 @@
+# The clock, the peer layer's registration and answers, the journal's
+# append and the port removal's start wrapped (tests/netmove/test_source.c).
+LDFLAGS_test_source := -Wl,--wrap=time_msec \
+                       -Wl,--wrap=nm_peers_register \
+                       -Wl,--wrap=nm_peers_register_async \
+                       -Wl,--wrap=nm_peers_reply \
+                       -Wl,--wrap=nm_peers_reply_error \
+                       -Wl,--wrap=nm_journal_append \
+                       -Wl,--wrap=nmovs_remove_start
