@@ -516,3 +516,12 @@ fi
 [ "$("$LAB" exec host1 nft list ruleset)" = "$nft_before" ] || fail "real: host1's ruleset changed after the aborted prepare"
 [ "$(pings client "$ip4" 3)" = 3 ] || fail "real: client cannot reach vm1 (on host2) after the aborted prepare"
 pass "real netmoved: a prepare cut at NETMOVE_PREPARE_TIMEOUT while the source was stopped -> abort: nothing staged on host1 once the source answers (ovs-vsctl, nft), vm1 still reached on host2"
+
+# --- A VM named twice in one call (issue 10 item 9: it freed the first
+# migration, then resumed it) is refused, and netmoved keeps serving ---
+rc=0
+"$TOP/build/netmove" resume vm1 vm1 --ctl "$R1/netmoved.ctl" >"$TMP/twice.out" 2>&1 || rc=$?
+[ $rc = 2 ] || fail "real: 'resume vm1 vm1' exited $rc: $(cat "$TMP/twice.out")"
+grep -q "named twice" "$TMP/twice.out" || fail "real: 'resume vm1 vm1' does not say why: $(cat "$TMP/twice.out")"
+"$TOP/build/netmove" status --ctl "$R1/netmoved.ctl" >/dev/null || fail "real: netmoved stopped serving after 'resume vm1 vm1'"
+pass "real netmoved: 'resume vm1 vm1' refused (exit 2, 'named twice'), netmoved keeps serving"
