@@ -372,7 +372,7 @@ bad GUEST "vm 1" migrate begin -
 bad GUEST "../vm1" release end migrated
 bad OP vm1 "" begin -
 for conf in NETMOVE_VM_ID=mac NETMOVE_HOOK_TIMEOUT=0 NETMOVE_HOOK_TIMEOUT=5s \
-	NETMOVE_PREPARE_TIMEOUT=0 NETMOVE_RESUME_TIMEOUT=-1 NETMOVE_QMP_OWNER='qemu;x' NETMOVE_WATCH=sometimes NETMOVE_LIBVIRT_URI=/var/run/x NETMOVE_PREPARE=2; do
+	NETMOVE_PREPARE_TIMEOUT=0 NETMOVE_RESUME_TIMEOUT=-1 NETMOVE_QMP_OWNER=qemu/x NETMOVE_WATCH=sometimes NETMOVE_LIBVIRT_URI=/var/run/x NETMOVE_PREPARE=2; do
 	cp "$TMP/hook.conf" "$TMP/hook.conf.good"
 	echo "$conf" >>"$TMP/hook.conf"
 	bad "${conf%%=*}" vm1 migrate begin -
