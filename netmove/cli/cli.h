@@ -94,8 +94,9 @@ extern const struct nm_cmd nm_cmd_watch_libvirt;
     "source whose migration was cancelled) never triggers.  Started late,\n" \
     "on a domain that already runs after an incoming migration, it calls at\n" \
     "once.  It gives up if the domain stops (the migration failed), crashes\n" \
-    "or is undefined, if the connection to libvirtd closes, or at\n" \
-    "--timeout.  A SUSPENDED MIGRATED (a source, paused for the switch-over)\n" \
+    "or is undefined, or is found gone or shut off (checked every 10 s, for\n" \
+    "an end libvirt sends no event for), if the connection to libvirtd\n" \
+    "closes, or at --timeout (none by default: a precopy may take hours).  A SUSPENDED MIGRATED (a source, paused for the switch-over)\n" \
     "is printed, nothing more.  Never run it inside a libvirt hook: libvirtd\n" \
     "is busy in the hook; start it detached (netmove/hooks/libvirt-qemu\n" \
     "does).\n" \
@@ -105,7 +106,8 @@ extern const struct nm_cmd nm_cmd_watch_libvirt;
     "                     the external_ids:vm-id libvirt sets on its port)\n" \
     "  --from HOST        the source host (else netmoved finds it)\n" \
     "  --exec CMD         run CMD instead of calling netmoved\n" \
-    "  --timeout S        how long to wait for the event (600)\n" \
+    "  --timeout S        how long to wait for the event (0: as long as the\n" \
+    "                     domain lives, the default)\n" \
     "  --call-timeout S   how long the resume call may take (60)\n" \
     "  --ctl PATH         netmoved's control socket (else $NETMOVE_CTL, else\n" \
     "                     $OVS_RUNDIR/netmoved.ctl)\n" \

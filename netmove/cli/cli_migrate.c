@@ -257,6 +257,15 @@ print_migration(const struct json *m)
                    i ? " after the resume call" : "");
         }
     }
+    const struct json *warnings = nm_json_member(m, "warnings");
+    for (size_t i = 0; warnings && warnings->type == JSON_ARRAY
+                       && i < json_array(warnings)->n; i++) {
+        const struct json *w = json_array(warnings)->elems[i];
+        if (w->type == JSON_STRING) {
+            fprintf(stderr, "netmove: %s: warning: %s\n", str(m, "vm"),
+                    json_string(w));
+        }
+    }
     const struct json *removed = nm_json_member(m, "source_removed");
     if (removed && removed->type == JSON_OBJECT) {
         char *s = json_to_string(removed, JSSF_SORT);

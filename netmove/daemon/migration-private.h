@@ -16,13 +16,22 @@ struct json;
 struct migration;
 
 /* Appends a record of 'step' (with the members of 'extra', consumed) to
- * 'm''s journal; on disk before returning if 'sync'.  A write that fails
- * is logged: the migration goes on. */
-void migration_journal(struct migration *m, enum nm_journal_step step,
-                       struct json *extra, bool sync);
+ * 'm''s journal; on disk before returning if 'sync'.  Returns 0 or -errno;
+ * a failure is logged and kept in 'm->journal_error' (reported by status
+ * and the CLI's answers), and the caller decides: a prepare refuses or
+ * fails, a resume goes on.  The records from "resume-begin" on that could
+ * not be written are kept and written, in order, before the next one, at
+ * the finish, or from the loop. */
+int migration_journal(struct migration *m, enum nm_journal_step step,
+                      struct json *extra, bool sync);
 
-/* 'm' has ended: its journal moves to done/ (a failure is logged). */
+/* 'm' has ended: its journal moves to done/ once every record is on disk
+ * (a failure is logged and retried from the loop). */
 void migration_journal_finish(struct migration *m);
+
+/* Retries the records not on disk and a finish that waits for them, when
+ * due.  Returns the time of the next try (0: none). */
+uint64_t migration_journal_run(struct migration *m, uint64_t now);
 
 /* Sets 'm''s last error (and logs it). */
 void migration_set_error(struct migration *m, const char *fmt, ...)

@@ -34,7 +34,11 @@
 
 VLOG_DEFINE_THIS_MODULE(migration);
 
-#define EXPORT_TIMEOUT_MS 60000   /* Not the critical path; a batch queues. */
+/* Not the critical path; a batch queues.  With the locate (5 s) and the
+ * port step (5 s), a prepare ends within the 60 s a CLI waiter is answered
+ * in (MIG_WAIT_MAX_US), and the libvirt hook waits 75 s: netmove/hooks/HOOKS.md
+ * "Timeouts". */
+#define EXPORT_TIMEOUT_MS 45000
 #define RPC_TIMEOUT_MS 5000
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
@@ -122,18 +126,46 @@ migration_destroy(struct migration *m)
     }
     free(m->extra_ips);
     free(m->last_error);
+    free(m->journal_error);
+    json_destroy(m->journal_pending);
     free(m->vm);
     free(m->src);
     free(m->id);
     free(m);
 }
 
+#define JOURNAL_RETRY_MS 1000
+
+/* Writes the records of 'm' that earlier appends could not, in order.
+ * 0, or the first error (the rest stay pending). */
+static int
+journal_flush(struct migration *m, bool sync)
+{
+    struct json *pending = m->journal_pending;
+
+    while (pending && json_array(pending)->n) {
+        struct json_array *a = json_array(pending);
+        int error = nm_journal_append(m->nm->journal, NM_JOURNAL_DESTINATION,
+                                      m->id, a->elems[0], sync);
+        if (error) {
+            return error;
+        }
+        json_destroy(a->elems[0]);
+        memmove(&a->elems[0], &a->elems[1], --a->n * sizeof a->elems[0]);
+    }
+    json_destroy(pending);
+    m->journal_pending = NULL;
+    return 0;
+}
+
 /* Appends a record of 'step' (with 'extra' members, consumed) to the
- * journal.  A journal that cannot be written is logged and the migration
- * goes on: refusing to move a VM that is already moving would be worse
- * (recovery after a crash then sees fewer steps, and rolls back or resumes
- * from the last one it sees). */
-void
+ * journal, after any record still pending.  What a failure means is the
+ * caller's to decide (migration-private.h): before resume nothing is staged
+ * that the journal does not know of; from resume on the VM runs here and
+ * the cutover goes on, the record kept for the next try (recovery after a
+ * crash meanwhile sees fewer steps: it then resumes, or finishes, from the
+ * last one it sees). */
+int
 migration_journal(struct migration *m, enum nm_journal_step step,
                   struct json *extra, bool sync)
 {
@@ -143,25 +175,72 @@ migration_journal(struct migration *m, enum nm_journal_step step,
         json_object_put_string(rec, "src", m->src);
     }
     rec = nm_journal_rec_create(NM_JOURNAL_DESTINATION, step, m->vm, rec);
-    int error = nm_journal_append(m->nm->journal, NM_JOURNAL_DESTINATION, m->id, rec, sync);
-    if (error) {
-        VLOG_ERR("%s: journal: %s: %s", m->id, nm_journal_step_name(step),
-                 ovs_strerror(-error));
+    int error = journal_flush(m, sync);
+    if (!error) {
+        error = nm_journal_append(m->nm->journal, NM_JOURNAL_DESTINATION,
+                                  m->id, rec, sync);
     }
-    json_destroy(rec);
+    if (!error) {
+        json_destroy(rec);
+        return 0;
+    }
+    VLOG_ERR("%s: journal: %s not written: %s", m->id,
+             nm_journal_step_name(step), ovs_strerror(-error));
+    if (!m->journal_error) {
+        /* The first record lost is the one to report. */
+        m->journal_error = xasprintf("%s: %s", nm_journal_step_name(step),
+                                     ovs_strerror(-error));
+    }
+    if (step == NM_JS_PREPARE_BEGIN || step == NM_JS_PREPARE_DONE) {
+        json_destroy(rec);      /* The prepare fails: nothing to retry. */
+    } else {
+        if (!m->journal_pending) {
+            m->journal_pending = json_array_create_empty();
+        }
+        json_array_add(m->journal_pending, rec);
+        m->journal_retry_us = time_usec() + JOURNAL_RETRY_MS * 1000ULL;
+    }
+    return error;
 }
 
-/* 'm' has ended: its journal moves to done/ (logged if it cannot: the
- * journal then replays it after a restart, and recovery sees it ended). */
+/* 'm' has ended: its journal moves to done/, once every record is on disk
+ * (until then it stays where recovery finds it; the loop retries). */
 void
 migration_journal_finish(struct migration *m)
 {
-    int error = nm_journal_finish(m->nm->journal, NM_JOURNAL_DESTINATION,
-                                  m->id);
+    int error = journal_flush(m, true);
 
-    if (error) {
-        VLOG_ERR("%s: journal: finishing: %s", m->id, ovs_strerror(-error));
+    m->journal_finish_due = true;
+    if (!error) {
+        error = nm_journal_finish(m->nm->journal, NM_JOURNAL_DESTINATION,
+                                  m->id);
     }
+    if (error) {
+        VLOG_ERR("%s: journal: finishing: %s (retrying)", m->id,
+                 ovs_strerror(-error));
+        m->journal_retry_us = time_usec() + JOURNAL_RETRY_MS * 1000ULL;
+        return;
+    }
+    m->journal_finish_due = false;
+    m->journal_retry_us = 0;
+}
+
+uint64_t
+migration_journal_run(struct migration *m, uint64_t now)
+{
+    if (!m->journal_retry_us) {
+        return 0;
+    } else if (now < m->journal_retry_us) {
+        return m->journal_retry_us;
+    }
+    if (m->journal_finish_due) {
+        migration_journal_finish(m);
+    } else if (journal_flush(m, true)) {
+        m->journal_retry_us = now + JOURNAL_RETRY_MS * 1000ULL;
+    } else {
+        m->journal_retry_us = 0;
+    }
+    return m->journal_retry_us;
 }
 
 void
@@ -462,6 +541,19 @@ migration_staged(struct migration *m, int error, const char *err)
         migration_fail_prepare(m);
         return;
     }
+    /* Prepared only once the journal says so: a restart then knows the
+     * documents; otherwise it would not know what to resume from. */
+    error = migration_journal(m, NM_JS_PREPARE_DONE,
+                              nm_json_object_1("export",
+                                               json_clone(m->staging)),
+                              true);
+    if (error) {
+        migration_set_error(m, "journal: prepare-done not written (%s): "
+                            "prepare failed, rolled back",
+                            ovs_strerror(-error));
+        migration_fail_prepare(m);
+        return;
+    }
     m->export = m->staging;
     m->staging = NULL;
     capture_open(m);
@@ -469,8 +561,6 @@ migration_staged(struct migration *m, int error, const char *err)
     resolve_ofports(m);
     m->t_prepared = time_usec();
     m->state = MIG_PREPARED;
-    migration_journal(m, NM_JS_PREPARE_DONE,
-                      nm_json_object_1("export", json_clone(m->export)), true);
     VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
               migration_ms(m->t_prepare_begin, m->t_prepared));
     migration_answer_waiters(m);
@@ -486,9 +576,24 @@ migration_start_prepare(struct migration *m)
 
     m->state = MIG_PREPARING;
     m->t_prepare_begin = time_usec();
-    migration_journal(m, NM_JS_PREPARE_BEGIN,
-                      nm_json_object_1("adopt", json_boolean_create(m->adopt)),
-                      true);
+    int error = migration_journal(m, NM_JS_PREPARE_BEGIN,
+                                  nm_json_object_1("adopt",
+                                                   json_boolean_create(
+                                                       m->adopt)),
+                                  true);
+    if (error) {
+        /* Nothing staged yet, and nothing may be that a restart would not
+         * know to roll back: refused, with no rollback (there is nothing
+         * of this migration's to undo). */
+        json_destroy(p);
+        migration_set_error(m, "journal: prepare-begin not written (%s): "
+                            "prepare refused, nothing staged",
+                            ovs_strerror(-error));
+        m->state = MIG_FAILED;
+        migration_journal_finish(m);
+        migration_answer_waiters(m);
+        return;
+    }
     json_object_put_string(p, "vm", m->vm);
     json_object_put_string(p, "id", m->id);
     if (m->nm->ops->request(m->nm, m->src, "export", p, EXPORT_TIMEOUT_MS,
@@ -995,6 +1100,7 @@ migrations_run(struct netmoved *nm)
     char err[NM_ERRLEN];
 
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
+        migration_journal_run(m, now);
         if (m->ending) {
             migration_end_run(m);       /* Rolling back: nothing else. */
             migration_answer_waiters(m);
@@ -1052,6 +1158,9 @@ migrations_wait(struct netmoved *nm)
     HMAP_FOR_EACH (m, node, &nm->migrations) {
         if (m->retry_at_us && !m->rpc_pending) {
             poll_timer_wait_until(m->retry_at_us / 1000 + 1);
+        }
+        if (m->journal_retry_us) {
+            poll_timer_wait_until(m->journal_retry_us / 1000 + 1);
         }
         for (size_t i = 0; i < m->n_waiters; i++) {
             poll_timer_wait_until(m->waiters[i].deadline_us / 1000 + 1);

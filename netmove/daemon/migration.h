@@ -101,6 +101,17 @@ struct migration {
     unsigned int backoff_ms;
     char *last_error;
     size_t ct_delta_entries;
+
+    /* The journal (migration_journal()): the first record that could not
+     * be written, as "STEP: reason" (NULL: none ever failed), and the
+     * records of the resume and the end not on disk yet, in order,
+     * written before the next record, at the finish, and from the loop
+     * ('journal_retry_us'); 'journal_finish_due' once the journal should
+     * have moved to done/. */
+    char *journal_error;
+    struct json *journal_pending;
+    uint64_t journal_retry_us;
+    bool journal_finish_due;
     struct json *confirm_result;
 
     struct json *ct_delta;      /* The conntrack delta, once imported. */

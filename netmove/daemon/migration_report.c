@@ -92,6 +92,18 @@ migration_to_json(const struct migration *m)
     if (m->last_error) {
         json_object_put_string(j, "last_error", m->last_error);
     }
+    if (m->journal_error) {
+        /* A record not written: after resume the cutover went on, but a
+         * restart meanwhile would not know all of it. */
+        size_t n = m->journal_pending ? json_array(m->journal_pending)->n : 0;
+        json_object_put_string(j, "journal_error", m->journal_error);
+        json_object_put(j, "journal_pending", json_integer_create(n));
+        json_object_put(j, "warnings", json_array_create_1(
+            json_string_create_nocopy(xasprintf(
+                "journal: %s: %s", m->journal_error,
+                n ? "records not on disk yet (retrying)"
+                  : "written later, in order"))));
+    }
     /* Per-phase timings, monotonic, in ms. */
     json_object_put(t, "prepare_ms",
                     json_real_create(migration_ms(m->t_prepare_begin, m->t_prepared)));

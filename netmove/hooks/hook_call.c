@@ -34,18 +34,20 @@ nm_host_name_valid(const char *s)
 }
 
 /* Parses 'arg', the value of option 'opt' of 'verb', as a number of seconds
- * (1 to NM_HOOK_MAX_TIMEOUT_S) into '*s'.  Returns 0, or NM_EXIT_USAGE
- * after naming the option on stderr. */
+ * (1 to NM_HOOK_MAX_TIMEOUT_S, or 0 if 'zero_ok': none) into '*s'.  Returns
+ * 0, or NM_EXIT_USAGE after naming the option on stderr. */
 static int
-nm_parse_seconds(const char *verb, const char *opt, const char *arg, int *s)
+nm_parse_seconds(const char *verb, const char *opt, const char *arg,
+                 bool zero_ok, int *s)
 {
     char *end;
     long v = strtol(arg, &end, 10);
 
-    if (!arg[0] || *end || v <= 0 || v > NM_HOOK_MAX_TIMEOUT_S) {
+    if (!arg[0] || *end || v < !zero_ok || v > NM_HOOK_MAX_TIMEOUT_S) {
         return nm_usage_error("%s: %s: '%s' is not a number of seconds "
-                              "(1-%d)", verb, opt, arg,
-                              NM_HOOK_MAX_TIMEOUT_S);
+                              "(%d-%d%s)", verb, opt, arg, !zero_ok,
+                              NM_HOOK_MAX_TIMEOUT_S,
+                              zero_ok ? ", 0: no limit" : "");
     }
     *s = v;
     return 0;
@@ -209,9 +211,9 @@ nm_hook_call_option(struct nm_hook_call *c, int *timeout_s, int opt,
         c->ctl = arg;
         return 0;
     case NM_HOOK_OPT_TIMEOUT:
-        return nm_parse_seconds(c->verb, "--timeout", arg, timeout_s);
+        return nm_parse_seconds(c->verb, "--timeout", arg, true, timeout_s);
     case NM_HOOK_OPT_CALL_TIMEOUT:
-        return nm_parse_seconds(c->verb, "--call-timeout", arg,
+        return nm_parse_seconds(c->verb, "--call-timeout", arg, false,
                                 &c->call_timeout_s);
     default:
         return -1;

@@ -8,7 +8,9 @@
 
 #include "openvswitch/compiler.h"
 
-#define NM_HOOK_DEFAULT_TIMEOUT_S 600
+/* The watch's --timeout: none by default (0), for a migration lasts as
+ * long as its precopy does; the watch ends with the migration. */
+#define NM_HOOK_DEFAULT_TIMEOUT_S 0
 #define NM_HOOK_DEFAULT_CALL_TIMEOUT_S 60
 #define NM_HOOK_MAX_TIMEOUT_S 86400
 
@@ -52,7 +54,7 @@ enum {
     { "ctl", required_argument, NULL, NM_HOOK_OPT_CTL }
 
 /* Takes option 'opt' (getopt_long()'s value) with value 'arg' into 'c' or
- * '*timeout_s' (the watch's --timeout).  Returns 0, NM_EXIT_USAGE after
+ * '*timeout_s' (the watch's --timeout, 0 for none).  Returns 0, NM_EXIT_USAGE after
  * naming the option on stderr, or -1 if 'opt' is not one of
  * NM_HOOK_OPT_*. */
 int nm_hook_call_option(struct nm_hook_call *c, int *timeout_s, int opt,

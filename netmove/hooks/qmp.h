@@ -9,10 +9,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "openvswitch/compiler.h"
 
 struct json;
+
+/* ---- The socket (qmp_socket.c: lstat, the one access to the system) ----
+ *
+ * Checks that 'path' is a QMP socket a watcher may trust: a UNIX socket (not
+ * a symbolic link) owned by root, by 'self' (the watcher's user) or by
+ * 'owner' ((uid_t) -1: none; QEMU's user), in a directory owned by one of
+ * them that no one else may write to, under ancestors likewise (or sticky,
+ * as /tmp).  A directory that others may write to lets any guest's QEMU
+ * plant a socket named after another VM and fake its RESUME.  Returns 0,
+ * -EINVAL (not a socket), -EPERM (not trusted) or -errno, with a message
+ * naming SOCKET in 'err'. */
+int qmp_socket_check(const char *path, uid_t self, uid_t owner,
+                     char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
 
 /* ---- Stream of messages ---- */
 

@@ -30,6 +30,10 @@ const struct nm_cmd nm_cmd_watch_libvirt = {
 #define VERB "watch-libvirt"
 #define DEFAULT_URI "qemu:///system"
 #define DOMAIN_MAX_LEN 200
+/* How often the domain is checked for an end that came without an event
+ * (libvirt 9.0 sent none within 20 s for a QEMU killed during the incoming
+ * migration): with no --timeout, the watch still ends with the domain. */
+#define CHECK_INTERVAL_MS 10000
 
 struct lv_opts {
     const char *domain;
@@ -48,6 +52,8 @@ struct lv_watch {
     bool closed;                /* The connection to libvirtd closed. */
     int close_reason;
     bool timed_out;
+    virDomainPtr dom;           /* Checked every CHECK_INTERVAL_MS. */
+    const char *gone;           /* Why the domain is found gone, or NULL. */
 };
 
 enum {
@@ -225,6 +231,27 @@ on_timeout(int timer, void *aux)
     lw->timed_out = true;
 }
 
+/* The periodic check: a domain that no longer exists, or no longer runs
+ * (shut off, crashed), will not resume here, event or not. */
+static void
+on_check(int timer, void *aux)
+{
+    struct lv_watch *lw = aux;
+    int state, reason;
+
+    (void) timer;
+    if (virDomainGetState(lw->dom, &state, &reason, 0) < 0) {
+        if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN) {
+            lw->gone = "the domain no longer exists";
+        }
+        return;                 /* Else: libvirtd busy; next time. */
+    }
+    if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED) {
+        lw->gone = state == VIR_DOMAIN_SHUTOFF ? "the domain is shut off"
+                                               : "the domain crashed";
+    }
+}
+
 /* ---- the watch ---- */
 
 /* What the domain's job says: libvirt 9.0 refuses the statistics on the
@@ -292,7 +319,8 @@ follow(struct lv_watch *lw)
 {
     const char *vm = lw->o->call.vm;
 
-    while (lw->act == LVW_WAIT && !lw->closed && !lw->timed_out) {
+    while (lw->act == LVW_WAIT && !lw->closed && !lw->timed_out
+           && !lw->gone) {
         if (virEventRunDefaultImpl() < 0) {
             return nm_fail(VERB ": %s: libvirt's event loop: %s", vm,
                            lv_error());
@@ -304,6 +332,9 @@ follow(struct lv_watch *lw)
     } else if (lw->act == LVW_GIVE_UP) {
         return nm_fail(VERB ": %s: %s: %s: no resume", vm,
                        lvw_event_name(lw->event, lw->detail), lw->w.why);
+    } else if (lw->gone) {
+        return nm_fail(VERB ": %s: %s (no event said so) before it ran "
+                       "here (%s): no resume", vm, lw->gone, lw->w.why);
     } else if (lw->closed) {
         return nm_fail(VERB ": %s: the connection to libvirtd closed (%s) "
                        "before the domain ran here (%s): no resume", vm,
@@ -359,7 +390,7 @@ watch(struct lv_opts *o, virConnectPtr conn)
     char uuid[VIR_UUID_STRING_BUFLEN];
     struct lv_watch lw = { .o = o, .act = LVW_WAIT };
     virDomainPtr dom;
-    int timer, rc;
+    int timer = -1, check, rc;
 
     lvw_init(&lw.w);
     dom = lookup(conn, o->domain);
@@ -378,13 +409,21 @@ watch(struct lv_opts *o, virConnectPtr conn)
         rc = nm_fail(VERB ": %s: %s", o->call.vm, lv_error());
         goto out_free_dom;
     }
-    timer = virEventAddTimeout(o->timeout_s * 1000, on_timeout, &lw, NULL);
+    if (o->timeout_s) {
+        timer = virEventAddTimeout(o->timeout_s * 1000, on_timeout, &lw,
+                                   NULL);
+    }
+    lw.dom = dom;
+    check = virEventAddTimeout(CHECK_INTERVAL_MS, on_check, &lw, NULL);
     rc = start(&lw, conn, dom);
     if (rc < 0) {
         rc = follow(&lw);
     }
     if (timer >= 0) {
         virEventRemoveTimeout(timer);
+    }
+    if (check >= 0) {
+        virEventRemoveTimeout(check);
     }
     virConnectUnregisterCloseCallback(conn, on_close);
 out_free_dom:

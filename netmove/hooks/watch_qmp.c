@@ -5,10 +5,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fatal-signal.h"
 #include "openvswitch/json.h"
@@ -24,11 +25,16 @@
 
 static int cmd_watch_qmp(int argc, char *argv[]);
 
+/* Connecting to QEMU's monitor and sending the first commands: a local
+ * socket answers at once or not at all. */
+#define CONNECT_TIMEOUT_MS 10000
+
 const struct nm_cmd nm_cmd_watch_qmp = {
     "watch-qmp", cmd_watch_qmp,
     "resume at QEMU's RESUME event after an incoming migration",
     "usage: netmove watch-qmp SOCKET VM [--from HOST] [--exec CMD]\n"
     "                         [--timeout S] [--call-timeout S] [--ctl PATH]\n"
+    "                         [--owner USER]\n"
     "\n"
     "Connects to the QMP socket SOCKET of the QEMU that is (or will be) the\n"
     "destination of VM's incoming migration, negotiates, asks query-status\n"
@@ -43,10 +49,17 @@ const struct nm_cmd nm_cmd_watch_qmp = {
     "\n"
     "  --from HOST        the source host (else netmoved finds it)\n"
     "  --exec CMD         run CMD instead of calling netmoved\n"
-    "  --timeout S        how long to wait for the RESUME (600)\n"
+    "  --timeout S        how long to wait for the RESUME (0: as long as\n"
+    "                     QEMU keeps the socket open, the default)\n"
     "  --call-timeout S   how long the resume call may take (60)\n"
     "  --ctl PATH         netmoved's control socket (else $NETMOVE_CTL, else\n"
     "                     $OVS_RUNDIR/netmoved.ctl)\n"
+    "  --owner USER       QEMU's user (name or uid), if not root: SOCKET and\n"
+    "                     its directory may belong to it\n"
+    "\n"
+    "SOCKET must be owned by root, by the user running watch-qmp or by\n"
+    "--owner, in a directory no one else may write to (nor a symbolic link):\n"
+    "a socket another guest's QEMU could plant would fake the RESUME.\n"
     "\n"
     "Exit: 0 resume called and succeeded, 1 it failed, or the VM never\n"
     "resumed after an incoming migration (QEMU ended, the migration failed,\n"
@@ -57,7 +70,10 @@ struct watch_opts {
     const char *socket;
     struct nm_hook_call call;   /* .vm, .from, .exec, .ctl, .call_timeout_s */
     int timeout_s;
+    uid_t owner;                /* --owner, or (uid_t) -1. */
 };
+
+enum { OPT_OWNER = NM_HOOK_OPT_N };
 
 static int check_watch_opts(const struct watch_opts *);
 
@@ -65,6 +81,22 @@ static int
 watch_opt(void *o_, int c, const char *arg)
 {
     struct watch_opts *o = o_;
+
+    if (c == OPT_OWNER) {
+        const struct passwd *pw = getpwnam(arg);
+        char *end;
+        unsigned long uid = strtoul(arg, &end, 10);
+
+        if (pw) {
+            o->owner = pw->pw_uid;
+        } else if (arg[0] >= '0' && arg[0] <= '9' && !*end
+                   && uid < (uid_t) -1) {
+            o->owner = uid;
+        } else {
+            return nm_usage_error("watch-qmp: --owner: no user '%s'", arg);
+        }
+        return 0;
+    }
     int rc = nm_hook_call_option(&o->call, &o->timeout_s, c, arg);
 
     /* Only the table's options reach here: -1 (not one of the adapters'
@@ -77,6 +109,7 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
 {
     static const struct option options[] = {
         NM_HOOK_LONG_OPTIONS,
+        { "owner", required_argument, NULL, OPT_OWNER },
         { NULL, 0, NULL, 0 },
     };
     const char *operands[2];
@@ -84,6 +117,7 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
     int rc;
 
     o->call.verb = "watch-qmp";
+    o->owner = (uid_t) -1;
     o->timeout_s = NM_HOOK_DEFAULT_TIMEOUT_S;
     o->call.call_timeout_s = NM_HOOK_DEFAULT_CALL_TIMEOUT_S;
     /* Options may follow the operands, as in the usage line. */
@@ -112,13 +146,12 @@ parse_watch_opts(int argc, char *argv[], struct watch_opts *o)
 static int
 check_watch_opts(const struct watch_opts *o)
 {
-    struct stat st;
+    char err[NM_ERRLEN];
 
-    errno = 0;
-    if (stat(o->socket, &st) || !S_ISSOCK(st.st_mode)) {
-        return nm_usage_error("watch-qmp: SOCKET: '%s' is not a UNIX socket "
-                              "(%s)", o->socket,
-                              errno ? ovs_strerror(errno) : "not a socket");
+    /* Before anything is opened: a socket another QEMU could have planted
+     * would give us its RESUME. */
+    if (qmp_socket_check(o->socket, geteuid(), o->owner, err, sizeof err)) {
+        return nm_usage_error("watch-qmp: %s", err);
     }
     if (!fw_vm_name_valid(o->call.vm)) {
         return nm_usage_error("watch-qmp: VM: invalid name '%s'",
@@ -132,7 +165,8 @@ check_watch_opts(const struct watch_opts *o)
 struct qmp_conn {
     struct stream *stream;
     struct qmp_reader *reader;
-    long long int deadline;     /* time_msec() */
+    long long int deadline;     /* time_msec(), 0: none (--timeout 0). */
+    long long int send_deadline;    /* For writing to QEMU. */
     long long int recv_usec;    /* Wall clock when the last bytes came. */
 };
 
@@ -149,11 +183,11 @@ send_all(struct qmp_conn *c, const char *text)
             continue;
         } else if (n != -EAGAIN) {
             return n ? n : -EPIPE;
-        } else if (time_msec() >= c->deadline) {
+        } else if (time_msec() >= c->send_deadline) {
             return -ETIMEDOUT;
         }
         stream_send_wait(c->stream);
-        poll_timer_wait_until(c->deadline);
+        poll_timer_wait_until(c->send_deadline);
         poll_block();
     }
     return 0;
@@ -296,7 +330,7 @@ follow(const struct watch_opts *o, struct qmp_conn *c)
         } else if (n != -EAGAIN) {
             return nm_fail("watch-qmp: %s: %s", o->socket,
                            ovs_strerror(-n));
-        } else if (time_msec() >= c->deadline) {
+        } else if (c->deadline && time_msec() >= c->deadline) {
             return nm_fail("watch-qmp: %s: no RESUME after an incoming "
                            "migration within %d s (%s%s)", o->call.vm,
                            o->timeout_s, w.why,
@@ -306,7 +340,9 @@ follow(const struct watch_opts *o, struct qmp_conn *c)
         }
         stream_run_wait(c->stream);
         stream_recv_wait(c->stream);
-        poll_timer_wait_until(c->deadline);
+        if (c->deadline) {
+            poll_timer_wait_until(c->deadline);
+        }
         poll_block();
     }
 }
@@ -326,10 +362,11 @@ cmd_watch_qmp(int argc, char *argv[])
     /* A QEMU that goes away while we write is an error to report, not a
      * silent death. */
     fatal_ignore_sigpipe();
-    c.deadline = time_msec() + o.timeout_s * 1000LL;
+    c.deadline = o.timeout_s ? time_msec() + o.timeout_s * 1000LL : 0;
+    c.send_deadline = time_msec() + CONNECT_TIMEOUT_MS;
     name = xasprintf("unix:%s", o.socket);
     rc = stream_open_block(stream_open(name, &c.stream, DSCP_DEFAULT),
-                           o.timeout_s * 1000LL, &c.stream);
+                           CONNECT_TIMEOUT_MS, &c.stream);
     free(name);
     if (rc) {
         return nm_fail("watch-qmp: %s: cannot connect: %s", o.socket,

@@ -58,6 +58,7 @@ NETMOVE_QMP_DIR=$TMP/qmp
 NETMOVE_HOOK_STATE=$TMP/state
 NETMOVE_HOOK_LOG=$TMP/hook.log
 NETMOVE_HOOK_TIMEOUT=5
+NETMOVE_PREPARE_TIMEOUT=5
 NETMOVE_RESUME_TIMEOUT=30
 EOF
 
@@ -179,22 +180,43 @@ expect 0 "abort $UUID"
 [ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after abort"
 pass "destination: failed incoming migration -> abort"
 
-# --- destination, prepare fails: the migration is stopped on purpose ---
+# --- destination, prepare fails: the migration is stopped on purpose, and
+# what the prepare staged is undone (no 'release' comes: QEMU never starts) ---
 touch "$TMP/ctl/fail-prepare"
 hook "vm1" vm1 migrate begin -
-expect 1 "prepare $UUID --adopt --vlan-map"
+expect 1 "prepare $UUID --adopt --vlan-map" "abort $UUID"
 grep -q "aborting the incoming migration" "$TMP/err" || fail "no reason on stderr: $(cat "$TMP/err")"
 [ ! -e "$TMP/state/vm1.incoming" ] || fail "marker left after a failed prepare"
-rm -f "$TMP/ctl/fail-prepare"
-pass "destination: failed prepare -> exit 1 (migration aborted), reason on stderr"
+touch "$TMP/ctl/fail-abort"
+hook "vm1" vm1 migrate begin -
+expect 1 "prepare $UUID --adopt --vlan-map" "abort $UUID"
+grep -q "staged state may remain; run 'netmove abort $UUID'" "$TMP/err" || fail "a failed abort is not said: $(cat "$TMP/err")"
+rm -f "$TMP/ctl/fail-prepare" "$TMP/ctl/fail-abort"
+pass "destination: failed prepare -> abort, exit 1 (migration aborted), reason on stderr (and a failed abort too)"
 
-# --- every call is bounded: a hung netmove is cut at NETMOVE_HOOK_TIMEOUT ---
+# --- every call is bounded: a hung prepare is cut at NETMOVE_PREPARE_TIMEOUT
+# (netmoved goes on without its client), then aborted ---
 touch "$TMP/ctl/hang-prepare"
 hook "vm1" vm1 migrate begin -
-expect 1 "prepare $UUID --adopt --vlan-map"
+expect 1 "prepare $UUID --adopt --vlan-map" "abort $UUID"
+grep -q "timed out after 5 s" "$TMP/err" || fail "no timeout said: $(cat "$TMP/err")"
 [ "$hook_ms" -lt 9000 ] || fail "hung prepare held the hook $hook_ms ms"
 rm -f "$TMP/ctl/hang-prepare"
-pass "a hung netmove prepare is cut after $hook_ms ms (NETMOVE_HOOK_TIMEOUT=5)"
+pass "a hung netmove prepare is cut after $hook_ms ms (NETMOVE_PREPARE_TIMEOUT=5), then aborted"
+
+# --- the watcher's wait has no cap by default (a big guest's precopy may
+# take hours): no --timeout; the watcher ends with the migration ---
+sed -i '/NETMOVE_RESUME_TIMEOUT/d' "$TMP/hook.conf"
+touch "$TMP/ctl/watch-resumes"
+hook "vm2 noqmp" vm2 migrate begin -
+expect 0 "prepare $UUID --adopt --vlan-map"
+hook "vm2 noqmp" vm2 started begin -
+wait_until 10 grep -q "watch-libvirt $UUID exited 0" "$TMP/hook.log" || fail "watch-libvirt did not finish: $(cat "$TMP/hook.log")"
+expect 0 "watch-libvirt $UUID"
+rm -f "$TMP/ctl/watch-resumes"
+echo "NETMOVE_RESUME_TIMEOUT=30" >>"$TMP/hook.conf"
+: >"$TMP/hook.log"         # the checks below wait for their own lines
+pass "NETMOVE_RESUME_TIMEOUT unset: the watcher waits with no cap (no --timeout)"
 
 # --- no QMP monitor (the default now): libvirt's own events ---
 rm -f "$TMP/ctl/watch-resumes" "$TMP/qmp/vm2.qmp"
@@ -353,7 +375,7 @@ bad GUEST "vm 1" migrate begin -
 bad GUEST "../vm1" release end migrated
 bad OP vm1 "" begin -
 for conf in NETMOVE_VM_ID=mac NETMOVE_HOOK_TIMEOUT=0 NETMOVE_HOOK_TIMEOUT=5s \
-	NETMOVE_RESUME_TIMEOUT=-1 NETMOVE_WATCH=sometimes NETMOVE_LIBVIRT_URI=/var/run/x NETMOVE_PREPARE=2; do
+	NETMOVE_PREPARE_TIMEOUT=0 NETMOVE_RESUME_TIMEOUT=-1 NETMOVE_QMP_OWNER=qemu/x NETMOVE_WATCH=sometimes NETMOVE_LIBVIRT_URI=/var/run/x NETMOVE_PREPARE=2; do
 	cp "$TMP/hook.conf" "$TMP/hook.conf.good"
 	echo "$conf" >>"$TMP/hook.conf"
 	bad "${conf%%=*}" vm1 migrate begin -
@@ -402,6 +424,7 @@ qpids=()
 real_cleanup() {
 	local rc=$? p
 	set +e
+	[ -z "${stopped_pid:-}" ] || kill -CONT "$stopped_pid" 2>/dev/null
 	for p in "${qpids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${qpids[@]}"; do wait "$p" 2>/dev/null; done
 	(exit $rc)         # lib.bash's cleanup exits with $?
@@ -459,3 +482,59 @@ ovs-vsctl --db="unix:$R1/db.sock" list-ports br-int | grep -qx tap-vm1 && fail "
 [ "$(pings client "$ip4" 3)" = 3 ] || fail "real: client cannot reach vm1 after the move"
 pass "real netmoved: hook sequence of both sides; QEMU's RESUME -> detached watch-qmp -> resume (no --from); the source keeps vm1's port until its hook's release gives 'left', then the confirm removes it; client reaches vm1"
 grep "resume called" "$TMP/dst.log" | sed 's/^/  /'
+
+# --- A prepare cut by the hook while netmoved still waits for the source:
+# the hook's abort leaves nothing staged (read back with ovs-vsctl, nft) ---
+#
+# vm1 runs on host2 now.  host1's hook is asked to take it back in the
+# hybrid layout (no --adopt: a prepare that goes through stages a port on
+# host1) while host2's netmoved is stopped (SIGSTOP): host1's netmoved
+# waits for its answer, the hook gives up at NETMOVE_PREPARE_TIMEOUT, calls
+# abort, and only then does host2 answer.  Without the abort the answer
+# came, and host1 staged vm1's port and rules for a migration that libvirt
+# had already stopped.
+cat >"$TMP/back.conf" <<EOC
+NETMOVE=$TOP/build/netmove
+NETMOVE_CTL=$R1/netmoved.ctl
+NETMOVE_HOOK_STATE=$TMP/back-state
+NETMOVE_HOOK_LOG=$TMP/back.log
+NETMOVE_HOOK_TIMEOUT=20
+NETMOVE_PREPARE_TIMEOUT=2
+NETMOVE_VM_ID=name
+EOC
+HOOK_CONF=$TMP/back.conf
+nft_before=$("$LAB" exec host1 nft list ruleset)
+ovs_before=$(ovs-vsctl --db="unix:$R1/db.sock" --format=csv --columns=name,external_ids list Interface | sort)
+stopped_pid=$(cat "$R2/netmoved.pid")
+kill -STOP "$stopped_pid"
+hook "vm1 noqmp noovs qbr-vm1" vm1 migrate begin -
+kill -CONT "$stopped_pid"
+stopped_pid=
+[ "$hook_rc" = 1 ] || fail "real: a timed-out prepare exited $hook_rc: $(cat "$TMP/err")"
+grep -q "timed out after 2 s" "$TMP/err" || fail "real: no timeout said: $(cat "$TMP/err")"
+grep -q "netmove abort vm1" "$TMP/back.log" || fail "real: no abort after the timed-out prepare: $(cat "$TMP/back.log")"
+! grep -q "netmove abort exited" "$TMP/back.log" || fail "real: abort failed: $(cat "$TMP/back.log")"
+# host2 answers now; what it sends must stage nothing on host1.
+wait_until 10 "$TOP/build/netmove" status --ctl "$R2/netmoved.ctl" || fail "real: host2's netmoved does not answer after SIGCONT"
+state=$("$TOP/build/netmove" status vm1 --ctl "$R1/netmoved.ctl" | jq -r '.. | objects | select(.vm? == "vm1") | .state' | head -n 1)
+[ "$state" = aborted ] || fail "real: host1's migration of vm1 is '$state', not aborted"
+host1_has_vm1() {
+	ovs-vsctl --db="unix:$R1/db.sock" --bare --columns=name find Interface external_ids:vm-id=vm1 | grep -q .
+}
+if wait_until 3 host1_has_vm1; then
+	fail "real: host1 staged vm1's port after the hook's abort"
+fi
+[ "$(ovs-vsctl --db="unix:$R1/db.sock" --format=csv --columns=name,external_ids list Interface | sort)" = "$ovs_before" ] ||
+	fail "real: host1's OVSDB changed after the aborted prepare"
+[ "$("$LAB" exec host1 nft list ruleset)" = "$nft_before" ] || fail "real: host1's ruleset changed after the aborted prepare"
+[ "$(pings client "$ip4" 3)" = 3 ] || fail "real: client cannot reach vm1 (on host2) after the aborted prepare"
+pass "real netmoved: a prepare cut at NETMOVE_PREPARE_TIMEOUT while the source was stopped -> abort: nothing staged on host1 once the source answers (ovs-vsctl, nft), vm1 still reached on host2"
+
+# --- A VM named twice in one call (issue 10 item 9: it freed the first
+# migration, then resumed it) is refused, and netmoved keeps serving ---
+rc=0
+"$TOP/build/netmove" resume vm1 vm1 --ctl "$R1/netmoved.ctl" >"$TMP/twice.out" 2>&1 || rc=$?
+[ $rc = 2 ] || fail "real: 'resume vm1 vm1' exited $rc: $(cat "$TMP/twice.out")"
+grep -q "named twice" "$TMP/twice.out" || fail "real: 'resume vm1 vm1' does not say why: $(cat "$TMP/twice.out")"
+"$TOP/build/netmove" status --ctl "$R1/netmoved.ctl" >/dev/null || fail "real: netmoved stopped serving after 'resume vm1 vm1'"
+pass "real netmoved: 'resume vm1 vm1' refused (exit 2, 'named twice'), netmoved keeps serving"

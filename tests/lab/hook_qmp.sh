@@ -207,12 +207,20 @@ bad SOCKET "$TMP/plain.log" vm1
 bad VM "$TMP/plain.qmp" 'vm 1'
 bad VM "$TMP/plain.qmp"
 bad --from "$TMP/plain.qmp" vm1 --from 'host;1'
-bad --timeout "$TMP/plain.qmp" vm1 --timeout 0
+bad --timeout "$TMP/plain.qmp" vm1 --timeout -1
 bad --timeout "$TMP/plain.qmp" vm1 --timeout 10s
 bad --ctl "$TMP/plain.qmp" vm1 --ctl "$TMP/netmoved.ctl"
 bad unknown "$TMP/plain.qmp" vm1 --frm host1
+bad --owner "$TMP/plain.qmp" vm1 --owner no-such-user-nm
+# A socket another guest's QEMU could have planted: in a directory others
+# may write to (sticky or not), or through a symbolic link.
+mkdir -m 1777 "$TMP/shared"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$TMP/shared/vm1.qmp"
+bad "writable by others" "$TMP/shared/vm1.qmp" vm1
+ln -s "$TMP/plain.qmp" "$TMP/link.qmp"
+bad "symbolic link" "$TMP/link.qmp" vm1
 [ ! -e "$CALLS" ] || fail "bad input ran the hook"
-pass "bad input: exit 2 naming SOCKET, VM, --from, --timeout, --ctl, unknown options; hook never ran"
+pass "bad input: exit 2 naming SOCKET, VM, --from, --timeout, --ctl, --owner, unknown options, a socket in a directory others may write to or behind a link; hook never ran"
 
 # ---- Through netmoved: QEMU's RESUME drives the real resume ----
 #

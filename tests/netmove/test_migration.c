@@ -414,6 +414,31 @@ __wrap_nm_peers_register_async(struct nm_peers *peers OVS_UNUSED,
 {
 }
 
+/* ---- the journal's appends: the real one, or a failure on demand ---- */
+
+/* A record of a step named here (space-separated, space-ended) fails with
+ * -ENOSPC, written by nobody. */
+static char journal_fail_steps[128];
+
+int __real_nm_journal_append(struct nm_journal *, enum nm_journal_role,
+                             const char *, const struct json *, bool);
+int __wrap_nm_journal_append(struct nm_journal *, enum nm_journal_role,
+                             const char *, const struct json *, bool);
+
+int
+__wrap_nm_journal_append(struct nm_journal *j, enum nm_journal_role role,
+                         const char *id, const struct json *record,
+                         bool sync)
+{
+    const char *step = nm_json_member_string(record, "step");
+    char *key = xasprintf("%s ", step ? step : "?");
+    bool fail = strstr(journal_fail_steps, key) != NULL;
+
+    free(key);
+    return fail ? -ENOSPC : __real_nm_journal_append(j, role, id, record,
+                                                     sync);
+}
+
 /* ---- set-up ---- */
 
 static int
@@ -450,6 +475,7 @@ setup(void **state OVS_UNUSED)
     mono_us = 1000LL * 1000 * 1000;             /* 1000 s since boot. */
     wall_us = 1700000000LL * 1000 * 1000;       /* Some day in 2023. */
     fake_reset();
+    journal_fail_steps[0] = '\0';
     memset(&cfg, 0, sizeof cfg);
     cfg.host = (char *) "h2";
     cfg.site = (char *) "s1";
@@ -1582,6 +1608,148 @@ test_locate_two_claims(void **state OVS_UNUSED)
     cfg.n_peers = 1;
 }
 
+/* ---- a journal that cannot be written (issue 10, item 7) ---- */
+
+/* "prepare-begin" not on disk: the prepare is refused before anything is
+ * asked or staged, and nothing is rolled back (nothing is this
+ * migration's). */
+static void
+test_journal_prepare_begin_refused(void **state OVS_UNUSED)
+{
+    void *cli = (void *) 4;
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+
+    snprintf(journal_fail_steps, sizeof journal_fail_steps,
+             "prepare-begin ");
+    migration_add_waiter(m, cli, MIG_WAIT_PREPARED);
+    migration_start(m);
+    assert_int_equal(m->state, MIG_FAILED);
+    assert_int_equal(fake.n_reqs, 0);                   /* No export. */
+    assert_string_equal(ds_cstr(&fake.calls), "");      /* No rollback. */
+    assert_int_equal(fake.n_replies, 1);
+    assert_false(fake.replies[0].ok);
+    assert_non_null(strstr(fake.replies[0].text,
+                           "journal: prepare-begin not written"));
+    assert_non_null(strstr(m->journal_error, "prepare-begin: "));
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "");
+}
+
+/* "prepare-done" not on disk: the prepare fails and what it staged is
+ * rolled back; never "prepared". */
+static void
+test_journal_prepare_done_rolled_back(void **state OVS_UNUSED)
+{
+    void *cli = (void *) 5;
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+    char *id = xstrdup(m->id);
+
+    snprintf(journal_fail_steps, sizeof journal_fail_steps,
+             "prepare-done ");
+    migration_add_waiter(m, cli, MIG_WAIT_PREPARED);
+    migration_start(m);
+    answer(export_doc(), NULL);
+    assert_called("fw-import vm1");
+    assert_int_equal(m->state, MIG_FAILED);
+    assert_called("remove-staged vm1.");
+    assert_called("fw-remove vm1");
+    assert_null(m->export);
+    assert_int_equal(fake.n_replies, 1);
+    assert_false(fake.replies[0].ok);
+    assert_string_equal(fake.replies[0].state, "failed");
+    assert_non_null(strstr(fake.replies[0].text,
+                           "journal: prepare-done not written"));
+    assert_steps(id, "prepare-begin failed ");
+    assert_true(journal_finished(id));
+    pending("h1", "abort");
+    free(id);
+}
+
+/* "resume-begin" and "announced" not on disk: the VM runs here, so the
+ * cutover goes on; status and the answer say "journal"; the records are
+ * written later, in order, before the next one. */
+static void
+test_journal_resume_goes_on(void **state OVS_UNUSED)
+{
+    void *cli = (void *) 6;
+    struct migration *m = prepared();
+    char *id = xstrdup(m->id);
+
+    snprintf(journal_fail_steps, sizeof journal_fail_steps,
+             "resume-begin announced ");
+    migration_add_waiter(m, cli, MIG_WAIT_DONE);
+    ds_clear(&fake.calls);
+    migration_resume(m);
+    assert_int_equal(m->state, MIG_RESUMING);
+    assert_string_equal(ds_cstr(&fake.calls),
+                        "announce vnet7 0x1;activate-many vm1/1;"
+                        "announce vnet7 0x2;");
+    assert_steps(id, "prepare-begin prepare-done ");
+    assert_int_equal(json_array(m->journal_pending)->n, 2);
+
+    struct json *j = migration_to_json(m);
+    assert_non_null(strstr(nm_json_member_string(j, "journal_error"),
+                           "resume-begin: "));
+    assert_int_equal(json_integer(nm_json_member(j, "journal_pending")), 2);
+    assert_non_null(nm_json_member(j, "warnings"));
+    json_destroy(j);
+
+    /* The disk is back: the pending records go first, in order. */
+    journal_fail_steps[0] = '\0';
+    pending("h1", "ct-delta");
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    assert_steps(id, "prepare-begin prepare-done resume-begin announced "
+                 "ct-delta-done ");
+    assert_null(m->journal_pending);
+    answer(json_from_string("{\"ports\": 1}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+    assert_steps(id, FULL_STEPS);
+    assert_true(journal_finished(id));
+
+    /* The resume's answer carries the warning. */
+    assert_int_equal(fake.n_replies, 1);
+    assert_true(fake.replies[0].ok);
+    assert_ptr_equal(fake.replies[0].conn, cli);
+    assert_non_null(strstr(fake.replies[0].text, "\"warnings\""));
+    assert_non_null(strstr(fake.replies[0].text, "journal: resume-begin"));
+    free(id);
+}
+
+/* "confirmed" not on disk: done all the same; the journal is not finished
+ * without it, and the loop writes it, then finishes, once it can. */
+static void
+test_journal_confirmed_retried(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+    char *id = xstrdup(m->id);
+
+    migration_resume(m);
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    snprintf(journal_fail_steps, sizeof journal_fail_steps, "confirmed ");
+    answer(json_from_string("{\"ports\": 1}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+    assert_false(journal_finished(id));
+    assert_steps(id, "prepare-begin prepare-done resume-begin announced "
+                 "ct-delta-done ");
+
+    /* Still failing: retried every second, never finished without it. */
+    advance_ms(1000);
+    migrations_run(&nm);
+    assert_false(journal_finished(id));
+
+    journal_fail_steps[0] = '\0';
+    advance_ms(500);
+    migrations_run(&nm);
+    assert_false(journal_finished(id));                 /* Not yet due. */
+    advance_ms(500);
+    migrations_run(&nm);
+    assert_true(journal_finished(id));
+    assert_steps(id, FULL_STEPS);
+    assert_null(m->journal_pending);
+    assert_int_equal(m->journal_retry_us, 0);
+    free(id);
+}
+
 int
 main(void)
 {
@@ -1620,6 +1788,14 @@ main(void)
         cmocka_unit_test_setup_teardown(test_export_port_scoped,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_locate_two_claims,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_prepare_begin_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_journal_prepare_done_rolled_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_resume_goes_on,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_confirmed_retried,
                                         setup, teardown),
     };
 

@@ -9,8 +9,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "openvswitch/json.h"
 
@@ -302,6 +307,111 @@ watch_cases(void **state)
     }
 }
 
+/* ---- the socket a watcher trusts (qmp_socket.c; issue 10, item 9) ---- */
+
+/* Binds a UNIX socket at 'path' (as QEMU's -qmp unix:PATH,server=on). */
+static int
+bind_socket(const char *path)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    assert_true(strlen(path) < sizeof sun.sun_path);
+    strcpy(sun.sun_path, path);
+    assert_int_equal(bind(fd, (struct sockaddr *) &sun, sizeof sun), 0);
+    return fd;
+}
+
+static void
+assert_refused(const char *path, uid_t owner, int error, const char *why)
+{
+    char err[256] = "";
+
+    assert_int_equal(qmp_socket_check(path, geteuid(), owner, err,
+                                      sizeof err), error);
+    if (!strstr(err, why) || !strstr(err, "SOCKET: ")) {
+        fail_msg("'%s': expected '%s' in '%s'", path, why, err);
+    }
+}
+
+static void
+socket_trust(void **state)
+{
+    char dir[] = "/tmp/nm-test-qmp.XXXXXX", sub[64], path[96], link[96];
+    char other[96], err[256];
+    uid_t me = geteuid();
+    int fd, fd2;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));              /* 0700, ours. */
+    snprintf(sub, sizeof sub, "%s/qmp", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(path, sizeof path, "%s/vm1.qmp", sub);
+    fd = bind_socket(path);
+
+    /* Ours, in a directory only we may write to, under /tmp (sticky). */
+    assert_int_equal(qmp_socket_check(path, me, (uid_t) -1, err,
+                                      sizeof err), 0);
+
+    /* A directory others may write to: any QEMU could plant vm1.qmp. */
+    assert_int_equal(chmod(sub, 0777), 0);
+    assert_refused(path, (uid_t) -1, -EPERM, "writable by others");
+    assert_int_equal(chmod(sub, 0775), 0);
+    assert_refused(path, (uid_t) -1, -EPERM, "writable by others");
+    assert_int_equal(chmod(sub, 01777), 0);     /* Sticky: still refused. */
+    assert_refused(path, (uid_t) -1, -EPERM, "writable by others");
+    assert_int_equal(chmod(sub, 0755), 0);
+    /* An ancestor others may write to, not sticky. */
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_refused(path, (uid_t) -1, -EPERM, "writable by others");
+    assert_int_equal(chmod(dir, 0700), 0);
+
+    /* A symbolic link, wherever it points. */
+    snprintf(link, sizeof link, "%s/vm2.qmp", sub);
+    assert_int_equal(symlink(path, link), 0);
+    assert_refused(link, (uid_t) -1, -EPERM, "symbolic link");
+
+    /* Not a socket; absent. */
+    snprintf(other, sizeof other, "%s/plain", sub);
+    FILE *f = fopen(other, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_refused(other, (uid_t) -1, -EINVAL, "not a UNIX socket");
+    snprintf(other, sizeof other, "%s/none.qmp", sub);
+    assert_refused(other, (uid_t) -1, -ENOENT, "not a UNIX socket");
+
+    /* Another user's socket, or one in another user's directory: only
+     * with --owner that user (QEMU's).  Needs root to give it away. */
+    if (me == 0) {
+        uid_t qemu = 64055;
+        char other_sock[96];
+
+        snprintf(other_sock, sizeof other_sock, "%s/vm3.qmp", sub);
+        fd2 = bind_socket(other_sock);
+        assert_int_equal(lchown(other_sock, qemu, qemu), 0);
+        assert_refused(other_sock, (uid_t) -1, -EPERM, "belongs to uid 64055");
+        assert_refused(other_sock, 12345, -EPERM, "belongs to uid 64055");
+        assert_int_equal(qmp_socket_check(other_sock, me, qemu, err,
+                                          sizeof err), 0);
+        assert_int_equal(chown(sub, qemu, qemu), 0);
+        assert_refused(path, (uid_t) -1, -EPERM,
+                       "directory /tmp/nm-test-qmp");
+        assert_int_equal(qmp_socket_check(path, me, qemu, err, sizeof err),
+                         0);
+        close(fd2);
+        unlink(other_sock);
+    }
+
+    close(fd);
+    unlink(link);
+    unlink(path);
+    snprintf(other, sizeof other, "%s/plain", sub);
+    unlink(other);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -310,6 +420,7 @@ main(void)
         cmocka_unit_test(stream_errors),
         cmocka_unit_test(messages),
         cmocka_unit_test(watch_cases),
+        cmocka_unit_test(socket_trust),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
