@@ -191,7 +191,8 @@ migration_journal(struct migration *m, enum nm_journal_step step,
         m->journal_error = xasprintf("%s: %s", nm_journal_step_name(step),
                                      ovs_strerror(-error));
     }
-    if (step == NM_JS_PREPARE_BEGIN || step == NM_JS_PREPARE_DONE) {
+    if ((step == NM_JS_PREPARE_BEGIN || step == NM_JS_PREPARE_DONE)
+        && !m->resume_wanted) {
         json_destroy(rec);      /* The prepare fails: nothing to retry. */
     } else {
         if (!m->journal_pending) {
@@ -547,7 +548,7 @@ migration_staged(struct migration *m, int error, const char *err)
                               nm_json_object_1("export",
                                                json_clone(m->staging)),
                               true);
-    if (error) {
+    if (error && !m->resume_wanted) {
         migration_set_error(m, "journal: prepare-done not written (%s): "
                             "prepare failed, rolled back",
                             ovs_strerror(-error));
@@ -581,10 +582,12 @@ migration_start_prepare(struct migration *m)
                                                    json_boolean_create(
                                                        m->adopt)),
                                   true);
-    if (error) {
+    if (error && !m->resume_wanted) {
         /* Nothing staged yet, and nothing may be that a restart would not
          * know to roll back: refused, with no rollback (there is nothing
-         * of this migration's to undo). */
+         * of this migration's to undo).  (A VM already resumed here is
+         * prepared all the same, the record kept for the next try: its
+         * network must follow it.) */
         json_destroy(p);
         migration_set_error(m, "journal: prepare-begin not written (%s): "
                             "prepare refused, nothing staged",
@@ -593,6 +596,10 @@ migration_start_prepare(struct migration *m)
         migration_journal_finish(m);
         migration_answer_waiters(m);
         return;
+    }
+    if (m->resume_wanted) {
+        /* Resumed before prepare began (a resume-driven prepare). */
+        migration_journal(m, NM_JS_RESUME_WANTED, NULL, true);
     }
     json_object_put_string(p, "vm", m->vm);
     json_object_put_string(p, "id", m->id);
@@ -867,9 +874,12 @@ migration_resume_batch(struct migration **ms, size_t n)
         if (m->state != MIG_PREPARED) {
             if (!m->resume_wanted) {
                 /* The VM runs here: a restart must finish this migration,
-                 * not roll it back. */
+                 * not roll it back (written with prepare-begin if the
+                 * source is still being located). */
                 m->resume_wanted = true;
-                migration_journal(m, NM_JS_RESUME_WANTED, NULL, true);
+                if (m->state == MIG_PREPARING) {
+                    migration_journal(m, NM_JS_RESUME_WANTED, NULL, true);
+                }
             }
             continue;
         }

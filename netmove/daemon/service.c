@@ -99,7 +99,7 @@ check_migration_args(struct netmoved *nm, struct unixctl_conn *conn,
  * "--adopt": the migrator makes the VM's port here). */
 static struct migration *
 get_migration(struct netmoved *nm, const char *vm, const char *src,
-              const char *const *ips, size_t n_ips)
+              const char *const *ips, size_t n_ips, bool resume)
 {
     struct migration *m = migration_find(nm, vm);
     bool adopt = n_ips && !strcmp(ips[0], "--adopt");
@@ -127,6 +127,8 @@ get_migration(struct netmoved *nm, const char *vm, const char *src,
                                     (m->n_extra_ips + 1) * sizeof(char *));
             m->extra_ips[m->n_extra_ips++] = xstrdup(ips[i]);
         }
+        /* Resumed with no prepare: the VM already runs here. */
+        m->resume_wanted = resume;
         migration_start(m);
     }
     return m;
@@ -143,7 +145,7 @@ cmd_prepare(struct unixctl_conn *conn, int argc, const char *argv[],
         return;
     }
     struct migration *m = get_migration(nm, argv[1], argc > 2 ? argv[2] : NULL,
-                                        &argv[3], MAX(argc - 3, 0));
+                                        &argv[3], MAX(argc - 3, 0), false);
     migration_add_waiter(m, conn, MIG_WAIT_PREPARED);
 }
 
@@ -159,7 +161,7 @@ cmd_resume(struct unixctl_conn *conn, int argc, const char *argv[],
         return;
     }
     struct migration *m = get_migration(nm, argv[1], argc > 2 ? argv[2] : NULL,
-                                        &argv[3], MAX(argc - 3, 0));
+                                        &argv[3], MAX(argc - 3, 0), true);
     if (!m->t_resume_call) {
         m->t_resume_call = now;
     }
@@ -266,7 +268,8 @@ cmd_many(struct netmoved *nm, struct unixctl_conn *conn, int argc,
     uint64_t now = time_usec();
     for (int i = 2; i < argc; i++) {
         b->vms[b->n_vms] = xstrdup(argv[i]);
-        ms[b->n_vms] = get_migration(nm, argv[i], src, NULL, 0);
+        ms[b->n_vms] = get_migration(nm, argv[i], src, NULL, 0,
+                                     until == MIG_WAIT_DONE);
         if (!ms[b->n_vms]->t_resume_call && until == MIG_WAIT_DONE) {
             ms[b->n_vms]->t_resume_call = now;
         }

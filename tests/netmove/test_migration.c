@@ -1635,6 +1635,54 @@ test_journal_prepare_begin_refused(void **state OVS_UNUSED)
     assert_string_equal(ds_cstr(&fake.calls), "");
 }
 
+/* A VM resumed here before its prepare (a resume-driven prepare): its
+ * network must follow it, so a prepare-begin or prepare-done not on disk
+ * does not stop it; the records are written once the journal can be. */
+static void
+test_journal_resumed_prepare_goes_on(void **state OVS_UNUSED)
+{
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+    char *id = xstrdup(m->id);
+
+    snprintf(journal_fail_steps, sizeof journal_fail_steps,
+             "prepare-begin prepare-done ");
+    m->resume_wanted = true;            /* As cmd_resume() makes it. */
+    migration_start(m);
+    assert_int_equal(m->state, MIG_PREPARING);
+    pending("h1", "export");
+    answer(export_doc(), NULL);
+    assert_int_equal(m->state, MIG_RESUMING);
+    assert_called("announce");
+    assert_non_null(strstr(m->journal_error, "prepare-begin: "));
+
+    journal_fail_steps[0] = '\0';
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    answer(json_from_string("{\"ports\": 1}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+    migrations_run(&nm);
+    assert_true(journal_finished(id));  /* Only once every record is. */
+    /* Every record there, in the order of the steps. */
+    char *path = xasprintf("%s/done/%s.jsonl", state_dir, id);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    const char *order[] = { "\"prepare-begin\"", "\"resume-wanted\"",
+                            "\"prepare-done\"", "\"resume-begin\"" };
+    for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+        struct ds line = DS_EMPTY_INITIALIZER;
+        size_t k = 0;
+        rewind(f);
+        while (!ds_get_line(&line, f) && !strstr(ds_cstr(&line), order[i])) {
+            k++;
+        }
+        assert_non_null(strstr(ds_cstr(&line), order[i]));
+        assert_int_equal(k, i);
+        ds_destroy(&line);
+    }
+    fclose(f);
+    free(path);
+    free(id);
+}
+
 /* "prepare-done" not on disk: the prepare fails and what it staged is
  * rolled back; never "prepared". */
 static void
@@ -1791,6 +1839,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_prepare_begin_refused,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_journal_resumed_prepare_goes_on, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_journal_prepare_done_rolled_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_resume_goes_on,
