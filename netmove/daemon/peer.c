@@ -267,17 +267,32 @@ find_outbound(const struct nm_peers *peers, const char *peer)
     return NULL;
 }
 
+/* One rate limit per reason a connection is closed for: a flood of one
+ * kind does not hide the others from the log. */
+enum drop_reason {
+    DROP_CAP,                           /* Over a cap on connections. */
+    DROP_HANDSHAKE,                     /* Past the handshake deadline. */
+    DROP_SIZE,                          /* A message too large. */
+    DROP_FLOOD,                         /* Requests past the budget. */
+    DROP_BACKLOG,                       /* The peer does not read. */
+    N_DROP_REASONS
+};
+
 /* Closes inbound connection 'c' for reason 'why' (logged); conn_run()
  * frees it. */
-static void OVS_PRINTF_FORMAT(2, 3)
-conn_drop(struct conn *c, const char *format, ...)
+static void OVS_PRINTF_FORMAT(3, 4)
+conn_drop(struct conn *c, enum drop_reason reason, const char *format, ...)
 {
+    static struct vlog_rate_limit drop_rl[N_DROP_REASONS] = {
+        [0 ... N_DROP_REASONS - 1] = VLOG_RATE_LIMIT_INIT(5, 20),
+    };
+
     va_list args;
 
     va_start(args, format);
     char *why = xvasprintf(format, args);
     va_end(args);
-    VLOG_WARN_RL(&rl, "%s: closing connection%s%s: %s",
+    VLOG_WARN_RL(&drop_rl[reason], "%s: closing connection%s%s: %s",
                  jsonrpc_session_get_name(c->session),
                  c->name ? " from peer " : "", c->name ? c->name : "", why);
     free(why);
@@ -321,7 +336,8 @@ cap_per_peer(struct nm_peers *peers, const struct conn *c)
     struct peer_slot *slots = inbound_slots(peers, &conns, &n);
 
     if (peer_over_peer_cap(slots, n, c->name, &victim)) {
-        conn_drop(conns[victim], "more than %d connections from peer %s",
+        conn_drop(conns[victim], DROP_CAP,
+                  "more than %d connections from peer %s",
                   NM_PEER_MAX_PER_PEER, c->name);
     }
     free(slots);
@@ -610,8 +626,8 @@ within_budget(struct conn *c, const struct jsonrpc_msg *msg)
     case PEER_FLOOD:
     default:
         if (c->inbound) {
-            conn_drop(c, "flood: requests go on at more than twice the "
-                      "limit of %d a second", NM_PEER_REQ_RATE);
+            conn_drop(c, DROP_FLOOD, "flood: requests go on at more than "
+                      "twice the limit of %d a second", NM_PEER_REQ_RATE);
         } else {
             VLOG_WARN_RL(&rl, "%s: reconnecting to peer %s: flood: requests "
                          "go on at more than twice the limit of %d a second",
@@ -670,7 +686,7 @@ conn_check_size(struct conn *c, bool got_msg)
     if (got_msg) {
         c->rx_mark = rx;
     } else if (rx - c->rx_mark > NM_PEER_MAX_MSG) {
-        conn_drop(c, "message over %u bytes", NM_PEER_MAX_MSG);
+        conn_drop(c, DROP_SIZE, "message over %u bytes", NM_PEER_MAX_MSG);
         return false;
     }
     return true;
@@ -687,11 +703,12 @@ conn_check_backlog(struct conn *c)
     if (backlog <= NM_PEER_BACKLOG_BYTES) {
         return;
     } else if (c->inbound) {
-        conn_drop(c, "%"PRIuSIZE" bytes unread by the peer", backlog);
+        conn_drop(c, DROP_BACKLOG, "%"PRIuSIZE" bytes unread by the peer",
+                  backlog);
     } else {
         VLOG_WARN_RL(&rl, "%s: reconnecting to peer %s: %"PRIuSIZE" bytes "
-                     "unread by the peer", jsonrpc_session_get_name(c->session),
-                     c->peer, backlog);
+                     "unread by the peer",
+                     jsonrpc_session_get_name(c->session), c->peer, backlog);
         jsonrpc_session_force_reconnect(c->session);
     }
 }
@@ -723,8 +740,8 @@ conn_run(struct nm_peers *peers, struct conn *c)
         }
     } else if (c->session && c->inbound && !c->name
                && time_msec() >= c->since + NM_PEER_HANDSHAKE_MS) {
-        conn_drop(c, "no TLS handshake and authenticated peer within %d ms",
-                  NM_PEER_HANDSHAKE_MS);
+        conn_drop(c, DROP_HANDSHAKE, "no TLS handshake and authenticated "
+                  "peer within %d ms", NM_PEER_HANDSHAKE_MS);
     }
     if (c->session) {
         conn_check_backlog(c);
@@ -825,9 +842,9 @@ accept_inbound(struct nm_peers *peers, struct stream *stream)
     int error = peer_admit(slots, n, addr, &victim);
 
     if (!error && victim < n) {
-        conn_drop(conns[victim], "over %d inbound connections (%d from %s): "
-                  "the oldest handshake gives way", NM_PEER_MAX_INBOUND,
-                  NM_PEER_MAX_PER_ADDR, addr);
+        conn_drop(conns[victim], DROP_CAP, "over %d inbound connections "
+                  "(%d from %s): the oldest handshake gives way",
+                  NM_PEER_MAX_INBOUND, NM_PEER_MAX_PER_ADDR, addr);
     }
     free(slots);
     free(conns);
