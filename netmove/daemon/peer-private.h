@@ -26,6 +26,9 @@ struct jsonrpc_msg;
 #define NM_PEER_MAX_PER_PEER 4
 #define NM_PEER_HANDSHAKE_MS 2000
 
+/* A connection to a peer is made at most once a second. */
+#define NM_PEER_RETRY_MS 1000
+
 /* A message larger than this closes the session: an export carries a whole
  * VM's ruleset and conntrack entries, a few MiB for a large one. */
 #define NM_PEER_MAX_MSG (64u * 1024 * 1024)
@@ -56,15 +59,18 @@ struct conn {
     struct nm_peers *peers;
     struct jsonrpc_session *session;
     char *peer;                         /* Outbound: whom we meant to reach. */
+    const char *remote;                 /* Outbound: its address. */
+    bool connecting;                    /* Outbound: 'session' reconnects. */
+    unsigned int gen;                   /* Sessions 'session' has been. */
     char *name;                         /* Authenticated peer name, or NULL. */
     unsigned int seqno;                 /* Session seqno 'name' applies to. */
     bool inbound;
     struct ovs_list reqs;               /* Asynchronous requests it holds. */
     size_t n_reqs;                      /* Their number. */
 
-    /* Limits (inbound: 'rpc' is the session's, while it is connected). */
-    char *addr;                         /* Remote address, no port. */
-    long long int since;                /* Accepted, msec. */
+    /* Limits ('rpc' is the session's, while it is connected). */
+    char *addr;                         /* Inbound: remote address. */
+    long long int since;                /* Accepted or connected, msec. */
     struct jsonrpc *rpc;
     unsigned int rx_mark;               /* Bytes received at last message. */
     struct peer_budget budget;

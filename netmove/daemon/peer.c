@@ -77,6 +77,37 @@ conn_create(struct nm_peers *peers)
     return c;
 }
 
+/* 'c''s session number: it changes whenever the connection does (an
+ * outbound connection's session is replaced on each, outbound_run()). */
+static unsigned int
+conn_seqno(const struct conn *c)
+{
+    return c->gen * 4 + jsonrpc_session_get_seqno(c->session);
+}
+
+/* Probes and the send backlog's bound, for every session. */
+static void
+session_setup(struct jsonrpc_session *s)
+{
+    jsonrpc_session_set_probe_interval(s, 5000);
+    jsonrpc_session_set_backlog_threshold(s, NM_PEER_BACKLOG_MSGS,
+                                          NM_PEER_BACKLOG_BYTES);
+}
+
+/* Outbound 'c' starts connecting to its peer (again). */
+static void
+outbound_connect(struct conn *c)
+{
+    jsonrpc_session_close(c->session);
+    c->session = jsonrpc_session_open(c->remote, true);
+    /* Reconnect fast: a migration waits on this. */
+    jsonrpc_session_set_max_backoff(c->session, 1000);
+    session_setup(c->session);
+    c->connecting = true;
+    c->rpc = NULL;
+    c->gen++;
+}
+
 int
 nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
                 char *err, size_t errlen)
@@ -108,13 +139,8 @@ nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
     for (size_t i = 0; i < cfg->n_peers; i++) {
         struct conn *c = conn_create(peers);
         c->peer = xstrdup(cfg->peers[i].name);
-        c->session = jsonrpc_session_open(cfg->peers[i].remote, true);
-        /* Reconnect fast: a migration waits on this. */
-        jsonrpc_session_set_max_backoff(c->session, 1000);
-        jsonrpc_session_set_probe_interval(c->session, 5000);
-        jsonrpc_session_set_backlog_threshold(c->session,
-                                              NM_PEER_BACKLOG_MSGS,
-                                              NM_PEER_BACKLOG_BYTES);
+        c->remote = cfg->peers[i].remote;
+        outbound_connect(c);
         ovs_list_push_back(&peers->outbound, &c->node);
     }
     *peersp = peers;
@@ -216,7 +242,7 @@ req_answer(struct nm_peer_req *req, struct json *result, int error,
     struct conn *c = req->c;
 
     if (c && c->session
-        && jsonrpc_session_get_seqno(c->session) == req->seqno) {
+        && conn_seqno(c) == req->seqno) {
         if (error) {
             VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, req->method, msg);
         }
@@ -354,7 +380,7 @@ conn_authenticated(struct nm_peers *peers, struct conn *c)
         return false;
     }
 
-    unsigned int seqno = jsonrpc_session_get_seqno(c->session);
+    unsigned int seqno = conn_seqno(c);
     if (c->name && c->seqno == seqno) {
         return true;
     }
@@ -440,7 +466,7 @@ find_current(const struct nm_peers *peers, const char *peer)
     const struct conn *c = find_outbound(peers, peer);
 
     return c && c->name && jsonrpc_session_is_connected(c->session)
-           && c->seqno == jsonrpc_session_get_seqno(c->session) ? c : NULL;
+           && c->seqno == conn_seqno(c) ? c : NULL;
 }
 
 bool
@@ -566,7 +592,7 @@ handle_request(struct nm_peers *peers, struct conn *c,
     } else if (m && m->async_fn) {
         struct nm_peer_req *req = xzalloc(sizeof *req);
         req->c = c;
-        req->seqno = jsonrpc_session_get_seqno(c->session);
+        req->seqno = conn_seqno(c);
         req->id = json_clone(msg->id);
         req->method = xstrdup(msg->method);
         ovs_list_push_back(&c->reqs, &req->node);
@@ -686,7 +712,15 @@ conn_check_size(struct conn *c, bool got_msg)
     if (got_msg) {
         c->rx_mark = rx;
     } else if (rx - c->rx_mark > NM_PEER_MAX_MSG) {
-        conn_drop(c, DROP_SIZE, "message over %u bytes", NM_PEER_MAX_MSG);
+        if (c->inbound) {
+            conn_drop(c, DROP_SIZE, "message over %u bytes",
+                      NM_PEER_MAX_MSG);
+        } else {
+            VLOG_WARN_RL(&rl, "%s: reconnecting to peer %s: message over %u "
+                         "bytes", jsonrpc_session_get_name(c->session),
+                         c->peer, NM_PEER_MAX_MSG);
+            jsonrpc_session_force_reconnect(c->session);
+        }
         return false;
     }
     return true;
@@ -713,6 +747,39 @@ conn_check_backlog(struct conn *c)
     }
 }
 
+/* Runs outbound connection 'c'.  OVS's reconnecting session makes a new
+ * jsonrpc for each connection and keeps it to itself, so, for
+ * conn_check_size() to count what the peer sends, each connection, once
+ * made, is taken out of it and run as a session of its own; when that one
+ * ends, a new reconnecting session starts, at most one a second after the
+ * connection was made. */
+static void
+outbound_run(struct conn *c)
+{
+    jsonrpc_session_run(c->session);
+    if (c->connecting) {
+        if (jsonrpc_session_is_connected(c->session)) {
+            c->rpc = jsonrpc_session_steal(c->session);
+            c->session = jsonrpc_session_open_unreliably(c->rpc,
+                                                         DSCP_DEFAULT);
+            session_setup(c->session);
+            c->rx_mark = jsonrpc_get_received_bytes(c->rpc);
+            c->since = time_msec();
+            c->connecting = false;
+            c->gen++;
+        }
+    } else if (!jsonrpc_session_is_connected(c->session)) {
+        if (c->rpc) {
+            VLOG_INFO_RL(&rl, "%s: connection to peer %s closed",
+                         jsonrpc_session_get_name(c->session), c->peer);
+            c->rpc = NULL;          /* Freed by the session. */
+        }
+        if (time_msec() >= c->since + NM_PEER_RETRY_MS) {
+            outbound_connect(c);
+        }
+    }
+}
+
 /* Runs 'c'; returns false if an inbound connection died and was freed. */
 static bool
 conn_run(struct nm_peers *peers, struct conn *c)
@@ -721,7 +788,11 @@ conn_run(struct nm_peers *peers, struct conn *c)
         conn_destroy(c);
         return false;
     }
-    jsonrpc_session_run(c->session);
+    if (!c->inbound) {
+        outbound_run(c);
+    } else {
+        jsonrpc_session_run(c->session);
+    }
     if (c->inbound && !jsonrpc_session_is_alive(c->session)) {
         conn_destroy(c);
         return false;
@@ -799,7 +870,7 @@ next_unanswered(const struct nm_peers *peers, long long int now,
             *errnum = p->fail;
             *why = p->fail_msg;
         } else if (!p->msg
-                   && p->seqno != jsonrpc_session_get_seqno(c->session)) {
+                   && p->seqno != conn_seqno(c)) {
             *errnum = -ECONNRESET;
             *why = "connection to peer lost";
         } else if (now >= p->deadline) {
@@ -865,8 +936,7 @@ accept_inbound(struct nm_peers *peers, struct stream *stream)
     c->rpc = jsonrpc_open(stream);
     c->rx_mark = jsonrpc_get_received_bytes(c->rpc);
     c->session = jsonrpc_session_open_unreliably(c->rpc, DSCP_DEFAULT);
-    jsonrpc_session_set_backlog_threshold(c->session, NM_PEER_BACKLOG_MSGS,
-                                          NM_PEER_BACKLOG_BYTES);
+    session_setup(c->session);
     ovs_list_push_back(&peers->inbound, &c->node);
 }
 
@@ -910,6 +980,9 @@ nm_peers_wait(struct nm_peers *peers)
     LIST_FOR_EACH (c, node, &peers->outbound) {
         jsonrpc_session_wait(c->session);
         jsonrpc_session_recv_wait(c->session);
+        if (!c->connecting && !jsonrpc_session_is_connected(c->session)) {
+            poll_timer_wait_until(c->since + NM_PEER_RETRY_MS);
+        }
     }
     LIST_FOR_EACH (c, node, &peers->inbound) {
         if (!c->session) {

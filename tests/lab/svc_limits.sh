@@ -6,7 +6,8 @@
 # reconnects through the flood and vm1 moves host1 -> host2.  Then host3 as
 # an authenticated peer: a burst of requests past the budget is answered
 # "busy" (-32000) and the session kept; a flood is cut off; a message that
-# never ends is cut off past 64 MiB.
+# never ends is cut off past 64 MiB, and so is one on a session host1
+# opened (host3's netmoved replaced by a server with its certificate).
 #
 #   host3 (python3: stalled handshakes from 198.19.0.3 and .100-.119;
 #          authenticated floods) --mgmt--> host1:7300 (netmoved)
@@ -186,9 +187,39 @@ def big(target, ca, cert, key, mib):
     print(json.dumps({"sent_mib": sent >> 20, "closed": closed}))
 
 
+def serve(listen, ca, cert, key, mib):
+    """As a peer that netmoved connects to: answers with a value that never
+    ends, up to MIB MiB."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(ca)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(listen)
+    ls.listen(4)
+    ls.settimeout(10)
+    s = ctx.wrap_socket(ls.accept()[0], server_side=True)
+    sent, closed = 0, False
+    chunk = b"x" * (1 << 20)
+    s.settimeout(10)
+    try:
+        s.sendall(b'{"id": "x", "result": "')
+        for _ in range(mib):
+            s.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        closed = True
+    if not closed:
+        closed = read_answers(s, 1000, 3)[1]
+    print(json.dumps({"sent_mib": sent >> 20, "closed": closed}))
+
+
 mode, target = sys.argv[1], hostport(sys.argv[2])
 if mode == "stall":
     stall(target, sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+elif mode == "serve":
+    serve(target, *sys.argv[3:6], int(sys.argv[6]))
 elif mode == "flood":
     flood(target, *sys.argv[3:6], int(sys.argv[6]))
 else:
@@ -279,6 +310,16 @@ jq -e '.closed == true and .sent_mib >= 63' "$TMP/big.json" >/dev/null ||
 wait_until 5 grep -q "closing connection from peer host3: message over 67108864 bytes" "$log1" ||
 	fail "the oversized message is not in host1's log"
 pass "an endless message: $(jq -c . "$TMP/big.json")"
+
+# 5. The same from a peer host1 connects to: host3's netmoved stopped, a
+# server with host3's certificate answers host1's hello endlessly.
+"$LAB" netmoved host3 stop
+client serve 198.19.0.3:7300 "$ca" "$cert" "$key" 80 >"$TMP/serve.json"
+jq -e '.closed == true and .sent_mib >= 63' "$TMP/serve.json" >/dev/null ||
+	fail "an endless answer was not cut off at 64 MiB: $(cat "$TMP/serve.json")"
+wait_until 5 grep -q "reconnecting to peer host3: message over 67108864 bytes" "$log1" ||
+	fail "the oversized answer is not in host1's log"
+pass "an endless answer on host1's own session: $(jq -c . "$TMP/serve.json")"
 
 # host1 still serves its peers.
 wait_peers host2 host1
