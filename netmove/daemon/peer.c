@@ -50,6 +50,7 @@ struct pending {
 };
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
+static struct vlog_rate_limit busy_rl = VLOG_RATE_LIMIT_INIT(5, 20);
 
 /* The key, certificate and CA, (re)read by OpenSSL when a file changed:
  * called from every nm_peers_run(), as ovn-controller does, so that a
@@ -304,20 +305,26 @@ enum drop_reason {
     N_DROP_REASONS
 };
 
-/* Closes inbound connection 'c' for reason 'why' (logged); conn_run()
- * frees it. */
+/* Closes 'c' for 'reason', logged with a message from 'format': an inbound
+ * connection is freed by conn_run(), an outbound one reconnects. */
 static void OVS_PRINTF_FORMAT(3, 4)
 conn_drop(struct conn *c, enum drop_reason reason, const char *format, ...)
 {
     static struct vlog_rate_limit drop_rl[N_DROP_REASONS] = {
         [0 ... N_DROP_REASONS - 1] = VLOG_RATE_LIMIT_INIT(5, 20),
     };
-
     va_list args;
 
     va_start(args, format);
     char *why = xvasprintf(format, args);
     va_end(args);
+    if (!c->inbound) {
+        VLOG_WARN_RL(&drop_rl[reason], "%s: reconnecting to peer %s: %s",
+                     jsonrpc_session_get_name(c->session), c->peer, why);
+        jsonrpc_session_force_reconnect(c->session);
+        free(why);
+        return;
+    }
     VLOG_WARN_RL(&drop_rl[reason], "%s: closing connection%s%s: %s",
                  jsonrpc_session_get_name(c->session),
                  c->name ? " from peer " : "", c->name ? c->name : "", why);
@@ -637,13 +644,14 @@ within_budget(struct conn *c, const struct jsonrpc_msg *msg)
         return true;
     case PEER_BUSY:
         if (msg->type == JSONRPC_REQUEST) {
+
             char *why = xasprintf("busy: peer %s is over its limits (%d "
                                   "requests a second, bursts of %d, %d "
                                   "unanswered at a time); try again later",
                                   c->name, NM_PEER_REQ_RATE,
                                   NM_PEER_REQ_BURST, NM_PEER_MAX_OPEN);
-            VLOG_WARN_RL(&rl, "%s: %s", jsonrpc_session_get_name(c->session),
-                         why);
+            VLOG_WARN_RL(&busy_rl, "%s: %s",
+                         jsonrpc_session_get_name(c->session), why);
             jsonrpc_session_send(c->session,
                                  conn_error(c, msg->id, -EBUSY, why));
             free(why);
@@ -651,16 +659,8 @@ within_budget(struct conn *c, const struct jsonrpc_msg *msg)
         return false;
     case PEER_FLOOD:
     default:
-        if (c->inbound) {
-            conn_drop(c, DROP_FLOOD, "flood: requests go on at more than "
-                      "twice the limit of %d a second", NM_PEER_REQ_RATE);
-        } else {
-            VLOG_WARN_RL(&rl, "%s: reconnecting to peer %s: flood: requests "
-                         "go on at more than twice the limit of %d a second",
-                         jsonrpc_session_get_name(c->session), c->name,
-                         NM_PEER_REQ_RATE);
-            jsonrpc_session_force_reconnect(c->session);
-        }
+        conn_drop(c, DROP_FLOOD, "flood: requests go on at more than twice "
+                  "the limit of %d a second", NM_PEER_REQ_RATE);
         return false;
     }
 }
@@ -712,15 +712,7 @@ conn_check_size(struct conn *c, bool got_msg)
     if (got_msg) {
         c->rx_mark = rx;
     } else if (rx - c->rx_mark > NM_PEER_MAX_MSG) {
-        if (c->inbound) {
-            conn_drop(c, DROP_SIZE, "message over %u bytes",
-                      NM_PEER_MAX_MSG);
-        } else {
-            VLOG_WARN_RL(&rl, "%s: reconnecting to peer %s: message over %u "
-                         "bytes", jsonrpc_session_get_name(c->session),
-                         c->peer, NM_PEER_MAX_MSG);
-            jsonrpc_session_force_reconnect(c->session);
-        }
+        conn_drop(c, DROP_SIZE, "message over %u bytes", NM_PEER_MAX_MSG);
         return false;
     }
     return true;
@@ -734,16 +726,9 @@ conn_check_backlog(struct conn *c)
 {
     size_t backlog = jsonrpc_session_get_backlog(c->session);
 
-    if (backlog <= NM_PEER_BACKLOG_BYTES) {
-        return;
-    } else if (c->inbound) {
+    if (backlog > NM_PEER_BACKLOG_BYTES) {
         conn_drop(c, DROP_BACKLOG, "%"PRIuSIZE" bytes unread by the peer",
                   backlog);
-    } else {
-        VLOG_WARN_RL(&rl, "%s: reconnecting to peer %s: %"PRIuSIZE" bytes "
-                     "unread by the peer",
-                     jsonrpc_session_get_name(c->session), c->peer, backlog);
-        jsonrpc_session_force_reconnect(c->session);
     }
 }
 

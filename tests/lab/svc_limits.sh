@@ -187,9 +187,9 @@ def big(target, ca, cert, key, mib):
     print(json.dumps({"sent_mib": sent >> 20, "closed": closed}))
 
 
-def serve(listen, ca, cert, key, mib):
-    """As a peer that netmoved connects to: answers with a value that never
-    ends, up to MIB MiB."""
+def serve(listen, client, ca, cert, key, mib):
+    """As a peer that netmoved at CLIENT connects to: answers with a value
+    that never ends, up to MIB MiB.  Other peers' connections are closed."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     ctx.load_verify_locations(ca)
@@ -199,7 +199,12 @@ def serve(listen, ca, cert, key, mib):
     ls.bind(listen)
     ls.listen(4)
     ls.settimeout(10)
-    s = ctx.wrap_socket(ls.accept()[0], server_side=True)
+    while True:
+        raw, addr = ls.accept()
+        if addr[0] == client:
+            break
+        raw.close()
+    s = ctx.wrap_socket(raw, server_side=True)
     sent, closed = 0, False
     chunk = b"x" * (1 << 20)
     s.settimeout(10)
@@ -219,7 +224,7 @@ mode, target = sys.argv[1], hostport(sys.argv[2])
 if mode == "stall":
     stall(target, sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
 elif mode == "serve":
-    serve(target, *sys.argv[3:6], int(sys.argv[6]))
+    serve(target, *sys.argv[3:7], int(sys.argv[7]))
 elif mode == "flood":
     flood(target, *sys.argv[3:6], int(sys.argv[6]))
 else:
@@ -314,7 +319,7 @@ pass "an endless message: $(jq -c . "$TMP/big.json")"
 # 5. The same from a peer host1 connects to: host3's netmoved stopped, a
 # server with host3's certificate answers host1's hello endlessly.
 "$LAB" netmoved host3 stop
-client serve 198.19.0.3:7300 "$ca" "$cert" "$key" 80 >"$TMP/serve.json"
+client serve 198.19.0.3:7300 198.19.0.1 "$ca" "$cert" "$key" 80 >"$TMP/serve.json"
 jq -e '.closed == true and .sent_mib >= 63' "$TMP/serve.json" >/dev/null ||
 	fail "an endless answer was not cut off at 64 MiB: $(cat "$TMP/serve.json")"
 wait_until 5 grep -q "reconnecting to peer host3: message over 67108864 bytes" "$log1" ||
