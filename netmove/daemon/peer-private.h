@@ -7,9 +7,51 @@
 #include "openvswitch/hmap.h"
 #include "openvswitch/list.h"
 #include "openvswitch/shash.h"
+#include "openvswitch/token-bucket.h"
 #include "sset.h"
 
+struct jsonrpc;
 struct jsonrpc_msg;
+
+/* What a peer may make this host spend (docs/PROTOCOL.md "Limits"). */
+
+/* Inbound connections: at most NM_PEER_MAX_INBOUND in all and
+ * NM_PEER_MAX_PER_ADDR from one remote address, counting those whose TLS
+ * handshake has not ended; over a cap, the oldest such one gives way to
+ * the newcomer.  At most NM_PEER_MAX_PER_PEER authenticated ones per peer
+ * (the oldest gives way: a reconnected peer's old session).  An inbound
+ * connection not authenticated within NM_PEER_HANDSHAKE_MS is closed. */
+#define NM_PEER_MAX_INBOUND 64
+#define NM_PEER_MAX_PER_ADDR 8
+#define NM_PEER_MAX_PER_PEER 4
+#define NM_PEER_HANDSHAKE_MS 2000
+
+/* A connection to a peer is made at most once a second. */
+#define NM_PEER_RETRY_MS 1000
+
+/* A message larger than this closes the session: an export carries a whole
+ * VM's ruleset and conntrack entries, a few MiB for a large one. */
+#define NM_PEER_MAX_MSG (64u * 1024 * 1024)
+
+/* Requests per session: NM_PEER_REQ_RATE a second, in bursts of up to
+ * NM_PEER_REQ_BURST, and at most NM_PEER_MAX_OPEN unanswered (asynchronous
+ * methods).  Over either, a request is answered "busy" (-32000); a peer
+ * that goes on sending at more than twice the rate is disconnected. */
+#define NM_PEER_REQ_RATE 50
+#define NM_PEER_REQ_BURST 200
+#define NM_PEER_MAX_OPEN 256
+
+/* What this host buffers for a peer that does not read: more than
+ * NM_PEER_BACKLOG_MSGS messages or NM_PEER_BACKLOG_BYTES bytes closes the
+ * session. */
+#define NM_PEER_BACKLOG_MSGS 1024
+#define NM_PEER_BACKLOG_BYTES (4 * (size_t) NM_PEER_MAX_MSG)
+
+/* A request budget (peer_limits.c). */
+struct peer_budget {
+    struct token_bucket requests;
+    struct token_bucket refusals;       /* Busy answers before a cut. */
+};
 
 /* One JSON-RPC session with a peer, either direction. */
 struct conn {
@@ -17,10 +59,21 @@ struct conn {
     struct nm_peers *peers;
     struct jsonrpc_session *session;
     char *peer;                         /* Outbound: whom we meant to reach. */
+    const char *remote;                 /* Outbound: its address. */
+    bool connecting;                    /* Outbound: 'session' reconnects. */
+    unsigned int gen;                   /* Sessions 'session' has been. */
     char *name;                         /* Authenticated peer name, or NULL. */
     unsigned int seqno;                 /* Session seqno 'name' applies to. */
     bool inbound;
     struct ovs_list reqs;               /* Asynchronous requests it holds. */
+    size_t n_reqs;                      /* Their number. */
+
+    /* Limits ('rpc' is the session's, while it is connected). */
+    char *addr;                         /* Inbound: remote address. */
+    long long int since;                /* Accepted or connected, msec. */
+    struct jsonrpc *rpc;
+    unsigned int rx_mark;               /* Bytes received at last message. */
+    struct peer_budget budget;
 
     /* The protocol agreed on session 'seqno' (reset when it changes). */
     int version;                        /* > 0; 0 not yet known;
@@ -71,5 +124,41 @@ void peer_hello_answered(struct conn *c, const struct jsonrpc_msg *msg);
 struct jsonrpc_msg *peer_serve_hello(struct conn *c,
                                      const struct jsonrpc_msg *msg,
                                      const struct json *params);
+
+/* Limits (peer_limits.c). */
+
+/* An inbound connection, as peer_admit() sees it. */
+struct peer_slot {
+    const char *addr;                   /* Remote address. */
+    const char *name;                   /* Authenticated peer, or NULL. */
+    long long int since;
+};
+
+/* A new connection from 'addr' arrives while 'slots[0..n)' are open.
+ * Returns 0 with '*victim' the index of the one to close first ('n' for
+ * none), or -EBUSY if the newcomer must be refused (every one in the way
+ * is authenticated). */
+int peer_admit(const struct peer_slot *slots, size_t n, const char *addr,
+               size_t *victim);
+
+/* True if more than NM_PEER_MAX_PER_PEER of 'slots[0..n)' are 'name''s,
+ * with '*victim' the oldest of them. */
+bool peer_over_peer_cap(const struct peer_slot *slots, size_t n,
+                        const char *name, size_t *victim);
+
+/* The remote address in stream name 'name' ("ssl:198.18.0.1:40000" ->
+ * "198.18.0.1"); malloc'd. */
+char *peer_remote_addr(const char *name);
+
+void peer_budget_init(struct peer_budget *);
+
+enum peer_verdict {
+    PEER_SERVE,                         /* Within the budget. */
+    PEER_BUSY,                          /* Answer "busy". */
+    PEER_FLOOD,                         /* Disconnect. */
+};
+
+/* Takes a request from 'b', whose session holds 'n_open' unanswered. */
+enum peer_verdict peer_budget_take(struct peer_budget *b, size_t n_open);
 
 #endif /* netmove/daemon/peer-private.h */

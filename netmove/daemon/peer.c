@@ -50,6 +50,7 @@ struct pending {
 };
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
+static struct vlog_rate_limit busy_rl = VLOG_RATE_LIMIT_INIT(5, 20);
 
 /* The key, certificate and CA, (re)read by OpenSSL when a file changed:
  * called from every nm_peers_run(), as ovn-controller does, so that a
@@ -73,7 +74,39 @@ conn_create(struct nm_peers *peers)
     c->peers = peers;
     ovs_list_init(&c->reqs);
     sset_init(&c->caps);
+    peer_budget_init(&c->budget);
     return c;
+}
+
+/* 'c''s session number: it changes whenever the connection does (an
+ * outbound connection's session is replaced on each, outbound_run()). */
+static unsigned int
+conn_seqno(const struct conn *c)
+{
+    return c->gen * 4 + jsonrpc_session_get_seqno(c->session);
+}
+
+/* Probes and the send backlog's bound, for every session. */
+static void
+session_setup(struct jsonrpc_session *s)
+{
+    jsonrpc_session_set_probe_interval(s, 5000);
+    jsonrpc_session_set_backlog_threshold(s, NM_PEER_BACKLOG_MSGS,
+                                          NM_PEER_BACKLOG_BYTES);
+}
+
+/* Outbound 'c' starts connecting to its peer (again). */
+static void
+outbound_connect(struct conn *c)
+{
+    jsonrpc_session_close(c->session);
+    c->session = jsonrpc_session_open(c->remote, true);
+    /* Reconnect fast: a migration waits on this. */
+    jsonrpc_session_set_max_backoff(c->session, 1000);
+    session_setup(c->session);
+    c->connecting = true;
+    c->rpc = NULL;
+    c->gen++;
 }
 
 int
@@ -107,10 +140,8 @@ nm_peers_create(const struct nm_config *cfg, struct nm_peers **peersp,
     for (size_t i = 0; i < cfg->n_peers; i++) {
         struct conn *c = conn_create(peers);
         c->peer = xstrdup(cfg->peers[i].name);
-        c->session = jsonrpc_session_open(cfg->peers[i].remote, true);
-        /* Reconnect fast: a migration waits on this. */
-        jsonrpc_session_set_max_backoff(c->session, 1000);
-        jsonrpc_session_set_probe_interval(c->session, 5000);
+        c->remote = cfg->peers[i].remote;
+        outbound_connect(c);
         ovs_list_push_back(&peers->outbound, &c->node);
     }
     *peersp = peers;
@@ -127,6 +158,7 @@ conn_destroy(struct conn *c)
     }
     ovs_list_remove(&c->node);
     jsonrpc_session_close(c->session);
+    free(c->addr);
     free(c->peer);
     free(c->name);
     free(c->refusal);
@@ -211,7 +243,7 @@ req_answer(struct nm_peer_req *req, struct json *result, int error,
     struct conn *c = req->c;
 
     if (c && c->session
-        && jsonrpc_session_get_seqno(c->session) == req->seqno) {
+        && conn_seqno(c) == req->seqno) {
         if (error) {
             VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, req->method, msg);
         }
@@ -222,6 +254,7 @@ req_answer(struct nm_peer_req *req, struct json *result, int error,
     }
     if (c) {
         ovs_list_remove(&req->node);
+        c->n_reqs--;
     }
     json_destroy(result);
     json_destroy(req->id);
@@ -261,17 +294,100 @@ find_outbound(const struct nm_peers *peers, const char *peer)
     return NULL;
 }
 
+/* One rate limit per reason a connection is closed for: a flood of one
+ * kind does not hide the others from the log. */
+enum drop_reason {
+    DROP_CAP,                           /* Over a cap on connections. */
+    DROP_HANDSHAKE,                     /* Past the handshake deadline. */
+    DROP_SIZE,                          /* A message too large. */
+    DROP_FLOOD,                         /* Requests past the budget. */
+    DROP_BACKLOG,                       /* The peer does not read. */
+    N_DROP_REASONS
+};
+
+/* Closes 'c' for 'reason', logged with a message from 'format': an inbound
+ * connection is freed by conn_run(), an outbound one reconnects. */
+static void OVS_PRINTF_FORMAT(3, 4)
+conn_drop(struct conn *c, enum drop_reason reason, const char *format, ...)
+{
+    static struct vlog_rate_limit drop_rl[N_DROP_REASONS] = {
+        [0 ... N_DROP_REASONS - 1] = VLOG_RATE_LIMIT_INIT(5, 20),
+    };
+    va_list args;
+
+    va_start(args, format);
+    char *why = xvasprintf(format, args);
+    va_end(args);
+    if (!c->inbound) {
+        VLOG_WARN_RL(&drop_rl[reason], "%s: reconnecting to peer %s: %s",
+                     jsonrpc_session_get_name(c->session), c->peer, why);
+        jsonrpc_session_force_reconnect(c->session);
+        free(why);
+        return;
+    }
+    VLOG_WARN_RL(&drop_rl[reason], "%s: closing connection%s%s: %s",
+                 jsonrpc_session_get_name(c->session),
+                 c->name ? " from peer " : "", c->name ? c->name : "", why);
+    free(why);
+    jsonrpc_session_close(c->session);
+    c->session = NULL;
+    c->rpc = NULL;
+    poll_immediate_wake();      /* For conn_run() to free it. */
+}
+
+/* The inbound connections still open, as peer_admit() sees them, with
+ * 'conns' parallel to the result; both malloc'd. */
+static struct peer_slot *
+inbound_slots(const struct nm_peers *peers, struct conn ***connsp,
+              size_t *np)
+{
+    size_t n = ovs_list_size(&peers->inbound);
+    struct peer_slot *slots = xmalloc((n + 1) * sizeof *slots);
+    struct conn **conns = xmalloc((n + 1) * sizeof *conns);
+    struct conn *c;
+
+    n = 0;
+    LIST_FOR_EACH (c, node, &peers->inbound) {
+        if (c->session) {
+            slots[n] = (struct peer_slot) { .addr = c->addr, .name = c->name,
+                                            .since = c->since };
+            conns[n++] = c;
+        }
+    }
+    *connsp = conns;
+    *np = n;
+    return slots;
+}
+
+/* 'c' has just authenticated as a peer: the oldest of that peer's inbound
+ * connections gives way if it has too many. */
+static void
+cap_per_peer(struct nm_peers *peers, const struct conn *c)
+{
+    struct conn **conns;
+    size_t n, victim;
+    struct peer_slot *slots = inbound_slots(peers, &conns, &n);
+
+    if (peer_over_peer_cap(slots, n, c->name, &victim)) {
+        conn_drop(conns[victim], DROP_CAP,
+                  "more than %d connections from peer %s",
+                  NM_PEER_MAX_PER_PEER, c->name);
+    }
+    free(slots);
+    free(conns);
+}
+
 /* True if 'c' is connected to an authenticated peer.  Checks (once per
  * connection) that the certificate's CN names a configured peer and, for a
  * connection we opened, the one we meant; refuses the connection if not. */
 static bool
 conn_authenticated(struct nm_peers *peers, struct conn *c)
 {
-    unsigned int seqno = jsonrpc_session_get_seqno(c->session);
-
-    if (!jsonrpc_session_is_connected(c->session)) {
+    if (!c->session || !jsonrpc_session_is_connected(c->session)) {
         return false;
     }
+
+    unsigned int seqno = conn_seqno(c);
     if (c->name && c->seqno == seqno) {
         return true;
     }
@@ -304,7 +420,10 @@ conn_authenticated(struct nm_peers *peers, struct conn *c)
     c->name = xstrdup(cn);
     VLOG_INFO("%s: peer %s authenticated (%s)", remote, cn,
               c->inbound ? "inbound" : "outbound");
-    return true;
+    if (c->inbound) {
+        cap_per_peer(peers, c);     /* May close 'c' itself, the oldest. */
+    }
+    return c->session != NULL;
 }
 
 int
@@ -354,7 +473,7 @@ find_current(const struct nm_peers *peers, const char *peer)
     const struct conn *c = find_outbound(peers, peer);
 
     return c && c->name && jsonrpc_session_is_connected(c->session)
-           && c->seqno == jsonrpc_session_get_seqno(c->session) ? c : NULL;
+           && c->seqno == conn_seqno(c) ? c : NULL;
 }
 
 bool
@@ -480,10 +599,11 @@ handle_request(struct nm_peers *peers, struct conn *c,
     } else if (m && m->async_fn) {
         struct nm_peer_req *req = xzalloc(sizeof *req);
         req->c = c;
-        req->seqno = jsonrpc_session_get_seqno(c->session);
+        req->seqno = conn_seqno(c);
         req->id = json_clone(msg->id);
         req->method = xstrdup(msg->method);
         ovs_list_push_back(&c->reqs, &req->node);
+        c->n_reqs++;
         m->async_fn(m->aux, c->name, params, req);
         return;
     } else if (!m || !m->fn) {
@@ -509,10 +629,49 @@ handle_request(struct nm_peers *peers, struct conn *c,
     jsonrpc_session_send(c->session, reply);
 }
 
+/* Charges request 'msg' to 'c''s budget; false if it is not to be served
+ * (answered "busy" or, for a flood, the connection closed).  Replies are
+ * not charged: a burst of answers to our own requests must pass, and one
+ * that answers nothing pending costs a lookup. */
+static bool
+within_budget(struct conn *c, const struct jsonrpc_msg *msg)
+{
+    if (msg->type != JSONRPC_REQUEST && msg->type != JSONRPC_NOTIFY) {
+        return true;
+    }
+    switch (peer_budget_take(&c->budget, c->n_reqs)) {
+    case PEER_SERVE:
+        return true;
+    case PEER_BUSY:
+        if (msg->type == JSONRPC_REQUEST) {
+
+            char *why = xasprintf("busy: peer %s is over its limits (%d "
+                                  "requests a second, bursts of %d, %d "
+                                  "unanswered at a time); try again later",
+                                  c->name, NM_PEER_REQ_RATE,
+                                  NM_PEER_REQ_BURST, NM_PEER_MAX_OPEN);
+            VLOG_WARN_RL(&busy_rl, "%s: %s",
+                         jsonrpc_session_get_name(c->session), why);
+            jsonrpc_session_send(c->session,
+                                 conn_error(c, msg->id, -EBUSY, why));
+            free(why);
+        }
+        return false;
+    case PEER_FLOOD:
+    default:
+        conn_drop(c, DROP_FLOOD, "flood: requests go on at more than twice "
+                  "the limit of %d a second", NM_PEER_REQ_RATE);
+        return false;
+    }
+}
+
 static void
 handle_msg(struct nm_peers *peers, struct conn *c, struct jsonrpc_msg *msg)
 {
-    if (msg->type == JSONRPC_REQUEST || msg->type == JSONRPC_NOTIFY) {
+    if (!within_budget(c, msg)) {
+        /* Not served. */
+    } else if (msg->type == JSONRPC_REQUEST
+               || msg->type == JSONRPC_NOTIFY) {
         handle_request(peers, c, msg);
     } else if ((msg->type == JSONRPC_REPLY || msg->type == JSONRPC_ERROR)
                && c->hello_id && json_equal(msg->id, c->hello_id)) {
@@ -536,6 +695,76 @@ handle_msg(struct nm_peers *peers, struct conn *c, struct jsonrpc_msg *msg)
     jsonrpc_msg_destroy(msg);
 }
 
+/* After a jsonrpc_session_recv() on 'c' that returned a message if
+ * 'got_msg': false if the message being received is over NM_PEER_MAX_MSG,
+ * and then 'c' is closed.  OVS's jsonrpc buffers a value until it is
+ * complete, without bound: what it received since it last returned a
+ * message is the one under way (and what was left of the previous read,
+ * at most one 4 kB buffer). */
+static bool
+conn_check_size(struct conn *c, bool got_msg)
+{
+    if (!c->rpc || !jsonrpc_session_is_connected(c->session)) {
+        return true;
+    }
+
+    unsigned int rx = jsonrpc_get_received_bytes(c->rpc);
+    if (got_msg) {
+        c->rx_mark = rx;
+    } else if (rx - c->rx_mark > NM_PEER_MAX_MSG) {
+        conn_drop(c, DROP_SIZE, "message over %u bytes", NM_PEER_MAX_MSG);
+        return false;
+    }
+    return true;
+}
+
+/* What this host buffers for 'c''s peer: a session that does not read is
+ * closed before the backlog grows past NM_PEER_BACKLOG_BYTES (OVS's own
+ * threshold counts bytes only from 50 queued messages on). */
+static void
+conn_check_backlog(struct conn *c)
+{
+    size_t backlog = jsonrpc_session_get_backlog(c->session);
+
+    if (backlog > NM_PEER_BACKLOG_BYTES) {
+        conn_drop(c, DROP_BACKLOG, "%"PRIuSIZE" bytes unread by the peer",
+                  backlog);
+    }
+}
+
+/* Runs outbound connection 'c'.  OVS's reconnecting session makes a new
+ * jsonrpc for each connection and keeps it to itself, so, for
+ * conn_check_size() to count what the peer sends, each connection, once
+ * made, is taken out of it and run as a session of its own; when that one
+ * ends, a new reconnecting session starts, at most one a second after the
+ * connection was made. */
+static void
+outbound_run(struct conn *c)
+{
+    jsonrpc_session_run(c->session);
+    if (c->connecting) {
+        if (jsonrpc_session_is_connected(c->session)) {
+            c->rpc = jsonrpc_session_steal(c->session);
+            c->session = jsonrpc_session_open_unreliably(c->rpc,
+                                                         DSCP_DEFAULT);
+            session_setup(c->session);
+            c->rx_mark = jsonrpc_get_received_bytes(c->rpc);
+            c->since = time_msec();
+            c->connecting = false;
+            c->gen++;
+        }
+    } else if (!jsonrpc_session_is_connected(c->session)) {
+        if (c->rpc) {
+            VLOG_INFO_RL(&rl, "%s: connection to peer %s closed",
+                         jsonrpc_session_get_name(c->session), c->peer);
+            c->rpc = NULL;          /* Freed by the session. */
+        }
+        if (time_msec() >= c->since + NM_PEER_RETRY_MS) {
+            outbound_connect(c);
+        }
+    }
+}
+
 /* Runs 'c'; returns false if an inbound connection died and was freed. */
 static bool
 conn_run(struct nm_peers *peers, struct conn *c)
@@ -544,24 +773,36 @@ conn_run(struct nm_peers *peers, struct conn *c)
         conn_destroy(c);
         return false;
     }
-    jsonrpc_session_run(c->session);
+    if (!c->inbound) {
+        outbound_run(c);
+    } else {
+        jsonrpc_session_run(c->session);
+    }
     if (c->inbound && !jsonrpc_session_is_alive(c->session)) {
         conn_destroy(c);
         return false;
     }
-    /* conn_authenticated() may refuse and close an inbound session: then
-     * it is not called again. */
+    /* conn_authenticated() may refuse and close an inbound session, and so
+     * may the limits: then it is not called again. */
     if (conn_authenticated(peers, c)) {
         peer_say_hello(peers, c);
         for (int i = 0; i < 50 && conn_authenticated(peers, c); i++) {
             struct jsonrpc_msg *msg = jsonrpc_session_recv(c->session);
-            if (!msg) {
+            if (!conn_check_size(c, msg != NULL) || !msg) {
+                jsonrpc_msg_destroy(msg);
                 break;
             }
             handle_msg(peers, c, msg);
         }
+    } else if (c->session && c->inbound && !c->name
+               && time_msec() >= c->since + NM_PEER_HANDSHAKE_MS) {
+        conn_drop(c, DROP_HANDSHAKE, "no TLS handshake and authenticated "
+                  "peer within %d ms", NM_PEER_HANDSHAKE_MS);
     }
-    if (!c->session) {          /* Refused by conn_authenticated(). */
+    if (c->session) {
+        conn_check_backlog(c);
+    }
+    if (!c->session) {          /* Refused or over a limit. */
         conn_destroy(c);
         return false;
     }
@@ -614,7 +855,7 @@ next_unanswered(const struct nm_peers *peers, long long int now,
             *errnum = p->fail;
             *why = p->fail_msg;
         } else if (!p->msg
-                   && p->seqno != jsonrpc_session_get_seqno(c->session)) {
+                   && p->seqno != conn_seqno(c)) {
             *errnum = -ECONNRESET;
             *why = "connection to peer lost";
         } else if (now >= p->deadline) {
@@ -645,25 +886,63 @@ send_and_expire(struct nm_peers *peers)
     }
 }
 
+/* A new inbound connection 'stream': admitted within the caps, the oldest
+ * connection in its way closed, or refused. */
+static void
+accept_inbound(struct nm_peers *peers, struct stream *stream)
+{
+    char *addr = peer_remote_addr(stream_get_name(stream));
+    struct conn **conns;
+    size_t n, victim;
+    struct peer_slot *slots = inbound_slots(peers, &conns, &n);
+    int error = peer_admit(slots, n, addr, &victim);
+
+    if (!error && victim < n) {
+        conn_drop(conns[victim], DROP_CAP, "over %d inbound connections "
+                  "(%d from %s): the oldest handshake gives way",
+                  NM_PEER_MAX_INBOUND, NM_PEER_MAX_PER_ADDR, addr);
+    }
+    free(slots);
+    free(conns);
+    if (error) {
+        VLOG_WARN_RL(&rl, "%s: refusing connection: over %d inbound "
+                     "connections (%d from %s), all authenticated",
+                     stream_get_name(stream), NM_PEER_MAX_INBOUND,
+                     NM_PEER_MAX_PER_ADDR, addr);
+        stream_close(stream);
+        free(addr);
+        return;
+    }
+
+    struct conn *c = conn_create(peers);
+    c->inbound = true;
+    c->addr = addr;
+    c->since = time_msec();
+    c->rpc = jsonrpc_open(stream);
+    c->rx_mark = jsonrpc_get_received_bytes(c->rpc);
+    c->session = jsonrpc_session_open_unreliably(c->rpc, DSCP_DEFAULT);
+    session_setup(c->session);
+    ovs_list_push_back(&peers->inbound, &c->node);
+}
+
 void
 nm_peers_run(struct nm_peers *peers)
 {
     struct conn *c;
 
     tls_config(peers);
-    if (peers->listener) {
+    for (int i = 0; peers->listener && i < 16; i++) {
         struct stream *stream;
         int error = pstream_accept(peers->listener, &stream);
         if (!error) {
-            c = conn_create(peers);
-            c->inbound = true;
-            c->session = jsonrpc_session_open_unreliably(jsonrpc_open(stream),
-                                                         DSCP_DEFAULT);
-            ovs_list_push_back(&peers->inbound, &c->node);
-        } else if (error != EAGAIN) {
-            VLOG_WARN_RL(&rl, "%s: accept failed: %s",
-                         pstream_get_name(peers->listener),
-                         ovs_strerror(error));
+            accept_inbound(peers, stream);
+        } else {
+            if (error != EAGAIN) {
+                VLOG_WARN_RL(&rl, "%s: accept failed: %s",
+                             pstream_get_name(peers->listener),
+                             ovs_strerror(error));
+            }
+            break;
         }
     }
     LIST_FOR_EACH_SAFE (c, node, &peers->outbound) {
@@ -686,11 +965,19 @@ nm_peers_wait(struct nm_peers *peers)
     LIST_FOR_EACH (c, node, &peers->outbound) {
         jsonrpc_session_wait(c->session);
         jsonrpc_session_recv_wait(c->session);
+        if (!c->connecting && !jsonrpc_session_is_connected(c->session)) {
+            poll_timer_wait_until(c->since + NM_PEER_RETRY_MS);
+        }
     }
     LIST_FOR_EACH (c, node, &peers->inbound) {
-        if (c->session) {
+        if (!c->session) {
+            poll_immediate_wake();      /* To free it. */
+        } else {
             jsonrpc_session_wait(c->session);
             jsonrpc_session_recv_wait(c->session);
+            if (!c->name) {
+                poll_timer_wait_until(c->since + NM_PEER_HANDSHAKE_MS);
+            }
         }
     }
     struct pending *p;

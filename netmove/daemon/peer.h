@@ -18,7 +18,13 @@
  * requests, and ours to it, fail with a message naming both versions.
  *
  * Errors travel as JSON-RPC error objects whose code says bad input from
- * operational failure (proto.h); to a version-1 peer, as its strings. */
+ * operational failure (proto.h); to a version-1 peer, as its strings.
+ *
+ * What a peer can make this host spend is bounded: inbound connections
+ * (in all, per address, per peer), the time to authenticate, the size of
+ * a message, the rate of requests and how many are held open, and what is
+ * buffered for a peer that does not read (peer-private.h, docs/PROTOCOL.md
+ * "Limits"). */
 #ifndef NETMOVE_PEER_H
 #define NETMOVE_PEER_H 1
 
