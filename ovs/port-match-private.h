@@ -30,14 +30,16 @@ struct nmovs_port_plan {
                                  * no row yet. */
 };
 
-/* Decides, from the IDL's current contents, what importing document port
- * 'p' does (see nmovs_import() and nmovs_adopt() in ovs/ovs.h): fills
- * '*plan', which the caller clears with nmovs_port_plan_clear().  Returns 0,
- * -ENOENT (no such bridge), -EEXIST (the names belong to another VM, or two
- * ports carry the identity) or -EINVAL (adopting an interface without an
- * identity), with a message in 'err'. */
+/* Decides, from the IDL's current contents, what importing port 'p' of the
+ * document of VM 'vm' does (see nmovs_import() and nmovs_adopt() in
+ * ovs/ovs.h): fills '*plan', which the caller clears with
+ * nmovs_port_plan_clear().  Returns 0, -ENOENT (no such bridge), -EEXIST
+ * (the names belong to another VM, a port with the document's identity
+ * names another VM than 'vm' in its vm-id or vm-uuid, or two ports carry
+ * the identity) or -EINVAL (adopting an interface without an identity),
+ * with a message in 'err'. */
 int nmovs_port_plan(struct nmovs_db *, const struct nmovs_port *p,
-                    const char *staged_by, bool adopt_only,
+                    const char *vm, const char *staged_by, bool adopt_only,
                     struct nmovs_port_plan *plan, char *err, size_t errlen);
 
 /* Frees what 'plan' holds (not 'plan'). */

@@ -409,13 +409,13 @@ apply_plan(struct import *imp, struct ovsdb_idl_txn *txn,
 }
 
 static int
-import_port(struct import *imp, struct ovsdb_idl_txn *txn,
+import_port(struct import *imp, struct ovsdb_idl_txn *txn, const char *vm,
             const struct nmovs_port *p, struct hmapx *targets,
             struct landed *landed, char *err, size_t errlen)
 {
     struct nmovs_port_plan plan;
 
-    int error = nmovs_port_plan(imp->db, p, imp->opts->staged_by,
+    int error = nmovs_port_plan(imp->db, p, vm, imp->opts->staged_by,
                                 imp->adopt_only, &plan, err, errlen);
     if (error) {
         return error;
@@ -504,7 +504,7 @@ import_build(struct ovsdb_idl_txn *txn, void *imp_, char *err, size_t errlen)
     for (size_t d = 0; !error && d < imp->n_docs; d++) {
         const struct nmovs_doc *doc = imp->docs[d];
         for (size_t i = 0; !error && i < doc->n_ports; i++) {
-            error = import_port(imp, txn, &doc->ports[i], &targets,
+            error = import_port(imp, txn, doc->vm, &doc->ports[i], &targets,
                                 &imp->landed[imp->n_landed++], err, errlen);
         }
     }

@@ -79,6 +79,28 @@ port_has_identity(const struct ovsrec_port *port, const struct nmovs_port *p)
     return false;
 }
 
+/* The VM 'port' names in its interfaces' external_ids (vm-id or vm-uuid)
+ * when that is not 'vm': it is another VM's, whatever else of its identity
+ * a document copies.  NULL if it names none, or names 'vm'. */
+static const char *
+names_other_vm(const struct ovsrec_port *port, const char *vm)
+{
+    const char *other = NULL;
+
+    for (size_t j = 0; j < port->n_interfaces; j++) {
+        const struct smap *ext = &port->interfaces[j]->external_ids;
+        const char *vm_id = smap_get(ext, "vm-id");
+        const char *vm_uuid = smap_get(ext, "vm-uuid");
+
+        if ((vm_id && !strcmp(vm_id, vm))
+            || (vm_uuid && !strcmp(vm_uuid, vm))) {
+            return NULL;
+        }
+        other = other ? other : vm_id ? vm_id : vm_uuid;
+    }
+    return other;
+}
+
 /* The ports with 'p''s identity: netmove's (netmove-staged) into
  * '*staged', the others (the migrator's) into '*others'. */
 static void
@@ -169,16 +191,30 @@ check_names_free(struct nmovs_db *db, const struct nmovs_port *p, char *err,
 
 /* Chooses the port to update among those with the VM's identity. */
 static int
-choose_port(struct nmovs_db *db, const struct nmovs_port *p,
+choose_port(struct nmovs_db *db, const struct nmovs_port *p, const char *vm,
             const char *staged_by, bool adopt_only,
             struct nmovs_port_plan *plan, char *err, size_t errlen)
 {
     struct nmovs_vm_port *staged, *others;
     size_t n_staged, n_others;
+    const char *owner = NULL;
     int error = 0;
 
     find_by_identity(db, p, &staged, &n_staged, &others, &n_others);
-    if (n_others > 1) {
+    for (size_t i = 0; i < n_others && !owner; i++) {
+        /* An iface-id or MAC the document shares with a port that names
+         * another VM: that port is the other VM's, never adopted. */
+        owner = names_other_vm(others[i].port, vm);
+        if (owner) {
+            snprintf(err, errlen, "port %s: port %s carries the document's "
+                     "identity but belongs to another VM (vm %s, not %s)",
+                     p->name, others[i].port->name, owner, vm);
+            error = -EEXIST;
+        }
+    }
+    if (error) {
+        /* Refused above. */
+    } else if (n_others > 1) {
         snprintf(err, errlen, "port %s: ports %s and %s both carry the VM's "
                  "identity and netmove made neither: which one is the VM's?",
                  p->name, others[0].port->name, others[1].port->name);
@@ -218,7 +254,7 @@ choose_port(struct nmovs_db *db, const struct nmovs_port *p,
 
 int
 nmovs_port_plan(struct nmovs_db *db, const struct nmovs_port *p,
-                const char *staged_by, bool adopt_only,
+                const char *vm, const char *staged_by, bool adopt_only,
                 struct nmovs_port_plan *plan, char *err, size_t errlen)
 {
     memset(plan, 0, sizeof *plan);
@@ -239,7 +275,8 @@ nmovs_port_plan(struct nmovs_db *db, const struct nmovs_port *p,
             return -EINVAL;
         }
     }
-    int error = choose_port(db, p, staged_by, adopt_only, plan, err, errlen);
+    int error = choose_port(db, p, vm, staged_by, adopt_only, plan, err,
+                            errlen);
     if (error) {
         nmovs_port_plan_clear(plan);
         return error;

@@ -109,9 +109,21 @@ check_qos(const struct nmovs_qos *q, size_t i, char *err, size_t errlen)
 }
 
 static int
-check_iface(const struct nmovs_iface *f, size_t i, char *err, size_t errlen)
+check_iface(const struct nmovs_iface *f, const char *vm, size_t i, char *err,
+            size_t errlen)
 {
+    const char *vm_id = smap_get(&f->external_ids, "vm-id");
+    const char *vm_uuid = smap_get(&f->external_ids, "vm-uuid");
     const char *key;
+
+    if ((vm_id || vm_uuid) && !(vm_id && !strcmp(vm_id, vm))
+        && !(vm_uuid && !strcmp(vm_uuid, vm))) {
+        /* The port's label names the VM it is: this document's. */
+        snprintf(err, errlen, "ports[%zu].interfaces[0].external_ids.%s: "
+                 "'%s' is not VM %s", i, vm_id ? "vm-id" : "vm-uuid",
+                 vm_id ? vm_id : vm_uuid, vm);
+        return -EINVAL;
+    }
 
     if (f->type[0] && strcmp(f->type, "tap") && strcmp(f->type, "system")) {
         snprintf(err, errlen, "ports[%zu].interfaces[0].type: '%s' is not a "
@@ -193,7 +205,8 @@ nmovs_doc_check_scope(const struct nmovs_doc *doc,
             return -EINVAL;
         }
         if ((error = check_vlan(p, scope, i, err, errlen))
-            || (error = check_iface(&p->ifaces[0], i, err, errlen))) {
+            || (error = check_iface(&p->ifaces[0], doc->vm, i, err,
+                                    errlen))) {
             return error;
         }
         if ((key = find_key(&p->other_config, port_keys,
