@@ -1219,6 +1219,13 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
         }
         switch (rec.step) {
         case NM_JS_EXPORT:
+            /* The same migration exported again keeps what this host knew
+             * of the VM's departure (as export_finish() does); another VM
+             * or peer under the same id (a peer chooses the id) starts
+             * with none. */
+            if (!vm || strcmp(vm, rec.vm) || strcmp(peer, json_string(p))) {
+                left = false;
+            }
             vm = rec.vm;
             peer = json_string(p);
             port = nm_json_member(rec.json, "port");
@@ -1226,7 +1233,9 @@ source_recover(struct netmoved *nm, const char *id, const struct json *records)
             ended = false;
             break;
         case NM_JS_LEFT:
-            left = true;
+            /* Evidence for the export it follows, and only for it. */
+            left |= vm && !strcmp(vm, rec.vm)
+                    && !strcmp(peer, json_string(p));
             break;
         case NM_JS_CONFIRM_DONE:
         case NM_JS_ABORTED:

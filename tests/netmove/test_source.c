@@ -412,6 +412,37 @@ test_left_unjournaled_refused(void **state OVS_UNUSED)
     assert_int_equal(n_removals, 0);
 }
 
+/* The source's journals are named by ids the peers choose: evidence that
+ * one VM left, in a journal another peer then exported another VM under
+ * (the same id), is not that VM's after a restart; its confirm is held. */
+static void
+test_recover_left_is_per_export(void **state OVS_UNUSED)
+{
+    struct json *records = export_records();
+    struct json *extra = json_object_create();
+
+    json_object_put_string(extra, "peer", "host2");
+    json_array_add(records, nm_journal_rec_create(NM_JOURNAL_SOURCE,
+                                                  NM_JS_LEFT, "vm1", extra));
+    extra = json_object_create();
+    json_object_put_string(extra, "peer", "host3");
+    json_object_put(extra, "port", json_from_string(
+        "{\"version\": 1, \"vm\": \"vm2\", \"ports\": [{\"name\": \"qvo-vm2\","
+        " \"bridge\": \"br-int\", \"interfaces\": [{\"name\": \"qvo-vm2\","
+        " \"type\": \"\", \"external_ids\": {\"vm-id\": \"vm2\","
+        " \"attached-mac\": \"02:00:00:00:00:02\"}}]}]}"));
+    json_array_add(records, nm_journal_rec_create(NM_JOURNAL_SOURCE,
+                                                  NM_JS_EXPORT, "vm2", extra));
+    source_recover(&nm, "m9", records);
+    json_destroy(records);
+    assert_true(source_is_outgoing(&nm, "vm2"));
+
+    call(0, "confirm", "host3", "{\"vm\": \"vm2\", \"id\": \"m9\"}");
+    source_run(&nm);
+    assert_false(answers[0].answered);      /* Held: no evidence for vm2. */
+    assert_int_equal(n_removals, 0);
+}
+
 /* A peer's exports: 256 at once, then 32 a second; another peer has its
  * own budget. */
 static void
@@ -459,6 +490,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_left_unjournaled_refused,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_rate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_left_is_per_export,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

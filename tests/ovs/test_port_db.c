@@ -379,8 +379,6 @@ test_import_refuses_other_vms_port(void **state)
     nmovs_db_close(db);
 }
 
-/* The migrator's port (another name, the VM's identity) is updated in
- * place and keeps its names; no port of the document's name appears. */
 /* A port adopted by identity whose QoS (and queue) another port shares:
  * the import gives it its own, and the other port's stays as it was. */
 static void
@@ -433,6 +431,8 @@ test_import_keeps_shared_qos(void **state)
     nmovs_db_close(db);
 }
 
+/* The migrator's port (another name, the VM's identity) is updated in
+ * place and keeps its names; no port of the document's name appears. */
 static void
 test_import_adopts_by_identity(void **state)
 {
