@@ -307,9 +307,16 @@ cmd_abort(struct unixctl_conn *conn, int argc OVS_UNUSED, const char *argv[],
     char *error = NULL;
 
     if (!m) {
-        /* Nothing incoming: as a source, forget an export (the source
+        /* Nothing incoming: as a source, withdraw an export (the source
          * changed nothing before confirm). */
-        unixctl_command_reply(conn, "nothing to abort here");
+        int err = source_forget(nm, argv[1], &error);
+        if (err && err != -ENOENT) {
+            unixctl_command_reply_error(conn, error);
+        } else {
+            unixctl_command_reply(conn, err ? "nothing to abort here"
+                                            : error);
+        }
+        free(error);
         return;
     }
     if (migration_abort(m, &error)) {

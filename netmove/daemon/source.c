@@ -873,6 +873,41 @@ src_abort(void *nm_, const char *peer, const struct json *params,
     return 0;
 }
 
+int
+source_forget(struct netmoved *nm, const char *vm, char **msgp)
+{
+    struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
+    struct confirm_job *held;
+
+    if (!o) {
+        *msgp = xasprintf("nothing of %s is outgoing here", vm);
+        return -ENOENT;
+    }
+    if (confirming(nm, vm, msgp)) {
+        return -EBUSY;          /* Too late: the destination confirmed. */
+    }
+    char *id = xstrdup(o->id), *dst = xstrdup(o->dst);
+    export_cancel(nm, vm, id, dst);
+    LIST_FOR_EACH_SAFE (held, node, &nm->source->held) {
+        if (!strcmp(held->vm, vm)) {
+            nm_peers_reply_error(held->req, -ECANCELED, "%s: the export of "
+                                 "%s was withdrawn here", nm->cfg->host, vm);
+            confirm_job_destroy(held);
+        }
+    }
+    outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
+    journal_note(nm, id, vm, NM_JS_ABORTED, dst, NULL);
+    journal_end(nm, id);
+    VLOG_INFO("%s: export of %s to %s withdrawn by the operator; %s stays "
+              "here", id, vm, dst, vm);
+    *msgp = xasprintf("withdrew the export of %s to %s (migration %s): %s "
+                      "stays here, and %s's confirm will be refused", vm, dst,
+                      id, vm, dst);
+    free(id);
+    free(dst);
+    return 0;
+}
+
 /* locate {vm} -> {present}: whether the VM has a port here. */
 static int
 src_locate(void *nm_, const char *peer OVS_UNUSED, const struct json *params,

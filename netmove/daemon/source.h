@@ -41,6 +41,14 @@ bool source_is_outgoing(const struct netmoved *nm, const char *vm);
 int source_left(struct netmoved *nm, const char *vm, const char *to,
                 bool paused, char **errorp);
 
+/* The operator withdraws the export of 'vm' (netmove abort VM on the
+ * source): a destination that exported it and never aborted or confirmed
+ * (it died, or it is hostile) no longer holds the VM, and its confirm is
+ * refused.  Returns 0 with a message in '*msgp', or -ENOENT (nothing of
+ * 'vm' is outgoing) or -EBUSY (a confirm is removing it) with an error
+ * there. */
+int source_forget(struct netmoved *nm, const char *vm, char **msgp);
+
 /* The VMs outgoing, as a JSON array of their names. */
 struct json *source_outgoing_to_json(const struct netmoved *nm);
 

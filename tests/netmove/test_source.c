@@ -443,6 +443,37 @@ test_recover_left_is_per_export(void **state OVS_UNUSED)
     assert_int_equal(n_removals, 0);
 }
 
+/* The operator withdraws an export a destination never aborted: its held
+ * confirm is cancelled, a later one refused, nothing removed, the journal
+ * ended. */
+static void
+test_forget(void **state OVS_UNUSED)
+{
+    char *msg = NULL;
+
+    call(0, "confirm", "host2", confirm_m1);
+    assert_false(answers[0].answered);
+    assert_int_equal(source_forget(&nm, "vm1", &msg), 0);
+    assert_non_null(strstr(msg, "withdrew the export of vm1 to host2"));
+    free(msg);
+    assert_true(answers[0].answered);
+    assert_int_equal(answers[0].error, -ECANCELED);
+    assert_false(source_is_outgoing(&nm, "vm1"));
+    assert_int_equal(n_removals, 0);
+
+    char *path = xasprintf("%s/netmove/source/done/m1.jsonl", tmpdir);
+    assert_int_equal(access(path, F_OK), 0);
+    free(path);
+
+    call(1, "confirm", "host2", confirm_m1);
+    assert_true(answers[1].answered);
+    assert_int_equal(answers[1].error, -EINVAL);
+    assert_int_equal(n_removals, 0);
+
+    assert_int_equal(source_forget(&nm, "vm1", &msg), -ENOENT);
+    free(msg);
+}
+
 /* A peer's exports: 256 at once, then 32 a second; another peer has its
  * own budget. */
 static void
@@ -489,6 +520,7 @@ main(void)
             test_confirm_unjournaled_removes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_left_unjournaled_refused,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_left_is_per_export,
                                         setup, teardown),

@@ -363,6 +363,27 @@ test_import_refuses_other_vms_port(void **state)
     assert_string_equal(port_before, port_after);
     assert_false(has_block_flows("vnet0", 0));
 
+    /* Nor by copying its iface-id (a peer's document for vmA naming
+     * vmB's): the port names vmB, so it is vmB's. */
+    nmovs_doc_destroy(doc);
+    doc = make_doc("vmA", "tapA", "iface-B", "02:00:00:00:0a:01", 100, "");
+    assert_int_equal(nmovs_import(db, &doc, 1, &io, &changed, err,
+                                  sizeof err), -EEXIST);
+    assert_false(changed);
+    assert_non_null(strstr(err, "port vnet0 carries the document's identity "
+                            "but belongs to another VM (vm vmB, not vmA)"));
+    io.adopt_only = true;
+    assert_int_equal(nmovs_import(db, &doc, 1, &io, &changed, err,
+                                  sizeof err), -EEXIST);
+    io.adopt_only = false;
+    char *if_after2 = capture(VSCTL "list Interface vnet0", rundir);
+    char *port_after2 = capture(VSCTL "list Port vnet0", rundir);
+    assert_string_equal(if_before, if_after2);
+    assert_string_equal(port_before, port_after2);
+    assert_false(has_port("tapA"));
+    free(if_after2);
+    free(port_after2);
+
     /* A port with no identity at all is no one's to take either. */
     nmovs_doc_destroy(doc);
     doc = make_doc("vmA", "p2", "iface-A", "02:00:00:00:0a:01", 100, "");

@@ -135,6 +135,11 @@ test_refusals(void **state OVS_UNUSED)
         { "", "\"external_ids\": {\"attached-mac\": \"01:00:5e:00:00:01\"},",
           "ports[0].interfaces[0].external_ids.attached-mac: "
           "'01:00:5e:00:00:01' is not a unicast MAC" },
+        /* The label of another VM's port (to adopt it by). */
+        { "", "\"external_ids\": {\"vm-id\": \"vm2\", \"iface-id\": \"i2\"},",
+          "ports[0].interfaces[0].external_ids.vm-id: 'vm2' is not VM vm1" },
+        { "", "\"external_ids\": {\"vm-uuid\": \"u2\"},",
+          "external_ids.vm-uuid: 'u2' is not VM vm1" },
     };
     char err[256];
 
