@@ -141,6 +141,10 @@ def crafted(case):
     elif case == "port-neighbour-name":
         # libvirt names taps per host: the name is vm1's port here.
         p["name"] = i["name"] = "qvo-vm1"
+    elif case == "port-neighbour-identity":
+        # vm1's iface-id, under vm3's own name and label: adopting by it
+        # would take vm1's port.
+        i["external_ids"]["iface-id"] = "5e1f0000-0000-4000-8000-%012x" % 1
     elif case == "ct-others":
         big = 4294967295
         d["ct"]["entries"] = [

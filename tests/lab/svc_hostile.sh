@@ -163,7 +163,7 @@ server_case() {
 	fi
 	case $name in
 	vm-other | fw-immediate-jump | port-other-bridge | port-patch | port-vxlan | port-vlan | \
-		port-neighbour-name)
+		port-neighbour-name | port-neighbour-identity)
 		# A document that is not vm3's own, or that a correct host refuses.
 		if [ $prc -eq 0 ]; then
 			bad=1 why="${why:+$why; }prepare accepted it"
@@ -222,7 +222,7 @@ spray_case() {
 
 echo "== host1 as destination, host3 its hostile source"
 for c in fw-immediate-jump fw-untagged port-other-bridge port-patch port-vxlan port-vlan \
-	port-neighbour-name ct-others ip-gateway vm-other; do
+	port-neighbour-name port-neighbour-identity ct-others ip-gateway vm-other; do
 	server_case "$c"
 done
 echo silent >"$TMP/case"
