@@ -476,7 +476,10 @@ const struct nm_cmd nm_cmd_abort = {
     "usage: netmove abort VM [--ctl PATH]\n"
     "\n"
     "On the destination, before resume: remove what prepare staged and tell\n"
-    "the source, which changed nothing and keeps the VM.\n"
+    "the source, which changed nothing and keeps the VM.  On the source,\n"
+    "with nothing incoming: withdraw an export of VM that its destination\n"
+    "never confirmed or aborted (VM stays here; that destination's confirm\n"
+    "is refused).\n"
     CTL_HELP,
 };
 

@@ -306,7 +306,8 @@ cmd_abort(struct unixctl_conn *conn, int argc OVS_UNUSED, const char *argv[],
     struct migration *m = migration_find(nm, argv[1]);
     char *error = NULL;
 
-    if (!m) {
+    if (!m || m->state == MIG_DONE || m->state == MIG_FAILED
+        || m->state == MIG_ABORTED) {
         /* Nothing incoming: as a source, withdraw an export (the source
          * changed nothing before confirm). */
         int err = source_forget(nm, argv[1], &error);
