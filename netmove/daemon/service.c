@@ -306,9 +306,11 @@ cmd_abort(struct unixctl_conn *conn, int argc OVS_UNUSED, const char *argv[],
     struct migration *m = migration_find(nm, argv[1]);
     char *error = NULL;
 
-    if (!m || m->state == MIG_DONE || m->state == MIG_FAILED
-        || m->state == MIG_ABORTED) {
-        /* Nothing incoming: as a source, withdraw an export (the source
+    bool ended = m && (m->state == MIG_DONE || m->state == MIG_FAILED
+                       || m->state == MIG_ABORTED);
+    if (!m || (ended && source_is_outgoing(nm, argv[1]))) {
+        /* Nothing incoming (or what came here ended, and the VM has been
+         * exported since): as a source, withdraw the export (the source
          * changed nothing before confirm). */
         int err = source_forget(nm, argv[1], &error);
         if (err && err != -ENOENT) {

@@ -213,6 +213,29 @@ already_confirmed(struct netmoved *nm, const char *id, const char *vm)
     return done;
 }
 
+/* True if this host's journal of migration 'id' belongs to another
+ * migration than 'vm''s export to 'peer' (ids are the destination's to
+ * choose: two peers, or two VMs, must not share one journal, or recovery
+ * and the end of one would be the other's). */
+static bool
+id_taken(struct netmoved *nm, const char *id, const char *vm,
+         const char *peer)
+{
+    struct json *records = nm_journal_read(nm->journal, NM_JOURNAL_SOURCE,
+                                           id);
+    bool taken = false;
+
+    for (size_t i = 0; records && i < json_array(records)->n; i++) {
+        const struct json *rec = json_array(records)->elems[i];
+        const char *r_vm = nm_json_member_string(rec, "vm");
+        const char *r_peer = nm_json_member_string(rec, "peer");
+
+        taken |= (r_vm && strcmp(r_vm, vm)) || (r_peer && strcmp(r_peer, peer));
+    }
+    json_destroy(records);
+    return taken;
+}
+
 /* Takes a token of 'peer''s export bucket: false if it is empty. */
 static bool
 export_rate_ok(struct netmoved *nm, const char *peer)
@@ -480,6 +503,13 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
         goto fail;
     }
     VLOG_INFO("%s: %s asks for the export of %s", id, peer, vm);
+    if (id_taken(nm, id, vm, peer)) {
+        msg = xasprintf("params.id: '%s' is another migration's here (of "
+                        "another VM, or from another host): choose another",
+                        id);
+        error = -EINVAL;
+        goto fail;
+    }
     if (confirming(nm, vm, &msg)
         || export_conflict(nm, vm, id, peer, job, &msg)) {
         error = -EBUSY;

@@ -188,6 +188,19 @@ __wrap_nmovs_remove_start(struct nmovs_db *db, const char *const *vms,
     return __real_nmovs_remove_start(db, vms, n, timeout_ms);
 }
 
+/* ---- OVSDB's barrier: passed at once when the test says so ---- */
+
+static bool db_synced;
+
+bool __real_nmovs_db_sync_done(const struct nmovs_db *, uint64_t);
+bool __wrap_nmovs_db_sync_done(const struct nmovs_db *, uint64_t);
+
+bool
+__wrap_nmovs_db_sync_done(const struct nmovs_db *db, uint64_t ticket)
+{
+    return db_synced || __real_nmovs_db_sync_done(db, ticket);
+}
+
 /* ---- netmoved ---- */
 
 static struct netmoved nm;
@@ -248,6 +261,7 @@ setup(void **state OVS_UNUSED)
     memset(answers, 0, sizeof answers);
     fail_step = NULL;
     n_removals = 0;
+    db_synced = false;
     source_init(&nm);
 
     /* Exported to host2 in migration m1 (as after a restart). */
@@ -474,6 +488,29 @@ test_forget(void **state OVS_UNUSED)
     free(msg);
 }
 
+/* A migration id is the destination's to choose; another peer's, or
+ * another VM's, is refused as bad input before anything is read or
+ * journaled: two migrations never share one journal. */
+static void
+test_export_id_taken(void **state OVS_UNUSED)
+{
+    db_synced = true;
+    call(0, "export", "host3", confirm_m1);     /* {vm1, m1} */
+    call(1, "export", "host2", "{\"vm\": \"vm2\", \"id\": \"m1\"}");
+    call(2, "export", "host2", confirm_m1);     /* The same: a retry. */
+    source_run(&nm);
+    for (int i = 0; i < 2; i++) {
+        assert_true(answers[i].answered);
+        assert_int_equal(answers[i].error, -EINVAL);
+        assert_non_null(strstr(answers[i].msg,
+                               "params.id: 'm1' is another migration's"));
+    }
+    /* The retry goes on to OVSDB (which this harness does not have). */
+    assert_true(!answers[2].answered || !answers[2].msg
+                || !strstr(answers[2].msg, "another migration's"));
+    assert_true(source_is_outgoing(&nm, "vm1"));
+}
+
 /* A peer's exports: 256 at once, then 32 a second; another peer has its
  * own budget. */
 static void
@@ -521,6 +558,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_left_unjournaled_refused,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_id_taken, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_export_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_left_is_per_export,
                                         setup, teardown),

@@ -6,4 +6,5 @@ LDFLAGS_test_source := -Wl,--wrap=time_msec \
                        -Wl,--wrap=nm_peers_reply \
                        -Wl,--wrap=nm_peers_reply_error \
                        -Wl,--wrap=nm_journal_append \
-                       -Wl,--wrap=nmovs_remove_start
+                       -Wl,--wrap=nmovs_remove_start \
+                       -Wl,--wrap=nmovs_db_sync_done
