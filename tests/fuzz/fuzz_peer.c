@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -45,47 +44,22 @@
 #include "netmove/daemon/service.h"
 #include "netmove/daemon/source.h"
 #include "ovs/ovs.h"
+#include "tests/source-harness.h"
 
 static struct netmoved nm;
 static char tmpdir[] = "/tmp/netmove-fuzz-peer.XXXXXX";
-
-static int
-remove_one(const char *path, const struct stat *st OVS_UNUSED,
-           int flag OVS_UNUSED, struct FTW *ftw OVS_UNUSED)
-{
-    return remove(path);
-}
 
 /* The journal and configuration go with the process. */
 static void
 remove_tmpdir(void)
 {
-    nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* The records of an export of vm1 to host2 in migration m1, as
- * source.c journals it. */
-static struct json *
-export_records(void)
-{
-    struct json *port = json_from_string(
-        "{\"version\": 1, \"vm\": \"vm1\", \"ports\": [{\"name\": \"qvo-vm1\","
-        " \"bridge\": \"br-int\", \"interfaces\": [{\"name\": \"qvo-vm1\","
-        " \"type\": \"\", \"external_ids\": {\"vm-id\": \"vm1\","
-        " \"attached-mac\": \"02:00:00:00:00:01\"}}]}]}");
-    struct json *extra = json_object_create();
-
-    json_object_put_string(extra, "peer", "host2");
-    json_object_put(extra, "port", port);
-    return json_array_create_1(
-        nm_journal_rec_create(NM_JOURNAL_SOURCE, NM_JS_EXPORT, "vm1", extra));
+    source_harness_remove(tmpdir);
 }
 
 static void
 setup(void)
 {
-    const char *dir = tmpdir;
-    char path[64], err[NM_ERRLEN];
+    char err[NM_ERRLEN];
 
     signal(SIGPIPE, SIG_IGN);
     vlog_set_levels(NULL, VLF_ANY_DESTINATION, VLL_OFF);
@@ -93,28 +67,10 @@ setup(void)
         abort();
     }
     atexit(remove_tmpdir);
-    snprintf(path, sizeof path, "%s/netmoved.json", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        abort();
-    }
-    fprintf(f, "{\"version\": 1, \"host\": \"host1\", \"site\": \"a\","
-            " \"bridge\": \"br-int\", \"uplink\": \"up0\","
-            " \"ovs_rundir\": \"%s\", \"state_dir\": \"%s/netmove\","
-            " \"networks\": [{\"name\": \"blue\","
-            " \"vlans\": {\"a\": 100, \"b\": 200}}]}\n", dir, dir);
-    fclose(f);
-    if (nm_config_load(path, &nm.cfg, err, sizeof err)
-        || nm_peers_create(nm.cfg, &nm.peers, err, sizeof err)
-        || nm_journal_open(nm.cfg->state_dir, 16, &nm.journal,
-                           err, sizeof err)) {
+    if (source_harness_open(&nm, tmpdir, err, sizeof err)) {
         fprintf(stderr, "fuzz_peer: setup: %s\n", err);
         abort();
     }
-    snprintf(path, sizeof path, "unix:%s/none.sock", dir);
-    nm.db = nmovs_db_create(path, dir);
-    hmap_init(&nm.migrations);
-    ovs_list_init(&nm.batches);
 }
 
 /* An inbound session from host2 on 'fd', authenticated as
@@ -199,7 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;               /* More than a socket buffer holds. */
     }
     source_init(&nm);
-    struct json *records = export_records();
+    struct json *records = source_harness_export_records();
     source_recover(&nm, "m1", records);
     json_destroy(records);
 

@@ -10,7 +10,6 @@
  * port removal's start are wrapped (test_source.mk): the test calls the
  * methods source.c registers and reads what they answer. */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +34,7 @@
 #include "netmove/daemon/service.h"
 #include "netmove/daemon/source.h"
 #include "ovs/ovs.h"
+#include "tests/source-harness.h"
 
 /* ---- the clock ---- */
 
@@ -207,55 +207,14 @@ static struct netmoved nm;
 static char tmpdir[64];
 
 static int
-remove_one(const char *path, const struct stat *st OVS_UNUSED,
-           int flag OVS_UNUSED, struct FTW *ftw OVS_UNUSED)
-{
-    return remove(path);
-}
-
-/* The source's journal of migration 'id': an export of vm1 to host2. */
-static struct json *
-export_records(void)
-{
-    struct json *port = json_from_string(
-        "{\"version\": 1, \"vm\": \"vm1\", \"ports\": [{\"name\": \"qvo-vm1\","
-        " \"bridge\": \"br-int\", \"interfaces\": [{\"name\": \"qvo-vm1\","
-        " \"type\": \"\", \"external_ids\": {\"vm-id\": \"vm1\","
-        " \"attached-mac\": \"02:00:00:00:00:01\"}}]}]}");
-    struct json *extra = json_object_create();
-
-    json_object_put_string(extra, "peer", "host2");
-    json_object_put(extra, "port", port);
-    return json_array_create_1(
-        nm_journal_rec_create(NM_JOURNAL_SOURCE, NM_JS_EXPORT, "vm1", extra));
-}
-
-static int
 setup(void **state OVS_UNUSED)
 {
-    char path[128], err[NM_ERRLEN];
+    char err[NM_ERRLEN];
 
     vlog_set_levels(NULL, VLF_ANY_DESTINATION, VLL_OFF);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/netmove-test-source.XXXXXX");
     assert_non_null(mkdtemp(tmpdir));
-    snprintf(path, sizeof path, "%s/netmoved.json", tmpdir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "{\"version\": 1, \"host\": \"host1\", \"site\": \"a\","
-            " \"bridge\": \"br-int\", \"uplink\": \"up0\","
-            " \"ovs_rundir\": \"%s\", \"state_dir\": \"%s/netmove\","
-            " \"networks\": [{\"name\": \"blue\","
-            " \"vlans\": {\"a\": 100}}]}\n", tmpdir, tmpdir);
-    fclose(f);
-    memset(&nm, 0, sizeof nm);
-    assert_int_equal(nm_config_load(path, &nm.cfg, err, sizeof err), 0);
-    assert_int_equal(nm_peers_create(nm.cfg, &nm.peers, err, sizeof err), 0);
-    assert_int_equal(nm_journal_open(nm.cfg->state_dir, 16, &nm.journal,
-                                     err, sizeof err), 0);
-    snprintf(path, sizeof path, "unix:%s/none.sock", tmpdir);
-    nm.db = nmovs_db_create(path, tmpdir);
-    hmap_init(&nm.migrations);
-    ovs_list_init(&nm.batches);
+    assert_int_equal(source_harness_open(&nm, tmpdir, err, sizeof err), 0);
 
     n_methods = 0;
     memset(answers, 0, sizeof answers);
@@ -265,7 +224,7 @@ setup(void **state OVS_UNUSED)
     source_init(&nm);
 
     /* Exported to host2 in migration m1 (as after a restart). */
-    struct json *records = export_records();
+    struct json *records = source_harness_export_records();
     assert_int_equal(nm_journal_append(nm.journal, NM_JOURNAL_SOURCE, "m1",
                                        json_array(records)->elems[0], true),
                      0);
@@ -282,12 +241,8 @@ teardown(void **state OVS_UNUSED)
     for (size_t i = 0; i < ARRAY_SIZE(answers); i++) {
         free(answers[i].msg);
     }
-    nmovs_db_close(nm.db);
-    nm_journal_close(nm.journal);
-    nm_peers_destroy(nm.peers);
-    nm_config_destroy(nm.cfg);
-    hmap_destroy(&nm.migrations);
-    nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    source_harness_close(&nm);
+    source_harness_remove(tmpdir);
     return 0;
 }
 
@@ -432,7 +387,7 @@ test_left_unjournaled_refused(void **state OVS_UNUSED)
 static void
 test_recover_left_is_per_export(void **state OVS_UNUSED)
 {
-    struct json *records = export_records();
+    struct json *records = source_harness_export_records();
     struct json *extra = json_object_create();
 
     json_object_put_string(extra, "peer", "host2");
