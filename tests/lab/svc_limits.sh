@@ -167,24 +167,30 @@ def flood(target, ca, cert, key, n):
                       "kinds": kinds, "closed": closed}))
 
 
-def big(target, ca, cert, key, mib):
-    """As an authenticated peer: one request whose string never ends, up to
-    MIB MiB."""
-    s = tls_connect(target, ca, cert, key)
-    hello(s)
+def endless(s, opening, mib, n_answers):
+    """Sends 'opening' and then a string that never ends, up to MIB MiB;
+    prints how much went out and whether the other side cut it off."""
     sent, closed = 0, False
     chunk = b"x" * (1 << 20)
     s.settimeout(10)
     try:
-        s.sendall(b'{"id": 1, "method": "locate", "params": [{"vm": "')
+        s.sendall(opening)
         for _ in range(mib):
             s.sendall(chunk)
             sent += len(chunk)
     except OSError:
         closed = True
     if not closed:
-        closed = read_answers(s, 1, 3)[1]
+        closed = read_answers(s, n_answers, 3)[1]
     print(json.dumps({"sent_mib": sent >> 20, "closed": closed}))
+
+
+def big(target, ca, cert, key, mib):
+    """As an authenticated peer: one request whose string never ends, up to
+    MIB MiB."""
+    s = tls_connect(target, ca, cert, key)
+    hello(s)
+    endless(s, b'{"id": 1, "method": "locate", "params": [{"vm": "', mib, 1)
 
 
 def serve(listen, client, ca, cert, key, mib):
@@ -205,19 +211,7 @@ def serve(listen, client, ca, cert, key, mib):
             break
         raw.close()
     s = ctx.wrap_socket(raw, server_side=True)
-    sent, closed = 0, False
-    chunk = b"x" * (1 << 20)
-    s.settimeout(10)
-    try:
-        s.sendall(b'{"id": "x", "result": "')
-        for _ in range(mib):
-            s.sendall(chunk)
-            sent += len(chunk)
-    except OSError:
-        closed = True
-    if not closed:
-        closed = read_answers(s, 1000, 3)[1]
-    print(json.dumps({"sent_mib": sent >> 20, "closed": closed}))
+    endless(s, b'{"id": "x", "result": "', mib, 1000)
 
 
 mode, target = sys.argv[1], hostport(sys.argv[2])
