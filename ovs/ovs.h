@@ -444,6 +444,105 @@ int nmovs_activate_on_announce(struct nmovs_db *db, const char *vm,
                                int timeout_ms, char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
+/* ---- Frames to and from netmoved: the drain's datapath (relay.c) ---- */
+
+/* One OpenFlow connection to a bridge's management socket that lives in
+ * netmoved's loop (libopenvswitch's rconn: nonblocking, reconnecting), with
+ * packet-in enabled (a service connection gets none until miss_send_len is
+ * set) and its own controller id, so that only it receives what its flows
+ * send to the controller.
+ *
+ * A "catch" (key K, MAC M) is one flow above the block's
+ * (NMOVS_RELAY_PRIORITY): unicast frames to M, from any port, go to this
+ * connection instead of being forwarded.  The source catches what its
+ * bridge would deliver to the paused VM; the destination holds the frames
+ * that reach it directly until the relayed ones are delivered.  A "watch"
+ * (key K, MAC M, port P) sends a copy of every frame from M that enters on a
+ * port other than P to this connection and forwards it as usual (NORMAL):
+ * the source sees the destination's announcement come back from the
+ * fabric.  Flows carry cookie NMOVS_RELAY_COOKIE_BASE | K and a hard_timeout
+ * (whole seconds from installation): a failsafe, not the bound; the owner
+ * removes them on its own timer.
+ *
+ * Nothing here waits: changes are queued on the connection, followed by a
+ * barrier; nmovs_relay_synced() says when every change made so far is in the
+ * switch. */
+#define NMOVS_RELAY_COOKIE_BASE 0x6e6d720000000000ULL   /* "nmr" */
+#define NMOVS_RELAY_PRIORITY (NMOVS_BLOCK_PRIORITY + 100)
+
+struct nmovs_relay;
+
+enum nmovs_relay_reason {
+    NMOVS_RELAY_CAUGHT,         /* A frame to a caught MAC. */
+    NMOVS_RELAY_WATCHED,        /* A frame from a watched MAC. */
+};
+
+/* A frame from the switch, valid during the callback only. */
+struct nmovs_relay_frame {
+    uint32_t key;
+    enum nmovs_relay_reason reason;
+    uint32_t in_port;           /* OpenFlow port it entered on. */
+    const void *data;           /* Ethernet frame as it entered (an 802.1Q
+                                 * tag included if it came tagged). */
+    size_t len;
+};
+
+typedef void nmovs_relay_cb(void *aux, const struct nmovs_relay_frame *);
+
+/* Opens the relay connection to 'bridge' (its management socket in
+ * 'rundir', NULL: OVS's run directory); 'cb' is called from
+ * nmovs_relay_run() for every frame.  Connecting happens in the loop.
+ * 0 or -errno (-EINVAL: a bad bridge name). */
+int nmovs_relay_open(const char *rundir, const char *bridge,
+                     nmovs_relay_cb *cb, void *aux,
+                     struct nmovs_relay **relayp)
+    OVS_WARN_UNUSED_RESULT;
+void nmovs_relay_close(struct nmovs_relay *);
+
+/* Connects, reconnects (and then installs again the catches and watches in
+ * force), reads the switch's messages and calls the callback for each frame;
+ * at most a bounded number per call, so that the loop never stalls. */
+void nmovs_relay_run(struct nmovs_relay *);
+void nmovs_relay_wait(struct nmovs_relay *);
+bool nmovs_relay_connected(const struct nmovs_relay *);
+
+/* Catches unicast frames to 'mac' under 'key' (1..0xffffffff), with a
+ * failsafe of 'hard_timeout_s' seconds (0: none).  0 or -errno. */
+int nmovs_relay_catch(struct nmovs_relay *, uint32_t key,
+                      const struct eth_addr mac, unsigned int hard_timeout_s)
+    OVS_WARN_UNUSED_RESULT;
+
+/* Watches frames from 'mac' entering on any port but 'ofport', under
+ * 'key'.  0 or -errno. */
+int nmovs_relay_watch(struct nmovs_relay *, uint32_t key,
+                      const struct eth_addr mac, uint32_t ofport,
+                      unsigned int hard_timeout_s)
+    OVS_WARN_UNUSED_RESULT;
+
+/* Removes every flow of 'key' (its catch and its watch).  0 or -errno. */
+int nmovs_relay_release(struct nmovs_relay *, uint32_t key)
+    OVS_WARN_UNUSED_RESULT;
+
+/* Sends 'len' bytes of frame 'data' out of OpenFlow port 'ofport' (packet-out,
+ * actions=output:PORT: not through the flow table, so not caught again).
+ * Frames are sent in the order of the calls, and a release that follows
+ * them on the connection takes effect after them.  -EAGAIN while the
+ * connection's backlog is full (the caller keeps the frame and tries again
+ * after nmovs_relay_run()), -ENOTCONN while not connected. */
+int nmovs_relay_output(struct nmovs_relay *, uint32_t ofport,
+                       const void *data, size_t len)
+    OVS_WARN_UNUSED_RESULT;
+
+/* True once the switch has answered a barrier sent after every change
+ * (catch, watch, release) made so far. */
+bool nmovs_relay_synced(const struct nmovs_relay *);
+
+/* Removes every relay flow of 'bridge' (cookie NMOVS_RELAY_COOKIE_BASE
+ * under its mask): what a netmoved that died left behind, at start.
+ * Blocking, bounded by NMOVS_OF_TIMEOUT_MS. */
+int nmovs_relay_flush(const char *rundir, const char *bridge)
+    OVS_WARN_UNUSED_RESULT;
+
 /* ---- MAC learning (fdb.c) ---- */
 
 /* Flushes bridge 'bridge''s MAC learning table through ovs-vswitchd's
