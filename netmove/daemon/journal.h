@@ -37,6 +37,9 @@ enum nm_journal_role {
     /* The VM runs here before prepare ended (a resume-driven prepare). */ \
     NM_JOURNAL_STEP(RESUME_WANTED, "resume-wanted")                       \
     NM_JOURNAL_STEP(PREPARE_DONE, "prepare-done")  /* + "export". */      \
+    /* Announced at the source's pause (issue 11): hold, ct delta, port \
+     * active, first round; + "paused_us" (the source's) and the times. */ \
+    NM_JOURNAL_STEP(PAUSED, "paused")                                     \
     NM_JOURNAL_STEP(RESUME_BEGIN, "resume-begin")                         \
     NM_JOURNAL_STEP(ANNOUNCED, "announced")                               \
     NM_JOURNAL_STEP(CT_DELTA_DONE, "ct-delta-done")  /* + "ct". */        \
@@ -49,6 +52,8 @@ enum nm_journal_role {
     NM_JOURNAL_STEP(LEFT, "left")     /* This host's evidence. */         \
     NM_JOURNAL_STEP(CONFIRM_BEGIN, "confirm-begin")                       \
     NM_JOURNAL_STEP(CONFIRM_DONE, "confirm-done")  /* Ended. */           \
+    /* Both: the drain ended; + "drain" (its counters). */                \
+    NM_JOURNAL_STEP(DRAINED, "drained")                                   \
     /* Both: the migration was aborted (ended). */                        \
     NM_JOURNAL_STEP(ABORTED, "aborted")
 

@@ -156,6 +156,35 @@ sys_ofport(struct netmoved *nm, const char *port, uint32_t *ofport,
     return garp_sender_port(nm->sender, port, ofport, err, errlen);
 }
 
+/* The drain's hold and outputs, on netmoved's relay connection
+ * (daemon/relay.h).  Until relay.c is in this tree (H-src's branch), there
+ * is no connection: no key, so no hold, and no output. */
+static uint32_t
+sys_drain_key(struct netmoved *nm OVS_UNUSED, nmovs_relay_cb *cb OVS_UNUSED,
+              void *aux OVS_UNUSED)
+{
+    return 0;
+}
+
+static int
+sys_drain_hold(struct netmoved *nm OVS_UNUSED, uint32_t key OVS_UNUSED,
+               struct eth_addr mac OVS_UNUSED)
+{
+    return -EOPNOTSUPP;
+}
+
+static void
+sys_drain_release(struct netmoved *nm OVS_UNUSED, uint32_t key OVS_UNUSED)
+{
+}
+
+static int
+sys_drain_output(struct netmoved *nm OVS_UNUSED, uint32_t ofport OVS_UNUSED,
+                 const void *data OVS_UNUSED, size_t len OVS_UNUSED)
+{
+    return -EOPNOTSUPP;
+}
+
 const struct mig_ops mig_ops_system = {
     .request = sys_request,
     .cancel = sys_cancel,
@@ -176,4 +205,8 @@ const struct mig_ops mig_ops_system = {
     .announce_add = sys_announce_add,
     .announce_run = sys_announce_run,
     .ofport = sys_ofport,
+    .drain_key = sys_drain_key,
+    .drain_hold = sys_drain_hold,
+    .drain_release = sys_drain_release,
+    .drain_output = sys_drain_output,
 };

@@ -21,6 +21,7 @@
 #include "openvswitch/compiler.h"
 
 #include "netmove/daemon/peer.h"
+#include "ovs/ovs.h"
 
 struct ct_filter;
 struct ct_scope;
@@ -109,6 +110,23 @@ struct mig_ops {
         OVS_WARN_UNUSED_RESULT;
     int (*ofport)(struct netmoved *, const char *port, uint32_t *ofport,
                   char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
+
+    /* The drain's hold (daemon/relay.h, ovs/ovs.h "Frames to and from
+     * netmoved"): 'drain_key' takes a key of netmoved's relay connection
+     * whose frames go to 'cb' with 'aux' (0: none to be had);
+     * 'drain_hold' catches the unicast frames to 'mac' on this bridge
+     * under 'key' (they reach 'cb' instead of the VM's port);
+     * 'drain_release' removes the key's flows (after every output sent
+     * before it on the same connection) and forgets the key; 'drain_output'
+     * sends a frame out of OpenFlow port 'ofport' (-EAGAIN: not now, try
+     * again on a later pass; the frame was not sent). */
+    uint32_t (*drain_key)(struct netmoved *, nmovs_relay_cb *cb, void *aux);
+    int (*drain_hold)(struct netmoved *, uint32_t key, struct eth_addr mac)
+        OVS_WARN_UNUSED_RESULT;
+    void (*drain_release)(struct netmoved *, uint32_t key);
+    int (*drain_output)(struct netmoved *, uint32_t ofport,
+                        const void *data, size_t len)
         OVS_WARN_UNUSED_RESULT;
 };
 

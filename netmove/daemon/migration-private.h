@@ -97,4 +97,48 @@ void migration_staged(struct migration *m, int error, const char *err);
 /* Forgets the locate requests of 'm'. */
 void migration_locates_cancel(struct migration *m);
 
+/* Imports conntrack document 'ct' (not null) from 'm''s source, confined
+ * to the VM (its addresses, zone 0, bounded).  0 or -errno with 'err';
+ * '*refused' if the document itself is refused (nothing written then).
+ * 'created', 'updated', 'deleted' may be NULL. */
+int migration_import_ct(struct migration *m, const struct json *ct,
+                        size_t *created, size_t *updated, size_t *deleted,
+                        bool *refused, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* Announces 'm' at its pause on the source (migration_drain.c, once the
+ * hold is in place and the conntrack delta imported): the port activated,
+ * then the first round, RARP then GARP/NA, through the VM's port (the
+ * bridge learns the MAC there).  The schedule goes on; resume sends its
+ * own. */
+void migration_announce_at_pause(struct migration *m);
+
+/* ---- migration_drain.c: the destination's side of the drain ---- */
+
+/* 'm' has just been prepared: a pause the source reported meanwhile is
+ * acted on now. */
+void migration_drain_prepared(struct migration *m);
+
+/* 'm' has just resumed here (after its first announcements): the hold's
+ * and the deadline's clocks start. */
+void migration_drain_resumed(struct migration *m);
+
+/* True if 'm' announced at its pause: its port is active and announced
+ * already when it resumes. */
+bool migration_drain_announced(const struct migration *m);
+
+/* Before resume, 'm' ends (abort, failure): the hold released, what is
+ * buffered dropped (counted), the drain's record written. */
+void migration_drain_abort(struct migration *m);
+
+/* Outputs what is due, releases the hold, ends the drain at its deadline. */
+void migration_drain_run(struct migration *m, uint64_t now);
+void migration_drain_wait(const struct migration *m);
+
+/* The drain's counters and times, for status ("drain"); NULL if none. */
+struct json *migration_drain_to_json(const struct migration *m);
+
+/* Frees 'm''s drain (the hold, if any, released). */
+void migration_drain_destroy(struct migration *m);
+
 #endif /* netmove/daemon/migration-private.h */

@@ -103,6 +103,7 @@ migration_destroy(struct migration *m)
 {
     migration_locates_cancel(m);
     m->nm->ops->cancel(m->nm, m);
+    migration_drain_destroy(m);
     hmap_remove(&m->nm->migrations, &m->node);
     for (size_t i = 0; i < m->n_waiters; i++) {
         unixctl_command_reply_error(m->waiters[i].conn, "netmoved exiting");
@@ -346,6 +347,8 @@ migration_end_before_resume(struct migration *m, enum mig_state state)
     }
     m->ending = true;
     m->end_state = state;
+    /* The hold first: frames held here must not wait for a rollback. */
+    migration_drain_abort(m);
     json_destroy(m->staging);   /* Prepare's step, if any, is the
                                  * rollback's to end. */
     m->staging = NULL;
@@ -442,10 +445,10 @@ stage(struct migration *m, const struct json *x)
  * addresses, zone 0, bounded timeouts and count (ct_table_check_scope()).
  * 0 or -errno with 'err'; '*refused' if the document itself is refused
  * (nothing was written then). */
-static int
-import_ct(struct migration *m, const struct json *ct, size_t *created,
-          size_t *updated, size_t *deleted, bool *refused,
-          char *err, size_t errlen)
+int
+migration_import_ct(struct migration *m, const struct json *ct,
+                    size_t *created, size_t *updated, size_t *deleted,
+                    bool *refused, char *err, size_t errlen)
 {
     struct netmoved *nm = m->nm;
     struct ct_filter addrs;
@@ -499,7 +502,8 @@ stage_rest(struct migration *m, const struct json *x)
         return error;
     }
     if (ct->type != JSON_NULL) {
-        error = import_ct(m, ct, NULL, NULL, NULL, &refused, err, sizeof err);
+        error = migration_import_ct(m, ct, NULL, NULL, NULL, &refused,
+                                    err, sizeof err);
         if (error) {
             m->bad_input = nm_error_is_bad_input(error);
             migration_set_error(m, "conntrack: %s", err);
@@ -567,6 +571,8 @@ migration_staged(struct migration *m, int error, const char *err)
     migration_answer_waiters(m);
     if (m->resume_wanted) {
         migration_resume(m);
+    } else {
+        migration_drain_prepared(m);
     }
 }
 
@@ -891,6 +897,16 @@ migration_resume_batch(struct migration **ms, size_t n)
         ms[k++] = m;
     }
 
+    /* Announced at the pause already: the port is active, the fabric has
+     * relearned; resume sends the schedule's rounds all the same (a frame
+     * lost then is not lost now). */
+    for (size_t i = 0; i < k; i++) {
+        for (size_t j = 0; migration_drain_announced(ms[i])
+                           && j < ms[i]->addrs.n_ifaces; j++) {
+            ms[i]->addrs.ifaces[j].announced = 0;
+        }
+    }
+
     /* A device that arrived since prepare has its OpenFlow port in the
      * replica by now (read there, not asked of the switch). */
     for (size_t i = 0; i < k; i++) {
@@ -929,6 +945,9 @@ migration_resume_batch(struct migration **ms, size_t n)
                 + 1000ULL * rounds_span_ms(&ms[i]->nm->cfg->announce);
         }
         announce_run(ms, k, now);
+        for (size_t i = 0; i < k; i++) {
+            migration_drain_resumed(ms[i]);
+        }
     }
 
     /* 2. On disk, with the timings so far. */
@@ -948,6 +967,22 @@ migration_resume_batch(struct migration **ms, size_t n)
     for (size_t i = 0; i < k; i++) {
         resume_background(ms[i]);
     }
+}
+
+void
+migration_announce_at_pause(struct migration *m)
+{
+    uint64_t now = time_usec();
+
+    /* Open first: what the announcement redirects here must find the port
+     * open (it waits in the VM's tap until the VM runs). */
+    activate(&m, 1);
+    m->announce_until_us = now + ANNOUNCE_WAIT_US;
+    announce(m, GARP_F_RARP, now);
+    announce_run(&m, 1, now);
+    now = time_usec();
+    announce(m, GARP_F_GARP | GARP_F_NA, now);
+    announce_run(&m, 1, now);
 }
 
 void
@@ -1007,8 +1042,8 @@ ct_delta_reply(void *m_, const struct json *result, const char *error,
     if (ct->type != JSON_NULL) {
         size_t created = 0, updated = 0, deleted = 0;
         bool refused;
-        if (import_ct(m, ct, &created, &updated, &deleted, &refused,
-                      err, sizeof err)) {
+        if (migration_import_ct(m, ct, &created, &updated, &deleted,
+                                &refused, err, sizeof err)) {
             if (refused) {
                 /* Asking again gets the same document: the source is at
                  * fault, and confirming would have it remove its copy. */
@@ -1117,6 +1152,7 @@ migrations_run(struct netmoved *nm)
             continue;
         }
         migration_follow_port(m);
+        migration_drain_run(m, now);
         if (m->capture) {
             capture_read(m);
             if (m->capture_until_us && now >= m->capture_until_us) {
@@ -1189,6 +1225,7 @@ migrations_wait(struct netmoved *nm)
         } else if (m->port_retry_at_us) {
             poll_timer_wait_until(m->port_retry_at_us / 1000 + 1);
         }
+        migration_drain_wait(m);
         if (m->capture) {
             garp_capture_wait(m->capture);
             if (m->capture_until_us) {

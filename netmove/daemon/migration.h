@@ -12,6 +12,7 @@
 #include "netmove/addr/vmaddr.h"
 
 struct json;
+struct mig_drain;
 struct netmoved;
 struct nmovs_doc;
 struct nmovs_op;
@@ -125,6 +126,11 @@ struct migration {
 
     struct mig_waiter *waiters;
     size_t n_waiters;
+
+    /* The drain (migration_drain.c), once the source said the VM paused:
+     * its hold, the relayed and held frames, its counters.  NULL until
+     * then. */
+    struct mig_drain *drain;
 
     /* Timings: monotonic microseconds. */
     uint64_t t_prepare_begin, t_prepared, t_resume_call, t_activated;

@@ -79,6 +79,9 @@ read_records(const struct json *records, struct recovered *r)
             r->ended = MIG_ABORTED;
             break;
         case NM_JS_ANNOUNCEMENTS_SEEN:
+        case NM_JS_PAUSED:      /* Before resume: rolled back as prepared
+                                 * (the source rolls back with the VM). */
+        case NM_JS_DRAINED:
         case NM_JS_EXPORT:
         case NM_JS_CONFIRM_BEGIN:
         case NM_JS_CONFIRM_DONE:

@@ -89,6 +89,9 @@ migration_to_json(const struct migration *m)
         json_object_put_string(j, "src_site", json_string(site));
         json_object_put(j, "vlan_map", map);
     }
+    if (m->drain) {
+        json_object_put(j, "drain", migration_drain_to_json(m));
+    }
     if (m->last_error) {
         json_object_put_string(j, "last_error", m->last_error);
     }

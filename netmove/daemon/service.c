@@ -638,6 +638,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
         return error;
     }
     source_init(nm);
+    migration_drain_init(nm);
     nm_learn_init(nm);
 
     ctl = cfg->control ? xstrdup(cfg->control)

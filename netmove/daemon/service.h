@@ -70,6 +70,9 @@ void migrations_wait(struct netmoved *nm);
 void migration_recover(struct netmoved *nm, const char *id,
                        const struct json *records);
 void migrations_destroy(struct netmoved *nm);
+/* migration_drain.c: registers the destination's drain methods (`paused`,
+ * `drain`, `drain-end`) with nm->peers. */
+void migration_drain_init(struct netmoved *nm);
 
 /* The announcer's frame callback ('aux' is the netmoved). */
 struct garp_frame;
