@@ -99,6 +99,13 @@ static struct fake {
     /* OVSDB's replica as the state machine sees it. */
     unsigned int db_seqno;
     uint32_t ports_hash;
+
+    /* The drain's relay: the hold's key and callback, outputs refused
+     * with -EAGAIN this many times. */
+    uint32_t n_keys;
+    nmovs_relay_cb *hold_cb;
+    void *hold_aux;
+    size_t output_eagain;
 } fake;
 
 static struct netmoved nm;
@@ -329,6 +336,48 @@ fake_ofport(struct netmoved *nm_ OVS_UNUSED, const char *port OVS_UNUSED,
     return 0;
 }
 
+static uint32_t
+fake_drain_key(struct netmoved *nm_ OVS_UNUSED, nmovs_relay_cb *cb,
+               void *aux)
+{
+    call("relay-key");
+    fake.hold_cb = cb;
+    fake.hold_aux = aux;
+    return ++fake.n_keys;
+}
+
+static int
+fake_drain_hold(struct netmoved *nm_ OVS_UNUSED, uint32_t key,
+                struct eth_addr mac)
+{
+    call("hold %"PRIu32" "ETH_ADDR_FMT, key, ETH_ADDR_ARGS(mac));
+    return 0;
+}
+
+static void
+fake_drain_release(struct netmoved *nm_ OVS_UNUSED, uint32_t key)
+{
+    call("release %"PRIu32, key);
+    fake.hold_cb = NULL;
+}
+
+/* Records "out PORT PAYLOAD" (the frames' payloads are short text). */
+static int
+fake_drain_output(struct netmoved *nm_ OVS_UNUSED, uint32_t ofport,
+                  const void *data, size_t len)
+{
+    if (fake.output_eagain) {
+        fake.output_eagain--;
+        return -EAGAIN;
+    }
+    assert_true(len >= 14);
+    /* Untagged to the VM's access port. */
+    assert_false(((const uint8_t *) data)[12] == 0x81);
+    call("out %"PRIu32" %.*s", ofport, (int) (len - 14),
+         (const char *) data + 14);
+    return 0;
+}
+
 static const struct mig_ops fake_ops = {
     .request = fake_request,
     .cancel = fake_cancel,
@@ -349,6 +398,10 @@ static const struct mig_ops fake_ops = {
     .announce_add = fake_announce_add,
     .announce_run = fake_announce_run,
     .ofport = fake_ofport,
+    .drain_key = fake_drain_key,
+    .drain_hold = fake_drain_hold,
+    .drain_release = fake_drain_release,
+    .drain_output = fake_drain_output,
 };
 
 /* ---- the CLI's answers ---- */
@@ -392,18 +445,28 @@ __wrap_unixctl_command_reply_error(struct unixctl_conn *conn,
     record_reply(conn, false, error);
 }
 
-/* The source side registers its peer methods: no peers here. */
+/* The peer methods registered (no peers here): the test calls the
+ * destination's drain methods as a peer's request would. */
 void __wrap_nm_peers_register(struct nm_peers *, const char *,
                               nm_peer_method_fn *, void *);
 void __wrap_nm_peers_register_async(struct nm_peers *, const char *,
                                     nm_peer_async_fn *, void *);
 
+#define MAX_METHODS 16
+static struct {
+    const char *method;
+    nm_peer_method_fn *fn;
+    void *aux;
+} methods[MAX_METHODS];
+static size_t n_methods;
+
 void
 __wrap_nm_peers_register(struct nm_peers *peers OVS_UNUSED,
-                         const char *method OVS_UNUSED,
-                         nm_peer_method_fn *fn OVS_UNUSED,
-                         void *aux OVS_UNUSED)
+                         const char *method, nm_peer_method_fn *fn,
+                         void *aux)
 {
+    assert_true(n_methods < MAX_METHODS);
+    methods[n_methods++] = (typeof(methods[0])) { method, fn, aux };
 }
 
 void
@@ -487,7 +550,9 @@ setup(void **state OVS_UNUSED)
     nm.ops = &fake_ops;
     hmap_init(&nm.migrations);
     ovs_list_init(&nm.batches);
+    n_methods = 0;
     source_init(&nm);
+    migration_drain_init(&nm);
     snprintf(state_dir, sizeof state_dir, "/tmp/nm-test-migration.XXXXXX");
     assert_non_null(mkdtemp(state_dir));
     assert_int_equal(nm_journal_open(state_dir, NM_JOURNAL_DONE_KEEP,
@@ -1049,8 +1114,14 @@ static const struct { bool set, held, finished; } src_expect[NM_JS_N] = {
     [NM_JS_ABORTED] = { true, false, true },
 };
 
-/* Journals of real runs: a whole migration, an aborted one, a failed one;
- * the step each record names. */
+static int peer_call(const char *peer, const char *method,
+                     const char *params, struct migration *m,
+                     char **errorp);
+
+/* Journals of real runs: a whole migration, an aborted one, a failed one,
+ * one resumed while preparing, one announced at its pause and drained
+ * before resume, one aborted during its drain; the step each record
+ * names. */
 static struct json *
 record_run(int kind)
 {
@@ -1066,6 +1137,25 @@ record_run(int kind)
     } else if (kind == 1) {
         m = prepared();
         assert_int_equal(migration_abort(m, &error), 0);
+    } else if (kind == 4 || kind == 5) {
+        m = prepared();
+        assert_int_equal(peer_call("h1", "paused", "{\"vm\": \"vm1\", "
+                                   "\"id\": \"%s\", \"paused_us\": 1}",
+                                   m, NULL), 0);
+        answer(json_from_string("{\"ct\": null}"), NULL);
+        if (kind == 5) {
+            assert_int_equal(migration_abort(m, &error), 0);
+        } else {
+            assert_int_equal(peer_call("h1", "drain-end", "{\"vm\": "
+                                       "\"vm1\", \"id\": \"%s\", "
+                                       "\"frames\": 0, \"bytes\": 0, "
+                                       "\"dropped_frames\": 0, "
+                                       "\"dropped_bytes\": 0}", m, NULL),
+                             0);
+            migration_resume(m);
+            answer(json_from_string("{\"ct\": null}"), NULL);
+            answer(json_from_string("{\"ports\": 1}"), NULL);
+        }
     } else if (kind == 3) {
         /* Resumed while its prepare ran (the resume prepares). */
         m = migration_create(&nm, "vm1", "h1", NULL);
@@ -1083,7 +1173,7 @@ record_run(int kind)
     struct json *records = nm_journal_read(nm.journal,
                                            NM_JOURNAL_DESTINATION, id);
     assert_non_null(records);
-    if (kind == 0 || kind == 3) {
+    if (kind == 0 || kind == 3 || kind == 4) {
         /* Written when the capture of the uplink ends (none here). */
         json_array_add(records, dst_rec(NM_JS_ANNOUNCEMENTS_SEEN, "h1",
                                         NULL));
@@ -1167,13 +1257,20 @@ recover_prefix(const struct json *records, size_t k, bool *covered)
         return;
     }
 
-    const struct expect *e = &dst_expect[last];
+    /* The drain's records change nothing recovery does: the outcome is
+     * that of the records before them. */
+    enum nm_journal_step eff = last;
+    for (size_t i = k; i-- > 1 && (eff == NM_JS_PAUSED
+                                   || eff == NM_JS_DRAINED); ) {
+        eff = step_of(a->elems[i - 1]);
+    }
+    const struct expect *e = &dst_expect[eff];
     static const struct expect wanted_prepared = {
         true, MIG_RESUMING, false, "ct-delta", false
     };
     for (size_t i = 0; i < k; i++) {
         if (step_of(a->elems[i]) == NM_JS_RESUME_WANTED
-            && last == NM_JS_PREPARE_DONE) {
+            && eff == NM_JS_PREPARE_DONE) {
             /* Prepared, and the VM already runs here: resumed at once. */
             e = &wanted_prepared;
         }
@@ -1213,6 +1310,7 @@ test_recover_every_prefix(void **state OVS_UNUSED)
     teardown(NULL);             /* Each run and prefix has its own. */
     struct json *journals[] = {
         record_run(0), record_run(1), record_run(2), record_run(3),
+        record_run(4), record_run(5),
         src_records(false), src_records(true),
     };
     bool covered[NM_JS_N] = { false };
@@ -1798,6 +1896,436 @@ test_journal_confirmed_retried(void **state OVS_UNUSED)
     free(id);
 }
 
+/* ---- the drain: announce at the pause, relayed frames once, in order ---- */
+
+/* Calls peer method 'method' as peer 'peer' would, with 'params' (JSON
+ * text; "%s" in it is 'm''s id).  0, or the method's error with its
+ * message in '*errorp' (freed unless asked for). */
+static int
+peer_call(const char *peer, const char *method, const char *params,
+          struct migration *m, char **errorp)
+{
+    const char *at = strstr(params, "%s");
+    char *text = at ? xasprintf("%.*s%s%s", (int) (at - params), params,
+                                m->id, at + 2)
+                    : xstrdup(params);
+    struct json *p = json_from_string(text);
+    struct json *result = NULL;
+    char *error = NULL;
+    int retval = -ENOSYS;
+
+    assert_int_equal(p->type, JSON_OBJECT);
+    for (size_t i = n_methods; i-- > 0; ) {
+        if (!strcmp(methods[i].method, method)) {
+            retval = methods[i].fn(methods[i].aux, peer, p, &result, &error);
+            break;
+        }
+    }
+    assert_int_not_equal(retval, -ENOSYS);
+    if (!retval) {
+        assert_non_null(result);
+        assert_null(error);
+    } else {
+        assert_null(result);
+        assert_non_null(error);
+    }
+    json_destroy(result);
+    json_destroy(p);
+    free(text);
+    if (errorp) {
+        *errorp = error;
+    } else {
+        free(error);
+    }
+    return retval;
+}
+
+#define VM_MAC "020000000001"
+#define OTHER_MAC "020000000002"
+/* An IPv4 frame to 'DST' (12 hex digits) with ASCII payload 'P' (hex). */
+#define FRAME(DST, P) "\"" DST "02000000009908" "00" P "\""
+
+/* "r0".."r9" as hex, the relayed frames' payloads. */
+#define R(N) "723" #N
+
+/* A direct frame, as the hold catches it: to the VM's MAC, payload "dN",
+ * tagged with VLAN 100 if 'tagged' (the uplink's tag). */
+static void
+direct(int n, bool tagged)
+{
+    uint8_t f[32];
+    size_t len = 0;
+    static const uint8_t mac[] = { 2, 0, 0, 0, 0, 1 };
+    static const uint8_t src[] = { 2, 0, 0, 0, 0, 0x99 };
+
+    memcpy(f, mac, 6);
+    memcpy(f + 6, src, 6);
+    len = 12;
+    if (tagged) {
+        f[len++] = 0x81; f[len++] = 0; f[len++] = 0; f[len++] = 100;
+    }
+    f[len++] = 8; f[len++] = 0;
+    f[len++] = 'd'; f[len++] = '0' + n;
+    assert_non_null(fake.hold_cb);
+    struct nmovs_relay_frame fr = {
+        .key = fake.n_keys, .reason = NMOVS_RELAY_CAUGHT, .in_port = 1,
+        .data = f, .len = len,
+    };
+    fake.hold_cb(fake.hold_aux, &fr);
+}
+
+static long long int
+drain_counter(const struct migration *m, const char *name)
+{
+    struct json *j = migration_to_json(m);
+    const struct json *d = nm_json_member(j, "drain");
+    const struct json *v = nm_json_member(d, name);
+
+    assert_non_null(v);
+    long long int n = json_integer(v);
+    json_destroy(j);
+    return n;
+}
+
+#define PAUSED "{\"vm\": \"vm1\", \"id\": \"%s\", \"paused_us\": 17}"
+#define CT_OF_VM "{\"ct\": " CT_DOC("true", "[\"ipv4\", 6, " \
+    "\"198.18.0.10\", \"198.18.1.1\", 40001, 80, 0, null, null, null, 14, " \
+    "300]", "") "}"
+
+/* Prepared "vm1", paused at its source, the conntrack delta answered:
+ * holding, announced. */
+static struct migration *
+paused_prepared(void)
+{
+    struct migration *m = prepared();
+
+    assert_int_equal(peer_call("h1", "paused", PAUSED, m, NULL), 0);
+    pending("h1", "ct-delta");
+    answer(json_from_string(CT_OF_VM), NULL);
+    return m;
+}
+
+/* At `paused`: the hold, then the conntrack delta, then the port, then the
+ * first round through it, in that order; a journal step; idempotent. */
+static void
+test_drain_paused_order(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+
+    ds_clear(&fake.calls);
+    assert_int_equal(peer_call("h1", "paused", PAUSED, m, NULL), 0);
+    assert_string_equal(ds_cstr(&fake.calls),
+                        "relay-key;hold 1 02:00:00:00:00:01;");
+    pending("h1", "ct-delta");
+    answer(json_from_string(CT_OF_VM), NULL);
+    assert_string_equal(ds_cstr(&fake.calls),
+                        "relay-key;hold 1 02:00:00:00:00:01;"
+                        "ct-import 1 addrs;activate-many vm1/1;"
+                        "announce vnet7 0x1;announce vnet7 0x2;");
+    assert_int_equal(m->state, MIG_PREPARED);
+    assert_steps(m->id, "prepare-begin prepare-done paused ");
+    struct json *j = migration_to_json(m);
+    assert_string_equal(nm_json_member_string(nm_json_member(j, "drain"),
+                                              "phase"), "holding");
+    json_destroy(j);
+
+    /* Again: nothing more. */
+    ds_clear(&fake.calls);
+    assert_int_equal(peer_call("h1", "paused", PAUSED, m, NULL), 0);
+    assert_string_equal(ds_cstr(&fake.calls), "");
+    assert_int_equal(fake.n_reqs, 0);
+
+    /* Resume: announced again (the schedule's rounds), the ct-delta asked
+     * again, not confirmed before it. */
+    migration_resume(m);
+    assert_called("announce vnet7 0x1");
+    pending("h1", "ct-delta");
+}
+
+/* A `paused` that comes while preparing is acted on once prepared. */
+static void
+test_drain_paused_while_preparing(void **state OVS_UNUSED)
+{
+    struct migration *m = migration_create(&nm, "vm1", "h1", NULL);
+
+    migration_start(m);
+    assert_int_equal(peer_call("h1", "paused", PAUSED, m, NULL), 0);
+    assert_false(strstr(ds_cstr(&fake.calls), "hold"));
+    answer(export_doc(), NULL);
+    assert_int_equal(m->state, MIG_PREPARED);
+    assert_called("hold 1 02:00:00:00:00:01");
+    pending("h1", "ct-delta");
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    assert_called("activate-many vm1/1");
+    assert_steps(m->id, "prepare-begin prepare-done paused ");
+}
+
+/* Relayed frames out once, in seq order, before the held direct frames;
+ * drain-end releases the hold after them. */
+static void
+test_drain_relayed_before_held(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+
+    /* Frames before the announcement wait for it. */
+    assert_int_equal(peer_call("h1", "paused", PAUSED, m, NULL), 0);
+    direct(0, true);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 0, \"frames\": ["
+                               FRAME(VM_MAC, R(0)) "]}", m, NULL), 0);
+    assert_false(strstr(ds_cstr(&fake.calls), "out "));
+    ds_clear(&fake.calls);
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    migrations_run(&nm);
+    direct(1, false);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 1, \"frames\": ["
+                               FRAME(VM_MAC, R(1)) ", "
+                               FRAME(VM_MAC, R(2)) "]}", m, NULL), 0);
+    migrations_run(&nm);
+    assert_int_equal(peer_call("h1", "drain-end", "{\"vm\": \"vm1\", "
+                               "\"id\": \"%s\", \"frames\": 3, \"bytes\": "
+                               "48, \"dropped_frames\": 0, "
+                               "\"dropped_bytes\": 0}", m, NULL), 0);
+    migrations_run(&nm);
+    const char *calls = strstr(ds_cstr(&fake.calls), "out ");
+    assert_non_null(calls);
+    assert_string_equal(calls, "out 7 r0;out 7 r1;out 7 r2;out 7 d0;"
+                        "out 7 d1;release 1;");
+    assert_int_equal(drain_counter(m, "relayed_received"), 3);
+    assert_int_equal(drain_counter(m, "delivered_frames"), 5);
+    assert_int_equal(drain_counter(m, "held_direct"), 2);
+    assert_int_equal(drain_counter(m, "late"), 0);
+    assert_steps(m->id, "prepare-begin prepare-done paused drained ");
+
+    /* A frame resent after the end: refused, never delivered twice. */
+    ds_clear(&fake.calls);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 2, \"frames\": ["
+                               FRAME(VM_MAC, R(2)) "]}", m, NULL), -EINVAL);
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "");
+    assert_int_equal(drain_counter(m, "dup_refused"), 1);
+}
+
+/* A gap is refused and changes nothing; a replay is refused and counted;
+ * an overlap delivers only what is new. */
+static void
+test_drain_seq_refused(void **state OVS_UNUSED)
+{
+    struct migration *m = paused_prepared();
+    char *error;
+
+    ds_clear(&fake.calls);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 1, \"frames\": ["
+                               FRAME(VM_MAC, R(1)) "]}", m, &error),
+                     -EINVAL);
+    assert_non_null(strstr(error, "seq: 1"));
+    free(error);
+    assert_int_equal(drain_counter(m, "relayed_received"), 0);
+    assert_int_equal(drain_counter(m, "next_seq"), 0);
+
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 0, \"frames\": ["
+                               FRAME(VM_MAC, R(0)) ", "
+                               FRAME(VM_MAC, R(1)) "]}", m, NULL), 0);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 0, \"frames\": ["
+                               FRAME(VM_MAC, R(0)) "]}", m, &error),
+                     -EINVAL);
+    assert_non_null(strstr(error, "seq: 0"));
+    free(error);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 1, \"frames\": ["
+                               FRAME(VM_MAC, R(1)) ", "
+                               FRAME(VM_MAC, R(2)) "]}", m, NULL), 0);
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "out 7 r0;out 7 r1;out 7 r2;");
+    assert_int_equal(drain_counter(m, "dup_refused"), 2);
+    assert_int_equal(drain_counter(m, "relayed_received"), 3);
+    assert_int_equal(drain_counter(m, "delivered_frames"), 3);
+}
+
+/* A frame to another MAC, a broadcast, a runt: never output, counted; a
+ * frame not hex: the message refused, naming it, nothing changed. */
+static void
+test_drain_scope(void **state OVS_UNUSED)
+{
+    struct migration *m = paused_prepared();
+    char *error;
+
+    ds_clear(&fake.calls);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 0, \"frames\": ["
+                               FRAME(OTHER_MAC, R(0)) ", "
+                               FRAME("ffffffffffff", R(1)) ", "
+                               "\"0200000000010200\", "
+                               FRAME(VM_MAC, R(3)) "]}", m, NULL), 0);
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "out 7 r3;");
+    assert_int_equal(drain_counter(m, "dropped_scope"), 3);
+
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 4, \"frames\": ["
+                               FRAME(VM_MAC, R(4)) ", \"02zz\"]}", m,
+                               &error), -EINVAL);
+    assert_string_equal(error, "frames[1]: not hex");
+    free(error);
+    assert_int_equal(drain_counter(m, "next_seq"), 4);
+    assert_int_equal(drain_counter(m, "relayed_received"), 4);
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "out 7 r3;");
+}
+
+/* No drain-end: the hold goes at resume + 5 ms (held frames first); later
+ * relayed frames are late, then past resume + 200 ms dropped.  An output
+ * the switch cannot take now is retried, in order. */
+static void
+test_drain_deadline(void **state OVS_UNUSED)
+{
+    struct migration *m = paused_prepared();
+
+    direct(0, false);
+    advance_ms(50);
+    migration_resume(m);
+    pending("h1", "ct-delta");
+    ds_clear(&fake.calls);
+    migrations_run(&nm);
+    advance_ms(2);
+    direct(1, false);
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "");
+
+    /* The switch cannot take the first now: nothing goes, in order. */
+    advance_ms(4);
+    fake.output_eagain = 1;
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "");
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "out 7 d0;out 7 d1;release 1;");
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 0, \"frames\": ["
+                               FRAME(VM_MAC, R(0)) "]}", m, NULL), 0);
+    assert_called("out 7 r0");
+    assert_int_equal(drain_counter(m, "late"), 1);
+
+    ds_clear(&fake.calls);
+    advance_ms(200);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 1, \"frames\": ["
+                               FRAME(VM_MAC, R(1)) "]}", m, NULL), 0);
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "");
+    assert_int_equal(drain_counter(m, "dropped_deadline"), 1);
+    assert_int_equal(drain_counter(m, "delivered_frames"), 3);
+    char *steps = journal_steps(m->id);
+    assert_non_null(strstr(steps, "drained "));
+    free(steps);
+}
+
+/* Past DRAIN_MAX_FRAMES buffered, frames are dropped and counted. */
+static void
+test_drain_bound(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+    struct ds frames = DS_EMPTY_INITIALIZER;
+
+    /* The conntrack delta not answered yet: everything waits. */
+    assert_int_equal(peer_call("h1", "paused", PAUSED, m, NULL), 0);
+    for (int i = 0; i < 64; i++) {
+        ds_put_format(&frames, "%s" FRAME(VM_MAC, R(0)), i ? ", " : "");
+    }
+    for (int k = 0; k < 65; k++) {
+        char *p = xasprintf("{\"vm\": \"vm1\", \"id\": \"%%s\", \"seq\": %d, "
+                            "\"frames\": [%s]}", k * 64, ds_cstr(&frames));
+        assert_int_equal(peer_call("h1", "drain", p, m, NULL), 0);
+        free(p);
+    }
+    ds_destroy(&frames);
+    assert_int_equal(drain_counter(m, "relayed_received"), 65 * 64);
+    assert_int_equal(drain_counter(m, "buffered"), 4096);
+    assert_int_equal(drain_counter(m, "dropped_bound"), 64);
+}
+
+/* An abort during the drain: the hold released, the buffers dropped and
+ * counted, the port removed, the source told. */
+static void
+test_drain_abort(void **state OVS_UNUSED)
+{
+    struct migration *m = paused_prepared();
+    char *error = NULL;
+
+    fake.output_eagain = 100;
+    direct(0, false);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 0, \"frames\": ["
+                               FRAME(VM_MAC, R(0)) "]}", m, NULL), 0);
+    ds_clear(&fake.calls);
+    assert_int_equal(migration_abort(m, &error), 0);
+    assert_int_equal(m->state, MIG_ABORTED);
+    assert_string_equal(ds_cstr(&fake.calls),
+                        "release 1;remove-staged vm1.1700000000000;"
+                        "step-end;activate vm1;fw-remove vm1;ct-remove;");
+    pending("h1", "abort");
+    assert_int_equal(drain_counter(m, "dropped_abort"), 2);
+    assert_int_equal(drain_counter(m, "delivered_frames"), 0);
+    assert_steps(m->id, "prepare-begin prepare-done paused abort-begin "
+                 "drained aborted ");
+
+    /* Frames after it: refused. */
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 1, \"frames\": []}", m,
+                               &error), -EINVAL);
+    assert_non_null(strstr(error, "state: "));
+    free(error);
+}
+
+/* Only the migration's source may pause or drain it, by its vm and id. */
+static void
+test_drain_not_source(void **state OVS_UNUSED)
+{
+    struct migration *m = paused_prepared();
+    char *error;
+
+    ds_clear(&fake.calls);
+    assert_int_equal(peer_call("h3", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\", \"seq\": 0, \"frames\": ["
+                               FRAME(VM_MAC, R(0)) "]}", m, &error),
+                     -EINVAL);
+    assert_string_equal(error, "peer: h3 is not the source of migration "
+                        "vm1.1700000000000");
+    free(error);
+    assert_int_equal(peer_call("h3", "drain-end", "{\"vm\": \"vm1\", "
+                               "\"id\": \"%s\", \"frames\": 0, \"bytes\": "
+                               "0, \"dropped_frames\": 0, "
+                               "\"dropped_bytes\": 0}", m, NULL), -EINVAL);
+    assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
+                               "\"x%s\", \"seq\": 0, \"frames\": []}", m,
+                               &error), -EINVAL);
+    assert_non_null(strstr(error, "id: "));
+    free(error);
+    assert_int_equal(peer_call("h1", "paused", "{\"vm\": \"vm2\", \"id\": "
+                               "\"%s\", \"paused_us\": 1}", m, &error),
+                     -EINVAL);
+    assert_string_equal(error, "vm: no migration of vm2 here");
+    free(error);
+    assert_int_equal(peer_call("h1", "paused", "{\"vm\": \"vm1\", \"id\": "
+                               "\"%s\"}", m, &error), -EINVAL);
+    assert_non_null(strstr(error, "paused_us: "));
+    free(error);
+    assert_int_equal(peer_call("h1", "drain-end", "{\"vm\": \"vm1\", "
+                               "\"id\": \"%s\", \"frames\": 0, \"bytes\": "
+                               "-1, \"dropped_frames\": 0, "
+                               "\"dropped_bytes\": 0}", m, &error), -EINVAL);
+    assert_non_null(strstr(error, "bytes: "));
+    free(error);
+    migrations_run(&nm);
+    assert_string_equal(ds_cstr(&fake.calls), "");
+    assert_int_equal(drain_counter(m, "relayed_received"), 0);
+    assert_int_equal(drain_counter(m, "delivered_frames"), 0);
+}
+
 int
 main(void)
 {
@@ -1845,6 +2373,20 @@ main(void)
             test_journal_prepare_done_rolled_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_resume_goes_on,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_paused_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_drain_paused_while_preparing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_relayed_before_held, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_drain_seq_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_drain_scope, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_abort, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_not_source, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_journal_confirmed_retried,
                                         setup, teardown),
     };
