@@ -49,6 +49,8 @@ enum nm_journal_role {
     NM_JOURNAL_STEP(LEFT, "left")     /* This host's evidence. */         \
     NM_JOURNAL_STEP(CONFIRM_BEGIN, "confirm-begin")                       \
     NM_JOURNAL_STEP(CONFIRM_DONE, "confirm-done")  /* Ended. */           \
+    /* Both: the drain ended; + "drain" (its counters). */                \
+    NM_JOURNAL_STEP(DRAINED, "drained")                                   \
     /* Both: the migration was aborted (ended). */                        \
     NM_JOURNAL_STEP(ABORTED, "aborted")
 
