@@ -16,7 +16,6 @@
 #include "openvswitch/ofp-actions.h"
 #include "openvswitch/ofp-msgs.h"
 #include "openvswitch/ofp-packet.h"
-#include "openvswitch/ofp-switch.h"
 #include "openvswitch/ofp-util.h"
 #include "openvswitch/ofpbuf.h"
 #include "openvswitch/poll-loop.h"
@@ -36,13 +35,10 @@ struct nmovs_activation {
     bool done;
 };
 
-/* A service connection (BRIDGE.mgmt) gets packet-ins only with a nonzero
- * miss_send_len, set by OFPT_SET_CONFIG; the fragment handling in the same
- * message is bridge-wide, so it is read first and sent back unchanged. */
+/* Enables packet-in on the connection (nmovs_of_encode_packet_in_config()). */
 static int
 enable_packet_in(struct nmovs_of *of)
 {
-    struct ofputil_switch_config config;
     struct ofpbuf *reply;
 
     struct ofpbuf *rq = ofpraw_alloc(OFPRAW_OFPT_GET_CONFIG_REQUEST,
@@ -51,20 +47,15 @@ enable_packet_in(struct nmovs_of *of)
     if (error) {
         return error == EOF ? -ECONNRESET : -error;
     }
-    enum ofptype type;
-    if (ofptype_decode(&type, reply->data)
-        || type != OFPTYPE_GET_CONFIG_REPLY) {
-        ofpbuf_delete(reply);
+    struct ofpbuf *set = nmovs_of_encode_packet_in_config(reply->data,
+                                                          of->version);
+    ofpbuf_delete(reply);
+    if (!set) {
         return -EPROTO;
     }
-    ofputil_decode_get_config_reply(reply->data, &config);
-    ofpbuf_delete(reply);
-
-    config.miss_send_len = UINT16_MAX;
     struct ovs_list msgs;
     ovs_list_init(&msgs);
-    ovs_list_push_back(&msgs, &ofputil_encode_set_config(
-                           &config, of->version)->list_node);
+    ovs_list_push_back(&msgs, &set->list_node);
     return nmovs_of_send_batch(of, &msgs);
 }
 

@@ -34,6 +34,16 @@ int nmovs_of_find_port(struct nmovs_of *, const char *name, uint32_t ofport,
 struct match;
 struct ofpact;
 struct ofpbuf;
+struct ofp_header;
+
+/* A service connection (BRIDGE.mgmt) gets packet-ins only with a nonzero
+ * miss_send_len, set by OFPT_SET_CONFIG; the fragment handling in the same
+ * message is bridge-wide, so it is read first (OFPT_GET_CONFIG) and sent back
+ * unchanged.  Returns the OFPT_SET_CONFIG, for 'version', that keeps what
+ * GET_CONFIG reply 'reply' says and sets miss_send_len to UINT16_MAX, or NULL
+ * if 'reply' is not a GET_CONFIG reply (activation.c, relay.c). */
+struct ofpbuf *nmovs_of_encode_packet_in_config(const struct ofp_header *reply,
+                                                enum ofp_version version);
 
 /* An OFPFC_ADD flow_mod in table 0 with 'ofport''s netmove cookie
  * (flows.c). */

@@ -16,6 +16,7 @@
 #include "openvswitch/ofp-msgs.h"
 #include "openvswitch/ofp-packet.h"
 #include "openvswitch/ofp-port.h"
+#include "openvswitch/ofp-switch.h"
 #include "openvswitch/ofp-util.h"
 #include "openvswitch/ofpbuf.h"
 #include "openvswitch/poll-loop.h"
@@ -285,4 +286,19 @@ nmovs_of_packet_out(struct nmovs_of *of, uint32_t in_port,
     }
     ofpbuf_uninit(&ofpacts);
     return nmovs_of_send_batch(of, &requests);
+}
+
+struct ofpbuf *
+nmovs_of_encode_packet_in_config(const struct ofp_header *reply,
+                                 enum ofp_version version)
+{
+    struct ofputil_switch_config config;
+    enum ofptype type;
+
+    if (ofptype_decode(&type, reply) || type != OFPTYPE_GET_CONFIG_REPLY) {
+        return NULL;
+    }
+    ofputil_decode_get_config_reply(reply, &config);
+    config.miss_send_len = UINT16_MAX;
+    return ofputil_encode_set_config(&config, version);
 }

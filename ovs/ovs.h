@@ -460,15 +460,25 @@ int nmovs_activate_on_announce(struct nmovs_db *db, const char *vm,
  * (key K, MAC M, port P) sends a copy of every frame from M that enters on a
  * port other than P to this connection and forwards it as usual (NORMAL):
  * the source sees the destination's announcement come back from the
- * fabric.  Flows carry cookie NMOVS_RELAY_COOKIE_BASE | K and a hard_timeout
- * (whole seconds from installation): a failsafe, not the bound; the owner
- * removes them on its own timer.
+ * fabric.  Flows carry cookie NMOVS_RELAY_COOKIE_BASE | K (a watch's also
+ * NMOVS_RELAY_COOKIE_WATCH) and a hard_timeout (whole seconds from
+ * installation): a failsafe, not the bound; the owner removes them on its own
+ * timer.  A key may catch and watch several MACs (one per interface).
+ *
+ * The flows' controller actions carry controller id NMOVS_RELAY_CONTROLLER_ID,
+ * which the connection takes as its own: other OpenFlow connections to the
+ * bridge (activation, ovs-ofctl monitor) do not get these frames.  It speaks
+ * OpenFlow 1.3 to 1.5 (a packet-in carries the flow's cookie).
  *
  * Nothing here waits: changes are queued on the connection, followed by a
  * barrier; nmovs_relay_synced() says when every change made so far is in the
- * switch. */
+ * switch.  Catches and watches made while disconnected are installed on
+ * connection (with what is left of their hard_timeout). */
 #define NMOVS_RELAY_COOKIE_BASE 0x6e6d720000000000ULL   /* "nmr" */
+#define NMOVS_RELAY_COOKIE_MASK 0xffffff0000000000ULL
+#define NMOVS_RELAY_COOKIE_WATCH 0x0000000100000000ULL
 #define NMOVS_RELAY_PRIORITY (NMOVS_BLOCK_PRIORITY + 100)
+#define NMOVS_RELAY_CONTROLLER_ID 0x6e6d                /* "nm" */
 
 struct nmovs_relay;
 

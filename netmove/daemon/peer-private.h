@@ -161,4 +161,10 @@ enum peer_verdict {
 /* Takes a request from 'b', whose session holds 'n_open' unanswered. */
 enum peer_verdict peer_budget_take(struct peer_budget *b, size_t n_open);
 
+/* True if a request of 'method' is not charged to the rate (a session
+ * holding 'n_open' unanswered still answers it "busy" at NM_PEER_MAX_OPEN):
+ * "drain", the frames relayed during a VM's pause, bounded per migration by
+ * the drain's own frame and byte bounds (docs/PROTOCOL.md "Limits"). */
+bool peer_method_unmetered(const char *method, size_t n_open);
+
 #endif /* netmove/daemon/peer-private.h */

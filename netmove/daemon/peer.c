@@ -639,6 +639,10 @@ within_budget(struct conn *c, const struct jsonrpc_msg *msg)
     if (msg->type != JSONRPC_REQUEST && msg->type != JSONRPC_NOTIFY) {
         return true;
     }
+    if (msg->type == JSONRPC_REQUEST
+        && peer_method_unmetered(msg->method, c->n_reqs)) {
+        return true;
+    }
     switch (peer_budget_take(&c->budget, c->n_reqs)) {
     case PEER_SERVE:
         return true;

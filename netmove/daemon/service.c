@@ -26,6 +26,7 @@
 #include "netmove/daemon/mig_ops.h"
 #include "netmove/daemon/migration.h"
 #include "netmove/daemon/peer.h"
+#include "netmove/daemon/relay.h"
 #include "netmove/daemon/source.h"
 #include "netmove/common/error.h"
 #include "ovs/ovs.h"
@@ -369,10 +370,13 @@ cmd_evidence(struct unixctl_conn *conn, int argc, const char *argv[],
         reply_bad_input(conn, "%s", error);
     } else if (errnum) {
         unixctl_command_reply_error(conn, error);
+    } else if (paused) {
+        /* Answered once the drain's catch is in the switch (bounded): the
+         * migrator stops the VM after it, so no frame dies in its tap. */
+        source_paused_reply(nm, argv[1], conn);
     } else {
-        unixctl_command_reply(conn, paused ? "paused: recorded"
-                              : "left: recorded; the source removes its "
-                                "copy when the destination confirms");
+        unixctl_command_reply(conn, "left: recorded; the source removes its "
+                              "copy when the destination confirms");
     }
     free(error);
 }
@@ -423,6 +427,7 @@ cmd_status(struct unixctl_conn *conn, int argc, const char *argv[],
     json_object_put(j, "peer_protocol", protocol);
     json_object_put(j, "migrations", list);
     json_object_put(j, "outgoing", source_outgoing_to_json(nm));
+    json_object_put(j, "outgoing_drains", source_drains_to_json(nm));
     reply_json(conn, j);
 }
 
@@ -627,6 +632,13 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     if (error) {
         return error;
     }
+    /* The catches a netmoved that died left (their hard_timeout would
+     * black-hole the VMs' frames for up to 30 s). */
+    error = nmovs_relay_flush(cfg->ovs_rundir, cfg->bridge);
+    if (error) {
+        VLOG_WARN("%s: removing the relay flows left behind: %s",
+                  cfg->bridge, ovs_strerror(-error));
+    }
     error = garp_announcer_create(&cfg->announce, nm->sender,
                                   migration_frame_sent, nm, &nm->announcer,
                                   err, errlen);
@@ -668,6 +680,7 @@ netmoved_run(struct netmoved *nm)
     recover_when_ready(nm);
     unixctl_server_run(nm->unixctl);
     nm_peers_run(nm->peers);
+    nm_relay_run(nm);
     source_run(nm);
     nm_learn_run(nm);
     /* The migrations whose rounds these are record their own failures when
@@ -691,6 +704,7 @@ netmoved_wait(struct netmoved *nm)
     nmovs_db_poll_wait(nm->db);
     unixctl_server_wait(nm->unixctl);
     nm_peers_wait(nm->peers);
+    nm_relay_wait(nm);
     source_wait(nm);
     nm_learn_wait(nm);
     garp_announcer_wait(nm->announcer);
@@ -716,6 +730,7 @@ netmoved_destroy(struct netmoved *nm)
         migrations_destroy(nm);
     }
     source_destroy(nm);
+    nm_relay_destroy(nm);
     nm_learn_destroy(nm);
     unixctl_server_destroy(nm->unixctl);
     nm_peers_destroy(nm->peers);

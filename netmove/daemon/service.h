@@ -20,6 +20,7 @@ struct json;
 struct nm_config;
 struct nm_journal;
 struct nm_peers;
+struct nm_relay;
 struct nm_source;
 struct nmovs_db;
 struct unixctl_conn;
@@ -37,6 +38,8 @@ struct netmoved {
     struct unixctl_server *unixctl;
     struct hmap migrations;             /* Incoming: struct migration. */
     struct nm_source *source;           /* Outgoing (source.h). */
+    struct nm_relay *relay;             /* The drain's OpenFlow connection
+                                         * and its keys (relay.h). */
     struct ovs_list batches;            /* CLI calls waiting on many VMs. */
     struct nm_learn *learn;             /* VMs' addresses from their ARP/ND
                                          * (learn.h). */

@@ -24,10 +24,12 @@
 #include "openvswitch/list.h"
 #include "openvswitch/poll-loop.h"
 #include "timeval.h"
+#include "unixctl.h"
 #include "util.h"
 
 #include "firewall/firewall.h"
 #include "netmove/common/config.h"
+#include "netmove/daemon/drain_src.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/addr/owner_probe.h"
 #include "netmove/daemon/peer.h"
@@ -82,6 +84,8 @@ struct outgoing {
     long long int paused;               /* time_wall_usec() when the VM was
                                          * paused for the switch-over, as
                                          * its migrator said; 0 unknown. */
+    struct drain_src *drain;            /* Its frames since the pause
+                                         * (drain_src.h); NULL: none. */
 };
 
 /* True (with '*errorp') if 'vm' is being confirmed here: its port may be
@@ -106,6 +110,7 @@ outgoing_destroy(struct outgoing *o)
         free(o->vm);
         free(o->id);
         free(o->dst);
+        drain_src_destroy(o->drain);
         ct_table_destroy(o->ct_base);
         nm_vm_addrs_destroy(&o->addrs);
         free(o);
@@ -429,6 +434,8 @@ export_finish(struct netmoved *nm, struct export_job *job)
          * VM's departure stays. */
         o->left = old->left;
         o->paused = old->paused;
+        o->drain = old->drain;
+        old->drain = NULL;
         outgoing_destroy(old);
     }
     export_job_destroy(job);
@@ -895,7 +902,13 @@ src_abort(void *nm_, const char *peer, const struct json *params,
     if (confirming(nm, vm, errorp)) {
         return -EBUSY;          /* Too late: the destination confirmed. */
     }
-    outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
+    struct outgoing *o = shash_find_and_delete(&nm->source->outgoing, vm);
+    if (o->drain) {
+        /* The VM runs here again: the catch goes, the fabric learns it
+         * back from its own port. */
+        drain_src_abort(o->drain, &o->addrs);
+    }
+    outgoing_destroy(o);
     journal_note(nm, id, vm, NM_JS_ABORTED, peer, NULL);
     journal_end(nm, id);
     VLOG_INFO("%s: aborted by %s; %s stays here", id, peer, vm);
@@ -924,6 +937,9 @@ source_forget(struct netmoved *nm, const char *vm, char **msgp)
                                  "%s was withdrawn here", nm->cfg->host, vm);
             confirm_job_destroy(held);
         }
+    }
+    if (o->drain) {
+        drain_src_abort(o->drain, &o->addrs);
     }
     outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
     journal_note(nm, id, vm, NM_JS_ABORTED, dst, NULL);
@@ -1200,6 +1216,15 @@ source_run(struct netmoved *nm)
             confirm_unhold(nm, cj, true);
         }
     }
+
+    /* Last: the frames this pass caught go out as one request each. */
+    struct shash_node *node;
+    SHASH_FOR_EACH (node, &nm->source->outgoing) {
+        struct outgoing *o = node->data;
+        if (o->drain) {
+            drain_src_run(o->drain);
+        }
+    }
 }
 
 void
@@ -1222,6 +1247,14 @@ source_wait(struct netmoved *nm)
     }
     LIST_FOR_EACH (cj, node, &nm->source->held) {
         poll_timer_wait_until(cj->deadline);
+    }
+
+    struct shash_node *node;
+    SHASH_FOR_EACH (node, &nm->source->outgoing) {
+        struct outgoing *o = node->data;
+        if (o->drain) {
+            drain_src_wait(o->drain);
+        }
     }
 }
 
@@ -1430,6 +1463,17 @@ source_left(struct netmoved *nm, const char *vm, const char *to, bool paused,
             VLOG_INFO("%s: %s paused for its switch-over to %s", o->id, vm,
                       o->dst);
         }
+        if (!o->drain && !o->confirming) {
+            /* Idempotent: a second `paused` waits for the same catch. */
+            char *error = NULL;
+            if (drain_src_start(nm, vm, o->id, o->dst, &o->addrs, o->paused,
+                                &o->drain, &error)) {
+                VLOG_WARN("%s: %s's frames will not be drained: %s", o->id,
+                          vm, error);
+                free(error);
+                o->drain = NULL;
+            }
+        }
         return 0;
     }
     if (!o->left) {
@@ -1450,4 +1494,33 @@ source_left(struct netmoved *nm, const char *vm, const char *to, bool paused,
         }
     }
     return 0;
+}
+
+void
+source_paused_reply(struct netmoved *nm, const char *vm,
+                    struct unixctl_conn *conn)
+{
+    struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
+
+    if (o && o->drain) {
+        drain_src_reply_when_synced(o->drain, conn);
+    } else {
+        unixctl_command_reply(conn, "paused: recorded (no drain: see "
+                              "netmoved's log)");
+    }
+}
+
+struct json *
+source_drains_to_json(const struct netmoved *nm)
+{
+    struct json *out = json_object_create();
+    struct shash_node *node;
+
+    SHASH_FOR_EACH (node, &nm->source->outgoing) {
+        const struct outgoing *o = node->data;
+        if (o->drain) {
+            json_object_put(out, node->name, drain_src_to_json(o->drain));
+        }
+    }
+    return out;
 }

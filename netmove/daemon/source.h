@@ -10,6 +10,7 @@
 
 struct json;
 struct netmoved;
+struct unixctl_conn;
 
 /* Creates the source's state in 'nm' and registers its peer methods
  * (export, ct-delta, confirm, abort, locate, verify). */
@@ -31,7 +32,8 @@ bool source_is_outgoing(const struct netmoved *nm, const char *vm);
 /* This host's own evidence that 'vm', exported and not yet confirmed,
  * left it ('paused' false: its migrator says the outgoing migration
  * completed, 'netmove left' or libvirt's release of the domain) or was
- * paused for its switch-over ('paused' true, recorded for the timeline),
+ * paused for its switch-over ('paused' true: recorded for the timeline,
+ * and the drain of its frames to the destination starts, drain_src.h),
  * to 'to' (NULL: to whichever destination the export went, as libvirt's
  * release, which does not name it).  Only then does a confirm from that
  * destination remove the VM's port, rules and entries (a confirm waiting
@@ -51,5 +53,16 @@ int source_forget(struct netmoved *nm, const char *vm, char **msgp);
 
 /* The VMs outgoing, as a JSON array of their names. */
 struct json *source_outgoing_to_json(const struct netmoved *nm);
+
+/* Answers `netmove paused VM` ('conn') after source_left(paused) accepted
+ * it: once the drain's catch of VM's frames is in the switch (bounded by
+ * DRAIN_SYNC_MS, then with an error while the drain goes on), or at once
+ * if there is no drain. */
+void source_paused_reply(struct netmoved *nm, const char *vm,
+                         struct unixctl_conn *conn);
+
+/* The drains of the outgoing VMs that paused, by VM: their counters
+ * (drain_src.h) for `netmove status --json` ("outgoing_drains"). */
+struct json *source_drains_to_json(const struct netmoved *nm);
 
 #endif /* netmove/daemon/source.h */

@@ -171,6 +171,27 @@ test_budget_open(void **state OVS_UNUSED)
     assert_int_equal(peer_budget_take(&b, 0), PEER_SERVE);
 }
 
+/* "drain" is not charged to the rate: past the burst, with the bucket
+ * empty, it is still served; another method is not; and "drain" too is
+ * "busy" with NM_PEER_MAX_OPEN held open. */
+static void
+test_drain_unmetered(void **state OVS_UNUSED)
+{
+    struct peer_budget b;
+
+    peer_budget_init(&b);
+    for (int i = 0; i < NM_PEER_REQ_BURST; i++) {
+        assert_int_equal(peer_budget_take(&b, 0), PEER_SERVE);
+    }
+    assert_int_equal(peer_budget_take(&b, 0), PEER_BUSY);
+    assert_true(peer_method_unmetered("drain", 0));
+    assert_true(peer_method_unmetered("drain", NM_PEER_MAX_OPEN - 1));
+    assert_false(peer_method_unmetered("drain", NM_PEER_MAX_OPEN));
+    assert_false(peer_method_unmetered("drain-end", 0));
+    assert_false(peer_method_unmetered("export", 0));
+    assert_false(peer_method_unmetered(NULL, 0));
+}
+
 int
 main(void)
 {
@@ -182,6 +203,7 @@ main(void)
         cmocka_unit_test(test_remote_addr),
         cmocka_unit_test(test_budget_rate),
         cmocka_unit_test(test_budget_open),
+        cmocka_unit_test(test_drain_unmetered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,12 +24,16 @@
 #include "openvswitch/json.h"
 #include "openvswitch/list.h"
 #include "openvswitch/vlog.h"
+#include "unixctl.h"
 #include "util.h"
 
 #include "netmove/common/config.h"
 #include "netmove/common/error.h"
 #include "netmove/common/json.h"
+#include "netmove/daemon/drain_src.h"
 #include "netmove/daemon/journal.h"
+#include "netmove/daemon/mig_ops.h"
+#include "netmove/daemon/relay.h"
 #include "netmove/daemon/peer.h"
 #include "netmove/daemon/service.h"
 #include "netmove/daemon/source.h"
@@ -201,6 +205,230 @@ __wrap_nmovs_db_sync_done(const struct nmovs_db *db, uint64_t ticket)
     return db_synced || __real_nmovs_db_sync_done(db, ticket);
 }
 
+
+/* ---- the drain's world: relay, peers' requests, announcer, CLI ---- */
+
+static long long int now_us = 5000000000LL;
+
+long long int __wrap_time_usec(void);
+
+long long int
+__wrap_time_usec(void)
+{
+    return now_us;
+}
+
+static struct {
+    nmovs_relay_cb *cb;
+    void *aux;
+    uint32_t key;
+    int n_catch, n_watch, n_forget;
+    struct eth_addr caught_mac;
+    uint32_t watch_port;
+    unsigned int hard_timeout;
+    bool synced;
+} relay;
+
+struct nmovs_relay *__wrap_nm_relay(struct netmoved *, char **);
+uint32_t __wrap_nm_relay_key(struct netmoved *, nmovs_relay_cb *, void *);
+void __wrap_nm_relay_forget(struct netmoved *, uint32_t);
+int __wrap_nmovs_relay_catch(struct nmovs_relay *, uint32_t,
+                             const struct eth_addr, unsigned int);
+int __wrap_nmovs_relay_watch(struct nmovs_relay *, uint32_t,
+                             const struct eth_addr, uint32_t, unsigned int);
+bool __wrap_nmovs_relay_synced(const struct nmovs_relay *);
+
+struct nmovs_relay *
+__wrap_nm_relay(struct netmoved *nm_ OVS_UNUSED, char **errorp OVS_UNUSED)
+{
+    return (struct nmovs_relay *) &relay;
+}
+
+uint32_t
+__wrap_nm_relay_key(struct netmoved *nm_ OVS_UNUSED, nmovs_relay_cb *cb,
+                    void *aux)
+{
+    relay.cb = cb;
+    relay.aux = aux;
+    return ++relay.key;
+}
+
+void
+__wrap_nm_relay_forget(struct netmoved *nm_ OVS_UNUSED, uint32_t key)
+{
+    assert_int_equal(key, relay.key);
+    relay.n_forget++;
+    relay.cb = NULL;
+}
+
+int
+__wrap_nmovs_relay_catch(struct nmovs_relay *r OVS_UNUSED, uint32_t key,
+                         const struct eth_addr mac, unsigned int timeout)
+{
+    assert_int_equal(key, relay.key);
+    relay.n_catch++;
+    relay.caught_mac = mac;
+    relay.hard_timeout = timeout;
+    return 0;
+}
+
+int
+__wrap_nmovs_relay_watch(struct nmovs_relay *r OVS_UNUSED, uint32_t key,
+                         const struct eth_addr mac, uint32_t ofport,
+                         unsigned int timeout OVS_UNUSED)
+{
+    assert_int_equal(key, relay.key);
+    assert_true(eth_addr_equals(mac, relay.caught_mac));
+    relay.n_watch++;
+    relay.watch_port = ofport;
+    return 0;
+}
+
+bool
+__wrap_nmovs_relay_synced(const struct nmovs_relay *r OVS_UNUSED)
+{
+    return relay.synced;
+}
+
+/* A frame from the switch, as the relay hands it over. */
+static void
+relay_frame(enum nmovs_relay_reason reason, const uint8_t *data, size_t len)
+{
+    struct nmovs_relay_frame f = { relay.key, reason, 1, data, len };
+
+    assert_non_null(relay.cb);
+    relay.cb(relay.aux, &f);
+}
+
+#define VM_MAC 0x02, 0x00, 0x00, 0x00, 0x00, 0x01
+#define OTHER_MAC 0x02, 0x00, 0x00, 0x00, 0x00, 0x09
+#define CLIENT_MAC 0x02, 0x00, 0x00, 0x00, 0x00, 0x33
+
+/* Requests to peers, kept (their params as text). */
+#define MAX_SENT 256
+static struct {
+    char *method;
+    char *params;
+} sent[MAX_SENT];
+static size_t n_sent;
+
+static int
+fake_request(struct netmoved *nm_ OVS_UNUSED, const char *peer,
+             const char *method, struct json *params,
+             long long int timeout_ms OVS_UNUSED,
+             nm_peer_reply_cb *cb OVS_UNUSED, void *aux OVS_UNUSED)
+{
+    assert_string_equal(peer, "host2");
+    assert_true(n_sent < MAX_SENT);
+    sent[n_sent].method = xstrdup(method);
+    sent[n_sent].params = json_to_string(json_array(params)->elems[0],
+                                         JSSF_SORT);
+    n_sent++;
+    json_destroy(params);
+    return 0;
+}
+
+static void
+fake_cancel(struct netmoved *nm_ OVS_UNUSED, void *aux OVS_UNUSED)
+{
+}
+
+static int
+fake_vm_iface_by_mac(struct netmoved *nm_ OVS_UNUSED, const char *vm,
+                     struct eth_addr mac OVS_UNUSED, char **name,
+                     uint32_t *ofport)
+{
+    assert_string_equal(vm, "vm1");
+    *name = xstrdup("qvo-vm1");
+    *ofport = 7;
+    return 0;
+}
+
+static int n_announced;
+static uint32_t announced_port;
+
+static int
+fake_announce_add(struct netmoved *nm_ OVS_UNUSED, const struct garp_vm *vm,
+                  uint64_t now OVS_UNUSED, size_t *idx,
+                  char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    n_announced++;
+    announced_port = vm->ofport;
+    *idx = 0;
+    return 0;
+}
+
+static int
+fake_announce_run(struct netmoved *nm_ OVS_UNUSED, uint64_t now OVS_UNUSED)
+{
+    return 0;
+}
+
+static const struct mig_ops fake_ops = {
+    .request = fake_request,
+    .cancel = fake_cancel,
+    .vm_iface_by_mac = fake_vm_iface_by_mac,
+    .announce_add = fake_announce_add,
+    .announce_run = fake_announce_run,
+};
+
+/* The CLI's answer to `netmove paused`. */
+static int cli_replies, cli_errors;
+
+void __wrap_unixctl_command_reply(struct unixctl_conn *, const char *);
+void __wrap_unixctl_command_reply_error(struct unixctl_conn *, const char *);
+
+void
+__wrap_unixctl_command_reply(struct unixctl_conn *c OVS_UNUSED,
+                             const char *s OVS_UNUSED)
+{
+    cli_replies++;
+}
+
+void
+__wrap_unixctl_command_reply_error(struct unixctl_conn *c OVS_UNUSED,
+                                   const char *s OVS_UNUSED)
+{
+    cli_errors++;
+}
+
+static void
+drain_reset(void)
+{
+    memset(&relay, 0, sizeof relay);
+    for (size_t i = 0; i < n_sent; i++) {
+        free(sent[i].method);
+        free(sent[i].params);
+    }
+    n_sent = 0;
+    n_announced = 0;
+    cli_replies = cli_errors = 0;
+}
+
+/* How many requests of 'method' were sent. */
+static size_t
+n_sent_of(const char *method)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < n_sent; i++) {
+        n += !strcmp(sent[i].method, method);
+    }
+    return n;
+}
+
+/* The params of the last request of 'method' (NULL: none). */
+static const char *
+last_sent(const char *method)
+{
+    for (size_t i = n_sent; i-- > 0;) {
+        if (!strcmp(sent[i].method, method)) {
+            return sent[i].params;
+        }
+    }
+    return NULL;
+}
+
 /* ---- netmoved ---- */
 
 static struct netmoved nm;
@@ -221,6 +449,8 @@ setup(void **state OVS_UNUSED)
     fail_step = NULL;
     n_removals = 0;
     db_synced = false;
+    drain_reset();
+    nm.ops = &fake_ops;
     source_init(&nm);
 
     /* Exported to host2 in migration m1 (as after a restart). */
@@ -238,6 +468,7 @@ static int
 teardown(void **state OVS_UNUSED)
 {
     source_destroy(&nm);
+    drain_reset();
     for (size_t i = 0; i < ARRAY_SIZE(answers); i++) {
         free(answers[i].msg);
     }
@@ -498,6 +729,243 @@ test_export_rate(void **state OVS_UNUSED)
     assert_int_equal(answers[i].error, -EBUSY);
 }
 
+
+/* ---- the drain ---- */
+
+/* Which caught frames may cross: only unicast to one of the VM's MACs, a
+ * tag only the VM port's; the relayed form has no tag. */
+static void
+test_drain_classify(void **state OVS_UNUSED)
+{
+    const struct drain_iface ifs[] = {
+        { .mac = ETH_ADDR_C(02,00,00,00,00,01), .ofport = 7, .tag = 100 },
+    };
+    uint8_t to_vm[60] = { VM_MAC, CLIENT_MAC, 0x08, 0x00, 0x45 };
+    uint8_t to_other[60] = { OTHER_MAC, CLIENT_MAC, 0x08, 0x00 };
+    uint8_t bcast[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, CLIENT_MAC,
+                          0x08, 0x06 };
+    uint8_t tagged[64] = { VM_MAC, CLIENT_MAC, 0x81, 0x00, 0x00, 100,
+                           0x08, 0x00, 0x45, 0xaa };
+    uint8_t wrong_vlan[64] = { VM_MAC, CLIENT_MAC, 0x81, 0x00, 0x00, 200,
+                               0x08, 0x00 };
+    bool t;
+
+    assert_int_equal(drain_src_classify(ifs, 1, to_vm, sizeof to_vm, &t),
+                     DRAIN_RELAY);
+    assert_false(t);
+    assert_int_equal(drain_src_classify(ifs, 1, to_other, sizeof to_other,
+                                        &t), DRAIN_SCOPE);
+    assert_int_equal(drain_src_classify(ifs, 1, bcast, sizeof bcast, &t),
+                     DRAIN_SCOPE);
+    assert_int_equal(drain_src_classify(ifs, 1, to_vm, 13, &t),
+                     DRAIN_SCOPE);
+    assert_int_equal(drain_src_classify(ifs, 1, tagged, 16, &t),
+                     DRAIN_SCOPE);
+    assert_int_equal(drain_src_classify(ifs, 1, wrong_vlan,
+                                        sizeof wrong_vlan, &t), DRAIN_SCOPE);
+    assert_int_equal(drain_src_classify(ifs, 1, tagged, sizeof tagged, &t),
+                     DRAIN_RELAY);
+    assert_true(t);
+
+    /* Stripped: the 4 bytes at offset 12 are gone, hex two digits a byte
+     * from the first (a leading zero byte stays: not ds_put_hex()). */
+    struct ds ds = DS_EMPTY_INITIALIZER;
+    assert_int_equal(drain_src_put_frame(&ds, tagged, sizeof tagged, true),
+                     60);
+    assert_int_equal(ds.length, 120);
+    assert_true(!strncmp(ds_cstr(&ds), "020000000001020000000033"
+                         "080045aa00", 34));
+    ds_clear(&ds);
+    uint8_t zero_first[14] = { 0 };
+    zero_first[5] = 1;
+    assert_int_equal(drain_src_put_frame(&ds, zero_first, 14, false), 14);
+    assert_string_equal(ds_cstr(&ds), "0000000000010000000000000000");
+    ds_destroy(&ds);
+
+    /* An untagged port takes untagged frames, or a priority tag. */
+    const struct drain_iface plain[] = {
+        { .mac = ETH_ADDR_C(02,00,00,00,00,01), .ofport = 7, .tag = 0 },
+    };
+    assert_int_equal(drain_src_classify(plain, 1, tagged, sizeof tagged, &t),
+                     DRAIN_SCOPE);
+    tagged[15] = 0;
+    assert_int_equal(drain_src_classify(plain, 1, tagged, sizeof tagged, &t),
+                     DRAIN_RELAY);
+}
+
+static void
+test_drain_bounds_and_due(void **state OVS_UNUSED)
+{
+    assert_true(drain_src_within_bounds(0, 0, 1514, 0));
+    assert_true(drain_src_within_bounds(DRAIN_MAX_FRAMES - 1, 0, 60, 0));
+    assert_false(drain_src_within_bounds(DRAIN_MAX_FRAMES, 0, 60, 0));
+    assert_true(drain_src_within_bounds(1, DRAIN_MAX_BYTES - 60, 60, 0));
+    assert_false(drain_src_within_bounds(1, DRAIN_MAX_BYTES - 59, 60, 0));
+    assert_true(drain_src_within_bounds(1, 0, 60, DRAIN_MAX_UNANSWERED));
+    assert_false(drain_src_within_bounds(1, 0, 60,
+                                         DRAIN_MAX_UNANSWERED + 1));
+
+    long long int next, p = 1000000;
+    /* No watch yet: only the failsafe. */
+    assert_int_equal(drain_src_due(p, 0, p + 10, p + 5000000, &next),
+                     DRAIN_GO_ON);
+    assert_int_equal(next, p + DRAIN_FAILSAFE_MS * 1000LL);
+    assert_int_equal(drain_src_due(p, 0, 0, p + DRAIN_FAILSAFE_MS * 1000LL,
+                                   &next), DRAIN_STOP_FAILSAFE);
+    /* Watch seen at +100 ms, a frame caught at +101 ms: quiet from then. */
+    long long int w = p + 100000, c = p + 101000;
+    assert_int_equal(drain_src_due(p, w, c, c + 1999, &next), DRAIN_GO_ON);
+    assert_int_equal(next, c + 2000);
+    assert_int_equal(drain_src_due(p, w, c, c + 2000, &next),
+                     DRAIN_STOP_QUIET);
+    assert_int_equal(drain_src_due(p, w, 0, w + 2000, &next),
+                     DRAIN_STOP_QUIET);
+}
+
+/* Pauses vm1 (exported to host2 in m1) through the CLI's path. */
+static void
+pause_vm1(void)
+{
+    char *error = NULL;
+
+    assert_int_equal(source_left(&nm, "vm1", "host2", true, &error), 0);
+    source_paused_reply(&nm, "vm1", (struct unixctl_conn *) &relay);
+}
+
+/* `paused` catches and watches the VM's MAC, answers once the catch is in
+ * the switch and then tells the destination; a frame to another MAC or a
+ * broadcast never crosses, the VM's go in one request a pass; the watch's
+ * sight of the MAC and 2 ms quiet release the catch, then drain-end carries
+ * the totals, and the journal the counters. */
+static void
+test_drain_relays_and_ends(void **state OVS_UNUSED)
+{
+    pause_vm1();
+    assert_int_equal(relay.n_catch, 1);
+    assert_int_equal(relay.n_watch, 1);
+    assert_int_equal(relay.watch_port, 7);
+    assert_int_equal(relay.hard_timeout, DRAIN_HARD_TIMEOUT_S);
+    source_run(&nm);
+    assert_int_equal(cli_replies + cli_errors, 0);  /* Not synced yet. */
+    assert_int_equal(n_sent_of("paused"), 0);
+    relay.synced = true;
+    source_run(&nm);
+    assert_int_equal(cli_replies, 1);
+    assert_non_null(strstr(last_sent("paused"), "\"id\":\"m1\""));
+    assert_non_null(strstr(last_sent("paused"), "\"paused_us\":"));
+
+    uint8_t to_vm[60] = { VM_MAC, CLIENT_MAC, 0x08, 0x00, 0x45 };
+    uint8_t to_other[60] = { OTHER_MAC, CLIENT_MAC, 0x08, 0x00 };
+    uint8_t bcast[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, CLIENT_MAC };
+    relay_frame(NMOVS_RELAY_CAUGHT, to_vm, sizeof to_vm);
+    relay_frame(NMOVS_RELAY_CAUGHT, to_other, sizeof to_other);
+    relay_frame(NMOVS_RELAY_CAUGHT, bcast, sizeof bcast);
+    to_vm[14] = 0x46;
+    relay_frame(NMOVS_RELAY_CAUGHT, to_vm, sizeof to_vm);
+    source_run(&nm);
+    assert_int_equal(n_sent_of("drain"), 1);
+    const char *d = last_sent("drain");
+    assert_non_null(strstr(d, "\"seq\":0"));
+    assert_non_null(strstr(d, "\"frames\":[\"0200000000010200000000330800"
+                           "45"));
+    assert_non_null(strstr(d, "\",\"0200000000010200000000330800" "46"));
+    assert_null(strstr(d, "020000000009"));
+    assert_null(strstr(d, "ffffffffffff"));
+
+    /* The announcement is back; 2 ms without a frame end it. */
+    uint8_t from_vm[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, VM_MAC,
+                            0x80, 0x35 };
+    relay_frame(NMOVS_RELAY_WATCHED, from_vm, sizeof from_vm);
+    now_us += 1000;
+    source_run(&nm);
+    assert_int_equal(relay.n_forget, 0);
+    relay_frame(NMOVS_RELAY_CAUGHT, to_vm, sizeof to_vm);  /* Late one. */
+    now_us += 1999;
+    source_run(&nm);
+    assert_int_equal(relay.n_forget, 0);
+    assert_int_equal(n_sent_of("drain"), 2);
+    assert_non_null(strstr(last_sent("drain"), "\"seq\":2"));
+    now_us += 1;
+    source_run(&nm);
+    assert_int_equal(relay.n_forget, 1);
+    assert_string_equal(last_sent("drain-end"),
+                        "{\"bytes\":180,\"dropped_bytes\":0,"
+                        "\"dropped_frames\":0,\"frames\":3,\"id\":\"m1\","
+                        "\"vm\":\"vm1\"}");
+    assert_true(journaled("drained"));
+    source_run(&nm);
+    assert_int_equal(n_sent_of("drain-end"), 1);    /* Once. */
+
+    struct json *j = source_drains_to_json(&nm);
+    const struct json *c = nm_json_member(j, "vm1");
+    assert_non_null(c);
+    assert_int_equal(json_integer(nm_json_member(c, "caught")), 5);
+    assert_int_equal(json_integer(nm_json_member(c, "relayed_frames")), 3);
+    assert_int_equal(json_integer(nm_json_member(c, "dropped_scope")), 2);
+    assert_true(json_integer(nm_json_member(c, "t_watch_seen")) > 0);
+    assert_true(json_integer(nm_json_member(c, "t_released")) > 0);
+    json_destroy(j);
+}
+
+/* Past DRAIN_MAX_FRAMES, frames are dropped and counted; batches are
+ * DRAIN_BATCH frames; drain-end tells the drops; the failsafe ends a drain
+ * whose watch never saw the VM. */
+static void
+test_drain_bounds_counted(void **state OVS_UNUSED)
+{
+    uint8_t to_vm[60] = { VM_MAC, CLIENT_MAC, 0x08, 0x00 };
+
+    relay.synced = true;
+    pause_vm1();
+    source_run(&nm);
+    for (int i = 0; i < DRAIN_MAX_FRAMES + 10; i++) {
+        relay_frame(NMOVS_RELAY_CAUGHT, to_vm, sizeof to_vm);
+    }
+    source_run(&nm);
+    assert_int_equal(n_sent_of("drain"), DRAIN_MAX_FRAMES / DRAIN_BATCH);
+    assert_non_null(strstr(last_sent("drain"), "\"seq\":4032"));
+    now_us += DRAIN_FAILSAFE_MS * 1000LL - 1;
+    source_run(&nm);
+    assert_int_equal(relay.n_forget, 0);
+    now_us += 1;
+    source_run(&nm);
+    assert_int_equal(relay.n_forget, 1);
+    assert_string_equal(last_sent("drain-end"),
+                        "{\"bytes\":245760,\"dropped_bytes\":600,"
+                        "\"dropped_frames\":10,\"frames\":4096,\"id\":\"m1\","
+                        "\"vm\":\"vm1\"}");
+}
+
+/* An abort from the destination mid-drain: the catch goes, the VM is
+ * announced again from its own port here, no drain-end; a `paused` that
+ * never synced is answered with an error after DRAIN_SYNC_MS. */
+static void
+test_drain_abort_reannounces(void **state OVS_UNUSED)
+{
+    pause_vm1();
+    now_us += DRAIN_SYNC_MS * 1000LL;
+    source_run(&nm);
+    assert_int_equal(cli_errors, 1);
+    assert_int_equal(n_sent_of("paused"), 1);
+
+    for (size_t k = 0; k < n_methods; k++) {
+        if (!strcmp(methods[k].name, "abort")) {
+            struct json *p = json_from_string(confirm_m1);
+            struct json *result = NULL;
+            char *error = NULL;
+            assert_int_equal(methods[k].sync(methods[k].aux, "host2", p,
+                                             &result, &error), 0);
+            json_destroy(result);
+            json_destroy(p);
+        }
+    }
+    assert_int_equal(relay.n_forget, 1);
+    assert_int_equal(n_announced, 1);
+    assert_int_equal(announced_port, 7);
+    assert_int_equal(n_sent_of("drain-end"), 0);
+    assert_false(source_is_outgoing(&nm, "vm1"));
+}
+
 int
 main(void)
 {
@@ -517,6 +985,14 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_export_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_left_is_per_export,
+                                        setup, teardown),
+        cmocka_unit_test(test_drain_classify),
+        cmocka_unit_test(test_drain_bounds_and_due),
+        cmocka_unit_test_setup_teardown(test_drain_relays_and_ends,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_bounds_counted,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_abort_reannounces,
                                         setup, teardown),
     };
 

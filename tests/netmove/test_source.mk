@@ -8,3 +8,14 @@ LDFLAGS_test_source := -Wl,--wrap=time_msec \
                        -Wl,--wrap=nm_journal_append \
                        -Wl,--wrap=nmovs_remove_start \
                        -Wl,--wrap=nmovs_db_sync_done
+# The drain (netmove/daemon/drain_src.c): the relay connection, the
+# monotonic clock and the CLI's answers wrapped too.
+LDFLAGS_test_source += -Wl,--wrap=time_usec \
+                       -Wl,--wrap=nm_relay \
+                       -Wl,--wrap=nm_relay_key \
+                       -Wl,--wrap=nm_relay_forget \
+                       -Wl,--wrap=nmovs_relay_catch \
+                       -Wl,--wrap=nmovs_relay_watch \
+                       -Wl,--wrap=nmovs_relay_synced \
+                       -Wl,--wrap=unixctl_command_reply \
+                       -Wl,--wrap=unixctl_command_reply_error
