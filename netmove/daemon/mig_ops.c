@@ -4,12 +4,18 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include "openvswitch/vlog.h"
 
 #include "firewall/firewall.h"
 #include "garp/garp.h"
 #include "netmove/daemon/peer.h"
+#include "netmove/daemon/relay.h"
 #include "netmove/daemon/service.h"
 #include "ovs/ovs.h"
+
+VLOG_DEFINE_THIS_MODULE(mig_ops);
 
 static int
 sys_request(struct netmoved *nm, const char *peer, const char *method,
@@ -157,32 +163,47 @@ sys_ofport(struct netmoved *nm, const char *port, uint32_t *ofport,
 }
 
 /* The drain's hold and outputs, on netmoved's relay connection
- * (daemon/relay.h).  Until relay.c is in this tree (H-src's branch), there
- * is no connection: no key, so no hold, and no output. */
+ * (daemon/relay.h), opened on first use. */
 static uint32_t
-sys_drain_key(struct netmoved *nm OVS_UNUSED, nmovs_relay_cb *cb OVS_UNUSED,
-              void *aux OVS_UNUSED)
+sys_drain_key(struct netmoved *nm, nmovs_relay_cb *cb, void *aux)
 {
-    return 0;
+    char *error = NULL;
+
+    if (!nm_relay(nm, &error)) {
+        VLOG_WARN("drain: relay connection: %s", error);
+        free(error);
+        return 0;
+    }
+    return nm_relay_key(nm, cb, aux);
 }
 
+/* Past this many seconds the switch removes the hold by itself, should
+ * netmoved die before it does (a failsafe; netmoved releases it on its own
+ * timers long before). */
+#define DRAIN_HOLD_HARD_TIMEOUT_S 30
+
 static int
-sys_drain_hold(struct netmoved *nm OVS_UNUSED, uint32_t key OVS_UNUSED,
-               struct eth_addr mac OVS_UNUSED)
+sys_drain_hold(struct netmoved *nm, uint32_t key, struct eth_addr mac)
 {
-    return -EOPNOTSUPP;
+    struct nmovs_relay *r = nm_relay(nm, NULL);
+
+    return r ? nmovs_relay_catch(r, key, mac, DRAIN_HOLD_HARD_TIMEOUT_S)
+             : -ENOTCONN;
 }
 
 static void
-sys_drain_release(struct netmoved *nm OVS_UNUSED, uint32_t key OVS_UNUSED)
+sys_drain_release(struct netmoved *nm, uint32_t key)
 {
+    nm_relay_forget(nm, key);
 }
 
 static int
-sys_drain_output(struct netmoved *nm OVS_UNUSED, uint32_t ofport OVS_UNUSED,
-                 const void *data OVS_UNUSED, size_t len OVS_UNUSED)
+sys_drain_output(struct netmoved *nm, uint32_t ofport, const void *data,
+                 size_t len)
 {
-    return -EOPNOTSUPP;
+    struct nmovs_relay *r = nm_relay(nm, NULL);
+
+    return r ? nmovs_relay_output(r, ofport, data, len) : -ENOTCONN;
 }
 
 const struct mig_ops mig_ops_system = {

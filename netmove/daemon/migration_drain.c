@@ -64,10 +64,6 @@ VLOG_DEFINE_THIS_MODULE(migration_drain);
  * source: late, not lost. */
 #define DRAIN_CT_TIMEOUT_MS 1000
 
-/* The hold's flows' failsafe (hard_timeout, whole seconds): netmoved
- * removes them on its own timers long before. */
-#define DRAIN_HOLD_HARD_TIMEOUT_S 30
-
 enum drain_phase {
     DRAIN_WAIT_PREPARED,        /* Paused, not prepared yet. */
     DRAIN_CT,                   /* Hold in place; conntrack delta asked. */
@@ -203,8 +199,9 @@ output_list(struct migration *m, struct ovs_list *list, bool late)
             return false;       /* The device is arriving. */
         }
         int error = m->nm->ops->drain_output(m->nm, ofport, f->data, f->len);
-        if (error == -EAGAIN) {
-            return false;       /* Order kept: this one first, later. */
+        if (error == -EAGAIN || error == -ENOTCONN) {
+            /* Order kept: this one first, later (the deadline bounds it). */
+            return false;
         } else if (error) {
             VLOG_WARN_RL(&rl, "%s: drain: output to port %"PRIu32": %s",
                          m->id, ofport, ovs_strerror(-error));
