@@ -685,6 +685,7 @@ cmd_verify(int argc, char *argv[])
         bool ok = nm_verify_announcements(c.mig, c.expected_tag, why,
                                           sizeof why);
         nm_verify_set(&v, NM_CHECK_ANNOUNCE, ok, "%s", why);
+        nm_verify_set_drain(&v, c.mig);
         check_owner(&c, &v);
         if (o.ping) {
             check_ping(&c, &v);

@@ -46,6 +46,7 @@ nm_verify_destroy(struct nm_verify *v)
     for (int i = 0; i < NM_N_CHECKS; i++) {
         free(v->checks[i].why);
     }
+    free(v->drain);
     free(v->vm);
 }
 
@@ -88,6 +89,34 @@ nm_verify_set_na(struct nm_verify *v, enum nm_check_id id,
     va_end(args);
 }
 
+void
+nm_verify_set_drain(struct nm_verify *v, const struct json *migration)
+{
+    static const char *const names[] = {
+        "relayed_received", "delivered_frames", "delivered_bytes",
+        "held_direct", "late", "dropped_deadline", "dropped_bound",
+        "dropped_scope", "dropped_abort", "dropped_output", "dup_refused",
+    };
+    const struct json *d = nm_json_member(migration, "drain");
+    struct ds s = DS_EMPTY_INITIALIZER;
+
+    free(v->drain);
+    v->drain = NULL;
+    if (!d || d->type != JSON_OBJECT) {
+        return;
+    }
+    const char *phase = nm_json_member_string(d, "phase");
+    ds_put_format(&s, "%s", phase ? phase : "?");
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        const struct json *n = nm_json_member(d, names[i]);
+        if (n && n->type == JSON_INTEGER) {
+            ds_put_format(&s, " %s=%lld", names[i],
+                          (long long int) json_integer(n));
+        }
+    }
+    v->drain = ds_steal_cstr(&s);
+}
+
 bool
 nm_verify_passed(const struct nm_verify *v)
 {
@@ -115,6 +144,9 @@ nm_verify_print(const struct nm_verify *v, FILE *f)
                     check_names[i], c->why ? c->why : "");
         }
     }
+    if (v->drain) {
+        fprintf(f, "%-4s  %-15s %s\n", "INFO", "drain", v->drain);
+    }
 }
 
 struct json *
@@ -137,6 +169,9 @@ nm_verify_to_json(const struct nm_verify *v)
     json_object_put_string(j, "vm", v->vm);
     json_object_put(j, "pass", json_boolean_create(nm_verify_passed(v)));
     json_object_put(j, "checks", list);
+    if (v->drain) {
+        json_object_put_string(j, "drain", v->drain);
+    }
     return j;
 }
 

@@ -41,6 +41,8 @@ struct nm_check {
 struct nm_verify {
     char *vm;
     struct nm_check checks[NM_N_CHECKS];
+    char *drain;            /* The drain's counters, one line (NULL: none):
+                             * reported, never a check (issue 11). */
 };
 
 void nm_verify_init(struct nm_verify *, const char *vm);
@@ -54,6 +56,11 @@ void nm_verify_set(struct nm_verify *, enum nm_check_id id, bool pass,
  * it neither passes nor fails the report. */
 void nm_verify_set_na(struct nm_verify *, enum nm_check_id id,
                       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reports the drain of 'migration' (its "drain" in the daemon's status,
+ * if any) as one line of counters: printed and in the JSON, never a
+ * check's outcome. */
+void nm_verify_set_drain(struct nm_verify *, const struct json *migration);
 
 /* True if every check run passed or was N/A, and at least one passed. */
 bool nm_verify_passed(const struct nm_verify *);

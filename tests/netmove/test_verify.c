@@ -20,6 +20,7 @@
 
 #include "garp/garp.h"
 #include "netmove/common/config.h"
+#include "netmove/common/json.h"
 #include "netmove/verify/verify.h"
 #include "ovs/ovs.h"
 #include "ovs/query-private.h"
@@ -432,6 +433,41 @@ report(void **state OVS_UNUSED)
     nm_verify_destroy(&v);
 }
 
+/* The drain's counters are reported, never judged: a report that passed
+ * still passes with drops in them. */
+static void
+drain_report(void **state OVS_UNUSED)
+{
+    struct nm_verify v;
+    char buf[512];
+    struct json *mig = json_from_string(
+        "{\"drain\": {\"phase\": \"ended\", \"relayed_received\": 3, "
+        "\"delivered_frames\": 4, \"late\": 1, \"dropped_deadline\": 2}}");
+
+    nm_verify_init(&v, "vm1");
+    nm_verify_set(&v, NM_CHECK_PORT, true, "ok");
+    nm_verify_set_drain(&v, mig);
+    assert_true(nm_verify_passed(&v));
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    nm_verify_print(&v, f);
+    fclose(f);
+    assert_string_equal(buf, "PASS  port            ok\n"
+                        "INFO  drain           ended relayed_received=3 "
+                        "delivered_frames=4 late=1 dropped_deadline=2\n");
+    struct json *j = nm_verify_to_json(&v);
+    assert_non_null(strstr(nm_json_member_string(j, "drain"),
+                           "dropped_deadline=2"));
+    json_destroy(j);
+
+    /* No drain: nothing reported. */
+    json_destroy(mig);
+    mig = json_from_string("{\"state\": \"done\"}");
+    nm_verify_set_drain(&v, mig);
+    assert_null(v.drain);
+    json_destroy(mig);
+    nm_verify_destroy(&v);
+}
+
 /* ---- the questions ---- */
 
 static void
@@ -516,6 +552,7 @@ main(void)
         cmocka_unit_test(fdb_parse_and_json),
         cmocka_unit_test(params_macs),
         cmocka_unit_test(report),
+        cmocka_unit_test(drain_report),
         cmocka_unit_test(questions),
         cmocka_unit_test(echo_replies),
     };
