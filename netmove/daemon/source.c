@@ -1463,7 +1463,14 @@ source_left(struct netmoved *nm, const char *vm, const char *to, bool paused,
             VLOG_INFO("%s: %s paused for its switch-over to %s", o->id, vm,
                       o->dst);
         }
-        if (!o->drain && !o->confirming) {
+        if (!o->drain && !o->confirming
+            && !nm_peers_has_capability(nm->peers, o->dst, "drain")) {
+            /* A destination that does not take relayed frames: catching
+             * them would lose what would otherwise wait in the tap (and
+             * reach the VM if the migration fails and it resumes here). */
+            VLOG_INFO("%s: %s does not serve 'drain': %s's frames are not "
+                      "drained", o->id, o->dst, vm);
+        } else if (!o->drain && !o->confirming) {
             /* Idempotent: a second `paused` waits for the same catch. */
             char *error = NULL;
             if (drain_src_start(nm, vm, o->id, o->dst, &o->addrs, o->paused,

@@ -373,6 +373,9 @@ static const struct mig_ops fake_ops = {
 };
 
 /* The CLI's answer to `netmove paused`. */
+/* Whether the destination serves 'drain' (its hello's capabilities). */
+static bool dst_drains;
+
 static int cli_replies, cli_errors;
 
 void __wrap_unixctl_command_reply(struct unixctl_conn *, const char *);
@@ -450,6 +453,7 @@ setup(void **state OVS_UNUSED)
     n_removals = 0;
     db_synced = false;
     drain_reset();
+    dst_drains = true;
     nm.ops = &fake_ops;
     source_init(&nm);
 
@@ -822,6 +826,16 @@ test_drain_bounds_and_due(void **state OVS_UNUSED)
                      DRAIN_STOP_QUIET);
 }
 
+bool __wrap_nm_peers_has_capability(const struct nm_peers *, const char *,
+                                    const char *);
+bool
+__wrap_nm_peers_has_capability(const struct nm_peers *peers OVS_UNUSED,
+                               const char *peer, const char *capability)
+{
+    return dst_drains && !strcmp(peer, "host2")
+           && !strcmp(capability, "drain");
+}
+
 /* Pauses vm1 (exported to host2 in m1) through the CLI's path. */
 static void
 pause_vm1(void)
@@ -966,6 +980,21 @@ test_drain_abort_reannounces(void **state OVS_UNUSED)
     assert_false(source_is_outgoing(&nm, "vm1"));
 }
 
+/* A destination that does not serve 'drain' (an older netmove) gets no
+ * catch: the frames wait in the VM's tap as before, and reach it if the
+ * migration fails and it resumes here. */
+static void
+test_drain_needs_capability(void **state OVS_UNUSED)
+{
+    dst_drains = false;
+    pause_vm1();
+    assert_int_equal(relay.n_catch, 0);
+    assert_int_equal(relay.n_watch, 0);
+    assert_int_equal(cli_replies, 1);
+    source_run(&nm);
+    assert_int_equal(n_sent_of("paused"), 0);
+}
+
 int
 main(void)
 {
@@ -993,6 +1022,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_drain_bounds_counted,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_abort_reannounces,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_needs_capability,
                                         setup, teardown),
     };
 

@@ -18,4 +18,5 @@ LDFLAGS_test_source += -Wl,--wrap=time_usec \
                        -Wl,--wrap=nmovs_relay_watch \
                        -Wl,--wrap=nmovs_relay_synced \
                        -Wl,--wrap=unixctl_command_reply \
+                       -Wl,--wrap=nm_peers_has_capability \
                        -Wl,--wrap=unixctl_command_reply_error
