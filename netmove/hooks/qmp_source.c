@@ -140,8 +140,9 @@ status_step(struct qmp_src_watch *w, const char *st)
         }
         return 0;
     case QMP_SRC_STOPPING:
-        /* The answer to the query sent at the STOP. */
-        if (in_flight(st) || !strcmp(st, "completed")) {
+        /* The answer to the query sent at the STOP ("completed" without
+         * RAM figures is an earlier incoming migration's). */
+        if (in_flight(st) || (!strcmp(st, "completed") && w->ram_)) {
             unsigned int act = paused(w, w->stop_usec_ == NO_STOP
                                          ? -1 : w->stop_usec_,
                                       "paused for the switch-over");
