@@ -185,7 +185,18 @@ bad() {
 bad --to --source --to 'host;2'
 bad --to --to host2
 bad --from --source --from host1
-pass "bad input: --to invalid or without --source, --from with --source: exit 2 naming it"
+bad_cli() {
+	local field=$1 rc=0
+	shift
+	"$NETMOVE" "$@" --ctl "$TMP/none.ctl" >"$TMP/bad.out" 2>&1 || rc=$?
+	[ $rc = 2 ] || fail "bad input (netmove $*): exit $rc: $(cat "$TMP/bad.out")"
+	grep -q -- "$field" "$TMP/bad.out" || fail "bad input (netmove $*): '$field' not named: $(cat "$TMP/bad.out")"
+}
+bad_cli VM paused 'vm;1'
+bad_cli VM paused
+bad_cli --to paused vm1 --to 'host;2'
+bad_cli --to left vm1 --to -x
+pass "bad input: --to invalid or without --source, --from with --source; netmove paused/left with a bad VM or HOST: exit 2 naming it"
 
 # ---- Through the source's netmoved (host1 of the lab) ----
 [ -x "$TOP/build/netmoved" ] || fail "build/netmoved missing (make)"
