@@ -178,7 +178,7 @@ pass "a plain stop/cont on the source calls nothing"
 bad() {
 	local field=$1 rc=0
 	shift
-	"$NETMOVE" watch-qmp "$TMP/plain.qmp" vm1 "$@" >"$TMP/bad.out" 2>&1 || rc=$?
+	"$NETMOVE" watch-qmp "$TMP/plain-src.qmp" vm1 "$@" >"$TMP/bad.out" 2>&1 || rc=$?
 	[ $rc = 2 ] || fail "bad input ($*): exit $rc: $(cat "$TMP/bad.out")"
 	grep -q -- "$field" "$TMP/bad.out" || fail "bad input ($*): '$field' not named: $(cat "$TMP/bad.out")"
 }
