@@ -80,6 +80,7 @@ extern const struct nm_cmd nm_cmd_watch_libvirt;
     "usage: netmove watch-libvirt DOMAIN [--uri URI] [--vm ID] [--from HOST]\n" \
     "                             [--exec CMD] [--timeout S]\n" \
     "                             [--call-timeout S] [--ctl PATH]\n" \
+    "       netmove watch-libvirt DOMAIN --source [--to HOST] [OPTIONS]\n" \
     "\n" \
     "Connects to libvirtd (read-only), finds DOMAIN (a name or a UUID), the\n" \
     "destination of an incoming migration, and follows its lifecycle\n" \
@@ -96,8 +97,19 @@ extern const struct nm_cmd nm_cmd_watch_libvirt;
     "once.  It gives up if the domain stops (the migration failed), crashes\n" \
     "or is undefined, or is found gone or shut off (checked every 10 s, for\n" \
     "an end libvirt sends no event for), if the connection to libvirtd\n" \
-    "closes, or at --timeout (none by default: a precopy may take hours).  A SUSPENDED MIGRATED (a source, paused for the switch-over)\n" \
-    "is printed, nothing more.  Never run it inside a libvirt hook: libvirtd\n" \
+    "closes, or at --timeout (none by default: a precopy may take hours).\n" \
+    "Without --source a SUSPENDED MIGRATED (a source, paused for the\n" \
+    "switch-over) is printed, nothing more.\n" \
+    "\n" \
+    "With --source, on the source of an outgoing migration: at SUSPENDED\n" \
+    "MIGRATED (or POSTCOPY) it calls 'netmove paused ID [--to HOST]' at\n" \
+    "once; at STOPPED MIGRATED 'netmove left ID [--to HOST]' and exits; at a\n" \
+    "RESUMED after the pause (the migration failed, the guest runs here\n" \
+    "again) 'netmove abort ID' and exits.  With --exec, CMD runs for each,\n" \
+    "with NETMOVE_PHASE (paused, left, abort), NETMOVE_VM, NETMOVE_DST_HOST\n" \
+    "(with --to), NETMOVE_PAUSED_US (when the SUSPENDED arrived).\n" \
+    "\n" \
+    "Never run it inside a libvirt hook: libvirtd\n" \
     "is busy in the hook; start it detached (netmove/hooks/libvirt-qemu\n" \
     "does).\n" \
     "\n" \
@@ -105,6 +117,10 @@ extern const struct nm_cmd nm_cmd_watch_libvirt;
     "  --vm ID            netmove's id of the VM (else the domain's UUID,\n" \
     "                     the external_ids:vm-id libvirt sets on its port)\n" \
     "  --from HOST        the source host (else netmoved finds it)\n" \
+    "  --source           the domain is the source: follow its outgoing\n" \
+    "                     migration\n" \
+    "  --to HOST          with --source: the destination (libvirt's events\n" \
+    "                     do not name it; else the host VM was exported to)\n" \
     "  --exec CMD         run CMD instead of calling netmoved\n" \
     "  --timeout S        how long to wait for the event (0: as long as the\n" \
     "                     domain lives, the default)\n" \
@@ -113,7 +129,9 @@ extern const struct nm_cmd nm_cmd_watch_libvirt;
     "                     $OVS_RUNDIR/netmoved.ctl)\n" \
     "\n" \
     "Exit: 0 resume called and succeeded, 1 it failed, or the domain never\n" \
-    "ran here after an incoming migration, 2 bad input.\n"
+    "ran here after an incoming migration, 2 bad input.  --source: 0 left or\n" \
+    "abort called and succeeded (and paused, if called), 1 a call failed or\n" \
+    "the domain ended otherwise.\n"
 
 extern const struct nm_cmd nm_cmd_status;      /* cli_migrate.c */
 

@@ -17,6 +17,7 @@
 #include "openvswitch/json.h"
 #include "util.h"
 
+#include "firewall/firewall.h"
 #include "netmove/cli/client.h"
 #include "netmove/common/json.h"
 
@@ -344,6 +345,18 @@ cmd_status(int argc, char *argv[])
     return simple("status", argc, argv, true);
 }
 
+/* True if 's' is a host name as netmoved's configuration names peers (as
+ * the hook adapters check --from and --to, netmove/hooks/hook_call.c). */
+static bool
+host_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n && n <= 64 && s[0] != '-' && s[0] != '.'
+           && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789.-_") == n;
+}
+
 /* left | paused VM [--to HOST]: the source's evidence. */
 static int
 evidence(const char *cmd, int argc, char *argv[])
@@ -357,8 +370,15 @@ evidence(const char *cmd, int argc, char *argv[])
     if (!o.to) {
         o.to = getenv("NETMOVE_DST_HOST");
     }
+    if (!fw_vm_name_valid(o.vm)) {
+        return nm_usage_error("%s: VM: invalid name '%s'", argv[0], o.vm);
+    }
     if (o.to && !o.to[0]) {
         return nm_usage_error("%s: --to: empty", argv[0]);
+    }
+    if (o.to && !host_name_valid(o.to)) {
+        return nm_usage_error("%s: --to: invalid host name '%s' (1-64 of "
+                              "A-Z a-z 0-9 . - _)", argv[0], o.to);
     }
     char *args[2] = { CONST_CAST(char *, o.vm), CONST_CAST(char *, o.to) };
     return transact(cmd, o.to ? 2 : 1, args, o.ctl, false, NULL);
@@ -462,10 +482,16 @@ const struct nm_cmd nm_cmd_paused = {
     "on the source: VM paused for its switch-over to HOST",
     "usage: netmove paused [VM] [--to HOST] [--ctl PATH]\n"
     "\n"
-    "On the source, when the outgoing migration of VM paused it for the\n"
-    "switch-over: recorded in the outgoing migration (the timeline's pause\n"
-    "moment); deletes nothing and authorizes nothing.  VM and HOST as for\n"
-    "'netmove left'.\n"
+    "On the source, when the outgoing migration of VM pauses it for the\n"
+    "switch-over: the pause moment, recorded in the outgoing migration and\n"
+    "told to the destination, from which netmoved relays the frames for VM\n"
+    "to it (docs/DESIGN.md, the drain).  Best called just before the VM\n"
+    "stops, waiting for it to return (then no frame reaches the stopped VM's\n"
+    "tap); QEMU's STOP and libvirt's SUSPENDED MIGRATED come after the stop\n"
+    "('netmove watch-qmp --source', 'watch-libvirt --source' call it then).\n"
+    "Without it the destination announces VM at resume only.  Deletes\n"
+    "nothing and authorizes nothing.  VM and HOST as for 'netmove left';\n"
+    "exit 1 if nothing of VM is outgoing here, 2 for bad input (VM, HOST).\n"
     "  --to HOST      the destination (the peer VM was exported to)\n"
     CTL_HELP,
 };

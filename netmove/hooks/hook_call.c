@@ -1,5 +1,6 @@
-/* netmove CLI: the call of resume shared by the hook adapters (watch-qmp,
- * watch-libvirt), and the checks of their common options. */
+/* netmove CLI: the call of a phase shared by the hook adapters (watch-qmp,
+ * watch-libvirt: resume; with --source paused, left, abort), and the checks
+ * of their common options. */
 #include "netmove/hooks/hook_call.h"
 
 #include <errno.h>
@@ -61,6 +62,21 @@ nm_hook_call_check(const struct nm_hook_call *c)
                               "(1-%d of A-Z a-z 0-9 . - _)", c->verb,
                               c->from, HOST_NAME_MAX_LEN);
     }
+    if (c->to && !c->source) {
+        return nm_usage_error("%s: --to: only with --source (the "
+                              "destination of an outgoing migration)",
+                              c->verb);
+    }
+    if (c->to && !nm_host_name_valid(c->to)) {
+        return nm_usage_error("%s: --to: invalid host name '%s' "
+                              "(1-%d of A-Z a-z 0-9 . - _)", c->verb,
+                              c->to, HOST_NAME_MAX_LEN);
+    }
+    if (c->from && c->source) {
+        return nm_usage_error("%s: --from: meaningless with --source (this "
+                              "host is the source; --to names the "
+                              "destination)", c->verb);
+    }
     if (c->exec && !c->exec[0]) {
         return nm_usage_error("%s: --exec: empty command", c->verb);
     }
@@ -72,28 +88,43 @@ nm_hook_call_check(const struct nm_hook_call *c)
     return 0;
 }
 
-/* Starts --exec's command with sh -c and the environment set; stores its
- * pid in '*pidp'.  Returns 0 or a negative errno. */
-static int
-spawn_exec(const struct nm_hook_call *c, long long int resumed_usec,
-           pid_t *pidp)
+/* Sets 'name' to 'value' if it is not NULL, else removes it (no stale
+ * value: netmoved asks). */
+static void
+set_env(const char *name, const char *value)
 {
+    if (value) {
+        setenv(name, value, 1);
+    } else {
+        unsetenv(name);
+    }
+}
+
+/* Sets 'name' to 'usec' if it is not negative, else removes it. */
+static void
+set_env_usec(const char *name, long long int usec)
+{
+    char us[32];
+
+    snprintf(us, sizeof us, "%lld", usec);
+    set_env(name, usec >= 0 ? us : NULL);
+}
+
+/* Starts --exec's command for 'phase' with sh -c and the environment set;
+ * stores its pid in '*pidp'.  Returns 0 or a negative errno. */
+static int
+spawn_exec(const struct nm_hook_call *c, const char *phase,
+           long long int usec, pid_t *pidp)
+{
+    bool resume = !strcmp(phase, "resume");
     pid_t pid;
 
+    setenv("NETMOVE_PHASE", phase, 1);
     setenv("NETMOVE_VM", c->vm, 1);
-    if (c->from) {
-        setenv("NETMOVE_SRC_HOST", c->from, 1);
-    } else {
-        unsetenv("NETMOVE_SRC_HOST");   /* Not a stale one: netmoved asks. */
-    }
-    if (resumed_usec >= 0) {
-        char us[32];
-
-        snprintf(us, sizeof us, "%lld", resumed_usec);
-        setenv("NETMOVE_RESUMED_US", us, 1);
-    } else {
-        unsetenv("NETMOVE_RESUMED_US");
-    }
+    set_env("NETMOVE_SRC_HOST", resume ? c->from : NULL);
+    set_env_usec("NETMOVE_RESUMED_US", resume ? usec : -1);
+    set_env("NETMOVE_DST_HOST", resume ? NULL : c->to);
+    set_env_usec("NETMOVE_PAUSED_US", resume ? -1 : usec);
     pid = fork();
     if (pid < 0) {
         return -errno;
@@ -135,20 +166,23 @@ wait_exec(pid_t pid, int limit_ms)
     }
 }
 
-/* 'netmove resume VM [HOST]' through the local netmoved. */
+/* 'netmove PHASE VM [HOST]' through the local netmoved: HOST is --from for
+ * resume, --to for paused and left, none for abort. */
 static int
-call_netmoved(const struct nm_hook_call *c, char **resultp)
+call_netmoved(const struct nm_hook_call *c, const char *phase,
+              char **resultp)
 {
     char *ctl = nm_client_ctl_path(c->ctl);
-    char *args[2] = { CONST_CAST(char *, c->vm),
-                      CONST_CAST(char *, c->from) };
+    const char *host = !strcmp(phase, "resume") ? c->from
+                       : strcmp(phase, "abort") ? c->to : NULL;
+    char *args[2] = { CONST_CAST(char *, c->vm), CONST_CAST(char *, host) };
     char *error;
     int rc;
 
-    rc = nm_client_call(ctl, "resume", c->from ? 2 : 1, args,
+    rc = nm_client_call(ctl, phase, host ? 2 : 1, args,
                         c->call_timeout_s * 1000, resultp, &error);
     if (rc) {
-        nm_fail("%s: resume %s through %s: %s", c->verb, c->vm, ctl,
+        nm_fail("%s: %s %s through %s: %s", c->verb, phase, c->vm, ctl,
                 error ? error : ovs_strerror(-rc));
         rc = nm_exit_from_error(rc);
     }
@@ -157,9 +191,9 @@ call_netmoved(const struct nm_hook_call *c, char **resultp)
     return rc;
 }
 
-int
-nm_hook_call_resume(const struct nm_hook_call *c, long long int resumed_usec,
-                    nm_hook_report_func *report, void *aux)
+static int
+call_phase(const struct nm_hook_call *c, const char *phase,
+           long long int usec, nm_hook_report_func *report, void *aux)
 {
     long long int call_usec = time_wall_usec();
     long long int t0 = time_msec();
@@ -167,8 +201,8 @@ nm_hook_call_resume(const struct nm_hook_call *c, long long int resumed_usec,
     pid_t pid = 0;
     int rc;
 
-    rc = c->exec ? spawn_exec(c, resumed_usec, &pid)
-                 : call_netmoved(c, &result);
+    rc = c->exec ? spawn_exec(c, phase, usec, &pid)
+                 : call_netmoved(c, phase, &result);
     report(aux, call_usec);
     fflush(stdout);
     if (c->exec) {
@@ -176,24 +210,45 @@ nm_hook_call_resume(const struct nm_hook_call *c, long long int resumed_usec,
             rc = wait_exec(pid, c->call_timeout_s * 1000);
         }
         if (rc < 0) {
-            return nm_fail("%s: --exec: %s", c->verb, rc == -ETIMEDOUT
+            return nm_fail("%s: %s: --exec: %s", c->verb, phase,
+                           rc == -ETIMEDOUT
                            ? "still running at --call-timeout, killed"
                            : ovs_strerror(-rc));
         } else if (rc) {
-            return nm_fail("%s: --exec: command exited %d", c->verb, rc);
+            return nm_fail("%s: %s: --exec: command exited %d", c->verb,
+                           phase, rc);
         }
     } else {
         if (result && result[0]) {
             fputs(result, stdout);
+            if (result[strlen(result) - 1] != '\n') {
+                putchar('\n');
+            }
         }
         free(result);
         if (rc) {
             return rc;
         }
     }
-    printf("%s: %s: resume done in %lld ms\n", c->verb, c->vm,
+    printf("%s: %s: %s done in %lld ms\n", c->verb, c->vm, phase,
            time_msec() - t0);
+    fflush(stdout);
     return NM_EXIT_OK;
+}
+
+int
+nm_hook_call_resume(const struct nm_hook_call *c, long long int resumed_usec,
+                    nm_hook_report_func *report, void *aux)
+{
+    return call_phase(c, "resume", resumed_usec, report, aux);
+}
+
+int
+nm_hook_call_source(const struct nm_hook_call *c, const char *phase,
+                    long long int paused_usec,
+                    nm_hook_report_func *report, void *aux)
+{
+    return call_phase(c, phase, paused_usec, report, aux);
 }
 
 int
@@ -209,6 +264,12 @@ nm_hook_call_option(struct nm_hook_call *c, int *timeout_s, int opt,
         return 0;
     case NM_HOOK_OPT_CTL:
         c->ctl = arg;
+        return 0;
+    case NM_HOOK_OPT_SOURCE:
+        c->source = true;
+        return 0;
+    case NM_HOOK_OPT_TO:
+        c->to = arg;
         return 0;
     case NM_HOOK_OPT_TIMEOUT:
         return nm_parse_seconds(c->verb, "--timeout", arg, true, timeout_s);

@@ -79,4 +79,39 @@ const char *lvw_event_name(int event, int detail);
  * Static buffer, as lvw_event_name(). */
 const char *lvw_state_name(int state, int reason);
 
+/* ---- The source (watch-libvirt --source) ----
+ *
+ * libvirt's source of an outgoing migration says SUSPENDED MIGRATED when
+ * the guest pauses for the switch-over (SUSPENDED POSTCOPY when post-copy
+ * starts), STOPPED MIGRATED when it left, and RESUMED (MIGRATED after
+ * 'virsh domjobabort', UNPAUSED after a broken transfer, POSTCOPY_FAILED)
+ * when a failed migration runs it here again. */
+
+/* What the caller must do after a step. */
+enum lvw_src_action {
+    LVW_SRC_WAIT,               /* Nothing yet. */
+    LVW_SRC_PAUSED,             /* Call paused; keep following. */
+    LVW_SRC_LEFT,               /* Call left; over. */
+    LVW_SRC_ABORT,              /* Call abort (runs here again); over. */
+    LVW_SRC_GIVE_UP,            /* Over: nothing (more) to call. */
+};
+
+struct lvw_src_watch {
+    bool paused;                /* Paused for a switch-over: paused due. */
+    bool over;                  /* Left, aborted or gone: once. */
+    bool late;                  /* Paused already when the watch began. */
+    const char *why;            /* A short reason, static. */
+};
+
+/* Starts a source watch. */
+void lvw_src_init(struct lvw_src_watch *w);
+
+/* Feeds the domain's state when the watch begins (as lvw_start()). */
+enum lvw_src_action lvw_src_start(struct lvw_src_watch *w, int state,
+                                  int reason, enum lvw_job job);
+
+/* Feeds a lifecycle event of the watched domain. */
+enum lvw_src_action lvw_src_event(struct lvw_src_watch *w, int event,
+                                  int detail);
+
 #endif /* netmove/hooks/lvwatch.h */

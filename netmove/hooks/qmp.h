@@ -121,4 +121,70 @@ extern const char qmp_watch_hello[];
 enum qmp_watch_action qmp_watch_msg(struct qmp_watch *w,
                                     const struct qmp_msg *msg);
 
+/* ---- The source: the VM's outgoing migration ----
+ *
+ * The source's moments (netmove/hooks/HOOKS.md): QEMU's STOP during an
+ * outgoing migration is the pause for the switch-over (call paused); a
+ * RESUME after it means the migration failed and the VM runs here again
+ * (call abort); MIGRATION "completed" means it left (call left).  MIGRATION
+ * events come only with the "events" migration capability (libvirt sets
+ * it); without them the watch asks query-migrate where it must. */
+
+/* What the source watcher knows about the VM. */
+enum qmp_src_state {
+    QMP_SRC_UNKNOWN,            /* query-status/query-migrate not answered. */
+    QMP_SRC_IDLE,               /* No outgoing migration known in flight. */
+    QMP_SRC_MIGRATING,          /* Outgoing migration in flight, VM runs. */
+    QMP_SRC_STOPPING,           /* STOP with no migration known: asked
+                                 * query-migrate whether one is in flight. */
+    QMP_SRC_PAUSED,             /* Paused for the switch-over: paused due. */
+    QMP_SRC_FAILED,             /* Failed after the pause: the VM is to
+                                 * resume here. */
+    QMP_SRC_LEFT,               /* Completed: left due.  Final. */
+    QMP_SRC_ABORTED,            /* Runs here again after the pause: abort
+                                 * due.  Final. */
+    QMP_SRC_GONE,               /* Not a source, or QEMU ended.  Final. */
+};
+
+/* What the caller must do after a step: bits, acted on in this order. */
+enum {
+    QMP_SRC_DO_PAUSED = 1 << 0,     /* Call paused (at 'paused_usec'). */
+    QMP_SRC_DO_LEFT = 1 << 1,       /* Call left; the watch is over. */
+    QMP_SRC_DO_ABORT = 1 << 2,      /* Call abort; the watch is over. */
+    QMP_SRC_DO_QUERY = 1 << 3,      /* Send qmp_src_query. */
+    QMP_SRC_DO_GIVE_UP = 1 << 4,    /* Over, nothing (more) to call. */
+};
+
+struct qmp_src_watch {
+    enum qmp_src_state state;
+    const char *why;            /* A short reason for 'state', static. */
+    long long int paused_usec;  /* The STOP event's timestamp (us), or -1
+                                 * (late: already paused when the watch
+                                 * began, or QEMU had no clock). */
+    bool late;                  /* The due call was found at the start. */
+    /* Internal. */
+    bool events_;               /* MIGRATION events come. */
+    const char *runstate_;      /* Static copy of a known run state, NULL. */
+    const char *migrate_;       /* Static copy of the last known migration
+                                 * status, NULL. */
+    bool ram_;                  /* query-migrate reported RAM: a source's. */
+    long long int stop_usec_;   /* A STOP not followed by a RESUME: its
+                                 * timestamp; -2: none. */
+};
+
+/* Starts a source watch (state QMP_SRC_UNKNOWN).  Send qmp_watch_hello. */
+void qmp_src_watch_init(struct qmp_src_watch *w);
+
+/* Feeds a message (the answers to qmp_watch_hello and qmp_src_query, and
+ * events).  Returns QMP_SRC_DO_* bits (0: keep following). */
+unsigned int qmp_src_watch_msg(struct qmp_src_watch *w,
+                               const struct qmp_msg *msg);
+
+/* True if the caller should send qmp_src_query every few milliseconds: the
+ * VM paused for the switch-over and no MIGRATION events tell its outcome. */
+bool qmp_src_watch_polls(const struct qmp_src_watch *w);
+
+/* query-migrate, routed by qmp_src_watch_msg(). */
+extern const char qmp_src_query[];
+
 #endif /* netmove/hooks/qmp.h */

@@ -54,6 +54,12 @@ struct lv_watch {
     bool timed_out;
     virDomainPtr dom;           /* Checked every CHECK_INTERVAL_MS. */
     const char *gone;           /* Why the domain is found gone, or NULL. */
+    /* --source. */
+    struct lvw_src_watch sw;
+    bool src_paused_due;        /* SUSPENDED MIGRATED came: paused due. */
+    enum lvw_src_action src_end;    /* LEFT, ABORT, GIVE_UP, or WAIT. */
+    long long int paused_usec;  /* When the SUSPENDED MIGRATED arrived. */
+    int paused_rc;              /* The paused call's exit code, or -1. */
 };
 
 enum {
@@ -184,6 +190,23 @@ on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
 
     (void) conn;
     (void) dom;
+    if (lw->o->call.source) {
+        enum lvw_src_action sa = lvw_src_event(&lw->sw, event, detail);
+
+        printf(VERB ": %s: %s at %lld.%06lld: %s\n", lw->o->call.vm,
+               lvw_event_name(event, detail), now / 1000000, now % 1000000,
+               sa == LVW_SRC_WAIT ? "nothing to do" : lw->sw.why);
+        fflush(stdout);
+        if (sa == LVW_SRC_PAUSED) {
+            lw->src_paused_due = true;
+            lw->paused_usec = now;
+        } else if (sa != LVW_SRC_WAIT) {
+            lw->src_end = sa;
+            lw->event = event;
+            lw->detail = detail;
+        }
+        return 0;               /* Called by the loop. */
+    }
     if (lw->act != LVW_WAIT) {
         return 0;               /* Decided already: once. */
     }
@@ -312,6 +335,64 @@ print_call(void *aux, long long int call_usec)
     }
 }
 
+static void
+print_src_call(void *aux, long long int call_usec)
+{
+    const struct lv_watch *lw = aux;
+
+    if (lw->src_end == LVW_SRC_WAIT && !lw->sw.late) {
+        printf(VERB ": %s: SUSPENDED MIGRATED received at %lld.%06lld: "
+               "paused called %lld us after it\n", lw->o->call.vm,
+               lw->paused_usec / 1000000, lw->paused_usec % 1000000,
+               call_usec - lw->paused_usec);
+    } else {
+        printf(VERB ": %s: %s: %s called\n", lw->o->call.vm, lw->sw.why,
+               lw->src_end == LVW_SRC_LEFT ? "left"
+               : lw->src_end == LVW_SRC_ABORT ? "abort" : "paused");
+    }
+}
+
+/* --source: runs libvirt's event loop, calls paused at the pause, and left
+ * or abort at the end.  Returns an exit code. */
+static int
+follow_source(struct lv_watch *lw)
+{
+    const char *vm = lw->o->call.vm;
+
+    for (;;) {
+        if (lw->src_paused_due) {
+            lw->src_paused_due = false;
+            lw->paused_rc = nm_hook_call_source(&lw->o->call, "paused",
+                                                lw->paused_usec,
+                                                print_src_call, lw);
+        }
+        if (lw->src_end == LVW_SRC_LEFT || lw->src_end == LVW_SRC_ABORT) {
+            int rc = nm_hook_call_source(&lw->o->call,
+                                         lw->src_end == LVW_SRC_LEFT
+                                         ? "left" : "abort",
+                                         lw->paused_usec, print_src_call,
+                                         lw);
+
+            return rc ? rc : lw->paused_rc > 0 ? lw->paused_rc : NM_EXIT_OK;
+        } else if (lw->src_end == LVW_SRC_GIVE_UP) {
+            return nm_fail(VERB ": %s: %s: %s: the migration did not "
+                           "complete%s", vm,
+                           lvw_event_name(lw->event, lw->detail), lw->sw.why,
+                           lw->sw.paused ? " (paused was called: 'netmove "
+                           "abort' by hand if the VM runs here)" : "");
+        } else if (lw->gone || lw->closed || lw->timed_out) {
+            return nm_fail(VERB ": %s: %s before the outgoing migration "
+                           "ended (%s)", vm, lw->gone ? lw->gone
+                           : lw->closed ? "the connection to libvirtd "
+                             "closed" : "--timeout", lw->sw.why);
+        }
+        if (virEventRunDefaultImpl() < 0) {
+            return nm_fail(VERB ": %s: libvirt's event loop: %s", vm,
+                           lv_error());
+        }
+    }
+}
+
 /* Runs libvirt's event loop until the watch decides, the connection closes
  * or the timer fires.  Returns an exit code. */
 static int
@@ -371,6 +452,21 @@ start(struct lv_watch *lw, virConnectPtr conn, virDomainPtr dom)
     if (state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_RUNNING) {
         job = domain_job(dom);
     }
+    if (lw->o->call.source) {
+        enum lvw_src_action sa = lvw_src_start(&lw->sw, state, reason, job);
+
+        printf(VERB ": %s: domain %s %s: %s\n", vm, virDomainGetName(dom),
+               lvw_state_name(state, reason), lw->sw.why);
+        fflush(stdout);
+        if (sa == LVW_SRC_GIVE_UP) {
+            return nm_fail(VERB ": %s: domain %s is %s: %s", vm,
+                           lw->o->domain, lvw_state_name(state, reason),
+                           lw->sw.why);
+        }
+        lw->src_paused_due = sa == LVW_SRC_PAUSED;
+        lw->paused_usec = -1;
+        return -1;
+    }
     lw->act = lvw_start(&lw->w, state, reason, job);
     if (lw->act == LVW_CALL_RESUME) {
         return nm_hook_call_resume(&lw->o->call, -1, print_call, lw);
@@ -388,11 +484,12 @@ static int
 watch(struct lv_opts *o, virConnectPtr conn)
 {
     char uuid[VIR_UUID_STRING_BUFLEN];
-    struct lv_watch lw = { .o = o, .act = LVW_WAIT };
+    struct lv_watch lw = { .o = o, .act = LVW_WAIT, .paused_rc = -1 };
     virDomainPtr dom;
     int timer = -1, check, rc;
 
     lvw_init(&lw.w);
+    lvw_src_init(&lw.sw);
     dom = lookup(conn, o->domain);
     if (!dom) {
         return nm_fail(VERB ": DOMAIN: no domain '%s' on %s: %s", o->domain,
@@ -417,7 +514,7 @@ watch(struct lv_opts *o, virConnectPtr conn)
     check = virEventAddTimeout(CHECK_INTERVAL_MS, on_check, &lw, NULL);
     rc = start(&lw, conn, dom);
     if (rc < 0) {
-        rc = follow(&lw);
+        rc = o->call.source ? follow_source(&lw) : follow(&lw);
     }
     if (timer >= 0) {
         virEventRemoveTimeout(timer);

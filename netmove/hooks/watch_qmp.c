@@ -1,6 +1,8 @@
 /* netmove CLI: 'watch-qmp', the hook adapter for a QEMU without a migrator's
  * hook: it follows the VM's QMP socket and calls resume at the RESUME event
- * that follows an incoming migration.  See netmove/hooks/HOOKS.md. */
+ * that follows an incoming migration; with --source, on the source, paused
+ * at the STOP of an outgoing migration, then left at its completion or
+ * abort at the RESUME of a failed one.  See netmove/hooks/HOOKS.md. */
 #include "netmove/cli/cli.h"
 
 #include <errno.h>
@@ -31,27 +33,45 @@ static int cmd_watch_qmp(int argc, char *argv[]);
 
 const struct nm_cmd nm_cmd_watch_qmp = {
     "watch-qmp", cmd_watch_qmp,
-    "resume at QEMU's RESUME event after an incoming migration",
+    "resume at QEMU's RESUME after an incoming migration (--source: paused\n"
+    "                 at STOP, left or abort, on the source)",
     "usage: netmove watch-qmp SOCKET VM [--from HOST] [--exec CMD]\n"
     "                         [--timeout S] [--call-timeout S] [--ctl PATH]\n"
     "                         [--owner USER]\n"
+    "       netmove watch-qmp SOCKET VM --source [--to HOST] [--exec CMD] ...\n"
     "\n"
     "Connects to the QMP socket SOCKET of the QEMU that is (or will be) the\n"
     "destination of VM's incoming migration, negotiates, asks query-status\n"
     "and query-migrate, and follows its events.  At the RESUME event that\n"
     "follows the incoming migration it calls resume at once, once, and exits:\n"
     "through the local netmoved ('netmove resume VM [--from HOST]'), or with\n"
-    "--exec by running CMD with sh -c and the environment NETMOVE_VM,\n"
-    "NETMOVE_SRC_HOST (with --from), NETMOVE_RESUMED_US (the RESUME event's\n"
-    "QEMU timestamp, microseconds since the epoch).  A RESUME of a VM that was\n"
-    "not started by an incoming migration (a plain 'cont') never triggers.\n"
-    "Prints the time from the RESUME event's timestamp to the call.\n"
+    "--exec by running CMD with sh -c and the environment NETMOVE_PHASE\n"
+    "(resume), NETMOVE_VM, NETMOVE_SRC_HOST (with --from), NETMOVE_RESUMED_US\n"
+    "(the RESUME event's QEMU timestamp, microseconds since the epoch).  A\n"
+    "RESUME of a VM that was not started by an incoming migration (a plain\n"
+    "'cont') never triggers.  Prints the time from the RESUME event's\n"
+    "timestamp to the call.\n"
+    "\n"
+    "With --source, SOCKET is the source QEMU's: at the STOP of an outgoing\n"
+    "migration (the pause for its switch-over) it calls 'netmove paused VM\n"
+    "[--to HOST]' at once, then follows the migration: at its completion\n"
+    "(MIGRATION completed, or query-migrate without the 'events' capability)\n"
+    "'netmove left VM [--to HOST]' and exits; if it fails and the VM RESUMEs\n"
+    "here, 'netmove abort VM' (the VM runs here again) and exits.  With\n"
+    "--exec, CMD runs for each, with NETMOVE_PHASE (paused, left, abort),\n"
+    "NETMOVE_VM, NETMOVE_DST_HOST (with --to), NETMOVE_PAUSED_US (the STOP\n"
+    "event's QEMU timestamp).  A stop with no outgoing migration never\n"
+    "triggers.\n"
     "\n"
     "  --from HOST        the source host (else netmoved finds it)\n"
+    "  --source           this QEMU is the source: follow its outgoing migration\n"
+    "  --to HOST          with --source: the destination host (else the host\n"
+    "                     netmoved exported VM to)\n"
     "  --exec CMD         run CMD instead of calling netmoved\n"
-    "  --timeout S        how long to wait for the RESUME (0: as long as\n"
-    "                     QEMU keeps the socket open, the default)\n"
-    "  --call-timeout S   how long the resume call may take (60)\n"
+    "  --timeout S        how long to wait for the RESUME (--source: for the\n"
+    "                     migration's end) (0: as long as QEMU keeps the\n"
+    "                     socket open, the default)\n"
+    "  --call-timeout S   how long each call may take (60)\n"
     "  --ctl PATH         netmoved's control socket (else $NETMOVE_CTL, else\n"
     "                     $OVS_RUNDIR/netmoved.ctl)\n"
     "  --owner USER       QEMU's user (name or uid), if not root: SOCKET and\n"
@@ -63,7 +83,9 @@ const struct nm_cmd nm_cmd_watch_qmp = {
     "\n"
     "Exit: 0 resume called and succeeded, 1 it failed, or the VM never\n"
     "resumed after an incoming migration (QEMU ended, the migration failed,\n"
-    "or --timeout passed), 2 bad input.\n",
+    "or --timeout passed), 2 bad input.  --source: 0 left or abort called and\n"
+    "succeeded (and paused, if called), 1 a call failed, or QEMU ended or\n"
+    "--timeout passed before the migration's end.\n",
 };
 
 struct watch_opts {
@@ -224,12 +246,117 @@ print_latency(void *aux_, long long int call_usec)
  * not an exit code (a failed resume call is exit code 1, and ends it). */
 #define WATCH_GO_ON (-1)
 
+/* How often query-migrate is asked while the source VM is paused and no
+ * MIGRATION events tell the outcome: a few ms after the completion. */
+#define SRC_POLL_MS 10
+
+/* The watch: the destination's, or the source's (--source). */
+struct watches {
+    struct qmp_watch w;
+    struct qmp_src_watch sw;
+    bool query_pending;         /* --source: a query-migrate unanswered. */
+    long long int next_poll;    /* --source: time_msec() of the next. */
+    int paused_rc;              /* --source: the paused call's exit code. */
+};
+
+struct src_report {
+    const struct watch_opts *o;
+    const struct qmp_src_watch *sw;
+    const char *phase;
+    long long int recv_usec;
+};
+
+static void
+print_src_call(void *aux_, long long int call_usec)
+{
+    const struct src_report *r = aux_;
+    const struct qmp_src_watch *sw = r->sw;
+    const char *vm = r->o->call.vm;
+
+    if (strcmp(r->phase, "paused")) {
+        printf("watch-qmp: %s: %s: %s called\n", vm, sw->why, r->phase);
+    } else if (sw->paused_usec >= 0) {
+        /* As for the RESUME: QEMU stamps the STOP, then writes it. */
+        printf("watch-qmp: %s: STOP at %lld.%06lld during the outgoing "
+               "migration; received %lld us, paused called %lld us after "
+               "it\n", vm, sw->paused_usec / 1000000,
+               sw->paused_usec % 1000000, r->recv_usec - sw->paused_usec,
+               call_usec - sw->paused_usec);
+    } else {
+        printf("watch-qmp: %s: %s; paused called now (late, undated)\n",
+               vm, sw->why);
+    }
+}
+
+/* --source: acts on 'act' (QMP_SRC_DO_* bits).  Returns WATCH_GO_ON or an
+ * exit code. */
+static int
+src_act(const struct watch_opts *o, struct qmp_conn *c, struct watches *ws,
+        unsigned int act)
+{
+    struct src_report r = { o, &ws->sw, NULL, c->recv_usec };
+    int rc;
+
+    if (act & QMP_SRC_DO_PAUSED) {
+        r.phase = "paused";
+        /* A failed paused call does not stop the watch: left or abort is
+         * still due; the exit code says it failed. */
+        ws->paused_rc = nm_hook_call_source(&o->call, "paused",
+                                            ws->sw.paused_usec,
+                                            print_src_call, &r);
+    }
+    if (act & (QMP_SRC_DO_LEFT | QMP_SRC_DO_ABORT)) {
+        r.phase = act & QMP_SRC_DO_LEFT ? "left" : "abort";
+        rc = nm_hook_call_source(&o->call, r.phase, ws->sw.paused_usec,
+                                 print_src_call, &r);
+        /* The worse of the two, paused's if it was called and failed. */
+        return rc ? rc : ws->paused_rc > 0 ? ws->paused_rc : NM_EXIT_OK;
+    }
+    if (act & QMP_SRC_DO_GIVE_UP) {
+        return nm_fail("watch-qmp: %s: %s: the migration's end not seen%s",
+                       o->call.vm, ws->sw.why,
+                       ws->paused_rc != WATCH_GO_ON
+                       ? " (paused was called: 'netmove left' or 'netmove "
+                         "abort' by hand)" : "");
+    }
+    if ((act & QMP_SRC_DO_QUERY) && !ws->query_pending) {
+        rc = send_all(c, qmp_src_query);
+        if (rc) {
+            return nm_fail("watch-qmp: %s: sending to QEMU: %s", o->socket,
+                           ovs_strerror(-rc));
+        }
+        ws->query_pending = true;
+    }
+    return WATCH_GO_ON;
+}
+
+/* --source: handles one message. */
+static int
+handle_src_msg(const struct watch_opts *o, struct qmp_conn *c,
+               struct watches *ws, const struct qmp_msg *msg)
+{
+    enum qmp_src_state before = ws->sw.state;
+    unsigned int act;
+
+    if (msg->type == QMP_MSG_RETURN && msg->id
+        && !strcmp(msg->id, "migrate")) {
+        ws->query_pending = false;
+    }
+    act = qmp_src_watch_msg(&ws->sw, msg);
+    if (ws->sw.state != before && !(act & ~QMP_SRC_DO_QUERY)) {
+        printf("watch-qmp: %s: %s\n", o->call.vm, ws->sw.why);
+        fflush(stdout);
+    }
+    return act ? src_act(o, c, ws, act) : WATCH_GO_ON;
+}
+
 /* Handles one message; returns WATCH_GO_ON, or an exit code (0-2) once the
  * watch is over. */
 static int
-handle_msg(const struct watch_opts *o, const struct qmp_conn *c,
-           struct qmp_watch *w, const struct json *json)
+handle_msg(const struct watch_opts *o, struct qmp_conn *c,
+           struct watches *ws, const struct json *json)
 {
+    struct qmp_watch *w = &ws->w;
     enum qmp_watch_action act = QMP_WATCH_WAIT;
     enum qmp_watch_state before = w->state;
     struct qmp_msg msg;
@@ -237,6 +364,9 @@ handle_msg(const struct watch_opts *o, const struct qmp_conn *c,
 
     if (qmp_msg_parse(json, &msg, err, sizeof err)) {
         return nm_fail("watch-qmp: %s: %s", o->socket, err);
+    }
+    if (o->call.source && msg.type != QMP_MSG_ERROR) {
+        return handle_src_msg(o, c, ws, &msg);
     }
     switch (msg.type) {
     case QMP_MSG_GREETING:
@@ -273,7 +403,7 @@ handle_msg(const struct watch_opts *o, const struct qmp_conn *c,
 /* Feeds 'n' bytes to the reader and handles each message they complete. */
 static int
 handle_bytes(const struct watch_opts *o, struct qmp_conn *c,
-             struct qmp_watch *w, const char *buf, size_t n)
+             struct watches *ws, const char *buf, size_t n)
 {
     while (n > 0) {
         struct json *json;
@@ -286,7 +416,7 @@ handle_bytes(const struct watch_opts *o, struct qmp_conn *c,
         buf += used;
         n -= used;
         if (json) {
-            int rc = handle_msg(o, c, w, json);
+            int rc = handle_msg(o, c, ws, json);
 
             json_destroy(json);
             if (rc != WATCH_GO_ON) {
@@ -297,14 +427,24 @@ handle_bytes(const struct watch_opts *o, struct qmp_conn *c,
     return WATCH_GO_ON;
 }
 
+/* Why the watch is still on, for the messages that end it. */
+static const char *
+watch_why(const struct watch_opts *o, const struct watches *ws)
+{
+    return o->call.source ? ws->sw.why : ws->w.why;
+}
+
 static int
 follow(const struct watch_opts *o, struct qmp_conn *c)
 {
-    struct qmp_watch w;
+    const char *awaited = o->call.source ? "the outgoing migration's end"
+                                         : "the VM resumed";
+    struct watches ws = { .paused_rc = WATCH_GO_ON };
     char buf[4096];
     int rc;
 
-    qmp_watch_init(&w);
+    qmp_watch_init(&ws.w);
+    qmp_src_watch_init(&ws.sw);
     /* QEMU answers in order, after its greeting; events may come between. */
     rc = send_all(c, qmp_watch_hello);
     if (rc) {
@@ -312,36 +452,50 @@ follow(const struct watch_opts *o, struct qmp_conn *c)
                        ovs_strerror(-rc));
     }
     for (;;) {
+        bool polls = o->call.source && qmp_src_watch_polls(&ws.sw);
         int n;
 
         stream_run(c->stream);
         n = stream_recv(c->stream, buf, sizeof buf);
         if (n > 0) {
             c->recv_usec = time_wall_usec();
-            rc = handle_bytes(o, c, &w, buf, n);
+            rc = handle_bytes(o, c, &ws, buf, n);
             if (rc != WATCH_GO_ON) {
                 return rc;
             }
             continue;
         } else if (n == 0) {
             return nm_fail("watch-qmp: %s: QEMU closed the QMP connection "
-                           "before the VM resumed here (%s)", o->socket,
-                           w.why);
+                           "before %s (%s)", o->socket, awaited,
+                           watch_why(o, &ws));
         } else if (n != -EAGAIN) {
             return nm_fail("watch-qmp: %s: %s", o->socket,
                            ovs_strerror(-n));
         } else if (c->deadline && time_msec() >= c->deadline) {
-            return nm_fail("watch-qmp: %s: no RESUME after an incoming "
-                           "migration within %d s (%s%s)", o->call.vm,
-                           o->timeout_s, w.why,
-                           w.state == QMP_WATCH_UNKNOWN
+            return nm_fail("watch-qmp: %s: %s within %d s (%s%s)",
+                           o->call.vm, o->call.source
+                           ? "the outgoing migration did not end"
+                           : "no RESUME after an incoming migration",
+                           o->timeout_s, watch_why(o, &ws),
+                           ws.w.state == QMP_WATCH_UNKNOWN
+                           && ws.sw.state == QMP_SRC_UNKNOWN
                            ? "; a QMP monitor serves one client at a time: "
                              "is another one connected?" : "");
+        }
+        if (polls && !ws.query_pending && time_msec() >= ws.next_poll) {
+            rc = src_act(o, c, &ws, QMP_SRC_DO_QUERY);
+            if (rc != WATCH_GO_ON) {
+                return rc;
+            }
+            ws.next_poll = time_msec() + SRC_POLL_MS;
         }
         stream_run_wait(c->stream);
         stream_recv_wait(c->stream);
         if (c->deadline) {
             poll_timer_wait_until(c->deadline);
+        }
+        if (polls && !ws.query_pending) {
+            poll_timer_wait_until(ws.next_poll);
         }
         poll_block();
     }

@@ -348,6 +348,90 @@ test_names(void **state)
     assert_string_equal(lvw_state_name(42, 7), "state(42) reason(7)");
 }
 
+/* --source: the sequences a source's libvirtd sends (libvirt 9.0, seen in
+ * the lab: tests/lab/hook_watch_libvirt.sh), and what the watch calls. */
+#define SP LVW_SRC_PAUSED
+#define SL LVW_SRC_LEFT
+#define SA LVW_SRC_ABORT
+#define SG LVW_SRC_GIVE_UP
+#define SW LVW_SRC_WAIT
+static void
+test_source(void **state)
+{
+    static const struct {
+        const char *name;
+        int state, reason;
+        enum lvw_job job;
+        enum lvw_src_action start;
+        int events[4][2];
+        enum lvw_src_action acts[4];
+        size_t n;
+    } cases[] = {
+        { "migrated", VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED,
+          LVW_JOB_NONE, SW,
+          { { VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED },
+            { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED },
+            { VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED } },
+          { SP, SL, SW }, 3 },
+        { "domjobabort after the pause", VIR_DOMAIN_RUNNING,
+          VIR_DOMAIN_RUNNING_MIGRATED, LVW_JOB_MIGRATION_OUT, SW,
+          { { VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED },
+            { VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED },
+            { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED } },
+          { SP, SA, SW }, 3 },
+        { "broken transfer: RESUMED UNPAUSED", VIR_DOMAIN_RUNNING,
+          VIR_DOMAIN_RUNNING_BOOTED, LVW_JOB_MIGRATION_OUT, SW,
+          { { VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED },
+            { VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED } },
+          { SP, SA }, 2 },
+        { "plain suspend/resume: nothing", VIR_DOMAIN_RUNNING,
+          VIR_DOMAIN_RUNNING_BOOTED, LVW_JOB_NONE, SW,
+          { { VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED },
+            { VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED },
+            { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN } },
+          { SW, SW, SG }, 3 },
+        { "post-copy", VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED,
+          LVW_JOB_MIGRATION_OUT, SW,
+          { { VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY },
+            { VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED },
+            { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED } },
+          { SP, SW, SL }, 3 },
+        { "late: paused for the switch-over", VIR_DOMAIN_PAUSED,
+          VIR_DOMAIN_PAUSED_MIGRATION, LVW_JOB_MIGRATION_OUT, SP,
+          { { VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED },
+            { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED } },
+          { SW, SL }, 2 },
+        { "a destination", VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_MIGRATION,
+          LVW_JOB_MIGRATION_IN, SG,
+          { { VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED } },
+          { SW }, 1 },
+        { "crashed while paused", VIR_DOMAIN_RUNNING,
+          VIR_DOMAIN_RUNNING_BOOTED, LVW_JOB_NONE, SW,
+          { { VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED },
+            { VIR_DOMAIN_EVENT_CRASHED, 0 },
+            { VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED } },
+          { SP, SG, SW }, 3 },
+        { "shut off", VIR_DOMAIN_SHUTOFF, 0, LVW_JOB_NONE, SG, { { 0 } },
+          { SW }, 0 },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct lvw_src_watch w;
+
+        lvw_src_init(&w);
+        print_message("%s\n", cases[i].name);
+        assert_int_equal(lvw_src_start(&w, cases[i].state, cases[i].reason,
+                                       cases[i].job), cases[i].start);
+        for (size_t k = 0; k < cases[i].n; k++) {
+            assert_int_equal(lvw_src_event(&w, cases[i].events[k][0],
+                                           cases[i].events[k][1]),
+                             cases[i].acts[k]);
+            assert_non_null(w.why);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -357,6 +441,7 @@ main(void)
         cmocka_unit_test(test_start),
         cmocka_unit_test(test_sequences),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_source),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
