@@ -626,6 +626,48 @@ test_synced_covers_datapath_cache(void **state)
     close(fd2);
 }
 
+/* Only this connection gets its flows' frames: another service connection
+ * with packet-in on (ovs-ofctl monitor) sees a frame of a plain
+ * actions=controller flow but not a caught one. */
+static void
+test_controller_id_isolation(void **state)
+{
+    int fd1 = port_socket("p1");
+    uint8_t frame[60];
+    (void) state;
+
+    struct nmovs_relay *relay = open_synced();
+    assert_int_equal(nmovs_relay_catch(relay, 15, mac_vm, 0), 0);
+    assert_true(run_until(relay, 0, true, 5000));
+    free(capture("OVS_RUNDIR=%s ovs-ofctl add-flow br0 cookie=0x99,"
+                 "priority=65100,dl_dst=02:00:00:00:0a:07,"
+                 "actions=controller", rundir));
+    assert_int_equal(system_fmt("(OVS_RUNDIR=%s timeout 1 ovs-ofctl "
+                                "monitor br0 65534 >%s/monitor.txt 2>&1 &);"
+                                " sleep 0.3", rundir, rundir), 0);
+
+    make_frame(frame, mac_vm, mac_peer, 0x8001);
+    send_on(fd1, frame, sizeof frame);
+    assert_true(run_until(relay, 1, false, 2000));
+    assert_int_equal(seen[0].key, 15);
+    make_frame(frame, (struct eth_addr) ETH_ADDR_C(02, 00, 00, 00, 0a, 07),
+               mac_peer, 0x8002);
+    send_on(fd1, frame, sizeof frame);
+
+    char *out = capture("sleep 1; cat %s/monitor.txt", rundir);
+    if (!strstr(out, "dl_dst=02:00:00:00:0a:07")
+        || strstr(out, "dl_dst=02:00:00:00:0a:01")) {
+        fail_msg("monitor saw:\n%s", out);
+    }
+    free(out);
+    free(capture("OVS_RUNDIR=%s ovs-ofctl del-flows br0 cookie=0x99/-1",
+                 rundir));
+    assert_int_equal(nmovs_relay_release(relay, 15), 0);
+    assert_true(run_until(relay, 0, true, 5000));
+    nmovs_relay_close(relay);
+    close(fd1);
+}
+
 int
 main(void)
 {
@@ -633,6 +675,7 @@ main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_catch_output_release),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_controller_id_isolation),
         cmocka_unit_test(test_backlog_bound),
         cmocka_unit_test(test_flush),
         cmocka_unit_test(test_synced_covers_datapath_cache),
