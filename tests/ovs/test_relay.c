@@ -473,7 +473,7 @@ test_latency(void **state)
     uint8_t frame[60];
     (void) state;
 
-    /* A MAC with no traffic before (see test_synced_covers_datapath_cache()). */
+    /* A MAC with no traffic before (test_synced_covers_datapath_cache()). */
     static const struct eth_addr mac_new = ETH_ADDR_C(02, 00, 00, 00, 0a, 06);
     struct nmovs_relay *relay = open_synced();
     assert_int_equal(nmovs_relay_catch(relay, 11, mac_new, 0), 0);
