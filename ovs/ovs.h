@@ -472,8 +472,9 @@ int nmovs_activate_on_announce(struct nmovs_db *db, const char *vm,
  *
  * Nothing here waits: changes are queued on the connection, followed by a
  * barrier; nmovs_relay_synced() says when every change made so far is in the
- * switch.  Catches and watches made while disconnected are installed on
- * connection (with what is left of their hard_timeout). */
+ * switch, its datapath included.  Catches and watches made while
+ * disconnected are installed on connection (with what is left of their
+ * hard_timeout). */
 #define NMOVS_RELAY_COOKIE_BASE 0x6e6d720000000000ULL   /* "nmr" */
 #define NMOVS_RELAY_COOKIE_MASK 0xffffff0000000000ULL
 #define NMOVS_RELAY_COOKIE_WATCH 0x0000000100000000ULL
@@ -487,7 +488,11 @@ enum nmovs_relay_reason {
     NMOVS_RELAY_WATCHED,        /* A frame from a watched MAC. */
 };
 
-/* A frame from the switch, valid during the callback only. */
+/* A frame from the switch, valid during the callback only.  Frames of a key
+ * just released may still come until nmovs_relay_synced() (the datapath sent
+ * them to this connection before it had the release): its owner decides
+ * what to do with them.  The callback may catch, watch, release and output,
+ * but not close the relay. */
 struct nmovs_relay_frame {
     uint32_t key;
     enum nmovs_relay_reason reason;
@@ -507,6 +512,8 @@ int nmovs_relay_open(const char *rundir, const char *bridge,
                      nmovs_relay_cb *cb, void *aux,
                      struct nmovs_relay **relayp)
     OVS_WARN_UNUSED_RESULT;
+/* Closes the connection; its flows stay in the switch until their
+ * hard_timeout (release them first, or nmovs_relay_flush()).  NULL ok. */
 void nmovs_relay_close(struct nmovs_relay *);
 
 /* Connects, reconnects (and then installs again the catches and watches in
@@ -544,7 +551,11 @@ int nmovs_relay_output(struct nmovs_relay *, uint32_t ofport,
     OVS_WARN_UNUSED_RESULT;
 
 /* True once the switch has answered a barrier sent after every change
- * (catch, watch, release) made so far. */
+ * (catch, watch, release) made so far, and its datapath no longer forwards
+ * by flows it cached before (ovs-vswitchd's revalidators have been through
+ * them: ovs-appctl revalidator/wait).  The barrier alone does not say that:
+ * a catch answered by the barrier still let about 4 ms of frames to its MAC
+ * through.  About 20 ms after a change on an idle switch. */
 bool nmovs_relay_synced(const struct nmovs_relay *);
 
 /* Removes every relay flow of 'bridge' (cookie NMOVS_RELAY_COOKIE_BASE

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "dirs.h"
 #include "flow.h"
 #include "hash.h"
+#include "jsonrpc.h"
 #include "openflow/nicira-ext.h"
 #include "openvswitch/hmap.h"
+#include "openvswitch/json.h"
 #include "openvswitch/match.h"
 #include "openvswitch/ofp-actions.h"
 #include "openvswitch/ofp-flow.h"
@@ -25,11 +28,13 @@
 #include "openvswitch/ofp-protocol.h"
 #include "openvswitch/ofp-util.h"
 #include "openvswitch/ofpbuf.h"
+#include "openvswitch/poll-loop.h"
 #include "openvswitch/rconn.h"
 #include "openvswitch/vlog.h"
 #include "packets.h"
 #include "socket-util.h"
 #include "timeval.h"
+#include "unixctl.h"
 #include "util.h"
 
 #include "ovs/ofconn-private.h"
@@ -47,6 +52,17 @@ VLOG_DEFINE_THIS_MODULE(nmovs_relay);
 
 /* Messages the connection may hold unsent before output says -EAGAIN. */
 #define RELAY_BACKLOG 1024
+
+/* ovs-appctl revalidator/wait rounds after a barrier's reply.  The barrier
+ * says the flow table has the change; the datapath keeps forwarding by the
+ * flows it cached until ofproto-dpif's revalidators have gone through them
+ * (measured: about 4 ms of frames to a caught MAC still forwarded).  The
+ * change starts a round; but if one was under way then, the first reply may
+ * be that one's, which may have passed a flow before the change: the second
+ * round, then right behind it, is awaited RELAY_REVAL_GRACE_MS at most (with
+ * no round under way, the next comes only with max-revalidator, 500 ms). */
+#define RELAY_REVAL_ROUNDS 2
+#define RELAY_REVAL_GRACE_MS 20
 
 /* Cookie bits that name the key. */
 #define RELAY_KEY_MASK 0xffffffffULL
@@ -86,6 +102,15 @@ struct nmovs_relay {
     bool ready;
     ovs_be32 barrier_xid;
     bool barrier_pending;
+
+    /* The datapath's revalidation after the last barrier: ovs-vswitchd's
+     * unixctl connection, the request in flight, the rounds still to go,
+     * and when it is given up. */
+    char *rundir;
+    struct jsonrpc *ctl;
+    struct json *ctl_id;
+    int reval_rounds;
+    long long int reval_deadline;
 };
 
 static uint32_t
@@ -244,11 +269,11 @@ nmovs_relay_open(const char *rundir, const char *bridge, nmovs_relay_cb *cb,
     hmap_init(&relay->flows);
     relay->backlog = rconn_packet_counter_create();
     relay->max_backlog = RELAY_BACKLOG;
+    relay->rundir = xstrdup(rundir ? rundir : ovs_rundir());
 
     /* Reconnects within a second: a drain lasts a few. */
     relay->rconn = rconn_create(5, 1, DSCP_DEFAULT, RELAY_VERSIONS);
-    char *target = xasprintf("unix:%s/%s.mgmt",
-                             rundir ? rundir : ovs_rundir(), bridge);
+    char *target = xasprintf("unix:%s/%s.mgmt", relay->rundir, bridge);
     rconn_connect(relay->rconn, target, target);
     free(target);
     *relayp = relay;
@@ -268,7 +293,121 @@ nmovs_relay_close(struct nmovs_relay *relay)
         }
         hmap_destroy(&relay->flows);
         free(relay->unreleased);
+        jsonrpc_close(relay->ctl);
+        json_destroy(relay->ctl_id);
+        free(relay->rundir);
         free(relay);
+    }
+}
+
+static void
+reval_stop(struct nmovs_relay *relay)
+{
+    jsonrpc_close(relay->ctl);
+    relay->ctl = NULL;
+    json_destroy(relay->ctl_id);
+    relay->ctl_id = NULL;
+    relay->reval_rounds = 0;
+}
+
+/* Gives up waiting for the revalidation: synced as far as the flow table
+ * goes, which is all that can be known. */
+static void
+reval_fail(struct nmovs_relay *relay, const char *what, int error)
+{
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+    VLOG_WARN_RL(&rl, "ovs-vswitchd revalidator/wait: %s%s%s", what,
+                 error ? ": " : "", error ? ovs_strerror(error) : "");
+    reval_stop(relay);
+}
+
+/* ovs-appctl revalidator/wait */
+static void
+reval_send(struct nmovs_relay *relay)
+{
+    if (!relay->ctl) {
+        char *pidfile = xasprintf("%s/ovs-vswitchd.pid", relay->rundir);
+        pid_t pid = read_pidfile(pidfile);
+        free(pidfile);
+        if (pid < 0) {
+            reval_fail(relay, "no pidfile", -pid);
+            return;
+        }
+        char *path = xasprintf("%s/ovs-vswitchd.%ld.ctl", relay->rundir,
+                               (long) pid);
+        int error = unixctl_client_create(path, &relay->ctl);
+        free(path);
+        if (error) {
+            reval_fail(relay, "connect", error);
+            return;
+        }
+    }
+    struct jsonrpc_msg *rq = jsonrpc_create_request(
+        "revalidator/wait", json_array_create_empty(), NULL);
+    json_destroy(relay->ctl_id);
+    relay->ctl_id = json_clone(rq->id);
+    int error = jsonrpc_send(relay->ctl, rq);
+    if (error) {
+        reval_fail(relay, "send", error);
+    }
+}
+
+/* The last barrier's reply came: (re)starts the rounds.  One in flight was
+ * asked before the barrier's reply and does not count. */
+static void
+reval_start(struct nmovs_relay *relay)
+{
+    relay->reval_deadline = time_msec() + NMOVS_OF_TIMEOUT_MS;
+    if (relay->ctl_id) {
+        relay->reval_rounds = RELAY_REVAL_ROUNDS + 1;
+    } else {
+        relay->reval_rounds = RELAY_REVAL_ROUNDS;
+        reval_send(relay);
+    }
+}
+
+static void
+reval_run(struct nmovs_relay *relay)
+{
+    while (relay->ctl) {
+        struct jsonrpc_msg *msg;
+
+        jsonrpc_run(relay->ctl);
+        int error = jsonrpc_recv(relay->ctl, &msg);
+        if (error == EAGAIN) {
+            if (time_msec() < relay->reval_deadline) {
+                return;
+            } else if (relay->reval_rounds == 1) {
+                reval_stop(relay);          /* Grace over: done. */
+            } else {
+                reval_fail(relay, "no answer", ETIMEDOUT);
+            }
+            return;
+        } else if (error) {
+            reval_fail(relay, "receive", error);
+            return;
+        }
+        bool ours = ((msg->type == JSONRPC_REPLY || msg->type == JSONRPC_ERROR)
+                     && relay->ctl_id && json_equal(msg->id, relay->ctl_id));
+        if (ours && msg->error) {
+            /* "can't wait on multiple udpifs": two datapath types. */
+            char *text = json_to_string(msg->error, 0);
+            reval_fail(relay, text, 0);
+            free(text);
+        } else if (ours) {
+            json_destroy(relay->ctl_id);
+            relay->ctl_id = NULL;
+            if (--relay->reval_rounds > 0) {
+                if (relay->reval_rounds == 1) {
+                    relay->reval_deadline = time_msec()
+                                            + RELAY_REVAL_GRACE_MS;
+                }
+                reval_send(relay);
+            } else {
+                reval_stop(relay);
+            }
+        }
+        jsonrpc_msg_destroy(msg);
     }
 }
 
@@ -282,6 +421,7 @@ setup_connection(struct nmovs_relay *relay)
     relay->seqno = rconn_get_connection_seqno(relay->rconn);
     relay->ready = false;
     relay->barrier_pending = false;
+    reval_stop(relay);
 
     /* ovs-ofctl's "set-controller-id": NXT_SET_CONTROLLER_ID. */
     struct ofpbuf *b = ofpraw_alloc(OFPRAW_NXT_SET_CONTROLLER_ID, version, 0);
@@ -335,21 +475,9 @@ mac_is_unicast(const struct eth_addr mac)
     return !eth_addr_is_multicast(mac) && !eth_addr_is_zero(mac);
 }
 
-static bool
-key_in_force(const struct nmovs_relay *relay, uint32_t key)
-{
-    const struct relay_flow *flow;
-
-    HMAP_FOR_EACH_WITH_HASH (flow, node, hash_key(key), &relay->flows) {
-        if (flow->key == key) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* A frame from one of our flows goes to the callback; one for a key released
- * since (still in flight) does not. */
+/* A frame from one of our flows goes to the callback, also one of a key
+ * released since (the datapath may send some until the release is synced:
+ * the owner decides). */
 static void
 handle_packet_in(struct nmovs_relay *relay, const struct ofp_header *oh)
 {
@@ -364,8 +492,7 @@ handle_packet_in(struct nmovs_relay *relay, const struct ofp_header *oh)
     uint64_t cookie = ntohll(pin.cookie);
     uint32_t key = cookie & RELAY_KEY_MASK;
     if ((cookie & NMOVS_RELAY_COOKIE_MASK) != NMOVS_RELAY_COOKIE_BASE
-        || !key || pin.packet_len != total_len
-        || !key_in_force(relay, key)) {
+        || !key || pin.packet_len != total_len) {
         return;
     }
     struct nmovs_relay_frame frame = {
@@ -396,6 +523,7 @@ handle_message(struct nmovs_relay *relay, const struct ofp_header *oh)
     } else if (type == OFPTYPE_BARRIER_REPLY
                && oh->xid == relay->barrier_xid) {
         relay->barrier_pending = false;
+        reval_start(relay);
     } else if (type == OFPTYPE_ERROR) {
         /* Said rarely, with what was refused: its reason is only in the
          * message, and a refused flow shows only as frames not caught. */
@@ -411,6 +539,7 @@ handle_message(struct nmovs_relay *relay, const struct ofp_header *oh)
 void
 nmovs_relay_run(struct nmovs_relay *relay)
 {
+    reval_run(relay);
     rconn_run(relay->rconn);
     if (!rconn_is_connected(relay->rconn)) {
         relay->ready = false;
@@ -428,6 +557,7 @@ nmovs_relay_run(struct nmovs_relay *relay)
         handle_message(relay, msg->data);
         ofpbuf_delete(msg);
     }
+    reval_run(relay);
 }
 
 void
@@ -435,6 +565,11 @@ nmovs_relay_wait(struct nmovs_relay *relay)
 {
     rconn_run_wait(relay->rconn);
     rconn_recv_wait(relay->rconn);
+    if (relay->ctl) {
+        jsonrpc_wait(relay->ctl);
+        jsonrpc_recv_wait(relay->ctl);
+        poll_timer_wait_until(relay->reval_deadline);
+    }
 }
 
 bool
@@ -566,7 +701,8 @@ nmovs_relay_output(struct nmovs_relay *relay, uint32_t ofport,
 bool
 nmovs_relay_synced(const struct nmovs_relay *relay)
 {
-    return nmovs_relay_connected(relay) && !relay->barrier_pending;
+    return (nmovs_relay_connected(relay) && !relay->barrier_pending
+            && !relay->reval_rounds);
 }
 
 int
