@@ -25,10 +25,12 @@ set -eu
 mac=$(status_get '.vms[0].mac') ip4=$(status_get '.vms[0].ipv4')
 fabric=$(status_get '.fabrics[0].netns')
 [ "$(pings client "$ip4" 5)" -eq 5 ] || fail "client cannot reach vm1 before the move"
-[ "$("$LAB" exec vm1 cat /sys/class/net/nic0/tun_flags)" = 0x1002 ] ||
-	fail "vm1's nic0 is not a tap (IFF_TAP|IFF_NO_PI)"
-"$LAB" exec host1 cat /sys/class/net/tap-vm1/tun_flags >/dev/null ||
-	fail "host1's tap-vm1 is not a tap"
+# Both ends are taps (IFF_TAP|IFF_NO_PI), with a reader (carrier up).
+for n in vm1:nic0 host1:tap-vm1; do
+	f=$("$LAB" exec "${n%:*}" cat "/sys/class/net/${n#*:}/tun_flags") || fail "$n: not a tun device"
+	[ $((f & 0x1003)) -eq $((0x1002)) ] || fail "$n: tun_flags $f, not a tap without PI"
+	[ "$("$LAB" exec "${n%:*}" cat "/sys/class/net/${n#*:}/carrier")" = 1 ] || fail "$n: no reader (carrier down)"
+done
 
 # A gratuitous ARP from vm1, as the destination's announcement would send it.
 hexmac=${mac//:/}
@@ -52,7 +54,7 @@ probe() {
 }
 
 # --- B: fabric on host2 before the pause: delayed, not lost ---
-capture vm1 eth0 "$TMP/b.pcap" icmp
+capture vm1 eth0 "$TMP/b.pcap" -s 128 -B 16384 "icmp[icmptype] == icmp-echo"
 probe 1500 b
 at_pause="ip netns exec \$NETMOVE_DST_NETNS env OVS_RUNDIR=\$NETMOVE_DST_OVS_RUNDIR \
 ovs-ofctl packet-out br-int 'in_port=tap-vm1 packet=$garp actions=NORMAL' &&
@@ -63,6 +65,7 @@ sleep 0.3
 wait "$(last_bg)" || true
 sleep 0.3
 capture_stop
+grep -qx '0 packets dropped by kernel' "$TMP/b.pcap.log" || fail "B: the capture dropped frames: $(cat "$TMP/b.pcap.log")"
 jq -e '.failed == false and .at_pause_rc == 0 and .requested_ms == 200' "$TMP/b.json" >/dev/null ||
 	fail "B: $(cat "$TMP/b.json")"
 down=$(jq .downtime_ms "$TMP/b.json") paused=$(jq .paused_us "$TMP/b.json") resumed=$(jq .resumed_us "$TMP/b.json")
@@ -81,7 +84,7 @@ awk -v g="$gap" -v d="$down" 'BEGIN { exit !(g >= d - 4 && g <= d + 15) }' ||
 pass "B: pause $down ms (asked 200), 0 of $(jq .ping.sent "$TMP/probe.b.json") pings lost, $after delivered after resume, reply gap $gap ms"
 
 # --- A: back to host1, fabric left on host2: the source tap's frames die ---
-capture vm1 eth0 "$TMP/a.pcap" icmp
+capture vm1 eth0 "$TMP/a.pcap" -s 128 -B 16384 "icmp[icmptype] == icmp-echo"
 probe 1500 a
 sleep 0.3
 "$LAB" migrate vm1 host1 --downtime 200 --json >"$TMP/a.json" || fail "migrate: $(cat "$TMP/a.json")"
