@@ -17,9 +17,15 @@ leftovers() {
 
 "$LAB" up --hosts 2 --vms 2
 [ "$(ip netns list | grep -c "^$NETMOVE_LAB-")" -eq 7 ] || fail "expected 7 namespaces"
-[ "$(pgrep -fc "/run/netmove-lab/$NETMOVE_LAB/")" -eq 6 ] || fail "expected 2 ovsdb-server, 2 ovs-vswitchd, 2 netmoved"
+[ "$(pgrep -fc "/run/netmove-lab/$NETMOVE_LAB/")" -eq 8 ] || fail "expected 2 ovsdb-server, 2 ovs-vswitchd, 2 netmoved, 2 nm-vif"
 [ "$(pings client 198.18.1.2 3)" -eq 3 ] || fail "client cannot reach vm2"
 pass "client reaches the VMs"
+
+# vm del stops the VM's "QEMU" (nm-vif) with its devices.
+"$LAB" vm del vm2
+pgrep -f "/run/netmove-lab/$NETMOVE_LAB/vm/vm2.vif" >/dev/null && fail "vm del left vm2's nm-vif running"
+"$LAB" exec host2 test ! -e /sys/class/net/tap-vm2 || fail "vm del left host2's tap-vm2"
+pass "vm del stops vm2's nm-vif and removes its tap"
 
 "$LAB" down
 [ -z "$(leftovers)" ] || fail "left behind after down: $(leftovers)"
