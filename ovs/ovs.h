@@ -550,6 +550,14 @@ int nmovs_relay_output(struct nmovs_relay *, uint32_t ofport,
                        const void *data, size_t len)
     OVS_WARN_UNUSED_RESULT;
 
+/* Forwards frame 'data' as the bridge would have without any catch: NORMAL,
+ * as if it had entered on 'in_port' (a frame a released catch still sent
+ * while the datapath's cached flows caught up).  As nmovs_relay_output()
+ * for the order and the errors. */
+int nmovs_relay_forward(struct nmovs_relay *, uint32_t in_port,
+                        const void *data, size_t len)
+    OVS_WARN_UNUSED_RESULT;
+
 /* True once the switch has answered a barrier sent after every change
  * (catch, watch, release) made so far, and its datapath no longer forwards
  * by flows it cached before (ovs-vswitchd's revalidators have been through

@@ -346,29 +346,23 @@ drain_answered(void *r_, const struct json *result OVS_UNUSED,
     free(r);
 }
 
-/* Sends the pending frames as one "drain" request. */
+/* Sends 'frames' (hex strings, 'bytes' of frames) as one "drain" request. */
 static void
-flush(struct drain_src *d)
+send_drain(struct drain_src *d, struct json *frames, uint64_t bytes,
+           long long int now)
 {
-    size_t n = json_array(d->pending)->n;
-
-    if (!n) {
-        return;
-    }
-    long long int now = time_usec();
+    size_t n = json_array(frames)->n;
     struct json *p = json_object_create();
     json_object_put_string(p, "vm", d->vm);
     json_object_put_string(p, "id", d->id);
     json_object_put(p, "seq", json_integer_create(d->relayed_frames));
-    json_object_put(p, "frames", d->pending);
-    d->pending = json_array_create_empty();
+    json_object_put(p, "frames", frames);
 
     struct drain_req *r = xzalloc(sizeof *r);
     r->d = d;
     r->n = n;
     d->relayed_frames += n;
-    d->relayed_bytes += d->pending_bytes;
-    d->pending_bytes = 0;
+    d->relayed_bytes += bytes;
     d->requests++;
     d->unanswered++;
     uint64_t lat = now - d->pending_since;
@@ -383,6 +377,39 @@ flush(struct drain_src *d)
     } else {
         ovs_list_push_back(&d->reqs, &r->node);
     }
+}
+
+/* Sends the pending frames, DRAIN_BATCH a request, once the destination has
+ * been told of the pause: `paused` goes first on the session, so that the
+ * destination never sees a frame of a drain it has not heard of (frames
+ * caught while the catch was reaching the datapath wait here until then). */
+static void
+flush(struct drain_src *d)
+{
+    size_t n = json_array(d->pending)->n;
+
+    if (!n || !d->synced) {
+        return;
+    }
+    long long int now = time_usec();
+    if (n <= DRAIN_BATCH) {
+        send_drain(d, d->pending, d->pending_bytes, now);
+    } else {
+        struct json *all = d->pending;
+        for (size_t i = 0; i < n; i += DRAIN_BATCH) {
+            struct json *chunk = json_array_create_empty();
+            uint64_t bytes = 0;
+            for (size_t j = i; j < n && j < i + DRAIN_BATCH; j++) {
+                const struct json *f = json_array(all)->elems[j];
+                bytes += strlen(json_string(f)) / 2;
+                json_array_add(chunk, json_clone(f));
+            }
+            send_drain(d, chunk, bytes, now);
+        }
+        json_destroy(all);
+    }
+    d->pending = json_array_create_empty();
+    d->pending_bytes = 0;
 }
 
 /* A frame from the relay: caught (to the VM) or watched (from its MAC,

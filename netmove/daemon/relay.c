@@ -52,8 +52,13 @@ relay_key_find(const struct nm_relay *r, uint32_t key)
     return NULL;
 }
 
-/* Every frame of the connection, to its key's owner; a key forgotten since
- * its flows sent the frame has none. */
+/* Every frame of the connection, to its key's owner.  A key forgotten since
+ * has none: its catch is gone from the flow table, but the datapath's cached
+ * flows go on sending frames here for a few milliseconds (ovs/README.md
+ * "Relay"), and dropping them would lose what the release meant to let
+ * through (seen: 5 pings at the destination's release of its hold).  They
+ * are forwarded as the bridge would have without the catch.  A watched frame
+ * was forwarded by its flow already. */
 static void
 relay_dispatch(void *nm_, const struct nmovs_relay_frame *f)
 {
@@ -62,6 +67,14 @@ relay_dispatch(void *nm_, const struct nmovs_relay_frame *f)
 
     if (k) {
         k->cb(k->aux, f);
+    } else if (f->reason == NMOVS_RELAY_CAUGHT) {
+        int error = nmovs_relay_forward(nm->relay->conn, f->in_port,
+                                        f->data, f->len);
+        if (error) {
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 5);
+            VLOG_WARN_RL(&rl, "relay: a frame of released key %"PRIu32
+                         " not forwarded: %s", f->key, ovs_strerror(-error));
+        }
     }
 }
 

@@ -639,6 +639,13 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
         VLOG_WARN("%s: removing the relay flows left behind: %s",
                   cfg->bridge, ovs_strerror(-error));
     }
+    /* Connected from the start, so that a pause does not wait for the
+     * connection's set-up on top of its catch. */
+    char *relay_error = NULL;
+    if (!nm_relay(nm, &relay_error)) {
+        VLOG_WARN("%s: relay: %s", cfg->bridge, relay_error);
+        free(relay_error);
+    }
     error = garp_announcer_create(&cfg->announce, nm->sender,
                                   migration_frame_sent, nm, &nm->announcer,
                                   err, errlen);
