@@ -31,7 +31,7 @@
 #   dsack c/v      TcpExtTCPDSACKRecv, client / VM namespace
 #   sparse         one request on an established, idle connection sent in the
 #                  middle of the pause (nm-probe sparse, signalled by the
-#                  lab's prepare hook, sent pause/2 later): ms from the resume
+#                  lab's at-pause command, sent pause/2 later): ms from the resume
 #                  to its answer at the client ("np": the request did not
 #                  leave during the pause; "none": never answered)
 # A "!" after rtx: that stream broke (records lost or out of order, or no
@@ -155,10 +155,19 @@ one_run() {
 	local pv=$!
 	for _ in $(seq 250); do [ -f "$TMP/r.cready" ] && [ -f "$TMP/r.vready" ] && break; sleep 0.02; done
 	sleep 0.5
-	# The prepare hook (after netmove's prepare, just before the pause)
-	# starts the sparse flow's clock.
-	"$LAB" migrate vm1 host2 "${mig[@]}" --downtime "$pause" \
-		--prepare "kill -USR1 $(cat "$TMP/sparse.pid")" --json >"$TMP/r.m" 2>"$TMP/r.merr" ||
+	# The sparse flow's clock starts just before the pause: in the lab's
+	# at-pause command (way c: after `netmove paused`, which is the lab's
+	# own at-pause command, repeated here), or before it has one, in the
+	# prepare hook (after netmove's prepare).
+	local go="kill -USR1 $(cat "$TMP/sparse.pid")"
+	if [ $has_drain -eq 0 ]; then
+		mig+=(--prepare "$go")
+	elif [ "$way" = c ]; then
+		mig+=(--at-pause "r=0; for v in \$NETMOVE_VMS; do netmove paused \"\$v\" --to \"\$NETMOVE_DST_HOST\" >/dev/null || r=1; done; $go; exit \$r")
+	else
+		mig+=(--at-pause "$go")
+	fi
+	"$LAB" migrate vm1 host2 "${mig[@]}" --downtime "$pause" --json >"$TMP/r.m" 2>"$TMP/r.merr" ||
 		echo "bench: $layout/$pause/$way: migrate failed: $(tail -1 "$TMP/r.merr")" >&2
 	wait $pc || true; wait $pv || true; wait $sp || true
 	counters "$cns" >"$TMP/c1"; counters "$vns" >"$TMP/v1"
