@@ -159,7 +159,8 @@ one_run() {
 	# at-pause command (way c: after `netmove paused`, which is the lab's
 	# own at-pause command, repeated here), or before it has one, in the
 	# prepare hook (after netmove's prepare).
-	local go="kill -USR1 $(cat "$TMP/sparse.pid")"
+	local go
+	go="kill -USR1 $(cat "$TMP/sparse.pid")"
 	if [ $has_drain -eq 0 ]; then
 		mig+=(--prepare "$go")
 	elif [ "$way" = c ]; then
@@ -195,6 +196,8 @@ one_run() {
 	x="$lost $gap $rcv $rvc"
 	x+=" $(delta "$TMP/c0" "$TMP/c1" TcpExtTCPSpuriousRTOs)/$(delta "$TMP/v0" "$TMP/v1" TcpExtTCPSpuriousRTOs)"
 	x+=" $(delta "$TMP/c0" "$TMP/c1" TcpExtTCPDSACKRecv)/$(delta "$TMP/v0" "$TMP/v1" TcpExtTCPDSACKRecv)"
+	# Way (c) whose `netmove paused` failed ran without the drain: marked.
+	[ "$(jq -r '.at_pause_rc // 0' "$TMP/r.m")" = 0 ] || down="$down!"
 	echo "$x $sparse $down" >>"$out"
 }
 
@@ -223,6 +226,7 @@ for l in $LAYOUTS; do for p in $PAUSES; do for w in $WAYS; do
 		"$(col_of "$f" 2)" "$(col_of "$f" 3)" "$(col_of "$f" 4)" "$(sc)" "$(sd)" \
 		"$(col_of "$f" 7)" "$(col_of "$f" 8)"
 done; done; done
-echo "  (spur and dsack: the most frequent value over the runs.  paused: the VM's pause as the lab reports it."
+echo "  (spur and dsack: the most frequent value over the runs.  paused: the VM's pause as the lab reports it;"
+echo "   \"!\" after it: the at-pause command (way c: netmove paused) failed in a run.  \"!\" after rtx: a stream broke."
 echo "   Goal for (c): 0 lost, gap-pause <= 5 ms, sparse <= 5 ms, 0 rtx under a 150 ms pause.)"
 echo "  took $((SECONDS - t_start)) s"
