@@ -66,7 +66,7 @@ way_c() {
 	# starts there, in host2, before the pause.
 	local cap=$TMP/$layout.tap.pcap
 	"$LAB" migrate vm1 host2 --netmove --downtime 100 --json \
-		--prepare "tcpdump -i tap-vm1 -nn -U --immediate-mode -w $cap >/dev/null 2>$cap.log & echo \$! >$cap.pid; for i in \$(seq 250); do grep -q 'listening on' $cap.log && exit 0; sleep 0.02; done; exit 1" \
+		--prepare "tcpdump -i tap-vm1 -nn -U --immediate-mode -w $cap >/dev/null 2>$cap.log & echo \$! >$cap.pid; for i in \$(seq 250); do grep -qs 'listening on' $cap.log && exit 0; sleep 0.02; done; exit 1" \
 		>"$TMP/$layout.m" || fail "$layout: migrate: $(cat "$TMP/$layout.m")"
 	[ "$(jq -r .at_pause_rc "$TMP/$layout.m")" = 0 ] || fail "$layout: netmove paused (the lab's at-pause) failed"
 	wait "$p1" || true
