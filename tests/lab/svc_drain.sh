@@ -37,8 +37,19 @@ DRAIN_BOUND_S=10                        # the source's failsafe after the pause
 relay_flows() { "$LAB" exec "$1" ovs-ofctl dump-flows br-int "$RELAY_FLOWS" | grep -c 'cookie=' || true; }
 catching() { [ "$(relay_flows "$1")" -gt 0 ]; }
 released() { [ "$(relay_flows "$1")" -eq 0 ]; }
-# drain HOST: the "drain" objects in HOST's status, wherever they sit.
-drain() { "$LAB" exec "$1" "$NETMOVE" status --json | jq -c '[.. | objects | select(has("drain")) | .drain | objects]'; }
+# drain HOST: the drain's counters on HOST: the "drain" objects of its
+# status, wherever they sit; once the migration is forgotten there, those
+# of its journal's "drained" records.
+drain() {
+	local d r
+	d=$("$LAB" exec "$1" "$NETMOVE" status --json | jq -c '[.. | objects | select(has("drain")) | .drain | objects]')
+	if [ "$d" = "[]" ]; then
+		r=$(status_get ".hosts[] | select(.name == \"$1\") | .ovs_rundir")
+		d=$(cat "$r"/netmove/* 2>/dev/null | grep -a '"step":"drained"' |
+			jq -sc '[.[] | .. | objects | select(has("relayed_frames") or has("delivered_frames"))]' 2>/dev/null || echo "[]")
+	fi
+	echo "$d"
+}
 count() { tcpdump -r "$1" -nn "${@:2}" 2>/dev/null | grep -c . || true; }
 
 # ---- way (c), 100 ms, both layouts ----
