@@ -3,6 +3,8 @@
  *   nm-probe serve [--port P] [--once] [--max-seconds S]
  *   nm-probe run [--ping ADDR] [--tcp ADDR:PORT] [--duration-ms MS]
  *                [--interval-us US] [--grace-ms MS] [--ready FILE]
+ *   nm-probe sparse --tcp ADDR:PORT [--delay-ms MS] [--grace-ms MS]
+ *                [--max-seconds S] [--ready FILE]
  *
  * 'run' sends one ICMP echo request and one 8-byte TCP record (a big-endian
  * sequence number, TCP_NODELAY) per interval for the duration, then an end
@@ -10,7 +12,16 @@
  * prints one JSON object: for the ping, sent/received/lost and the longest
  * gap between replies; for TCP, whether the connection survived (every record
  * arrived in order and the report came back) and the receiver's longest gap
- * between records.  'serve' is that receiver.  Both are bounded in time. */
+ * between records; and the sender socket's own retransmissions (TCP_INFO).
+ * 'serve' is that receiver; a record with the top bit set (a request) it
+ * answers at once with the same 8 bytes, outside the sequence.
+ *
+ * 'sparse' is a flow that sends one request now and then: it connects, sends
+ * a few requests 20 ms apart (so its RTO is the connection's, not a young
+ * one's 1 s), writes its pid to the ready file, waits for SIGUSR1, sleeps the
+ * delay, sends one request and waits up to the grace period for its answer.
+ * It prints the wall-clock times (us) of the request and of the answer, and
+ * its socket's retransmissions.  Everything is bounded in time. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +32,7 @@
 #include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +46,7 @@
 #include "util.h"
 
 #define END_RECORD UINT64_MAX
+#define REQUEST_BIT (1ULL << 63)
 #define MAX_CONNS 16
 
 static long long
@@ -43,6 +56,27 @@ now_us(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static long long
+wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static long long
+tcp_retrans(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len)) {
+        return -1;
+    }
+    return ti.tcpi_total_retrans;
 }
 
 static void
@@ -83,6 +117,13 @@ conn_read(struct conn *c)
         uint64_t seq;
         memcpy(&seq, c->buf, 8);
         seq = be64toh(seq);
+        if (seq != END_RECORD && seq & REQUEST_BIT) {
+            /* A request: answered at once, outside the sequence. */
+            if (write(c->fd, c->buf, 8) != 8) {
+                return false;
+            }
+            continue;
+        }
         if (seq == END_RECORD) {
             char report[128];
             int len = snprintf(report, sizeof report,
@@ -489,6 +530,7 @@ run(const char *ping_addr, const char *tcp_spec, int duration_ms,
                                                          : json_null_create());
         json_object_put(j, "error", t.broken ? json_string_create(t.error)
                                              : json_null_create());
+        json_object_put(j, "retrans", json_integer_create(tcp_retrans(t.fd)));
         json_object_put(out, "tcp", j);
     }
     char *s = json_to_string(out, JSSF_SORT);
@@ -500,12 +542,119 @@ run(const char *ping_addr, const char *tcp_spec, int duration_ms,
     return 0;
 }
 
+/* ---- sparse flow ---- */
+
+/* Sends request 'id' on 't' and waits until 'deadline' (monotonic) for its
+ * answer.  Returns the monotonic time of the answer, or 0. */
+static long long
+sparse_ask(struct tcp *t, uint64_t id, long long deadline)
+{
+    uint64_t rec = htobe64(REQUEST_BIT | id);
+    unsigned char buf[8];
+    size_t have = 0;
+
+    if (send(t->fd, &rec, sizeof rec, MSG_NOSIGNAL) != sizeof rec) {
+        tcp_fail(t, "send", errno);
+        return 0;
+    }
+    while (now_us() < deadline) {
+        struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+        long long wait = (deadline - now_us()) / 1000 + 1;
+
+        if (poll(&pfd, 1, wait > 1000 ? 1000 : wait) <= 0) {
+            continue;
+        }
+        ssize_t n = recv(t->fd, buf + have, sizeof buf - have, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            continue;
+        } else if (n <= 0) {
+            tcp_fail(t, "recv", n ? errno : ECONNRESET);
+            return 0;
+        }
+        have += n;
+        if (have == sizeof buf) {
+            long long t_answer = now_us();
+            if (memcmp(buf, &rec, sizeof rec)) {
+                tcp_fail(t, "answer", EPROTO);
+                return 0;
+            }
+            return t_answer;
+        }
+    }
+    return 0;
+}
+
+static int
+sparse(const char *tcp_spec, int delay_ms, int grace_ms, int max_seconds,
+       const char *ready)
+{
+    struct tcp t = { .fd = -1 };
+    sigset_t usr1;
+    uint64_t id = 0;
+
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+
+    tcp_open(&t, tcp_spec);
+    /* Warm-up: the RTT is measured, the RTO falls to its floor. */
+    for (int i = 0; i < 5 && !t.broken && t.connected; i++) {
+        if (!sparse_ask(&t, id++, now_us() + 2000000)) {
+            tcp_fail(&t, "warm-up", ETIMEDOUT);
+        }
+        usleep(20000);
+    }
+    if (!t.connected || t.broken) {
+        fprintf(stderr, "nm-probe: sparse: %s\n",
+                t.broken ? t.error : "not connected");
+        return 1;
+    }
+    if (ready) {
+        FILE *f = fopen(ready, "w");
+        if (f) {
+            fprintf(f, "%ld\n", (long) getpid());
+            fclose(f);
+        }
+    }
+
+    struct timespec limit = { .tv_sec = max_seconds };
+    struct json *out = json_object_create();
+    if (sigtimedwait(&usr1, NULL, &limit) != SIGUSR1) {
+        json_object_put(out, "triggered", json_boolean_create(false));
+    } else {
+        long long retrans0 = tcp_retrans(t.fd);
+        usleep(delay_ms * 1000);
+        long long sent = now_us(), sent_wall = wall_us();
+        long long answered = sparse_ask(&t, id++, sent + grace_ms * 1000LL);
+
+        json_object_put(out, "triggered", json_boolean_create(true));
+        json_object_put(out, "sent_us", json_integer_create(sent_wall));
+        json_object_put(out, "answered_us", answered
+                        ? json_integer_create(sent_wall + (answered - sent))
+                        : json_null_create());
+        json_object_put(out, "rtt_ms", answered ? ms_json(answered - sent)
+                                                : json_null_create());
+        json_object_put(out, "retrans",
+                        json_integer_create(tcp_retrans(t.fd) - retrans0));
+        json_object_put(out, "error", t.broken ? json_string_create(t.error)
+                                               : json_null_create());
+    }
+    char *s = json_to_string(out, JSSF_SORT);
+    puts(s);
+    free(s);
+    json_destroy(out);
+    close(t.fd);
+    return 0;
+}
+
 static void
 usage(void)
 {
     printf("usage: nm-probe serve [--port P] [--once] [--max-seconds S]\n"
            "       nm-probe run [--ping ADDR] [--tcp ADDR:PORT] [--duration-ms MS]\n"
-           "                    [--interval-us US] [--grace-ms MS] [--ready FILE]\n");
+           "                    [--interval-us US] [--grace-ms MS] [--ready FILE]\n"
+           "       nm-probe sparse --tcp ADDR:PORT [--delay-ms MS] [--grace-ms MS]\n"
+           "                    [--max-seconds S] [--ready FILE]\n");
 }
 
 int
@@ -521,11 +670,12 @@ main(int argc, char *argv[])
         {"interval-us", required_argument, NULL, 'i'},
         {"grace-ms", required_argument, NULL, 'g'},
         {"ready", required_argument, NULL, 'r'},
+        {"delay-ms", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int port = 5001, max_seconds = 120, duration_ms = 5000;
-    int interval_us = 1000, grace_ms = 5000;
+    int interval_us = 1000, grace_ms = 5000, delay_ms = 0;
     const char *ping_addr = NULL, *tcp_spec = NULL, *ready = NULL;
     bool once = false;
     int c;
@@ -548,6 +698,7 @@ main(int argc, char *argv[])
         case 'i': interval_us = atoi(optarg); break;
         case 'g': grace_ms = atoi(optarg); break;
         case 'r': ready = optarg; break;
+        case 'D': delay_ms = atoi(optarg); break;
         case 'h': usage(); return 0;
         default: return 2;
         }
@@ -555,11 +706,18 @@ main(int argc, char *argv[])
     /* Bounds: every loop that sends is bounded in count and time. */
     if (duration_ms < 1 || duration_ms > 600000 || interval_us < 100
         || grace_ms < 0 || grace_ms > 60000 || max_seconds < 1
+        || delay_ms < 0 || delay_ms > 10000
         || port < 1 || port > 65535) {
         fprintf(stderr, "nm-probe: a value is out of range\n");
         return 2;
     }
-    if (!strcmp(mode, "serve")) {
+    if (!strcmp(mode, "sparse")) {
+        if (!tcp_spec) {
+            fprintf(stderr, "nm-probe: sparse needs --tcp\n");
+            return 2;
+        }
+        return sparse(tcp_spec, delay_ms, grace_ms, max_seconds, ready);
+    } else if (!strcmp(mode, "serve")) {
         return serve(port, once, max_seconds);
     } else if (!strcmp(mode, "run")) {
         if (!ping_addr && !tcp_spec) {
