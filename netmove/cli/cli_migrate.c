@@ -33,6 +33,7 @@ struct phase_opts {
     bool json;
     bool adopt;                 /* prepare --adopt */
     bool vlan_map;              /* prepare --vlan-map */
+    bool stopped;               /* paused --stopped */
 };
 
 static int
@@ -70,6 +71,12 @@ phase_opt(void *o_, int c, const char *arg)
         }
         o->to = arg;
         break;
+    case 's':
+        if (strcmp(o->verb, "paused")) {
+            return nm_usage_error("%s: --stopped: only for paused", o->verb);
+        }
+        o->stopped = true;
+        break;
     case 'c': o->ctl = arg; break;
     }
     return 0;
@@ -89,6 +96,7 @@ parse_phase(int argc, char *argv[], struct phase_opts *o, bool vm_from_env,
         {"adopt", no_argument, NULL, 'a'},
         {"vlan-map", no_argument, NULL, 'v'},
         {"to", required_argument, NULL, 't'},
+        {"stopped", no_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     int rc;
@@ -380,8 +388,10 @@ evidence(const char *cmd, int argc, char *argv[])
         return nm_usage_error("%s: --to: invalid host name '%s' (1-64 of "
                               "A-Z a-z 0-9 . - _)", argv[0], o.to);
     }
-    char *args[2] = { CONST_CAST(char *, o.vm), CONST_CAST(char *, o.to) };
-    return transact(cmd, o.to ? 2 : 1, args, o.ctl, false, NULL);
+    char *args[3] = { CONST_CAST(char *, o.vm),
+                      CONST_CAST(char *, o.to ? o.to : "-"), "stopped" };
+    return transact(cmd, o.stopped ? 3 : o.to ? 2 : 1, args, o.ctl, false,
+                    NULL);
 }
 
 static int
@@ -480,19 +490,22 @@ const struct nm_cmd nm_cmd_left = {
 const struct nm_cmd nm_cmd_paused = {
     "paused", cmd_paused,
     "on the source: VM paused for its switch-over to HOST",
-    "usage: netmove paused [VM] [--to HOST] [--ctl PATH]\n"
+    "usage: netmove paused [VM] [--to HOST] [--stopped] [--ctl PATH]\n"
     "\n"
     "On the source, when the outgoing migration of VM pauses it for the\n"
     "switch-over: the pause moment, recorded in the outgoing migration and\n"
     "told to the destination, from which netmoved relays the frames for VM\n"
-    "to it (docs/DESIGN.md, the drain).  Best called just before the VM\n"
-    "stops, waiting for it to return (then no frame reaches the stopped VM's\n"
-    "tap); QEMU's STOP and libvirt's SUSPENDED MIGRATED come after the stop\n"
-    "('netmove watch-qmp --source', 'watch-libvirt --source' call it then).\n"
-    "Without it the destination announces VM at resume only.  Deletes\n"
-    "nothing and authorizes nothing.  VM and HOST as for 'netmove left';\n"
-    "exit 1 if nothing of VM is outgoing here, 2 for bad input (VM, HOST).\n"
+    "to it (docs/DRAIN.md).  Best called just before the VM stops, waiting\n"
+    "for it to return: it returns once the source catches VM's frames, and\n"
+    "until then they still reach VM here (then no frame reaches the stopped\n"
+    "VM's tap).  QEMU's STOP and libvirt's SUSPENDED MIGRATED come after the\n"
+    "stop ('netmove watch-qmp --source', 'watch-libvirt --source' call it\n"
+    "then, with --stopped).  Without it the destination announces VM at\n"
+    "resume only.  Deletes nothing and authorizes nothing.  VM and HOST as\n"
+    "for 'netmove left'; exit 1 if nothing of VM is outgoing here, 2 for bad\n"
+    "input (VM, HOST).\n"
     "  --to HOST      the destination (the peer VM was exported to)\n"
+    "  --stopped      VM has stopped already: every frame caught is relayed\n"
     CTL_HELP,
 };
 

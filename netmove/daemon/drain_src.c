@@ -8,6 +8,7 @@
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
 #include "openvswitch/list.h"
+#include "openvswitch/ofpbuf.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
 #include "timeval.h"
@@ -165,6 +166,11 @@ struct drain_src {
     struct ovs_list reqs;               /* "drain" requests in flight. */
 
     long long int paused_us, watch_us, caught_us;   /* time_usec() */
+    bool running;                       /* The VM runs here until `paused`
+                                         * is answered (the exec form, called
+                                         * before the stop): frames caught
+                                         * until then are its, here. */
+    uint64_t delivered_here;            /* Those, output to its port. */
 
     /* Counters (docs/PROTOCOL.md "drain"). */
     uint64_t caught, relayed_frames, relayed_bytes;
@@ -182,8 +188,8 @@ static void drain_frame(void *d_, const struct nmovs_relay_frame *);
 int
 drain_src_start(struct netmoved *nm, const char *vm, const char *id,
                 const char *dst, const struct nm_vm_addrs *addrs,
-                long long int paused_wall_us, struct drain_src **dp,
-                char **errorp)
+                long long int paused_wall_us, bool running,
+                struct drain_src **dp, char **errorp)
 {
     char *error = NULL;
     struct nmovs_relay *relay = nm_relay(nm, &error);
@@ -209,6 +215,7 @@ drain_src_start(struct netmoved *nm, const char *vm, const char *id,
     d->paused_us = time_usec();
     d->sync_deadline = d->paused_us + DRAIN_SYNC_MS * 1000LL;
     d->t_paused = paused_wall_us;
+    d->running = running;
 
     /* The tag of each interface's port, from the replica. */
     struct nmovs_vm_iface *vifs = NULL;
@@ -412,6 +419,43 @@ flush(struct drain_src *d)
     d->pending_bytes = 0;
 }
 
+/* While the VM still runs here (the migrator waits for `paused`'s answer
+ * before it stops it), a caught frame is its own to read here: it goes out
+ * of its port, untagged as an access port gives it, instead of waiting at
+ * the destination for the resume.  False if it could not (then relayed). */
+static bool
+deliver_here(struct drain_src *d, const struct nmovs_relay_frame *f,
+             bool tagged)
+{
+    const struct eth_header *eh = f->data;
+    struct nmovs_relay *relay = nm_relay(d->nm, NULL);
+
+    for (size_t i = 0; relay && i < d->n_ifaces; i++) {
+        const struct drain_iface *di = &d->ifaces[i];
+        if (!di->ofport || !eth_addr_equals(eh->eth_dst, di->mac)) {
+            continue;
+        }
+        struct ofpbuf b;
+        ofpbuf_init(&b, f->len);
+        if (tagged) {
+            ofpbuf_put(&b, f->data, 2 * ETH_ADDR_LEN);
+            ofpbuf_put(&b, (const uint8_t *) f->data + 2 * ETH_ADDR_LEN
+                       + VLAN_HEADER_LEN,
+                       f->len - 2 * ETH_ADDR_LEN - VLAN_HEADER_LEN);
+        } else {
+            ofpbuf_put(&b, f->data, f->len);
+        }
+        int error = nmovs_relay_output(relay, di->ofport, b.data, b.size);
+        ofpbuf_uninit(&b);
+        if (!error) {
+            d->delivered_here++;
+            return true;
+        }
+        return false;
+    }
+    return false;
+}
+
 /* A frame from the relay: caught (to the VM) or watched (from its MAC,
  * entering on another port: the destination's announcement is back). */
 static void
@@ -440,6 +484,9 @@ drain_frame(void *d_, const struct nmovs_relay_frame *f)
         return;
     }
     size_t len = f->len - (tagged ? VLAN_HEADER_LEN : 0);
+    if (d->running && !d->synced && deliver_here(d, f, tagged)) {
+        return;
+    }
     size_t n_pending = json_array(d->pending)->n;
     if (!drain_src_within_bounds(d->relayed_frames + n_pending,
                                  d->relayed_bytes + d->pending_bytes, len,
@@ -467,6 +514,7 @@ counters_json(const struct drain_src *d)
 
 #define PUT(NAME, VALUE) \
     json_object_put(j, NAME, json_integer_create(VALUE))
+    PUT("delivered_here", d->delivered_here);
     PUT("caught", d->caught);
     PUT("relayed_frames", d->relayed_frames);
     PUT("relayed_bytes", d->relayed_bytes);

@@ -98,12 +98,16 @@ struct drain_src;
 
 /* Starts the drain of 'vm' (migration 'id' to peer 'dst', interfaces
  * 'addrs', paused at wall time 'paused_wall_us'): catches and watches each
- * interface's MAC on netmoved's relay.  0 with '*dp', or -errno with
- * '*errorp' (nothing caught). */
+ * interface's MAC on netmoved's relay.  'running': the VM still runs here
+ * until the catch is in the switch (its migrator called `netmove paused`
+ * before stopping it, and waits for the answer): frames caught until then
+ * go out of its port here; otherwise (it stopped already: QEMU's STOP,
+ * libvirt's event) every caught frame is relayed.  0 with '*dp', or -errno
+ * with '*errorp' (nothing caught). */
 int drain_src_start(struct netmoved *, const char *vm, const char *id,
                     const char *dst, const struct nm_vm_addrs *addrs,
-                    long long int paused_wall_us, struct drain_src **dp,
-                    char **errorp)
+                    long long int paused_wall_us, bool running,
+                    struct drain_src **dp, char **errorp)
     OVS_WARN_UNUSED_RESULT;
 
 /* Answers CLI call 'conn' (`netmove paused`) once the catch is in the

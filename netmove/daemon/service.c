@@ -351,21 +351,32 @@ cmd_confirm(struct unixctl_conn *conn, int argc OVS_UNUSED,
     }
 }
 
-/* left VM [HOST] | paused VM [HOST]: on the source, its migrator's word
- * that VM left (or paused) for HOST, the destination it was exported to
- * (no HOST: libvirt's release, which names none). */
+/* left VM [HOST] | paused VM [HOST|- [stopped]]: on the source, its
+ * migrator's word that VM left (or paused) for HOST, the destination it was
+ * exported to (no HOST, or "-": libvirt's release, which names none);
+ * "stopped": the VM has stopped already (QEMU's STOP, libvirt's event),
+ * else it stops once this is answered. */
 static void
 cmd_evidence(struct unixctl_conn *conn, int argc, const char *argv[],
              bool paused, struct netmoved *nm)
 {
-    const char *to = argc > 2 ? argv[2] : NULL;
+    const char *to = argc > 2 && strcmp(argv[2], "-") ? argv[2] : NULL;
+    enum nm_evidence ev = !paused ? NM_EV_LEFT : NM_EV_PAUSING;
     char *error = NULL;
 
     if (!fw_vm_name_valid(argv[1])) {
         reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
         return;
     }
-    int errnum = source_left(nm, argv[1], to, paused, &error);
+    if (argc > 3) {
+        if (strcmp(argv[3], "stopped")) {
+            reply_bad_input(conn, "stopped: '%s' is not \"stopped\"",
+                            argv[3]);
+            return;
+        }
+        ev = NM_EV_STOPPED;
+    }
+    int errnum = source_left(nm, argv[1], to, ev, &error);
     if (errnum && nm_error_is_bad_input(errnum)) {
         reply_bad_input(conn, "%s", error);
     } else if (errnum) {
@@ -532,7 +543,8 @@ register_commands(struct netmoved *nm)
     unixctl_command_register("abort", "VM", 1, 1, cmd_abort, nm);
     unixctl_command_register("confirm", "VM", 1, 1, cmd_confirm, nm);
     unixctl_command_register("left", "VM [HOST]", 1, 2, cmd_left, nm);
-    unixctl_command_register("paused", "VM [HOST]", 1, 2, cmd_paused, nm);
+    unixctl_command_register("paused", "VM [HOST|- [stopped]]", 1, 3,
+                             cmd_paused, nm);
     unixctl_command_register("status", "[VM]", 0, 1, cmd_status, nm);
     unixctl_command_register("source-verify", "VM SRC [IP...]", 2, 64,
                              cmd_source_verify, nm);

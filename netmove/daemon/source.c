@@ -1440,9 +1440,12 @@ source_outgoing_to_json(const struct netmoved *nm)
 }
 
 int
-source_left(struct netmoved *nm, const char *vm, const char *to, bool paused,
-            char **errorp)
+source_left(struct netmoved *nm, const char *vm, const char *to,
+            enum nm_evidence ev, char **errorp)
 {
+    bool paused = ev != NM_EV_LEFT;
+    bool stopped = ev == NM_EV_STOPPED;
+
     struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
 
     if (!o) {
@@ -1474,6 +1477,7 @@ source_left(struct netmoved *nm, const char *vm, const char *to, bool paused,
             /* Idempotent: a second `paused` waits for the same catch. */
             char *error = NULL;
             if (drain_src_start(nm, vm, o->id, o->dst, &o->addrs, o->paused,
+                                !stopped,
                                 &o->drain, &error)) {
                 VLOG_WARN("%s: %s's frames will not be drained: %s", o->id,
                           vm, error);

@@ -29,11 +29,20 @@ void source_recover(struct netmoved *nm, const char *id,
  * confirmed yet: the source keeps everything of it. */
 bool source_is_outgoing(const struct netmoved *nm, const char *vm);
 
+/* What a source's migrator says of an outgoing VM. */
+enum nm_evidence {
+    NM_EV_LEFT,                 /* The outgoing migration completed. */
+    NM_EV_PAUSING,              /* It stops now: the migrator waits for the
+                                 * answer, then stops the VM. */
+    NM_EV_STOPPED,              /* It has stopped (QEMU's STOP, libvirt's
+                                 * SUSPENDED MIGRATED). */
+};
+
 /* This host's own evidence that 'vm', exported and not yet confirmed,
- * left it ('paused' false: its migrator says the outgoing migration
- * completed, 'netmove left' or libvirt's release of the domain) or was
- * paused for its switch-over ('paused' true: recorded for the timeline,
- * and the drain of its frames to the destination starts, drain_src.h),
+ * left it (NM_EV_LEFT: its migrator says the outgoing migration completed,
+ * 'netmove left' or libvirt's release of the domain) or was paused for its
+ * switch-over (the others: recorded for the timeline, and the drain of its
+ * frames to the destination starts, drain_src.h),
  * to 'to' (NULL: to whichever destination the export went, as libvirt's
  * release, which does not name it).  Only then does a confirm from that
  * destination remove the VM's port, rules and entries (a confirm waiting
@@ -41,7 +50,7 @@ bool source_is_outgoing(const struct netmoved *nm, const char *vm);
  * -EINVAL ('to' is not the destination it was exported to: refused) or
  * -EIO (the journal could not record it), with '*errorp' set. */
 int source_left(struct netmoved *nm, const char *vm, const char *to,
-                bool paused, char **errorp);
+                enum nm_evidence, char **errorp);
 
 /* The operator withdraws the export of 'vm' (netmove abort VM on the
  * source): a destination that exported it and never aborted or confirmed

@@ -167,7 +167,9 @@ wait_exec(pid_t pid, int limit_ms)
 }
 
 /* 'netmove PHASE VM [HOST]' through the local netmoved: HOST is --from for
- * resume, --to for paused and left, none for abort. */
+ * resume, --to for paused and left, none for abort.  The watchers see the
+ * pause after the fact (QMP's STOP, libvirt's event): 'paused' says the VM
+ * has stopped already ("stopped"), so that every frame caught is relayed. */
 static int
 call_netmoved(const struct nm_hook_call *c, const char *phase,
               char **resultp)
@@ -175,11 +177,13 @@ call_netmoved(const struct nm_hook_call *c, const char *phase,
     char *ctl = nm_client_ctl_path(c->ctl);
     const char *host = !strcmp(phase, "resume") ? c->from
                        : strcmp(phase, "abort") ? c->to : NULL;
-    char *args[2] = { CONST_CAST(char *, c->vm), CONST_CAST(char *, host) };
+    bool paused = !strcmp(phase, "paused");
+    char *args[3] = { CONST_CAST(char *, c->vm),
+                      CONST_CAST(char *, host ? host : "-"), "stopped" };
     char *error;
     int rc;
 
-    rc = nm_client_call(ctl, phase, host ? 2 : 1, args,
+    rc = nm_client_call(ctl, phase, paused ? 3 : host ? 2 : 1, args,
                         c->call_timeout_s * 1000, resultp, &error);
     if (rc) {
         nm_fail("%s: %s %s through %s: %s", c->verb, phase, c->vm, ctl,

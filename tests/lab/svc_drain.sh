@@ -45,7 +45,7 @@ drain() {
 	d=$("$LAB" exec "$1" "$NETMOVE" status --json | jq -c '[.. | objects | select(has("drain")) | .drain | objects]')
 	if [ "$d" = "[]" ]; then
 		r=$(status_get ".hosts[] | select(.name == \"$1\") | .ovs_rundir")
-		d=$(cat "$r"/netmove/* 2>/dev/null | grep -a '"step":"drained"' |
+		d=$(find "$r/netmove" -name '*.jsonl' -exec cat {} + 2>/dev/null | grep -a '"step":"drained"' |
 			jq -sc '[.[] | .. | objects | select(has("relayed_frames") or has("delivered_frames"))]' 2>/dev/null || echo "[]")
 	fi
 	echo "$d"
@@ -98,24 +98,29 @@ way_c() {
 		fail "$layout: the longest ping gap is $gap ms beyond the pause (bound $GAP_BOUND_MS ms)"
 	pass "$layout: no ping lost at 1 kHz across a ${down} ms pause (gap beyond it $gap ms <= $GAP_BOUND_MS)"
 
-	# Counters: relayed by the source == delivered by the destination.
+	# Counters: relayed by the source == received by the destination, and
+	# the destination delivered each relayed frame and each frame it held
+	# once (delivered_frames counts both).
 	echo "   host1 drain: $(cat "$TMP/$layout.d1")"
 	echo "   host2 drain: $(cat "$TMP/$layout.d2")"
-	local relayed delivered received
+	local relayed delivered received held
 	relayed=$(jq -r '[.[] | select(has("relayed_frames")) | .relayed_frames] | add // empty' "$TMP/$layout.d1")
 	delivered=$(jq -r '[.[] | select(has("delivered_frames")) | .delivered_frames] | add // empty' "$TMP/$layout.d2")
 	received=$(jq -r '[.[] | select(has("relayed_received")) | .relayed_received] | add // empty' "$TMP/$layout.d2")
+	held=$(jq -r '[.[] | select(has("held_direct")) | .held_direct] | add // empty' "$TMP/$layout.d2")
 	[ -n "$relayed" ] || fail "$layout: no source drain counters (relayed_frames) in host1's status"
-	[ -n "$delivered" ] && [ -n "$received" ] ||
-		fail "$layout: no destination drain counters (delivered_frames, relayed_received) in host2's status"
-	[ "$relayed" -eq "$delivered" ] ||
-		fail "$layout: host1 relayed $relayed frames, host2 delivered $delivered"
-	[ "$delivered" -le "$received" ] || fail "$layout: host2 delivered $delivered frames of $received received: some twice"
+	[ -n "$delivered" ] && [ -n "$received" ] && [ -n "$held" ] ||
+		fail "$layout: no destination drain counters (delivered_frames, relayed_received, held_direct) in host2's status"
+	[ "$relayed" -gt 0 ] || fail "$layout: host1 relayed nothing during a 100 ms pause of 1 kHz pings"
+	[ "$relayed" -eq "$received" ] ||
+		fail "$layout: host1 relayed $relayed frames, host2 received $received"
+	[ "$delivered" -eq $((received + held)) ] ||
+		fail "$layout: host2 delivered $delivered frames for $received relayed and $held held: some twice or not at all"
 	local drops
 	drops=$(jq -s '[.[][] | to_entries[] | select(.key | test("^dropped")) | .value | numbers] | add // 0' \
 		"$TMP/$layout.d1" "$TMP/$layout.d2")
 	[ "$drops" -eq 0 ] || fail "$layout: the drain dropped $drops frames"
-	pass "$layout: host1 relayed $relayed frames, host2 delivered $delivered (of $received received), none dropped"
+	pass "$layout: host1 relayed $relayed frames, host2 received them and delivered $delivered (with $held held), none dropped"
 
 	# Another MAC's frames never crossed.  The capture saw vm1's pings
 	# (it worked) and not one of vm2's.

@@ -227,6 +227,9 @@ static struct {
     uint32_t watch_port;
     unsigned int hard_timeout;
     bool synced;
+    int n_output;                       /* Frames out of a port here. */
+    uint32_t output_port;
+    size_t output_len;
 } relay;
 
 struct nmovs_relay *__wrap_nm_relay(struct netmoved *, char **);
@@ -237,6 +240,18 @@ int __wrap_nmovs_relay_catch(struct nmovs_relay *, uint32_t,
 int __wrap_nmovs_relay_watch(struct nmovs_relay *, uint32_t,
                              const struct eth_addr, uint32_t, unsigned int);
 bool __wrap_nmovs_relay_synced(const struct nmovs_relay *);
+int __wrap_nmovs_relay_output(struct nmovs_relay *, uint32_t, const void *,
+                              size_t);
+
+int
+__wrap_nmovs_relay_output(struct nmovs_relay *r OVS_UNUSED, uint32_t ofport,
+                          const void *data OVS_UNUSED, size_t len)
+{
+    relay.n_output++;
+    relay.output_port = ofport;
+    relay.output_len = len;
+    return 0;
+}
 
 struct nmovs_relay *
 __wrap_nm_relay(struct netmoved *nm_ OVS_UNUSED, char **errorp OVS_UNUSED)
@@ -432,6 +447,18 @@ last_sent(const char *method)
     return NULL;
 }
 
+/* The index of the first request of 'method' (n_sent: none). */
+static size_t
+sent_index(const char *method)
+{
+    size_t i;
+
+    for (i = 0; i < n_sent && strcmp(sent[i].method, method); i++) {
+        continue;
+    }
+    return i;
+}
+
 /* ---- netmoved ---- */
 
 static struct netmoved nm;
@@ -518,7 +545,7 @@ test_confirm_held_until_left(void **state OVS_UNUSED)
     source_run(&nm);
     assert_false(answers[0].answered);
 
-    assert_int_equal(source_left(&nm, "vm1", "host3", false, &error),
+    assert_int_equal(source_left(&nm, "vm1", "host3", NM_EV_LEFT, &error),
                      -EINVAL);
     assert_non_null(strstr(error, "host2"));
     free(error);
@@ -527,10 +554,10 @@ test_confirm_held_until_left(void **state OVS_UNUSED)
     assert_int_equal(n_removals, 0);
 
     /* Paused is not left. */
-    assert_int_equal(source_left(&nm, "vm1", "host2", true, &error), 0);
+    assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_PAUSING, &error), 0);
     assert_int_equal(n_removals, 0);
 
-    assert_int_equal(source_left(&nm, "vm1", "host2", false, &error), 0);
+    assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_LEFT, &error), 0);
     assert_int_equal(n_removals, 1);
     assert_true(journaled("left"));
     assert_true(journaled("confirm-begin"));
@@ -554,7 +581,7 @@ test_confirm_held_times_out(void **state OVS_UNUSED)
     assert_false(journaled("confirm-begin"));
     assert_true(source_is_outgoing(&nm, "vm1"));
 
-    assert_int_equal(source_left(&nm, "vm1", NULL, false, &error), 0);
+    assert_int_equal(source_left(&nm, "vm1", NULL, NM_EV_LEFT, &error), 0);
     call(1, "confirm", "host2", confirm_m1);
     assert_int_equal(n_removals, 1);
 }
@@ -565,7 +592,7 @@ test_left_alone_removes_nothing(void **state OVS_UNUSED)
 {
     char *error = NULL;
 
-    assert_int_equal(source_left(&nm, "vm1", "host2", false, &error), 0);
+    assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_LEFT, &error), 0);
     source_run(&nm);
     assert_int_equal(n_removals, 0);
     assert_true(source_is_outgoing(&nm, "vm1"));
@@ -584,7 +611,7 @@ test_confirm_unjournaled_removes_nothing(void **state OVS_UNUSED)
 {
     char *error = NULL;
 
-    assert_int_equal(source_left(&nm, "vm1", "host2", false, &error), 0);
+    assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_LEFT, &error), 0);
     fail_step = "confirm-begin";
     call(0, "confirm", "host2", confirm_m1);
     assert_true(answers[0].answered);
@@ -608,7 +635,7 @@ test_left_unjournaled_refused(void **state OVS_UNUSED)
     char *error = NULL;
 
     fail_step = "left";
-    assert_int_equal(source_left(&nm, "vm1", "host2", false, &error), -EIO);
+    assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_LEFT, &error), -EIO);
     free(error);
     fail_step = NULL;
     call(0, "confirm", "host2", confirm_m1);
@@ -842,7 +869,7 @@ pause_vm1(void)
 {
     char *error = NULL;
 
-    assert_int_equal(source_left(&nm, "vm1", "host2", true, &error), 0);
+    assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_PAUSING, &error), 0);
     source_paused_reply(&nm, "vm1", (struct unixctl_conn *) &relay);
 }
 
@@ -980,6 +1007,52 @@ test_drain_abort_reannounces(void **state OVS_UNUSED)
     assert_false(source_is_outgoing(&nm, "vm1"));
 }
 
+/* The exec form (`netmove paused` before the stop): until its answer the VM
+ * still runs here, so a frame caught then goes out of its port here, tag
+ * removed, and is not relayed; after the answer frames are relayed.  The
+ * watchers' form (stopped already) relays from the first frame. */
+static void
+test_drain_here_until_answered(void **state OVS_UNUSED)
+{
+    uint8_t tagged[64] = { VM_MAC, CLIENT_MAC, 0x81, 0x00, 0x00, 0x00,
+                           0x08, 0x00, 0x45 };
+
+    pause_vm1();
+    relay_frame(NMOVS_RELAY_CAUGHT, tagged, sizeof tagged);
+    assert_int_equal(relay.n_output, 1);
+    assert_int_equal(relay.output_port, 7);
+    assert_int_equal(relay.output_len, sizeof tagged - 4);
+    relay.synced = true;
+    source_run(&nm);
+    assert_int_equal(cli_replies, 1);
+    relay_frame(NMOVS_RELAY_CAUGHT, tagged, sizeof tagged);
+    assert_int_equal(relay.n_output, 1);
+    source_run(&nm);
+    assert_int_equal(n_sent_of("drain"), 1);
+    assert_non_null(strstr(last_sent("drain"), "\"seq\":0"));
+    assert_non_null(strstr(last_sent("drain"), "\"frames\":[\"02"));
+}
+
+static void
+test_drain_stopped_relays_all(void **state OVS_UNUSED)
+{
+    uint8_t to_vm[60] = { VM_MAC, CLIENT_MAC, 0x08, 0x00, 0x45 };
+    char *error = NULL;
+
+    assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_STOPPED, &error),
+                     0);
+    source_paused_reply(&nm, "vm1", (struct unixctl_conn *) &relay);
+    relay_frame(NMOVS_RELAY_CAUGHT, to_vm, sizeof to_vm);
+    assert_int_equal(relay.n_output, 0);
+    source_run(&nm);
+    assert_int_equal(n_sent_of("drain"), 0);    /* After `paused` only. */
+    relay.synced = true;
+    source_run(&nm);
+    assert_int_equal(n_sent_of("paused"), 1);
+    assert_int_equal(n_sent_of("drain"), 1);
+    assert_true(sent_index("paused") < sent_index("drain"));
+}
+
 /* A destination that does not serve 'drain' (an older netmove) gets no
  * catch: the frames wait in the VM's tap as before, and reach it if the
  * migration fails and it resumes here. */
@@ -1024,6 +1097,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_drain_abort_reannounces,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_needs_capability,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_here_until_answered,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_stopped_relays_all,
                                         setup, teardown),
     };
 

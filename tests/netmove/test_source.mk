@@ -17,6 +17,7 @@ LDFLAGS_test_source += -Wl,--wrap=time_usec \
                        -Wl,--wrap=nmovs_relay_catch \
                        -Wl,--wrap=nmovs_relay_watch \
                        -Wl,--wrap=nmovs_relay_synced \
+                       -Wl,--wrap=nmovs_relay_output \
                        -Wl,--wrap=unixctl_command_reply \
                        -Wl,--wrap=nm_peers_has_capability \
                        -Wl,--wrap=unixctl_command_reply_error
