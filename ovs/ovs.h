@@ -572,6 +572,20 @@ bool nmovs_relay_synced(const struct nmovs_relay *);
 int nmovs_relay_flush(const char *rundir, const char *bridge)
     OVS_WARN_UNUSED_RESULT;
 
+/* ---- The hybrid layout's Linux bridge (hybrid.c) ---- */
+
+/* If OVS port interface 'iface' is one end of a veth pair whose other end is
+ * a port of a Linux bridge (OpenStack's qbr, in front of the VM's tap),
+ * removes what that bridge learned of 'mac' on that end: a MAC flooded into
+ * the VM's port from OVS (a destination's announcement) teaches the bridge
+ * that the VM is on OVS's side, and the VM, running here again after a
+ * failed migration, receives nothing until it sends a frame.  Returns 1 if
+ * an entry went, 0 if there was none or this is not the hybrid layout, or a
+ * negative errno with 'err'. */
+int nmovs_hybrid_forget(const char *iface, const struct eth_addr mac,
+                        char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
 /* ---- MAC learning (fdb.c) ---- */
 
 /* Flushes bridge 'bridge''s MAC learning table through ovs-vswitchd's

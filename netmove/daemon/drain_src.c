@@ -678,10 +678,21 @@ drain_src_abort(struct drain_src *d, const struct nm_vm_addrs *addrs)
         release(d, "aborted");
     }
     /* The VM runs here again: the fabric must learn it back from its own
-     * port, as a destination teaches it at resume. */
+     * port, as a destination teaches it at resume; and a Linux bridge in
+     * front of its tap (the hybrid layout) must forget that the
+     * destination's announcements, flooded back into the VM's port, put
+     * its MAC on OVS's side (ovs.h, nmovs_hybrid_forget()). */
     uint64_t now = time_usec();
     for (size_t i = 0; i < addrs->n_ifaces; i++) {
         const struct nm_iface_addrs *ia = &addrs->ifaces[i];
+        int hr = ia->port ? nmovs_hybrid_forget(ia->port, ia->mac, err,
+                                                sizeof err) : 0;
+        if (hr < 0 && hr != -ENODEV) {
+            VLOG_WARN("%s: %s", d->id, err);
+        } else if (hr > 0) {
+            VLOG_INFO("%s: %s's MAC forgotten by the Linux bridge behind %s",
+                      d->id, d->vm, ia->port);
+        }
         struct garp_vm vm = {
             .mac = ia->mac,
             .ipv4 = ia->ipv4, .n_ipv4 = ia->n_ipv4,
