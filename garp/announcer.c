@@ -196,6 +196,12 @@ garp_announcer_run(struct garp_announcer *a, uint64_t now_us)
     }
 }
 
+void
+garp_announcer_cancel(struct garp_announcer *a, size_t vm)
+{
+    garp_schedule_remove(a->schedule, vm);
+}
+
 uint64_t
 garp_announcer_next(const struct garp_announcer *a, uint64_t now_us)
 {

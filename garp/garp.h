@@ -307,6 +307,11 @@ int garp_announcer_add(struct garp_announcer *, const struct garp_vm *vm,
 int garp_announcer_run(struct garp_announcer *, uint64_t now_us)
     OVS_WARN_UNUSED_RESULT;
 
+/* Sends nothing more of VM 'vm' (an index from garp_announcer_add()): a
+ * migration that rolled back after announcing must not pull the network
+ * back from the host the VM runs on. */
+void garp_announcer_cancel(struct garp_announcer *, size_t vm);
+
 /* Arranges for poll_block() to wake when something is next due. */
 void garp_announcer_wait(const struct garp_announcer *);
 

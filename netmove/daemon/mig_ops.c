@@ -155,6 +155,12 @@ sys_announce_run(struct netmoved *nm, uint64_t now_us)
     return garp_announcer_run(nm->announcer, now_us);
 }
 
+static void
+sys_announce_cancel(struct netmoved *nm, size_t idx)
+{
+    garp_announcer_cancel(nm->announcer, idx);
+}
+
 static int
 sys_ofport(struct netmoved *nm, const char *port, uint32_t *ofport,
            char *err, size_t errlen)
@@ -225,6 +231,7 @@ const struct mig_ops mig_ops_system = {
     .ct_remove = sys_ct_remove,
     .announce_add = sys_announce_add,
     .announce_run = sys_announce_run,
+    .announce_cancel = sys_announce_cancel,
     .ofport = sys_ofport,
     .drain_key = sys_drain_key,
     .drain_hold = sys_drain_hold,

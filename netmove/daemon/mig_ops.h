@@ -108,6 +108,8 @@ struct mig_ops {
         OVS_WARN_UNUSED_RESULT;
     int (*announce_run)(struct netmoved *, uint64_t now_us)
         OVS_WARN_UNUSED_RESULT;
+    /* Sends nothing more of the announcer's entry 'idx'. */
+    void (*announce_cancel)(struct netmoved *, size_t idx);
     int (*ofport)(struct netmoved *, const char *port, uint32_t *ofport,
                   char *err, size_t errlen)
         OVS_WARN_UNUSED_RESULT;

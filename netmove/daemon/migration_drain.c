@@ -519,6 +519,17 @@ migration_drain_abort(struct migration *m)
     d->phase = DRAIN_RELEASED;
     drop_all(d, &d->relayed, &d->c.dropped_abort);
     drop_all(d, &d->held, &d->c.dropped_abort);
+    /* Announced at the pause: the rest of the schedule would pull the
+     * fabric back here from the source, where the VM runs again (and, in
+     * the hybrid layout, teach its Linux bridge the wrong side again). */
+    struct netmoved *nm = m->nm;
+    for (size_t i = 0; i < nm->n_ann_vms; i++) {
+        if (nm->ann_vms[i] && !strcmp(nm->ann_vms[i], m->vm)) {
+            nm->ops->announce_cancel(nm, i);
+            free(nm->ann_vms[i]);
+            nm->ann_vms[i] = NULL;
+        }
+    }
     journal_drained(m);
 }
 

@@ -318,6 +318,12 @@ fake_announce_add(struct netmoved *nm_ OVS_UNUSED, const struct garp_vm *vm,
     return 0;
 }
 
+static void
+fake_announce_cancel(struct netmoved *nm_ OVS_UNUSED, size_t idx)
+{
+    call("announce-cancel %zu", idx);
+}
+
 /* Sends every entry added since the last run: one frame each, now. */
 static int
 fake_announce_run(struct netmoved *nm_, uint64_t now OVS_UNUSED)
@@ -397,6 +403,7 @@ static const struct mig_ops fake_ops = {
     .ct_remove = fake_ct_remove,
     .announce_add = fake_announce_add,
     .announce_run = fake_announce_run,
+    .announce_cancel = fake_announce_cancel,
     .ofport = fake_ofport,
     .drain_key = fake_drain_key,
     .drain_hold = fake_drain_hold,
@@ -2254,7 +2261,9 @@ test_drain_bound(void **state OVS_UNUSED)
     assert_int_equal(drain_counter(m, "dropped_bound"), 64);
 }
 
-/* An abort during the drain: the hold released, the buffers dropped and
+/* An abort during the drain: the hold released, the rest of the
+ * announcements made at the pause cancelled (they would pull the network
+ * back from the source, where the VM runs again), the buffers dropped and
  * counted, the port removed, the source told. */
 static void
 test_drain_abort(void **state OVS_UNUSED)
@@ -2271,7 +2280,8 @@ test_drain_abort(void **state OVS_UNUSED)
     assert_int_equal(migration_abort(m, &error), 0);
     assert_int_equal(m->state, MIG_ABORTED);
     assert_string_equal(ds_cstr(&fake.calls),
-                        "release 1;remove-staged vm1.1700000000000;"
+                        "release 1;announce-cancel 0;announce-cancel 1;"
+                        "remove-staged vm1.1700000000000;"
                         "step-end;activate vm1;fw-remove vm1;ct-remove;");
     pending("h1", "abort");
     assert_int_equal(drain_counter(m, "dropped_abort"), 2);

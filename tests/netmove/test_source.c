@@ -385,6 +385,7 @@ static const struct mig_ops fake_ops = {
     .vm_iface_by_mac = fake_vm_iface_by_mac,
     .announce_add = fake_announce_add,
     .announce_run = fake_announce_run,
+    .announce_cancel = NULL,            /* Only the destination cancels. */
 };
 
 /* The CLI's answer to `netmove paused`. */
