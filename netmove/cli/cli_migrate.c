@@ -480,9 +480,12 @@ const struct nm_cmd nm_cmd_left = {
     "port, firewall objects and conntrack entries here; a confirm that came\n"
     "first waits for it.  Alone it removes nothing: the destination must\n"
     "confirm too.  Refused (exit 2) if VM was exported to another host than\n"
-    "HOST; exit 1 if nothing of VM is outgoing here.  As an exec hook, VM\n"
-    "and HOST default to $NETMOVE_VM and $NETMOVE_DST_HOST.  Without HOST\n"
-    "(libvirt's release, which names none): the host VM was exported to.\n"
+    "HOST; exit 1 if nothing of VM is outgoing here, 0 if its export (to\n"
+    "HOST) was confirmed here in the last 10 minutes (the evidence given\n"
+    "twice: libvirt's hook and watch-libvirt --source both give it).  As an\n"
+    "exec hook, VM and HOST default to $NETMOVE_VM and $NETMOVE_DST_HOST.\n"
+    "Without HOST (libvirt's release, which names none): the host VM was\n"
+    "exported to.\n"
     "  --to HOST      the destination (the peer VM was exported to)\n"
     CTL_HELP,
 };

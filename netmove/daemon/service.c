@@ -377,7 +377,10 @@ cmd_evidence(struct unixctl_conn *conn, int argc, const char *argv[],
         ev = NM_EV_STOPPED;
     }
     int errnum = source_left(nm, argv[1], to, ev, &error);
-    if (errnum && nm_error_is_bad_input(errnum)) {
+    if (errnum > 0) {
+        unixctl_command_reply(conn, "left: its destination confirmed "
+                              "already; nothing of it is left here");
+    } else if (errnum && nm_error_is_bad_input(errnum)) {
         reply_bad_input(conn, "%s", error);
     } else if (errnum) {
         unixctl_command_reply_error(conn, error);

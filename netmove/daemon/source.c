@@ -54,7 +54,20 @@ struct nm_source {
     struct ovs_list held;               /* Confirms waiting for the evidence
                                          * that the VM left. */
     struct shash buckets;               /* By peer: struct export_bucket. */
+    struct shash confirmed;             /* By VM: struct confirmed, its
+                                         * last export confirmed here. */
 };
+
+/* An export confirmed here, remembered for a while: a migrator that gives
+ * its evidence twice (libvirt's hook at 'release' and watch-libvirt
+ * --source at STOPPED MIGRATED), between which the destination confirmed,
+ * is answered that the VM left, not that nothing is outgoing. */
+struct confirmed {
+    char *dst;
+    long long int at;                   /* time_msec() of the confirm. */
+};
+#define CONFIRMED_KEEP_MS (10 * 60 * 1000)
+#define CONFIRMED_MAX 4096
 
 /* How long a confirm waits for this host's evidence that the VM left,
  * before it is answered with an error (the destination retries): below the
@@ -198,6 +211,61 @@ authorized(struct netmoved *nm, const char *vm, const char *id,
         return NULL;
     }
     return o;
+}
+
+/* Remembers that 'vm''s export to 'dst' was confirmed here (bounded: the
+ * oldest go first past CONFIRMED_MAX, every one after CONFIRMED_KEEP_MS). */
+static void
+confirmed_note(struct netmoved *nm, const char *vm, const char *dst)
+{
+    struct shash *c = &nm->source->confirmed;
+    long long int now = time_msec();
+    struct shash_node *node, *oldest = NULL;
+
+    SHASH_FOR_EACH_SAFE (node, c) {
+        struct confirmed *r = node->data;
+        if (now - r->at > CONFIRMED_KEEP_MS || !strcmp(node->name, vm)) {
+            free(r->dst);
+            free(r);
+            shash_delete(c, node);
+        } else if (!oldest
+                   || r->at < ((struct confirmed *) oldest->data)->at) {
+            oldest = node;
+        }
+    }
+    if (oldest && shash_count(c) >= CONFIRMED_MAX) {
+        struct confirmed *r = oldest->data;
+        free(r->dst);
+        free(r);
+        shash_delete(c, oldest);
+    }
+    struct confirmed *r = xmalloc(sizeof *r);
+    r->dst = xstrdup(dst);
+    r->at = now;
+    shash_add(c, vm, r);
+}
+
+/* Forgets what confirmed_note() remembered of 'vm' (a new export of it). */
+static void
+confirmed_forget(struct netmoved *nm, const char *vm)
+{
+    struct confirmed *r = shash_find_and_delete(&nm->source->confirmed, vm);
+
+    if (r) {
+        free(r->dst);
+        free(r);
+    }
+}
+
+/* True if 'vm''s last export, to 'to' (NULL: any), was confirmed here in
+ * the last CONFIRMED_KEEP_MS. */
+static bool
+confirmed_recently(const struct netmoved *nm, const char *vm, const char *to)
+{
+    const struct confirmed *r = shash_find_data(&nm->source->confirmed, vm);
+
+    return r && time_msec() - r->at <= CONFIRMED_KEEP_MS
+           && (!to || !strcmp(to, r->dst));
 }
 
 /* True if migration 'id' of 'vm' was confirmed here already (a destination
@@ -429,6 +497,8 @@ export_finish(struct netmoved *nm, struct export_job *job)
     nm_peers_reply(job->req, result);
     job->o = NULL;
     struct outgoing *old = shash_replace(&nm->source->outgoing, o->vm, o);
+
+    confirmed_forget(nm, o->vm);
     if (old) {
         /* The same migration, exported again: what this host knows of the
          * VM's departure stays. */
@@ -820,6 +890,7 @@ confirm_finish(struct netmoved *nm, struct confirm_job *job, int error)
     }
     journal_note(nm, id, vm, NM_JS_CONFIRM_DONE, job->peer, NULL);
     journal_end(nm, id);
+    confirmed_note(nm, vm, job->peer);
     outgoing_destroy(shash_find_and_delete(&nm->source->outgoing, vm));
     VLOG_INFO("%s: confirmed by %s: removed %zu port(s), %zu firewall "
               "object(s), %zu conntrack entries", id, job->peer, n_ports,
@@ -1376,6 +1447,7 @@ source_init(struct netmoved *nm)
     ovs_list_init(&nm->source->confirms);
     ovs_list_init(&nm->source->held);
     shash_init(&nm->source->buckets);
+    shash_init(&nm->source->confirmed);
 
     nm_peers_register_async(nm->peers, "export", export_async, nm);
     nm_peers_register(nm->peers, "ct-delta", src_ct_delta, nm);
@@ -1412,6 +1484,11 @@ source_destroy(struct netmoved *nm)
         confirm_job_destroy(cj);
     }
     shash_destroy_free_data(&nm->source->buckets);
+    SHASH_FOR_EACH (node, &nm->source->confirmed) {
+        struct confirmed *r = node->data;
+        free(r->dst);
+    }
+    shash_destroy_free_data(&nm->source->confirmed);
 
     SHASH_FOR_EACH (node, &nm->source->outgoing) {
         outgoing_destroy(node->data);
@@ -1448,6 +1525,9 @@ source_left(struct netmoved *nm, const char *vm, const char *to,
 
     struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
 
+    if (!o && !paused && confirmed_recently(nm, vm, to)) {
+        return 1;               /* Its destination confirmed already. */
+    }
     if (!o) {
         *errorp = xasprintf("no export of %s is outgoing here: nothing to "
                             "record", vm);

@@ -46,7 +46,10 @@ enum nm_evidence {
  * to 'to' (NULL: to whichever destination the export went, as libvirt's
  * release, which does not name it).  Only then does a confirm from that
  * destination remove the VM's port, rules and entries (a confirm waiting
- * for it goes on).  Returns 0, -ENOENT (nothing of 'vm' is outgoing),
+ * for it goes on).  Returns 0, 1 ('paused' false, nothing of 'vm' is
+ * outgoing, but its last export, to 'to' if given, was confirmed here in
+ * the last 10 minutes: a migrator that gives its evidence twice, the
+ * confirm between), -ENOENT (nothing of 'vm' is outgoing),
  * -EINVAL ('to' is not the destination it was exported to: refused) or
  * -EIO (the journal could not record it), with '*errorp' set. */
 int source_left(struct netmoved *nm, const char *vm, const char *to,
