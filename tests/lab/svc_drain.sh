@@ -173,9 +173,15 @@ part_kill() {
 	ip1=$(status_get '.vms[0].ipv4')
 	r1=$(status_get '.hosts[0].ovs_rundir')
 	"$LAB" probe vm1 --duration 1 >/dev/null          # conntrack entries on host1
+	r2=$(status_get '.hosts[1].ovs_rundir')
 	rm -f "$TMP/prepared"
+	# host2's netmoved stops answering just before the pause (its session
+	# stays up: host1 still knows it takes relayed frames), so it never
+	# announces and host1's drain runs on; it is killed during the pause.
 	bg "$LAB" migrate vm1 host2 --netmove --fail --downtime 3000 --json \
-		--prepare "touch $TMP/prepared" >"$TMP/kill.m" 2>"$TMP/kill.err"
+		--prepare "touch $TMP/prepared" \
+		--at-pause "kill -STOP \$(cat $r2/netmoved.pid) && netmove paused vm1 --to host2" \
+		>"$TMP/kill.m" 2>"$TMP/kill.err"
 	mig=$(last_bg)
 	wait_until 10 test -f "$TMP/prepared" || fail "kill: the prepare never came"
 	wait_until 2 catching host1 ||
