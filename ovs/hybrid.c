@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "util.h"
@@ -143,6 +144,11 @@ nmovs_hybrid_forget(const char *iface, const struct eth_addr mac,
         }
         return -error;
     }
+    /* rtnetlink answers before sendto() returns; should it not, the loop
+     * that called this waits 1 s at most. */
+    struct timeval tv = { .tv_sec = 1 };
+    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
+               sizeof tv);
     unsigned int seq = time(NULL);
     int ret = get_link(nl, seq++, ifindex, &port);
     if (!ret && port.link && port.link != ifindex && !port.other_netns) {

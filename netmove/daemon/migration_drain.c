@@ -82,6 +82,9 @@ struct drain_counters {
     uint64_t relayed_received, delivered_frames, delivered_bytes;
     uint64_t held_direct, late, dropped_deadline, dropped_bound;
     uint64_t dropped_scope, dropped_abort, dropped_output, dup_refused;
+    uint64_t missing;                   /* Seqs skipped: a batch the source
+                                         * sent that never came. */
+    uint64_t received_bytes;            /* Relayed, all told. */
 };
 
 struct mig_drain {
@@ -97,6 +100,8 @@ struct mig_drain {
     struct ovs_list relayed;            /* struct drain_frame, by seq. */
     struct ovs_list held;               /* Direct frames, as they came. */
     size_t n_buffered, buffered_bytes;
+    bool retry;                         /* An output must be tried again
+                                         * (-EAGAIN, a port not known). */
     bool journaled;                     /* The `drained` record written. */
 
     struct drain_counters c;
@@ -196,11 +201,13 @@ output_list(struct migration *m, struct ovs_list *list, bool late)
     LIST_FOR_EACH_SAFE (f, node, list) {
         uint32_t ofport = m->addrs.ifaces[f->iface].ofport;
         if (!ofport) {
+            d->retry = true;
             return false;       /* The device is arriving. */
         }
         int error = m->nm->ops->drain_output(m->nm, ofport, f->data, f->len);
         if (error == -EAGAIN || error == -ENOTCONN) {
             /* Order kept: this one first, later (the deadline bounds it). */
+            d->retry = true;
             return false;
         } else if (error) {
             VLOG_WARN_RL(&rl, "%s: drain: output to port %"PRIu32": %s",
@@ -408,6 +415,8 @@ counters_to_json(const struct mig_drain *d)
     PUT(dropped_abort);
     PUT(dropped_output);
     PUT(dup_refused);
+    PUT(missing);
+    PUT(received_bytes);
 #undef PUT
     json_object_put(j, "t_paused_msg_wall_us",
                     json_integer_create(d->t_paused_msg));
@@ -454,6 +463,7 @@ migration_drain_run(struct migration *m, uint64_t now)
     if (!d || d->phase < DRAIN_HOLDING) {
         return;
     }
+    d->retry = false;
     if (d->phase == DRAIN_HOLDING) {
         bool relayed_out = output_list(m, &d->relayed, false);
         uint64_t hold_until = after_resume(m, DRAIN_HOLD_AFTER_RESUME_MS);
@@ -493,7 +503,7 @@ migration_drain_wait(const struct migration *m)
     if (!d || d->phase < DRAIN_HOLDING || d->journaled) {
         return;
     }
-    if (d->n_buffered) {
+    if (d->n_buffered && d->retry) {
         poll_timer_wait(1);     /* An output to retry. */
     }
     if (m->t_resume_call) {
@@ -729,11 +739,6 @@ peer_drain(void *nm_, const char *peer, const struct json *params,
         *errorp = xasprintf("state: migration %s: no `paused` came", m->id);
         return -EINVAL;
     }
-    if (seq > d->next_seq) {
-        *errorp = xasprintf("seq: %"PRIu64", but %"PRIu64" is next (a gap)",
-                            seq, d->next_seq);
-        return -EINVAL;
-    }
     if (seq + n <= d->next_seq && n) {
         d->c.dup_refused += n;
         *errorp = xasprintf("seq: %"PRIu64": frames %"PRIu64"..%"PRIu64
@@ -746,6 +751,13 @@ peer_drain(void *nm_, const char *peer, const struct json *params,
     error = parse_frames(frames, bufs, errorp);
     if (!error) {
         uint64_t now = time_usec();
+        if (seq > d->next_seq) {
+            /* A batch that never came (a session that reconnected, a
+             * request that timed out): its frames are lost, the ones after
+             * it are not.  At most once still holds: no seq goes back. */
+            d->c.missing += seq - d->next_seq;
+            d->next_seq = seq;
+        }
         for (size_t i = 0; i < n; i++) {
             size_t iface;
             if (seq + i < d->next_seq) {
@@ -753,7 +765,13 @@ peer_drain(void *nm_, const char *peer, const struct json *params,
                 continue;
             }
             d->c.relayed_received++;
-            if (past_deadline(m, now)) {
+            d->c.received_bytes += bufs[i].size;
+            if (seq + i >= DRAIN_MAX_FRAMES
+                || d->c.received_bytes > DRAIN_MAX_BYTES) {
+                /* The drain's bounds are on all it carries, not only on
+                 * what waits here: a peer cannot push more through. */
+                d->c.dropped_bound++;
+            } else if (past_deadline(m, now)) {
                 d->c.dropped_deadline++;
             } else if (!frame_in_scope(m, bufs[i].data, bufs[i].size,
                                        &iface)) {
