@@ -572,6 +572,17 @@ bool nmovs_relay_synced(const struct nmovs_relay *);
 int nmovs_relay_flush(const char *rundir, const char *bridge)
     OVS_WARN_UNUSED_RESULT;
 
+/* The VLAN that frame 'frame' (as it entered, 802.1Q tag included) belongs
+ * to on bridge 'bridge', having entered on OpenFlow port 'ofport', by the
+ * port's VLAN configuration in the replica as NORMAL applies it: an access
+ * port's tag for an untagged frame, a trunk's VID for a tagged one, 0 for
+ * the untagged network; -1 if OVS would drop it there (a tagged frame on an
+ * access port, a VID outside the trunks) or the port is not known.  The
+ * drain's catch and hold match a MAC on every VLAN: only frames of the VM's
+ * own VLAN are its. */
+int nmovs_frame_vlan(struct nmovs_db *, const char *bridge, uint32_t ofport,
+                     const void *frame, size_t len);
+
 /* ---- The hybrid layout's Linux bridge (hybrid.c) ---- */
 
 /* If OVS port interface 'iface' is one end of a veth pair whose other end is

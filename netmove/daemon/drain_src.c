@@ -175,7 +175,8 @@ struct drain_src {
     /* Counters (docs/PROTOCOL.md "drain"). */
     uint64_t caught, relayed_frames, relayed_bytes;
     uint64_t dropped_frames, dropped_bytes;         /* By a bound. */
-    uint64_t dropped_scope;             /* Not the VM's (never relayed). */
+    uint64_t forwarded;                 /* Not the VM's (another VLAN's):
+                                         * sent on as without the catch. */
     uint64_t refused_frames;            /* In requests that failed. */
     uint64_t requests;
     long long int t_paused, t_catch_synced, t_watch_seen, t_released;
@@ -419,6 +420,27 @@ flush(struct drain_src *d)
     d->pending_bytes = 0;
 }
 
+/* Whether caught frame 'f' is on the VLAN of the VM's port, by the port it
+ * entered on (nmovs_frame_vlan()). */
+static bool
+on_vm_vlan(const struct drain_src *d, const struct nmovs_relay_frame *f)
+{
+    static const uint8_t untagged[ETH_HEADER_LEN] = { 0 };
+    const struct eth_header *eh = f->data;
+
+    for (size_t i = 0; i < d->n_ifaces; i++) {
+        const struct drain_iface *di = &d->ifaces[i];
+        if (di->ofport && eth_addr_equals(eh->eth_dst, di->mac)) {
+            int vm_vlan = d->nm->ops->frame_vlan(d->nm, di->ofport, untagged,
+                                                 sizeof untagged);
+            int vlan = d->nm->ops->frame_vlan(d->nm, f->in_port, f->data,
+                                              f->len);
+            return vlan >= 0 && vlan == vm_vlan;
+        }
+    }
+    return false;
+}
+
 /* While the VM still runs here (the migrator waits for `paused`'s answer
  * before it stops it), a caught frame is its own to read here: it goes out
  * of its port, untagged as an access port gives it, instead of waiting at
@@ -477,10 +499,14 @@ drain_frame(void *d_, const struct nmovs_relay_frame *f)
     d->caught++;
     d->caught_us = now;
 
+    /* The catch matches the VM's MAC on every VLAN: a frame that is not
+     * the VM's (another VLAN's, by the port it entered on) goes on as it
+     * would have without the catch. */
     bool tagged;
     if (drain_src_classify(d->ifaces, d->n_ifaces, f->data, f->len, &tagged)
-        != DRAIN_RELAY) {
-        d->dropped_scope++;
+        != DRAIN_RELAY || !on_vm_vlan(d, f)) {
+        d->forwarded++;
+        d->nm->ops->drain_forward(d->nm, f->in_port, f->data, f->len);
         return;
     }
     size_t len = f->len - (tagged ? VLAN_HEADER_LEN : 0);
@@ -520,7 +546,7 @@ counters_json(const struct drain_src *d)
     PUT("relayed_bytes", d->relayed_bytes);
     PUT("dropped_frames", d->dropped_frames);
     PUT("dropped_bytes", d->dropped_bytes);
-    PUT("dropped_scope", d->dropped_scope);
+    PUT("forwarded", d->forwarded);
     PUT("refused_frames", d->refused_frames);
     PUT("requests", d->requests);
     PUT("t_paused", d->t_paused);
@@ -576,8 +602,8 @@ release(struct drain_src *d, const char *why)
     journal_drained(d);
     VLOG_INFO("%s: drain of %s to %s ended (%s): %"PRIu64" caught, "
               "%"PRIu64" relayed, %"PRIu64" dropped by a bound, %"PRIu64
-              " out of scope", d->id, d->vm, d->dst, why, d->caught,
-              d->relayed_frames, d->dropped_frames, d->dropped_scope);
+              " forwarded (not the VM's)", d->id, d->vm, d->dst, why, d->caught,
+              d->relayed_frames, d->dropped_frames, d->forwarded);
 }
 
 static void

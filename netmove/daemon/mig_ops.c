@@ -10,6 +10,7 @@
 
 #include "firewall/firewall.h"
 #include "garp/garp.h"
+#include "netmove/common/config.h"
 #include "netmove/daemon/peer.h"
 #include "netmove/daemon/relay.h"
 #include "netmove/daemon/service.h"
@@ -103,6 +104,27 @@ static uint32_t
 sys_vm_ports_hash(struct netmoved *nm, const char *vm)
 {
     return nmovs_vm_ports_hash(nm->db, vm);
+}
+
+static void
+sys_drain_forward(struct netmoved *nm, uint32_t in_port, const void *frame,
+                  size_t len)
+{
+    struct nmovs_relay *relay = nm_relay(nm, NULL);
+    int error = relay ? nmovs_relay_forward(relay, in_port, frame, len)
+                      : -ENOTCONN;
+    if (error) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 5);
+        VLOG_WARN_RL(&rl, "relay: a frame not forwarded: %s",
+                     ovs_strerror(-error));
+    }
+}
+
+static int
+sys_frame_vlan(struct netmoved *nm, uint32_t ofport, const void *frame,
+               size_t len)
+{
+    return nmovs_frame_vlan(nm->db, nm->cfg->bridge, ofport, frame, len);
 }
 
 static int
@@ -224,6 +246,8 @@ const struct mig_ops mig_ops_system = {
     .port_activate_many = sys_port_activate_many,
     .db_seqno = sys_db_seqno,
     .vm_ports_hash = sys_vm_ports_hash,
+    .frame_vlan = sys_frame_vlan,
+    .drain_forward = sys_drain_forward,
     .vm_iface_by_mac = sys_vm_iface_by_mac,
     .fw_import = sys_fw_import,
     .fw_remove = sys_fw_remove,

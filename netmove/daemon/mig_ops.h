@@ -74,6 +74,14 @@ struct mig_ops {
      * -ENOENT; '*name' malloc'd). */
     unsigned int (*db_seqno)(struct netmoved *);
     uint32_t (*vm_ports_hash)(struct netmoved *, const char *vm);
+    /* The VLAN of 'frame' entering OpenFlow port 'ofport' of the
+     * configured bridge (nmovs_frame_vlan(): -1 if not one OVS forwards). */
+    int (*frame_vlan)(struct netmoved *, uint32_t ofport, const void *frame,
+                      size_t len);
+    /* Sends 'frame' on from 'in_port' as NORMAL would have (a frame a
+     * hold caught that is not the VM's). */
+    void (*drain_forward)(struct netmoved *, uint32_t in_port,
+                          const void *frame, size_t len);
     int (*vm_iface_by_mac)(struct netmoved *, const char *vm,
                            struct eth_addr mac, char **name,
                            uint32_t *ofport)

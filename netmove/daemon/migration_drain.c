@@ -82,6 +82,8 @@ struct drain_counters {
     uint64_t relayed_received, delivered_frames, delivered_bytes;
     uint64_t held_direct, late, dropped_deadline, dropped_bound;
     uint64_t dropped_scope, dropped_abort, dropped_output, dup_refused;
+    uint64_t forwarded;                 /* Held frames of another VLAN, sent
+                                         * on as without the hold. */
     uint64_t missing;                   /* Seqs skipped: a batch the source
                                          * sent that never came. */
     uint64_t received_bytes;            /* Relayed, all told. */
@@ -225,6 +227,30 @@ output_list(struct migration *m, struct ovs_list *list, bool late)
 
 /* ---- the hold ---- */
 
+/* Whether 'fr', as it entered this bridge, is on the VLAN of the port of
+ * the VM interface it is addressed to. */
+static bool
+frame_on_vm_vlan(struct migration *m, const struct nmovs_relay_frame *fr)
+{
+    static const uint8_t untagged[ETH_HEADER_LEN] = { 0 };
+    const struct eth_header *eh = fr->data;
+
+    if (fr->len < ETH_HEADER_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
+        const struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
+        if (ia->ofport && eth_addr_equals(eh->eth_dst, ia->mac)) {
+            int vm_vlan = m->nm->ops->frame_vlan(m->nm, ia->ofport,
+                                                 untagged, sizeof untagged);
+            int vlan = m->nm->ops->frame_vlan(m->nm, fr->in_port, fr->data,
+                                              fr->len);
+            return vlan >= 0 && vlan == vm_vlan;
+        }
+    }
+    return false;
+}
+
 /* A direct frame the hold caught ('aux' is the migration): buffered until
  * the relayed ones are out.  Its 802.1Q tag, if any, is the uplink's: the
  * VM's access port gives it none. */
@@ -239,6 +265,14 @@ held_cb(void *m_, const struct nmovs_relay_frame *fr)
     size_t iface;
 
     if (!d) {
+        return;
+    }
+    /* The hold matches the MAC on every VLAN: a frame of another VLAN (a
+     * VM elsewhere with the same MAC, or one sending across VLANs) is not
+     * the VM's, and goes on as it would have without the hold. */
+    if (!frame_on_vm_vlan(m, fr)) {
+        d->c.forwarded++;
+        m->nm->ops->drain_forward(m->nm, fr->in_port, fr->data, fr->len);
         return;
     }
     if (len >= 18 && data[12] == 0x81 && data[13] == 0x00
@@ -416,6 +450,7 @@ counters_to_json(const struct mig_drain *d)
     PUT(dropped_output);
     PUT(dup_refused);
     PUT(missing);
+    PUT(forwarded);
     PUT(received_bytes);
 #undef PUT
     json_object_put(j, "t_paused_msg_wall_us",

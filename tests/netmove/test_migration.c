@@ -249,6 +249,25 @@ fake_vm_ports_hash(struct netmoved *nm_ OVS_UNUSED, const char *vm OVS_UNUSED)
     return fake.ports_hash;
 }
 
+/* Every port on VLAN 0 but FOREIGN_PORT, on VLAN 200. */
+#define FOREIGN_PORT 9
+static int n_forwarded;
+
+static int
+fake_frame_vlan(struct netmoved *nm_ OVS_UNUSED, uint32_t ofport,
+                const void *frame OVS_UNUSED, size_t len OVS_UNUSED)
+{
+    return ofport == FOREIGN_PORT ? 200 : 0;
+}
+
+static void
+fake_drain_forward(struct netmoved *nm_ OVS_UNUSED,
+                   uint32_t in_port OVS_UNUSED, const void *frame OVS_UNUSED,
+                   size_t len OVS_UNUSED)
+{
+    n_forwarded++;
+}
+
 static int
 fake_vm_iface_by_mac(struct netmoved *nm_ OVS_UNUSED,
                      const char *vm OVS_UNUSED,
@@ -397,6 +416,8 @@ static const struct mig_ops fake_ops = {
     .db_seqno = fake_db_seqno,
     .vm_ports_hash = fake_vm_ports_hash,
     .vm_iface_by_mac = fake_vm_iface_by_mac,
+    .frame_vlan = fake_frame_vlan,
+    .drain_forward = fake_drain_forward,
     .fw_import = fake_fw_import,
     .fw_remove = fake_fw_remove,
     .ct_import = fake_ct_import,
@@ -1963,8 +1984,16 @@ peer_call(const char *peer, const char *method, const char *params,
 
 /* A direct frame, as the hold catches it: to the VM's MAC, payload "dN",
  * tagged with VLAN 100 if 'tagged' (the uplink's tag). */
+static void direct_from(int n, bool tagged, uint32_t in_port);
+
 static void
 direct(int n, bool tagged)
+{
+    direct_from(n, tagged, 1);
+}
+
+static void
+direct_from(int n, bool tagged, uint32_t in_port)
 {
     uint8_t f[32];
     size_t len = 0;
@@ -1981,7 +2010,7 @@ direct(int n, bool tagged)
     f[len++] = 'd'; f[len++] = '0' + n;
     assert_non_null(fake.hold_cb);
     struct nmovs_relay_frame fr = {
-        .key = fake.n_keys, .reason = NMOVS_RELAY_CAUGHT, .in_port = 1,
+        .key = fake.n_keys, .reason = NMOVS_RELAY_CAUGHT, .in_port = in_port,
         .data = f, .len = len,
     };
     fake.hold_cb(fake.hold_aux, &fr);
@@ -2154,6 +2183,24 @@ test_drain_seq(void **state OVS_UNUSED)
     assert_int_equal(drain_counter(m, "dup_refused"), 2);
     assert_int_equal(drain_counter(m, "relayed_received"), 2);
     assert_int_equal(drain_counter(m, "delivered_frames"), 2);
+}
+
+/* The hold catches the VM's MAC on every VLAN: a frame that entered on a
+ * port of another VLAN is not the VM's; it goes on as without the hold,
+ * never to the VM's port. */
+static void
+test_drain_hold_other_vlan(void **state OVS_UNUSED)
+{
+    struct migration *m = paused_prepared();
+
+    n_forwarded = 0;
+    ds_clear(&fake.calls);
+    direct_from(0, false, FOREIGN_PORT);
+    direct(1, false);
+    assert_int_equal(n_forwarded, 1);
+    assert_int_equal(drain_counter(m, "forwarded"), 1);
+    assert_int_equal(drain_counter(m, "held_direct"), 1);
+    assert_null(strstr(ds_cstr(&fake.calls), "d0"));
 }
 
 /* The bounds hold on all a peer relays, not only on what waits: frames
@@ -2421,6 +2468,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_drain_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_total_bound, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_drain_hold_other_vlan, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_drain_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_not_source, setup,

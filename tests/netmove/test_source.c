@@ -348,6 +348,25 @@ fake_cancel(struct netmoved *nm_ OVS_UNUSED, void *aux OVS_UNUSED)
 {
 }
 
+/* Every port on VLAN 0 but FOREIGN_PORT, on VLAN 200. */
+#define FOREIGN_PORT 9
+static int n_forwarded;
+
+static int
+fake_frame_vlan(struct netmoved *nm_ OVS_UNUSED, uint32_t ofport,
+                const void *frame OVS_UNUSED, size_t len OVS_UNUSED)
+{
+    return ofport == FOREIGN_PORT ? 200 : 0;
+}
+
+static void
+fake_drain_forward(struct netmoved *nm_ OVS_UNUSED,
+                   uint32_t in_port OVS_UNUSED, const void *frame OVS_UNUSED,
+                   size_t len OVS_UNUSED)
+{
+    n_forwarded++;
+}
+
 static int
 fake_vm_iface_by_mac(struct netmoved *nm_ OVS_UNUSED, const char *vm,
                      struct eth_addr mac OVS_UNUSED, char **name,
@@ -383,6 +402,8 @@ static const struct mig_ops fake_ops = {
     .request = fake_request,
     .cancel = fake_cancel,
     .vm_iface_by_mac = fake_vm_iface_by_mac,
+    .frame_vlan = fake_frame_vlan,
+    .drain_forward = fake_drain_forward,
     .announce_add = fake_announce_add,
     .announce_run = fake_announce_run,
     .announce_cancel = NULL,            /* Only the destination cancels. */
@@ -943,7 +964,7 @@ test_drain_relays_and_ends(void **state OVS_UNUSED)
     assert_non_null(c);
     assert_int_equal(json_integer(nm_json_member(c, "caught")), 5);
     assert_int_equal(json_integer(nm_json_member(c, "relayed_frames")), 3);
-    assert_int_equal(json_integer(nm_json_member(c, "dropped_scope")), 2);
+    assert_int_equal(json_integer(nm_json_member(c, "forwarded")), 2);
     assert_true(json_integer(nm_json_member(c, "t_watch_seen")) > 0);
     assert_true(json_integer(nm_json_member(c, "t_released")) > 0);
     json_destroy(j);
@@ -1054,6 +1075,29 @@ test_drain_stopped_relays_all(void **state OVS_UNUSED)
     assert_true(sent_index("paused") < sent_index("drain"));
 }
 
+/* The catch matches the VM's MAC on every VLAN: a frame that entered on a
+ * port of another VLAN goes on as without the catch, never relayed. */
+static void
+test_drain_other_vlan(void **state OVS_UNUSED)
+{
+    uint8_t to_vm[60] = { VM_MAC, CLIENT_MAC, 0x08, 0x00, 0x45 };
+    struct nmovs_relay_frame f = { 0, NMOVS_RELAY_CAUGHT, FOREIGN_PORT,
+                                   to_vm, sizeof to_vm };
+
+    pause_vm1();
+    relay.synced = true;
+    source_run(&nm);
+    n_forwarded = 0;
+    f.key = relay.key;
+    relay.cb(relay.aux, &f);
+    source_run(&nm);
+    assert_int_equal(n_forwarded, 1);
+    assert_int_equal(n_sent_of("drain"), 0);
+    relay_frame(NMOVS_RELAY_CAUGHT, to_vm, sizeof to_vm);
+    source_run(&nm);
+    assert_int_equal(n_sent_of("drain"), 1);
+}
+
 /* A destination that does not serve 'drain' (an older netmove) gets no
  * catch: the frames wait in the VM's tap as before, and reach it if the
  * migration fails and it resumes here. */
@@ -1099,6 +1143,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_needs_capability,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_other_vlan, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_drain_here_until_answered,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_stopped_relays_all,

@@ -1,0 +1,76 @@
+/* ovs: the VLAN a frame belongs to, by the port it entered on, as OVS's
+ * NORMAL action decides it (vswitch.xml, Port "VLAN Configuration"). */
+#include "ovs/ovs.h"
+
+#include <string.h>
+
+#include "openvswitch/types.h"
+#include "ovsdb-idl.h"
+#include "packets.h"
+#include "vswitch-idl.h"
+
+#include "ovs/db-private.h"
+
+/* The 802.1Q VID of 'frame' (0: untagged, or priority-tagged). */
+static int
+frame_vid(const uint8_t *frame, size_t len)
+{
+    if (len >= ETH_HEADER_LEN + VLAN_HEADER_LEN
+        && frame[12] == 0x81 && frame[13] == 0x00) {
+        return ((frame[14] << 8) | frame[15]) & VLAN_VID_MASK;
+    }
+    return 0;
+}
+
+static bool
+trunks_vid(const struct ovsrec_port *port, int vid)
+{
+    if (!port->n_trunks) {
+        return true;
+    }
+    for (size_t i = 0; i < port->n_trunks; i++) {
+        if (port->trunks[i] == vid) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int
+nmovs_frame_vlan(struct nmovs_db *db, const char *bridge, uint32_t ofport,
+                 const void *frame, size_t len)
+{
+    const struct ovsrec_bridge *br;
+
+    OVSREC_BRIDGE_FOR_EACH (br, db->idl) {
+        if (strcmp(br->name, bridge)) {
+            continue;
+        }
+        for (size_t i = 0; i < br->n_ports; i++) {
+            const struct ovsrec_port *port = br->ports[i];
+            for (size_t j = 0; j < port->n_interfaces; j++) {
+                const struct ovsrec_interface *iface = port->interfaces[j];
+                if (!iface->n_ofport || *iface->ofport != ofport) {
+                    continue;
+                }
+                int vid = frame_vid(frame, len);
+                int tag = port->n_tag ? *port->tag : -1;
+                const char *mode = port->vlan_mode;
+                if (!mode) {
+                    mode = tag >= 0 && !port->n_trunks ? "access" : "trunk";
+                }
+                if (!strcmp(mode, "access")) {
+                    return vid ? -1 : MAX(tag, 0);
+                } else if (!strcmp(mode, "native-tagged")
+                           || !strcmp(mode, "native-untagged")) {
+                    return (!vid ? MAX(tag, 0)
+                            : trunks_vid(port, vid) ? vid : -1);
+                } else if (!strcmp(mode, "trunk")) {
+                    return !vid ? 0 : trunks_vid(port, vid) ? vid : -1;
+                }
+                return -1;      /* dot1q-tunnel: not a VM's network. */
+            }
+        }
+    }
+    return -1;
+}
