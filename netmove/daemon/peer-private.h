@@ -74,6 +74,8 @@ struct conn {
     struct jsonrpc *rpc;
     unsigned int rx_mark;               /* Bytes received at last message. */
     struct peer_budget budget;
+    bool drain_refused;             /* A `drain` of it was refused: its
+                                     * drains are metered from then. */
 
     /* The protocol agreed on session 'seqno' (reset when it changes). */
     int version;                        /* > 0; 0 not yet known;

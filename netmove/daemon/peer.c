@@ -615,6 +615,11 @@ handle_request(struct nm_peers *peers, struct conn *c,
         struct json *result = NULL;
         char *error = NULL;
         int err = m->fn(m->aux, c->name, params, &result, &error);
+        if (err && peer_method_unmetered(msg->method, 0)) {
+            /* Unmetered for a drain this host takes, not for a flood of
+             * ones it refuses (no migration, a replay). */
+            c->drain_refused = true;
+        }
         if (err) {
             VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, msg->method,
                          error ? error : ovs_strerror(-err));
@@ -639,7 +644,7 @@ within_budget(struct conn *c, const struct jsonrpc_msg *msg)
     if (msg->type != JSONRPC_REQUEST && msg->type != JSONRPC_NOTIFY) {
         return true;
     }
-    if (msg->type == JSONRPC_REQUEST
+    if (msg->type == JSONRPC_REQUEST && !c->drain_refused
         && peer_method_unmetered(msg->method, c->n_reqs)) {
         return true;
     }

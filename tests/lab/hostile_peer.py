@@ -394,6 +394,22 @@ def client(args):
             rounds += 1
             time.sleep(0.02)
         log("client: sprayed %d rounds of 64 replies" % rounds)
+    elif case == "drain-flood":
+        # `drain` is not charged to the request rate for a drain the
+        # target takes (issue 11); a flood of ones it refuses (no such
+        # migration) is: past the burst (200), "busy".
+        frame = "02000000000102000000009908004500"
+        busy = refused = 0
+        for i in range(300):
+            m = call(c, "drain", [{"vm": "vm1", "id": "hostile-drain",
+                                   "seq": i, "frames": [frame]}], end)
+            e = m and m.get("error")
+            if isinstance(e, dict) and "busy" in e.get("message", ""):
+                busy += 1
+            elif isinstance(e, dict) and e.get("code") == -32602:
+                refused += 1
+        log("client: drain flood: %d refused, %d busy" % (refused, busy))
+        good = refused >= 1 and busy >= 50
     elif case == "confirm-running":
         # Export then confirm vm1, which runs on the target (item 10).
         call(c, "export", [{"vm": "vm1", "id": "hostile-2"}], end)

@@ -230,6 +230,7 @@ echo silent >"$TMP/case"
 echo "== host1 as source, host3 a hostile destination"
 client_case export-running
 client_case malformed
+client_case drain-flood
 spray_case
 client_case confirm-running
 client_case confirm-uplink
