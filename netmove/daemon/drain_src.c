@@ -21,6 +21,7 @@
 #include "netmove/common/error.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/mig_ops.h"
+#include "netmove/daemon/peer.h"
 #include "netmove/daemon/relay.h"
 #include "netmove/daemon/service.h"
 #include "ovs/ovs.h"
@@ -661,6 +662,14 @@ drain_src_run(struct drain_src *d)
                           "drain goes on): frames may be lost");
             send_paused(d);
         }
+    }
+    /* A destination whose session is gone (it died) takes nothing more:
+     * what the catch would bring is better off where the bridge sends it
+     * (the VM may run here again), not held until the failsafe. */
+    if (d->synced && !nm_peers_has_capability(d->nm->peers, d->dst,
+                                              "drain")) {
+        release(d, "destination gone");
+        return;
     }
     /* One request a loop pass, whatever the relay read in it. */
     flush(d);

@@ -1098,6 +1098,20 @@ test_drain_other_vlan(void **state OVS_UNUSED)
     assert_int_equal(n_sent_of("drain"), 1);
 }
 
+/* The destination's session goes (it died): the catch is released at
+ * once, not at the failsafe 10 s later. */
+static void
+test_drain_destination_gone(void **state OVS_UNUSED)
+{
+    pause_vm1();
+    relay.synced = true;
+    source_run(&nm);
+    assert_int_equal(relay.n_forget, 0);
+    dst_drains = false;
+    source_run(&nm);
+    assert_int_equal(relay.n_forget, 1);
+}
+
 /* A destination that does not serve 'drain' (an older netmove) gets no
  * catch: the frames wait in the VM's tap as before, and reach it if the
  * migration fails and it resumes here. */
@@ -1144,6 +1158,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_drain_needs_capability,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_other_vlan, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_drain_destination_gone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_drain_here_until_answered,
                                         setup, teardown),
