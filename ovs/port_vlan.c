@@ -57,16 +57,21 @@ nmovs_frame_vlan(struct nmovs_db *db, const char *bridge, uint32_t ofport,
                 int tag = port->n_tag ? *port->tag : -1;
                 const char *mode = port->vlan_mode;
                 if (!mode) {
-                    mode = tag >= 0 && !port->n_trunks ? "access" : "trunk";
+                    /* OVS: a tag makes an access port (trunks ignored). */
+                    mode = tag >= 0 ? "access" : "trunk";
                 }
                 if (!strcmp(mode, "access")) {
                     return vid ? -1 : MAX(tag, 0);
                 } else if (!strcmp(mode, "native-tagged")
                            || !strcmp(mode, "native-untagged")) {
+                    /* The native VLAN is in the trunks implicitly. */
                     return (!vid ? MAX(tag, 0)
-                            : trunks_vid(port, vid) ? vid : -1);
+                            : vid == tag || trunks_vid(port, vid) ? vid
+                            : -1);
                 } else if (!strcmp(mode, "trunk")) {
-                    return !vid ? 0 : trunks_vid(port, vid) ? vid : -1;
+                    /* An untagged frame is VLAN 0, which the trunks may
+                     * leave out. */
+                    return trunks_vid(port, vid) ? vid : -1;
                 }
                 return -1;      /* dot1q-tunnel: not a VM's network. */
             }

@@ -722,7 +722,8 @@ int
 nmovs_relay_forward(struct nmovs_relay *relay, uint32_t in_port,
                     const void *data, size_t len)
 {
-    if (!in_port || in_port >= ofp_to_u16(OFPP_MAX)
+    if (!in_port || (in_port >= ofp_to_u16(OFPP_MAX)
+                     && in_port != ofp_to_u16(OFPP_LOCAL))
         || len < ETH_HEADER_LEN || len > UINT16_MAX) {
         return -EINVAL;
     }

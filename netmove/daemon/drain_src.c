@@ -172,6 +172,8 @@ struct drain_src {
                                          * before the stop): frames caught
                                          * until then are its, here. */
     uint64_t delivered_here;            /* Those, output to its port. */
+    long long int dst_gone_us;          /* time_usec() since the
+                                         * destination's session is gone. */
 
     /* Counters (docs/PROTOCOL.md "drain"). */
     uint64_t caught, relayed_frames, relayed_bytes;
@@ -668,8 +670,15 @@ drain_src_run(struct drain_src *d)
      * (the VM may run here again), not held until the failsafe. */
     if (d->synced && !nm_peers_has_capability(d->nm->peers, d->dst,
                                               "drain")) {
-        release(d, "destination gone");
-        return;
+        /* Gone for DRAIN_GONE_MS, not a reconnection's blip. */
+        if (!d->dst_gone_us) {
+            d->dst_gone_us = now;
+        } else if (now - d->dst_gone_us >= DRAIN_GONE_MS * 1000LL) {
+            release(d, "destination gone");
+            return;
+        }
+    } else {
+        d->dst_gone_us = 0;
     }
     /* One request a loop pass, whatever the relay read in it. */
     flush(d);
@@ -695,6 +704,9 @@ drain_src_wait(const struct drain_src *d)
     if (!d->synced) {
         next = MIN(next, d->sync_deadline);
         /* nm_relay_wait() wakes the loop when the barrier's answer comes. */
+    }
+    if (d->dst_gone_us) {
+        next = MIN(next, d->dst_gone_us + DRAIN_GONE_MS * 1000LL);
     }
     poll_timer_wait_until(next / 1000 + 1);
 }

@@ -36,6 +36,11 @@ struct unixctl_conn;
 /* Released anyway this long after the pause (netmoved's own failsafe; the
  * flows' hard_timeout, DRAIN_HARD_TIMEOUT_S, is the switch's). */
 #define DRAIN_FAILSAFE_MS 10000
+
+/* A destination whose session has been gone this long has died: the catch
+ * is released (a reconnection takes less: NM_PEER_RETRY_MS). */
+#define DRAIN_GONE_MS 1500
+
 #define DRAIN_HARD_TIMEOUT_S 30
 /* How long `netmove paused` waits for the catch to be in the switch. */
 #define DRAIN_SYNC_MS 1000

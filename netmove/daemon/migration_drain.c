@@ -240,7 +240,10 @@ frame_on_vm_vlan(struct migration *m, const struct nmovs_relay_frame *fr)
     }
     for (size_t i = 0; i < m->addrs.n_ifaces; i++) {
         const struct nm_iface_addrs *ia = &m->addrs.ifaces[i];
-        if (ia->ofport && eth_addr_equals(eh->eth_dst, ia->mac)) {
+        if (eth_addr_equals(eh->eth_dst, ia->mac)) {
+            if (!ia->ofport) {
+                return true;    /* Its port is arriving: held by MAC. */
+            }
             int vm_vlan = m->nm->ops->frame_vlan(m->nm, ia->ofport,
                                                  untagged, sizeof untagged);
             int vlan = m->nm->ops->frame_vlan(m->nm, fr->in_port, fr->data,
@@ -772,6 +775,19 @@ peer_drain(void *nm_, const char *peer, const struct json *params,
     struct mig_drain *d = m->drain;
     if (!d) {
         *errorp = xasprintf("state: migration %s: no `paused` came", m->id);
+        return -EINVAL;
+    }
+    /* Refused, not taken and counted: a refused drain is charged to the
+     * peer's request budget (peer.c), a taken one is not. */
+    if (d->journaled || past_deadline(m, time_usec())) {
+        *errorp = xasprintf("state: migration %s: its drain has ended",
+                            m->id);
+        return -EINVAL;
+    }
+    if (seq >= DRAIN_MAX_FRAMES || d->c.received_bytes > DRAIN_MAX_BYTES) {
+        *errorp = xasprintf("seq: %"PRIu64": past the drain's bounds (%d "
+                            "frames, %d bytes)", seq, DRAIN_MAX_FRAMES,
+                            DRAIN_MAX_BYTES);
         return -EINVAL;
     }
     if (seq + n <= d->next_seq && n) {

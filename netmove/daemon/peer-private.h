@@ -74,8 +74,6 @@ struct conn {
     struct jsonrpc *rpc;
     unsigned int rx_mark;               /* Bytes received at last message. */
     struct peer_budget budget;
-    bool drain_refused;             /* A `drain` of it was refused: its
-                                     * drains are metered from then. */
 
     /* The protocol agreed on session 'seqno' (reset when it changes). */
     int version;                        /* > 0; 0 not yet known;
@@ -162,6 +160,11 @@ enum peer_verdict {
 
 /* Takes a request from 'b', whose session holds 'n_open' unanswered. */
 enum peer_verdict peer_budget_take(struct peer_budget *b, size_t n_open);
+
+/* Whether 'b' has room for a request, without taking it; and taking one
+ * after the fact (an unmetered request that was refused). */
+bool peer_budget_has_room(struct peer_budget *b);
+void peer_budget_charge(struct peer_budget *b);
 
 /* True if a request of 'method' is not charged to the rate (a session
  * holding 'n_open' unanswered still answers it "busy" at NM_PEER_MAX_OPEN):

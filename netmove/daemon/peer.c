@@ -616,9 +616,7 @@ handle_request(struct nm_peers *peers, struct conn *c,
         char *error = NULL;
         int err = m->fn(m->aux, c->name, params, &result, &error);
         if (err && peer_method_unmetered(msg->method, 0)) {
-            /* Unmetered for a drain this host takes, not for a flood of
-             * ones it refuses (no migration, a replay). */
-            c->drain_refused = true;
+            peer_budget_charge(&c->budget);
         }
         if (err) {
             VLOG_INFO_RL(&rl, "%s: %s: %s", c->name, msg->method,
@@ -644,8 +642,12 @@ within_budget(struct conn *c, const struct jsonrpc_msg *msg)
     if (msg->type != JSONRPC_REQUEST && msg->type != JSONRPC_NOTIFY) {
         return true;
     }
-    if (msg->type == JSONRPC_REQUEST && !c->drain_refused
-        && peer_method_unmetered(msg->method, c->n_reqs)) {
+    /* A drain this host takes is not charged; one it refuses is (below),
+     * so that a flood of refused ones empties the budget and is then
+     * answered "busy" like any request. */
+    if (msg->type == JSONRPC_REQUEST
+        && peer_method_unmetered(msg->method, c->n_reqs)
+        && peer_budget_has_room(&c->budget)) {
         return true;
     }
     switch (peer_budget_take(&c->budget, c->n_reqs)) {

@@ -107,6 +107,24 @@ peer_budget_take(struct peer_budget *b, size_t n_open)
 }
 
 bool
+peer_budget_has_room(struct peer_budget *b)
+{
+    unsigned int cost = 1000 / NM_PEER_REQ_RATE;
+
+    if (!token_bucket_withdraw(&b->requests, cost)) {
+        return false;
+    }
+    b->requests.tokens += cost;         /* A look, not a withdrawal. */
+    return true;
+}
+
+void
+peer_budget_charge(struct peer_budget *b)
+{
+    token_bucket_withdraw(&b->requests, 1000 / NM_PEER_REQ_RATE);
+}
+
+bool
 peer_method_unmetered(const char *method, size_t n_open)
 {
     /* A 300 ms pause at line rate relays thousands of frames in batches of

@@ -2140,14 +2140,18 @@ test_drain_relayed_before_held(void **state OVS_UNUSED)
     assert_int_equal(drain_counter(m, "late"), 0);
     assert_steps(m->id, "prepare-begin prepare-done paused drained ");
 
-    /* A frame resent after the end: refused, never delivered twice. */
+    /* A frame resent after the end: refused (the drain has ended), never
+     * delivered twice. */
     ds_clear(&fake.calls);
+    char *error = NULL;
     assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
                                "\"%s\", \"seq\": 2, \"frames\": ["
-                               FRAME(VM_MAC, R(2)) "]}", m, NULL), -EINVAL);
+                               FRAME(VM_MAC, R(2)) "]}", m, &error), -EINVAL);
+    assert_non_null(strstr(error, "has ended"));
+    free(error);
     migrations_run(&nm);
     assert_string_equal(ds_cstr(&fake.calls), "");
-    assert_int_equal(drain_counter(m, "dup_refused"), 1);
+    assert_int_equal(drain_counter(m, "delivered_frames"), 5);
 }
 
 /* A gap (a batch that never came) is counted missing and what follows is
@@ -2217,14 +2221,19 @@ test_drain_total_bound(void **state OVS_UNUSED)
     for (int k = 0; k < 70; k++) {
         char *p = xasprintf("{\"vm\": \"vm1\", \"id\": \"%%s\", \"seq\": %d, "
                             "\"frames\": [%s]}", k * 64, ds_cstr(&frames));
-        assert_int_equal(peer_call("h1", "drain", p, m, NULL), 0);
+        char *error = NULL;
+        /* Past the bound: refused (and so charged to the peer's budget). */
+        assert_int_equal(peer_call("h1", "drain", p, m, &error),
+                         k < 64 ? 0 : -EINVAL);
+        assert_true(k < 64 || strstr(error, "seq: "));
+        free(error);
         free(p);
         migrations_run(&nm);
     }
     ds_destroy(&frames);
     assert_int_equal(drain_counter(m, "buffered"), 0);
     assert_int_equal(drain_counter(m, "delivered_frames"), 4096);
-    assert_int_equal(drain_counter(m, "dropped_bound"), 70 * 64 - 4096);
+    assert_int_equal(drain_counter(m, "relayed_received"), 4096);
 }
 
 /* A frame to another MAC, a broadcast, a runt: never output, counted; a
@@ -2292,12 +2301,15 @@ test_drain_deadline(void **state OVS_UNUSED)
 
     ds_clear(&fake.calls);
     advance_ms(200);
+    char *error = NULL;
     assert_int_equal(peer_call("h1", "drain", "{\"vm\": \"vm1\", \"id\": "
                                "\"%s\", \"seq\": 1, \"frames\": ["
-                               FRAME(VM_MAC, R(1)) "]}", m, NULL), 0);
+                               FRAME(VM_MAC, R(1)) "]}", m, &error), -EINVAL);
+    assert_non_null(strstr(error, "has ended"));
+    free(error);
     migrations_run(&nm);
     assert_string_equal(ds_cstr(&fake.calls), "");
-    assert_int_equal(drain_counter(m, "dropped_deadline"), 1);
+    assert_int_equal(drain_counter(m, "relayed_received"), 1);
     assert_int_equal(drain_counter(m, "delivered_frames"), 3);
     char *steps = journal_steps(m->id);
     assert_non_null(strstr(steps, "drained "));
@@ -2319,13 +2331,19 @@ test_drain_bound(void **state OVS_UNUSED)
     for (int k = 0; k < 65; k++) {
         char *p = xasprintf("{\"vm\": \"vm1\", \"id\": \"%%s\", \"seq\": %d, "
                             "\"frames\": [%s]}", k * 64, ds_cstr(&frames));
-        assert_int_equal(peer_call("h1", "drain", p, m, NULL), 0);
+        char *error = NULL;
+        assert_int_equal(peer_call("h1", "drain", p, m, &error),
+                         k < 64 ? 0 : -EINVAL);    /* Past the bound. */
+        free(error);
         free(p);
     }
     ds_destroy(&frames);
-    assert_int_equal(drain_counter(m, "relayed_received"), 65 * 64);
+    assert_int_equal(drain_counter(m, "relayed_received"), 64 * 64);
     assert_int_equal(drain_counter(m, "buffered"), 4096);
-    assert_int_equal(drain_counter(m, "dropped_bound"), 64);
+    /* Full: a direct frame the hold catches is dropped and counted. */
+    direct(0, false);
+    assert_int_equal(drain_counter(m, "buffered"), 4096);
+    assert_int_equal(drain_counter(m, "dropped_bound"), 1);
 }
 
 /* An abort during the drain: the hold released, the rest of the

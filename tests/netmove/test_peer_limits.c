@@ -192,6 +192,24 @@ test_drain_unmetered(void **state OVS_UNUSED)
     assert_false(peer_method_unmetered(NULL, 0));
 }
 
+/* Room is looked at without taking it (a taken drain costs nothing); a
+ * refused one is charged: past the burst of refusals, no room. */
+static void
+test_budget_room_and_charge(void **state OVS_UNUSED)
+{
+    struct peer_budget b;
+
+    peer_budget_init(&b);
+    for (int i = 0; i < 10 * NM_PEER_REQ_BURST; i++) {
+        assert_true(peer_budget_has_room(&b));
+    }
+    for (int i = 0; i < NM_PEER_REQ_BURST; i++) {
+        peer_budget_charge(&b);
+    }
+    assert_false(peer_budget_has_room(&b));
+    assert_int_equal(peer_budget_take(&b, 0), PEER_BUSY);
+}
+
 int
 main(void)
 {
@@ -204,6 +222,7 @@ main(void)
         cmocka_unit_test(test_budget_rate),
         cmocka_unit_test(test_budget_open),
         cmocka_unit_test(test_drain_unmetered),
+        cmocka_unit_test(test_budget_room_and_charge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
