@@ -16,6 +16,9 @@ set -eu
 ip4=$(status_get '.vms[0].ipv4') mac=$(status_get '.vms[0].mac')
 r1=$(status_get '.hosts[0].ovs_rundir') r2=$(status_get '.hosts[1].ovs_rundir')
 wait_peers host2 host1
+# The source too: it drains only for a destination whose hello it has
+# heard (the `drain` capability), from the pause on.
+wait_peers host1 host2
 
 bg "$LAB" probe vm1 --duration 5 --ready "$TMP/ready" --json >"$TMP/probe.json"
 probe=$(last_bg)
