@@ -85,7 +85,11 @@ after=$(count_between "$TMP/b.times" "$resumed" $((resumed + 30000)))
 jq -e '.ping.lost == 0' "$TMP/probe.b.json" >/dev/null ||
 	fail "B: pings lost although the destination's tap held them: $(jq -c .ping "$TMP/probe.b.json")"
 gap=$(jq .ping.longest_gap_ms "$TMP/probe.b.json")
-awk -v g="$gap" -v d="$down" 'BEGIN { exit !(g >= d - 4 && g <= d + 15) }' ||
+# The burst at resume (the pause's ~100 echo requests answered at once) and
+# a loaded machine add to the gap: 16.1 ms once on CI's 2 cores.  A lost
+# ping is caught above; this catches a queue that did not wait (gap far
+# below the pause) or a resume that came late.
+awk -v g="$gap" -v d="$down" 'BEGIN { exit !(g >= d - 4 && g <= d + 30) }' ||
 	fail "B: longest gap between replies $gap ms, the pause $down ms"
 pass "B: pause $down ms (asked 200), 0 of $(jq .ping.sent "$TMP/probe.b.json") pings lost, $after delivered after resume, reply gap $gap ms"
 
