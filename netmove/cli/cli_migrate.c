@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
 #include "util.h"
 
@@ -365,12 +366,13 @@ host_name_valid(const char *s)
                      "0123456789.-_") == n;
 }
 
-/* left | paused VM [--to HOST]: the source's evidence. */
+/* left | paused VM... [--to HOST]: the source's evidence (several VMs: a
+ * batch, one call, "VM,VM,..." to netmoved). */
 static int
 evidence(const char *cmd, int argc, char *argv[])
 {
     struct phase_opts o;
-    int rc = parse_phase(argc, argv, &o, true, true, false);
+    int rc = parse_phase(argc, argv, &o, true, true, true);
 
     if (rc >= 0) {
         return rc;
@@ -378,20 +380,30 @@ evidence(const char *cmd, int argc, char *argv[])
     if (!o.to) {
         o.to = getenv("NETMOVE_DST_HOST");
     }
-    if (!fw_vm_name_valid(o.vm)) {
-        return nm_usage_error("%s: VM: invalid name '%s'", argv[0], o.vm);
+    struct ds vms = DS_EMPTY_INITIALIZER;
+    for (int i = -1; i < o.n_more_vms; i++) {
+        const char *vm = i < 0 ? o.vm : o.more_vms[i];
+        if (!fw_vm_name_valid(vm)) {
+            ds_destroy(&vms);
+            return nm_usage_error("%s: VM: invalid name '%s'", argv[0], vm);
+        }
+        ds_put_format(&vms, "%s%s", i < 0 ? "" : ",", vm);
     }
     if (o.to && !o.to[0]) {
+        ds_destroy(&vms);
         return nm_usage_error("%s: --to: empty", argv[0]);
     }
     if (o.to && !host_name_valid(o.to)) {
+        ds_destroy(&vms);
         return nm_usage_error("%s: --to: invalid host name '%s' (1-64 of "
                               "A-Z a-z 0-9 . - _)", argv[0], o.to);
     }
-    char *args[3] = { CONST_CAST(char *, o.vm),
+    char *args[3] = { ds_cstr(&vms),
                       CONST_CAST(char *, o.to ? o.to : "-"), "stopped" };
-    return transact(cmd, o.stopped ? 3 : o.to ? 2 : 1, args, o.ctl, false,
-                    NULL);
+    rc = transact(cmd, o.stopped ? 3 : o.to ? 2 : 1, args, o.ctl, false,
+                  NULL);
+    ds_destroy(&vms);
+    return rc;
 }
 
 static int
@@ -472,7 +484,7 @@ const struct nm_cmd nm_cmd_confirm = {
 const struct nm_cmd nm_cmd_left = {
     "left", cmd_left,
     "on the source: VM has left this host, for HOST (its migrator says)",
-    "usage: netmove left [VM] [--to HOST] [--ctl PATH]\n"
+    "usage: netmove left [VM...] [--to HOST] [--ctl PATH]\n"
     "\n"
     "On the source, once the outgoing migration of VM completed (the VM\n"
     "stopped here and runs, or will run, on HOST): this host's own evidence\n"
@@ -485,7 +497,7 @@ const struct nm_cmd nm_cmd_left = {
     "twice: libvirt's hook and watch-libvirt --source both give it).  As an\n"
     "exec hook, VM and HOST default to $NETMOVE_VM and $NETMOVE_DST_HOST.\n"
     "Without HOST (libvirt's release, which names none): the host VM was\n"
-    "exported to.\n"
+    "exported to.  Several VMs: each recorded, the errors listed.\n"
     "  --to HOST      the destination (the peer VM was exported to)\n"
     CTL_HELP,
 };
@@ -493,7 +505,7 @@ const struct nm_cmd nm_cmd_left = {
 const struct nm_cmd nm_cmd_paused = {
     "paused", cmd_paused,
     "on the source: VM paused for its switch-over to HOST",
-    "usage: netmove paused [VM] [--to HOST] [--stopped] [--ctl PATH]\n"
+    "usage: netmove paused [VM...] [--to HOST] [--stopped] [--ctl PATH]\n"
     "\n"
     "On the source, when the outgoing migration of VM pauses it for the\n"
     "switch-over: the pause moment, recorded in the outgoing migration and\n"
@@ -506,7 +518,9 @@ const struct nm_cmd nm_cmd_paused = {
     "then, with --stopped).  Without it the destination announces VM at\n"
     "resume only.  Deletes nothing and authorizes nothing.  VM and HOST as\n"
     "for 'netmove left'; exit 1 if nothing of VM is outgoing here, 2 for bad\n"
-    "input (VM, HOST).\n"
+    "input (VM, HOST).  Several VMs (a batch pausing together): one call;\n"
+    "their catches go to the switch together and it returns once all are\n"
+    "in; each VM is recorded on its own, the errors listed.\n"
     "  --to HOST      the destination (the peer VM was exported to)\n"
     "  --stopped      VM has stopped already: every frame caught is relayed\n"
     CTL_HELP,

@@ -155,7 +155,10 @@ struct drain_src {
     size_t n_ifaces;
     const char *end;                    /* Why it stopped; NULL: running. */
 
-    struct unixctl_conn **waiters;      /* `netmove paused` calls. */
+    struct drain_waiter {               /* `netmove paused` calls. */
+        drain_src_synced_cb *cb;
+        void *aux;
+    } *waiters;
     size_t n_waiters;
     long long int sync_deadline;        /* time_usec() */
     bool synced;
@@ -279,29 +282,28 @@ drain_src_catching(const struct drain_src *d)
 static void
 reply_waiters(struct drain_src *d, const char *error)
 {
-    for (size_t i = 0; i < d->n_waiters; i++) {
-        if (error) {
-            unixctl_command_reply_error(d->waiters[i], error);
-        } else {
-            unixctl_command_reply(d->waiters[i], "paused: recorded; "
-                                  "catching its frames");
-        }
-    }
-    free(d->waiters);
+    /* Taken first: a callback may ask about this drain again. */
+    struct drain_waiter *w = d->waiters;
+    size_t n = d->n_waiters;
+
     d->waiters = NULL;
     d->n_waiters = 0;
+    for (size_t i = 0; i < n; i++) {
+        w[i].cb(w[i].aux, error);
+    }
+    free(w);
 }
 
 void
-drain_src_reply_when_synced(struct drain_src *d, struct unixctl_conn *conn)
+drain_src_when_synced(struct drain_src *d, drain_src_synced_cb *cb,
+                      void *aux)
 {
     if (d->synced || !d->key) {
-        unixctl_command_reply(conn, d->key ? "paused: recorded; catching "
-                              "its frames" : "paused: recorded");
+        cb(aux, NULL);
         return;
     }
     d->waiters = xrealloc(d->waiters, (d->n_waiters + 1) * sizeof *d->waiters);
-    d->waiters[d->n_waiters++] = conn;
+    d->waiters[d->n_waiters++] = (struct drain_waiter) { cb, aux };
 }
 
 static void

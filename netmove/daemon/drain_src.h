@@ -115,9 +115,13 @@ int drain_src_start(struct netmoved *, const char *vm, const char *id,
                     struct drain_src **dp, char **errorp)
     OVS_WARN_UNUSED_RESULT;
 
-/* Answers CLI call 'conn' (`netmove paused`) once the catch is in the
- * switch, or with an error after DRAIN_SYNC_MS (the drain goes on). */
-void drain_src_reply_when_synced(struct drain_src *, struct unixctl_conn *);
+/* Calls 'cb' with 'aux' once the catch is in the switch (error NULL), or
+ * with an error after DRAIN_SYNC_MS (the drain goes on) or when the drain
+ * ends first; at once if it is in already.  (`netmove paused`: the
+ * migrator stops the VM once it is answered.) */
+typedef void drain_src_synced_cb(void *aux, const char *error);
+void drain_src_when_synced(struct drain_src *, drain_src_synced_cb *,
+                           void *aux);
 
 void drain_src_run(struct drain_src *);
 void drain_src_wait(const struct drain_src *);

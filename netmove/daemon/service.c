@@ -10,10 +10,12 @@
 #include <limits.h>
 
 #include "dirs.h"
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/list.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/json.h"
 #include "openvswitch/vlog.h"
+#include "svec.h"
 #include "unixctl.h"
 #include "timeval.h"
 #include "util.h"
@@ -351,48 +353,88 @@ cmd_confirm(struct unixctl_conn *conn, int argc OVS_UNUSED,
     }
 }
 
-/* left VM [HOST] | paused VM [HOST|- [stopped]]: on the source, its
- * migrator's word that VM left (or paused) for HOST, the destination it was
- * exported to (no HOST, or "-": libvirt's release, which names none);
- * "stopped": the VM has stopped already (QEMU's STOP, libvirt's event),
- * else it stops once this is answered. */
+/* left VM[,VM...] [HOST] | paused VM[,VM...] [HOST|- [stopped]]: on the
+ * source, its migrator's word that the VMs left (or paused) for HOST, the
+ * destination they were exported to (no HOST, or "-": libvirt's release,
+ * which names none); "stopped": they have stopped already (QEMU's STOP,
+ * libvirt's event), else they stop once this is answered.  A batch (a host
+ * evacuation pauses its VMs together) is one call: their catches go to the
+ * switch together and one wait covers them.  Every name is checked before
+ * anything is recorded; then each VM is recorded on its own (they are
+ * pausing whatever this says: one VM's error does not deprive the others
+ * of their drains), and the answer lists the errors. */
 static void
 cmd_evidence(struct unixctl_conn *conn, int argc, const char *argv[],
              bool paused, struct netmoved *nm)
 {
     const char *to = argc > 2 && strcmp(argv[2], "-") ? argv[2] : NULL;
     enum nm_evidence ev = !paused ? NM_EV_LEFT : NM_EV_PAUSING;
-    char *error = NULL;
+    struct svec vms = SVEC_EMPTY_INITIALIZER;
+    struct ds errors = DS_EMPTY_INITIALIZER;
+    size_t n_confirmed = 0;
+    bool bad = false;
 
-    if (!fw_vm_name_valid(argv[1])) {
-        reply_bad_input(conn, "VM: '%s' is not a VM name", argv[1]);
-        return;
+    char *list = xstrdup(argv[1]), *rest = list, *vm;
+    while ((vm = strsep(&rest, ","))) {
+        svec_add(&vms, vm);
+    }
+    free(list);
+    for (size_t i = 0; i < vms.n || !vms.n; i++) {
+        if (!vms.n || !fw_vm_name_valid(vms.names[i])) {
+            reply_bad_input(conn, "VM: '%s' is not a VM name",
+                            vms.n ? vms.names[i] : argv[1]);
+            svec_destroy(&vms);
+            return;
+        }
     }
     if (argc > 3) {
         if (strcmp(argv[3], "stopped")) {
             reply_bad_input(conn, "stopped: '%s' is not \"stopped\"",
                             argv[3]);
+            svec_destroy(&vms);
             return;
         }
         ev = NM_EV_STOPPED;
     }
-    int errnum = source_left(nm, argv[1], to, ev, &error);
-    if (errnum > 0) {
+    const char **accepted = xcalloc(vms.n, sizeof *accepted);
+    size_t n_accepted = 0;
+    for (size_t i = 0; i < vms.n; i++) {
+        char *error = NULL;
+        int errnum = source_left(nm, vms.names[i], to, ev, &error);
+        if (errnum > 0) {
+            n_confirmed++;
+        } else if (errnum) {
+            bad |= nm_error_is_bad_input(errnum);
+            ds_put_format(&errors, "%s%s%s%s", errors.length ? "; " : "",
+                          vms.n > 1 ? vms.names[i] : "", vms.n > 1 ? ": " : "",
+                          error);
+        } else {
+            accepted[n_accepted++] = vms.names[i];
+        }
+        free(error);
+    }
+    if (errors.length) {
+        /* The others are recorded (and catching) all the same. */
+        if (bad) {
+            reply_bad_input(conn, "%s", ds_cstr(&errors));
+        } else {
+            unixctl_command_reply_error(conn, ds_cstr(&errors));
+        }
+    } else if (paused && n_accepted) {
+        /* Answered once the drains' catches are in the switch (bounded):
+         * the migrator stops the VMs after it, so no frame dies in their
+         * taps. */
+        source_paused_reply(nm, accepted, n_accepted, conn);
+    } else if (!n_accepted) {
         unixctl_command_reply(conn, "left: its destination confirmed "
                               "already; nothing of it is left here");
-    } else if (errnum && nm_error_is_bad_input(errnum)) {
-        reply_bad_input(conn, "%s", error);
-    } else if (errnum) {
-        unixctl_command_reply_error(conn, error);
-    } else if (paused) {
-        /* Answered once the drain's catch is in the switch (bounded): the
-         * migrator stops the VM after it, so no frame dies in its tap. */
-        source_paused_reply(nm, argv[1], conn);
     } else {
         unixctl_command_reply(conn, "left: recorded; the source removes its "
                               "copy when the destination confirms");
     }
-    free(error);
+    free(accepted);
+    ds_destroy(&errors);
+    svec_destroy(&vms);
 }
 
 static void
@@ -545,8 +587,9 @@ register_commands(struct netmoved *nm)
                              cmd_resume_many, nm);
     unixctl_command_register("abort", "VM", 1, 1, cmd_abort, nm);
     unixctl_command_register("confirm", "VM", 1, 1, cmd_confirm, nm);
-    unixctl_command_register("left", "VM [HOST]", 1, 2, cmd_left, nm);
-    unixctl_command_register("paused", "VM [HOST|- [stopped]]", 1, 3,
+    unixctl_command_register("left", "VM[,VM...] [HOST]", 1, 2, cmd_left,
+                             nm);
+    unixctl_command_register("paused", "VM[,VM...] [HOST|- [stopped]]", 1, 3,
                              cmd_paused, nm);
     unixctl_command_register("status", "[VM]", 0, 1, cmd_status, nm);
     unixctl_command_register("source-verify", "VM SRC [IP...]", 2, 64,

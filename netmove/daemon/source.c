@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
 #include "openvswitch/shash.h"
 #include "openvswitch/vlog.h"
@@ -1587,18 +1588,68 @@ source_left(struct netmoved *nm, const char *vm, const char *to,
     return 0;
 }
 
+/* One `paused` call's answer, given once each of its VMs' catch is in the
+ * switch (a batch: every catch is sent at once, and one barrier and one
+ * revalidation cover them all). */
+struct paused_reply {
+    struct unixctl_conn *conn;
+    size_t pending;                     /* Drains not synced yet, + 1 while
+                                         * they are being asked. */
+    size_t n_catching, n_plain;
+    struct ds errors;
+};
+
+static void
+paused_reply_done(void *pr_, const char *error)
+{
+    struct paused_reply *pr = pr_;
+
+    if (error) {
+        ds_put_format(&pr->errors, "%s%s", pr->errors.length ? "; " : "",
+                      error);
+    }
+    if (--pr->pending) {
+        return;
+    }
+    if (pr->errors.length) {
+        unixctl_command_reply_error(pr->conn, ds_cstr(&pr->errors));
+    } else if (pr->n_catching + pr->n_plain == 1) {
+        unixctl_command_reply(pr->conn, pr->n_catching
+                              ? "paused: recorded; catching its frames"
+                              : "paused: recorded (no drain: see "
+                                "netmoved's log)");
+    } else {
+        char *msg = xasprintf("paused: recorded; catching the frames of "
+                              "%zu VM(s)%s", pr->n_catching, pr->n_plain
+                              ? " (the others have no drain: see "
+                                "netmoved's log)" : "");
+        unixctl_command_reply(pr->conn, msg);
+        free(msg);
+    }
+    ds_destroy(&pr->errors);
+    free(pr);
+}
+
 void
-source_paused_reply(struct netmoved *nm, const char *vm,
+source_paused_reply(struct netmoved *nm, const char *const *vms, size_t n,
                     struct unixctl_conn *conn)
 {
-    struct outgoing *o = shash_find_data(&nm->source->outgoing, vm);
+    struct paused_reply *pr = xzalloc(sizeof *pr);
 
-    if (o && o->drain) {
-        drain_src_reply_when_synced(o->drain, conn);
-    } else {
-        unixctl_command_reply(conn, "paused: recorded (no drain: see "
-                              "netmoved's log)");
+    pr->conn = conn;
+    pr->pending = 1;
+    ds_init(&pr->errors);
+    for (size_t i = 0; i < n; i++) {
+        struct outgoing *o = shash_find_data(&nm->source->outgoing, vms[i]);
+        if (o && o->drain) {
+            pr->n_catching++;
+            pr->pending++;
+            drain_src_when_synced(o->drain, paused_reply_done, pr);
+        } else {
+            pr->n_plain++;
+        }
     }
+    paused_reply_done(pr, NULL);
 }
 
 struct json *

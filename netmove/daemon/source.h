@@ -66,12 +66,12 @@ int source_forget(struct netmoved *nm, const char *vm, char **msgp);
 /* The VMs outgoing, as a JSON array of their names. */
 struct json *source_outgoing_to_json(const struct netmoved *nm);
 
-/* Answers `netmove paused VM` ('conn') after source_left(paused) accepted
- * it: once the drain's catch of VM's frames is in the switch (bounded by
- * DRAIN_SYNC_MS, then with an error while the drain goes on), or at once
- * if there is no drain. */
-void source_paused_reply(struct netmoved *nm, const char *vm,
-                         struct unixctl_conn *conn);
+/* Answers `netmove paused VM...` ('conn') after source_left(paused)
+ * accepted each of the 'n' VMs 'vms': once the drains' catches of their
+ * frames are in the switch (bounded by DRAIN_SYNC_MS, then with an error
+ * while the drains go on); at once for a VM without a drain. */
+void source_paused_reply(struct netmoved *nm, const char *const *vms,
+                         size_t n, struct unixctl_conn *conn);
 
 /* The drains of the outgoing VMs that paused, by VM: their counters
  * (drain_src.h) for `netmove status --json` ("outgoing_drains"). */

@@ -414,14 +414,16 @@ static const struct mig_ops fake_ops = {
 static bool dst_drains;
 
 static int cli_replies, cli_errors;
+static char cli_last[256];
 
 void __wrap_unixctl_command_reply(struct unixctl_conn *, const char *);
 void __wrap_unixctl_command_reply_error(struct unixctl_conn *, const char *);
 
 void
 __wrap_unixctl_command_reply(struct unixctl_conn *c OVS_UNUSED,
-                             const char *s OVS_UNUSED)
+                             const char *s)
 {
+    snprintf(cli_last, sizeof cli_last, "%s", s);
     cli_replies++;
 }
 
@@ -892,7 +894,8 @@ pause_vm1(void)
     char *error = NULL;
 
     assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_PAUSING, &error), 0);
-    source_paused_reply(&nm, "vm1", (struct unixctl_conn *) &relay);
+    source_paused_reply(&nm, (const char *[]) { "vm1" }, 1,
+                        (struct unixctl_conn *) &relay);
 }
 
 /* `paused` catches and watches the VM's MAC, answers once the catch is in
@@ -1055,6 +1058,28 @@ test_drain_here_until_answered(void **state OVS_UNUSED)
     assert_non_null(strstr(last_sent("drain"), "\"frames\":[\"02"));
 }
 
+/* A batch's `paused` (netmove paused VM VM...): one answer, once every
+ * drain's catch is in; a VM without a drain waits for nothing. */
+static void
+test_drain_paused_batch_one_answer(void **state OVS_UNUSED)
+{
+    char *error = NULL;
+
+    assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_PAUSING, &error),
+                     0);
+    source_paused_reply(&nm, (const char *[]) { "vm1", "vm7" }, 2,
+                        (struct unixctl_conn *) &relay);
+    source_run(&nm);
+    assert_int_equal(cli_replies + cli_errors, 0);  /* vm1's not in yet. */
+    relay.synced = true;
+    source_run(&nm);
+    source_run(&nm);
+    assert_int_equal(cli_replies, 1);
+    assert_int_equal(cli_errors, 0);
+    assert_non_null(strstr(cli_last, "catching the frames of 1 VM(s) (the "
+                           "others have no drain"));
+}
+
 static void
 test_drain_stopped_relays_all(void **state OVS_UNUSED)
 {
@@ -1063,7 +1088,8 @@ test_drain_stopped_relays_all(void **state OVS_UNUSED)
 
     assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_STOPPED, &error),
                      0);
-    source_paused_reply(&nm, "vm1", (struct unixctl_conn *) &relay);
+    source_paused_reply(&nm, (const char *[]) { "vm1" }, 1,
+                        (struct unixctl_conn *) &relay);
     relay_frame(NMOVS_RELAY_CAUGHT, to_vm, sizeof to_vm);
     assert_int_equal(relay.n_output, 0);
     source_run(&nm);
@@ -1172,6 +1198,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_drain_destination_gone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_drain_here_until_answered,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_paused_batch_one_answer,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_stopped_relays_all,
                                         setup, teardown),
