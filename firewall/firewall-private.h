@@ -381,7 +381,4 @@ bool fw_ruleset_identical(const struct fw_ruleset *a,
                           char *why, size_t whylen);
 
 
-/* Number of the delta's deletions in 'tab'. */
-size_t ct_table_gone_count(const struct ct_table *tab);
-
 #endif /* firewall/firewall-private.h */

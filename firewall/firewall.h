@@ -187,6 +187,9 @@ void ct_table_add(struct ct_table *tab, struct nf_conntrack *ct);
 /* Number of entries in 'tab'. */
 size_t ct_table_count(const struct ct_table *tab);
 
+/* Number of the delta's deletions ("gone" entries) in 'tab'. */
+size_t ct_table_gone_count(const struct ct_table *tab);
+
 /* Dumps the current namespace's conntrack table and keeps the entries that
  * match 'filter' in '*tabp'. */
 int ct_export(const struct ct_filter *filter, struct ct_table **tabp,
