@@ -396,6 +396,46 @@ delta_put(struct ct_table *delta, const struct nf_conntrack *old,
     }
 }
 
+/* Adds to 'delta' what 'w''s buffered events say, against the base's
+ * entries 'by_key' (those an event touched are set to NULL there); the
+ * entries only updates were seen of, the base lacking them, go to 'ask'
+ * ('*n_ask').  Returns the number of entries the events were for. */
+static size_t
+delta_from_events(struct watch *w, struct shash *by_key,
+                  struct ct_table *delta, const struct nf_conntrack **ask,
+                  const struct nf_conntrack **ask_old, size_t *n_ask)
+{
+    struct shash_node *node;
+    size_t n = 0;
+
+    SHASH_FOR_EACH (node, &w->pending) {
+        struct pending *p = node->data;
+        struct shash_node *b = shash_find(by_key, node->name);
+        const struct nf_conntrack *old = b ? b->data : NULL;
+
+        if (b) {
+            /* Touched: no need to ask for it. */
+            b->data = NULL;
+        }
+        if (p->gone) {
+            delta_put(delta, old, NULL);
+        } else if (p->complete) {
+            delta_put(delta, old, nfct_clone(p->ct));
+        } else if (old) {
+            struct nf_conntrack *merged = nfct_clone(old);
+
+            nfct_copy(merged, p->ct, NFCT_CP_ALL);
+            delta_put(delta, old, merged);
+        } else {
+            /* Only updates seen of an entry the base lacks: ask. */
+            ask_old[*n_ask] = NULL;
+            ask[(*n_ask)++] = p->ct;
+        }
+        n++;
+    }
+    return n;
+}
+
 int
 ct_events_delta(struct ct_events *ev, const char *key,
                 const struct ct_table *base, struct ct_table **deltap,
@@ -438,32 +478,8 @@ ct_events_delta(struct ct_events *ev, const char *key,
     ask_old = xmalloc((base->n + shash_count(&w->pending) + 1)
                       * sizeof *ask_old);
 
-    /* The events, coalesced. */
-    SHASH_FOR_EACH (node, &w->pending) {
-        struct pending *p = node->data;
-        struct shash_node *b = shash_find(&by_key, node->name);
-        const struct nf_conntrack *old = b ? b->data : NULL;
-
-        if (b) {
-            /* Touched: no need to ask for it. */
-            b->data = NULL;
-        }
-        if (p->gone) {
-            delta_put(delta, old, NULL);
-        } else if (p->complete) {
-            delta_put(delta, old, nfct_clone(p->ct));
-        } else if (old) {
-            struct nf_conntrack *merged = nfct_clone(old);
-
-            nfct_copy(merged, p->ct, NFCT_CP_ALL);
-            delta_put(delta, old, merged);
-        } else {
-            /* Only updates seen of an entry the base lacks: ask. */
-            ask_old[n_ask] = NULL;
-            ask[n_ask++] = p->ct;
-        }
-        info->events++;
-    }
+    info->events = delta_from_events(w, &by_key, delta, ask, ask_old,
+                                     &n_ask);
     /* The base's entries no event touched: ask for each. */
     SHASH_FOR_EACH (node, &by_key) {
         if (node->data) {
