@@ -25,7 +25,6 @@
 
 #define SEND_CHUNK (128 * 1024)     /* Bytes of requests per sendmsg(). */
 #define REQ_MAX 1024                /* Room for one request. */
-#define DUMP_ATTEMPTS 5
 
 /* ---- tables ---- */
 
@@ -143,96 +142,6 @@ ct_filter_match(const struct ct_filter *f, const struct nf_conntrack *ct)
     return false;
 }
 
-/* ---- dump ---- */
-
-struct dump_ctx {
-    const struct ct_filter *filter;
-    struct ct_table *tab;
-};
-
-static int
-dump_cb(const struct nlmsghdr *nlh, void *ctx_)
-{
-    struct dump_ctx *ctx = ctx_;
-    struct nf_conntrack *ct = nfct_new();
-
-    if (!ct || nfct_nlmsg_parse(nlh, ct) < 0) {
-        nfct_destroy(ct);
-        return MNL_CB_ERROR;
-    }
-    if (ct_filter_match(ctx->filter, ct)) {
-        ct_table_add(ctx->tab, ct);
-    } else {
-        nfct_destroy(ct);
-    }
-    return MNL_CB_OK;
-}
-
-static struct nlmsghdr *
-put_ct_header(char *buf, uint8_t type, uint16_t flags, uint8_t family,
-              uint32_t seq)
-{
-    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-    struct nfgenmsg *nfh;
-
-    nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
-    nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-    nlh->nlmsg_seq = seq;
-    nfh = mnl_nlmsg_put_extra_header(nlh, sizeof *nfh);
-    nfh->nfgen_family = family;
-    nfh->version = NFNETLINK_V0;
-    nfh->res_id = 0;
-    return nlh;
-}
-
-static int
-dump_matching(struct mnl_socket *nl, const struct ct_filter *filter,
-              struct ct_table **tabp, char *err, size_t errlen)
-{
-    int error = 0;
-
-    for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
-        struct dump_ctx ctx = { filter, ct_table_create() };
-        char buf[MNL_SOCKET_BUFFER_SIZE];
-        struct nlmsghdr *nlh;
-
-        /* conntrack -L */
-        nlh = put_ct_header(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC,
-                            time(NULL));
-        error = nl_dump(nl, nlh, dump_cb, &ctx);
-        if (!error) {
-            *tabp = ctx.tab;
-            return 0;
-        }
-        ct_table_destroy(ctx.tab);
-        if (error != -EINTR) {
-            break;
-        }
-    }
-    snprintf(err, errlen, "dumping conntrack entries: %s",
-             ovs_strerror(-error));
-    return error;
-}
-
-int
-ct_export(const struct ct_filter *filter, struct ct_table **tabp,
-          char *err, size_t errlen)
-{
-    struct mnl_socket *nl;
-    int error;
-
-    *tabp = NULL;
-    error = nl_open(NETLINK_NETFILTER, &nl);
-    if (error) {
-        snprintf(err, errlen, "opening netlink: %s", ovs_strerror(-error));
-        return error;
-    }
-    nl_set_buffers(nl, 8 << 20);
-    error = dump_matching(nl, filter, tabp, err, errlen);
-    mnl_socket_close(nl);
-    return error;
-}
-
 /* ---- requests in bulk ---- */
 
 enum ct_op { CT_CREATE, CT_UPDATE, CT_DELETE };
@@ -330,7 +239,7 @@ bulk_add(struct bulk *b, enum ct_op op, const struct nf_conntrack *ct,
             return error;
         }
     }
-    nlh = put_ct_header(b->buf + b->used, types[op], flags[op],
+    nlh = ct_put_header(b->buf + b->used, types[op], flags[op],
                         nfct_get_attr_u8(ct, ATTR_L3PROTO),
                         b->seq_first + b->n_reqs);
     if (nfct_nlmsg_build(nlh, ct) < 0) {
@@ -489,7 +398,7 @@ ct_remove(const struct ct_filter *filter, size_t *deletedp, char *err,
         return error;
     }
     nl_set_buffers(nl, 16 << 20);
-    error = dump_matching(nl, filter, &tab, err, errlen);
+    error = ct_dump_matching(nl, filter, &tab, err, errlen);
     if (!error) {
         struct bulk b;
 

@@ -52,7 +52,7 @@ attr_bytes(const struct nf_conntrack *ct, const struct ct_attr *a)
 
 /* A string key that identifies an entry: family, protocol, original tuple,
  * zone.  Malloc'd. */
-static char *
+char *
 ct_entry_key(const struct nf_conntrack *ct)
 {
     uint8_t key[64];
@@ -216,3 +216,46 @@ ct_table_delta(const struct ct_table *prev, const struct ct_table *cur)
     return delta;
 }
 
+
+void
+ct_table_apply(struct ct_table *base, const struct ct_table *delta)
+{
+    struct shash by_key;        /* Key -> index in 'base' + 1. */
+    size_t k = 0;
+
+    shash_init(&by_key);
+    for (size_t i = 0; i < base->n; i++) {
+        if (!base->entries[i].gone) {
+            shash_replace_nocopy(&by_key, ct_entry_key(base->entries[i].ct),
+                                 (void *) (uintptr_t) (i + 1));
+        }
+    }
+    for (size_t i = 0; i < delta->n; i++) {
+        const struct ct_entry *d = &delta->entries[i];
+        char *key = ct_entry_key(d->ct);
+        uintptr_t at = (uintptr_t) shash_find_data(&by_key, key);
+
+        if (at) {
+            struct ct_entry *e = &base->entries[at - 1];
+
+            if (e->ct) {
+                nfct_destroy(e->ct);
+            }
+            /* A removed entry keeps its slot until the end, ct NULL. */
+            e->ct = d->gone ? NULL : nfct_clone(d->ct);
+            free(key);
+        } else if (!d->gone) {
+            ct_table_add(base, nfct_clone(d->ct));
+            shash_replace_nocopy(&by_key, key, (void *) (uintptr_t) base->n);
+        } else {
+            free(key);
+        }
+    }
+    shash_destroy(&by_key);
+    for (size_t i = 0; i < base->n; i++) {
+        if (base->entries[i].ct) {
+            base->entries[k++] = base->entries[i];
+        }
+    }
+    base->n = k;
+}

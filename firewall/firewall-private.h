@@ -289,6 +289,78 @@ void ct_table_add_gone(struct ct_table *, struct nf_conntrack *ct);
 bool ct_entry_equal(const struct nf_conntrack *, const struct nf_conntrack *,
                     bool timeouts, char *why, size_t whylen);
 
+/* ---- conntrack dumps (ct_dump.c) ---- */
+
+struct mnl_socket;
+struct nlmsghdr;
+
+/* Puts a ctnetlink header of message 'type' in 'buf'. */
+struct nlmsghdr *ct_put_header(char *buf, uint8_t type, uint16_t flags,
+                               uint8_t family, uint32_t seq);
+
+/* What a ctnetlink entry message says of the entry's addresses, read with
+ * mnl_attr_parse*() alone (no nf_conntrack): 'addrs' points into the
+ * message (orig src, orig dst, reply src, reply dst; NULL if absent). */
+struct ct_peek {
+    int family;
+    const uint8_t *addrs[4];
+    uint16_t zone;
+};
+int ct_peek(const struct nlmsghdr *nlh, struct ct_peek *peek);
+
+/* An index of filters by address (a hash): which of 'n' filters an entry
+ * matches in time proportional to its four addresses, not to 'n'. */
+struct ct_filter_index;
+struct ct_filter_index *ct_filter_index_create(void);
+void ct_filter_index_destroy(struct ct_filter_index *);
+/* Adds 'filter' under 'id' (the index keeps the pointer). */
+void ct_filter_index_add(struct ct_filter_index *, const struct ct_filter *,
+                         size_t id);
+void ct_filter_index_remove(struct ct_filter_index *, size_t id);
+/* Stores in 'ids' (room for 'max') the ids of the filters 'peek' matches,
+ * each once; returns how many (at most 'max'). */
+size_t ct_filter_index_match(const struct ct_filter_index *,
+                             const struct ct_peek *peek, size_t *ids,
+                             size_t max);
+
+/* Dumps the entries matching 'filter' on 'nl' into '*tabp' (conntrack -L,
+ * filtered before any entry is parsed). */
+int ct_dump_matching(struct mnl_socket *nl, const struct ct_filter *filter,
+                     struct ct_table **tabp, char *err, size_t errlen);
+
+/* Asks the kernel for the current state of each of the 'n' entries 'cts'
+ * (IPCTNL_MSG_CT_GET by original tuple and zone, many requests per
+ * sendto()) on 'nl'.  'found[i]' receives the entry (the caller frees it)
+ * or NULL if the kernel has none (ENOENT). */
+int ct_get_many(struct mnl_socket *nl, const struct nf_conntrack **cts,
+                size_t n, struct nf_conntrack **found);
+
+/* The string that identifies an entry: family, protocol, original tuple,
+ * zone (ct_delta.c).  Malloc'd. */
+char *ct_entry_key(const struct nf_conntrack *ct);
+
+/* ---- conntrack events (ct_events.c) ---- */
+
+/* How a listener reads the kernel's state for a delta: by default through
+ * its request socket; a unit test passes fakes. */
+struct ct_events_ops {
+    /* ct_get_many(). */
+    int (*get)(void *aux, const struct nf_conntrack **cts, size_t n,
+               struct nf_conntrack **found);
+    /* ct_dump_matching(). */
+    int (*dump)(void *aux, const struct ct_filter *filter,
+                struct ct_table **tabp, char *err, size_t errlen);
+};
+
+/* A listener without sockets, for tests: events come from
+ * ct_events_feed(), overruns from ct_events_overrun(). */
+struct ct_events *ct_events_create(const struct ct_events_ops *ops,
+                                   void *aux);
+/* Handles the 'len' bytes of event messages at 'buf' as if read. */
+void ct_events_feed(struct ct_events *ev, const void *buf, size_t len);
+/* Handles an ENOBUFS: every watch's next delta is a dump. */
+void ct_events_overrun(struct ct_events *ev);
+
 /* ---- For tests: only the module and its tests call these ---- */
 
 /* Returns true if conntrack entry 'ct' matches 'filter'. */
@@ -308,8 +380,5 @@ bool fw_ruleset_identical(const struct fw_ruleset *a,
                           const struct fw_ruleset *b,
                           char *why, size_t whylen);
 
-
-/* Number of the delta's deletions in 'tab'. */
-size_t ct_table_gone_count(const struct ct_table *tab);
 
 #endif /* firewall/firewall-private.h */

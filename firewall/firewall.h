@@ -187,10 +187,22 @@ void ct_table_add(struct ct_table *tab, struct nf_conntrack *ct);
 /* Number of entries in 'tab'. */
 size_t ct_table_count(const struct ct_table *tab);
 
+/* Number of the delta's deletions ("gone" entries) in 'tab'. */
+size_t ct_table_gone_count(const struct ct_table *tab);
+
 /* Dumps the current namespace's conntrack table and keeps the entries that
  * match 'filter' in '*tabp'. */
 int ct_export(const struct ct_filter *filter, struct ct_table **tabp,
               char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* ct_export() for 'n' filters at once: ONE dump of the conntrack table,
+ * each entry added to 'tabs[i]' for every filter i it matches (addresses
+ * looked up through a hash: the cost grows with the entries plus the
+ * matches, not with entries times 'n').  On success every 'tabs[i]' is a
+ * table, maybe empty; on failure every one is NULL. */
+int ct_export_many(const struct ct_filter *filters, size_t n,
+                   struct ct_table **tabs, char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
 /* Returns a new table holding what changed from 'prev' to 'cur': entries of
@@ -199,6 +211,12 @@ int ct_export(const struct ct_filter *filter, struct ct_table **tabp,
  * no longer in 'cur'. */
 struct ct_table *ct_table_delta(const struct ct_table *prev,
                                 const struct ct_table *cur);
+
+/* Applies delta 'delta' (ct_table_delta(), ct_events_delta()) to 'base':
+ * its entries replace those of 'base' with the same identity (family,
+ * protocol, original tuple, zone) or are added; its "gone" entries are
+ * removed.  Afterwards 'base' is the table the delta led to. */
+void ct_table_apply(struct ct_table *base, const struct ct_table *delta);
 
 /* Creates the entries of 'tab' in the current namespace (create, and on
  * EEXIST update, as conntrack-tools' external_inject.c), deletes its "gone"
@@ -250,6 +268,86 @@ int ct_import_scoped(const struct ct_table *tab, const struct ct_scope *scope,
 int ct_remove(const struct ct_filter *filter, size_t *deleted,
               char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
+
+/* ---- conntrack events: deltas without a dump ---- */
+
+/* A listener on ctnetlink's event groups (new, update, destroy), as
+ * conntrackd follows them: it buffers, per watch (a key such as a migration
+ * id, and a filter of the VM's addresses), the events of the watched
+ * entries, so that the delta at a VM's pause is what changed, not a dump of
+ * the host's table.  Non-blocking, for a poll loop: ct_events_run() and
+ * ct_events_wait(). */
+struct ct_events;
+
+/* Counters since ct_events_open(). */
+struct ct_events_stats {
+    uint64_t read;          /* Event messages read. */
+    uint64_t matched;       /* Of them, for a watched address. */
+    uint64_t overruns;      /* ENOBUFS: the kernel dropped events. */
+    uint64_t deltas;        /* Deltas answered. */
+    uint64_t fallbacks;     /* Of them, by a dump (after an overrun). */
+    uint64_t gets;          /* Entries asked for by tuple. */
+    size_t watches;         /* Watches now. */
+};
+
+/* What one delta took. */
+struct ct_delta_info {
+    size_t events;          /* Entries whose events made the delta. */
+    size_t gets;            /* Entries asked for by tuple. */
+    bool fallback;          /* A dump (an overrun lost events). */
+};
+
+/* Opens a listener in the current network namespace into '*evp'.  Returns
+ * 0 or a negative errno with the reason in 'err' (-EPERM without
+ * CAP_NET_ADMIN). */
+int ct_events_open(struct ct_events **evp, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* Closes 'ev' and frees its watches.  Accepts NULL. */
+void ct_events_close(struct ct_events *ev);
+
+/* The socket to poll for readability. */
+int ct_events_fd(const struct ct_events *ev);
+
+/* Reads the events pending on 'ev' (a bounded number per call; never
+ * blocks) and buffers those of the watched addresses. */
+void ct_events_run(struct ct_events *ev);
+
+/* Makes the next poll_block() wake when events are pending. */
+void ct_events_wait(const struct ct_events *ev);
+
+/* Starts buffering, under 'key', the events of the entries whose tuples
+ * hold one of 'filter''s addresses (a copy is kept).  Call it before the
+ * dump that makes the delta's first base, so that nothing between the dump
+ * and the watch is missed.  Watching 'key' again replaces the watch (and
+ * drops what it buffered). */
+void ct_events_watch(struct ct_events *ev, const char *key,
+                     const struct ct_filter *filter);
+
+/* Ends watch 'key'; nothing if there is none. */
+void ct_events_unwatch(struct ct_events *ev, const char *key);
+
+/* Returns true if 'key' is watched. */
+bool ct_events_watching(const struct ct_events *ev, const char *key);
+
+/* Into '*deltap', what changed since 'base' (the watch's export, advanced
+ * by every delta since with ct_table_apply()): the buffered events
+ * coalesced by entry (the last wins; a destroy makes a "gone" entry), and,
+ * for the entries of 'base' no event touched, their state now, asked of the
+ * kernel by tuple (ENOENT: gone): entries created before the listener
+ * existed, and timeout refreshes, emit no event.  After an overrun the
+ * delta is a dump filtered by the watch's addresses compared with 'base'
+ * (ct_table_delta()).  The watch then buffers afresh.  'info' (if
+ * non-NULL) says how.  Returns 0, -ENOENT if 'key' is not watched, or
+ * another negative errno with the reason in 'err'. */
+int ct_events_delta(struct ct_events *ev, const char *key,
+                    const struct ct_table *base, struct ct_table **deltap,
+                    struct ct_delta_info *info, char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
+/* Copies 'ev''s counters into 'stats'. */
+void ct_events_get_stats(const struct ct_events *ev,
+                         struct ct_events_stats *stats);
 
 /* Encodes 'tab' as a conntrack document (version CT_DOC_VERSION). */
 struct json *ct_table_to_json(const struct ct_table *tab);

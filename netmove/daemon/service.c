@@ -449,6 +449,28 @@ cmd_paused(struct unixctl_conn *conn, int argc, const char *argv[], void *nm)
     cmd_evidence(conn, argc, argv, true, nm);
 }
 
+/* The conntrack listener's counters (docs/PROTOCOL.md is unchanged: this
+ * is the control socket's status). */
+static struct json *
+ct_events_json(const struct ct_events *ev)
+{
+    struct json *j = json_object_create();
+    struct ct_events_stats st;
+
+    json_object_put(j, "listening", json_boolean_create(ev != NULL));
+    if (ev) {
+        ct_events_get_stats(ev, &st);
+        json_object_put(j, "read", json_integer_create(st.read));
+        json_object_put(j, "matched", json_integer_create(st.matched));
+        json_object_put(j, "overruns", json_integer_create(st.overruns));
+        json_object_put(j, "deltas", json_integer_create(st.deltas));
+        json_object_put(j, "fallbacks", json_integer_create(st.fallbacks));
+        json_object_put(j, "gets", json_integer_create(st.gets));
+        json_object_put(j, "watches", json_integer_create(st.watches));
+    }
+    return j;
+}
+
 /* status [VM] */
 static void
 cmd_status(struct unixctl_conn *conn, int argc, const char *argv[],
@@ -484,6 +506,7 @@ cmd_status(struct unixctl_conn *conn, int argc, const char *argv[],
     json_object_put(j, "migrations", list);
     json_object_put(j, "outgoing", source_outgoing_to_json(nm));
     json_object_put(j, "outgoing_drains", source_drains_to_json(nm));
+    json_object_put(j, "conntrack_events", ct_events_json(nm->ct_events));
     reply_json(conn, j);
 }
 
@@ -715,6 +738,14 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
         return error;
     }
     source_init(nm);
+    /* Listening from the start: only connections created while a listener
+     * exists emit update and destroy events (nf_conntrack_events = 2). */
+    error = ct_events_open(&nm->ct_events, err, errlen);
+    if (error) {
+        VLOG_WARN("conntrack events: %s; every conntrack delta will be a "
+                  "dump", err);
+        err[0] = '\0';
+    }
     migration_drain_init(nm);
     nm_learn_init(nm);
 
@@ -746,6 +777,9 @@ netmoved_run(struct netmoved *nm)
     unixctl_server_run(nm->unixctl);
     nm_peers_run(nm->peers);
     nm_relay_run(nm);
+    if (nm->ct_events) {
+        ct_events_run(nm->ct_events);
+    }
     source_run(nm);
     nm_learn_run(nm);
     /* The migrations whose rounds these are record their own failures when
@@ -770,6 +804,9 @@ netmoved_wait(struct netmoved *nm)
     unixctl_server_wait(nm->unixctl);
     nm_peers_wait(nm->peers);
     nm_relay_wait(nm);
+    if (nm->ct_events) {
+        ct_events_wait(nm->ct_events);
+    }
     source_wait(nm);
     nm_learn_wait(nm);
     garp_announcer_wait(nm->announcer);
@@ -795,6 +832,8 @@ netmoved_destroy(struct netmoved *nm)
         migrations_destroy(nm);
     }
     source_destroy(nm);
+    ct_events_close(nm->ct_events);
+    nm->ct_events = NULL;
     nm_relay_destroy(nm);
     nm_learn_destroy(nm);
     unixctl_server_destroy(nm->unixctl);

@@ -17,6 +17,7 @@ struct mig_ops;
 struct nm_learn;
 struct garp_sender;
 struct json;
+struct ct_events;
 struct nm_config;
 struct nm_journal;
 struct nm_peers;
@@ -46,6 +47,9 @@ struct netmoved {
     char **ann_vms;                     /* The VM of each announcer entry
                                          * (migration.c grows and frees). */
     size_t n_ann_vms;
+    struct ct_events *ct_events;        /* Conntrack events for the
+                                         * source's deltas; NULL: none (every
+                                         * delta is a dump). */
     bool recover_pending;               /* Journal not replayed yet. */
     bool exiting;
 };

@@ -88,7 +88,11 @@ struct export_bucket {
 /* A migration leaving this host, until confirmed or aborted. */
 struct outgoing {
     char *vm, *id, *dst;
-    struct ct_table *ct_base;           /* What the last export sent. */
+    struct ct_table *ct_base;           /* What the last export sent,
+                                         * advanced by every delta since. */
+    struct ct_events *ct_events;        /* Watching under 'ct_key' (set by
+                                         * source_ct_watch()); or NULL. */
+    char *ct_key;
     struct nm_vm_addrs addrs;
     bool confirming;                    /* A confirm is removing it: no
                                          * export replaces it, no abort
@@ -126,6 +130,10 @@ outgoing_destroy(struct outgoing *o)
         free(o->dst);
         drain_src_destroy(o->drain);
         ct_table_destroy(o->ct_base);
+        if (o->ct_events) {
+            ct_events_unwatch(o->ct_events, o->ct_key);
+        }
+        free(o->ct_key);
         nm_vm_addrs_destroy(&o->addrs);
         free(o);
     }
@@ -429,6 +437,29 @@ export_conflict(struct netmoved *nm, const char *vm, const char *id,
     return 0;
 }
 
+/* Starts buffering the conntrack events of 'o''s addresses (a key of its
+ * own: a later export of the same migration id replaces 'o'), before the
+ * export's dump, so that nothing between the dump and the watch is missed:
+ * src_ct_delta() then needs no dump.  Without a listener, nothing. */
+static void
+source_ct_watch(struct netmoved *nm, struct outgoing *o)
+{
+    struct ct_filter filter;
+
+    if (!nm->ct_events) {
+        return;
+    }
+    if (!o->ct_key) {
+        o->ct_key = xasprintf("%s@%p", o->id, (void *) o);
+    }
+    nm_vm_addrs_ct_filter(&o->addrs, &filter);
+    if (filter.n_addrs) {
+        ct_events_watch(nm->ct_events, o->ct_key, &filter);
+        o->ct_events = nm->ct_events;
+    }
+    free(filter.addrs);
+}
+
 /* Answers 'job' with the export, or an error. */
 static void
 export_finish(struct netmoved *nm, struct export_job *job)
@@ -457,6 +488,7 @@ export_finish(struct netmoved *nm, struct export_job *job)
         export_job_destroy(job);
         return;
     }
+    source_ct_watch(nm, o);
     nm_vm_addrs_ct_filter(&o->addrs, &filter);
     error = filter.n_addrs ? ct_export(&filter, &ct, err, sizeof err) : 0;
     free(filter.addrs);
@@ -656,6 +688,31 @@ fail:
     export_job_destroy(job);
 }
 
+/* The delta since 'o''s base from the conntrack events buffered for it
+ * (ct_events_delta(): no dump unless events were lost); 'o''s base then
+ * advances by it.  Returns 0 or a negative errno with 'err'. */
+static int
+ct_delta_from_events(struct netmoved *nm, struct outgoing *o,
+                     struct ct_table **deltap, char *err, size_t errlen)
+{
+    long long int start = time_usec();
+    struct ct_delta_info info;
+    int error = ct_events_delta(nm->ct_events, o->ct_key, o->ct_base, deltap,
+                                &info, err, errlen);
+
+    if (!error) {
+        ct_table_apply(o->ct_base, *deltap);
+        VLOG_INFO("%s: conntrack delta of %s: %zu entries, %zu gone in "
+                  "%.3f ms (%s: %zu from events, %zu asked by tuple)",
+                  o->id, o->vm, ct_table_count(*deltap),
+                  ct_table_gone_count(*deltap),
+                  (time_usec() - start) / 1000.0,
+                  info.fallback ? "a dump: events were lost" : "events",
+                  info.events, info.gets);
+    }
+    return error;
+}
+
 /* ct-delta {vm, id} -> {ct}: what changed since the last export. */
 static int
 src_ct_delta(void *nm_, const char *peer, const struct json *params,
@@ -676,6 +733,22 @@ src_ct_delta(void *nm_, const char *peer, const struct json *params,
     if (!o) {
         return -EINVAL;
     }
+    if (nm->ct_events && o->ct_base && o->ct_key
+        && ct_events_watching(nm->ct_events, o->ct_key)) {
+        struct ct_table *delta;
+
+        error = ct_delta_from_events(nm, o, &delta, err, sizeof err);
+        if (error) {
+            *errorp = xasprintf("conntrack: %s", err);
+            return op_error(error);
+        }
+        *resultp = nm_json_object_1("ct", ct_table_to_json(delta));
+        ct_table_destroy(delta);
+        return 0;
+    }
+
+    /* Without a listener: a dump, compared with the base. */
+    long long int start = time_usec();
     nm_vm_addrs_ct_filter(&o->addrs, &filter);
     error = filter.n_addrs ? ct_export(&filter, &cur, err, sizeof err) : 0;
     free(filter.addrs);
@@ -692,6 +765,11 @@ src_ct_delta(void *nm_, const char *peer, const struct json *params,
                                         : NULL;
     struct json *result = json_object_create();
     json_object_put(result, "ct", ct_table_to_json(delta ? delta : cur));
+    VLOG_INFO("%s: conntrack delta of %s: %zu entries, %zu gone in %.3f ms "
+              "(a dump: no event listener)", o->id, o->vm,
+              ct_table_count(delta ? delta : cur),
+              delta ? ct_table_gone_count(delta) : 0,
+              (time_usec() - start) / 1000.0);
     ct_table_destroy(delta);
     ct_table_destroy(o->ct_base);
     o->ct_base = cur;

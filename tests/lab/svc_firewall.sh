@@ -28,6 +28,7 @@ run() {
 		"$LAB" migrate vm1 host2 --netmove >/dev/null
 	fi
 	wait $probe || true
+	"$LAB" exec host1 "$NETMOVE" status --json | jq -c .conntrack_events >"$TMP/$name.ctev"
 	"$LAB" down
 	jq -r '.tcp.survived' "$TMP/$name.json"
 }
@@ -35,6 +36,10 @@ run() {
 with=$(run moved "")
 [ "$with" = true ] || fail "with its conntrack entry moved the flow broke: $(cat "$TMP/moved.json")"
 pass "conntrack moved: the VM-initiated flow survived ($(jq -c '{tcp_stall_ms: .tcp.longest_gap_ms}' "$TMP/moved.json"))"
+# The source's delta at the pause came from its event listener, not a dump.
+jq -e '.listening and .deltas >= 1 and .fallbacks == 0 and .overruns == 0 and .watches == 0' \
+	"$TMP/moved.ctev" >/dev/null || fail "source's conntrack delta not from events: $(cat "$TMP/moved.ctev")"
+pass "the source's conntrack delta came from events: $(cat "$TMP/moved.ctev")"
 
 # Same move; right after netmove resume, the moved entries go.
 without=$(run deleted 'conntrack -D -s 198.18.1.1 >/dev/null 2>&1; conntrack -D -d 198.18.1.1 >/dev/null 2>&1; true')
