@@ -961,14 +961,14 @@ migration_resume_batch(struct migration **ms, size_t n)
      * What it redirects here must then find the port open.  The local
      * flood (this host's neighbours) and the later rounds follow on the
      * schedule, its pacing ("announce" "pps") spreading a batch's round.
-     * Announced at the pause already (the drain): as then, the port, then
-     * the rounds by NORMAL. */
+     * Announced at the pause already (the drain): the same, but the port
+     * is open already (announce-at-pause itself opens the port, then
+     * floods its rounds by NORMAL, as before). */
     if (k) {
         uint64_t now = time_usec();
         for (size_t i = 0; i < k; i++) {
             ms[i]->announce_until_us = now + ANNOUNCE_WAIT_US;
-            announce(ms[i], GARP_F_ALL, now,
-                     !migration_drain_announced(ms[i]));
+            announce(ms[i], GARP_F_ALL, now, true);
             ms[i]->capture_until_us = now + CAPTURE_MARGIN_US
                 + 1000ULL * rounds_span_ms(&ms[i]->nm->cfg->announce);
         }
@@ -1206,8 +1206,7 @@ migrations_run(struct netmoved *nm)
         if (m->state == MIG_RESUMING) {
             if (!all_announced(m)) {
                 migration_local_ifaces(m);
-                announce(m, GARP_F_ALL, time_usec(),
-                         !migration_drain_announced(m));
+                announce(m, GARP_F_ALL, time_usec(), true);
                 announce_run(&m, 1, time_usec());
                 if (all_announced(m) && m->activate_pending
                     && !nm->ops->port_activate(nm, m->vm, err, sizeof err)) {
