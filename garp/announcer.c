@@ -100,7 +100,8 @@ garp_announcer_add(struct garp_announcer *a, const struct garp_vm *vm,
 
 /* Builds 'slot''s first frames for 'vm' (garp_announcer_first()): the
  * learn frame, a RARP from the MAC to itself into the VM's port, then
- * 'slot''s round 0 tagged for each uplink.  0, -EINVAL or -ENOMEM. */
+ * 'slot''s round 0 tagged for each uplink (sent in the other order).  0,
+ * -EINVAL or -ENOMEM. */
 static int
 first_frames(struct vm_slot *slot, const struct garp_vm *vm,
              char *err, size_t errlen)
@@ -120,8 +121,8 @@ first_frames(struct vm_slot *slot, const struct garp_vm *vm,
     if (error) {
         goto out_free;
     }
-    /* Unicast to itself: NORMAL learns the source, finds the destination
-     * on the input port, and drops it. */
+    /* Unicast to itself: once NORMAL has learned the source, the next
+     * one finds the destination on the input port and drops it. */
     memcpy(f[0].data, &vm->mac, sizeof vm->mac);
     f[0].kind = GARP_KIND_RARP;
     f[0].len = len;
@@ -299,10 +300,16 @@ garp_announcer_first(struct garp_announcer *a)
         size_t (*who)[2] = xmalloc(n * sizeof *who);
         uint64_t *wall = xcalloc(n, sizeof *wall);
 
-        /* Every VM's learn frame before any frame reaches the fabric: what
-         * the fabric then sends here finds the MAC on the VM's port. */
-        first_collect(a, sender, true, pkts, who, &k);
+        /* Every VM's round 0 to the fabric first, then every learn frame:
+         * OVS learns from a packet-out only once it has translated it
+         * (ofproto-dpif.c packet_xlate(): side effects through the xlate
+         * cache), so a learn frame's own destination lookup still finds
+         * the MAC where it was, out of the uplink (one unicast frame the
+         * fabric drops: it came in where it goes), or nowhere (a flood):
+         * either after the fabric heard round 0.  What the fabric sends
+         * here meanwhile meets the VM's blocked port anyway. */
         first_collect(a, sender, false, pkts, who, &k);
+        first_collect(a, sender, true, pkts, who, &k);
         int error = garp_sender_send(sender, pkts, k, wall, &n_sent);
         result = result ? result : error;
         for (size_t i = 0; i < k; i++) {

@@ -103,7 +103,7 @@ struct garp_vm {
                                  * lookup.  0: look 'port' up. */
     /* The bridge's uplinks (bridge sender only): round 0 goes first
      * straight out of each, tagged as NORMAL would tag the VM's frames
-     * there, after a frame that teaches the bridge the MAC on the VM's
+     * there, then a frame that teaches the bridge the MAC on the VM's
      * port (garp_announcer_first()).  None: round 0 only by NORMAL. */
     const struct garp_uplink *uplinks;
     size_t n_uplinks;
@@ -318,16 +318,20 @@ int garp_announcer_add(struct garp_announcer *, const struct garp_vm *vm,
                        size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
-/* For every VM added with uplinks since the last call: a frame from its
- * MAC to itself in from its port with actions=NORMAL (OVS learns the MAC on
- * the port, then drops the frame: its destination is on the input port),
- * then its round 0 straight out of each uplink; every VM's learn frames
- * before any uplink frame, all in one call per sender (one barrier).  The
- * bridge then knows each MAC on its VM's port and the fabric has round 0
- * without flooding every port of the bridge (a flood is a write per port
- * in the userspace datapath).  The schedule's round 0, by NORMAL (the
- * neighbours on this host), stays due.  Returns 0 or the first sender
- * -errno.  garp_announcer_run() calls it first. */
+/* For every VM added with uplinks since the last call: its round 0
+ * straight out of each uplink, then a frame from its MAC to itself in from
+ * its port with actions=NORMAL, which teaches the bridge the MAC on that
+ * port (a frame output to the uplink teaches it nothing); every VM's
+ * uplink frames before any learn frame, all in one call per sender (one
+ * barrier).  OVS learns from a packet-out only after translating it, so a
+ * learn frame itself still goes where the MAC was: out of the uplink (a
+ * unicast the fabric drops: it arrives where it is addressed) or, for a
+ * MAC the bridge never saw, flooded; a later one is dropped (its
+ * destination is its input port).  The fabric has round 0 without a flood
+ * of every port of the bridge (a write per port in the userspace
+ * datapath).  The schedule's round 0, by NORMAL (the neighbours on this
+ * host), stays due.  Returns 0 or the first sender -errno.
+ * garp_announcer_run() calls it first. */
 int garp_announcer_first(struct garp_announcer *)
     OVS_WARN_UNUSED_RESULT;
 

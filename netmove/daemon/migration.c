@@ -950,20 +950,20 @@ migration_resume_batch(struct migration **ms, size_t n)
         migration_journal(ms[i], NM_JS_RESUME_BEGIN, NULL, false);
     }
 
-    /* 1. Every VM's round 0 straight out of the uplink, then the ports,
-     * then the rest by NORMAL, paced.  Flooding each frame to every port
-     * of a big bridge (a write per port in the userspace datapath) is what
-     * takes the time, so the fabric hears first from the uplink, each
-     * VM's port having taught the bridge its MAC just before (a frame
-     * output to the uplink teaches the bridge nothing; NORMAL would then
-     * drop what comes back for the MAC on the uplink); packet-out does not
-     * go through the blocking flows, so it need not wait for the unblock.
-     * What it redirects here must then find the port open.  The local
-     * flood (this host's neighbours) and the later rounds follow on the
-     * schedule, its pacing ("announce" "pps") spreading a batch's round.
-     * Announced at the pause already (the drain): the same, but the port
-     * is open already (announce-at-pause itself opens the port, then
-     * floods its rounds by NORMAL, as before). */
+    /* 1. Every VM's round 0 straight out of the uplink, then a frame
+     * into each VM's port that teaches the bridge its MAC there (a frame
+     * output to the uplink teaches it nothing: NORMAL would then drop what
+     * comes back for the MAC on the uplink), then the ports, then the
+     * rest by NORMAL, paced.  Flooding each frame to every port of a big
+     * bridge (a write per port in the userspace datapath) is what takes
+     * the time, so the fabric hears first from the uplink.  Packet-out
+     * does not go through the blocking flows, so it need not wait for the
+     * unblock; what it redirects here must then find the port open.  The
+     * local flood (this host's neighbours) and the later rounds follow on
+     * the schedule, its pacing ("announce" "pps") spreading a batch's
+     * round.  Announced at the pause already (the drain): the same, but
+     * the port is open already (announce-at-pause itself opens the port,
+     * then floods its rounds by NORMAL, as before). */
     if (k) {
         uint64_t now = time_usec();
         for (size_t i = 0; i < k; i++) {
