@@ -8,7 +8,9 @@
  *     "ovs_rundir": "/run/openvswitch",     default $OVS_RUNDIR
  *     "state_dir": "/var/lib/netmove",      the journal
  *     "control": "PATH",                    unixctl socket, default OVS_RUNDIR/netmoved.ctl
- *     "uplink": "up0",                      device where the drain captures (optional)
+ *     "uplink": "up0",                      device where the drain captures (optional);
+ *                                           if a port of the bridge, resume sends
+ *                                           round 0 straight out of it first
  *     "listen": "pssl:7300:198.19.0.1",     where peers connect (OVS stream syntax)
  *     "tls": {"private_key": F, "certificate": F, "ca_certificate": F},
  *     "peers": [{"name": "host2", "remote": "ssl:198.19.0.2:7300"}],
