@@ -54,6 +54,7 @@ for arg in "$@"; do
 			-w "$TMP/f.pcap" "rarp or arp or icmp6" 2>"$TMP/td.log" &
 		td=$!
 		for _ in $(seq 100); do grep -q listening "$TMP/td.log" && break; sleep 0.05; done
+		rm -f "$LAB_STATE/batch.resume.json"
 		"$LAB" migrate "$vms" host2 --netmove --no-drain --json >"$TMP/m.json" 2>"$TMP/m.err" || true
 		sleep 2
 		kill -INT $td 2>/dev/null; wait $td 2>/dev/null || true
@@ -64,17 +65,17 @@ for arg in "$@"; do
 		jq -r '(.migrations // [.])[] | select(.first_frame_wall_us > 0)
 			| "\(.vm) \(.first_frame_wall_us - (.timings.resume_to_first_frame_ms * 1000) | floor) \(.timings.resume_to_first_frame_ms) \(.timings.resume_to_activated_ms)"' \
 			"$result" >"$TMP/nm" 2>/dev/null || : >"$TMP/nm"
-		call=$(awk 'NR == 1 || $2 < m {m = $2} END {print m + 0}' "$TMP/nm")
+		call=$(awk 'NR == 1 || $2 < m {m = $2} END {printf "%.0f\n", m}' "$TMP/nm")
 		tcpdump -r "$TMP/f.pcap" -nn -e -tt 2>/dev/null |
 			awk -v c="$call" 'NR == FNR {mac[$2] = 1; next}
 				{split($1, t, "."); us = t[1] * 1000000 + t[2]; src = $2
 				 if (us >= c && (src in mac) && !(src in first)) first[src] = us - c}
 				END {for (s in first) print first[s] / 1000}' "$TMP/batch" - | sort -n >"$TMP/fab"
 		dropped=$(grep -o '[0-9]* packets dropped by kernel' "$TMP/td.log" | awk '{print $1}')
+		f1=$(head -1 "$TMP/fab") fl=$(tail -1 "$TMP/fab")
+		l1=$(awk '{print $3}' "$TMP/nm" | sort -n | tail -1) l2=$(awk '{print $4}' "$TMP/nm" | sort -n | tail -1)
 		printf '%s %s %s %s %s %s %s %s\n' "$name" "$n" "$(wc -l <"$TMP/nm")" "$(wc -l <"$TMP/fab")" \
-			"$(head -1 "$TMP/fab")" "$(tail -1 "$TMP/fab")" \
-			"$(awk '{print $3}' "$TMP/nm" | sort -n | tail -1)" "$(awk '{print $4}' "$TMP/nm" | sort -n | tail -1)" \
-			>>"$TMP/rows"
+			"${f1:--}" "${fl:--}" "${l1:--}" "${l2:--}" >>"$TMP/rows"
 		[ "${dropped:-0}" -eq 0 ] || echo "   ($name, $n VMs: tcpdump dropped $dropped frames)"
 	done
 	"$LAB" down >/dev/null
