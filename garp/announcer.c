@@ -20,6 +20,12 @@ struct vm_slot {
     size_t n_frames;
     struct garp_sender *sender;
     uint32_t in_port;
+    /* garp_announcer_first()'s frames: the learn frame, then round 0 for
+     * each uplink ('first_out': the port each goes out of, 0 = NORMAL). */
+    struct garp_frame *first;
+    uint32_t *first_out;
+    size_t n_first;
+    bool first_due;
 };
 
 struct garp_announcer {
@@ -29,6 +35,7 @@ struct garp_announcer {
     void *aux;
     struct vm_slot *vms;
     size_t n_vms, allocated;
+    size_t n_first_due;             /* VMs whose 'first_due' is set. */
     uint64_t n_sent;
     /* One run's frames, and one sender's share of them. */
     struct garp_due due[RUN_BATCH];
@@ -76,6 +83,8 @@ garp_announcer_destroy(struct garp_announcer *a)
     }
     for (size_t i = 0; i < a->n_vms; i++) {
         free(a->vms[i].frames);
+        free(a->vms[i].first);
+        free(a->vms[i].first_out);
     }
     free(a->vms);
     garp_schedule_destroy(a->schedule);
@@ -87,6 +96,69 @@ garp_announcer_add(struct garp_announcer *a, const struct garp_vm *vm,
                    uint64_t now_us, size_t *vmp, char *err, size_t errlen)
 {
     return garp_announcer_add_via(a, a->sender, vm, now_us, vmp, err, errlen);
+}
+
+/* Builds 'slot''s first frames for 'vm' (garp_announcer_first()): the
+ * learn frame, a RARP from the MAC to itself into the VM's port, then
+ * 'slot''s round 0 tagged for each uplink (sent in the other order).  0,
+ * -EINVAL or -ENOMEM. */
+static int
+first_frames(struct vm_slot *slot, const struct garp_vm *vm,
+             char *err, size_t errlen)
+{
+    size_t n = 1 + vm->n_uplinks * slot->n_frames, k = 0;
+    struct garp_frame *f = calloc(n, sizeof *f);
+    uint32_t *out = calloc(n, sizeof *out);
+    size_t len;
+    int error;
+
+    if (!f || !out) {
+        error = -ENOMEM;
+        goto out_free;
+    }
+    error = garp_build_rarp(f[0].data, sizeof f[0].data, vm->mac, &vm->vlan,
+                            &len);
+    if (error) {
+        goto out_free;
+    }
+    /* Unicast to itself: once NORMAL has learned the source, the next
+     * one finds the destination on the input port and drops it. */
+    memcpy(f[0].data, &vm->mac, sizeof vm->mac);
+    f[0].kind = GARP_KIND_RARP;
+    f[0].len = len;
+    k = 1;
+    for (size_t u = 0; u < vm->n_uplinks; u++) {
+        const struct garp_uplink *up = &vm->uplinks[u];
+        struct garp_vm tagged = *vm;
+        struct garp_frame *frames;
+        size_t n_frames;
+
+        if (!up->ofport) {
+            error = garp_err(err, errlen, "uplink: no OpenFlow port");
+            goto out_free;
+        }
+        tagged.vlan = up->vlan;
+        error = garp_vm_frames(&tagged, &frames, &n_frames, err, errlen);
+        if (error) {
+            goto out_free;
+        }
+        ovs_assert(n_frames == slot->n_frames);
+        for (size_t i = 0; i < n_frames; i++, k++) {
+            f[k] = frames[i];
+            out[k] = up->ofport;
+        }
+        free(frames);
+    }
+    slot->first = f;
+    slot->first_out = out;
+    slot->n_first = n;
+    slot->first_due = true;
+    return 0;
+
+out_free:
+    free(f);
+    free(out);
+    return error;
 }
 
 int
@@ -101,9 +173,20 @@ garp_announcer_add_via(struct garp_announcer *a, struct garp_sender *sender,
     if (!sender) {
         return garp_err(err, errlen, "sender: none for this VM");
     }
+    if (vm->n_uplinks && !sender->class->to_port) {
+        return garp_err(err, errlen, "uplinks: the %s sender cannot send "
+                        "out of a port", sender->class->name);
+    }
+    memset(&slot, 0, sizeof slot);
     error = garp_vm_frames(vm, &slot.frames, &slot.n_frames, err, errlen);
     if (error) {
         return error;
+    }
+    if (vm->n_uplinks) {
+        error = first_frames(&slot, vm, err, errlen);
+        if (error) {
+            goto out_free_frames;
+        }
     }
     slot.sender = sender;
     slot.in_port = vm->ofport;
@@ -125,6 +208,7 @@ garp_announcer_add_via(struct garp_announcer *a, struct garp_sender *sender,
     /* Schedule ids and our slots are both allocated in order from 0. */
     ovs_assert(id == a->n_vms);
     a->vms[a->n_vms++] = slot;
+    a->n_first_due += slot.first_due;
     if (vmp) {
         *vmp = id;
     }
@@ -132,6 +216,8 @@ garp_announcer_add_via(struct garp_announcer *a, struct garp_sender *sender,
 
 out_free_frames:
     free(slot.frames);
+    free(slot.first);
+    free(slot.first_out);
     return error;
 }
 
@@ -154,7 +240,7 @@ send_one_sender(struct garp_announcer *a, size_t n, size_t first)
         }
         a->taken[i] = true;
         a->idx[k] = i;
-        a->pkts[k] = (struct garp_pkt) { f->data, f->len, vm->in_port };
+        a->pkts[k] = (struct garp_pkt) { f->data, f->len, vm->in_port, 0 };
         a->wall_us[k++] = 0;
     }
     error = garp_sender_send(sender, a->pkts, k, a->cb ? a->wall_us : NULL,
@@ -172,10 +258,87 @@ send_one_sender(struct garp_announcer *a, size_t n, size_t first)
     return error;
 }
 
+/* Appends to 'pkts' (at '*k') the first frames of the VMs due to send
+ * them through 'sender': the learn frames if 'learn', else the uplink
+ * frames, noting each one's VM and frame in 'who'. */
+static void
+first_collect(struct garp_announcer *a, struct garp_sender *sender,
+              bool learn, struct garp_pkt *pkts, size_t (*who)[2], size_t *k)
+{
+    for (size_t v = 0; v < a->n_vms; v++) {
+        const struct vm_slot *vm = &a->vms[v];
+
+        if (!vm->first_due || vm->sender != sender) {
+            continue;
+        }
+        for (size_t i = learn ? 0 : 1; i < (learn ? 1 : vm->n_first); i++) {
+            pkts[*k] = (struct garp_pkt) { vm->first[i].data,
+                                           vm->first[i].len, vm->in_port,
+                                           vm->first_out[i] };
+            who[*k][0] = v;
+            who[(*k)++][1] = i;
+        }
+    }
+}
+
+int
+garp_announcer_first(struct garp_announcer *a)
+{
+    int result = 0;
+
+    while (a->n_first_due) {
+        struct garp_sender *sender = NULL;
+        size_t n = 0, k = 0, n_sent = 0;
+
+        for (size_t v = 0; v < a->n_vms; v++) {
+            if (a->vms[v].first_due) {
+                sender = sender ? sender : a->vms[v].sender;
+                n += a->vms[v].sender == sender ? a->vms[v].n_first : 0;
+            }
+        }
+        struct garp_pkt *pkts = xmalloc(n * sizeof *pkts);
+        size_t (*who)[2] = xmalloc(n * sizeof *who);
+        uint64_t *wall = xcalloc(n, sizeof *wall);
+
+        /* Every VM's round 0 to the fabric first, then every learn frame:
+         * OVS learns from a packet-out only once it has translated it
+         * (ofproto-dpif.c packet_xlate(): side effects through the xlate
+         * cache), so a learn frame's own destination lookup still finds
+         * the MAC where it was, out of the uplink (one unicast frame the
+         * fabric drops: it came in where it goes), or nowhere (a flood):
+         * either after the fabric heard round 0.  What the fabric sends
+         * here meanwhile meets the VM's blocked port anyway. */
+        first_collect(a, sender, false, pkts, who, &k);
+        first_collect(a, sender, true, pkts, who, &k);
+        int error = garp_sender_send(sender, pkts, k, wall, &n_sent);
+        result = result ? result : error;
+        for (size_t i = 0; i < k; i++) {
+            struct vm_slot *vm = &a->vms[who[i][0]];
+
+            if (vm->first_due) {
+                vm->first_due = false;
+                a->n_first_due--;
+            }
+            /* The learn frame reaches nobody: not an announcement. */
+            if (who[i][1] && wall[i]) {
+                a->n_sent++;
+                if (a->cb) {
+                    a->cb(a->aux, who[i][0], &vm->first[who[i][1]], 0,
+                          wall[i]);
+                }
+            }
+        }
+        free(wall);
+        free(who);
+        free(pkts);
+    }
+    return result;
+}
+
 int
 garp_announcer_run(struct garp_announcer *a, uint64_t now_us)
 {
-    int result = 0;
+    int result = garp_announcer_first(a);
 
     for (;;) {
         size_t n = garp_schedule_due(a->schedule, now_us, a->due, RUN_BATCH);
@@ -199,6 +362,10 @@ garp_announcer_run(struct garp_announcer *a, uint64_t now_us)
 void
 garp_announcer_cancel(struct garp_announcer *a, size_t vm)
 {
+    if (vm < a->n_vms && a->vms[vm].first_due) {
+        a->vms[vm].first_due = false;
+        a->n_first_due--;
+    }
     garp_schedule_remove(a->schedule, vm);
 }
 

@@ -27,6 +27,7 @@ struct garp_sender_class {
     int (*send)(struct garp_sender *, const struct garp_pkt *, size_t n,
                 uint64_t *wall_us, size_t *n_sent);
     void (*destroy)(struct garp_sender *);
+    bool to_port;               /* Sends a garp_pkt's 'out_port'. */
 };
 
 struct garp_sender {

@@ -101,6 +101,19 @@ struct garp_vm {
     uint32_t ofport;            /* Its OpenFlow port number, if the caller
                                  * knows it (Interface ofport): skips the
                                  * lookup.  0: look 'port' up. */
+    /* The bridge's uplinks (bridge sender only): round 0 goes first
+     * straight out of each, tagged as NORMAL would tag the VM's frames
+     * there, then a frame that teaches the bridge the MAC on the VM's
+     * port (garp_announcer_first()).  None: round 0 only by NORMAL. */
+    const struct garp_uplink *uplinks;
+    size_t n_uplinks;
+};
+
+/* A port of the bridge that leads to the fabric. */
+struct garp_uplink {
+    uint32_t ofport;            /* Its OpenFlow port. */
+    struct garp_vlan vlan;      /* The tag the VM's frames carry there
+                                 * (vid 0: untagged). */
 };
 
 /* One built frame and what it announces. */
@@ -231,11 +244,14 @@ bool garp_schedule_is_done(const struct garp_schedule *);
 /* ---- Senders ------------------------------------------------------------ */
 
 /* One frame to send; 'in_port' is the OpenFlow port it comes "from" (the
- * bridge sender; ignored by the device sender). */
+ * bridge sender; ignored by the device sender); 'out_port', if not 0, the
+ * one port it goes out of (the bridge sender; the device sender refuses
+ * it), else actions=NORMAL. */
 struct garp_pkt {
     const void *data;
     size_t len;
     uint32_t in_port;
+    uint32_t out_port;
 };
 
 struct garp_sender;
@@ -302,8 +318,26 @@ int garp_announcer_add(struct garp_announcer *, const struct garp_vm *vm,
                        size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
-/* Sends everything due at 'now_us', in one call per sender.  Returns 0 or
- * the first sender -errno (the other senders still send). */
+/* For every VM added with uplinks since the last call: its round 0
+ * straight out of each uplink, then a frame from its MAC to itself in from
+ * its port with actions=NORMAL, which teaches the bridge the MAC on that
+ * port (a frame output to the uplink teaches it nothing); every VM's
+ * uplink frames before any learn frame, all in one call per sender (one
+ * barrier).  OVS learns from a packet-out only after translating it, so a
+ * learn frame itself still goes where the MAC was: out of the uplink (a
+ * unicast the fabric drops: it arrives where it is addressed) or, for a
+ * MAC the bridge never saw, flooded; a later one is dropped (its
+ * destination is its input port).  The fabric has round 0 without a flood
+ * of every port of the bridge (a write per port in the userspace
+ * datapath).  The schedule's round 0, by NORMAL (the neighbours on this
+ * host), stays due.  Returns 0 or the first sender -errno.
+ * garp_announcer_run() calls it first. */
+int garp_announcer_first(struct garp_announcer *)
+    OVS_WARN_UNUSED_RESULT;
+
+/* Sends everything due at 'now_us', in one call per sender, after what
+ * garp_announcer_first() has to send.  Returns 0 or the first sender
+ * -errno (the other senders still send). */
 int garp_announcer_run(struct garp_announcer *, uint64_t now_us)
     OVS_WARN_UNUSED_RESULT;
 

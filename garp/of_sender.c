@@ -1,7 +1,9 @@
 /* garp: sending frames through an OVS bridge as if the VM's own port had
  * sent them: OpenFlow packet-out, in_port = that port, actions=NORMAL, via
  * ovs/ (docs/DESIGN.md: the one sideways call between modules).  OVS learns the
- * MAC on the port, applies the port's VLAN and floods to the uplinks. */
+ * MAC on the port, applies the port's VLAN and floods to the uplinks.  A
+ * frame with an out_port goes out of that port alone, as it is (tagged by
+ * the caller). */
 #include "garp/garp.h"
 
 #include <errno.h>
@@ -115,52 +117,31 @@ of_sender_port(struct garp_sender *sender, const char *port,
     return 0;
 }
 
-/* Orders frame indexes by port, keeping each port's frames in order. */
-static int
-cmp_by_port(const void *a_, const void *b_, void *pkts_)
-{
-    const struct garp_pkt *pkts = pkts_;
-    size_t a = *(const size_t *) a_, b = *(const size_t *) b_;
-
-    if (pkts[a].in_port != pkts[b].in_port) {
-        return pkts[a].in_port < pkts[b].in_port ? -1 : 1;
-    }
-    return a < b ? -1 : a > b;
-}
-
 static int
 of_sender_send(struct garp_sender *sender, const struct garp_pkt *pkts,
                size_t n, uint64_t *wall_us, size_t *n_sent)
 {
     struct of_sender *s = of_sender_cast(sender);
-    struct iovec *iov = malloc(MIN(n, OF_BATCH) * sizeof *iov);
-    size_t *order = malloc(n * sizeof *order);
+    struct nmovs_pkt_out *po = malloc(MIN(n, OF_BATCH) * sizeof *po);
     int error = 0;
 
-    if (!iov || !order) {
-        error = -ENOMEM;
-        goto out_free;
+    if (!po) {
+        return -ENOMEM;
     }
-    /* A packet-out carries one in_port: frames from the same port go in
-     * one batch (one barrier), whatever VMs they interleave with. */
-    for (size_t i = 0; i < n; i++) {
-        order[i] = i;
-    }
-    qsort_r(order, n, sizeof *order, cmp_by_port, CONST_CAST(void *, pkts));
-
+    /* Each packet-out carries its own in_port and action, and the switch
+     * handles them in order: one batch, one barrier, whatever ports the
+     * frames come from. */
     for (size_t i = 0; i < n; ) {
-        uint32_t in_port = pkts[order[i]].in_port;
-        size_t k;
+        size_t k = MIN(n - i, OF_BATCH);
 
-        for (k = 0; i + k < n && k < OF_BATCH
-                    && pkts[order[i + k]].in_port == in_port; k++) {
-            iov[k].iov_base = CONST_CAST(void *, pkts[order[i + k]].data);
-            iov[k].iov_len = pkts[order[i + k]].len;
+        for (size_t j = 0; j < k; j++) {
+            const struct garp_pkt *p = &pkts[i + j];
+            po[j] = (struct nmovs_pkt_out) { p->data, p->len, p->in_port,
+                                             p->out_port };
         }
-        error = s->of ? nmovs_of_packet_out(s->of, in_port, iov, k)
-                      : -ENOTCONN;
+        error = s->of ? nmovs_of_packet_out_many(s->of, po, k) : -ENOTCONN;
         if (connection_lost(error) && !of_sender_reconnect(s)) {
-            error = nmovs_of_packet_out(s->of, in_port, iov, k);
+            error = nmovs_of_packet_out_many(s->of, po, k);
         }
         if (error) {
             break;
@@ -169,16 +150,13 @@ of_sender_send(struct garp_sender *sender, const struct garp_pkt *pkts,
         if (wall_us) {
             uint64_t now = time_wall_usec();
             for (size_t j = 0; j < k; j++) {
-                wall_us[order[i + j]] = now;
+                wall_us[i + j] = now;
             }
         }
         *n_sent += k;
         i += k;
     }
-
-out_free:
-    free(order);
-    free(iov);
+    free(po);
     return error;
 }
 
@@ -194,5 +172,5 @@ of_sender_destroy(struct garp_sender *sender)
 }
 
 static const struct garp_sender_class of_sender_class = {
-    "openflow", of_sender_port, of_sender_send, of_sender_destroy,
+    "openflow", of_sender_port, of_sender_send, of_sender_destroy, true,
 };

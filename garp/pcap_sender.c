@@ -142,5 +142,5 @@ pcap_sender_destroy(struct garp_sender *sender)
 }
 
 static const struct garp_sender_class pcap_sender_class = {
-    "pcap", pcap_sender_port, pcap_sender_send, pcap_sender_destroy,
+    "pcap", pcap_sender_port, pcap_sender_send, pcap_sender_destroy, false,
 };

@@ -288,6 +288,42 @@ nmovs_of_packet_out(struct nmovs_of *of, uint32_t in_port,
     return nmovs_of_send_batch(of, &requests);
 }
 
+int
+nmovs_of_packet_out_many(struct nmovs_of *of,
+                         const struct nmovs_pkt_out *pkts, size_t n)
+{
+    struct ovs_list requests;
+
+    for (size_t i = 0; i < n; i++) {
+        if (pkts[i].in_port > UINT16_MAX || pkts[i].out_port > UINT16_MAX) {
+            return -EINVAL;
+        }
+    }
+    ovs_list_init(&requests);
+    for (size_t i = 0; i < n; i++) {
+        struct ofputil_packet_out po;
+        struct ofpbuf ofpacts;
+        uint32_t out = pkts[i].out_port;
+
+        ofpbuf_init(&ofpacts, 64);
+        ofpact_put_OUTPUT(&ofpacts)->port = out ? u16_to_ofp(out)
+                                                : OFPP_NORMAL;
+        memset(&po, 0, sizeof po);
+        po.buffer_id = UINT32_MAX;
+        match_init_catchall(&po.flow_metadata);
+        match_set_in_port(&po.flow_metadata, u16_to_ofp(pkts[i].in_port));
+        po.flow_metadata.flow.packet_type = htonl(PT_ETH);
+        po.ofpacts = ofpacts.data;
+        po.ofpacts_len = ofpacts.size;
+        po.packet = pkts[i].data;
+        po.packet_len = pkts[i].len;
+        struct ofpbuf *msg = ofputil_encode_packet_out(&po, of->protocol);
+        ovs_list_push_back(&requests, &msg->list_node);
+        ofpbuf_uninit(&ofpacts);
+    }
+    return nmovs_of_send_batch(of, &requests);
+}
+
 struct ofpbuf *
 nmovs_of_encode_packet_in_config(const struct ofp_header *reply,
                                  enum ofp_version version)

@@ -45,6 +45,21 @@ int nmovs_of_packet_out(struct nmovs_of *of, uint32_t in_port,
                         const struct iovec *frames, size_t n)
     OVS_WARN_UNUSED_RESULT;
 
+/* One frame of nmovs_of_packet_out_many(). */
+struct nmovs_pkt_out {
+    const void *data;
+    size_t len;
+    uint32_t in_port;           /* The port it is sent "from". */
+    uint32_t out_port;          /* actions=output:out_port; 0: NORMAL. */
+};
+
+/* As nmovs_of_packet_out(), but each of the 'n' frames of 'pkts' with its
+ * own in_port and action, in the order given (the switch handles one
+ * connection's messages in order), under one barrier. */
+int nmovs_of_packet_out_many(struct nmovs_of *of,
+                             const struct nmovs_pkt_out *pkts, size_t n)
+    OVS_WARN_UNUSED_RESULT;
+
 /* ---- Staged activation: blocked ports (flows.c) ---- */
 
 /* netmove's flows carry cookie NMOVS_COOKIE_BASE | ofport ("nm" in the top
@@ -582,6 +597,19 @@ int nmovs_relay_flush(const char *rundir, const char *bridge)
  * own VLAN are its. */
 int nmovs_frame_vlan(struct nmovs_db *, const char *bridge, uint32_t ofport,
                      const void *frame, size_t len);
+
+/* How an untagged frame that enters bridge 'bridge' on OpenFlow port
+ * 'in_ofport' (a VM's access or trunk port) leaves port (interface)
+ * 'uplink' when NORMAL outputs it there, from the replica: stores the
+ * uplink's OpenFlow port in '*uplink_ofport' and returns the VID of the
+ * 802.1Q tag the frame carries there (0: untagged), as OVS's output_normal()
+ * decides it by the uplink's vlan_mode, tag and trunks.  -ENOENT if either
+ * port is not known (or has no OpenFlow port yet), -ENETUNREACH if NORMAL
+ * would not output the frame's VLAN there, -EOPNOTSUPP for a dot1q-tunnel
+ * uplink. */
+int nmovs_uplink_vlan(struct nmovs_db *, const char *bridge,
+                      uint32_t in_ofport, const char *uplink,
+                      uint32_t *uplink_ofport);
 
 /* ---- The hybrid layout's Linux bridge (hybrid.c) ---- */
 

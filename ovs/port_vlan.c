@@ -2,6 +2,7 @@
  * NORMAL action decides it (vswitch.xml, Port "VLAN Configuration"). */
 #include "ovs/ovs.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "openvswitch/types.h"
@@ -78,4 +79,64 @@ nmovs_frame_vlan(struct nmovs_db *db, const char *bridge, uint32_t ofport,
         }
     }
     return -1;
+}
+
+/* The Port and Interface of bridge 'bridge' named 'name' (an interface's
+ * name), or NULL. */
+static const struct ovsrec_port *
+find_port(struct nmovs_db *db, const char *bridge, const char *name,
+          const struct ovsrec_interface **ifacep)
+{
+    const struct ovsrec_bridge *br;
+
+    OVSREC_BRIDGE_FOR_EACH (br, db->idl) {
+        if (strcmp(br->name, bridge)) {
+            continue;
+        }
+        for (size_t i = 0; i < br->n_ports; i++) {
+            const struct ovsrec_port *port = br->ports[i];
+            for (size_t j = 0; j < port->n_interfaces; j++) {
+                if (!strcmp(port->interfaces[j]->name, name)) {
+                    *ifacep = port->interfaces[j];
+                    return port;
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
+int
+nmovs_uplink_vlan(struct nmovs_db *db, const char *bridge,
+                  uint32_t in_ofport, const char *uplink,
+                  uint32_t *uplink_ofport)
+{
+    const struct ovsrec_interface *iface;
+    const struct ovsrec_port *port = find_port(db, bridge, uplink, &iface);
+    int vlan = nmovs_frame_vlan(db, bridge, in_ofport, NULL, 0);
+
+    if (!port || !iface->n_ofport || *iface->ofport <= 0
+        || *iface->ofport > UINT16_MAX || vlan < 0) {
+        return -ENOENT;
+    }
+    *uplink_ofport = *iface->ofport;
+
+    /* OVS's xbundle_includes_vlan() and xvlan_output_translate(). */
+    int tag = port->n_tag ? *port->tag : -1;
+    const char *mode = port->vlan_mode;
+    if (!mode) {
+        mode = tag >= 0 ? "access" : "trunk";
+    }
+    if (!strcmp(mode, "access")) {
+        return vlan == MAX(tag, 0) ? 0 : -ENETUNREACH;
+    } else if (!strcmp(mode, "trunk")) {
+        return trunks_vid(port, vlan) ? vlan : -ENETUNREACH;
+    } else if (!strcmp(mode, "native-untagged")
+               || !strcmp(mode, "native-tagged")) {
+        if (vlan != tag && !trunks_vid(port, vlan)) {
+            return -ENETUNREACH;
+        }
+        return !strcmp(mode, "native-untagged") && vlan == tag ? 0 : vlan;
+    }
+    return -EOPNOTSUPP;
 }

@@ -282,6 +282,7 @@ parse_sections(struct nm_config *cfg, const struct json *tls,
     }
 
     struct garp_schedule_params dflt = GARP_SCHEDULE_DEFAULTS;
+    dflt.pps = NM_ANNOUNCE_PPS;
     cfg->announce = dflt;
     if (announce) {
         ovsdb_parser_init(&p, announce, "announce");
@@ -295,7 +296,8 @@ parse_sections(struct nm_config *cfg, const struct json *tls,
                                            dflt.max_ms);
         cfg->announce.tail_until_ms = uint_member(&p, "tail_until_ms", 0,
                                                   GARP_TAIL_MAX_MS, 0);
-        cfg->announce.pps = uint_member(&p, "pps", 0, GARP_PPS_MAX, 0);
+        cfg->announce.pps = uint_member(&p, "pps", 0, GARP_PPS_MAX,
+                                        dflt.pps);
         if ((error = parser_done(&p, err, len))) {
             return error;
         }

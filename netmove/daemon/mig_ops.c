@@ -177,6 +177,30 @@ sys_announce_run(struct netmoved *nm, uint64_t now_us)
     return garp_announcer_run(nm->announcer, now_us);
 }
 
+static int
+sys_announce_first(struct netmoved *nm)
+{
+    return garp_announcer_first(nm->announcer);
+}
+
+static int
+sys_announce_uplink(struct netmoved *nm, uint32_t ofport,
+                    struct garp_uplink *up)
+{
+    int vid;
+
+    if (!nm->cfg->uplink) {
+        return -ENOENT;
+    }
+    vid = nmovs_uplink_vlan(nm->db, nm->cfg->bridge, ofport, nm->cfg->uplink,
+                            &up->ofport);
+    if (vid < 0) {
+        return vid;
+    }
+    up->vlan = (struct garp_vlan) { .vid = vid };
+    return 0;
+}
+
 static void
 sys_announce_cancel(struct netmoved *nm, size_t idx)
 {
@@ -255,6 +279,8 @@ const struct mig_ops mig_ops_system = {
     .ct_remove = sys_ct_remove,
     .announce_add = sys_announce_add,
     .announce_run = sys_announce_run,
+    .announce_first = sys_announce_first,
+    .announce_uplink = sys_announce_uplink,
     .announce_cancel = sys_announce_cancel,
     .ofport = sys_ofport,
     .drain_key = sys_drain_key,

@@ -27,6 +27,7 @@ struct ct_filter;
 struct ct_scope;
 struct ct_table;
 struct fw_ruleset;
+struct garp_uplink;
 struct garp_vm;
 struct netmoved;
 struct nmovs_doc;
@@ -115,6 +116,20 @@ struct mig_ops {
                         size_t errlen)
         OVS_WARN_UNUSED_RESULT;
     int (*announce_run)(struct netmoved *, uint64_t now_us)
+        OVS_WARN_UNUSED_RESULT;
+    /* garp_announcer_first(): the learn frames, then round 0 straight out
+     * of the uplink, of every VM added with an uplink since the last
+     * call. */
+    int (*announce_first)(struct netmoved *)
+        OVS_WARN_UNUSED_RESULT;
+    /* The configured uplink (config "uplink", a port of the bridge) as a
+     * VM on OpenFlow port 'ofport' reaches it by NORMAL: its OpenFlow port
+     * and the VLAN tag the VM's frames carry there, from the replica.
+     * -ENOENT if there is none (no uplink configured, not a port of the
+     * bridge) or either port is unknown, another -errno if NORMAL would
+     * not send the VM's frames there. */
+    int (*announce_uplink)(struct netmoved *, uint32_t ofport,
+                           struct garp_uplink *)
         OVS_WARN_UNUSED_RESULT;
     /* Sends nothing more of the announcer's entry 'idx'. */
     void (*announce_cancel)(struct netmoved *, size_t idx);

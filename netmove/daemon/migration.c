@@ -784,12 +784,14 @@ all_announced(const struct migration *m)
 
 /* Adds the 'kinds' (GARP_F_*) of every MAC and IP of the VM, from its port
  * on this host, to the announcer, due at 'when': its first round then, the
- * rest on the schedule; the caller runs the announcer.  A port whose device
- * has not reached ovs-vswitchd yet (it arrives with the VM) has no OpenFlow
- * port: that interface is retried from migrations_run() until
+ * rest on the schedule; the caller runs the announcer.  If 'first', an
+ * interface whose uplink is known sends its round 0 first straight out of
+ * it, after teaching the bridge its MAC (announce_first()).  A port whose
+ * device has not reached ovs-vswitchd yet (it arrives with the VM) has no
+ * OpenFlow port: that interface is retried from migrations_run() until
  * 'announce_until_us'. */
 static void
-announce(struct migration *m, unsigned int kinds, uint64_t when)
+announce(struct migration *m, unsigned int kinds, uint64_t when, bool first)
 {
     struct netmoved *nm = m->nm;
     char err[NM_ERRLEN];
@@ -800,6 +802,7 @@ announce(struct migration *m, unsigned int kinds, uint64_t when)
         if (!want) {
             continue;
         }
+        struct garp_uplink up;
         struct garp_vm vm = {
             .mac = ia->mac,
             .ipv4 = ia->ipv4, .n_ipv4 = ia->n_ipv4,
@@ -808,6 +811,13 @@ announce(struct migration *m, unsigned int kinds, uint64_t when)
             .ofport = ia->ofport,
             .kinds = want,
         };
+        /* No uplink known (none configured, the port not in the replica
+         * yet): round 0 by NORMAL alone, as the rest. */
+        if (first && ia->ofport
+            && !nm->ops->announce_uplink(nm, ia->ofport, &up)) {
+            vm.uplinks = &up;
+            vm.n_uplinks = 1;
+        }
         size_t idx;
         int error = nm->ops->announce_add(nm, &vm, when, &idx,
                                           err, sizeof err);
@@ -819,6 +829,22 @@ announce(struct migration *m, unsigned int kinds, uint64_t when)
             migration_note_announcement(nm, idx, m);
         }
         ia->announced |= want;
+    }
+}
+
+/* Sends the learn frames, then round 0 straight out of the uplink, of
+ * every VM announce() added with 'first' (the 'k' migrations of 'ms'): a
+ * failure is the batch's error (the schedule's NORMAL rounds follow
+ * anyway). */
+static void
+announce_first(struct migration **ms, size_t k)
+{
+    struct netmoved *nm = ms[0]->nm;
+    int error = nm->ops->announce_first(nm);
+
+    for (size_t i = 0; error && i < k; i++) {
+        migration_set_error(ms[i], "sending announcements to the uplink: %s",
+                            ovs_strerror(-error));
     }
 }
 
@@ -924,19 +950,29 @@ migration_resume_batch(struct migration **ms, size_t n)
         migration_journal(ms[i], NM_JS_RESUME_BEGIN, NULL, false);
     }
 
-    /* 1. Every VM's RARP, then the ports, then the GARPs and NAs.  One frame
-     * from the new port relearns a fabric (packet-out does not go through
-     * the blocking flows, so it need not wait for the unblock); what it
-     * redirects here must then find the port open; flooding each frame to
-     * every port of a big bridge is what takes the time, so the frames that
-     * only add the IPs come last. */
+    /* 1. Every VM's round 0 straight out of the uplink, then a frame
+     * into each VM's port that teaches the bridge its MAC there (a frame
+     * output to the uplink teaches it nothing: NORMAL would then drop what
+     * comes back for the MAC on the uplink), then the ports, then the
+     * rest by NORMAL, paced.  Flooding each frame to every port of a big
+     * bridge (a write per port in the userspace datapath) is what takes
+     * the time, so the fabric hears first from the uplink.  Packet-out
+     * does not go through the blocking flows, so it need not wait for the
+     * unblock; what it redirects here must then find the port open.  The
+     * local flood (this host's neighbours) and the later rounds follow on
+     * the schedule, its pacing ("announce" "pps") spreading a batch's
+     * round.  Announced at the pause already (the drain): the same, but
+     * the port is open already (announce-at-pause itself opens the port,
+     * then floods its rounds by NORMAL, as before). */
     if (k) {
         uint64_t now = time_usec();
         for (size_t i = 0; i < k; i++) {
             ms[i]->announce_until_us = now + ANNOUNCE_WAIT_US;
-            announce(ms[i], GARP_F_RARP, now);
+            announce(ms[i], GARP_F_ALL, now, true);
+            ms[i]->capture_until_us = now + CAPTURE_MARGIN_US
+                + 1000ULL * rounds_span_ms(&ms[i]->nm->cfg->announce);
         }
-        announce_run(ms, k, now);
+        announce_first(ms, k);
         /* A port opened at the pause is not opened again: that is an
          * OpenFlow exchange on the critical path, for nothing. */
         size_t n_closed = 0;
@@ -952,13 +988,7 @@ migration_resume_batch(struct migration **ms, size_t n)
             activate(closed, n_closed);
         }
         free(closed);
-        now = time_usec();
-        for (size_t i = 0; i < k; i++) {
-            announce(ms[i], GARP_F_GARP | GARP_F_NA, now);
-            ms[i]->capture_until_us = now + CAPTURE_MARGIN_US
-                + 1000ULL * rounds_span_ms(&ms[i]->nm->cfg->announce);
-        }
-        announce_run(ms, k, now);
+        announce_run(ms, k, time_usec());
         for (size_t i = 0; i < k; i++) {
             migration_drain_resumed(ms[i]);
         }
@@ -992,10 +1022,10 @@ migration_announce_at_pause(struct migration *m)
      * open (it waits in the VM's tap until the VM runs). */
     activate(&m, 1);
     m->announce_until_us = now + ANNOUNCE_WAIT_US;
-    announce(m, GARP_F_RARP, now);
+    announce(m, GARP_F_RARP, now, false);
     announce_run(&m, 1, now);
     now = time_usec();
-    announce(m, GARP_F_GARP | GARP_F_NA, now);
+    announce(m, GARP_F_GARP | GARP_F_NA, now, false);
     announce_run(&m, 1, now);
 }
 
@@ -1176,7 +1206,7 @@ migrations_run(struct netmoved *nm)
         if (m->state == MIG_RESUMING) {
             if (!all_announced(m)) {
                 migration_local_ifaces(m);
-                announce(m, GARP_F_ALL, time_usec());
+                announce(m, GARP_F_ALL, time_usec(), true);
                 announce_run(&m, 1, time_usec());
                 if (all_announced(m) && m->activate_pending
                     && !nm->ops->port_activate(nm, m->vm, err, sizeof err)) {

@@ -14,6 +14,8 @@
 #include "garp/garp.h"
 #include "garp/garp-private.h"
 
+#define LOG 512
+
 struct rec_sender {
     struct garp_sender up;
     size_t calls, frames;
@@ -21,6 +23,10 @@ struct rec_sender {
     uint32_t last_in_port;
     uint8_t first_frame[GARP_FRAME_MAX];
     int fail_after;             /* Fail the send once this many were sent. */
+    struct rec_pkt {            /* Every frame, in order (the first LOG). */
+        uint32_t in_port, out_port;
+        uint8_t data[GARP_FRAME_MAX];
+    } log[LOG];
 };
 
 static int
@@ -53,6 +59,11 @@ rec_send(struct garp_sender *s_, const struct garp_pkt *pkts, size_t n,
         if (wall_us) {
             wall_us[i] = 1000 + s->frames;
         }
+        if (s->frames < LOG) {
+            s->log[s->frames].in_port = pkts[i].in_port;
+            s->log[s->frames].out_port = pkts[i].out_port;
+            memcpy(s->log[s->frames].data, pkts[i].data, pkts[i].len);
+        }
         s->frames++;
         (*n_sent)++;
     }
@@ -65,7 +76,12 @@ rec_destroy(struct garp_sender *s OVS_UNUSED)
 }
 
 static const struct garp_sender_class rec_class = {
-    "rec", rec_port, rec_send, rec_destroy,
+    "rec", rec_port, rec_send, rec_destroy, false,
+};
+
+/* A bridge sender: sends out of a port too. */
+static const struct garp_sender_class rec_bridge_class = {
+    "bridge", rec_port, rec_send, rec_destroy, true,
 };
 
 struct heard {
@@ -257,6 +273,173 @@ two_senders_one_pacing(void **state)
     garp_announcer_destroy(a);
 }
 
+
+/* VM 'i' (1..n) of the uplink tests: its own port and MAC, one IPv4
+ * address, the uplink OpenFlow port 1 with VLAN 100. */
+static const struct garp_uplink uplink = { .ofport = 1, .vlan = { 100 } };
+
+static struct garp_vm
+uplink_vm(size_t i, ovs_be32 *v4)
+{
+    *v4 = htonl(0xc6120000 + i);
+    return (struct garp_vm) {
+        .mac = ETH_ADDR_C(02, 00, 00, 00, 00, 00), .ipv4 = v4, .n_ipv4 = 1,
+        .port = "tap", .ofport = 10 + i, .uplinks = &uplink, .n_uplinks = 1,
+    };
+}
+
+static struct garp_vm
+uplink_vm_mac(size_t i, ovs_be32 *v4)
+{
+    struct garp_vm vm = uplink_vm(i, v4);
+
+    vm.mac.ea[4] = i >> 8;
+    vm.mac.ea[5] = i;
+    return vm;
+}
+
+/* Every VM's round 0 out of the uplink with the uplink's tag, then a learn
+ * frame into each VM's port for every VM (unicast to itself, by NORMAL),
+ * in one send; heard as round 0 (not the learn frames); then the
+ * schedule's round 0, by NORMAL, untagged. */
+static void
+uplink_first(void **state)
+{
+    const struct garp_schedule_params p = GARP_SCHEDULE_DEFAULTS;
+    struct rec_sender *rec = xzalloc(sizeof *rec);
+    struct heard heard = { 0 };
+    struct garp_announcer *a;
+    ovs_be32 v4[4];
+
+    (void) state;
+    rec->up.class = &rec_bridge_class;
+    assert_int_equal(garp_announcer_create(&p, &rec->up, heard_cb, &heard,
+                                           &a, NULL, 0), 0);
+    for (size_t i = 1; i <= 3; i++) {
+        struct garp_vm vm = uplink_vm_mac(i, &v4[i]);
+        assert_int_equal(garp_announcer_add(a, &vm, 0, NULL, NULL, 0), 0);
+    }
+    assert_int_equal(garp_announcer_first(a), 0);
+    assert_int_equal(rec->calls, 1);
+    assert_int_equal(rec->frames, 3 * 2 + 3);
+    for (size_t i = 0; i < 6; i++) {
+        const struct rec_pkt *l = &rec->log[i];
+        static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+        assert_int_equal(l->in_port, 11 + i / 2);
+        assert_int_equal(l->out_port, 1);                 /* the uplink */
+        assert_memory_equal(l->data, bcast, 6);
+        assert_int_equal(l->data[12], 0x81);              /* 802.1Q 100 */
+        assert_int_equal(l->data[13], 0x00);
+        assert_int_equal(((l->data[14] & 0xf) << 8) | l->data[15], 100);
+        assert_int_equal(l->data[16], i % 2 ? 0x08 : 0x80);
+    }
+    for (size_t i = 6; i < 9; i++) {
+        const struct rec_pkt *l = &rec->log[i];
+        const uint8_t mac[6] = { 2, 0, 0, 0, 0, i - 5 };
+
+        assert_int_equal(l->in_port, 11 + i - 6);
+        assert_int_equal(l->out_port, 0);                 /* NORMAL */
+        assert_memory_equal(l->data, mac, 6);             /* to itself */
+        assert_memory_equal(l->data + 6, mac, 6);
+        assert_int_equal(l->data[12], 0x80);              /* untagged */
+        assert_int_equal(l->data[13], 0x35);
+    }
+    assert_int_equal(heard.n, 6);                         /* not the learn */
+    assert_int_equal(heard.kinds[GARP_KIND_RARP], 3);
+    assert_int_equal(garp_announcer_n_sent(a), 6);
+
+    /* Nothing more to send first; the schedule's round 0 by NORMAL. */
+    assert_int_equal(garp_announcer_first(a), 0);
+    assert_int_equal(rec->calls, 1);
+    assert_int_equal(garp_announcer_run(a, 0), 0);
+    assert_int_equal(rec->calls, 2);
+    assert_int_equal(rec->frames, 9 + 6);
+    for (size_t i = 9; i < 15; i++) {
+        assert_int_equal(rec->log[i].out_port, 0);
+        assert_int_not_equal(rec->log[i].data[12], 0x81);
+    }
+    garp_announcer_destroy(a);
+    free(rec);
+}
+
+/* A VM cancelled before its first frames sends none; run() sends the first
+ * frames before the schedule's; a sender that cannot send out of a port
+ * takes no uplinks. */
+static void
+uplink_first_cancel_and_run(void **state)
+{
+    const struct garp_schedule_params p = GARP_SCHEDULE_DEFAULTS;
+    struct rec_sender *rec = xzalloc(sizeof *rec);
+    struct rec_sender dev = { .up = { &rec_class } };
+    struct garp_announcer *a;
+    char err[128] = "";
+    ovs_be32 v4[3];
+    size_t id;
+
+    (void) state;
+    rec->up.class = &rec_bridge_class;
+    assert_int_equal(garp_announcer_create(&p, &rec->up, NULL, NULL, &a,
+                                           NULL, 0), 0);
+    struct garp_vm vm = uplink_vm(1, &v4[1]);
+    assert_int_equal(garp_announcer_add(a, &vm, 0, &id, NULL, 0), 0);
+    garp_announcer_cancel(a, id);
+    vm = uplink_vm(2, &v4[2]);
+    assert_int_equal(garp_announcer_add(a, &vm, 0, &id, NULL, 0), 0);
+    assert_int_equal(garp_announcer_run(a, 0), 0);
+    assert_int_equal(rec->calls, 2);                      /* first, round 0 */
+    assert_int_equal(rec->frames, 3 + 2);
+    assert_int_equal(rec->log[0].in_port, 12);
+    assert_int_equal(rec->log[0].out_port, 1);
+    assert_int_equal(rec->log[2].out_port, 0);          /* the learn frame */
+    assert_int_equal(rec->log[3].out_port, 0);
+
+    assert_int_equal(garp_announcer_add_via(a, &dev.up, &vm, 0, NULL, err,
+                                            sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "uplinks"));
+    assert_int_equal(dev.calls, 0);
+    garp_announcer_destroy(a);
+    free(rec);
+}
+
+/* 100 VMs: the first frames in one go, whatever the pacing; the
+ * schedule's round 0 (a flood per frame on the bridge) paced, not one
+ * burst: 'burst' at once, then 'pps'. */
+static void
+uplink_first_then_paced(void **state)
+{
+    struct garp_schedule_params p = GARP_SCHEDULE_DEFAULTS;
+    struct rec_sender *rec = xzalloc(sizeof *rec);
+    struct garp_announcer *a;
+    ovs_be32 v4[101];
+
+    (void) state;
+    p.pps = 1000;                                         /* burst 10 */
+    rec->up.class = &rec_bridge_class;
+    assert_int_equal(garp_announcer_create(&p, &rec->up, NULL, NULL, &a,
+                                           NULL, 0), 0);
+    for (size_t i = 1; i <= 100; i++) {
+        struct garp_vm vm = uplink_vm_mac(i, &v4[i]);
+        assert_int_equal(garp_announcer_add(a, &vm, 0, NULL, NULL, 0), 0);
+    }
+    assert_int_equal(garp_announcer_first(a), 0);
+    assert_int_equal(rec->calls, 1);
+    assert_int_equal(rec->frames, 100 + 200);
+
+    assert_int_equal(garp_announcer_run(a, 0), 0);
+    assert_int_equal(rec->frames, 300 + 10);
+    /* The 200 frames of round 0 need 190 ms more at 1000 per second. */
+    uint64_t t = 0;
+    while (rec->frames < 300 + 200) {
+        t = garp_announcer_next(a, t);
+        assert_int_not_equal(t, UINT64_MAX);
+        assert_int_equal(garp_announcer_run(a, t), 0);
+    }
+    assert_in_range(t, 189000, 191000);
+    garp_announcer_destroy(a);
+    free(rec);
+}
+
 int
 main(void)
 {
@@ -266,6 +449,9 @@ main(void)
         cmocka_unit_test(bad_vm_adds_nothing),
         cmocka_unit_test(send_failure_reported),
         cmocka_unit_test(two_senders_one_pacing),
+        cmocka_unit_test(uplink_first),
+        cmocka_unit_test(uplink_first_cancel_and_run),
+        cmocka_unit_test(uplink_first_then_paced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

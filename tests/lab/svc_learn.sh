@@ -51,8 +51,9 @@ wait_peers host2 host1
 pass "vm1's own ARP/ND taught host1 $extra4, $extra6 (and its claim of $vm2_ip); kept across a restart"
 
 # The move: the extra addresses follow vm1, vm2's does not.
-capture host2 up0 "$TMP/up0.pcap" arp or icmp6
-"$LAB" migrate vm1 host2 --netmove --json >"$TMP/m.json"
+capture host2 up0 "$TMP/up0.pcap" arp or rarp or icmp6
+# No drain: no announcement at the pause, the resume's are the first.
+"$LAB" migrate vm1 host2 --netmove --no-drain --json >"$TMP/m.json"
 jq -e '.hook_rc == 0' "$TMP/m.json" >/dev/null || fail "the move failed: $(cat "$TMP/m.json")"
 ips=$(jq -c '.addresses[0].ips' "$LAB_STATE/vm1.resume.json")
 echo "$ips" | jq -e --arg a "$extra4" --arg b "$extra6" 'index($a) != null and index($b) != null' >/dev/null ||
@@ -70,6 +71,22 @@ capture_stop
 if tshark -r "$TMP/up0.pcap" -Y "arp.src.proto_ipv4 == $vm2_ip && eth.src != $vm2_mac" 2>/dev/null | grep -q .; then
 	fail "host2 announced vm2's address $vm2_ip for vm1"
 fi
+# Round 0 left twice: first straight out of up0, then in the bridge's
+# flood (a NORMAL flood alone sends it once before round 1, 50 ms later);
+# the frame that taught host2's bridge vm1's MAC on tap-vm1 (a RARP to
+# itself, which OVS sends where the MAC was until it has learned) came after
+# the uplink's; the bridge has vm1's MAC on vm1's port.
+mac=$(status_get '.vms[0].mac')
+rarps() { tshark -r "$TMP/up0.pcap" -Y "eth.src == $mac && arp.opcode == 3 $1" -T fields -e frame.time_epoch -e eth.dst 2>/dev/null; }
+t0=$(rarps "" | awk '{print $1; exit}')
+first_dst=$(rarps "" | awk '{print $2; exit}')
+[ "$first_dst" = ff:ff:ff:ff:ff:ff ] || fail "the first RARP on up0 went to $first_dst, not broadcast (the uplink's round 0)"
+n0=$(rarps "&& eth.dst == ff:ff:ff:ff:ff:ff && frame.time_epoch < $t0 + 0.025" | wc -l)
+[ "$n0" -eq 2 ] || fail "round 0's RARP left up0 $n0 time(s) within 25 ms, expected 2 (uplink, then flood)"
+ofport=$(ovs-vsctl --db="unix:$r2/db.sock" get Interface tap-vm1 ofport)
+"$LAB" exec host2 env OVS_RUNDIR="$r2" ovs-appctl fdb/show br-int | awk -v m="$mac" -v p="$ofport" '$3 == m && $1 == p && $2 == 0' | grep -q . ||
+	fail "host2's bridge has not learned $mac on tap-vm1 (ofport $ofport): $("$LAB" exec host2 env OVS_RUNDIR="$r2" ovs-appctl fdb/show br-int | grep "$mac")"
+pass "round 0 out of up0 first, then flooded (2 RARPs in 25 ms); host2's bridge learned $mac on tap-vm1"
 [ "$(pings client "$extra4" 10)" -ge 9 ] || fail "$extra4 not reachable after the move"
 [ "$(pings client "$vm2_ip" 10)" -ge 9 ] || fail "vm2 not reachable after vm1's move"
 "$LAB" exec client ip neigh show "$vm2_ip" | grep -q "$vm2_mac" || fail "the client's entry for $vm2_ip is not vm2's MAC"

@@ -106,6 +106,12 @@ static struct fake {
     nmovs_relay_cb *hold_cb;
     void *hold_aux;
     size_t output_eagain;
+
+    /* The uplink: none, or the VLAN the VM's frames carry there; the
+     * first frames' outcome. */
+    bool no_uplink;
+    uint16_t uplink_vid;
+    int first_error;
 } fake;
 
 static struct netmoved nm;
@@ -331,7 +337,12 @@ fake_announce_add(struct netmoved *nm_ OVS_UNUSED, const struct garp_vm *vm,
                   uint64_t now OVS_UNUSED, size_t *idx,
                   char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
 {
-    call("announce %s %#x", vm->port, vm->kinds);
+    if (vm->n_uplinks) {
+        call("announce %s %#x up%"PRIu32"/%u", vm->port, vm->kinds,
+             vm->uplinks[0].ofport, vm->uplinks[0].vlan.vid);
+    } else {
+        call("announce %s %#x", vm->port, vm->kinds);
+    }
     assert_true(fake.n_ann < MAX_ANN);
     *idx = fake.n_ann++;
     return 0;
@@ -347,9 +358,37 @@ fake_announce_cancel(struct netmoved *nm_ OVS_UNUSED, size_t idx)
 static int
 fake_announce_run(struct netmoved *nm_, uint64_t now OVS_UNUSED)
 {
+    call("announce-run");
     for (; fake.n_sent < fake.n_ann; fake.n_sent++) {
         migration_frame_sent(nm_, fake.n_sent, NULL, 0, wall_us);
     }
+    return 0;
+}
+
+/* The learn frames and round 0 out of the uplink: sent now, so the first
+ * frame's time is this call's. */
+static int
+fake_announce_first(struct netmoved *nm_)
+{
+    call("announce-first");
+    for (; fake.n_sent < fake.n_ann; fake.n_sent++) {
+        migration_frame_sent(nm_, fake.n_sent, NULL, 0, wall_us);
+    }
+    return fake.first_error;
+}
+
+/* The uplink is OpenFlow port 1, where the VM's frames carry VLAN
+ * 'fake.uplink_vid'; -ENOENT when 'fake.no_uplink'. */
+static int
+fake_announce_uplink(struct netmoved *nm_ OVS_UNUSED, uint32_t ofport,
+                     struct garp_uplink *up)
+{
+    assert_int_not_equal(ofport, 0);
+    if (fake.no_uplink) {
+        return -ENOENT;
+    }
+    *up = (struct garp_uplink) { .ofport = 1,
+                                 .vlan = { .vid = fake.uplink_vid } };
     return 0;
 }
 
@@ -424,6 +463,8 @@ static const struct mig_ops fake_ops = {
     .ct_remove = fake_ct_remove,
     .announce_add = fake_announce_add,
     .announce_run = fake_announce_run,
+    .announce_first = fake_announce_first,
+    .announce_uplink = fake_announce_uplink,
     .announce_cancel = fake_announce_cancel,
     .ofport = fake_ofport,
     .drain_key = fake_drain_key,
@@ -780,17 +821,18 @@ test_prepare_resume_confirm(void **state OVS_UNUSED)
     assert_string_equal(fake.replies[0].state, "prepared");
     assert_int_equal(fake.n_reqs, 0);
 
-    /* Resume: RARP first, then the port, then GARP; on disk; ct-delta. */
+    /* Resume: the learn frame and round 0 out of the uplink, then the
+     * port, then the schedule by NORMAL; on disk; ct-delta. */
     advance_ms(1000);
     migration_add_waiter(m, cli_resume, MIG_WAIT_DONE);
     ds_clear(&fake.calls);
     migration_resume(m);
     assert_int_equal(m->state, MIG_RESUMING);
     assert_string_equal(ds_cstr(&fake.calls),
-                        "announce vnet7 0x1;activate-many vm1/1;"
-                        "announce vnet7 0x2;");
+                        "announce vnet7 0x3 up1/0;announce-first;"
+                        "activate-many vm1/1;announce-run;");
     assert_steps(id, "prepare-begin prepare-done resume-begin announced ");
-    assert_int_equal(m->frames_sent, 2);
+    assert_int_equal(m->frames_sent, 1);
     pending("h1", "ct-delta");
 
     advance_ms(3);
@@ -1862,8 +1904,8 @@ test_journal_resume_goes_on(void **state OVS_UNUSED)
     migration_resume(m);
     assert_int_equal(m->state, MIG_RESUMING);
     assert_string_equal(ds_cstr(&fake.calls),
-                        "announce vnet7 0x1;activate-many vm1/1;"
-                        "announce vnet7 0x2;");
+                        "announce vnet7 0x3 up1/0;announce-first;"
+                        "activate-many vm1/1;announce-run;");
     assert_steps(id, "prepare-begin prepare-done ");
     assert_int_equal(json_array(m->journal_pending)->n, 2);
 
@@ -1928,6 +1970,79 @@ test_journal_confirmed_retried(void **state OVS_UNUSED)
     assert_null(m->journal_pending);
     assert_int_equal(m->journal_retry_us, 0);
     free(id);
+}
+
+/* ---- a batch's announcements: the uplink first ---- */
+
+/* Starts migrating 'vm' from "h1" and answers its export: PREPARED. */
+static struct migration *
+prepared_of(const char *vm)
+{
+    struct migration *m = migration_create(&nm, vm, "h1", NULL);
+
+    migration_start(m);
+    pending("h1", "export");
+    answer(export_doc_of(vm), NULL);
+    assert_int_equal(m->state, MIG_PREPARED);
+    return m;
+}
+
+/* A batch: every VM's frames with the uplink (its VLAN there), then the
+ * learn frames and round 0 out of the uplink for all of them, then every
+ * port in one activation, then the schedule (by NORMAL, paced); the first
+ * frame is the uplink's, before the activation. */
+static void
+test_resume_batch_uplink_first(void **state OVS_UNUSED)
+{
+    struct migration *ms[3] = { prepared_of("vm1"), prepared_of("vm2"),
+                                prepared_of("vm3") };
+
+    fake.uplink_vid = 100;
+    ds_clear(&fake.calls);
+    advance_ms(1000);
+    migration_resume_batch(ms, 3);
+    assert_string_equal(ds_cstr(&fake.calls),
+                        "announce vnet7 0x3 up1/100;"
+                        "announce vnet7 0x3 up1/100;"
+                        "announce vnet7 0x3 up1/100;"
+                        "announce-first;activate-many vm1/3;announce-run;");
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(ms[i]->state, MIG_RESUMING);
+        assert_int_equal(ms[i]->frames_sent, 1);
+        assert_int_equal(ms[i]->t_first_frame, ms[i]->t_resume_call);
+        assert_steps(ms[i]->id, "prepare-begin prepare-done resume-begin "
+                     "announced ");
+    }
+}
+
+/* No uplink known (none configured, or NORMAL would not send the VM's
+ * VLAN there): round 0 by NORMAL alone, after the activation; a failed
+ * uplink send is each VM's error, and the schedule still goes. */
+static void
+test_resume_batch_no_uplink(void **state OVS_UNUSED)
+{
+    struct migration *ms[2] = { prepared_of("vm1"), prepared_of("vm2") };
+
+    fake.no_uplink = true;
+    ds_clear(&fake.calls);
+    migration_resume_batch(ms, 1);
+    assert_string_equal(ds_cstr(&fake.calls),
+                        "announce vnet7 0x3;announce-first;"
+                        "activate-many vm1/1;announce-run;");
+
+    fake.no_uplink = false;
+    fake.first_error = -EPROTO;
+    ds_clear(&fake.calls);
+    migration_resume_batch(&ms[1], 1);
+    assert_string_equal(ds_cstr(&fake.calls),
+                        "announce vnet7 0x3 up1/0;announce-first;"
+                        "activate-many vm2/1;announce-run;");
+    assert_int_equal(ms[1]->state, MIG_RESUMING);
+    struct json *j = migration_to_json(ms[1]);
+    char *text = json_to_string(j, 0);
+    assert_non_null(strstr(text, "sending announcements to the uplink"));
+    free(text);
+    json_destroy(j);
 }
 
 /* ---- the drain: announce at the pause, relayed frames once, in order ---- */
@@ -2063,7 +2178,8 @@ test_drain_paused_order(void **state OVS_UNUSED)
     assert_string_equal(ds_cstr(&fake.calls),
                         "relay-key;hold 1 02:00:00:00:00:01;"
                         "ct-import 1 addrs;activate-many vm1/1;"
-                        "announce vnet7 0x1;announce vnet7 0x2;");
+                        "announce vnet7 0x1;announce-run;"
+                        "announce vnet7 0x2;announce-run;");
     assert_int_equal(m->state, MIG_PREPARED);
     assert_steps(m->id, "prepare-begin prepare-done paused ");
     struct json *j = migration_to_json(m);
@@ -2082,7 +2198,7 @@ test_drain_paused_order(void **state OVS_UNUSED)
      * it. */
     ds_clear(&fake.calls);
     migration_resume(m);
-    assert_called("announce vnet7 0x1");
+    assert_called("announce vnet7 0x3 up1/0;announce-first;announce-run;");
     assert_null(strstr(ds_cstr(&fake.calls), "activate"));
     pending("h1", "ct-delta");
 }
@@ -2477,6 +2593,10 @@ main(void)
             test_journal_prepare_done_rolled_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_resume_goes_on,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_batch_uplink_first,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_batch_no_uplink, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_drain_paused_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_drain_paused_while_preparing,
