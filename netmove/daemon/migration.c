@@ -110,6 +110,7 @@ migration_destroy(struct migration *m)
     }
     free(m->waiters);
     garp_capture_close(m->capture);
+    migration_batch_forget(m);
     if (m->port_op) {
         m->nm->ops->port_end(m->port_op, false);
     }
@@ -278,7 +279,13 @@ rollback_run(struct migration *m)
     size_t n;
 
     /* A port step under way first: what it creates must not outlive the
-     * removal.  It ends by its deadline at the latest. */
+     * removal.  It ends by its deadline at the latest (a batch's too). */
+    if (m->port_queued) {
+        migration_batch_forget(m);  /* Nothing started for it yet. */
+    }
+    if (m->in_batch) {
+        return true;
+    }
     if (m->port_op) {
         if (ops->port_step(m->port_op, &n, &changed, err, sizeof err)
             == -EAGAIN) {
@@ -432,12 +439,18 @@ stage(struct migration *m, const struct json *x)
     }
     /* The hypervisor may create the VM's device only when the VM arrives:
      * stage the port without it. */
+    m->staging = json_clone(x);
+    if (!m->adopt) {
+        /* With the other migrations' exports that arrive meanwhile: one
+         * transaction for all (migration_batch.c). */
+        migration_batch_queue(m);
+        return 0;
+    }
     struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000,
                                       .device_later = true,
                                       .staged_by = m->id };
     m->port_op = nm->ops->port_start(nm, m->adopt, m->port_docs,
                                      m->n_port_docs, &opts);
-    m->staging = json_clone(x);
     return 0;
 }
 
@@ -1158,6 +1171,7 @@ migrations_run(struct netmoved *nm)
     uint64_t now = time_usec();
     char err[NM_ERRLEN];
 
+    migration_batch_run(nm);
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
         migration_journal_run(m, now);
         if (m->ending) {
@@ -1215,6 +1229,7 @@ migrations_wait(struct netmoved *nm)
 {
     struct migration *m;
 
+    migration_batch_wait(nm);
     HMAP_FOR_EACH (m, node, &nm->migrations) {
         if (m->retry_at_us && !m->rpc_pending) {
             poll_timer_wait_until(m->retry_at_us / 1000 + 1);
@@ -1254,6 +1269,7 @@ migrations_destroy(struct netmoved *nm)
 {
     struct migration *m;
 
+    migration_batch_destroy(nm);
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
         migration_destroy(m);
     }

@@ -77,6 +77,9 @@ struct migration {
                                  * (migration_follow_port()). */
     struct json *staging;       /* The source's export, while prepare waits
                                  * for its port step. */
+    bool port_queued;           /* Its import waits for the next batch
+                                 * (migration_batch.c)... */
+    bool in_batch;              /* ...or is in the batch in flight. */
     uint64_t port_retry_at_us;  /* A failed adoption is tried again then. */
 
     /* Ending before resume (migration_end_before_resume()): the rollback

@@ -14,6 +14,7 @@
 
 struct garp_announcer;
 struct mig_ops;
+struct mig_port_batch;
 struct nm_learn;
 struct garp_sender;
 struct json;
@@ -46,6 +47,8 @@ struct netmoved {
     char **ann_vms;                     /* The VM of each announcer entry
                                          * (migration.c grows and frees). */
     size_t n_ann_vms;
+    struct mig_port_batch *port_batch;  /* Prepare's port imports, grouped
+                                         * (migration_batch.c). */
     bool recover_pending;               /* Journal not replayed yet. */
     bool exiting;
 };
