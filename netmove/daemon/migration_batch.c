@@ -128,9 +128,9 @@ batch_start(struct netmoved *nm)
 
 /* Runs the batch in flight; when it has ended, each member goes on: to
  * the rest of its staging, or, after a failure, to a step of its own (a
- * batch of one: its failure is its own). */
-static void
-batch_step(struct netmoved *nm)
+ * batch of one: its failure is its own).  True if it ended. */
+static bool
+batch_end(struct netmoved *nm)
 {
     struct mig_port_batch *b = nm->port_batch;
     const struct mig_ops *ops = nm->ops;
@@ -139,11 +139,11 @@ batch_step(struct netmoved *nm)
     bool changed = false;
 
     if (!b || !b->op) {
-        return;
+        return false;
     }
     int error = ops->port_step(b->op, &n_missing, &changed, err, sizeof err);
     if (error == -EAGAIN) {
-        return;
+        return false;
     }
     ops->port_end(b->op, false);
     b->op = NULL;
@@ -182,8 +182,18 @@ batch_step(struct netmoved *nm)
     }
     done.op = NULL;
     batch_clear(&done);
-    /* The exports that arrived meanwhile form the next batch. */
-    batch_start(nm);
+    return true;
+}
+
+/* Runs the batch in flight; once it ends, the exports that arrived
+ * meanwhile form the next batch, which runs at once (one that ends at once
+ * goes on). */
+static void
+batch_step(struct netmoved *nm)
+{
+    while (batch_end(nm)) {
+        batch_start(nm);
+    }
 }
 
 void
@@ -233,8 +243,8 @@ migration_batch_forget(struct migration *m)
 void
 migration_batch_run(struct netmoved *nm)
 {
-    batch_step(nm);
     batch_start(nm);
+    batch_step(nm);
 }
 
 void
