@@ -488,7 +488,7 @@ migration_import_ct(struct migration *m, const struct json *ct,
  * conntrack pre-copy, each confined to the VM.  0 or -errno with
  * m->last_error set. */
 static int
-stage_rest(struct migration *m, const struct json *x)
+stage_rest(struct migration *m, const struct json *x, uint64_t *t_fw)
 {
     struct netmoved *nm = m->nm;
     const struct shash *o = json_object(x);
@@ -509,6 +509,7 @@ stage_rest(struct migration *m, const struct json *x)
         error = nm->ops->fw_import(nm, m->vm, rs, err, sizeof err);
     }
     fw_ruleset_destroy(rs);
+    *t_fw = time_usec();
     if (error) {
         m->bad_input = nm_error_is_bad_input(error);
         migration_set_error(m, "firewall: %s", err);
@@ -532,6 +533,7 @@ export_reply(void *m_, const struct json *result, const char *error,
 {
     struct migration *m = m_;
 
+    m->t_exported = time_usec();
     if (error || !result || result->type != JSON_OBJECT) {
         migration_set_error(m, "source %s: export: %s", m->src,
                   error ? error : "not an object");
@@ -555,16 +557,19 @@ migration_staged(struct migration *m, int error, const char *err)
         migration_fail_prepare(m);
         return;
     }
-    if (stage_rest(m, m->staging)) {
+    uint64_t t_port = time_usec(), t_fw;
+    if (stage_rest(m, m->staging, &t_fw)) {
         migration_fail_prepare(m);
         return;
     }
     /* Prepared only once the journal says so: a restart then knows the
      * documents; otherwise it would not know what to resume from. */
+    uint64_t t_rest = time_usec();
     error = migration_journal(m, NM_JS_PREPARE_DONE,
                               nm_json_object_1("export",
                                                json_clone(m->staging)),
                               true);
+    uint64_t t_journal = time_usec();
     if (error && !m->resume_wanted) {
         migration_set_error(m, "journal: prepare-done not written (%s): "
                             "prepare failed, rolled back",
@@ -579,8 +584,16 @@ migration_staged(struct migration *m, int error, const char *err)
     resolve_ofports(m);
     m->t_prepared = time_usec();
     m->state = MIG_PREPARED;
-    VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
-              migration_ms(m->t_prepare_begin, m->t_prepared));
+    /* Where the time went: the export, the port (a batch's wait
+     * included), firewall and conntrack, the journal's record. */
+    VLOG_INFO("%s: prepared from %s in %.1f ms (export %.1f, port %.1f, "
+              "fw %.1f, ct %.1f, journal %.1f, capture %.1f ms)", m->id, m->src,
+              migration_ms(m->t_prepare_begin, m->t_prepared),
+              migration_ms(m->t_prepare_begin, m->t_exported),
+              migration_ms(m->t_exported, t_port),
+              migration_ms(t_port, t_fw), migration_ms(t_fw, t_rest),
+              migration_ms(t_rest, t_journal),
+              migration_ms(t_journal, m->t_prepared));
     migration_answer_waiters(m);
     if (m->resume_wanted) {
         migration_resume(m);

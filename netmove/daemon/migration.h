@@ -137,6 +137,7 @@ struct migration {
 
     /* Timings: monotonic microseconds. */
     uint64_t t_prepare_begin, t_prepared, t_resume_call, t_activated;
+    uint64_t t_exported;        /* The source's export arrived. */
     uint64_t t_first_frame, t_ct_delta, t_confirmed;
     uint64_t resume_wall_us;    /* The resume call, wall clock. */
     uint64_t first_frame_wall_us;
