@@ -80,6 +80,7 @@ struct migration {
     bool port_queued;           /* Its import waits for the next batch
                                  * (migration_batch.c)... */
     bool in_batch;              /* ...or is in the batch in flight. */
+    bool fw_staged;             /* Its firewall came with its batch's. */
     uint64_t port_retry_at_us;  /* A failed adoption is tried again then. */
 
     /* Ending before resume (migration_end_before_resume()): the rollback

@@ -25,7 +25,9 @@
 #include "timeval.h"
 #include "util.h"
 
+#include "firewall/firewall.h"
 #include "netmove/common/error.h"
+#include "netmove/common/json.h"
 #include "netmove/daemon/mig_ops.h"
 #include "netmove/daemon/migration.h"
 #include "netmove/daemon/migration-private.h"
@@ -126,6 +128,54 @@ batch_start(struct netmoved *nm)
     b->op = nm->ops->port_start(nm, false, b->docs, b->n_docs, &opts);
 }
 
+/* The firewall of the batch's members in one nf_tables transaction (one
+ * ruleset dump, not one per VM).  A member whose document does not parse,
+ * or a transaction refused, leaves each member to import its own
+ * (stage_rest()): one bad document fails its VM alone. */
+static void
+fw_stage(struct netmoved *nm, struct mig_port_batch *b)
+{
+    struct fw_ruleset **rs = xcalloc(b->n + 1, sizeof *rs);
+    struct migration **ms = xcalloc(b->n + 1, sizeof *ms);
+    char err[NM_ERRLEN] = "";
+    size_t n = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        struct migration *m = b->ms[i];
+        if (!m || m->ending || !m->staging) {
+            continue;
+        }
+        const struct json *fw = nm_json_member(m->staging, "fw");
+        char why[NM_ERRLEN];
+        if (fw && !fw_ruleset_from_json(fw, &rs[n], why, sizeof why)) {
+            if (!strcmp(fw_ruleset_vm(rs[n]), m->vm)) {
+                ms[n++] = m;
+                continue;
+            }
+            fw_ruleset_destroy(rs[n]);
+            rs[n] = NULL;
+        }
+    }
+    uint64_t t0 = time_usec();
+    int error = n > 1 ? nm->ops->fw_import_many(nm, rs, n, err, sizeof err)
+                      : -EAGAIN;
+    if (!error) {
+        for (size_t i = 0; i < n; i++) {
+            ms[i]->fw_staged = true;
+        }
+        VLOG_INFO("firewall of %zu migrations in one transaction in %.1f ms",
+                  n, migration_ms(t0, time_usec()));
+    } else if (error != -EAGAIN) {
+        VLOG_INFO("firewall of %zu migrations in one transaction: %s (each "
+                  "alone instead)", n, err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        fw_ruleset_destroy(rs[i]);
+    }
+    free(rs);
+    free(ms);
+}
+
 /* Runs the batch in flight; when it has ended, each member goes on: to
  * the rest of its staging, or, after a failure, to a step of its own (a
  * batch of one: its failure is its own).  True if it ended. */
@@ -158,6 +208,9 @@ batch_end(struct netmoved *nm)
                   "transaction: %s in %.1f ms", done.n, done.n_docs,
                   error ? err : "ok",
                   migration_ms(done.t_start, time_usec()));
+    }
+    if (!error && done.n > 1) {
+        fw_stage(nm, &done);
     }
     for (size_t i = 0; i < done.n; i++) {
         struct migration *m = done.ms[i];

@@ -97,6 +97,7 @@ static struct fake {
     size_t n_steps;             /* Steps under way now. */
     size_t n_port_starts;       /* Imports and adoptions started. */
     const char *bad_id;         /* A step staging this id fails. */
+    int fw_many_error;          /* fw_import_many's outcome. */
 
     /* OVSDB's replica as the state machine sees it. */
     unsigned int db_seqno;
@@ -309,6 +310,18 @@ fake_fw_import(struct netmoved *nm_ OVS_UNUSED, const char *vm,
 }
 
 static int
+fake_fw_import_many(struct netmoved *nm_ OVS_UNUSED,
+                    struct fw_ruleset *const *rs, size_t n,
+                    char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("fw-import-many %zu", n);
+    for (size_t i = 0; i < n; i++) {
+        call("fw-import-of %s", fw_ruleset_vm(rs[i]));
+    }
+    return fake.fw_many_error;
+}
+
+static int
 fake_fw_remove(struct netmoved *nm_ OVS_UNUSED, const char *vm, size_t *n,
                char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
 {
@@ -437,6 +450,7 @@ static const struct mig_ops fake_ops = {
     .frame_vlan = fake_frame_vlan,
     .drain_forward = fake_drain_forward,
     .fw_import = fake_fw_import,
+    .fw_import_many = fake_fw_import_many,
     .fw_remove = fake_fw_remove,
     .ct_import = fake_ct_import,
     .ct_remove = fake_ct_remove,
@@ -2507,7 +2521,33 @@ test_batch_groups_prepares(void **state OVS_UNUSED)
     }
     assert_int_equal(fake.n_port_starts, 2);
     assert_int_equal(fake.n_steps, 0);
-    assert_called("fw-import vm4");
+    /* Their firewall in one transaction too, each confined to its VM. */
+    assert_called("fw-import-many 3;");
+    assert_called("fw-import-of vm4;");
+    assert_null(strstr(ds_cstr(&fake.calls), "fw-import vm4"));
+}
+
+/* The batch's firewall transaction refused: each VM imports its own. */
+static void
+test_batch_fw_refused_each_alone(void **state OVS_UNUSED)
+{
+    struct migration *ms[3];
+
+    fake.step_runs = 1;
+    fake.fw_many_error = -EINVAL;
+    start_many(ms, 3);
+    answer_export_of("vm1");
+    answer_export_of("vm2");
+    answer_export_of("vm3");
+    migrations_run(&nm);
+    ds_clear(&fake.calls);
+    migrations_run(&nm);
+    assert_called("fw-import-many 2;");
+    assert_called("fw-import vm2;");
+    assert_called("fw-import vm3;");
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(ms[i]->state, MIG_PREPARED);
+    }
 }
 
 /* A batch that fails: each of its VMs is tried again alone; the bad one
@@ -2673,6 +2713,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_batch_groups_prepares,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_failed_retried_alone,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_fw_refused_each_alone,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_adopt_apart,
                                         setup, teardown),
