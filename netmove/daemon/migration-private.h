@@ -111,9 +111,6 @@ void migration_batch_forget(struct migration *m);
 void migration_batch_run(struct netmoved *nm);
 void migration_batch_wait(struct netmoved *nm);
 
-/* The batches' counters, for status. */
-struct json *migration_batch_to_json(const struct netmoved *nm);
-
 /* Frees the batch state (a batch in flight abandoned). */
 void migration_batch_destroy(struct netmoved *nm);
 

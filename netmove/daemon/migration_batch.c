@@ -47,7 +47,6 @@ struct mig_port_batch {
     size_t n_docs;
     uint64_t t_start;
     size_t n_queued;            /* Migrations waiting for the next one. */
-    unsigned long long n_batches, n_ports, n_retried;
 };
 
 static struct mig_port_batch *
@@ -123,8 +122,6 @@ batch_start(struct netmoved *nm)
                                                        ? b->staged_by
                                                        : NULL };
     b->t_start = time_usec();
-    b->n_batches++;
-    b->n_ports += b->n_docs;
     b->op = nm->ops->port_start(nm, false, b->docs, b->n_docs, &opts);
 }
 
@@ -223,7 +220,6 @@ batch_end(struct netmoved *nm)
         }
         if (error && done.n > 1) {
             /* Which VM failed is not known: each alone. */
-            b->n_retried++;
             start_alone(m);
             migration_port_step(m);
             continue;
@@ -308,22 +304,6 @@ migration_batch_wait(struct netmoved *nm)
     if (b && b->op) {
         nm->ops->port_wait(b->op);
     }
-}
-
-struct json *
-migration_batch_to_json(const struct netmoved *nm)
-{
-    const struct mig_port_batch *b = nm->port_batch;
-    struct json *j = json_object_create();
-
-    json_object_put(j, "batches",
-                    json_integer_create(b ? b->n_batches : 0));
-    json_object_put(j, "ports", json_integer_create(b ? b->n_ports : 0));
-    json_object_put(j, "retried-alone",
-                    json_integer_create(b ? b->n_retried : 0));
-    json_object_put(j, "in-flight", json_integer_create(b ? b->n : 0));
-    json_object_put(j, "queued", json_integer_create(b ? b->n_queued : 0));
-    return j;
 }
 
 void
