@@ -147,6 +147,17 @@ int fw_import_scoped(struct fw_ruleset *rs, const char *vm, char *err,
                      size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
+/* fw_import_scoped() for several VMs ('rs[i]' confined to its own VM,
+ * fw_ruleset_vm()) in ONE nf_tables batch, planned against one dump: a
+ * batch of migrations pays one dump and one transaction, not one each.
+ * All or nothing: any VM's refusal (named in 'err') or the kernel's
+ * rejection applies nothing, and the caller may import each VM alone to
+ * tell which one failed.  Each VM's objects must be its own (two VMs
+ * creating one host table would collide). */
+int fw_import_scoped_many(struct fw_ruleset *const *rs, size_t n,
+                          char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
 /* Deletes every object of 'vm' in the current network namespace in one
  * batch, nothing else.  '*removed' (if non-NULL) receives how many top-level
  * objects (tables, chains, sets, rules outside the VM's chains) went. */

@@ -376,13 +376,14 @@ add_rule(struct fw_batch *b, const struct fw_table *t,
                     tname(t), nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 }
 
+/* 'set_id': the last set id the batch used (ids are batch-wide: a batch
+ * of several VMs must not give two sets one id). */
 static int
 plan_add(struct fw_batch *b, struct fw_ruleset *rs, const struct fw_dest *d,
-         char *err, size_t errlen)
+         uint32_t *set_id, char *err, size_t errlen)
 {
     struct anon_map anon = { 0, NULL };
     struct fw_table *t;
-    uint32_t set_id = 0;
 
     LIST_FOR_EACH (t, node, &rs->tables) {
         bool foreign;
@@ -414,7 +415,7 @@ plan_add(struct fw_batch *b, struct fw_ruleset *rs, const struct fw_dest *d,
         struct fw_set *s;
 
         LIST_FOR_EACH (s, node, &t->sets) {
-            add_set(b, t, s->s, ++set_id, &anon);
+            add_set(b, t, s->s, ++*set_id, &anon);
         }
     }
     LIST_FOR_EACH (t, node, &rs->tables) {
@@ -474,7 +475,7 @@ run_batch(const char *vm, plan_fn *plan, void *aux, char *err, size_t errlen)
         if (!error) {
             struct fw_dest d = { &dump, NULL };
 
-            old = fw_select(&dump, vm, true);
+            old = vm ? fw_select(&dump, vm, true) : NULL;
             d.old = old;
             b = fw_batch_create(genid);
             error = plan(b, old, &d, aux, err, errlen);
@@ -505,6 +506,7 @@ plan_import(struct fw_batch *b, const struct fw_ruleset *old,
             const struct fw_dest *d, void *imp_, char *err, size_t errlen)
 {
     struct import *imp = imp_;
+    uint32_t set_id = 0;
 
     /* Against this very dump, before the first message: a refusal sends
      * nothing. */
@@ -515,7 +517,66 @@ plan_import(struct fw_batch *b, const struct fw_ruleset *old,
         }
     }
     plan_delete(b, old);
-    return plan_add(b, imp->rs, d, err, errlen);
+    return plan_add(b, imp->rs, d, &set_id, err, errlen);
+}
+
+struct import_many {
+    struct fw_ruleset *const *rs;
+    size_t n;
+};
+
+/* Each VM as plan_import() would, its objects selected from the one dump,
+ * all in one batch. */
+static int
+plan_import_many(struct fw_batch *b, const struct fw_ruleset *none OVS_UNUSED,
+                 const struct fw_dest *all, void *im_, char *err,
+                 size_t errlen)
+{
+    struct import_many *im = im_;
+    uint32_t set_id = 0;
+    int error = 0;
+
+    for (size_t i = 0; !error && i < im->n; i++) {
+        struct fw_ruleset *rs = im->rs[i];
+        /* run_batch()'s own dump, consumed as fw_select() does for one. */
+        struct fw_ruleset *old = fw_select(CONST_CAST(struct fw_dump *,
+                                                      all->dump),
+                                           rs->vm, true);
+        struct fw_dest d = { all->dump, old };
+        char reason[256];
+
+        error = fw_scope_check(rs, rs->vm, &d, reason, sizeof reason);
+        if (!error) {
+            plan_delete(b, old);
+            error = plan_add(b, rs, &d, &set_id, reason, sizeof reason);
+        }
+        if (error) {
+            snprintf(err, errlen, "VM %s: %s", rs->vm, reason);
+        }
+        fw_ruleset_destroy(old);
+    }
+    return error;
+}
+
+int
+fw_import_scoped_many(struct fw_ruleset *const *rs, size_t n, char *err,
+                      size_t errlen)
+{
+    struct import_many im = { rs, n };
+
+    for (size_t i = 0; i < n; i++) {
+        if (!fw_vm_name_valid(rs[i]->vm)) {
+            return doc_error(err, errlen, "VM: invalid name \"%s\"",
+                             rs[i]->vm);
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (!strcmp(rs[k]->vm, rs[i]->vm)) {
+                return doc_error(err, errlen, "VM: \"%s\" twice in one "
+                                 "import", rs[i]->vm);
+            }
+        }
+    }
+    return n ? run_batch(NULL, plan_import_many, &im, err, errlen) : 0;
 }
 
 int

@@ -291,6 +291,10 @@ struct nmovs_import_opts {
                                  * this (a migration's id), for
                                  * nmovs_remove_staged().  Ports it adopts
                                  * or updates get nothing. */
+    const char *const *doc_staged_by;   /* Nonnull: one per document, the
+                                 * 'staged_by' of that document's ports
+                                 * instead (a batch of several migrations
+                                 * in one transaction, each its own id). */
     bool adopt_only;            /* Create nothing: only update in place the
                                  * ports found by the VM's identity (the
                                  * one the migrator made), and count the

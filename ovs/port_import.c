@@ -353,7 +353,7 @@ drop_duplicates(struct import *imp, const struct nmovs_port_plan *plan)
 static void
 apply_plan(struct import *imp, struct ovsdb_idl_txn *txn,
            const struct nmovs_port *p, const struct nmovs_port_plan *plan,
-           struct landed *landed)
+           const char *staged_by, struct landed *landed)
 {
     const struct ovsrec_port *row = plan->port;
     const char *mark = NULL;
@@ -373,7 +373,7 @@ apply_plan(struct import *imp, struct ovsdb_idl_txn *txn,
         ovsrec_bridge_update_ports_addvalue(plan->br, row);
         imp->wrote = true;
         sset_add(&imp->created, p->name);
-        mark = imp->opts->staged_by;
+        mark = staged_by;
     }
     landed->port = xstrdup(row->name);
     sync_port_columns(imp, row, p, mark);
@@ -410,13 +410,14 @@ apply_plan(struct import *imp, struct ovsdb_idl_txn *txn,
 
 static int
 import_port(struct import *imp, struct ovsdb_idl_txn *txn, const char *vm,
-            const struct nmovs_port *p, struct hmapx *targets,
-            struct landed *landed, char *err, size_t errlen)
+            const char *staged_by, const struct nmovs_port *p,
+            struct hmapx *targets, struct landed *landed,
+            char *err, size_t errlen)
 {
     struct nmovs_port_plan plan;
 
-    int error = nmovs_port_plan(imp->db, p, vm, imp->opts->staged_by,
-                                imp->adopt_only, &plan, err, errlen);
+    int error = nmovs_port_plan(imp->db, p, vm, staged_by, imp->adopt_only,
+                                &plan, err, errlen);
     if (error) {
         return error;
     }
@@ -428,7 +429,7 @@ import_port(struct import *imp, struct ovsdb_idl_txn *txn, const char *vm,
         return -EINVAL;
     }
     imp->n_missing += plan.n_missing;
-    apply_plan(imp, txn, p, &plan, landed);
+    apply_plan(imp, txn, p, &plan, staged_by, landed);
     nmovs_port_plan_clear(&plan);
     return 0;
 }
@@ -503,9 +504,13 @@ import_build(struct ovsdb_idl_txn *txn, void *imp_, char *err, size_t errlen)
     imp->landed = xcalloc(n_ports + 1, sizeof *imp->landed);
     for (size_t d = 0; !error && d < imp->n_docs; d++) {
         const struct nmovs_doc *doc = imp->docs[d];
+        const char *staged_by = imp->opts->doc_staged_by
+                                ? imp->opts->doc_staged_by[d]
+                                : imp->opts->staged_by;
         for (size_t i = 0; !error && i < doc->n_ports; i++) {
-            error = import_port(imp, txn, doc->vm, &doc->ports[i], &targets,
-                                &imp->landed[imp->n_landed++], err, errlen);
+            error = import_port(imp, txn, doc->vm, staged_by, &doc->ports[i],
+                                &targets, &imp->landed[imp->n_landed++],
+                                err, errlen);
         }
     }
     hmapx_destroy(&targets);
@@ -775,6 +780,12 @@ import_op_destroy(struct nmovs_op *op)
     landed_clear(&io->imp);
     sset_destroy(&io->imp.created);
     free(CONST_CAST(char *, io->opts.staged_by));
+    if (io->opts.doc_staged_by) {
+        for (size_t i = 0; i < io->imp.n_docs; i++) {
+            free(CONST_CAST(char *, io->opts.doc_staged_by[i]));
+        }
+        free((void *) io->opts.doc_staged_by);
+    }
     free(io);
 }
 
@@ -796,6 +807,13 @@ import_start(struct nmovs_db *db, struct nmovs_doc *const *docs, size_t n,
     nmovs_op_init(&io->up, &import_op_class, db);
     io->opts = *opts;
     io->opts.staged_by = nullable_xstrdup(opts->staged_by);
+    if (opts->doc_staged_by) {
+        char **each = xcalloc(n + 1, sizeof *each);
+        for (size_t i = 0; i < n; i++) {
+            each[i] = nullable_xstrdup(opts->doc_staged_by[i]);
+        }
+        io->opts.doc_staged_by = (const char *const *) each;
+    }
     io->deadline = time_msec() + opts->timeout_ms;
     io->imp = (struct import) { .db = db, .docs = docs, .n_docs = n,
                                 .opts = &io->opts, .adopt_only = adopt_only };

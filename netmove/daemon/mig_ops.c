@@ -142,6 +142,14 @@ sys_fw_import(struct netmoved *nm OVS_UNUSED, const char *vm,
 }
 
 static int
+sys_fw_import_many(struct netmoved *nm OVS_UNUSED,
+                   struct fw_ruleset *const *rs, size_t n, char *err,
+                   size_t errlen)
+{
+    return fw_import_scoped_many(rs, n, err, errlen);
+}
+
+static int
 sys_fw_remove(struct netmoved *nm OVS_UNUSED, const char *vm,
               size_t *n_removed, char *err, size_t errlen)
 {
@@ -274,6 +282,7 @@ const struct mig_ops mig_ops_system = {
     .drain_forward = sys_drain_forward,
     .vm_iface_by_mac = sys_vm_iface_by_mac,
     .fw_import = sys_fw_import,
+    .fw_import_many = sys_fw_import_many,
     .fw_remove = sys_fw_remove,
     .ct_import = sys_ct_import,
     .ct_remove = sys_ct_remove,

@@ -95,6 +95,11 @@ struct mig_ops {
     int (*fw_import)(struct netmoved *, const char *vm, struct fw_ruleset *,
                      char *err, size_t errlen)
         OVS_WARN_UNUSED_RESULT;
+    /* 'fw_import' for several VMs in one transaction (each 'rs[i]'
+     * confined to its own VM): all or nothing. */
+    int (*fw_import_many)(struct netmoved *, struct fw_ruleset *const *rs,
+                          size_t n, char *err, size_t errlen)
+        OVS_WARN_UNUSED_RESULT;
     int (*fw_remove)(struct netmoved *, const char *vm, size_t *n_removed,
                      char *err, size_t errlen)
         OVS_WARN_UNUSED_RESULT;

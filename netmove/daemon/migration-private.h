@@ -14,6 +14,7 @@
 
 struct json;
 struct migration;
+struct netmoved;
 
 /* Appends a record of 'step' (with the members of 'extra', consumed) to
  * 'm''s journal; on disk before returning if 'sync'.  Returns 0 or -errno;
@@ -93,6 +94,25 @@ bool migration_port_step(struct migration *m);
 /* Prepare's port step ended with 'error' (reason 'err'): stages the rest
  * (firewall, conntrack) and ends prepare, or fails it. */
 void migration_staged(struct migration *m, int error, const char *err);
+
+/* ---- migration_batch.c: prepare's port imports, grouped ---- */
+
+/* 'm' (not adopting) has its port documents: its import joins the next
+ * batch, started at once if none is in flight, else when that one ends.
+ * Its outcome goes to migration_staged() (after a failed batch, through a
+ * step of 'm''s own: migration_port_step()). */
+void migration_batch_queue(struct migration *m);
+
+/* 'm' leaves the queue or the batch in flight (it is being destroyed: the
+ * batch's step goes, its other members are tried alone). */
+void migration_batch_forget(struct migration *m);
+
+/* Runs the batch in flight and starts the next one. */
+void migration_batch_run(struct netmoved *nm);
+void migration_batch_wait(struct netmoved *nm);
+
+/* Frees the batch state (a batch in flight abandoned). */
+void migration_batch_destroy(struct netmoved *nm);
 
 /* Forgets the locate requests of 'm'. */
 void migration_locates_cancel(struct migration *m);

@@ -110,6 +110,7 @@ migration_destroy(struct migration *m)
     }
     free(m->waiters);
     garp_capture_close(m->capture);
+    migration_batch_forget(m);
     if (m->port_op) {
         m->nm->ops->port_end(m->port_op, false);
     }
@@ -278,7 +279,13 @@ rollback_run(struct migration *m)
     size_t n;
 
     /* A port step under way first: what it creates must not outlive the
-     * removal.  It ends by its deadline at the latest. */
+     * removal.  It ends by its deadline at the latest (a batch's too). */
+    if (m->port_queued) {
+        migration_batch_forget(m);  /* Nothing started for it yet. */
+    }
+    if (m->in_batch) {
+        return true;
+    }
     if (m->port_op) {
         if (ops->port_step(m->port_op, &n, &changed, err, sizeof err)
             == -EAGAIN) {
@@ -432,12 +439,18 @@ stage(struct migration *m, const struct json *x)
     }
     /* The hypervisor may create the VM's device only when the VM arrives:
      * stage the port without it. */
+    m->staging = json_clone(x);
+    if (!m->adopt) {
+        /* With the other migrations' exports that arrive meanwhile: one
+         * transaction for all (migration_batch.c). */
+        migration_batch_queue(m);
+        return 0;
+    }
     struct nmovs_import_opts opts = { .blocked = true, .timeout_ms = 5000,
                                       .device_later = true,
                                       .staged_by = m->id };
     m->port_op = nm->ops->port_start(nm, m->adopt, m->port_docs,
                                      m->n_port_docs, &opts);
-    m->staging = json_clone(x);
     return 0;
 }
 
@@ -475,7 +488,7 @@ migration_import_ct(struct migration *m, const struct json *ct,
  * conntrack pre-copy, each confined to the VM.  0 or -errno with
  * m->last_error set. */
 static int
-stage_rest(struct migration *m, const struct json *x)
+stage_rest(struct migration *m, const struct json *x, uint64_t *t_fw)
 {
     struct netmoved *nm = m->nm;
     const struct shash *o = json_object(x);
@@ -486,6 +499,11 @@ stage_rest(struct migration *m, const struct json *x)
     bool refused;
     int error;
 
+    if (m->fw_staged) {
+        /* Imported with the rest of its batch (migration_batch.c). */
+        *t_fw = time_usec();
+        goto ct;
+    }
     error = fw_ruleset_from_json(fw, &rs, err, sizeof err);
     if (!error && strcmp(fw_ruleset_vm(rs), m->vm)) {
         error = -EINVAL;
@@ -496,11 +514,13 @@ stage_rest(struct migration *m, const struct json *x)
         error = nm->ops->fw_import(nm, m->vm, rs, err, sizeof err);
     }
     fw_ruleset_destroy(rs);
+    *t_fw = time_usec();
     if (error) {
         m->bad_input = nm_error_is_bad_input(error);
         migration_set_error(m, "firewall: %s", err);
         return error;
     }
+ct:
     if (ct->type != JSON_NULL) {
         error = migration_import_ct(m, ct, NULL, NULL, NULL, &refused,
                                     err, sizeof err);
@@ -519,6 +539,7 @@ export_reply(void *m_, const struct json *result, const char *error,
 {
     struct migration *m = m_;
 
+    m->t_exported = time_usec();
     if (error || !result || result->type != JSON_OBJECT) {
         migration_set_error(m, "source %s: export: %s", m->src,
                   error ? error : "not an object");
@@ -542,16 +563,19 @@ migration_staged(struct migration *m, int error, const char *err)
         migration_fail_prepare(m);
         return;
     }
-    if (stage_rest(m, m->staging)) {
+    uint64_t t_port = time_usec(), t_fw;
+    if (stage_rest(m, m->staging, &t_fw)) {
         migration_fail_prepare(m);
         return;
     }
     /* Prepared only once the journal says so: a restart then knows the
      * documents; otherwise it would not know what to resume from. */
+    uint64_t t_rest = time_usec();
     error = migration_journal(m, NM_JS_PREPARE_DONE,
                               nm_json_object_1("export",
                                                json_clone(m->staging)),
                               true);
+    uint64_t t_journal = time_usec();
     if (error && !m->resume_wanted) {
         migration_set_error(m, "journal: prepare-done not written (%s): "
                             "prepare failed, rolled back",
@@ -566,8 +590,16 @@ migration_staged(struct migration *m, int error, const char *err)
     resolve_ofports(m);
     m->t_prepared = time_usec();
     m->state = MIG_PREPARED;
-    VLOG_INFO("%s: prepared from %s in %.1f ms", m->id, m->src,
-              migration_ms(m->t_prepare_begin, m->t_prepared));
+    /* Where the time went: the export, the port (a batch's wait
+     * included), firewall and conntrack, the journal's record. */
+    VLOG_INFO("%s: prepared from %s in %.1f ms (export %.1f, port %.1f, "
+              "fw %.1f, ct %.1f, journal %.1f, capture %.1f ms)", m->id, m->src,
+              migration_ms(m->t_prepare_begin, m->t_prepared),
+              migration_ms(m->t_prepare_begin, m->t_exported),
+              migration_ms(m->t_exported, t_port),
+              migration_ms(t_port, t_fw), migration_ms(t_fw, t_rest),
+              migration_ms(t_rest, t_journal),
+              migration_ms(t_journal, m->t_prepared));
     migration_answer_waiters(m);
     if (m->resume_wanted) {
         migration_resume(m);
@@ -1188,6 +1220,7 @@ migrations_run(struct netmoved *nm)
     uint64_t now = time_usec();
     char err[NM_ERRLEN];
 
+    migration_batch_run(nm);
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
         migration_journal_run(m, now);
         if (m->ending) {
@@ -1245,6 +1278,7 @@ migrations_wait(struct netmoved *nm)
 {
     struct migration *m;
 
+    migration_batch_wait(nm);
     HMAP_FOR_EACH (m, node, &nm->migrations) {
         if (m->retry_at_us && !m->rpc_pending) {
             poll_timer_wait_until(m->retry_at_us / 1000 + 1);
@@ -1284,6 +1318,7 @@ migrations_destroy(struct netmoved *nm)
 {
     struct migration *m;
 
+    migration_batch_destroy(nm);
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
         migration_destroy(m);
     }

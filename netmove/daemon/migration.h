@@ -77,6 +77,10 @@ struct migration {
                                  * (migration_follow_port()). */
     struct json *staging;       /* The source's export, while prepare waits
                                  * for its port step. */
+    bool port_queued;           /* Its import waits for the next batch
+                                 * (migration_batch.c)... */
+    bool in_batch;              /* ...or is in the batch in flight. */
+    bool fw_staged;             /* Its firewall came with its batch's. */
     uint64_t port_retry_at_us;  /* A failed adoption is tried again then. */
 
     /* Ending before resume (migration_end_before_resume()): the rollback
@@ -134,6 +138,7 @@ struct migration {
 
     /* Timings: monotonic microseconds. */
     uint64_t t_prepare_begin, t_prepared, t_resume_call, t_activated;
+    uint64_t t_exported;        /* The source's export arrived. */
     uint64_t t_first_frame, t_ct_delta, t_confirmed;
     uint64_t resume_wall_us;    /* The resume call, wall clock. */
     uint64_t first_frame_wall_us;

@@ -14,6 +14,7 @@
 
 struct garp_announcer;
 struct mig_ops;
+struct mig_port_batch;
 struct nm_learn;
 struct garp_sender;
 struct json;
@@ -50,6 +51,8 @@ struct netmoved {
     struct ct_events *ct_events;        /* Conntrack events for the
                                          * source's deltas; NULL: none (every
                                          * delta is a dump). */
+    struct mig_port_batch *port_batch;  /* Prepare's port imports, grouped
+                                         * (migration_batch.c). */
     bool recover_pending;               /* Journal not replayed yet. */
     bool exiting;
 };

@@ -95,6 +95,9 @@ static struct fake {
     int step_error;
     size_t step_missing;
     size_t n_steps;             /* Steps under way now. */
+    size_t n_port_starts;       /* Imports and adoptions started. */
+    const char *bad_id;         /* A step staging this id fails. */
+    int fw_many_error;          /* fw_import_many's outcome. */
 
     /* OVSDB's replica as the state machine sees it. */
     unsigned int db_seqno;
@@ -177,6 +180,7 @@ fake_cancel(struct netmoved *nm_ OVS_UNUSED, void *aux)
  * with 'fake.step_error'. */
 struct nmovs_op {
     size_t n_runs;
+    bool bad;                   /* Stages 'fake.bad_id': fails. */
 };
 
 static struct nmovs_op *
@@ -184,10 +188,21 @@ fake_port_start(struct netmoved *nm_ OVS_UNUSED, bool adopt,
                 struct nmovs_doc *const *docs OVS_UNUSED, size_t n,
                 const struct nmovs_import_opts *opts)
 {
+    struct nmovs_op *op = xzalloc(sizeof *op);
+    struct ds by = DS_EMPTY_INITIALIZER;
+
+    for (size_t i = 0; i < (opts->doc_staged_by ? n : 1); i++) {
+        const char *id = opts->doc_staged_by ? opts->doc_staged_by[i]
+                                             : opts->staged_by;
+        ds_put_format(&by, "%s%s", i ? "," : "", id);
+        op->bad |= fake.bad_id && !strcmp(id, fake.bad_id);
+    }
     call("stage %zu%s%s by %s", n, adopt ? " adopt" : "",
-         opts->blocked ? " blocked" : "", opts->staged_by);
+         opts->blocked ? " blocked" : "", ds_cstr(&by));
+    ds_destroy(&by);
     fake.n_steps++;
-    return xzalloc(sizeof(struct nmovs_op));
+    fake.n_port_starts++;
+    return op;
 }
 
 static int
@@ -199,6 +214,10 @@ fake_port_step(struct nmovs_op *op, size_t *n_missing, bool *changed,
     }
     *changed = true;
     *n_missing = fake.step_missing;
+    if (op->bad) {
+        snprintf(err, errlen, "port tap: belongs to another VM");
+        return -EEXIST;
+    }
     if (fake.step_error) {
         snprintf(err, errlen, "fake step failed");
     }
@@ -294,6 +313,18 @@ fake_fw_import(struct netmoved *nm_ OVS_UNUSED, const char *vm,
     assert_string_equal(vm, fw_ruleset_vm(rs));
     call("fw-import %s", vm);
     return 0;
+}
+
+static int
+fake_fw_import_many(struct netmoved *nm_ OVS_UNUSED,
+                    struct fw_ruleset *const *rs, size_t n,
+                    char *err OVS_UNUSED, size_t errlen OVS_UNUSED)
+{
+    call("fw-import-many %zu", n);
+    for (size_t i = 0; i < n; i++) {
+        call("fw-import-of %s", fw_ruleset_vm(rs[i]));
+    }
+    return fake.fw_many_error;
 }
 
 static int
@@ -458,6 +489,7 @@ static const struct mig_ops fake_ops = {
     .frame_vlan = fake_frame_vlan,
     .drain_forward = fake_drain_forward,
     .fw_import = fake_fw_import,
+    .fw_import_many = fake_fw_import_many,
     .fw_remove = fake_fw_remove,
     .ct_import = fake_ct_import,
     .ct_remove = fake_ct_remove,
@@ -2546,6 +2578,187 @@ test_drain_not_source(void **state OVS_UNUSED)
     assert_int_equal(drain_counter(m, "delivered_frames"), 0);
 }
 
+/* ---- prepare's port imports, grouped (migration_batch.c) ---- */
+
+/* Starts migrations of vm1..vm'n' (ids id1..), their exports requested. */
+static void
+start_many(struct migration **ms, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char vm[16], id[16];
+        snprintf(vm, sizeof vm, "vm%zu", i + 1);
+        snprintf(id, sizeof id, "id%zu", i + 1);
+        ms[i] = migration_create(&nm, vm, "h1", id);
+        migration_start(ms[i]);
+    }
+    assert_int_equal(fake.n_reqs, n);
+}
+
+static void
+answer_export_of(const char *vm)
+{
+    answer(export_doc_of(vm), NULL);
+}
+
+/* The first export starts a step at once; the exports that arrive while
+ * it is in flight gather into ONE step with their documents, each
+ * staged by its own migration. */
+static void
+test_batch_groups_prepares(void **state OVS_UNUSED)
+{
+    struct migration *ms[4];
+
+    fake.step_runs = 1;         /* Each step: in flight for one run. */
+    start_many(ms, 4);
+    answer_export_of("vm1");
+    assert_called("stage 1 blocked by id1;");
+    assert_int_equal(fake.n_steps, 1);
+    answer_export_of("vm2");
+    answer_export_of("vm3");
+    answer_export_of("vm4");
+    assert_int_equal(fake.n_port_starts, 1);     /* They wait. */
+    for (size_t i = 1; i < 4; i++) {
+        assert_int_equal(ms[i]->state, MIG_PREPARING);
+    }
+    ds_clear(&fake.calls);
+    migrations_run(&nm);        /* The first ends; the next starts. */
+    assert_int_equal(ms[0]->state, MIG_PREPARED);
+    assert_int_equal(fake.n_port_starts, 2);
+    assert_called("stage 3 blocked by ");
+    for (size_t i = 1; i < 4; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "id%zu", i + 1);
+        assert_non_null(strstr(ds_cstr(&fake.calls), id));
+        assert_int_equal(ms[i]->state, MIG_PREPARING);
+    }
+    migrations_run(&nm);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(ms[i]->state, MIG_PREPARED);
+    }
+    assert_int_equal(fake.n_port_starts, 2);
+    assert_int_equal(fake.n_steps, 0);
+    /* Their firewall in one transaction too, each confined to its VM. */
+    assert_called("fw-import-many 3;");
+    assert_called("fw-import-of vm4;");
+    assert_null(strstr(ds_cstr(&fake.calls), "fw-import vm4"));
+}
+
+/* The batch's firewall transaction refused: each VM imports its own. */
+static void
+test_batch_fw_refused_each_alone(void **state OVS_UNUSED)
+{
+    struct migration *ms[3];
+
+    fake.step_runs = 1;
+    fake.fw_many_error = -EINVAL;
+    start_many(ms, 3);
+    answer_export_of("vm1");
+    answer_export_of("vm2");
+    answer_export_of("vm3");
+    migrations_run(&nm);
+    ds_clear(&fake.calls);
+    migrations_run(&nm);
+    assert_called("fw-import-many 2;");
+    assert_called("fw-import vm2;");
+    assert_called("fw-import vm3;");
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(ms[i]->state, MIG_PREPARED);
+    }
+}
+
+/* A batch that fails: each of its VMs is tried again alone; the bad one
+ * fails alone (rolled back, its reason kept), the others are prepared. */
+static void
+test_batch_failed_retried_alone(void **state OVS_UNUSED)
+{
+    struct migration *ms[4];
+
+    fake.step_runs = 1;
+    fake.bad_id = "id3";
+    start_many(ms, 4);
+    for (size_t i = 0; i < 4; i++) {
+        char vm[8];
+        snprintf(vm, sizeof vm, "vm%zu", i + 1);
+        answer_export_of(vm);
+    }
+    migrations_run(&nm);        /* vm1 alone; the batch of 3 starts. */
+    assert_int_equal(ms[0]->state, MIG_PREPARED);
+    ds_clear(&fake.calls);
+    migrations_run(&nm);        /* The batch fails: each alone. */
+    assert_called("stage 1 blocked by id2;");
+    assert_called("stage 1 blocked by id3;");
+    assert_called("stage 1 blocked by id4;");
+    for (size_t i = 0; i < 4 && ms[3]->state == MIG_PREPARING; i++) {
+        migrations_run(&nm);
+    }
+    for (size_t i = 0; i < 8 && ms[2]->state == MIG_PREPARING; i++) {
+        migrations_run(&nm);    /* Its rollback, a step too. */
+    }
+    assert_int_equal(ms[1]->state, MIG_PREPARED);
+    assert_int_equal(ms[3]->state, MIG_PREPARED);
+    assert_int_equal(ms[2]->state, MIG_FAILED);
+    assert_non_null(strstr(ms[2]->last_error, "belongs to another VM"));
+    assert_called("remove-staged id3");
+    assert_null(strstr(ds_cstr(&fake.calls), "remove-staged id2"));
+    assert_null(strstr(ds_cstr(&fake.calls), "fw-import vm3"));
+    assert_steps("id3", "prepare-begin failed ");
+    assert_int_equal(fake.n_port_starts, 5);
+}
+
+/* Adoptions (the migrator makes the port) are steps of their own, never
+ * in an import's batch. */
+static void
+test_batch_adopt_apart(void **state OVS_UNUSED)
+{
+    struct migration *ms[3];
+
+    fake.step_runs = 1;
+    start_many(ms, 3);
+    ms[1]->adopt = true;
+    answer_export_of("vm1");
+    answer_export_of("vm2");    /* At once, alone, though vm1 is out. */
+    assert_called("stage 1 adopt blocked by id2;");
+    answer_export_of("vm3");
+    assert_int_equal(fake.n_port_starts, 2);
+    ds_clear(&fake.calls);
+    migrations_run(&nm);
+    assert_called("stage 1 blocked by id3;");   /* Not with id2. */
+    migrations_run(&nm);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(ms[i]->state, MIG_PREPARED);
+    }
+}
+
+/* A migration aborted while its batch is in flight: the rollback waits
+ * for the batch (what it creates must not outlive the removal); the
+ * others are prepared. */
+static void
+test_batch_abort_member(void **state OVS_UNUSED)
+{
+    struct migration *ms[3];
+    char *error = NULL;
+
+    fake.step_runs = 1;
+    start_many(ms, 3);
+    answer_export_of("vm1");
+    answer_export_of("vm2");
+    answer_export_of("vm3");
+    migrations_run(&nm);        /* The batch of vm2, vm3 starts. */
+    assert_true(ms[2]->in_batch);
+    ds_clear(&fake.calls);
+    assert_int_equal(migration_abort(ms[2], &error), 0);
+    assert_true(ms[2]->ending);
+    assert_null(strstr(ds_cstr(&fake.calls), "remove-staged"));
+    migrations_run(&nm);        /* The batch ends; vm3's rollback goes. */
+    assert_int_equal(ms[1]->state, MIG_PREPARED);
+    assert_called("remove-staged id3");
+    assert_null(strstr(ds_cstr(&fake.calls), "fw-import vm3"));
+    for (size_t i = 0; i < 4 && ms[2]->ending; i++) {
+        migrations_run(&nm);
+    }
+    assert_int_equal(ms[2]->state, MIG_ABORTED);
+}
+
 int
 main(void)
 {
@@ -2616,6 +2829,16 @@ main(void)
         cmocka_unit_test_setup_teardown(test_drain_not_source, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_journal_confirmed_retried,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_groups_prepares,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_failed_retried_alone,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_fw_refused_each_alone,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_adopt_apart,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_abort_member,
                                         setup, teardown),
     };
 
