@@ -464,6 +464,15 @@ compare_idx(const void *a_, const void *b_)
     return *a < *b ? -1 : *a > *b;
 }
 
+/* Sorts 'l' into dump order. */
+static void
+idx_sort(struct idx_list *l)
+{
+    if (l->n) {
+        qsort(l->idx, l->n, sizeof *l->idx, compare_idx);
+    }
+}
+
 /* Picks 'ti' for VM 'v' (once). */
 static void
 pick_table(struct owners *o, size_t v, size_t ti, struct idx_list *l)
@@ -551,9 +560,9 @@ select_vm(struct owners *o, size_t v, bool keep, struct fw_ruleset *rs)
             fw_rule_for_each_set_ref(d->rules[ri], pick_anonymous, &p);
         }
     }
-    qsort(tables.idx, tables.n, sizeof *tables.idx, compare_idx);
-    qsort(chains.idx, chains.n, sizeof *chains.idx, compare_idx);
-    qsort(sets.idx, sets.n, sizeof *sets.idx, compare_idx);
+    idx_sort(&tables);
+    idx_sort(&chains);
+    idx_sort(&sets);
 
     /* Cannot fail: each object's table goes in first, every object picked
      * has a name, and a rule's chain is picked with it. */
