@@ -11,4 +11,5 @@ LDFLAGS_test_source_export := -Wl,--wrap=time_msec \
                               -Wl,--wrap=nm_learn_merge \
                               -Wl,--wrap=fw_export_many \
                               -Wl,--wrap=ct_export \
+                              -Wl,--wrap=ct_export_many \
                               -Wl,--wrap=nm_journal_append
