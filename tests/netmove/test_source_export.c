@@ -346,8 +346,7 @@ assert_failed(size_t i, const char *vm, const char *what)
 
 /* n exports that arrive within the window are served by one ruleset dump
  * and one conntrack dump (until ct_export_many() is in: one per VM), not
- * before the
- * window has passed. */
+ * before the window has passed. */
 static void
 test_window_one_dump(void **state OVS_UNUSED)
 {
