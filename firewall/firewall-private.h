@@ -211,6 +211,14 @@ int fw_dump_set_elements(struct mnl_socket *nl, struct nftnl_set *s);
 struct fw_ruleset *fw_select(struct fw_dump *dump, const char *vm,
                              bool keep_handles);
 
+/* Moves the objects of each of the 'n' VMs 'vms' out of 'dump' into a new
+ * ruleset each, '*rss[i]' for 'vms[i]', in one pass over the dump
+ * (select.c).  A host table or chain that holds objects of several VMs
+ * goes to the first and is copied for the others.  A name given twice
+ * gets an empty ruleset the second time.  Handles as fw_select(). */
+void fw_select_many(struct fw_dump *dump, const char *const *vms, size_t n,
+                    bool keep_handles, struct fw_ruleset **rss);
+
 /* Calls 'cb' with the name of every set that rule 'r' references (lookup,
  * dynset, objref) (select.c). */
 void fw_rule_for_each_set_ref(const struct nftnl_rule *r,

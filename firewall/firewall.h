@@ -126,6 +126,19 @@ int fw_export(const char *vm, struct fw_ruleset **rsp,
               char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
+/* fw_export() for the 'n' VMs 'vms' at once: one dump of the tables,
+ * chains, sets and rules of the current network namespace serves them all
+ * (retried as a whole while the generation id moves under it), each VM's
+ * objects are picked out of it into 'rss[i]' (the cost grows with the
+ * objects plus the VMs), and only the sets some VM selects have their
+ * elements dumped.  A VM with an invalid name fails alone: its 'rss[i]' is
+ * NULL.  Returns 0, or a negative errno with the reason in 'err' (every
+ * 'rss[i]' NULL then): the dump failed, or a name is given twice
+ * (-EINVAL). */
+int fw_export_many(const char *const *vms, size_t n, struct fw_ruleset **rss,
+                   char *err, size_t errlen)
+    OVS_WARN_UNUSED_RESULT;
+
 /* Applies 'rs' to the current network namespace in one nf_tables batch:
  * the VM's existing objects are deleted and 'rs''s objects added, so that
  * importing twice replaces rather than duplicates.  All or nothing: -EINVAL

@@ -13,6 +13,7 @@ struct ovsdb_idl_txn;
 struct ovsrec_bridge;
 struct ovsrec_port;
 struct ovsrec_qos;
+struct nmovs_vm_index;
 struct smap;
 
 struct nmovs_db {
@@ -30,6 +31,10 @@ struct nmovs_db {
     bool sync_flip;             /* Which of the two conditions is set. */
     bool sync_lost;             /* The connection dropped during the flip. */
     long long int sync_sent_ms; /* When the flip in flight was sent. */
+
+    /* The VMs' ports by identity (vm_ports.c), for the replica as it was
+     * at 'vm_index->seqno'; NULL until first asked. */
+    struct nmovs_vm_index *vm_index;
 };
 
 /* One transaction, built by 'build' (0, or a negative errno to abandon
@@ -86,6 +91,18 @@ struct nmovs_vm_port {
  * not find the uplink).  Stores a malloc'd array sorted by port name in '*ports' and returns its length. */
 size_t nmovs_find_vm_ports(struct nmovs_db *, const char *vm,
                            struct nmovs_vm_port **ports);
+
+/* nmovs_find_vm_ports() through an index of the ports by identity, built
+ * once per change of the replica: O(the VM's ports) per VM rather than
+ * O(every port of the host), for the export path (nmovs_export()) where a
+ * host evacuation asks for a hundred VMs of a host of hundreds of ports.
+ * Only outside a transaction being built (the index is of the replica, not
+ * of a transaction's changes). */
+size_t nmovs_find_vm_ports_indexed(struct nmovs_db *, const char *vm,
+                                   struct nmovs_vm_port **ports);
+
+/* Frees the index.  NULL is accepted. */
+void nmovs_vm_index_destroy(struct nmovs_vm_index *);
 
 /* An interface's identity, from its external_ids (vm_ports.c): the
  * strings point into the map. */

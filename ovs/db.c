@@ -424,6 +424,7 @@ void
 nmovs_db_close(struct nmovs_db *db)
 {
     if (db) {
+        nmovs_vm_index_destroy(db->vm_index);
         ovsdb_idl_destroy(db->idl);
         free(db->remote);
         free(db->rundir);

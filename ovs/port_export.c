@@ -100,7 +100,7 @@ nmovs_export(struct nmovs_db *db, const char *vm, struct nmovs_doc **docp,
              char *err, size_t errlen)
 {
     struct nmovs_vm_port *ports;
-    size_t n = nmovs_find_vm_ports(db, vm, &ports);
+    size_t n = nmovs_find_vm_ports_indexed(db, vm, &ports);
 
     *docp = NULL;
     if (!n) {

@@ -356,6 +356,9 @@ nm_config_from_json(const struct json *json, struct nm_config **cfgp,
     cfg->control = string_member(&p, "control", true, NULL);
     cfg->uplink = string_member(&p, "uplink", true, NULL);
     cfg->listen = string_member(&p, "listen", true, NULL);
+    cfg->export_batch_ms = uint_member(&p, "export_batch_ms", 0,
+                                       NM_EXPORT_BATCH_MS_MAX,
+                                       NM_EXPORT_BATCH_MS_DEFAULT);
     const struct json *tls = ovsdb_parser_member(&p, "tls",
                                                  OP_OBJECT | OP_OPTIONAL);
     const struct json *peers = ovsdb_parser_member(&p, "peers",

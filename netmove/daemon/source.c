@@ -15,6 +15,8 @@
  * ports carry their identity here, one migration of a VM at a time, rate
  * limited per peer. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +52,12 @@ VLOG_DEFINE_THIS_MODULE(source);
 struct nm_source {
     struct shash outgoing;              /* By VM: struct outgoing. */
     struct ovs_list db_waits;           /* Peer requests waiting on OVSDB. */
-    struct ovs_list exports;            /* Exports asking about addresses. */
+    struct ovs_list exports;            /* Exports asking about addresses,
+                                         * or ready for their batch. */
+    size_t n_ready;                     /* Exports ready. */
+    long long int batch_due;            /* time_msec() when those ready are
+                                         * served (export_batch_ms after
+                                         * the first). */
     struct ovs_list confirms;           /* Confirms removing the VM's port. */
     struct ovs_list held;               /* Confirms waiting for the evidence
                                          * that the VM left. */
@@ -391,11 +398,17 @@ struct export_job {
     struct in6_addr *asked;
     size_t *asked_iface;                /* Index in o->addrs.ifaces. */
     size_t n_asked;
+    bool ready;                         /* Its probe is over: it waits for
+                                         * its batch. */
+    size_t *n_ready;                    /* The source's count of those. */
 };
 
 static void
 export_job_destroy(struct export_job *job)
 {
+    if (job->ready) {
+        (*job->n_ready)--;
+    }
     ovs_list_remove(&job->node);
     nm_owner_probe_destroy(job->probe);
     outgoing_destroy(job->o);
@@ -460,44 +473,51 @@ source_ct_watch(struct netmoved *nm, struct outgoing *o)
     free(filter.addrs);
 }
 
-/* Answers 'job' with the export, or an error. */
-static void
-export_finish(struct netmoved *nm, struct export_job *job)
+/* Fails 'job' with 'error' and message 'fmt'. */
+static void OVS_PRINTF_FORMAT(3, 4)
+export_fail(struct export_job *job, int error, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    char *msg = xvasprintf(fmt, args);
+    va_end(args);
+    VLOG_WARN("%s: export of %s to %s failed: %s", job->o->id, job->o->vm,
+              job->o->dst, msg);
+    nm_peers_reply_error(job->req, error, "%s", msg);
+    free(msg);
+    export_job_destroy(job);
+}
+
+/* True if 'job' may still be served; else answers it with the conflict.  A
+ * confirm began, or another migration's export ended, while this export
+ * asked about addresses or waited for its batch. */
+static bool
+export_still_ok(struct netmoved *nm, struct export_job *job)
 {
     struct outgoing *o = job->o;
-    struct fw_ruleset *rs = NULL;
-    struct ct_table *ct = NULL;
-    struct ct_filter filter;
-    char err[NM_ERRLEN] = "";
-
     char *busy = NULL;
+
     if (confirming(nm, o->vm, &busy)
         || export_conflict(nm, o->vm, o->id, o->dst, job, &busy)) {
-        /* A confirm began, or another migration's export ended, while this
-         * export asked about addresses. */
         VLOG_WARN("%s: export of %s to %s refused: %s", o->id, o->vm,
                   o->dst, busy);
         nm_peers_reply_error(job->req, -EBUSY, "%s", busy);
         free(busy);
         export_job_destroy(job);
-        return;
+        return false;
     }
-    int error = fw_export(o->vm, &rs, err, sizeof err);
-    if (error) {
-        nm_peers_reply_error(job->req, op_error(error), "firewall: %s", err);
-        export_job_destroy(job);
-        return;
-    }
-    source_ct_watch(nm, o);
-    nm_vm_addrs_ct_filter(&o->addrs, &filter);
-    error = filter.n_addrs ? ct_export(&filter, &ct, err, sizeof err) : 0;
-    free(filter.addrs);
-    if (error) {
-        nm_peers_reply_error(job->req, op_error(error), "conntrack: %s", err);
-        fw_ruleset_destroy(rs);
-        export_job_destroy(job);
-        return;
-    }
+    return true;
+}
+
+/* Answers 'job' with the export: its port, the firewall 'rs' selected for
+ * its VM and the conntrack entries 'ct' (taken; NULL: no address), journals
+ * it and makes it outgoing.  Fails it alone if it cannot be journaled. */
+static void
+export_finish(struct netmoved *nm, struct export_job *job,
+              const struct fw_ruleset *rs, struct ct_table *ct)
+{
+    struct outgoing *o = job->o;
 
     struct json *learned = nm_vm_addrs_ips_json(&o->addrs, &job->declared);
     struct json *result = json_object_create();
@@ -510,20 +530,18 @@ export_finish(struct netmoved *nm, struct export_job *job)
     json_object_put(result, "fw", fw_ruleset_to_json(rs));
     json_object_put(result, "ct", ct ? ct_table_to_json(ct)
                                      : json_null_create());
-    fw_ruleset_destroy(rs);
     o->ct_base = ct;
 
     /* An export this host cannot remember is one it could never confirm
-     * or abort after a restart: it fails. */
+     * or abort after a restart: it fails.  (One file, and one fsync, per
+     * migration: the journal has no sync shared by several files.) */
     struct json *rec = nm_json_object_1("port", json_clone(job->port));
     json_object_put(rec, "learned", learned);
-    error = journal_note(nm, o->id, o->vm, NM_JS_EXPORT, o->dst, rec);
+    int error = journal_note(nm, o->id, o->vm, NM_JS_EXPORT, o->dst, rec);
     if (error) {
-        nm_peers_reply_error(job->req, -EIO, "%s: journal: cannot record "
-                             "the export of %s: %s", nm->cfg->host, o->vm,
-                             ovs_strerror(-error));
         json_destroy(result);
-        export_job_destroy(job);
+        export_fail(job, -EIO, "%s: journal: cannot record the export of "
+                    "%s: %s", nm->cfg->host, o->vm, ovs_strerror(-error));
         return;
     }
     VLOG_INFO("%s: exported %s to %s", o->id, o->vm, o->dst);
@@ -542,6 +560,163 @@ export_finish(struct netmoved *nm, struct export_job *job)
         outgoing_destroy(old);
     }
     export_job_destroy(job);
+}
+
+/* Serves the 'n' exports 'jobs' (their probes over) as one batch: one
+ * ruleset dump and one conntrack dump for all, split per VM.  What fails
+ * for one VM (a conflict, its selection, its journal) fails it alone; a
+ * dump that fails fails the batch's VMs with its error. */
+static void
+export_batch(struct netmoved *nm, struct export_job **jobs, size_t n)
+{
+    struct shash by_vm = SHASH_INITIALIZER(&by_vm);
+    const char **vms = xcalloc(n + 1, sizeof *vms);
+    size_t *vm_of = xcalloc(n + 1, sizeof *vm_of);
+    struct fw_ruleset **rss = xcalloc(n + 1, sizeof *rss);
+    struct ct_filter *filters = xcalloc(n + 1, sizeof *filters);
+    struct ct_table **tabs = xcalloc(n + 1, sizeof *tabs);
+    size_t *filter_of = xcalloc(n + 1, sizeof *filter_of);
+    size_t n_vms = 0, n_filters = 0, n_ok = 0;
+    char err[NM_ERRLEN] = "";
+
+    for (size_t i = 0; i < n; i++) {
+        if (export_still_ok(nm, jobs[i])) {
+            jobs[n_ok++] = jobs[i];
+        }
+    }
+    n = n_ok;
+    if (!n) {
+        goto out;
+    }
+    /* A migration asked again (a retry) shares its VM's selection. */
+    for (size_t i = 0; i < n; i++) {
+        const char *vm = jobs[i]->o->vm;
+        struct shash_node *node = shash_find(&by_vm, vm);
+
+        if (!node) {
+            node = shash_add(&by_vm, vm, (void *) (uintptr_t) n_vms);
+            vms[n_vms++] = vm;
+        }
+        vm_of[i] = (uintptr_t) node->data;
+    }
+
+    long long int t0 = time_usec();
+    int error = fw_export_many(vms, n_vms, rss, err, sizeof err);
+    long long int t_fw = time_usec() - t0;
+    if (error) {
+        for (size_t i = 0; i < n; i++) {
+            export_fail(jobs[i], op_error(error), "firewall: %s", err);
+        }
+        goto out;
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        /* Its events buffered from before the dump on: nothing between
+         * the dump and the watch is missed. */
+        source_ct_watch(nm, jobs[i]->o);
+        filter_of[i] = SIZE_MAX;
+        nm_vm_addrs_ct_filter(&jobs[i]->o->addrs, &filters[n_filters]);
+        if (filters[n_filters].n_addrs) {
+            filter_of[i] = n_filters++;
+        } else {
+            free(filters[n_filters].addrs);
+        }
+    }
+    /* The conntrack dump: one for the batch's VMs. */
+    t0 = time_usec();
+    error = n_filters ? ct_export_many(filters, n_filters, tabs,
+                                       err, sizeof err) : 0;
+    long long int t_ct = time_usec() - t0;
+    if (error) {
+        for (size_t i = 0; i < n; i++) {
+            export_fail(jobs[i], op_error(error), "conntrack: %s", err);
+        }
+        goto out;
+    }
+    VLOG_INFO("export batch of %zu VM(s): ruleset dump %lld.%03lld ms, "
+              "conntrack dump %lld.%03lld ms (%zu filter(s))", n,
+              t_fw / 1000, t_fw % 1000, t_ct / 1000, t_ct % 1000, n_filters);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct fw_ruleset *rs = rss[vm_of[i]];
+        struct ct_table *ct = NULL;
+
+        if (filter_of[i] != SIZE_MAX) {
+            ct = tabs[filter_of[i]];
+            tabs[filter_of[i]] = NULL;
+        }
+        if (!rs) {
+            ct_table_destroy(ct);
+            export_fail(jobs[i], -EIO, "firewall: the objects of %s could "
+                        "not be selected", jobs[i]->o->vm);
+            continue;
+        }
+        export_finish(nm, jobs[i], rs, ct);
+    }
+
+out:
+    for (size_t i = 0; i < n_vms; i++) {
+        fw_ruleset_destroy(rss[i]);
+    }
+    for (size_t i = 0; i < n_filters; i++) {
+        ct_table_destroy(tabs[i]);
+        free(filters[i].addrs);
+    }
+    shash_destroy(&by_vm);
+    free(vms);
+    free(vm_of);
+    free(rss);
+    free(filters);
+    free(tabs);
+    free(filter_of);
+}
+
+/* The exports of one batch at most: a batch holds the loop for its dumps
+ * and then for each VM's document and journal record (about a
+ * millisecond each), so a host evacuation of a few hundred VMs is served
+ * in a few batches rather than one long pass. */
+#define EXPORT_BATCH_MAX 128
+
+/* 'job''s probe is over: it waits for its batch (export_batch_ms after the
+ * first export of the batch was ready, or a full batch). */
+static void
+export_ready(struct netmoved *nm, struct export_job *job)
+{
+    if (!nm->source->n_ready++) {
+        nm->source->batch_due = time_msec() + nm->cfg->export_batch_ms;
+    }
+    job->ready = true;
+}
+
+/* Serves the exports ready, in batches, once their window has passed or a
+ * batch is full; with no window (export_batch_ms 0), each alone. */
+static void
+export_batches_run(struct netmoved *nm)
+{
+    struct nm_source *src = nm->source;
+    size_t cap = nm->cfg->export_batch_ms ? EXPORT_BATCH_MAX : 1;
+
+    while (src->n_ready
+           && (src->n_ready >= cap || time_msec() >= src->batch_due)) {
+        struct export_job **jobs = xcalloc(MIN(src->n_ready, cap),
+                                           sizeof *jobs);
+        struct export_job *job;
+        size_t n = 0;
+
+        LIST_FOR_EACH (job, node, &src->exports) {
+            if (job->ready && n < cap) {
+                jobs[n++] = job;
+                job->ready = false;
+            }
+        }
+        src->n_ready -= n;
+        export_batch(nm, jobs, n);
+        free(jobs);
+        if (src->n_ready) {
+            /* The rest: a window of their own, from now. */
+            src->batch_due = time_msec() + nm->cfg->export_batch_ms;
+        }
+    }
 }
 
 /* Drops every learned address of 'job' (they could not be checked: an
@@ -608,6 +783,7 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
 
     ovs_list_push_back(&nm->source->exports, &job->node);
     job->req = req;
+    job->n_ready = &nm->source->n_ready;
     error = get_params(params, &vm, &id, true, &msg);
     if (error) {
         goto fail;
@@ -678,7 +854,7 @@ export_begin(struct netmoved *nm, const char *peer, const struct json *params,
             return;             /* source_run() goes on. */
         }
     }
-    export_finish(nm, job);
+    export_ready(nm, job);
     return;
 
 fail:
@@ -1348,11 +1524,12 @@ source_run(struct netmoved *nm)
 
     struct export_job *job;
     LIST_FOR_EACH_SAFE (job, node, &nm->source->exports) {
-        if (nm_owner_probe_run(job->probe)) {
+        if (!job->ready && nm_owner_probe_run(job->probe)) {
             export_judge(nm, job);
-            export_finish(nm, job);
+            export_ready(nm, job);
         }
     }
+    export_batches_run(nm);
 
     struct confirm_job *cj;
     LIST_FOR_EACH_SAFE (cj, node, &nm->source->confirms) {
@@ -1388,7 +1565,12 @@ source_wait(struct netmoved *nm)
 
     struct export_job *job;
     LIST_FOR_EACH (job, node, &nm->source->exports) {
-        nm_owner_probe_wait(job->probe);
+        if (!job->ready) {
+            nm_owner_probe_wait(job->probe);
+        }
+    }
+    if (nm->source->n_ready) {
+        poll_timer_wait_until(nm->source->batch_due);
     }
 
     struct confirm_job *cj;

@@ -11,22 +11,31 @@
 #      rules (one in ten with an anonymous set) and a set of ELEMS elements;
 #   2. CT conntrack entries of one VM address: netmove ct export + import
 #      against conntrack -L plus one conntrack -I per entry (timed on a
-#      sample of SAMPLE entries and scaled: the whole would take minutes).
+#      sample of SAMPLE entries and scaled: the whole would take minutes);
+#   3. a batch (the source's exports of a host evacuation): VMS VMs, each
+#      with a tagged jump in the host's forward chain, a chain of its own
+#      and a set of 10 elements, BRULES rules in all, in [ns fwb-many-PID]:
+#      one fw_export_many() of all the VMs against one fw_export() per VM
+#      (build/fw_export_bench, in one process), 'nft list ruleset' beside.
 #
 # Each figure is the best of 3 runs (the machine is shared).
 #
-#   tests/bench/fw_bench.sh [RULES [ELEMS [CT [SAMPLE]]]]   (10000 100000 100000 1000)
+#   tests/bench/fw_bench.sh [RULES [ELEMS [CT [SAMPLE [VMS [BRULES]]]]]]
+#                           (10000 100000 100000 1000 100 10000)
 set -eu
 cd "$(dirname "$0")/../.."
 NETMOVE=$PWD/build/netmove
 RULES=${1:-10000} ELEMS=${2:-100000} CT=${3:-100000} SAMPLE=${4:-1000}
+VMS=${5:-100} BRULES=${6:-10000}
+BENCH=$PWD/build/fw_export_bench
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -x "$NETMOVE" ] || { echo "SKIP: build/netmove missing (make)"; exit 77; }
+[ -x "$BENCH" ] || { echo "SKIP: build/fw_export_bench missing (make)"; exit 77; }
 for t in nft conntrack python3 jq; do
 	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
 
-NS="fwb-src-$$ fwb-dst-$$ fwb-nft-$$ fwb-raw-$$"
+NS="fwb-src-$$ fwb-dst-$$ fwb-nft-$$ fwb-raw-$$ fwb-many-$$"
 TMP=$(mktemp -d /tmp/fw-bench.XXXXXX)
 cleanup() {
 	local rc=$? n
@@ -38,6 +47,8 @@ trap cleanup EXIT
 # A private copy: others rebuilding the tree must not pull it away mid-run.
 cp "$NETMOVE" "$TMP/netmove"
 NETMOVE=$TMP/netmove
+cp "$BENCH" "$TMP/fw_export_bench"
+BENCH=$TMP/fw_export_bench
 for n in $NS; do ip netns add "$n"; done
 nsx() { local n=$1; shift; ip netns exec "fwb-$n-$$" "$@"; }
 
@@ -176,3 +187,46 @@ printf '  %-44s %9s   (%d entries timed, %d created: scaled x%d)\n' "conntrack -
 	"$(secs $t_ctins_all)" "$n_sample" "$n_ins" $((n_src / (n_sample > 0 ? n_sample : 1)))
 printf '  %-44s %9s   %sx netmove'"'"'s time\n' "conntrack -L + conntrack -I per entry" \
 	"$(secs $t_ctref)" "$(ratio $t_ctref $t_ctnm)"
+echo
+
+# ---- 3. a batch: one dump for VMS VMs against one per VM ----
+python3 - "$VMS" "$BRULES" >"$TMP/many.nft" <<'EOF'
+import sys
+vms, rules = int(sys.argv[1]), int(sys.argv[2])
+per = max(1, rules // vms)
+out = ['table inet filter {', '\tchain forward {',
+       '\t\ttype filter hook forward priority filter; policy accept;']
+out += ['\t\tiifname "tap-vm%d" jump vm-vm%d comment "netmove:vm=vm%d"'
+        % (v, v, v) for v in range(1, vms + 1)]
+out.append('\t}')
+for v in range(1, vms + 1):
+    out += ['\tset vm%d-ports {' % v, '\t\ttype inet_service',
+            '\t\tcomment "netmove:vm=vm%d"' % v,
+            '\t\telements = { %s }' % ', '.join(str(1000 + k)
+                                               for k in range(10)),
+            '\t}', '\tchain vm-vm%d {' % v,
+            '\t\tcomment "netmove:vm=vm%d"' % v]
+    for i in range(per - 2):
+        out.append('\t\tip saddr 198.18.%d.%d tcp dport %d counter accept'
+                   % (v % 250, i % 250 + 1, 2000 + i))
+    out += ['\t\ttcp dport @vm%d-ports accept' % v, '\t}']
+out.append('}')
+print('\n'.join(out))
+EOF
+nsx many nft -f "$TMP/many.nft"
+vmlist=$(seq -f 'vm%g' 1 "$VMS")
+# shellcheck disable=SC2086
+line=$(nsx many "$BENCH" --runs 3 $vmlist)
+kv() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+best t_list : sh -c "ip netns exec fwb-many-$$ nft list ruleset >/dev/null"
+t_many=$(kv many_us) t_each=$(kv each_us) t_one=$(kv one_us)
+
+echo "a batch: $(kv vms) VMs, $(kv rules) rules (jumps included) and $(kv sets) sets" \
+	"($(kv elements) elements) exported"
+printf '  %-44s %9s\n' "what" "seconds"
+printf '  %-44s %9s   <- one dump, split per VM\n' "fw_export_many of $(kv vms) VMs" "$(secs $t_many)"
+printf '  %-44s %9s   %sx the batch\n' "fw_export, one per VM ($(kv vms) dumps)" "$(secs $t_each)" \
+	"$(ratio $t_each $t_many)"
+printf '  %-44s %9s   the batch is %sx one VM alone\n' "fw_export of one VM" "$(secs $t_one)" \
+	"$(ratio $t_many $t_one)"
+printf '  %-44s %9s\n' "nft list ruleset (the whole, as text)" "$(secs $t_list)"

@@ -18,6 +18,7 @@
 
 #include "openvswitch/poll-loop.h"
 #include "timeval.h"
+#include "ovs/db-private.h"
 #include "tests/ovs/scratch.h"
 
 #define VSCTL "ovs-vsctl --db=unix:%s/db.sock "
@@ -757,6 +758,66 @@ test_barrier(void **state)
     free(remote);
 }
 
+/* The ports of 'vm' by the index and by the scan agree (same ports, same
+ * order); returns how many. */
+static size_t
+assert_index_agrees(struct nmovs_db *db, const char *vm)
+{
+    struct nmovs_vm_port *a, *b;
+    size_t na = nmovs_find_vm_ports(db, vm, &a);
+    size_t nb = nmovs_find_vm_ports_indexed(db, vm, &b);
+
+    if (na != nb) {
+        fail_msg("%s: %zu port(s) by the scan, %zu by the index", vm, na,
+                 nb);
+    }
+    for (size_t i = 0; i < na; i++) {
+        assert_ptr_equal(a[i].port, b[i].port);
+        assert_ptr_equal(a[i].br, b[i].br);
+    }
+    free(a);
+    free(b);
+    return na;
+}
+
+/* The export's index of ports by identity finds what the scan finds: by
+ * vm-id, iface-id, a MAC in either case, several ports of one VM, never an
+ * id that differs but for case; and it follows the replica's changes. */
+static void
+test_vm_index(void **state)
+{
+    char *remote = capture("printf unix:%s/db.sock", rundir);
+    struct nmovs_db *db = nmovs_db_create(remote, rundir);
+    (void) state;
+
+    add_migrator_port("pix1", "iface-ix1", "02:00:00:00:1a:01", "vmix");
+    add_migrator_port("pix2", "iface-ix2", "02:00:00:00:1A:02", "vmix");
+    add_migrator_port("pix3", "iface-ix3", "02:00:00:00:1a:03", "vmIX");
+    run_until(db, sync_done, nmovs_db_sync_request(db));
+
+    assert_int_equal(assert_index_agrees(db, "vmix"), 2);
+    assert_int_equal(assert_index_agrees(db, "vmIX"), 1);
+    assert_int_equal(assert_index_agrees(db, "VMIX"), 0);
+    assert_int_equal(assert_index_agrees(db, "iface-ix2"), 1);
+    assert_int_equal(assert_index_agrees(db, "02:00:00:00:1a:02"), 1);
+    assert_int_equal(assert_index_agrees(db, "02:00:00:00:1A:01"), 1);
+    assert_int_equal(assert_index_agrees(db, "pix1"), 0);
+
+    /* A change of the replica: the index is rebuilt. */
+    free(capture(VSCTL "del-port pix1", rundir));
+    add_migrator_port("pix4", "iface-ix4", "02:00:00:00:1a:04", "vmix");
+    run_until(db, sync_done, nmovs_db_sync_request(db));
+    assert_int_equal(assert_index_agrees(db, "vmix"), 2);
+    assert_int_equal(assert_index_agrees(db, "iface-ix1"), 0);
+    assert_int_equal(assert_index_agrees(db, "iface-ix4"), 1);
+
+    for (int i = 2; i <= 4; i++) {
+        free(capture(VSCTL "del-port pix%d", rundir, i));
+    }
+    nmovs_db_close(db);
+    free(remote);
+}
+
 /* Runs 'op' from a loop as netmoved does, until it ends or 'ms' pass;
  * returns its outcome (-EAGAIN if still under way). */
 static int
@@ -863,6 +924,7 @@ main(void)
         cmocka_unit_test(test_remove_staged_only),
         cmocka_unit_test(test_export_name_is_weak),
         cmocka_unit_test(test_barrier),
+        cmocka_unit_test(test_vm_index),
         cmocka_unit_test(test_unreachable_db),
         cmocka_unit_test(test_steps_never_wait),
     };
