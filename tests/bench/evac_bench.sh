@@ -219,10 +219,11 @@ done
 
 echo "Host evacuation, host1 -> host2, lab --hosts 2 --vms $LAB_VMS --firewall, client pings each moving VM every 10 ms"
 echo "base = $BASE_REV ($(git -C "$TOP" log -1 --format=%h "$BASE_REV" 2>/dev/null)), tree = $(git -C "$TOP" log -1 --format=%h HEAD)$(git -C "$TOP" diff --quiet HEAD || echo '+changes')"
-figs="moved prepare first_last first_med first_n gap_med gap_p90 gap_max lost cpu_src cpu_dst busy"
+figs="moved pause prepare first_last first_med first_n gap_med gap_p90 gap_max lost cpu_src cpu_dst busy"
 label() {
 	case $1 in
 	moved) echo "VMs moved" ;;
+	pause) echo "VMs' pause, longest (ms)" ;;
 	prepare) echo "prepare (ms)" ;;
 	first_last) echo "resume -> last VM's 1st frame (ms)" ;;
 	first_med) echo "resume -> 1st frame, median (ms)" ;;
@@ -241,7 +242,7 @@ for mode in $modes; do
 		echo
 		echo "$([ "$mode" = batch ] && echo "one batch" || echo "concurrent single-VM migrations"), $([ "$drain" = drain ] && echo "with the drain" || echo "--no-drain")"
 		printf '  %-36s' ""
-		for build in $BUILDS; do printf ' | %-28s' "$build: 1 -> 10 -> 100"; done
+		for build in $BUILDS; do printf ' | %-36s' "$build: $(echo $SIZES | sed 's/ / -> /g')"; done
 		echo
 		for f in $figs; do
 			printf '  %-36s' "$(label "$f")"
@@ -249,9 +250,9 @@ for mode in $modes; do
 				row=""
 				for n in $SIZES; do
 					if [ "$mode" = conc ] && [ "$n" -le 1 ]; then v="="; else v=$(get "$mode.$drain.$build.$n" "$f"); fi
-					row+="$(printf '%9s' "$v")"
+					row+="$(printf ' %11s' "$v")"
 				done
-				printf ' | %-28s' "$row"
+				printf ' | %-36s' "$row"
 			done
 			echo
 		done
@@ -264,5 +265,5 @@ echo " Concurrent: N 'lab migrate' processes (shell, ip, ovs-vsctl) share the 2 
 echo " prepare is the slowest one's.)"
 for f in "$TMP"/res/*.err; do
 	[ -s "$f" ] || continue
-	echo "  $(basename "$f" .err): $(grep -v '^$' "$f" | sort | uniq -c | sort -rn | head -n 3 | tr -s ' ' | tr '\n' ';')"
+	echo "  $(basename "$f" .err): $(grep -v '^$' "$f" | cut -c1-120 | sort | uniq -c | sort -rn | head -n 3 | tr -s ' ' | tr '\n' ';')"
 done
