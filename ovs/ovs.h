@@ -153,6 +153,15 @@ int nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
                           uint32_t *ofport)
     OVS_WARN_UNUSED_RESULT;
 
+/* The OpenFlow port of interface 'name' of VM 'vm', as the replica has it
+ * (the Interface's ofport column, which ovs-vswitchd writes): no round trip
+ * to ovs-vswitchd, and nothing read of the bridge's other ports.  Stores 0
+ * in '*ofport' if ovs-vswitchd has given it none yet.  0, or -ENOENT if VM
+ * 'vm' has no such interface here. */
+int nmovs_vm_iface_ofport(struct nmovs_db *db, const char *vm,
+                          const char *name, uint32_t *ofport)
+    OVS_WARN_UNUSED_RESULT;
+
 /* An interface of a VM on this host, as OVSDB has it. */
 struct nmovs_vm_iface {
     char *name;                 /* The Interface's name (its device). */

@@ -4,6 +4,7 @@
  * and an interface's identity, which import matches ports by. */
 #include "ovs/ovs.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,4 +314,31 @@ nmovs_find_vm_ports_indexed(struct nmovs_db *db, const char *vm,
     }
     *portsp = ports;
     return n;
+}
+
+int
+nmovs_vm_iface_ofport(struct nmovs_db *db, const char *vm, const char *name,
+                      uint32_t *ofport)
+{
+    struct nmovs_vm_port *ports;
+    size_t n = nmovs_find_vm_ports(db, vm, &ports);
+    int error = -ENOENT;
+
+    *ofport = 0;
+    for (size_t i = 0; i < n && error; i++) {
+        for (size_t k = 0; k < ports[i].port->n_interfaces; k++) {
+            const struct ovsrec_interface *iface
+                = ports[i].port->interfaces[k];
+            if (!strcmp(iface->name, name)) {
+                if (iface->n_ofport && *iface->ofport > 0
+                    && *iface->ofport < UINT16_MAX) {
+                    *ofport = *iface->ofport;
+                }
+                error = 0;
+                break;
+            }
+        }
+    }
+    free(ports);
+    return error;
 }

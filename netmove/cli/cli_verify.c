@@ -240,10 +240,14 @@ gather(struct verify_ctx *c)
 /* ---- 1. port ---- */
 
 /* Each interface of 'here' (a port document) has an OpenFlow port and
- * neither netmove's block flows nor no_forward. */
+ * neither netmove's block flows nor no_forward.  The port's number comes
+ * from the replica in 'db' and OpenFlow is asked about that port alone:
+ * a port description by name lists every port of the bridge (a
+ * hypervisor's thousand), so only an interface the replica gives no number
+ * yet is looked up by name. */
 static bool
-check_ofports(struct verify_ctx *c, const struct json *here, char *why,
-              size_t whylen)
+check_ofports(struct verify_ctx *c, struct nmovs_db *db,
+              const struct json *here, char *why, size_t whylen)
 {
     const struct json *ports = nm_json_member(here, "ports");
     size_t n_ok = 0;
@@ -265,7 +269,10 @@ check_ofports(struct verify_ctx *c, const struct json *here, char *why,
             uint32_t ofport;
             size_t n_flows;
             bool no_fwd;
-            error = nmovs_of_port_no(of, name, &ofport);
+            if (nmovs_vm_iface_ofport(db, c->o->vm, name, &ofport)
+                || !ofport) {
+                error = nmovs_of_port_no(of, name, &ofport);
+            }
             if (error) {
                 snprintf(why, whylen, "interface %s has no OpenFlow port on "
                          "%s: %s", name, br, ovs_strerror(-error));
@@ -312,7 +319,7 @@ check_port(struct verify_ctx *c, struct nm_verify *v)
     }
     bool ok = nm_verify_port_doc(nm_json_member(c->export, "port"), here,
                                  c->expected_tag, why, sizeof why)
-              && check_ofports(c, here, why, sizeof why);
+              && check_ofports(c, db, here, why, sizeof why);
     nm_verify_set(v, NM_CHECK_PORT, ok, "%s", why);
     json_destroy(here);
     nmovs_doc_destroy(doc);

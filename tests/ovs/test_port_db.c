@@ -818,6 +818,35 @@ test_vm_index(void **state)
     free(remote);
 }
 
+/* verify's OpenFlow port of a VM's interface comes from the replica
+ * (Interface.ofport, as ovs-vsctl reads it); another VM's interface is not
+ * found; a row without a device has none (0), so verify asks OpenFlow. */
+static void
+test_vm_iface_ofport(void **state)
+{
+    uint32_t ofport = 99;
+    (void) state;
+
+    free(capture(VSCTL "set Interface p2 external_ids:vm-id=vmO -- "
+                 "add-port br0 pghost -- set Interface pghost "
+                 "external_ids:vm-id=vmO 2>/dev/null", rundir));
+    struct nmovs_db *db = open_db();
+    char *want = get("Interface", "p2", "ofport");
+    assert_int_equal(nmovs_vm_iface_ofport(db, "vmO", "p2", &ofport), 0);
+    assert_int_equal(ofport, strtoul(want, NULL, 10));
+    assert_true(ofport > 0);
+    assert_int_equal(nmovs_vm_iface_ofport(db, "vmO", "pghost", &ofport), 0);
+    assert_int_equal(ofport, 0);
+    assert_int_equal(nmovs_vm_iface_ofport(db, "vmO", "p1", &ofport),
+                     -ENOENT);
+    assert_int_equal(nmovs_vm_iface_ofport(db, "vmX", "p2", &ofport),
+                     -ENOENT);
+    free(want);
+    nmovs_db_close(db);
+    free(capture(VSCTL "del-port pghost -- remove Interface p2 external_ids "
+                 "vm-id", rundir));
+}
+
 /* Runs 'op' from a loop as netmoved does, until it ends or 'ms' pass;
  * returns its outcome (-EAGAIN if still under way). */
 static int
@@ -927,6 +956,7 @@ main(void)
         cmocka_unit_test(test_vm_index),
         cmocka_unit_test(test_unreachable_db),
         cmocka_unit_test(test_steps_never_wait),
+        cmocka_unit_test(test_vm_iface_ofport),
     };
     need_root_and_ovs();
     return cmocka_run_group_tests(tests, setup, teardown);
