@@ -126,12 +126,13 @@ int migration_import_ct(struct migration *m, const struct json *ct,
                         bool *refused, char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
 
-/* Announces 'm' at its pause on the source (migration_drain.c, once the
- * hold is in place and the conntrack delta imported): the port activated,
- * then the first round, RARP then GARP/NA, through the VM's port (the
- * bridge learns the MAC there).  The schedule goes on; resume sends its
- * own. */
-void migration_announce_at_pause(struct migration *m);
+/* Announces the 'k' migrations 'ms' at their pause on the source
+ * (migration_drain.c, once each one's hold is in place and its conntrack
+ * delta imported; VMs that pause together, a host evacuation, are one
+ * batch): their ports activated together, then every VM's first RARP, then
+ * the GARPs/NAs, through each VM's port (the bridge learns the MAC there).
+ * The schedule goes on; resume sends its own. */
+void migration_announce_at_pause(struct migration **ms, size_t k);
 
 /* ---- migration_drain.c: the destination's side of the drain ---- */
 
@@ -153,6 +154,10 @@ void migration_drain_abort(struct migration *m);
 
 /* Outputs what is due, releases the hold, ends the drain at its deadline. */
 void migration_drain_run(struct migration *m, uint64_t now);
+
+/* Announces, as one batch, every migration whose conntrack delta at the
+ * pause is in (called once a loop pass, before migration_drain_run()). */
+void migration_drain_announce_due(struct netmoved *nm);
 void migration_drain_wait(const struct migration *m);
 
 /* The drain's counters and times, for status ("drain"); NULL if none. */

@@ -1046,19 +1046,27 @@ migration_resume_batch(struct migration **ms, size_t n)
 }
 
 void
-migration_announce_at_pause(struct migration *m)
+migration_announce_at_pause(struct migration **ms, size_t k)
 {
     uint64_t now = time_usec();
 
+    if (!k) {
+        return;
+    }
     /* Open first: what the announcement redirects here must find the port
-     * open (it waits in the VM's tap until the VM runs). */
-    activate(&m, 1);
-    m->announce_until_us = now + ANNOUNCE_WAIT_US;
-    announce(m, GARP_F_RARP, now, false);
-    announce_run(&m, 1, now);
+     * open (it waits in the VM's tap until the VM runs).  One OpenFlow
+     * exchange for the batch, not one per VM. */
+    activate(ms, k);
+    for (size_t i = 0; i < k; i++) {
+        ms[i]->announce_until_us = now + ANNOUNCE_WAIT_US;
+        announce(ms[i], GARP_F_RARP, now, false);
+    }
+    announce_run(ms, k, now);
     now = time_usec();
-    announce(m, GARP_F_GARP | GARP_F_NA, now, false);
-    announce_run(&m, 1, now);
+    for (size_t i = 0; i < k; i++) {
+        announce(ms[i], GARP_F_GARP | GARP_F_NA, now, false);
+    }
+    announce_run(ms, k, now);
 }
 
 void
@@ -1221,6 +1229,7 @@ migrations_run(struct netmoved *nm)
     char err[NM_ERRLEN];
 
     migration_batch_run(nm);
+    migration_drain_announce_due(nm);
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
         migration_journal_run(m, now);
         if (m->ending) {

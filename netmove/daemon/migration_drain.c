@@ -67,6 +67,8 @@ VLOG_DEFINE_THIS_MODULE(migration_drain);
 enum drain_phase {
     DRAIN_WAIT_PREPARED,        /* Paused, not prepared yet. */
     DRAIN_CT,                   /* Hold in place; conntrack delta asked. */
+    DRAIN_ANNOUNCE,             /* Delta in: announced in the loop's next
+                                 * batch (migration_drain_announce_due()). */
     DRAIN_HOLDING,              /* Announced; relayed out, direct held. */
     DRAIN_RELEASED,             /* Hold gone: relayed frames are late. */
 };
@@ -337,12 +339,12 @@ release(struct migration *m)
 
 /* ---- the pause ---- */
 
+/* 'm' was announced at the pause (with the others of its batch). */
 static void
 announced(struct migration *m)
 {
     struct mig_drain *d = m->drain;
 
-    migration_announce_at_pause(m);
     d->t_announced_at_pause = time_wall_usec();
     d->phase = DRAIN_HOLDING;
 
@@ -357,6 +359,36 @@ announced(struct migration *m)
     VLOG_INFO("%s: announced at the pause, %.3f ms after the source's "
               "message", m->id,
               (d->t_announced_at_pause - d->t_paused_msg) / 1000.0);
+}
+
+/* The conntrack delta at the pause is in (or could not be had): the
+ * announcement is due, in the loop's next batch. */
+static void
+announce_due(struct migration *m)
+{
+    m->drain->phase = DRAIN_ANNOUNCE;
+    poll_immediate_wake();
+}
+
+void
+migration_drain_announce_due(struct netmoved *nm)
+{
+    struct migration **ms = NULL, *m;
+    size_t k = 0, allocated = 0;
+
+    HMAP_FOR_EACH (m, node, &nm->migrations) {
+        if (m->drain && m->drain->phase == DRAIN_ANNOUNCE && !m->ending) {
+            if (k >= allocated) {
+                ms = x2nrealloc(ms, &allocated, sizeof *ms);
+            }
+            ms[k++] = m;
+        }
+    }
+    migration_announce_at_pause(ms, k);
+    for (size_t i = 0; i < k; i++) {
+        announced(ms[i]);
+    }
+    free(ms);
 }
 
 static void
@@ -386,7 +418,7 @@ ct_reply(void *m_, const struct json *result, const char *error,
             m->ct_delta_entries = created + updated + deleted;
         }
     }
-    announced(m);
+    announce_due(m);
 }
 
 /* 'm' is prepared and its source paused: hold, conntrack delta, then
@@ -403,7 +435,7 @@ start(struct migration *m)
     json_object_put_string(p, "id", m->id);
     if (m->nm->ops->request(m->nm, m->src, "ct-delta", p,
                             DRAIN_CT_TIMEOUT_MS, ct_reply, m)) {
-        announced(m);           /* Not a peer any more: resume will say. */
+        announce_due(m);        /* Not a peer any more: resume will say. */
     }
 }
 
@@ -420,7 +452,8 @@ migration_drain_resumed(struct migration *m)
 {
     struct mig_drain *d = m->drain;
 
-    if (d && (d->phase == DRAIN_WAIT_PREPARED || d->phase == DRAIN_CT)) {
+    if (d && (d->phase == DRAIN_WAIT_PREPARED || d->phase == DRAIN_CT
+              || d->phase == DRAIN_ANNOUNCE)) {
         /* Resume announced: what is held goes after the relayed frames, or
          * at resume + DRAIN_HOLD_AFTER_RESUME_MS. */
         d->phase = d->key ? DRAIN_HOLDING : DRAIN_RELEASED;
@@ -605,6 +638,7 @@ migration_drain_to_json(const struct migration *m)
     static const char *const phases[] = {
         [DRAIN_WAIT_PREPARED] = "paused-preparing",
         [DRAIN_CT] = "ct-delta",
+        [DRAIN_ANNOUNCE] = "announcing",
         [DRAIN_HOLDING] = "holding",
         [DRAIN_RELEASED] = "released",
     };

@@ -1246,6 +1246,7 @@ record_run(int kind)
                                    "\"id\": \"%s\", \"paused_us\": 1}",
                                    m, NULL), 0);
         answer(json_from_string("{\"ct\": null}"), NULL);
+        migrations_run(&nm);       /* The pause's announcement batch. */
         if (kind == 5) {
             assert_int_equal(migration_abort(m, &error), 0);
         } else {
@@ -2191,6 +2192,7 @@ paused_prepared(void)
     assert_int_equal(peer_call("h1", "paused", PAUSED, m, NULL), 0);
     pending("h1", "ct-delta");
     answer(json_from_string(CT_OF_VM), NULL);
+    migrations_run(&nm);       /* The pause's announcement batch. */
     return m;
 }
 
@@ -2207,6 +2209,7 @@ test_drain_paused_order(void **state OVS_UNUSED)
                         "relay-key;hold 1 02:00:00:00:00:01;");
     pending("h1", "ct-delta");
     answer(json_from_string(CT_OF_VM), NULL);
+    migrations_run(&nm);       /* The pause's announcement batch. */
     assert_string_equal(ds_cstr(&fake.calls),
                         "relay-key;hold 1 02:00:00:00:00:01;"
                         "ct-import 1 addrs;activate-many vm1/1;"
@@ -2249,6 +2252,7 @@ test_drain_paused_while_preparing(void **state OVS_UNUSED)
     assert_called("hold 1 02:00:00:00:00:01");
     pending("h1", "ct-delta");
     answer(json_from_string("{\"ct\": null}"), NULL);
+    migrations_run(&nm);       /* The pause's announcement batch. */
     assert_called("activate-many vm1/1");
     assert_steps(m->id, "prepare-begin prepare-done paused ");
 }
@@ -2643,6 +2647,59 @@ test_batch_groups_prepares(void **state OVS_UNUSED)
     assert_null(strstr(ds_cstr(&fake.calls), "fw-import vm4"));
 }
 
+/* VMs that pause together (an evacuation) are announced at the pause as
+ * one batch: their conntrack deltas in, ONE activation for all their
+ * ports, every VM's RARP before any GARP/NA. */
+static void
+test_drain_pause_batch(void **state OVS_UNUSED)
+{
+    struct migration *ms[3];
+
+    start_many(ms, 3);
+    for (size_t i = 0; i < 3; i++) {
+        char vm[8];
+        snprintf(vm, sizeof vm, "vm%zu", i + 1);
+        answer_export_of(vm);
+    }
+    for (int i = 0; i < 4; i++) {
+        migrations_run(&nm);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        char *params = xasprintf("{\"vm\": \"%s\", \"id\": \"%%s\", "
+                                 "\"paused_us\": 17}", ms[i]->vm);
+        assert_int_equal(ms[i]->state, MIG_PREPARED);
+        assert_int_equal(peer_call("h1", "paused", params, ms[i], NULL), 0);
+        free(params);
+    }
+    assert_int_equal(fake.n_reqs, 3);           /* Their ct-deltas. */
+    ds_clear(&fake.calls);
+    for (size_t i = 0; i < 3; i++) {
+        answer(json_from_string("{\"ct\": null}"), NULL);
+    }
+    assert_null(strstr(ds_cstr(&fake.calls), "activate"));  /* Not yet. */
+    migrations_run(&nm);
+    const char *calls = ds_cstr(&fake.calls);
+    const char *act = strstr(calls, "activate-many ");
+    assert_non_null(act);
+    assert_null(strstr(act + 1, "activate"));   /* One, for the three. */
+    assert_non_null(strstr(act, "/3;"));          /* FIRST-VM/COUNT */
+    for (size_t i = 0; i < 3; i++) {
+        struct json *j = migration_to_json(ms[i]);
+        assert_string_equal(nm_json_member_string(nm_json_member(j, "drain"),
+                                                  "phase"), "holding");
+        json_destroy(j);
+    }
+    /* Every RARP (0x1) before the first GARP/NA (0x2). */
+    const char *last_rarp = NULL, *p = calls;
+    while ((p = strstr(p, " 0x1;"))) {
+        last_rarp = p++;
+    }
+    assert_non_null(last_rarp);
+    const char *first_garp = strstr(calls, " 0x2;");
+    assert_non_null(first_garp);
+    assert_true(last_rarp < first_garp);
+}
+
 /* The batch's firewall transaction refused: each VM imports its own. */
 static void
 test_batch_fw_refused_each_alone(void **state OVS_UNUSED)
@@ -2829,6 +2886,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_drain_not_source, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_journal_confirmed_retried,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_pause_batch,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_groups_prepares,
                                         setup, teardown),
