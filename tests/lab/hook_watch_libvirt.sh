@@ -53,10 +53,15 @@ trap lv_cleanup EXIT
 
 # libvirtd per host: private /run/libvirt, /var/lib/libvirt, /etc/libvirt,
 # /var/log/libvirt, /var/cache/libvirt (docs/LAB-NOTES.md "Real libvirt").
+# Both start before either is waited for: a libvirtd takes seconds to
+# answer (it probes QEMU), the two starts overlap.
 lv_daemon() {
 	local h=$1
 	in_host "$h" virtlogd -d -p /run/libvirt/virtlogd.pid
 	in_host "$h" libvirtd -d -l -p /run/libvirt/libvirtd.pid
+}
+lv_daemon_wait() {
+	local h=$1
 	wait_until 30 V "$h" version || fail "libvirtd $h does not answer: $(tail -3 "$TMP/$h/log/libvirtd.log" 2>/dev/null)"
 }
 ip netns add "$NS"
@@ -90,6 +95,7 @@ for h in A B; do
 	wait_until 5 test -s "$d/anchor.pid" || fail "namespace of $h: $(cat "$d/anchor.log")"
 	lv_daemon "$h"
 done
+for h in A B; do lv_daemon_wait "$h"; done
 cat >"$TMP/dom.xml" <<EOF
 <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$DOM</name>
@@ -213,7 +219,12 @@ ip netns exec "$NS" tc qdisc del dev lo root
 [ $rc = 1 ] || fail "cancel: watch-libvirt exited $rc: $(cat "$TMP/lv.out")"
 grep -q "STOPPED FAILED" "$TMP/lv.out" || fail "cancel: $(cat "$TMP/lv.out")"
 [ ! -e "$TMP/calls.lv" ] || fail "cancel: called resume"
-wait $mpid || true; wait $qpid 2>/dev/null || true; wait $spid 2>/dev/null || true
+wait $mpid || true; wait $qpid 2>/dev/null || true
+# The source's watcher sees its domain run again (RESUMED) and waits on to
+# its --timeout (20 s): it has decided by then; a second more, then it ends.
+wait_until 10 grep -q "RESUMED" "$TMP/src.out" || fail "cancel: the source's watcher did not see its domain resume: $(cat "$TMP/src.out")"
+sleep 1
+kill $(pgrep -P $spid) $spid 2>/dev/null || true; wait $spid 2>/dev/null || true
 [ ! -e "$TMP/calls.src" ] || fail "cancel: the source called resume: $(cat "$TMP/src.out")"
 V "$src" domstate "$DOM" | grep -q running || fail "the domain does not run on $src after the cancelled migration"
 pass "migration cancelled on the source: destination STOPPED FAILED, exit 1, nothing called on either side; source resumed ($(grep -o 'RESUMED [A-Z]*' "$TMP/src.out" | head -1))"
