@@ -172,8 +172,11 @@ deps:
 unit: $(UNIT_BINS) $(ASAN_BINS)
 	$(Q)tests/run --unit-only
 
+# CI runs plain 'make check': without a -j of the caller's, the build (three
+# of the tree: plain, ASan, fuzz) uses every core.
+CHECK_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
 check: deps
-	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)$(MAKE) --no-print-directory $(CHECK_JOBS) all tests
 	$(Q)tests/run
 
 demo: deps

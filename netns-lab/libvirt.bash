@@ -19,7 +19,7 @@ lv_dir() { echo "$(host_rundir "$1")/libvirt"; }
 lv_anchor() { cat "$(lv_dir "$1")/anchor.pid" 2>/dev/null; }
 lv_running() {
 	local pid
-	pid=$(lv_anchor "$1") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+	pid=$(lv_anchor "$1") && [ -n "$pid" ] && alive "$pid"
 }
 # lv_nsenter N CMD...: CMD inside host N's libvirt namespaces.
 lv_nsenter() {
@@ -199,7 +199,7 @@ lv_kill() {
 	pid=$(cat "$1" 2>/dev/null) || return 0
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+	for _ in $(seq 100); do alive "$pid" || return 0; sleep 0.05; done
 	kill -9 "$pid" 2>/dev/null || true
 }
 

@@ -2,7 +2,7 @@
 # Issue 11's drain with the real migrators: a real guest (QEMU under TCG,
 # the lab's busybox guest) moved while the client pings it at 1 kHz, two
 # ways side by side in one run.  Figures, not pass/fail
-# (tests/lab/libvirt_drain.sh asserts the outcome).
+# (tests/lab/libvirt_migrate.sh, part "drain", asserts the outcome).
 #
 # How long: one lab (~25 s up), then per run ~10 s (libvirt) or ~12 s
 # (QEMU: each run boots a fresh guest).  RUNS=1 took 93 s here; the default

@@ -53,10 +53,15 @@ trap lv_cleanup EXIT
 
 # libvirtd per host: private /run/libvirt, /var/lib/libvirt, /etc/libvirt,
 # /var/log/libvirt, /var/cache/libvirt (docs/LAB-NOTES.md "Real libvirt").
+# Both start before either is waited for: a libvirtd takes seconds to
+# answer (it probes QEMU), the two starts overlap.
 lv_daemon() {
 	local h=$1
 	in_host "$h" virtlogd -d -p /run/libvirt/virtlogd.pid
 	in_host "$h" libvirtd -d -l -p /run/libvirt/libvirtd.pid
+}
+lv_daemon_wait() {
+	local h=$1
 	wait_until 30 V "$h" version || fail "libvirtd $h does not answer: $(tail -3 "$TMP/$h/log/libvirtd.log" 2>/dev/null)"
 }
 ip netns add "$NS"
@@ -90,6 +95,7 @@ for h in A B; do
 	wait_until 5 test -s "$d/anchor.pid" || fail "namespace of $h: $(cat "$d/anchor.log")"
 	lv_daemon "$h"
 done
+for h in A B; do lv_daemon_wait "$h"; done
 cat >"$TMP/dom.xml" <<EOF
 <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$DOM</name>

@@ -22,8 +22,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
+# In a part (see 'part' below) the messages name it: "FAIL: PART: ...".
+fail() { echo "FAIL: ${PART:+$PART: }$*" >&2; exit 1; }
+pass() { echo "ok: ${PART:+$PART: }$*"; }
 skip() { echo "SKIP: $*"; exit 77; }
 
 # wait_until SECONDS CMD...: polls CMD every 20 ms until it succeeds.
@@ -35,6 +36,41 @@ wait_until() {
 		[ "${EPOCHREALTIME/./}" -lt $end ] || return 1
 		sleep 0.02
 	done
+}
+
+# part NAME FUNC [ARG...]: one part of a scenario whose parts share a lab
+# (bringing a lab up and down costs more than most parts).  FUNC runs in a
+# subshell with errexit, its messages name the part, its background helpers
+# end with it; a failed part does not stop the next ones, whose set-up must
+# not depend on it succeeding.  parts_end fails the scenario if any failed.
+_failed_parts=()
+part() {
+	local name=$1 rc
+	shift
+	echo "--- part $name"
+	set +e
+	(
+		set -e
+		PART=$name
+		trap 'for p in "${_bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+		_bg_pids=()
+		"$@"
+	)
+	rc=$?
+	set -e
+	[ $rc -eq 0 ] || _failed_parts+=("$name")
+}
+parts_end() {
+	[ ${#_failed_parts[@]} -eq 0 ] || fail "failed parts: ${_failed_parts[*]}"
+}
+
+# gone PID: the process has ended.  A zombie has: a detached daemon's is
+# its init's to reap, which may take seconds (netns-lab/lab's alive).
+gone() {
+	local st
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 0
+	st=${st##*) }
+	[ "${st%% *}" = Z ]
 }
 
 # bg CMD...: runs CMD in the background, killed at exit; last_bg prints its

@@ -17,6 +17,10 @@
 #   - the destination's netmoved killed mid-drain (long pause): host1 keeps
 #     vm1's port, firewall objects and conntrack entries (no confirm came)
 #     and removes its relay flows within the drain's bound.
+# Each part is run by lib.bash's 'part' (named in its messages, the next
+# ones run if it fails).  The firewall layout's parts share one lab (c's,
+# then fail and kill each with a VM of its own added on host1: "vm1" above);
+# kill comes last (it kills host2's netmoved).
 #
 #            client
 #              |
@@ -51,15 +55,26 @@ drain() {
 	echo "$d"
 }
 count() { tcpdump -r "$1" -nn "${@:2}" 2>/dev/null | grep -c . || true; }
+# lab_for LAYOUT: a lab of 2 hosts and vm1 on host1 in LAYOUT (plain or
+# firewall), unless the lab up is that already (a part may leave it so).
+lab_for() {
+	[ "$(cat "$TMP/lab" 2>/dev/null)" != "$1" ] || return 0
+	local opt=()
+	[ "$1" = plain ] || opt=(--firewall)
+	[ ! -e "$TMP/lab" ] || "$LAB" down >/dev/null
+	rm -f "$TMP/lab"
+	"$LAB" up --hosts 2 --vms 1 "${opt[@]}" >/dev/null
+	echo "$1" >"$TMP/lab"
+	wait_peers host1 host2
+	wait_peers host2 host1
+}
+vm_get() { status_get ".vms[] | select(.name == \"$1\") | .$2"; }
 
 # ---- way (c), 100 ms, both layouts ----
 way_c() {
-	local layout=$1 opt=()
-	[ "$layout" = plain ] || opt=(--firewall)
-	"$LAB" up --hosts 2 --vms 1 "${opt[@]}" >/dev/null
+	local layout=$1
+	lab_for "$layout"
 	"$LAB" vm add host1 >/dev/null            # vm2: another MAC on the source
-	wait_peers host1 host2
-	wait_peers host2 host1
 	local ip1 ip2 mac1 mac2
 	ip1=$(status_get '.vms[0].ipv4') ip2=$(status_get '.vms[1].ipv4')
 	mac1=$(status_get '.vms[0].mac') mac2=$(status_get '.vms[1].mac')
@@ -86,7 +101,7 @@ way_c() {
 	drain host1 >"$TMP/$layout.d1"
 	drain host2 >"$TMP/$layout.d2"
 	kill -INT "$(cat "$cap.pid")" 2>/dev/null || true
-	wait_until 5 sh -c "! kill -0 $(cat "$cap.pid") 2>/dev/null" || true
+	wait_until 5 gone "$(cat "$cap.pid")" || true
 
 	local lost gap down
 	lost=$(jq -r .ping.lost "$TMP/$layout.p1")
@@ -132,55 +147,54 @@ way_c() {
 	[ "$(jq -r .ping.lost "$TMP/$layout.p2")" -le 5 ] ||
 		fail "$layout: vm2 (not moved) lost $(jq -r .ping.lost "$TMP/$layout.p2") pings"
 	pass "$layout: $(jq -r .ping.sent "$TMP/$layout.p2") pings to vm2 (host1) during the move, none on vm1's tap at host2 ($own for vm1)"
-	"$LAB" down >/dev/null
 }
-case " $PARTS " in *" c "*) way_c plain; way_c firewall ;; esac
+case " $PARTS " in *" c "*) part c-plain way_c plain; part c-firewall way_c firewall ;; esac
 
 # ---- the migration fails after the pause: the network rolls back ----
 part_fail() {
-	"$LAB" up --hosts 2 --vms 1 --firewall >/dev/null
-	wait_peers host1 host2
-	wait_peers host2 host1
-	ip1=$(status_get '.vms[0].ipv4') mac1=$(status_get '.vms[0].mac')
+	lab_for firewall
+	vm=$("$LAB" vm add host1)                # this part's "vm1"
+	ip1=$(vm_get "$vm" ipv4) mac1=$(vm_get "$vm" mac)
 	r2=$(status_get '.hosts[1].ovs_rundir')
+	# (What an earlier part's drain caught on host1 is released by now.)
+	wait_until $((DRAIN_BOUND_S + 5)) released host1 || fail "relay flows on host1 before the migration"
 	# Announcements only: RARP, or a gratuitous ARP (sender address = target).
 	capture fabric h1 "$TMP/fail.pcap" "ether src $mac1 and (rarp or (arp and arp[14:4] = arp[24:4]))"
-	"$LAB" migrate vm1 host2 --netmove --fail --downtime 100 --json >"$TMP/fail.m" || true
+	"$LAB" migrate "$vm" host2 --netmove --fail --downtime 100 --json >"$TMP/fail.m" || true
 	sleep 0.3
 	capture_stop
 	[ "$(jq -r .failed "$TMP/fail.m")" = true ] || fail "--fail: the lab did not report a failed migration: $(cat "$TMP/fail.m")"
-	[ "$(status_get '.vms[0].host')" = host1 ] || fail "--fail: vm1 is not on host1"
+	[ "$(vm_get "$vm" host)" = host1 ] || fail "--fail: $vm is not on host1"
 	wait_until 5 "$LAB" exec client ping -n -q -c 1 -W 0.2 "$ip1" ||
-		fail "--fail: the client does not reach vm1 on host1 again"
-	[ "$(pings client "$ip1" 20)" -eq 20 ] || fail "--fail: pings to vm1 on host1 lost after the rollback"
-	if ovs-vsctl --db="unix:$r2/db.sock" list-ports br-int | grep -qx qvo-vm1; then
-		fail "--fail: vm1's port left on host2"
+		fail "--fail: the client does not reach $vm on host1 again"
+	[ "$(pings client "$ip1" 20)" -eq 20 ] || fail "--fail: pings to $vm on host1 lost after the rollback"
+	if ovs-vsctl --db="unix:$r2/db.sock" list-ports br-int | grep -qx "qvo-$vm"; then
+		fail "--fail: $vm's port left on host2"
 	fi
 	paused=$(jq -r .paused_us "$TMP/fail.m")
 	again=$(tcpdump -r "$TMP/fail.pcap" -nn -tt 2>/dev/null | awk -v p="$paused" '{split($1, t, "."); if (t[1] * 1000000 + t[2] >= p) n++} END {print n + 0}')
-	[ "$again" -gt 0 ] || fail "--fail: host1 did not announce vm1 again after the pause"
+	[ "$again" -gt 0 ] || fail "--fail: host1 did not announce $vm again after the pause"
 	[ "$(relay_flows host1)" -eq 0 ] || fail "--fail: relay flows left on host1"
-	pass "--fail: vm1 back on host1 and reached, host2's port gone, host1 announced it again ($again frames), no relay flow left"
-	"$LAB" down >/dev/null
+	pass "--fail: $vm back on host1 and reached, host2's port gone, host1 announced it again ($again frames), no relay flow left"
 }
-case " $PARTS " in *" fail "*) part_fail ;; esac
+case " $PARTS " in *" fail "*) part fail part_fail ;; esac
 
 # ---- the destination's netmoved dies mid-drain ----
 part_kill() {
-	"$LAB" up --hosts 2 --vms 1 --firewall >/dev/null
-	wait_peers host1 host2
-	wait_peers host2 host1
-	ip1=$(status_get '.vms[0].ipv4')
+	lab_for firewall
+	vm=$("$LAB" vm add host1)                # this part's "vm1"
+	ip1=$(vm_get "$vm" ipv4)
 	r1=$(status_get '.hosts[0].ovs_rundir')
-	"$LAB" probe vm1 --duration 1 >/dev/null          # conntrack entries on host1
+	wait_until $((DRAIN_BOUND_S + 5)) released host1 || fail "relay flows on host1 before the migration"
+	"$LAB" probe "$vm" --duration 1 >/dev/null          # conntrack entries on host1
 	r2=$(status_get '.hosts[1].ovs_rundir')
 	rm -f "$TMP/prepared"
 	# host2's netmoved stops answering just before the pause (its session
 	# stays up: host1 still knows it takes relayed frames), so it never
 	# announces and host1's drain runs on; it is killed during the pause.
-	bg "$LAB" migrate vm1 host2 --netmove --fail --downtime 3000 --json \
+	bg "$LAB" migrate "$vm" host2 --netmove --fail --downtime 3000 --json \
 		--prepare "touch $TMP/prepared" \
-		--at-pause "kill -STOP \$(cat $r2/netmoved.pid) && netmove paused vm1 --to host2" \
+		--at-pause "kill -STOP \$(cat $r2/netmoved.pid) && netmove paused $vm --to host2" \
 		>"$TMP/kill.m" 2>"$TMP/kill.err"
 	mig=$(last_bg)
 	wait_until 10 test -f "$TMP/prepared" || fail "kill: the prepare never came"
@@ -193,10 +207,11 @@ part_kill() {
 	wait "$mig" || true
 	wait_until $((DRAIN_BOUND_S + 5)) released host1 ||
 		fail "kill: host1's relay flows outlived the drain's bound ($(relay_flows host1) left after $((SECONDS - t_kill)) s)"
-	ovs-vsctl --db="unix:$r1/db.sock" list-ports br-int | grep -qx qvo-vm1 || fail "kill: host1 lost vm1's port"
-	"$LAB" exec host1 nft list ruleset | grep -q 'netmove:vm=vm1' || fail "kill: host1 lost vm1's firewall objects"
-	[ "$("$LAB" exec host1 conntrack -L -d "$ip1" 2>/dev/null | grep -c .)" -gt 0 ] || fail "kill: host1 lost vm1's conntrack entries"
-	pass "kill: host1 kept vm1's port, firewall objects and conntrack entries; relay flows gone within $((SECONDS - t_kill)) s of the kill (bound ${DRAIN_BOUND_S} s after the pause)"
-	echo "   (vm1 reachable on host1 after that: $(pings client "$ip1" 10)/10 pings)"
+	ovs-vsctl --db="unix:$r1/db.sock" list-ports br-int | grep -qx "qvo-$vm" || fail "kill: host1 lost $vm's port"
+	"$LAB" exec host1 nft list ruleset | grep -qE "netmove:vm=$vm([^0-9]|\$)" || fail "kill: host1 lost $vm's firewall objects"
+	[ "$("$LAB" exec host1 conntrack -L -d "$ip1" 2>/dev/null | grep -c .)" -gt 0 ] || fail "kill: host1 lost $vm's conntrack entries"
+	pass "kill: host1 kept $vm's port, firewall objects and conntrack entries; relay flows gone within $((SECONDS - t_kill)) s of the kill (bound ${DRAIN_BOUND_S} s after the pause)"
+	echo "   ($vm reachable on host1 after that: $(pings client "$ip1" 10)/10 pings)"
 }
-case " $PARTS " in *" kill "*) part_kill ;; esac
+case " $PARTS " in *" kill "*) part kill part_kill ;; esac
+parts_end

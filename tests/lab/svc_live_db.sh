@@ -63,7 +63,7 @@ restart_ovs() {
 	local node=$1 dir=$2 pid
 	for pid in $(cat "$dir/ovs-vswitchd.pid" "$dir/ovsdb-server.pid"); do
 		kill "$pid"
-		wait_until 5 sh -c "! kill -0 $pid" || fail "$node: OVS did not stop"
+		wait_until 5 gone "$pid" || fail "$node: OVS did not stop"
 	done
 	OVS_RUNDIR=$dir "$LAB" exec "$node" ovsdb-server "$dir/conf.db" \
 		--remote="punix:$dir/db.sock" --pidfile="$dir/ovsdb-server.pid" \
