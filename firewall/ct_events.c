@@ -28,6 +28,7 @@
 
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/shash.h"
+#include "timeval.h"
 #include "util.h"
 
 #include "firewall/firewall-private.h"
@@ -36,6 +37,8 @@
 #define RCVBUF_MAX (128 << 20)      /* ...doubled on overrun up to this. */
 #define RECV_SIZE (64 * 1024)
 #define RECVS_PER_RUN 256           /* Bounds one ct_events_run(). */
+#define DELTA_READ_MS 20            /* Bounds a delta's reading of the
+                                     * backlog (then it dumps). */
 
 /* An entry's buffered events, coalesced. */
 struct pending {
@@ -219,13 +222,12 @@ ct_events_overrun(struct ct_events *ev)
     }
 }
 
-void
-ct_events_run(struct ct_events *ev)
+/* Reads what the kernel queued, at most 'max_recvs' datagrams.  Returns
+ * true if it read all of it, false if it stopped at the bound. */
+static bool
+events_read(struct ct_events *ev, int max_recvs)
 {
-    if (!ev->listen) {
-        return;
-    }
-    for (int i = 0; i < RECVS_PER_RUN; i++) {
+    for (int i = 0; i < max_recvs; i++) {
         ssize_t n = recv(mnl_socket_get_fd(ev->listen), ev->buf, RECV_SIZE,
                          MSG_DONTWAIT);
 
@@ -240,9 +242,18 @@ ct_events_run(struct ct_events *ev)
                 }
                 continue;
             }
-            break;              /* EAGAIN: all read. */
+            return true;        /* EAGAIN: all read. */
         }
         ct_events_feed(ev, ev->buf, n);
+    }
+    return false;
+}
+
+void
+ct_events_run(struct ct_events *ev)
+{
+    if (ev->listen) {
+        events_read(ev, RECVS_PER_RUN);
     }
 }
 
@@ -373,6 +384,8 @@ delta_by_dump(struct ct_events *ev, struct watch *w,
     if (!error) {
         *deltap = ct_table_delta(base, cur);
         ct_table_destroy(cur);
+        /* What was buffered until now is in the dump. */
+        pending_clear(&w->pending);
         w->overrun = false;
         ev->stats.fallbacks++;
     }
@@ -458,7 +471,18 @@ ct_events_delta(struct ct_events *ev, const char *key,
         snprintf(err, errlen, "no watch of conntrack events for %s", key);
         return -ENOENT;
     }
-    ct_events_run(ev);          /* What the kernel has sent until now. */
+    /* Everything the kernel has sent until now, not one loop turn's worth:
+     * a backlog (a loop held by a batch's dumps) holds events of
+     * connections made since the export, and a NEW left in it would be
+     * missing from the delta.  Bounded: past DELTA_READ_MS the delta is a
+     * dump, as after an overrun. */
+    long long int deadline = time_msec() + DELTA_READ_MS;
+    while (ev->listen && !events_read(ev, RECVS_PER_RUN)) {
+        if (time_msec() >= deadline) {
+            w->overrun = true;
+            break;
+        }
+    }
     ev->stats.deltas++;
     if (w->overrun) {
         info->fallback = true;

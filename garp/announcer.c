@@ -207,6 +207,12 @@ garp_announcer_add_via(struct garp_announcer *a, struct garp_sender *sender,
     }
     /* Schedule ids and our slots are both allocated in order from 0. */
     ovs_assert(id == a->n_vms);
+    if (!vm->n_uplinks) {
+        /* Its round 0 is what relearns the fabric (announce-at-pause, or
+         * no uplink port): not held back behind other VMs' floods.  With
+         * an uplink copy sent first, round 0 is the local flood: paced. */
+        garp_schedule_unpace_round0(a->schedule, id);
+    }
     a->vms[a->n_vms++] = slot;
     a->n_first_due += slot.first_due;
     if (vmp) {

@@ -227,6 +227,11 @@ int garp_schedule_add(struct garp_schedule *, uint64_t now_us,
                       unsigned int n_frames, size_t *entry)
     OVS_WARN_UNUSED_RESULT;
 
+/* Entry 'entry''s round 0 goes out as soon as it is due, whatever 'pps'
+ * (its later rounds are paced): the announcer's VMs whose round 0 is their
+ * first word to the fabric (no uplink copy went before it). */
+void garp_schedule_unpace_round0(struct garp_schedule *, size_t entry);
+
 /* Fills 'due' with up to 'max' frames due at 'now_us', earliest first (an
  * entry's frames in order; entries due at the same time in no particular
  * order), counts them as sent and returns how many.  With

@@ -34,6 +34,7 @@ struct entry {
     unsigned int n_frames;
     size_t id;
     bool active;
+    bool round0_unpaced;        /* Round 0 not held back by 'pps'. */
 };
 
 struct garp_schedule {
@@ -208,6 +209,14 @@ garp_schedule_add(struct garp_schedule *s, uint64_t now_us,
 }
 
 void
+garp_schedule_unpace_round0(struct garp_schedule *s, size_t id)
+{
+    if (id < s->n_entries) {
+        s->entries[id]->round0_unpaced = true;
+    }
+}
+
+void
 garp_schedule_remove(struct garp_schedule *s, size_t id)
 {
     if (id < s->n_entries && s->entries[id]->active) {
@@ -266,7 +275,8 @@ garp_schedule_due(struct garp_schedule *s, uint64_t now_us,
         struct entry *e = CONTAINER_OF(heap_max(&s->heap), struct entry,
                                        node);
 
-        if (e->due > now_us || (s->p.pps && s->credit < FRAME_CREDIT)) {
+        bool paced = s->p.pps && !(e->round == 0 && e->round0_unpaced);
+        if (e->due > now_us || (paced && s->credit < FRAME_CREDIT)) {
             break;
         }
         if (!e->next_frame) {
@@ -276,7 +286,7 @@ garp_schedule_due(struct garp_schedule *s, uint64_t now_us,
         due[n].frame = e->next_frame;
         due[n].round = e->round;
         n++;
-        if (s->p.pps) {
+        if (paced) {
             s->credit -= FRAME_CREDIT;
         }
         if (++e->next_frame == e->n_frames) {

@@ -72,7 +72,9 @@
  * write per port in the userspace datapath: ~0.7 ms with 300 ports), so
  * an evacuation's round of 100 VMs x 3 frames takes 300 ms spread out
  * rather than one burst that holds ovs-vswitchd.  Round 0 to the fabric
- * leaves first, unpaced, straight out of the uplink (garp_announcer_first()). */
+ * leaves first, unpaced, straight out of the uplink (garp_announcer_first());
+ * a VM without that uplink copy (announced at its pause, or no uplink port)
+ * sends its round 0 unpaced through NORMAL, its later rounds paced. */
 #define NM_ANNOUNCE_PPS 1000
 
 struct json;

@@ -413,18 +413,20 @@ cmd_evidence(struct unixctl_conn *conn, int argc, const char *argv[],
         }
         free(error);
     }
-    if (errors.length) {
-        /* The others are recorded (and catching) all the same. */
+    if (paused && n_accepted) {
+        /* Answered once the drains' catches are in the switch (bounded):
+         * the migrator stops the VMs after it, so no frame dies in their
+         * taps.  The others' errors wait with them: whatever the answer,
+         * the migrator stops every VM on it. */
+        source_paused_reply(nm, accepted, n_accepted,
+                            errors.length ? ds_cstr(&errors) : NULL, bad,
+                            conn);
+    } else if (errors.length) {
         if (bad) {
             reply_bad_input(conn, "%s", ds_cstr(&errors));
         } else {
             unixctl_command_reply_error(conn, ds_cstr(&errors));
         }
-    } else if (paused && n_accepted) {
-        /* Answered once the drains' catches are in the switch (bounded):
-         * the migrator stops the VMs after it, so no frame dies in their
-         * taps. */
-        source_paused_reply(nm, accepted, n_accepted, conn);
     } else if (!n_accepted) {
         unixctl_command_reply(conn, "left: its destination confirmed "
                               "already; nothing of it is left here");

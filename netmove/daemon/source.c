@@ -1857,6 +1857,7 @@ struct paused_reply {
                                          * they are being asked. */
     size_t n_catching, n_plain;
     struct ds errors;
+    bool bad_input;                     /* Some of 'errors' are. */
 };
 
 static void
@@ -1872,7 +1873,11 @@ paused_reply_done(void *pr_, const char *error)
         return;
     }
     if (pr->errors.length) {
-        unixctl_command_reply_error(pr->conn, ds_cstr(&pr->errors));
+        /* As service.c's reply_bad_input(): the CLI exits 2 on it. */
+        char *msg = xasprintf("%s%s", pr->bad_input ? "bad input: " : "",
+                              ds_cstr(&pr->errors));
+        unixctl_command_reply_error(pr->conn, msg);
+        free(msg);
     } else if (pr->n_catching + pr->n_plain == 1) {
         unixctl_command_reply(pr->conn, pr->n_catching
                               ? "paused: recorded; catching its frames"
@@ -1892,6 +1897,7 @@ paused_reply_done(void *pr_, const char *error)
 
 void
 source_paused_reply(struct netmoved *nm, const char *const *vms, size_t n,
+                    const char *errors, bool bad_input,
                     struct unixctl_conn *conn)
 {
     struct paused_reply *pr = xzalloc(sizeof *pr);
@@ -1899,6 +1905,10 @@ source_paused_reply(struct netmoved *nm, const char *const *vms, size_t n,
     pr->conn = conn;
     pr->pending = 1;
     ds_init(&pr->errors);
+    if (errors) {
+        ds_put_cstr(&pr->errors, errors);
+        pr->bad_input = bad_input;
+    }
     for (size_t i = 0; i < n; i++) {
         struct outgoing *o = shash_find_data(&nm->source->outgoing, vms[i]);
         if (o && o->drain) {

@@ -69,9 +69,12 @@ struct json *source_outgoing_to_json(const struct netmoved *nm);
 /* Answers `netmove paused VM...` ('conn') after source_left(paused)
  * accepted each of the 'n' VMs 'vms': once the drains' catches of their
  * frames are in the switch (bounded by DRAIN_SYNC_MS, then with an error
- * while the drains go on); at once for a VM without a drain. */
+ * while the drains go on); at once for a VM without a drain.  'errors'
+ * (NULL: none), the other VMs' of the same call, make it an error answer
+ * all the same (a "bad input" one if 'bad_input'), after the catches. */
 void source_paused_reply(struct netmoved *nm, const char *const *vms,
-                         size_t n, struct unixctl_conn *conn);
+                         size_t n, const char *errors, bool bad_input,
+                         struct unixctl_conn *conn);
 
 /* The drains of the outgoing VMs that paused, by VM: their counters
  * (drain_src.h) for `netmove status --json` ("outgoing_drains"). */

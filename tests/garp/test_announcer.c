@@ -237,7 +237,7 @@ two_senders_one_pacing(void **state)
     char err[128];
 
     (void) state;
-    p.rounds = 1;
+    p.rounds = 2;
     p.pps = 1000;
     p.burst = 4;
     assert_int_equal(garp_announcer_create(&p, NULL, heard_cb, &heard, &a,
@@ -256,20 +256,25 @@ two_senders_one_pacing(void **state)
                      -EINVAL);
     assert_memory_equal(err, "sender:", 7);
 
-    /* The burst of 4 is shared: VM 1's two frames through r1, VM 2's
-     * through r2, one call each. */
+    /* Round 0 is each VM's first word to the fabric (no uplink copy went
+     * before it): all of it at once, one call per sender, whatever pps. */
     assert_int_equal(garp_announcer_run(a, 3), 0);
     assert_int_equal(r1.calls, 1);
     assert_int_equal(r2.calls, 1);
-    assert_int_equal(r1.frames + r2.frames, 4);
+    assert_int_equal(r1.frames + r2.frames, 8);
     assert_int_equal(r1.first_frame[11], 1);
     assert_int_equal(r2.first_frame[11], 2);
-    for (uint64_t t = 3; t != UINT64_MAX; t = garp_announcer_next(a, t)) {
+    /* Round 1 is paced: the burst of 4 is shared by both senders. */
+    uint64_t t = garp_announcer_next(a, 3);
+    assert_int_not_equal(t, UINT64_MAX);
+    assert_int_equal(garp_announcer_run(a, t + 3), 0);
+    assert_int_equal(r1.frames + r2.frames, 8 + 4);
+    for (t += 3; t != UINT64_MAX; t = garp_announcer_next(a, t)) {
         assert_int_equal(garp_announcer_run(a, t), 0);
     }
-    assert_int_equal(r1.frames, 4);
-    assert_int_equal(r2.frames, 4);
-    assert_int_equal(heard.n, 8);
+    assert_int_equal(r1.frames, 8);
+    assert_int_equal(r2.frames, 8);
+    assert_int_equal(heard.n, 16);
     garp_announcer_destroy(a);
 }
 
@@ -440,6 +445,40 @@ uplink_first_then_paced(void **state)
     free(rec);
 }
 
+/* Without an uplink copy, round 0 is the fabric's first word of the VM
+ * (announce-at-pause, no uplink port): every VM's round 0 leaves at once
+ * whatever 'pps'; the later rounds are paced. */
+static void
+no_uplink_round0_unpaced(void **state)
+{
+    struct garp_schedule_params p = GARP_SCHEDULE_DEFAULTS;
+    struct rec_sender rec = { .up = { &rec_class } };
+    struct garp_announcer *a;
+
+    (void) state;
+    p.pps = 1000;                                         /* burst 10 */
+    p.rounds = 2;
+    assert_int_equal(garp_announcer_create(&p, &rec.up, NULL, NULL, &a,
+                                           NULL, 0), 0);
+    for (int i = 0; i < 100; i++) {
+        const ovs_be32 v4[1] = { htonl(0xc6120000 + i + 1) };
+        struct garp_vm vm = {
+            .mac = ETH_ADDR_C(02, 00, 00, 01, 00, 00), .ipv4 = v4,
+            .n_ipv4 = 1,
+        };
+        vm.mac.ea[5] = i + 1;
+        assert_int_equal(garp_announcer_add(a, &vm, 0, NULL, NULL, 0), 0);
+    }
+    assert_int_equal(garp_announcer_run(a, 0), 0);
+    assert_int_equal(rec.frames, 200);          /* RARP + GARP each, now. */
+    /* Round 1 is paced: not all of it in one go once due. */
+    uint64_t t = garp_announcer_next(a, 0);
+    assert_int_not_equal(t, UINT64_MAX);
+    assert_int_equal(garp_announcer_run(a, t), 0);
+    assert_in_range(rec.frames, 201, 399);
+    garp_announcer_destroy(a);
+}
+
 int
 main(void)
 {
@@ -452,6 +491,7 @@ main(void)
         cmocka_unit_test(uplink_first),
         cmocka_unit_test(uplink_first_cancel_and_run),
         cmocka_unit_test(uplink_first_then_paced),
+        cmocka_unit_test(no_uplink_round0_unpaced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

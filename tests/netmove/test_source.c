@@ -894,7 +894,7 @@ pause_vm1(void)
     char *error = NULL;
 
     assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_PAUSING, &error), 0);
-    source_paused_reply(&nm, (const char *[]) { "vm1" }, 1,
+    source_paused_reply(&nm, (const char *[]) { "vm1" }, 1, NULL, false,
                         (struct unixctl_conn *) &relay);
 }
 
@@ -1067,8 +1067,8 @@ test_drain_paused_batch_one_answer(void **state OVS_UNUSED)
 
     assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_PAUSING, &error),
                      0);
-    source_paused_reply(&nm, (const char *[]) { "vm1", "vm7" }, 2,
-                        (struct unixctl_conn *) &relay);
+    source_paused_reply(&nm, (const char *[]) { "vm1", "vm7" }, 2, NULL,
+                        false, (struct unixctl_conn *) &relay);
     source_run(&nm);
     assert_int_equal(cli_replies + cli_errors, 0);  /* vm1's not in yet. */
     relay.synced = true;
@@ -1080,6 +1080,26 @@ test_drain_paused_batch_one_answer(void **state OVS_UNUSED)
                            "others have no drain"));
 }
 
+/* A batch with another VM's error: the error answer still waits for the
+ * accepted VMs' catches (the migrator stops them all on any answer). */
+static void
+test_drain_paused_batch_error_waits(void **state OVS_UNUSED)
+{
+    char *error = NULL;
+
+    assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_PAUSING, &error),
+                     0);
+    source_paused_reply(&nm, (const char *[]) { "vm1" }, 1,
+                        "vm9: nothing of vm9 is outgoing here", false,
+                        (struct unixctl_conn *) &relay);
+    source_run(&nm);
+    assert_int_equal(cli_replies + cli_errors, 0);  /* vm1's not in yet. */
+    relay.synced = true;
+    source_run(&nm);
+    assert_int_equal(cli_replies, 0);
+    assert_int_equal(cli_errors, 1);
+}
+
 static void
 test_drain_stopped_relays_all(void **state OVS_UNUSED)
 {
@@ -1088,7 +1108,7 @@ test_drain_stopped_relays_all(void **state OVS_UNUSED)
 
     assert_int_equal(source_left(&nm, "vm1", "host2", NM_EV_STOPPED, &error),
                      0);
-    source_paused_reply(&nm, (const char *[]) { "vm1" }, 1,
+    source_paused_reply(&nm, (const char *[]) { "vm1" }, 1, NULL, false,
                         (struct unixctl_conn *) &relay);
     relay_frame(NMOVS_RELAY_CAUGHT, to_vm, sizeof to_vm);
     assert_int_equal(relay.n_output, 0);
@@ -1200,6 +1220,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_drain_here_until_answered,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_paused_batch_one_answer,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_paused_batch_error_waits,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_stopped_relays_all,
                                         setup, teardown),
