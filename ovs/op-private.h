@@ -28,6 +28,8 @@ struct nmovs_op {
     bool changed;               /* OVSDB changed. */
     size_t count;               /* Import: interfaces missing; removal:
                                  * ports removed. */
+    size_t failed_doc;          /* Import: the document whose port was
+                                 * refused; SIZE_MAX: none known. */
     char err[512];
 };
 

@@ -12,6 +12,8 @@
 #include "openvswitch/poll-loop.h"
 #include "util.h"
 
+#include <stdint.h>
+
 #include "ovs/op-private.h"
 
 void
@@ -22,6 +24,13 @@ nmovs_op_init(struct nmovs_op *op, const struct nmovs_op_class *class,
     op->class = class;
     op->db = db;
     op->result = -EAGAIN;
+    op->failed_doc = SIZE_MAX;
+}
+
+size_t
+nmovs_op_failed_doc(const struct nmovs_op *op)
+{
+    return op->failed_doc;
 }
 
 int

@@ -418,6 +418,12 @@ const char *nmovs_op_error(const struct nmovs_op *op);
 bool nmovs_op_changed(const struct nmovs_op *op);
 size_t nmovs_op_count(const struct nmovs_op *op);
 
+/* Once an import of several documents failed: the index of the document
+ * whose port it refused (e.g. a name that is another VM's port here), so
+ * that the others can go on without it; SIZE_MAX if the failure is not one
+ * document's (a transaction or ovs-vswitchd failing). */
+size_t nmovs_op_failed_doc(const struct nmovs_op *op);
+
 /* Runs 'op' to its end in a loop of its own (the blocking form, for the
  * CLI and tests); returns its outcome, with its message in 'err'. */
 int nmovs_op_finish(struct nmovs_op *op, char *err, size_t errlen);

@@ -53,6 +53,8 @@ struct import {
     struct dropped *dropped;    /* Duplicates this build deletes. */
     size_t n_dropped;
     size_t n_missing;           /* Adopting: interfaces with no port yet. */
+    size_t failed_doc;          /* The build's refused document, or
+                                 * SIZE_MAX. */
 };
 
 /* An optional integer column: 'n' values (0 or 1) in 'v'. */
@@ -496,6 +498,7 @@ import_build(struct ovsdb_idl_txn *txn, void *imp_, char *err, size_t errlen)
 
     imp->wrote = false;
     imp->n_missing = 0;
+    imp->failed_doc = SIZE_MAX;
     sset_clear(&imp->created);
     landed_clear(imp);
     for (size_t d = 0; d < imp->n_docs; d++) {
@@ -511,6 +514,9 @@ import_build(struct ovsdb_idl_txn *txn, void *imp_, char *err, size_t errlen)
             error = import_port(imp, txn, doc->vm, staged_by, &doc->ports[i],
                                 &targets, &imp->landed[imp->n_landed++],
                                 err, errlen);
+        }
+        if (error) {
+            imp->failed_doc = d;
         }
     }
     hmapx_destroy(&targets);
@@ -717,6 +723,9 @@ import_op_run(struct nmovs_op *op)
     case IMPORT_TXN:
         error = nmovs_txn_run(&io->txn, op->err, sizeof op->err);
         if (error) {
+            if (error != -EAGAIN) {
+                op->failed_doc = imp->failed_doc;   /* The build's. */
+            }
             return error;       /* -EAGAIN, or nothing was created. */
         }
         op->changed = io->txn.changed;

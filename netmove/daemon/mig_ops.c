@@ -63,6 +63,12 @@ sys_port_wait(struct nmovs_op *op)
     nmovs_op_wait(op);
 }
 
+static size_t
+sys_port_failed_doc(const struct nmovs_op *op)
+{
+    return nmovs_op_failed_doc(op);
+}
+
 static void
 sys_port_end(struct nmovs_op *op, bool finish)
 {
@@ -273,6 +279,7 @@ const struct mig_ops mig_ops_system = {
     .port_step = sys_port_step,
     .port_wait = sys_port_wait,
     .port_end = sys_port_end,
+    .port_failed_doc = sys_port_failed_doc,
     .port_remove_start = sys_port_remove_start,
     .port_activate = sys_port_activate,
     .port_activate_many = sys_port_activate_many,

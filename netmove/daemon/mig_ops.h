@@ -62,6 +62,9 @@ struct mig_ops {
                      char *err, size_t errlen);
     void (*port_wait)(struct nmovs_op *);
     void (*port_end)(struct nmovs_op *, bool finish);
+    /* Once a step of several documents failed: the index of the one it
+     * refused, or SIZE_MAX (nmovs_op_failed_doc()). */
+    size_t (*port_failed_doc)(const struct nmovs_op *);
     struct nmovs_op *(*port_remove_start)(struct netmoved *,
                                           const char *staged_by);
     int (*port_activate)(struct netmoved *, const char *vm,

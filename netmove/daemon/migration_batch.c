@@ -192,6 +192,7 @@ batch_end(struct netmoved *nm)
     if (error == -EAGAIN) {
         return false;
     }
+    size_t failed_doc = error ? ops->port_failed_doc(b->op) : SIZE_MAX;
     ops->port_end(b->op, false);
     b->op = NULL;
 
@@ -209,16 +210,37 @@ batch_end(struct netmoved *nm)
     if (!error && done.n > 1) {
         fw_stage(nm, &done);
     }
+    /* The member whose document the import refused, if it says: it fails
+     * alone, and the others go on as the next batch, without it (one
+     * transaction more, not one per VM: a peer's one refusable document
+     * must not make a batch of 100 into 100 imports that invalidate each
+     * other's transactions). */
+    struct migration *culprit = NULL;
+    for (size_t i = 0, k = 0; failed_doc != SIZE_MAX && i < done.n; i++) {
+        size_t n_docs = done.ms[i] ? done.ms[i]->n_port_docs : 0;
+        if (failed_doc >= k && failed_doc < k + n_docs) {
+            culprit = done.ms[i];
+        }
+        k += n_docs;
+    }
+    for (size_t i = 0; i < done.n; i++) {
+        if (done.ms[i]) {
+            done.ms[i]->in_batch = false;
+        }
+    }
     for (size_t i = 0; i < done.n; i++) {
         struct migration *m = done.ms[i];
         if (!m) {
             continue;           /* Destroyed meanwhile. */
         }
-        m->in_batch = false;
         if (m->ending || !m->staging) {
             continue;           /* Its rollback goes on (it waited). */
         }
-        if (error && done.n > 1) {
+        if (error && done.n > 1 && culprit && m != culprit) {
+            m->port_queued = true;      /* The next batch. */
+            b->n_queued++;
+            continue;
+        } else if (error && done.n > 1 && !culprit) {
             /* Which VM failed is not known: each alone. */
             start_alone(m);
             migration_port_step(m);

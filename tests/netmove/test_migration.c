@@ -97,6 +97,7 @@ static struct fake {
     size_t n_steps;             /* Steps under way now. */
     size_t n_port_starts;       /* Imports and adoptions started. */
     const char *bad_id;         /* A step staging this id fails. */
+    bool bad_attributed;        /* ...and says which document. */
     int fw_many_error;          /* fw_import_many's outcome. */
 
     /* OVSDB's replica as the state machine sees it. */
@@ -181,6 +182,7 @@ fake_cancel(struct netmoved *nm_ OVS_UNUSED, void *aux)
 struct nmovs_op {
     size_t n_runs;
     bool bad;                   /* Stages 'fake.bad_id': fails. */
+    size_t bad_doc;             /* Its index. */
 };
 
 static struct nmovs_op *
@@ -195,7 +197,10 @@ fake_port_start(struct netmoved *nm_ OVS_UNUSED, bool adopt,
         const char *id = opts->doc_staged_by ? opts->doc_staged_by[i]
                                              : opts->staged_by;
         ds_put_format(&by, "%s%s", i ? "," : "", id);
-        op->bad |= fake.bad_id && !strcmp(id, fake.bad_id);
+        if (fake.bad_id && !strcmp(id, fake.bad_id)) {
+            op->bad = true;
+            op->bad_doc = i;
+        }
     }
     call("stage %zu%s%s by %s", n, adopt ? " adopt" : "",
          opts->blocked ? " blocked" : "", ds_cstr(&by));
@@ -222,6 +227,12 @@ fake_port_step(struct nmovs_op *op, size_t *n_missing, bool *changed,
         snprintf(err, errlen, "fake step failed");
     }
     return fake.step_error;
+}
+
+static size_t
+fake_port_failed_doc(const struct nmovs_op *op)
+{
+    return op->bad && fake.bad_attributed ? op->bad_doc : SIZE_MAX;
 }
 
 static void
@@ -478,6 +489,7 @@ static const struct mig_ops fake_ops = {
     .cancel = fake_cancel,
     .port_start = fake_port_start,
     .port_step = fake_port_step,
+    .port_failed_doc = fake_port_failed_doc,
     .port_wait = fake_port_wait,
     .port_end = fake_port_end,
     .port_remove_start = fake_port_remove_start,
@@ -2762,6 +2774,40 @@ test_batch_failed_retried_alone(void **state OVS_UNUSED)
     assert_int_equal(fake.n_port_starts, 5);
 }
 
+/* A batch whose import names the refused document: that VM fails alone,
+ * the others go on together in ONE next batch (not one import each). */
+static void
+test_batch_failed_culprit_named(void **state OVS_UNUSED)
+{
+    struct migration *ms[5];
+
+    fake.step_runs = 1;
+    fake.bad_id = "id3";
+    fake.bad_attributed = true;
+    start_many(ms, 5);
+    for (size_t i = 0; i < 5; i++) {
+        char vm[8];
+        snprintf(vm, sizeof vm, "vm%zu", i + 1);
+        answer_export_of(vm);
+    }
+    migrations_run(&nm);        /* vm1 alone; the batch of 4 starts. */
+    assert_int_equal(ms[0]->state, MIG_PREPARED);
+    ds_clear(&fake.calls);
+    migrations_run(&nm);        /* It fails on id3's document. */
+    assert_called("stage 3 blocked by id2,id4,id5;");
+    assert_null(strstr(ds_cstr(&fake.calls), "stage 1 blocked by id"));
+    for (size_t i = 0; i < 8 && (ms[1]->state == MIG_PREPARING
+                                 || ms[2]->state == MIG_PREPARING); i++) {
+        migrations_run(&nm);
+    }
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(ms[i]->state, i == 2 ? MIG_FAILED : MIG_PREPARED);
+    }
+    assert_non_null(strstr(ms[2]->last_error, "belongs to another VM"));
+    assert_steps("id3", "prepare-begin failed ");
+    assert_int_equal(fake.n_port_starts, 3);
+}
+
 /* Adoptions (the migrator makes the port) are steps of their own, never
  * in an import's batch. */
 static void
@@ -2892,6 +2938,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_batch_groups_prepares,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_failed_retried_alone,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_failed_culprit_named,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_fw_refused_each_alone,
                                         setup, teardown),
