@@ -47,6 +47,7 @@ register_columns(struct ovsdb_idl *idl)
         &ovsrec_interface_col_ingress_policing_burst,
         &ovsrec_interface_col_ofport_request,
         &ovsrec_interface_col_ofport,
+        &ovsrec_interface_col_mac_in_use,
         &ovsrec_interface_col_error,
         &ovsrec_qos_col_type,
         &ovsrec_qos_col_other_config,

@@ -84,30 +84,38 @@ encode_delete(struct nmovs_of *of, uint32_t ofport)
     return msg;
 }
 
-/* ovs-ofctl mod-port BR PORT no-forward|forward */
+/* ovs-ofctl mod-port BR PORT no-forward|forward.  A port-mod names the
+ * port's hardware address: 'hw' (OVSDB's Interface mac_in_use, which
+ * ovs-vswitchd sets from the same device), else asked of the switch (a
+ * description of every port of the bridge: a round trip, and hundreds of
+ * ports, for each port). */
 static int
 encode_no_forward(struct nmovs_of *of, uint32_t ofport, bool on,
-                  struct ofpbuf **msgp)
+                  const char *hw, struct ofpbuf **msgp)
 {
     struct ofputil_phy_port pp;
     struct ofputil_port_mod pm;
+    struct eth_addr hw_addr;
 
-    int error = nmovs_of_find_port(of, NULL, ofport, &pp);
-    if (error) {
-        return error;
+    if (!hw || !eth_addr_from_string(hw, &hw_addr)) {
+        int error = nmovs_of_find_port(of, NULL, ofport, &pp);
+        if (error) {
+            return error;
+        }
+        hw_addr = pp.hw_addr;
     }
     memset(&pm, 0, sizeof pm);
-    pm.port_no = pp.port_no;
-    pm.hw_addr = pp.hw_addr;
+    pm.port_no = u16_to_ofp(ofport);
+    pm.hw_addr = hw_addr;
     pm.config = on ? OFPUTIL_PC_NO_FWD : 0;
     pm.mask = OFPUTIL_PC_NO_FWD;
     *msgp = ofputil_encode_port_mod(&pm, of->protocol);
     return 0;
 }
 
-int
-nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
-               const struct eth_addr *macs, size_t n_macs)
+static int
+of_block(struct nmovs_of *of, uint32_t ofport, const char *hw,
+         const struct eth_addr *macs, size_t n_macs)
 {
     struct ovs_list msgs;
     struct ofpbuf *pm;
@@ -116,7 +124,7 @@ nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
     if (!ofport || ofport > UINT16_MAX) {
         return -EINVAL;
     }
-    int error = encode_no_forward(of, ofport, true, &pm);
+    int error = encode_no_forward(of, ofport, true, hw, &pm);
     if (error) {
         return error;
     }
@@ -137,8 +145,8 @@ nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
     return nmovs_of_send_batch(of, &msgs);
 }
 
-int
-nmovs_of_unblock(struct nmovs_of *of, uint32_t ofport)
+static int
+of_unblock(struct nmovs_of *of, uint32_t ofport, const char *hw)
 {
     struct ovs_list msgs;
     struct ofpbuf *pm;
@@ -149,7 +157,7 @@ nmovs_of_unblock(struct nmovs_of *of, uint32_t ofport)
     ovs_list_init(&msgs);
     ovs_list_push_back(&msgs, &encode_delete(of, ofport)->list_node);
     /* A port that is gone has nothing left to forward to. */
-    int error = encode_no_forward(of, ofport, false, &pm);
+    int error = encode_no_forward(of, ofport, false, hw, &pm);
     if (!error) {
         ovs_list_push_back(&msgs, &pm->list_node);
     } else if (error != -ENOENT) {
@@ -157,6 +165,19 @@ nmovs_of_unblock(struct nmovs_of *of, uint32_t ofport)
         return error;
     }
     return nmovs_of_send_batch(of, &msgs);
+}
+
+int
+nmovs_of_block(struct nmovs_of *of, uint32_t ofport,
+               const struct eth_addr *macs, size_t n_macs)
+{
+    return of_block(of, ofport, NULL, macs, n_macs);
+}
+
+int
+nmovs_of_unblock(struct nmovs_of *of, uint32_t ofport)
+{
+    return of_unblock(of, ofport, NULL);
 }
 
 /* The VM's MACs on 'iface': external_ids:attached-mac, if valid. */
@@ -190,9 +211,12 @@ set_port_blocked(struct nmovs_of *of, const struct ovsrec_port *port,
             return -ENODEV;
         }
         uint32_t ofport = iface->ofport[0];
-        int error = block ? nmovs_of_block(of, ofport, macs,
-                                           iface_macs(iface, macs))
-                          : nmovs_of_unblock(of, ofport);
+        /* The hardware address from the replica: no description of
+         * every port of the bridge asked for each port. */
+        const char *hw = iface->mac_in_use;
+        int error = block ? of_block(of, ofport, hw, macs,
+                                     iface_macs(iface, macs))
+                          : of_unblock(of, ofport, hw);
         if (error) {
             snprintf(err, errlen, "interface %s: %s its flows failed: %s",
                      iface->name, block ? "installing" : "removing",

@@ -1057,16 +1057,21 @@ migration_announce_at_pause(struct migration **ms, size_t k)
      * open (it waits in the VM's tap until the VM runs).  One OpenFlow
      * exchange for the batch, not one per VM. */
     activate(ms, k);
+    uint64_t t_active = time_usec();
     for (size_t i = 0; i < k; i++) {
         ms[i]->announce_until_us = now + ANNOUNCE_WAIT_US;
-        announce(ms[i], GARP_F_RARP, now, false);
+        announce(ms[i], GARP_F_RARP, t_active, false);
     }
-    announce_run(ms, k, now);
-    now = time_usec();
+    announce_run(ms, k, t_active);
+    uint64_t t_rarp = time_usec();
     for (size_t i = 0; i < k; i++) {
-        announce(ms[i], GARP_F_GARP | GARP_F_NA, now, false);
+        announce(ms[i], GARP_F_GARP | GARP_F_NA, t_rarp, false);
     }
-    announce_run(ms, k, now);
+    announce_run(ms, k, t_rarp);
+    VLOG_INFO("announced %zu VM(s) at their pause: ports activated in %.1f "
+              "ms, RARPs out %.1f ms later, GARPs/NAs %.1f ms after them", k,
+              migration_ms(now, t_active), migration_ms(t_active, t_rarp),
+              migration_ms(t_rarp, time_usec()));
 }
 
 void
