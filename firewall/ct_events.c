@@ -232,7 +232,11 @@ events_read(struct ct_events *ev, int max_recvs)
                          MSG_DONTWAIT);
 
         if (n < 0) {
-            if (errno == ENOBUFS) {
+            if (errno == EINTR) {
+                continue;
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return true;    /* All read. */
+            } else if (errno == ENOBUFS) {
                 /* As conntrackd: a larger buffer from now on, and a dump
                  * for what was lost. */
                 ct_events_overrun(ev);
@@ -242,7 +246,10 @@ events_read(struct ct_events *ev, int max_recvs)
                 }
                 continue;
             }
-            return true;        /* EAGAIN: all read. */
+            /* Anything else: what is queued cannot be trusted to be read
+             * whole; as an overrun, the next deltas dump. */
+            ct_events_overrun(ev);
+            return true;
         }
         ct_events_feed(ev, ev->buf, n);
     }
@@ -477,7 +484,7 @@ ct_events_delta(struct ct_events *ev, const char *key,
      * missing from the delta.  Bounded: past DELTA_READ_MS the delta is a
      * dump, as after an overrun. */
     long long int deadline = time_msec() + DELTA_READ_MS;
-    while (ev->listen && !events_read(ev, RECVS_PER_RUN)) {
+    while (ev->listen && !w->overrun && !events_read(ev, RECVS_PER_RUN)) {
         if (time_msec() >= deadline) {
             w->overrun = true;
             break;

@@ -217,6 +217,16 @@ set_port_blocked(struct nmovs_of *of, const struct ovsrec_port *port,
         int error = block ? of_block(of, ofport, hw, macs,
                                      iface_macs(iface, macs))
                           : of_unblock(of, ofport, hw);
+        if (error == -EPROTO && hw) {
+            /* The switch refused the port-mod: the replica is behind it
+             * (the port gone, or its device's address changed).  Asked of
+             * the switch, as before: a port gone has nothing to forward
+             * to.  Both are safe to repeat (flows added, deleted by
+             * cookie). */
+            error = block ? of_block(of, ofport, NULL, macs,
+                                     iface_macs(iface, macs))
+                          : of_unblock(of, ofport, NULL);
+        }
         if (error) {
             snprintf(err, errlen, "interface %s: %s its flows failed: %s",
                      iface->name, block ? "installing" : "removing",
