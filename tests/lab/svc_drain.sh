@@ -126,7 +126,15 @@ way_c() {
 	[ -n "$relayed" ] || fail "$layout: no source drain counters (relayed_frames) in host1's status"
 	[ -n "$delivered" ] && [ -n "$received" ] && [ -n "$held" ] ||
 		fail "$layout: no destination drain counters (delivered_frames, relayed_received, held_direct) in host2's status"
-	[ "$relayed" -gt 0 ] || fail "$layout: host1 relayed nothing during a 100 ms pause of 1 kHz pings"
+	# The catch was in force: it took vm1's frames (delivered on host1
+	# until 'paused' was answered, relayed after).  Relayed may be 0: when
+	# the destination's announcement at the pause relearns the fabric
+	# before the next ping reaches host1 (seen: caught 25, all delivered
+	# there, the fabric on host2 2 ms after the catch), nothing is left
+	# to relay and nothing is lost.
+	local caught
+	caught=$(jq -r '[.[] | select(has("caught")) | .caught] | add // 0' "$TMP/$layout.d1")
+	[ "$caught" -gt 0 ] || fail "$layout: host1's catch took no frame during a 100 ms pause of 1 kHz pings"
 	[ "$relayed" -eq "$received" ] ||
 		fail "$layout: host1 relayed $relayed frames, host2 received $received"
 	[ "$delivered" -eq $((received + held)) ] ||
