@@ -11,6 +11,7 @@
 struct ovsdb_idl;
 struct ovsdb_idl_txn;
 struct ovsrec_bridge;
+struct ovsrec_interface;
 struct ovsrec_port;
 struct ovsrec_qos;
 struct nmovs_vm_index;
@@ -167,5 +168,10 @@ int nmovs_vswitchd_transact(const char *rundir, const char *command,
                             int argc, char *argv[], char **resultp,
                             char *err, size_t errlen)
     OVS_WARN_UNUSED_RESULT;
+
+/* The OpenFlow port number OVSDB gives interface 'iface', or 0 while it has
+ * none valid (unset, -1 when ovs-vswitchd failed to add it, or beyond the
+ * range of port numbers): vm_ports.c, db.c, port_vlan.c. */
+uint32_t nmovs_iface_ofport(const struct ovsrec_interface *iface);
 
 #endif /* ovs/db-private.h */

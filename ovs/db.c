@@ -365,10 +365,7 @@ nmovs_vm_iface_by_mac(struct nmovs_db *db, const char *vm,
             if (s && eth_addr_from_string(s, &ea)
                 && eth_addr_equals(ea, mac)) {
                 *namep = xstrdup(iface->name);
-                if (iface->n_ofport && *iface->ofport > 0
-                    && *iface->ofport < UINT16_MAX) {
-                    *ofport = *iface->ofport;
-                }
+                *ofport = nmovs_iface_ofport(iface);
                 error = 0;
                 break;
             }

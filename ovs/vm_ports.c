@@ -330,10 +330,7 @@ nmovs_vm_iface_ofport(struct nmovs_db *db, const char *vm, const char *name,
             const struct ovsrec_interface *iface
                 = ports[i].port->interfaces[k];
             if (!strcmp(iface->name, name)) {
-                if (iface->n_ofport && *iface->ofport > 0
-                    && *iface->ofport < UINT16_MAX) {
-                    *ofport = *iface->ofport;
-                }
+                *ofport = nmovs_iface_ofport(iface);
                 error = 0;
                 break;
             }
@@ -341,4 +338,11 @@ nmovs_vm_iface_ofport(struct nmovs_db *db, const char *vm, const char *name,
     }
     free(ports);
     return error;
+}
+
+uint32_t
+nmovs_iface_ofport(const struct ovsrec_interface *iface)
+{
+    return (iface->n_ofport && *iface->ofport > 0
+            && *iface->ofport < UINT16_MAX ? *iface->ofport : 0);
 }
