@@ -7,6 +7,7 @@ build_pkgs=(
 	build-essential pkg-config
 	libmnl-dev libnftnl-dev libnetfilter-conntrack-dev libpcap-dev libcmocka-dev
 	libssl-dev libcap-ng-dev libunbound-dev
+	man-db groff-base                  # tests/build/man.sh: man --warnings
 	libvirt-dev                        # netmove watch-libvirt (the CLI only)
 	openvswitch-source                 # libopenvswitch is built from this
 	clang-14 libclang-rt-14-dev        # fuzz targets (tests/fuzz): libFuzzer
