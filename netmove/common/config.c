@@ -306,15 +306,22 @@ parse_sections(struct nm_config *cfg, const struct json *tls,
         }
     }
 
-    cfg->drain = (struct nm_drain_config) { 2000, 300, 10000, 16 << 20 };
+    const struct nm_drain_config dd = NM_DRAIN_DEFAULTS;
+    cfg->drain = dd;
     if (drain) {
         ovsdb_parser_init(&p, drain, "drain");
-        cfg->drain.max_ms = uint_member(&p, "max_ms", 0, 60000, 2000);
-        cfg->drain.quiet_ms = uint_member(&p, "quiet_ms", 1, 60000, 300);
-        cfg->drain.max_packets = uint_member(&p, "max_packets", 0, 10000000,
-                                             10000);
-        cfg->drain.max_bytes = uint_member(&p, "max_bytes", 0, 1 << 30,
-                                           16 << 20);
+        cfg->drain.deadline_ms = uint_member(&p, "deadline_ms", 0, 5000,
+                                             dd.deadline_ms);
+        /* The catch's flows have a hard_timeout of 30 s (drain_src.h):
+         * netmoved releases them well before. */
+        cfg->drain.max_ms = uint_member(&p, "max_ms", 100, 20000,
+                                        dd.max_ms);
+        cfg->drain.quiet_ms = uint_member(&p, "quiet_ms", 1, 1000,
+                                          dd.quiet_ms);
+        cfg->drain.max_packets = uint_member(&p, "max_packets", 1, 1000000,
+                                             dd.max_packets);
+        cfg->drain.max_bytes = uint_member(&p, "max_bytes", 1500, 1 << 30,
+                                           dd.max_bytes);
         if ((error = parser_done(&p, err, len))) {
             return error;
         }

@@ -8,7 +8,9 @@
  *     "ovs_rundir": "/run/openvswitch",     default $OVS_RUNDIR
  *     "state_dir": "/var/lib/netmove",      the journal
  *     "control": "PATH",                    unixctl socket, default OVS_RUNDIR/netmoved.ctl
- *     "uplink": "up0",                      device where the drain captures (optional);
+ *     "uplink": "up0",                      the fabric's port: first announcements
+ *                                           leave by it, captured there for
+ *                                           verify (optional);
  *                                           if a port of the bridge, resume sends
  *                                           round 0 straight out of it first
  *     "listen": "pssl:7300:198.19.0.1",     where peers connect (OVS stream syntax)
@@ -20,8 +22,8 @@
  *                                      "02:00:00:00:ff:01"]}],
  *     "announce": {"rounds": 5, "initial_ms": 50, "step_ms": 100, "max_ms": 550,
  *                  "tail_until_ms": 0, "pps": 1000},     0: no pacing
- *     "drain": {"max_ms": 2000, "quiet_ms": 300, "max_packets": 10000,
- *               "max_bytes": 16777216},
+ *     "drain": {"deadline_ms": 200, "max_ms": 10000, "quiet_ms": 2,
+ *               "max_packets": 4096, "max_bytes": 8388608},  (defaults)
  *     "export_batch_ms": 5                  the source's batch window (below)
  *   }
  *
@@ -105,12 +107,23 @@ struct nm_network {
     size_t n_never_macs;
 };
 
+/* The drain's bounds (docs/DRAIN.md): past one, a frame is dropped and
+ * counted. */
 struct nm_drain_config {
-    unsigned int max_ms;        /* Hard bound on a drain's duration. */
-    unsigned int quiet_ms;      /* Ends after this long without a straggler. */
-    unsigned int max_packets;
-    unsigned int max_bytes;
+    unsigned int deadline_ms;   /* Destination: a relayed frame is delivered
+                                 * until resume + this (TCP_RTO_MIN). */
+    unsigned int max_ms;        /* Source: the catch's failsafe, from the
+                                 * pause (below the flows' hard_timeout). */
+    unsigned int quiet_ms;      /* Source: released this long after the
+                                 * destination's announcement came back and
+                                 * no frame was caught. */
+    unsigned int max_packets;   /* Frames of one drain, on both sides. */
+    unsigned int max_bytes;     /* Bytes of one drain, on both sides. */
 };
+
+#define NM_DRAIN_DEFAULTS (struct nm_drain_config) \
+    { .deadline_ms = 200, .max_ms = 10000, .quiet_ms = 2, \
+      .max_packets = 4096, .max_bytes = 8 << 20 }
 
 struct nm_config {
     int version;                /* As the file says: 1 or 2. */

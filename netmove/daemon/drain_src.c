@@ -98,20 +98,22 @@ drain_src_put_frame(struct ds *ds, const uint8_t *data, size_t len,
 }
 
 bool
-drain_src_within_bounds(uint64_t frames, uint64_t bytes, size_t len,
+drain_src_within_bounds(const struct nm_drain_config *b,
+                        uint64_t frames, uint64_t bytes, size_t len,
                         unsigned int unanswered)
 {
-    return frames < DRAIN_MAX_FRAMES
-           && bytes + len <= DRAIN_MAX_BYTES
+    return frames < b->max_packets
+           && bytes + len <= b->max_bytes
            && unanswered <= DRAIN_MAX_UNANSWERED;
 }
 
 enum drain_stop
-drain_src_due(long long int paused_us, long long int watch_us,
+drain_src_due(const struct nm_drain_config *b,
+              long long int paused_us, long long int watch_us,
               long long int caught_us, long long int now_us,
               long long int *next_us)
 {
-    long long int failsafe = paused_us + DRAIN_FAILSAFE_MS * 1000LL;
+    long long int failsafe = paused_us + b->max_ms * 1000LL;
 
     *next_us = failsafe;
     if (now_us >= failsafe) {
@@ -122,7 +124,7 @@ drain_src_due(long long int paused_us, long long int watch_us,
          * the last frame caught: a frame caught after the fabric relearned
          * was still on its way. */
         long long int quiet = MAX(watch_us, caught_us)
-                              + DRAIN_QUIET_MS * 1000LL;
+                              + b->quiet_ms * 1000LL;
         if (now_us >= quiet) {
             return DRAIN_STOP_QUIET;
         }
@@ -519,7 +521,8 @@ drain_frame(void *d_, const struct nmovs_relay_frame *f)
         return;
     }
     size_t n_pending = json_array(d->pending)->n;
-    if (!drain_src_within_bounds(d->relayed_frames + n_pending,
+    if (!drain_src_within_bounds(&d->nm->cfg->drain,
+                                 d->relayed_frames + n_pending,
                                  d->relayed_bytes + d->pending_bytes, len,
                                  d->unanswered)) {
         d->dropped_frames++;
@@ -686,7 +689,8 @@ drain_src_run(struct drain_src *d)
     flush(d);
 
     long long int next;
-    enum drain_stop stop = drain_src_due(d->paused_us, d->watch_us,
+    enum drain_stop stop = drain_src_due(&d->nm->cfg->drain,
+                                         d->paused_us, d->watch_us,
                                          d->caught_us, now, &next);
     if (stop != DRAIN_GO_ON) {
         release(d, drain_stop_name(stop));
@@ -701,8 +705,8 @@ drain_src_wait(const struct drain_src *d)
         return;
     }
     long long int next;
-    drain_src_due(d->paused_us, d->watch_us, d->caught_us, time_usec(),
-                  &next);
+    drain_src_due(&d->nm->cfg->drain, d->paused_us, d->watch_us,
+                  d->caught_us, time_usec(), &next);
     if (!d->synced) {
         next = MIN(next, d->sync_deadline);
         /* nm_relay_wait() wakes the loop when the barrier's answer comes. */

@@ -21,21 +21,16 @@
 struct ds;
 struct json;
 struct netmoved;
+struct nm_drain_config;
 struct nm_vm_addrs;
 struct unixctl_conn;
 
-/* Bounds of one drain: past them a caught frame is dropped and counted. */
-#define DRAIN_MAX_FRAMES 4096
-#define DRAIN_MAX_BYTES (8u * 1024 * 1024)
+/* The bounds of one drain (frames, bytes, the failsafe after the pause, the
+ * quiet after the watch) are the configuration's "drain" (struct
+ * nm_drain_config). */
 /* Frames per "drain" request, and requests unanswered at a time. */
 #define DRAIN_BATCH 64
 #define DRAIN_MAX_UNANSWERED 64
-/* The catch is released this long after the destination's announcement
- * came back through the fabric (the watch) and no frame was caught. */
-#define DRAIN_QUIET_MS 2
-/* Released anyway this long after the pause (netmoved's own failsafe; the
- * flows' hard_timeout, DRAIN_HARD_TIMEOUT_S, is the switch's). */
-#define DRAIN_FAILSAFE_MS 10000
 
 /* A destination whose session has been gone this long has died: the catch
  * is released (a reconnection takes less: NM_PEER_RETRY_MS). */
@@ -76,24 +71,27 @@ enum drain_verdict drain_src_classify(const struct drain_iface *ifs,
 size_t drain_src_put_frame(struct ds *ds, const uint8_t *data, size_t len,
                            bool tagged);
 
-/* True if a frame of 'len' bytes may still be relayed by a drain that has
- * taken 'frames' frames and 'bytes' bytes so far, with 'unanswered'
- * requests open. */
-bool drain_src_within_bounds(uint64_t frames, uint64_t bytes, size_t len,
+/* True if a frame of 'len' bytes may still be relayed, within the bounds
+ * 'b', by a drain that has taken 'frames' frames and 'bytes' bytes so far,
+ * with 'unanswered' requests open. */
+bool drain_src_within_bounds(const struct nm_drain_config *b,
+                             uint64_t frames, uint64_t bytes, size_t len,
                              unsigned int unanswered);
 
 /* Why a drain stops. */
 enum drain_stop {
     DRAIN_GO_ON,
-    DRAIN_STOP_QUIET,           /* Watch seen, then DRAIN_QUIET_MS quiet. */
-    DRAIN_STOP_FAILSAFE,        /* DRAIN_FAILSAFE_MS after the pause. */
+    DRAIN_STOP_QUIET,           /* Watch seen, then drain.quiet_ms quiet. */
+    DRAIN_STOP_FAILSAFE,        /* drain.max_ms after the pause. */
 };
 
-/* When to stop a drain that began at 'paused_us', whose watch saw the
- * VM's MAC come back at 'watch_us' (0: not yet) and that caught its last
- * frame at 'caught_us' (0: none), at 'now_us' (monotonic, µs); the time
- * it is due next in '*next_us' (0: nothing but the failsafe). */
-enum drain_stop drain_src_due(long long int paused_us, long long int watch_us,
+/* When to stop, within the bounds 'b' (failsafe 'max_ms' after the pause,
+ * 'quiet_ms' after the watch), a drain that began at 'paused_us', whose
+ * watch saw the VM's MAC come back at 'watch_us' (0: not yet) and that
+ * caught its last frame at 'caught_us' (0: none), at 'now_us' (monotonic,
+ * µs); the time it is due next in '*next_us'. */
+enum drain_stop drain_src_due(const struct nm_drain_config *b,
+                              long long int paused_us, long long int watch_us,
                               long long int caught_us, long long int now_us,
                               long long int *next_us);
 

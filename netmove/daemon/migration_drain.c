@@ -13,9 +13,11 @@
  * ones the source caught) go out to the VM's port in their order; the held
  * direct frames follow once every frame the source said it relayed
  * (`drain-end`) is out, and then the hold goes.  A drain-end that has not
- * come by resume + DRAIN_HOLD_AFTER_RESUME_MS releases the hold anyway:
+ * come by resume + the hold's bound (hold_ms()) releases the hold anyway:
  * relayed frames after that are late (output at once) until resume +
- * DRAIN_DEADLINE_MS, then dropped.  Everything is counted. */
+ * the configuration's drain.deadline_ms, then dropped.  Everything is
+ * counted, and nothing buffered goes past drain.max_packets and
+ * drain.max_bytes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@
 #include "timeval.h"
 #include "util.h"
 
+#include "netmove/common/config.h"
 #include "netmove/common/error.h"
 #include "netmove/common/json.h"
 #include "netmove/daemon/journal.h"
@@ -40,24 +43,31 @@
 
 VLOG_DEFINE_THIS_MODULE(migration_drain);
 
-/* Bounds: the source's (drain_src.c), per migration, on what is buffered. */
-#define DRAIN_MAX_FRAMES 4096
-#define DRAIN_MAX_BYTES (8 * 1024 * 1024)
 #define DRAIN_MAX_BATCH 64              /* Frames per `drain` message. */
 #define DRAIN_FRAME_MIN 14              /* An Ethernet header. */
 #define DRAIN_FRAME_MAX 65535
 
 /* The hold waits this long after resume for the source's drain-end: the
- * source ends its drain 2 ms (DRAIN_QUIET_MS) after it saw this host's
- * announcement come back, which happened during the pause. */
-#define DRAIN_HOLD_AFTER_RESUME_MS 5
+ * source ends its drain drain.quiet_ms (2 ms by default) after it saw this
+ * host's announcement come back, which happened during the pause; both
+ * hosts are expected to share the drain's configuration. */
+static unsigned int
+hold_ms(const struct migration *m)
+{
+    return m->nm->cfg->drain.quiet_ms + 3;
+}
 
-/* A relayed frame is delivered until resume + DRAIN_DEADLINE_MS, then
- * dropped.  200 ms is Linux's TCP_RTO_MIN: by then the sender of any
- * segment that reached the source before the VM resumed has had its
- * retransmission timer fire (the RTO is never below it), so a later copy
- * would only be a duplicate, and a duplicate that reorders the stream. */
-#define DRAIN_DEADLINE_MS 200
+/* A relayed frame is delivered until resume + drain.deadline_ms, then
+ * dropped.  Its default, 200 ms, is Linux's TCP_RTO_MIN: by then the
+ * sender of any segment that reached the source before the VM resumed has
+ * had its retransmission timer fire (the RTO is never below it), so a
+ * later copy would only be a duplicate, and a duplicate that reorders the
+ * stream. */
+static const struct nm_drain_config *
+bounds(const struct migration *m)
+{
+    return &m->nm->cfg->drain;
+}
 
 /* The conntrack delta at the pause: announcing waits for it this long,
  * then goes on (resume asks again).  Frames meanwhile are relayed by the
@@ -174,11 +184,13 @@ frame_in_scope(const struct migration *m, const uint8_t *data, size_t len,
 /* Appends frame 'data' to 'list' within the bounds: true, or false
  * (dropped and counted). */
 static bool
-frame_buffer(struct mig_drain *d, struct ovs_list *list, size_t iface,
+frame_buffer(struct migration *m, struct ovs_list *list, size_t iface,
              const void *data, size_t len)
 {
-    if (d->n_buffered >= DRAIN_MAX_FRAMES
-        || d->buffered_bytes + len > DRAIN_MAX_BYTES) {
+    struct mig_drain *d = m->drain;
+
+    if (d->n_buffered >= bounds(m)->max_packets
+        || d->buffered_bytes + len > bounds(m)->max_bytes) {
         d->c.dropped_bound++;
         return false;
     }
@@ -294,12 +306,12 @@ held_cb(void *m_, const struct nmovs_relay_frame *fr)
     d->c.held_direct++;
     if (d->phase == DRAIN_RELEASED) {
         /* The switch may pass on a few after the release: in order. */
-        if (frame_buffer(d, &d->held, iface, data, len)) {
+        if (frame_buffer(m, &d->held, iface, data, len)) {
             output_list(m, &d->held, false);
         }
         return;
     }
-    frame_buffer(d, &d->held, iface, data, len);
+    frame_buffer(m, &d->held, iface, data, len);
 }
 
 static void
@@ -455,7 +467,7 @@ migration_drain_resumed(struct migration *m)
     if (d && (d->phase == DRAIN_WAIT_PREPARED || d->phase == DRAIN_CT
               || d->phase == DRAIN_ANNOUNCE)) {
         /* Resume announced: what is held goes after the relayed frames, or
-         * at resume + DRAIN_HOLD_AFTER_RESUME_MS. */
+         * at resume + hold_ms(). */
         d->phase = d->key ? DRAIN_HOLDING : DRAIN_RELEASED;
     }
 }
@@ -521,7 +533,7 @@ after_resume(const struct migration *m, unsigned int ms)
 static bool
 past_deadline(const struct migration *m, uint64_t now)
 {
-    uint64_t deadline = after_resume(m, DRAIN_DEADLINE_MS);
+    uint64_t deadline = after_resume(m, bounds(m)->deadline_ms);
 
     return deadline && now >= deadline;
 }
@@ -537,7 +549,7 @@ migration_drain_run(struct migration *m, uint64_t now)
     d->retry = false;
     if (d->phase == DRAIN_HOLDING) {
         bool relayed_out = output_list(m, &d->relayed, false);
-        uint64_t hold_until = after_resume(m, DRAIN_HOLD_AFTER_RESUME_MS);
+        uint64_t hold_until = after_resume(m, hold_ms(m));
         bool all_relayed = d->end_seen && d->next_seq >= d->end_frames
                            && relayed_out;
         if (all_relayed || (hold_until && now >= hold_until)) {
@@ -579,8 +591,8 @@ migration_drain_wait(const struct migration *m)
     }
     if (m->t_resume_call) {
         poll_timer_wait_until(after_resume(m, d->phase == DRAIN_HOLDING
-                                           ? DRAIN_HOLD_AFTER_RESUME_MS
-                                           : DRAIN_DEADLINE_MS) / 1000 + 1);
+                                           ? hold_ms(m)
+                                           : bounds(m)->deadline_ms) / 1000 + 1);
     }
 }
 
@@ -818,10 +830,11 @@ peer_drain(void *nm_, const char *peer, const struct json *params,
                             m->id);
         return -EINVAL;
     }
-    if (seq >= DRAIN_MAX_FRAMES || d->c.received_bytes > DRAIN_MAX_BYTES) {
-        *errorp = xasprintf("seq: %"PRIu64": past the drain's bounds (%d "
-                            "frames, %d bytes)", seq, DRAIN_MAX_FRAMES,
-                            DRAIN_MAX_BYTES);
+    if (seq >= bounds(m)->max_packets
+        || d->c.received_bytes > bounds(m)->max_bytes) {
+        *errorp = xasprintf("seq: %"PRIu64": past the drain's bounds (%u "
+                            "frames, %u bytes)", seq, bounds(m)->max_packets,
+                            bounds(m)->max_bytes);
         return -EINVAL;
     }
     if (seq + n <= d->next_seq && n) {
@@ -851,8 +864,8 @@ peer_drain(void *nm_, const char *peer, const struct json *params,
             }
             d->c.relayed_received++;
             d->c.received_bytes += bufs[i].size;
-            if (seq + i >= DRAIN_MAX_FRAMES
-                || d->c.received_bytes > DRAIN_MAX_BYTES) {
+            if (seq + i >= bounds(m)->max_packets
+                || d->c.received_bytes > bounds(m)->max_bytes) {
                 /* The drain's bounds are on all it carries, not only on
                  * what waits here: a peer cannot push more through. */
                 d->c.dropped_bound++;
@@ -862,7 +875,7 @@ peer_drain(void *nm_, const char *peer, const struct json *params,
                                        &iface)) {
                 d->c.dropped_scope++;
             } else {
-                frame_buffer(d, &d->relayed, iface, bufs[i].data,
+                frame_buffer(m, &d->relayed, iface, bufs[i].data,
                              bufs[i].size);
             }
         }

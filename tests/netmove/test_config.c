@@ -53,7 +53,9 @@ test_good(void **state OVS_UNUSED)
     assert_int_equal(cfg->announce.initial_ms, 10);
     assert_int_equal(cfg->announce.step_ms, 100);        /* QEMU's default. */
     assert_int_equal(cfg->drain.max_ms, 500);
-    assert_int_equal(cfg->drain.quiet_ms, 300);
+    assert_int_equal(cfg->drain.quiet_ms, 2);
+    assert_int_equal(cfg->drain.deadline_ms, 200);
+    assert_int_equal(cfg->drain.max_packets, 4096);
     assert_int_equal(cfg->export_batch_ms, NM_EXPORT_BATCH_MS_DEFAULT);
     /* blue: 100 at a is 200 at b; an unmapped VLAN is kept. */
     assert_int_equal(nm_config_translate_vlan(cfg, 100, "a", "b"), 200);
@@ -120,6 +122,10 @@ test_bad(void **state OVS_UNUSED)
           "max_ms" },
         { "{\"version\": 1, \"host\": \"h\", \"drain\": {\"quiet_ms\": 0}}",
           "quiet_ms" },
+        { "{\"version\": 1, \"host\": \"h\", \"drain\": {\"max_ms\": 30000}}",
+          "max_ms" },
+        { "{\"version\": 1, \"host\": \"h\", \"drain\": {\"deadline_ms\": -1}}",
+          "deadline_ms" },
         { "{\"version\": 1, \"host\": \"h\", \"export_batch_ms\": 1001}",
           "export_batch_ms" },
         { "{\"version\": 1, \"host\": \"h\", \"export_batch_ms\": \"5\"}",

@@ -658,6 +658,7 @@ setup(void **state OVS_UNUSED)
     cfg.bridge = (char *) "br-int";
     cfg.peers = &peer_cfg;
     cfg.n_peers = 1;
+    cfg.drain = NM_DRAIN_DEFAULTS;
     memset(&nm, 0, sizeof nm);
     nm.cfg = &cfg;
     nm.ops = &fake_ops;
@@ -2483,10 +2484,12 @@ test_drain_deadline(void **state OVS_UNUSED)
     free(steps);
 }
 
-/* Past DRAIN_MAX_FRAMES buffered, frames are dropped and counted. */
+/* Past the configuration's drain.max_packets buffered (256 here), frames
+ * are dropped and counted; a peer's batch past it is refused. */
 static void
 test_drain_bound(void **state OVS_UNUSED)
 {
+    cfg.drain.max_packets = 256;
     struct migration *m = prepared();
     struct ds frames = DS_EMPTY_INITIALIZER;
 
@@ -2495,21 +2498,24 @@ test_drain_bound(void **state OVS_UNUSED)
     for (int i = 0; i < 64; i++) {
         ds_put_format(&frames, "%s" FRAME(VM_MAC, R(0)), i ? ", " : "");
     }
-    for (int k = 0; k < 65; k++) {
+    for (int k = 0; k < 5; k++) {
         char *p = xasprintf("{\"vm\": \"vm1\", \"id\": \"%%s\", \"seq\": %d, "
                             "\"frames\": [%s]}", k * 64, ds_cstr(&frames));
         char *error = NULL;
         assert_int_equal(peer_call("h1", "drain", p, m, &error),
-                         k < 64 ? 0 : -EINVAL);    /* Past the bound. */
+                         k < 4 ? 0 : -EINVAL);     /* Past the bound. */
+        if (k == 4) {
+            assert_non_null(strstr(error, "(256 frames"));
+        }
         free(error);
         free(p);
     }
     ds_destroy(&frames);
-    assert_int_equal(drain_counter(m, "relayed_received"), 64 * 64);
-    assert_int_equal(drain_counter(m, "buffered"), 4096);
+    assert_int_equal(drain_counter(m, "relayed_received"), 4 * 64);
+    assert_int_equal(drain_counter(m, "buffered"), 256);
     /* Full: a direct frame the hold catches is dropped and counted. */
     direct(0, false);
-    assert_int_equal(drain_counter(m, "buffered"), 4096);
+    assert_int_equal(drain_counter(m, "buffered"), 256);
     assert_int_equal(drain_counter(m, "dropped_bound"), 1);
 }
 

@@ -851,30 +851,45 @@ test_drain_classify(void **state OVS_UNUSED)
 static void
 test_drain_bounds_and_due(void **state OVS_UNUSED)
 {
-    assert_true(drain_src_within_bounds(0, 0, 1514, 0));
-    assert_true(drain_src_within_bounds(DRAIN_MAX_FRAMES - 1, 0, 60, 0));
-    assert_false(drain_src_within_bounds(DRAIN_MAX_FRAMES, 0, 60, 0));
-    assert_true(drain_src_within_bounds(1, DRAIN_MAX_BYTES - 60, 60, 0));
-    assert_false(drain_src_within_bounds(1, DRAIN_MAX_BYTES - 59, 60, 0));
-    assert_true(drain_src_within_bounds(1, 0, 60, DRAIN_MAX_UNANSWERED));
-    assert_false(drain_src_within_bounds(1, 0, 60,
+    const struct nm_drain_config b = NM_DRAIN_DEFAULTS;
+
+    assert_true(drain_src_within_bounds(&b, 0, 0, 1514, 0));
+    assert_true(drain_src_within_bounds(&b, b.max_packets - 1, 0, 60, 0));
+    assert_false(drain_src_within_bounds(&b, b.max_packets, 0, 60, 0));
+    assert_true(drain_src_within_bounds(&b, 1, b.max_bytes - 60, 60, 0));
+    assert_false(drain_src_within_bounds(&b, 1, b.max_bytes - 59, 60, 0));
+    assert_true(drain_src_within_bounds(&b, 1, 0, 60, DRAIN_MAX_UNANSWERED));
+    assert_false(drain_src_within_bounds(&b, 1, 0, 60,
                                          DRAIN_MAX_UNANSWERED + 1));
 
     long long int next, p = 1000000;
     /* No watch yet: only the failsafe. */
-    assert_int_equal(drain_src_due(p, 0, p + 10, p + 5000000, &next),
+    assert_int_equal(drain_src_due(&b, p, 0, p + 10, p + 5000000, &next),
                      DRAIN_GO_ON);
-    assert_int_equal(next, p + DRAIN_FAILSAFE_MS * 1000LL);
-    assert_int_equal(drain_src_due(p, 0, 0, p + DRAIN_FAILSAFE_MS * 1000LL,
+    assert_int_equal(next, p + b.max_ms * 1000LL);
+    assert_int_equal(drain_src_due(&b, p, 0, 0, p + b.max_ms * 1000LL,
                                    &next), DRAIN_STOP_FAILSAFE);
-    /* Watch seen at +100 ms, a frame caught at +101 ms: quiet from then. */
+    /* Watch seen at +100 ms, a frame caught at +101 ms: quiet (2 ms) from
+     * then. */
     long long int w = p + 100000, c = p + 101000;
-    assert_int_equal(drain_src_due(p, w, c, c + 1999, &next), DRAIN_GO_ON);
+    assert_int_equal(drain_src_due(&b, p, w, c, c + 1999, &next),
+                     DRAIN_GO_ON);
     assert_int_equal(next, c + 2000);
-    assert_int_equal(drain_src_due(p, w, c, c + 2000, &next),
+    assert_int_equal(drain_src_due(&b, p, w, c, c + 2000, &next),
                      DRAIN_STOP_QUIET);
-    assert_int_equal(drain_src_due(p, w, 0, w + 2000, &next),
+    assert_int_equal(drain_src_due(&b, p, w, 0, w + 2000, &next),
                      DRAIN_STOP_QUIET);
+
+    /* The configuration's bounds, not built-in ones. */
+    const struct nm_drain_config o = { .max_ms = 500, .quiet_ms = 30,
+                                       .max_packets = 10, .max_bytes = 600 };
+    assert_false(drain_src_within_bounds(&o, 10, 0, 60, 0));
+    assert_false(drain_src_within_bounds(&o, 1, 541, 60, 0));
+    assert_int_equal(drain_src_due(&o, p, 0, 0, p + 500000, &next),
+                     DRAIN_STOP_FAILSAFE);
+    assert_int_equal(drain_src_due(&o, p, w, c, c + 29999, &next),
+                     DRAIN_GO_ON);
+    assert_int_equal(next, c + 30000);
 }
 
 bool __wrap_nm_peers_has_capability(const struct nm_peers *, const char *,
@@ -973,32 +988,35 @@ test_drain_relays_and_ends(void **state OVS_UNUSED)
     json_destroy(j);
 }
 
-/* Past DRAIN_MAX_FRAMES, frames are dropped and counted; batches are
- * DRAIN_BATCH frames; drain-end tells the drops; the failsafe ends a drain
+/* Past the configuration's drain.max_packets (640 here), frames are
+ * dropped and counted; batches are DRAIN_BATCH frames; drain-end tells the
+ * drops; the failsafe (drain.max_ms after the pause, 3 s here) ends a drain
  * whose watch never saw the VM. */
 static void
 test_drain_bounds_counted(void **state OVS_UNUSED)
 {
     uint8_t to_vm[60] = { VM_MAC, CLIENT_MAC, 0x08, 0x00 };
 
+    nm.cfg->drain.max_packets = 640;
+    nm.cfg->drain.max_ms = 3000;
     relay.synced = true;
     pause_vm1();
     source_run(&nm);
-    for (int i = 0; i < DRAIN_MAX_FRAMES + 10; i++) {
+    for (int i = 0; i < 640 + 10; i++) {
         relay_frame(NMOVS_RELAY_CAUGHT, to_vm, sizeof to_vm);
     }
     source_run(&nm);
-    assert_int_equal(n_sent_of("drain"), DRAIN_MAX_FRAMES / DRAIN_BATCH);
-    assert_non_null(strstr(last_sent("drain"), "\"seq\":4032"));
-    now_us += DRAIN_FAILSAFE_MS * 1000LL - 1;
+    assert_int_equal(n_sent_of("drain"), 640 / DRAIN_BATCH);
+    assert_non_null(strstr(last_sent("drain"), "\"seq\":576"));
+    now_us += 3000 * 1000LL - 1;
     source_run(&nm);
     assert_int_equal(relay.n_forget, 0);
     now_us += 1;
     source_run(&nm);
     assert_int_equal(relay.n_forget, 1);
     assert_string_equal(last_sent("drain-end"),
-                        "{\"bytes\":245760,\"dropped_bytes\":600,"
-                        "\"dropped_frames\":10,\"frames\":4096,\"id\":\"m1\","
+                        "{\"bytes\":38400,\"dropped_bytes\":600,"
+                        "\"dropped_frames\":10,\"frames\":640,\"id\":\"m1\","
                         "\"vm\":\"vm1\"}");
 }
 
