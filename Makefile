@@ -3,7 +3,7 @@
 #   make            build build/netmove, build/netmoved and the test programs
 #   make deps       install missing Debian packages (root), idempotent
 #   make check      deps + build + unit tests (plain and ASan/UBSan) + lab scenarios
-#   make demo       deps + build + the lab demo (blackout without/with netmove)
+#   make demo       deps + build + the lab demo (QEMU alone vs netmove, ~20 s)
 #   make bench      benchmarks (figures side by side with the reference tools)
 #   make clean      remove our objects (keeps the libopenvswitch build)
 #   make distclean  remove build/ entirely
