@@ -2,9 +2,10 @@
 # `make demo` (netns-lab/demo) kept from rotting: the demo itself, all three
 # ways, with short probes (1.5 s, a 100 ms pause; about 15 s), its table and
 # its figures (DEMO_JSON):
-#   - QEMU alone and `netmove announce` alone lose pings (the pause's) and
-#     break the TCP flow opened before the move; host2's conntrack does not
-#     know the flow;
+#   - QEMU alone loses pings (the pause's) and breaks the TCP flow opened
+#     before the move; host2's conntrack does not know the flow;
+#   - the service without the drain keeps the flow (its conntrack entry on
+#     host2) but loses the pause's pings;
 #   - the netmove service loses none, keeps the flow intact (every record
 #     delivered, in order) and host2's conntrack knows it;
 #   - the table has the three columns and every row, and the demo's lab is
@@ -20,20 +21,23 @@ DEMO_JSON=$TMP/demo.json DEMO_RUN_MS=1500 DEMO_PAUSE_MS=100 \
 cat "$TMP/demo.out"
 j() { jq -r "$1" "$TMP/demo.json"; }
 
-for w in qemu announce; do
+for w in qemu state; do
 	lost=$(j ".ways.$w.pings_lost")
 	[ "$lost" -gt 0 ] || fail "$w: no ping lost during a 100 ms pause announced at resume"
-	[ "$(j ".ways.$w.tcp_survived")" = false ] || fail "$w: the TCP flow survived without its conntrack entry on host2"
-	[ "$(j ".ways.$w.dst_conntrack")" -eq 0 ] || fail "$w: host2's conntrack knows the flow, nothing moved it"
-	pass "$w: $lost pings lost, TCP broken"
 done
+[ "$(j ".ways.qemu.tcp_survived")" = false ] || fail "qemu: the TCP flow survived without its conntrack entry on host2"
+[ "$(j ".ways.qemu.dst_conntrack")" -eq 0 ] || fail "qemu: host2's conntrack knows the flow, nothing moved it"
+pass "QEMU alone: $(j .ways.qemu.pings_lost) pings lost, TCP broken"
+[ "$(j .ways.state.tcp_survived)" = true ] || fail "state: the TCP flow broke although its state moved"
+[ "$(j .ways.state.dst_conntrack)" -gt 0 ] || fail "state: host2's conntrack does not know the flow"
+pass "service without the drain: $(j .ways.state.pings_lost) pings lost, TCP intact"
 [ "$(j .ways.service.pings_lost)" -eq 0 ] || fail "service: $(j .ways.service.pings_lost) pings lost"
 [ "$(j .ways.service.tcp_survived)" = true ] || fail "service: the TCP flow broke"
 [ "$(j .ways.service.tcp_delivered)" = "$(j .ways.service.tcp_sent)" ] || fail "service: records delivered != sent"
 [ "$(j .ways.service.dst_conntrack)" -gt 0 ] || fail "service: host2's conntrack does not know the flow"
 pass "service: 0 pings lost, TCP intact, its conntrack entry on host2"
 
-for t in "QEMU alone" "announce only" "netmove service"; do
+for t in "QEMU alone" "state, no drain" "state + drain"; do
 	grep -q "$t" "$TMP/demo.out" || fail "the table has no column '$t'"
 done
 for r in "VM paused" "pings lost / sent" "longest gap between replies" "beyond the pause" \
