@@ -223,7 +223,8 @@ bench: deps
 # watch-libvirt' runs from beside itself) in bin; an example configuration
 # that netmoved accepts and that does nothing (no peers, no listener, no
 # network); the libvirt hook as an example, not activated (HOOKS.md
-# "Install"); the unit; man pages and bash completion when the tree has them.
+# "Install"); the unit; man pages and bash completion when the tree has them
+# (netmove-libvirt's page is netmove(8), a link).
 # /var/lib/netmove and /run/netmove come from the unit (StateDirectory=,
 # RuntimeDirectory=), not from here.
 BINDIR      := $(PREFIX)/bin
@@ -252,6 +253,7 @@ install: $(PROGS)
 	chmod 644 $(DESTDIR)$(UNITDIR)/netmoved.service
 	$(foreach m,$(MAN_PAGES),$(INSTALL) -D -m 644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
+	$(if $(filter docs/man/netmove.8,$(MAN_PAGES)),ln -sf netmove.8 $(DESTDIR)$(MANDIR)/man8/netmove-libvirt.8)
 	$(if $(COMPLETION),$(INSTALL) -D -m 644 $(COMPLETION) $(DESTDIR)$(COMPLDIR)/netmove)
 
 uninstall:
@@ -261,7 +263,8 @@ uninstall:
 		$(DESTDIR)$(DATADIR)/hooks/libvirt-qemu \
 		$(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/HOOKS.md \
 		$(DESTDIR)$(UNITDIR)/netmoved.service $(DESTDIR)$(COMPLDIR)/netmove \
-		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(DESTDIR)$(MANDIR)/man8/netmove-libvirt.8
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/netmove $(DESTDIR)$(DATADIR)/hooks \
 		$(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
