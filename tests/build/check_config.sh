@@ -23,7 +23,7 @@ except socket.timeout:
     pass
 ' "$OVS_RUNDIR/db.sock" "$TMP/db-touched" &
 dbpid=$!
-trap 'kill $dbpid 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $dbpid 2>/dev/null || true; rm -rf "$TMP"' EXIT
 for _ in $(seq 50); do [ -S "$OVS_RUNDIR/db.sock" ] && break; sleep 0.02; done
 
 good() {
