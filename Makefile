@@ -280,7 +280,8 @@ deb-check: deb
 	$(Q)tests/pkg/deb.sh $(DEB_DIR)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/tests $(BUILD)/lib*.a $(PROGS) $(TOOL_BINS)
+	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/tests $(BUILD)/lib*.a $(PROGS) $(TOOL_BINS) \
+		$(PATHS_ID) $(DEB_DIR) $(BUILD)/deb-src $(BUILD)/deb.log $(BUILD)/debian
 
 distclean:
 	rm -rf $(BUILD)
