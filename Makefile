@@ -15,6 +15,12 @@
 # V=1 shows the commands.
 
 BUILD       ?= build
+# libopenvswitch's configure gets the compiler flags of the environment as
+# they came (dpkg-buildflags' in a package build), never ours: make exports
+# a variable from the environment with what this file appends to it
+# (-include config.h, -Werror), and configure fails on those.
+ovs_env = $(if $(filter environment%,$(origin $(1))),$(1)='$($(1))',-u $(1))
+OVS_ENV    := $(foreach v,CFLAGS CPPFLAGS LDFLAGS,$(call ovs_env,$(v)))
 # Installation (Debian's FHS layout; 'make install' honours DESTDIR).
 # SYSCONFDIR is compiled in: the default configuration is
 # $(SYSCONFDIR)/netmove/netmoved.json (netmove/common/paths.h).
@@ -112,7 +118,7 @@ tests: $(UNIT_BINS) $(ASAN_BINS) $(TOOL_BINS)
 # --- libopenvswitch, from Debian's openvswitch-source (same version as the switch) ---
 ovs: $(OVS_STAMP)
 $(OVS_STAMP):
-	+$(Q)mk/build-ovs.sh "$(OVS_TARBALL)" "$(OVS_SRC)" "$(OVS_BUILD_ID)"
+	$(Q)env $(OVS_ENV) mk/build-ovs.sh "$(OVS_TARBALL)" "$(OVS_SRC)" "$(OVS_BUILD_ID)"
 # A different installed version, or different flags, rebuild it.
 ifneq ($(OVS_BUILD_ID),$(shell cat $(OVS_STAMP) 2>/dev/null))
 .PHONY: $(OVS_STAMP)

@@ -14,6 +14,10 @@
 set -eu
 
 tarball=$1 dir=$2 stamp=$3
+# A build of its own, with its own -j: not a part of the caller's make (whose
+# jobserver it cannot use, and whose MAKELEVEL would have every make here
+# print "Entering directory" into the output parsed below).
+unset MAKEFLAGS MFLAGS MAKELEVEL
 version=${stamp%% *}
 flags=${stamp#"$version"}
 
@@ -40,7 +44,7 @@ grep -q '^#define HAVE_OPENSSL 1' config.h ||
 
 # Generated headers first: a direct 'make lib/libopenvswitch.la' races them.
 built_sources=$(printf 'include Makefile\nnm-print-bs:\n\t@echo $(BUILT_SOURCES)\n' |
-	make -s -f - nm-print-bs)
+	make -s --no-print-directory -f - nm-print-bs)
 jobs=$(nproc 2>/dev/null || echo 2)
 # shellcheck disable=SC2086
 { make -s -j"$jobs" $built_sources &&
