@@ -4,6 +4,10 @@
 #   make deps       install missing Debian packages (root), idempotent
 #   make check      deps + build + unit tests (plain and ASan/UBSan) + lab scenarios
 #   make demo       deps + build + the lab demo (QEMU alone vs netmove, ~20 s)
+#   make install    install into $(DESTDIR)$(PREFIX) and $(DESTDIR)$(SYSCONFDIR)
+#   make uninstall  remove what 'make install' installed (the configuration too)
+#   make deb        the Debian package (dpkg-buildpackage -b -us -uc), in build/deb/
+#   make deb-check  build the package, install it with apt, check it, purge it
 #   make bench      benchmarks (figures side by side with the reference tools)
 #   make clean      remove our objects (keeps the libopenvswitch build)
 #   make distclean  remove build/ entirely
@@ -11,11 +15,28 @@
 # V=1 shows the commands.
 
 BUILD       ?= build
+# libopenvswitch's configure gets the compiler flags of the environment as
+# they came (dpkg-buildflags' in a package build), never ours: make exports
+# a variable from the environment with what this file appends to it
+# (-include config.h, -Werror), and configure fails on those.
+ovs_env = $(if $(filter environment%,$(origin $(1))),$(1)='$($(1))',-u $(1))
+OVS_ENV    := $(foreach v,CFLAGS CPPFLAGS LDFLAGS,$(call ovs_env,$(v)))
+# Installation (Debian's FHS layout; 'make install' honours DESTDIR).
+# SYSCONFDIR is compiled in: the default configuration is
+# $(SYSCONFDIR)/netmove/netmoved.json (netmove/common/paths.h).
+PREFIX      ?= /usr
+SYSCONFDIR  ?= /etc
+DESTDIR     ?=
 CC          ?= gcc
 OVS_TARBALL ?= /usr/src/openvswitch/openvswitch.tar.gz
 OVS_VERSION := $(shell dpkg-query -W -f='$${Version}' openvswitch-source 2>/dev/null)
 OVS_SRC     := $(BUILD)/ovs
 OVS_STAMP   := $(OVS_SRC)/.netmove-built
+# libopenvswitch is configured as Debian's openvswitch is, so that its default
+# run directory (ovs_rundir(): /var/run/openvswitch) is the installed switch's.
+OVS_CONFIGURE := --prefix=/usr --localstatedir=/var --sysconfdir=/etc
+# What the stamp records: a new version or new flags rebuild it.
+OVS_BUILD_ID  := $(OVS_VERSION) $(OVS_CONFIGURE)
 OVS_LIB     := $(OVS_SRC)/lib/.libs/libopenvswitch.a
 OVS_LIBS    := $(OVS_LIB) -lssl -lcrypto -lcap-ng \
                $(OVS_SRC)/lib/.libs/libopenvswitchavx512.a \
@@ -36,6 +57,7 @@ WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 CPPFLAGS += -I. -isystem $(OVS_SRC) -isystem $(OVS_SRC)/include \
             -isystem $(OVS_SRC)/lib -include $(OVS_SRC)/config.h \
             $(shell pkg-config --cflags libnftnl libmnl libnetfilter_conntrack libvirt 2>/dev/null)
+CPPFLAGS += -DNM_SYSCONFDIR='"$(SYSCONFDIR)"'
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -fno-strict-aliasing
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -81,10 +103,13 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 
 PROGS := $(BUILD)/netmove $(BUILD)/netmove-libvirt $(BUILD)/netmoved
 
-.PHONY: all deps check unit demo bench clean distclean ovs tests print-cflags print-cli-link
+.PHONY: all deps check unit demo bench clean distclean ovs tests print-cflags print-cli-link \
+        install uninstall deb deb-check progs
 # Keep objects: they are intermediates of the tool and test programs.
 .SECONDARY:
 all: $(PROGS) $(TOOL_BINS)
+# The installed programs only (the Debian package builds these).
+progs: $(PROGS)
 tests: $(UNIT_BINS) $(ASAN_BINS) $(TOOL_BINS)
 
 # Per-test extra link flags (for example -Wl,--wrap=sendto) live beside the test.
@@ -93,12 +118,24 @@ tests: $(UNIT_BINS) $(ASAN_BINS) $(TOOL_BINS)
 # --- libopenvswitch, from Debian's openvswitch-source (same version as the switch) ---
 ovs: $(OVS_STAMP)
 $(OVS_STAMP):
-	$(Q)mk/build-ovs.sh "$(OVS_TARBALL)" "$(OVS_SRC)" "$(OVS_VERSION)"
-# A different installed version rebuilds it.
-ifneq ($(OVS_VERSION),$(shell cat $(OVS_STAMP) 2>/dev/null))
+	$(Q)env $(OVS_ENV) mk/build-ovs.sh "$(OVS_TARBALL)" "$(OVS_SRC)" "$(OVS_BUILD_ID)"
+# A different installed version, or different flags, rebuild it.
+ifneq ($(OVS_BUILD_ID),$(shell cat $(OVS_STAMP) 2>/dev/null))
 .PHONY: $(OVS_STAMP)
 endif
 $(OVS_LIB) $(OVS_SRC)/config.h: $(OVS_STAMP)
+
+# The compiled-in paths (netmove/common/paths.c): a build for another
+# SYSCONFDIR recompiles that file.
+PATHS_ID := $(BUILD)/.netmove-paths
+ifneq ($(SYSCONFDIR),$(shell cat $(PATHS_ID) 2>/dev/null))
+.PHONY: $(PATHS_ID)
+endif
+$(PATHS_ID):
+	@mkdir -p $(@D)
+	$(Q)echo '$(SYSCONFDIR)' > $@
+$(BUILD)/obj/netmove/common/paths.o $(BUILD)/asan/obj/netmove/common/paths.o \
+$(BUILD)/fuzz/obj/netmove/common/paths.o: $(PATHS_ID)
 
 # --- objects: plain and sanitized trees ---
 $(BUILD)/obj/%.o: %.c $(OVS_STAMP)
@@ -130,15 +167,15 @@ $(foreach t,$(BUILD) $(BUILD)/asan,\
 
 $(BUILD)/netmove: $(call obj,$(BUILD),$(CLI_MAIN) netmove/hooks/watch_libvirt_exec.c) $(call CLILIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call CLILIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call CLILIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
 
 $(BUILD)/netmove-libvirt: $(call obj,$(BUILD),$(CLI_MAIN) netmove/hooks/watch_libvirt.c) $(call CLILIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call CLILIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) $(LIBVIRT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call CLILIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS) $(LIBVIRT_LIBS)
 
 $(BUILD)/netmoved: $(call obj,$(BUILD),$(DAEMON_MAIN)) $(call DAEMONLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(call DAEMONLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call DAEMONLIBS,$(BUILD)) $(OVS_LIBS) $(SYSLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call MODLIBS,$(BUILD)) $(OVS_LIB)
 	$(quiet) LD $@
@@ -187,8 +224,70 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/bench/run
 
+# --- install (docs/INSTALL section of README.md) ---
+# The daemon in sbin; the CLI and netmove-libvirt (which 'netmove
+# watch-libvirt' runs from beside itself) in bin; an example configuration
+# that netmoved accepts and that does nothing (no peers, no listener, no
+# network); the libvirt hook as an example, not activated (HOOKS.md
+# "Install"); the unit; man pages and bash completion when the tree has them
+# (netmove-libvirt's page is netmove(8), a link).
+# /var/lib/netmove and /run/netmove come from the unit (StateDirectory=,
+# RuntimeDirectory=), not from here.
+BINDIR      := $(PREFIX)/bin
+SBINDIR     := $(PREFIX)/sbin
+DATADIR     := $(PREFIX)/share/netmove
+DOCDIR      := $(PREFIX)/share/doc/netmove
+MANDIR      := $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+COMPLDIR    := $(PREFIX)/share/bash-completion/completions
+MAN_PAGES   := $(wildcard docs/man/*.[1-9])
+COMPLETION  := $(wildcard netmove/cli/netmove.bash-completion)
+INSTALL     ?= install
+
+install: $(PROGS)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/netmove $(DESTDIR)$(DATADIR)/hooks \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 755 $(BUILD)/netmove $(BUILD)/netmove-libvirt $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 755 $(BUILD)/netmoved $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 644 netmove/daemon/netmoved.json.example \
+		$(DESTDIR)$(SYSCONFDIR)/netmove/netmoved.json
+	$(INSTALL) -m 755 netmove/hooks/libvirt-qemu $(DESTDIR)$(DATADIR)/hooks/libvirt-qemu
+	$(INSTALL) -m 644 README.md netmove/hooks/HOOKS.md $(DESTDIR)$(DOCDIR)/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		netmove/daemon/netmoved.service.in > $(DESTDIR)$(UNITDIR)/netmoved.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/netmoved.service
+	$(foreach m,$(MAN_PAGES),$(INSTALL) -D -m 644 $(m) \
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
+	$(if $(filter docs/man/netmove.8,$(MAN_PAGES)),ln -sf netmove.8 $(DESTDIR)$(MANDIR)/man8/netmove-libvirt.8)
+	$(if $(COMPLETION),$(INSTALL) -D -m 644 $(COMPLETION) $(DESTDIR)$(COMPLDIR)/netmove)
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/netmove $(DESTDIR)$(BINDIR)/netmove-libvirt \
+		$(DESTDIR)$(SBINDIR)/netmoved \
+		$(DESTDIR)$(SYSCONFDIR)/netmove/netmoved.json \
+		$(DESTDIR)$(DATADIR)/hooks/libvirt-qemu \
+		$(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/HOOKS.md \
+		$(DESTDIR)$(UNITDIR)/netmoved.service $(DESTDIR)$(COMPLDIR)/netmove \
+		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(DESTDIR)$(MANDIR)/man8/netmove-libvirt.8
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/netmove $(DESTDIR)$(DATADIR)/hooks \
+		$(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# --- the Debian package (debian/): dpkg-buildpackage writes into the parent
+# directory; the files are moved to build/deb/.  The package is built from
+# this tree as it is (its own libopenvswitch in build/ovs is reused when its
+# stamp matches, as in any build here).
+DEB_DIR := $(BUILD)/deb
+deb:
+	$(Q)mk/deb.sh $(DEB_DIR)
+
+deb-check: deb
+	$(Q)tests/pkg/deb.sh $(DEB_DIR)
+
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/tests $(BUILD)/lib*.a $(PROGS) $(TOOL_BINS)
+	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/tests $(BUILD)/lib*.a $(PROGS) $(TOOL_BINS) \
+		$(PATHS_ID) $(DEB_DIR) $(BUILD)/deb-src $(BUILD)/deb.log $(BUILD)/debian
 
 distclean:
 	rm -rf $(BUILD)

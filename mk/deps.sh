@@ -11,6 +11,7 @@ build_pkgs=(
 	libvirt-dev                        # netmove watch-libvirt (the CLI only)
 	openvswitch-source                 # libopenvswitch is built from this
 	clang-14 libclang-rt-14-dev        # fuzz targets (tests/fuzz): libFuzzer
+	dpkg-dev debhelper fakeroot lintian  # make deb, tests/build/deb.sh
 )
 lab_pkgs=(
 	openvswitch-switch openvswitch-common  # ovsdb-server, ovs-vswitchd, ovs-vsctl, ovs-ofctl

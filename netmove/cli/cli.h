@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "netmove/common/error.h"
+#include "netmove/common/paths.h"
 
 /* One subcommand: 'name' as typed, 'fn' runs it with argv[0] = 'name' and
  * returns an exit code, 'summary' is one line for 'netmove help', 'usage'
@@ -126,7 +127,7 @@ extern const struct nm_cmd nm_cmd_watch_libvirt;
     "                     domain lives, the default)\n" \
     "  --call-timeout S   how long the resume call may take (60)\n" \
     "  --ctl PATH         netmoved's control socket (else $NETMOVE_CTL, else\n" \
-    "                     $OVS_RUNDIR/netmoved.ctl)\n" \
+    "                     " NM_RUNDIR "/netmoved.ctl)\n" \
     "\n" \
     "Exit: 0 resume called and succeeded, 1 it failed, or the domain never\n" \
     "ran here after an incoming migration, 2 bad input.  --source: 0 left or\n" \

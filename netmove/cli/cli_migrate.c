@@ -420,7 +420,7 @@ cmd_paused(int argc, char *argv[])
 
 #define CTL_HELP \
     "  --ctl PATH     netmoved's control socket (default $NETMOVE_CTL, else\n" \
-    "                 $OVS_RUNDIR/netmoved.ctl)\n"
+    "                 " NM_RUNDIR "/netmoved.ctl)\n"
 
 const struct nm_cmd nm_cmd_prepare = {
     "prepare", cmd_prepare,

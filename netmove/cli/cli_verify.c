@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "csum.h"
-#include "dirs.h"
 #include "dp-packet.h"
 #include "openvswitch/json.h"
 #include "openvswitch/poll-loop.h"
@@ -35,6 +34,7 @@
 #include "netmove/verify/verify.h"
 #include "ovs/ovs.h"
 #include "netmove/common/json.h"
+#include "netmove/common/paths.h"
 
 #define CALL_TIMEOUT_MS 10000
 #define MAX_ADDRS 64
@@ -670,7 +670,7 @@ cmd_verify(int argc, char *argv[])
     memset(&c, 0, sizeof c);
     c.o = &o;
     char *path = o.config ? xstrdup(o.config)
-                          : xasprintf("%s/netmoved.json", ovs_rundir());
+                          : xstrdup(nm_config_path());
     int error = nm_config_load(path, &c.cfg, err, sizeof err);
     if (error) {
         code = nm_usage_error("verify: --config: %s: %s", path, err);
@@ -741,8 +741,9 @@ const struct nm_cmd nm_cmd_verify = {
     "  ping            with --ping ADDR: 3 ICMP echo requests from this host\n"
     "                  (raw socket), at least one answered within 1.4 s\n"
     "\n"
-    "--config FILE     netmoved's configuration (default\n"
-    "                  $OVS_RUNDIR/netmoved.json): site, networks, uplink\n"
+    "--config FILE     netmoved's configuration (default $NETMOVE_CONFIG, else\n"
+    "                  " NM_SYSCONFDIR "/netmove/netmoved.json): site, networks,\n"
+    "                  uplink\n"
     "--json            the checks as JSON\n"
     "Exit: 0 every check passed, 1 a check failed, 2 bad input.\n",
 };

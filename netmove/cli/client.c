@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirs.h"
 #include "jsonrpc.h"
 #include "timeval.h"
 #include "unixctl.h"
 #include "util.h"
+
+#include "netmove/common/paths.h"
 
 char *
 nm_client_ctl_path(const char *override)
@@ -22,7 +23,7 @@ nm_client_ctl_path(const char *override)
     } else if (env && env[0]) {
         return xstrdup(env);
     }
-    return xasprintf("%s/netmoved.ctl", ovs_rundir());
+    return nm_ctl_path();
 }
 
 int

@@ -7,7 +7,8 @@
 #include "openvswitch/compiler.h"
 
 /* The control socket of the local netmoved: 'override' if nonnull, else
- * $NETMOVE_CTL, else "$OVS_RUNDIR/netmoved.ctl".  Returns a malloc'd path. */
+ * $NETMOVE_CTL, else nm_ctl_path() ("/run/netmove/netmoved.ctl", or
+ * "$NETMOVE_RUNDIR/netmoved.ctl").  Returns a malloc'd path. */
 char *nm_client_ctl_path(const char *override);
 
 /* Runs unixctl command 'cmd' with the 'argc' strings of 'argv' on the

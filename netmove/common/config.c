@@ -14,6 +14,8 @@
 #include "ovsdb-parser.h"
 #include "util.h"
 
+#include "netmove/common/paths.h"
+
 /* Moves 'parser''s error, if any, into 'err' and returns -EINVAL, else 0. */
 static int
 parser_done(struct ovsdb_parser *parser, char *err, size_t errlen)
@@ -359,7 +361,7 @@ nm_config_from_json(const struct json *json, struct nm_config **cfgp,
     cfg->site = string_member(&p, "site", true, "default");
     cfg->bridge = string_member(&p, "bridge", true, "br-int");
     cfg->ovs_rundir = string_member(&p, "ovs_rundir", true, NULL);
-    cfg->state_dir = string_member(&p, "state_dir", true, "/var/lib/netmove");
+    cfg->state_dir = string_member(&p, "state_dir", true, NM_STATE_DIR);
     cfg->control = string_member(&p, "control", true, NULL);
     cfg->uplink = string_member(&p, "uplink", true, NULL);
     cfg->listen = string_member(&p, "listen", true, NULL);

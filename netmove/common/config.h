@@ -5,9 +5,11 @@
  *     "host": "host1",                      this host's name (its certificate's CN)
  *     "site": "a",                          the site it belongs to
  *     "bridge": "br-int",                   the integration bridge (default br-int)
- *     "ovs_rundir": "/run/openvswitch",     default $OVS_RUNDIR
+ *     "ovs_rundir": "/run/openvswitch",     default $OVS_RUNDIR, else libopenvswitch's
+ *                                           (/var/run/openvswitch, Debian's)
  *     "state_dir": "/var/lib/netmove",      the journal
- *     "control": "PATH",                    unixctl socket, default OVS_RUNDIR/netmoved.ctl
+ *     "control": "PATH",                    unixctl socket, default /run/netmove/netmoved.ctl
+ *                                           ($NETMOVE_RUNDIR/netmoved.ctl: paths.h)
  *     "uplink": "up0",                      the fabric's port: first announcements
  *                                           leave by it, captured there for
  *                                           verify (optional);

@@ -12,7 +12,6 @@
 
 #include "command-line.h"
 #include "daemon.h"
-#include "dirs.h"
 #include "fatal-signal.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
@@ -25,24 +24,46 @@
 #include "netmove/daemon/service.h"
 #include "netmove/common/version.h"
 #include "netmove/common/error.h"
+#include "netmove/common/paths.h"
 
 VLOG_DEFINE_THIS_MODULE(netmoved);
 
 static void
 usage(void)
 {
-    printf("usage: netmoved --config=FILE [OPTIONS]\n"
+    char *ctl = nm_ctl_path();
+    char *pidfile = nm_pidfile_path();
+
+    printf("usage: netmoved [--config=FILE] [OPTIONS]\n"
            "\n"
            "The netmove service of one hypervisor host: the destination and\n"
            "source side of every VM migration, for the local CLI (unixctl) and\n"
-           "for its peers (JSON-RPC over mutual TLS).  See README.md.\n"
+           "for its peers (JSON-RPC over mutual TLS).  See netmoved(8) and\n"
+           "netmoved.json(5).\n"
            "\n"
            "Options:\n"
-           "  --config=FILE      configuration (JSON; see netmove/common/config.h)\n"
+           "  --config=FILE      configuration (JSON), default %s\n"
+           "  --check-config     check the configuration and exit: 0 valid, 2\n"
+           "                     not (the member named); nothing is opened\n"
            "  -h, --help         this help\n"
-           "  -V, --version      print the version\n");
-    daemon_usage();
+           "  -V, --version      print the version\n"
+           "\n"
+           "Files: control socket %s (unless the\n"
+           "configuration's \"control\"), state in the configuration's\n"
+           "\"state_dir\" (default " NM_STATE_DIR ").  $NETMOVE_RUNDIR moves the run\n"
+           "directory (default " NM_RUNDIR "), $NETMOVE_CONFIG the configuration.\n",
+           nm_config_path(), ctl);
+    /* daemon_usage(), but with our pidfile's default. */
+    printf("\nDaemon options:\n"
+           "  --detach                run in background as daemon\n"
+           "  --monitor               creates a process to monitor this daemon\n"
+           "  --no-chdir              do not chdir to '/'\n"
+           "  --pidfile[=FILE]        create pidfile (default: %s)\n"
+           "  --overwrite-pidfile     with --pidfile, start even if already "
+           "running\n", pidfile);
     vlog_usage();
+    free(ctl);
+    free(pidfile);
 }
 
 /* --protocol-version=N, a test knob left out of --help (docs/PROTOCOL.md
@@ -64,17 +85,25 @@ parse_protocol_version(const char *s)
 }
 
 static char *
-parse_options(int argc, char *argv[], int *protocol_version)
+parse_options(int argc, char *argv[], int *protocol_version,
+              bool *check_config)
 {
     enum {
         OPT_CONFIG = UCHAR_MAX + 1,
+        OPT_CHECK_CONFIG,
         OPT_PROTOCOL_VERSION,
+        OPT_NM_PIDFILE,
         VLOG_OPTION_ENUMS,
         DAEMON_OPTION_ENUMS,
     };
     static const struct option long_options[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
+        {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
         {"protocol-version", required_argument, NULL, OPT_PROTOCOL_VERSION},
+        /* Before DAEMON_LONG_OPTIONS' "pidfile" (getopt_long takes the first
+         * exact match): a bare --pidfile is in our run directory, not in
+         * libopenvswitch's. */
+        {"pidfile", optional_argument, NULL, OPT_NM_PIDFILE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         VLOG_LONG_OPTIONS,
@@ -94,9 +123,18 @@ parse_options(int argc, char *argv[], int *protocol_version)
             free(config);
             config = xstrdup(optarg);
             break;
+        case OPT_CHECK_CONFIG:
+            *check_config = true;
+            break;
         case OPT_PROTOCOL_VERSION:
             *protocol_version = parse_protocol_version(optarg);
             break;
+        case OPT_NM_PIDFILE: {
+            char *pidfile = optarg ? xstrdup(optarg) : nm_pidfile_path();
+            set_pidfile(pidfile);
+            free(pidfile);
+            break;
+        }
         case 'h':
             usage();
             exit(EXIT_SUCCESS);
@@ -116,11 +154,7 @@ parse_options(int argc, char *argv[], int *protocol_version)
         fprintf(stderr, "netmoved: unexpected argument '%s'\n", argv[optind]);
         exit(2);
     }
-    if (!config) {
-        fprintf(stderr, "netmoved: --config: missing (see --help)\n");
-        exit(2);
-    }
-    return config;
+    return config ? config : xstrdup(nm_config_path());
 }
 
 int
@@ -130,15 +164,28 @@ main(int argc, char *argv[])
     struct nm_config *cfg;
     char err[NM_ERRLEN] = "";
     int protocol_version = 0;
+    bool check_config = false;
     char *config;
     int error;
 
     set_program_name(argv[0]);
-    config = parse_options(argc, argv, &protocol_version);
+    config = parse_options(argc, argv, &protocol_version, &check_config);
     error = nm_config_load(config, &cfg, err, sizeof err);
     if (error) {
-        fprintf(stderr, "netmoved: %s\n", err);
+        /* The file's name once: an unreadable file's error has it. */
+        bool named = !strncmp(err, config, strlen(config));
+        fprintf(stderr, "netmoved: %s%s%s%s\n",
+                check_config ? "--check-config: " : "",
+                named ? "" : config, named ? "" : ": ", err);
         exit(error == -EINVAL ? 2 : 1);
+    }
+    if (check_config) {
+        /* As OpenBSD daemons' -n: the file is read and judged, nothing
+         * else (no socket, no OVSDB, no state directory). */
+        printf("netmoved: %s: configuration OK\n", config);
+        nm_config_destroy(cfg);
+        free(config);
+        exit(EXIT_SUCCESS);
     }
     if (cfg->ovs_rundir) {
         /* Before anything asks libopenvswitch for its run directory. */

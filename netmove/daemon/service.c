@@ -9,7 +9,6 @@
 
 #include <limits.h>
 
-#include "dirs.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/list.h"
 #include "openvswitch/poll-loop.h"
@@ -24,6 +23,7 @@
 #include "garp/garp.h"
 #include "netmove/common/config.h"
 #include "netmove/common/json.h"
+#include "netmove/common/paths.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/mig_ops.h"
 #include "netmove/daemon/migration.h"
@@ -752,7 +752,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     nm_learn_init(nm);
 
     ctl = cfg->control ? xstrdup(cfg->control)
-                       : xasprintf("%s/netmoved.ctl", ovs_rundir());
+                       : nm_ctl_path();
     error = unixctl_server_create(ctl, &nm->unixctl);
     if (error) {
         snprintf(err, errlen, "control: %s: %s", ctl, ovs_strerror(error));

@@ -73,7 +73,7 @@ const struct nm_cmd nm_cmd_watch_qmp = {
     "                     socket open, the default)\n"
     "  --call-timeout S   how long each call may take (60)\n"
     "  --ctl PATH         netmoved's control socket (else $NETMOVE_CTL, else\n"
-    "                     $OVS_RUNDIR/netmoved.ctl)\n"
+    "                     " NM_RUNDIR "/netmoved.ctl)\n"
     "  --owner USER       QEMU's user (name or uid), if not root: SOCKET and\n"
     "                     its directory may belong to it\n"
     "\n"
