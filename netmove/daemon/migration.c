@@ -688,10 +688,10 @@ capture_open(struct migration *m)
 
 /* A migration's journal is finished once it is done and its capture has
  * been summed up (the last record). */
-static void
-maybe_finish(struct migration *m)
+void
+migration_maybe_finish(struct migration *m)
 {
-    if (m->state == MIG_DONE && !m->capture) {
+    if (m->state == MIG_DONE && !m->capture && !m->records_pending) {
         migration_journal_finish(m);
     }
 }
@@ -735,7 +735,7 @@ capture_close(struct migration *m)
     json_object_put(rec, "first_seen_wall_us",
                     json_integer_create(m->first_seen_wall_us));
     migration_journal(m, NM_JS_ANNOUNCEMENTS_SEEN, rec, true);
-    maybe_finish(m);
+    migration_maybe_finish(m);
 }
 
 /* ---- resume: the critical path ---- */
@@ -1032,6 +1032,12 @@ migration_resume_batch(struct migration **ms, size_t n)
         struct json *t = json_object_create();
         json_object_put(t, "first_frame_wall_us",
                         json_integer_create(m->first_frame_wall_us));
+        if (m->t_activated) {
+            /* When its port went active (at the pause, or just now), on
+             * the wall clock of the records. */
+            json_object_put(t, "port_active_wall_us", json_integer_create(
+                time_wall_usec() - (time_usec() - m->t_activated)));
+        }
         migration_journal(m, NM_JS_ANNOUNCED, t, true);
         VLOG_INFO("%s: resumed: first frame at %.3f ms, port active at "
                   "%.3f ms", m->id, migration_ms(m->t_resume_call,
@@ -1107,7 +1113,8 @@ confirm_reply(void *m_, const struct json *result, const char *error,
     migration_journal(m, NM_JS_CONFIRMED,
                       nm_json_object_1("source_removed", json_clone(result)),
                       true);
-    maybe_finish(m);
+    migration_fetch_source_records(m);
+    migration_maybe_finish(m);
     VLOG_INFO("%s: done: confirmed by %s %.1f ms after resume", m->id,
               m->src, migration_ms(m->t_resume_call, m->t_confirmed));
     migration_answer_waiters(m);

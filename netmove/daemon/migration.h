@@ -143,6 +143,11 @@ struct migration {
     uint64_t resume_wall_us;    /* The resume call, wall clock. */
     uint64_t first_frame_wall_us;
     uint64_t frames_sent;
+
+    /* The source's records, asked after confirm for the timeline
+     * (migration_timeline.c): the journal moves to done/ once answered. */
+    bool records_pending;
+    uint64_t records_t0_us, records_t0_wall_us;     /* Asked then. */
 };
 
 const char *migration_state_name(enum mig_state);

@@ -99,6 +99,9 @@ static struct fake {
     const char *bad_id;         /* A step staging this id fails. */
     bool bad_attributed;        /* ...and says which document. */
     int fw_many_error;          /* fw_import_many's outcome. */
+    bool records;               /* The source offers "records" (else the
+                                 * request fails at once, as to a peer
+                                 * that does not offer it). */
 
     /* OVSDB's replica as the state machine sees it. */
     unsigned int db_seqno;
@@ -148,6 +151,10 @@ fake_request(struct netmoved *nm_ OVS_UNUSED, const char *peer,
     if (!known) {
         json_destroy(params);
         return -ENOENT;
+    }
+    if (!strcmp(method, "records") && !fake.records) {
+        json_destroy(params);
+        return -EOPNOTSUPP;
     }
     assert_true(fake.n_reqs < MAX_REQS);
     fake.reqs[fake.n_reqs++] = (struct fake_req) {
@@ -887,11 +894,42 @@ test_prepare_resume_confirm(void **state OVS_UNUSED)
     pending("h1", "confirm");
 
     advance_ms(2);
+    fake.records = true;
     answer(json_from_string("{\"ports\": 1, \"fw_objects\": 0, "
                             "\"ct_entries\": 0}"), NULL);
     assert_int_equal(m->state, MIG_DONE);
     assert_steps(id, FULL_STEPS);
+
+    /* The timeline: the source's records asked; the journal moves to
+     * done/ once they are in.  The source's clock reads 'wall_us' + 7 ms
+     * halfway through a 4 ms round trip: offset 7 ms, +- 2 ms.  Only the
+     * records of vm1, and only their plain members, are kept. */
+    assert_false(journal_finished(id));
+    pending("h1", "records");
+    long long t0 = wall_us;
+    advance_ms(4);
+    char *rr = xasprintf("{\"host\": \"h1\", \"wall_us\": %lld, "
+                         "\"records\": ["
+                         "{\"t_us\": 5, \"step\": \"export\", "
+                         "\"vm\": \"vm1\", \"port\": {\"x\": 1}}, "
+                         "{\"t_us\": 6, \"step\": \"export\", "
+                         "\"vm\": \"vm2\"}, 7]}", t0 + 2000 + 7000);
+    answer(json_from_string(rr), NULL);
+    free(rr);
+    assert_steps(id, FULL_STEPS "source-records ");
     assert_true(journal_finished(id));
+    struct json *recs = nm_journal_read(nm.journal, NM_JOURNAL_DESTINATION,
+                                        id);
+    const struct json *sr = json_array(recs)->elems[json_array(recs)->n - 1];
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_us")), 7000);
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_bound_us")),
+                     2000);
+    assert_string_equal(nm_json_member_string(sr, "peer"), "h1");
+    const struct json *kept = nm_json_member(sr, "records");
+    assert_int_equal(json_array(kept)->n, 1);
+    assert_null(nm_json_member(json_array(kept)->elems[0], "port"));
+    json_destroy(recs);
+    fake.records = false;
     assert_int_equal(fake.n_reqs, 0);
     assert_int_equal(fake.n_replies, 2);
     assert_true(fake.replies[1].ok);
@@ -1213,6 +1251,8 @@ static const struct expect dst_expect[NM_JS_N] = {
     [NM_JS_CT_DELTA_DONE] = { true, MIG_RESUMING, false, "confirm", false },
     [NM_JS_CONFIRMED] = { true, MIG_DONE, false, NULL, true },
     [NM_JS_ANNOUNCEMENTS_SEEN] = { true, MIG_DONE, false, NULL, true },
+    /* The source's records for the timeline, after confirm. */
+    [NM_JS_SOURCE_RECORDS] = { true, MIG_DONE, false, NULL, true },
     /* An abort under way completes; an ended one is only finished. */
     [NM_JS_ABORT_BEGIN] = { true, MIG_ABORTED, true, "abort", true },
     [NM_JS_ABORTED] = { true, MIG_ABORTED, false, NULL, true },
@@ -1293,6 +1333,10 @@ record_run(int kind)
         /* Written when the capture of the uplink ends (none here). */
         json_array_add(records, dst_rec(NM_JS_ANNOUNCEMENTS_SEEN, "h1",
                                         NULL));
+    }
+    if (kind == 0) {
+        /* Written once the source answered "records" (none here). */
+        json_array_add(records, dst_rec(NM_JS_SOURCE_RECORDS, "h1", NULL));
     }
     free(id);
     teardown(NULL);
