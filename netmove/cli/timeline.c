@@ -221,7 +221,7 @@ destination_record(struct timeline *t, const struct json *r,
     } else if (!strcmp(step, "drained")) {
         destination_drained(t, r);
     } else if (!strcmp(step, "resume-begin")) {
-        add_event(t, "resume", TL_DESTINATION, at, "VM resumed");
+        add_event(t, "resume", TL_DESTINATION, at, "resume (called)");
     } else if (!strcmp(step, "announced")) {
         add_event(t, "port-active", TL_DESTINATION,
                   int_member(r, "port_active_wall_us"), "port active");
@@ -323,10 +323,8 @@ timeline_from_reply(struct timeline *t, const struct json *reply,
     int64_t pause = event_time(t, "pause");
     int64_t resume = event_time(t, "resume");
     if (pause && resume) {
-        char *label = xasprintf("VM paused: %.1f ms",
-                                (resume - pause) / 1000.0);
-        add_phase(t, "vm-paused", TL_SOURCE, pause, resume, label);
-        free(label);
+        add_phase(t, "vm-paused", TL_SOURCE, pause, resume,
+                  "VM paused until resume");
     }
     int64_t confirm = event_time(t, "confirm");
     if (resume && confirm) {

@@ -264,8 +264,22 @@ put_lane(struct ds *s, const struct timeline *t, const struct axis *a,
                           lost ? " data-lost=\"1\"" : "");
         }
         ds_put_cstr(s, "</g>\n");
-        size_t first, last;
-        if (timeline_longest_loss(t, &first, &last)) {
+        size_t first, last, in_view = 0;
+        for (size_t i = 0; i < t->n_pings; i++) {
+            in_view += t->pings[i].t_us >= a->lo && t->pings[i].t_us <= a->hi;
+        }
+        if (!timeline_longest_loss(t, &first, &last)) {
+            if (n >= allocated) {
+                ll = x2nrealloc(ll, &allocated, sizeof *ll);
+            }
+            ll[n++] = (struct lane_label) {
+                xasprintf("no ping lost (%zu here, %zu in all; a tick each: "
+                          "answered up, lost down in red)", in_view,
+                          t->n_pings),
+                xstrdup("id=\"client-no-loss\" data-event=\"client-gap\""),
+                (PLOT_L + PLOT_R) / 2, false,
+            };
+        } else {
             int64_t from = t->pings[first].t_us, to = t->pings[last].t_us;
             int64_t before = first ? t->pings[first - 1].t_us : from;
             int64_t after = last + 1 < t->n_pings ? t->pings[last + 1].t_us
@@ -317,9 +331,8 @@ put_lane(struct ds *s, const struct timeline *t, const struct axis *a,
     for (size_t i = 0; i < n; i++) {
         double top = labels_y + labels[i].row * ROW_H;
         ds_put_format(s, "<g %s>\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                      "height=\"%.1f\" fill=\"#fff\" fill-opacity=\"0.9\"/>\n",
-                      ll[i].attrs, labels[i].bx, top + 1, labels[i].w,
-                      ROW_H - 2);
+                      "height=\"%.1f\" fill=\"#fff\"/>\n",
+                      ll[i].attrs, labels[i].bx, top, labels[i].w, ROW_H);
         put_text(s, labels[i].bx, top + 13, FONT, NULL, ll[i].text);
         ds_put_cstr(s, "</g>\n");
         free(ll[i].text);
@@ -443,6 +456,7 @@ timeline_to_svg(const struct timeline *t)
 
     double y = put_header(&body, t) + 4;
     double lanes_y = y;
+    struct ds lanes = DS_EMPTY_INITIALIZER;
     for (int lane = 0; lane < TL_N_LANES; lane++) {
         if (lane == TL_CLIENT && !t->n_pings) {
             continue;
@@ -454,25 +468,29 @@ timeline_to_svg(const struct timeline *t)
         static const char *const ids[TL_N_LANES] = {
             "source", "destination", "client",
         };
-        ds_put_format(&body, "<g id=\"lane-%s\" data-host=\"", ids[lane]);
-        put_escaped(&body, host);
-        ds_put_cstr(&body, "\">\n");
-        double h = put_lane(&body, t, &a, lane, y);
-        ds_put_format(&body, "<line x1=\"10\" x2=\"%d\" y1=\"%.1f\" "
+        ds_put_format(&lanes, "<g id=\"lane-%s\" data-host=\"", ids[lane]);
+        put_escaped(&lanes, host);
+        ds_put_cstr(&lanes, "\">\n");
+        ds_put_format(&lanes, "<line x1=\"10\" x2=\"%d\" y1=\"%.1f\" "
                       "y2=\"%.1f\" stroke=\"#ddd\"/>\n", WIDTH - 10, y, y);
+        double h = put_lane(&lanes, t, &a, lane, y);
         char *cut = fit(host, 13, PLOT_L - 24);
-        put_text(&body, 12, y + 20, 13, "font-weight=\"bold\"", cut);
+        put_text(&lanes, 12, y + 20, 13, "font-weight=\"bold\"", cut);
         free(cut);
-        put_text(&body, 12, y + 36, FONT_SMALL, "fill=\"#555\"", roles[lane]);
-        ds_put_cstr(&body, "</g>\n");
+        put_text(&lanes, 12, y + 36, FONT_SMALL, "fill=\"#555\"",
+                 roles[lane]);
+        ds_put_cstr(&lanes, "</g>\n");
         y += MAX(h, 44.0);
     }
+    /* The pause, under everything else of the lanes. */
     if (t->origin_us > a.lo && t->origin_us < a.hi) {
         ds_put_format(&body, "<line id=\"origin\" x1=\"%.1f\" x2=\"%.1f\" "
                       "y1=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" "
                       "stroke-dasharray=\"3 3\"/>\n", x_of(&a, t->origin_us),
                       x_of(&a, t->origin_us), lanes_y, y);
     }
+    ds_put_cstr(&body, ds_cstr(&lanes));
+    ds_destroy(&lanes);
     put_axis(&body, &a, y + 6);
     y += 56;
 
