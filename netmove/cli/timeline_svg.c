@@ -174,175 +174,197 @@ struct lane_label {
     bool marker;                /* An event: a marker on the bar row. */
 };
 
-/* Draws lane 'lane' from 'y' down; returns its height. */
-static double
-put_lane(struct ds *s, const struct timeline *t, const struct axis *a,
-         enum tl_lane lane, double y)
-{
-    struct lane_label *ll = NULL;
-    size_t n = 0, allocated = 0;
-    int n_bar_rows = 1;
+/* What one lane draws. */
+struct lane {
+    struct ds *s;
+    const struct timeline *t;
+    const struct axis *a;
+    enum tl_lane id;
+    double bars_y;              /* The top of its bar rows. */
+    struct lane_label *ll;      /* Its labels, placed at the end. */
+    size_t n, allocated;
+};
 
-    /* The phases: overlapping ones in bar rows of their own. */
+static void
+lane_label(struct lane *l, char *text, char *attrs, double anchor,
+           bool marker)
+{
+    if (l->n >= l->allocated) {
+        l->ll = x2nrealloc(l->ll, &l->allocated, sizeof *l->ll);
+    }
+    l->ll[l->n++] = (struct lane_label) { text, attrs, anchor, marker };
+}
+
+/* The lane's phases as bars, overlapping ones in bar rows of their own.
+ * Returns the number of bar rows. */
+static int
+lane_phases(struct lane *l)
+{
+    const struct timeline *t = l->t;
     int *bar_row = xcalloc(MAX(t->n_phases, 1), sizeof *bar_row);
+    int n_rows = 1;
+
     for (size_t i = 0; i < t->n_phases; i++) {
         const struct tl_phase *p = &t->phases[i];
-        if (p->lane != lane) {
+        if (p->lane != l->id) {
             continue;
         }
         int r = 0;
         for (size_t k = 0; k < i; k++) {
             const struct tl_phase *q = &t->phases[k];
-            if (q->lane == lane && bar_row[k] == r
+            if (q->lane == l->id && bar_row[k] == r
                 && q->from_us <= p->to_us && p->from_us <= q->to_us) {
                 r++;
                 k = (size_t) -1;        /* Again, one row down. */
             }
         }
         bar_row[i] = r;
-        n_bar_rows = MAX(n_bar_rows, r + 1);
-    }
-    double bars_y = y + 6;
-    double labels_y = bars_y + n_bar_rows * (BAR_H + 3) + 6;
+        n_rows = MAX(n_rows, r + 1);
 
-    for (size_t i = 0; i < t->n_phases; i++) {
-        const struct tl_phase *p = &t->phases[i];
-        if (p->lane != lane) {
-            continue;
-        }
-        double x0 = x_of(a, p->from_us), x1 = x_of(a, p->to_us);
-        ds_put_format(s, "<rect id=\"phase-%s\" data-phase=\"%s\" "
+        double x0 = x_of(l->a, p->from_us), x1 = x_of(l->a, p->to_us);
+        ds_put_format(l->s, "<rect id=\"phase-%s\" data-phase=\"%s\" "
                       "data-from-ms=\"%.3f\" data-to-ms=\"%.3f\" x=\"%.1f\" "
                       "y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                       "fill=\"%s\" rx=\"2\"/>\n", p->name, p->name,
-                      (p->from_us - a->origin) / 1000.0,
-                      (p->to_us - a->origin) / 1000.0, x0,
-                      bars_y + bar_row[i] * (BAR_H + 3), MAX(x1 - x0, 2.0),
+                      (p->from_us - l->a->origin) / 1000.0,
+                      (p->to_us - l->a->origin) / 1000.0, x0,
+                      l->bars_y + r * (BAR_H + 3), MAX(x1 - x0, 2.0),
                       BAR_H, phase_colors[i % ARRAY_SIZE(phase_colors)]);
-        if (n >= allocated) {
-            ll = x2nrealloc(ll, &allocated, sizeof *ll);
-        }
-        ll[n++] = (struct lane_label) {
-            xasprintf("[%s %.1f ms]", p->label,
-                      (p->to_us - p->from_us) / 1000.0),
-            xasprintf("data-phase-label=\"%s\"", p->name),
-            (x0 + x1) / 2, false,
-        };
+        lane_label(l, xasprintf("[%s %.1f ms]", p->label,
+                                (p->to_us - p->from_us) / 1000.0),
+                   xasprintf("data-phase-label=\"%s\"", p->name),
+                   (x0 + x1) / 2, false);
     }
     free(bar_row);
-    for (size_t i = 0; i < t->n_events; i++) {
-        const struct tl_event *e = &t->events[i];
-        if (e->lane != lane) {
+    return n_rows;
+}
+
+static void
+lane_events(struct lane *l)
+{
+    for (size_t i = 0; i < l->t->n_events; i++) {
+        const struct tl_event *e = &l->t->events[i];
+        double at = (e->t_us - l->a->origin) / 1000.0;
+        if (e->lane == l->id) {
+            lane_label(l, xasprintf("%s %+.2f", e->label, at),
+                       xasprintf("id=\"event-%s\" data-event=\"%s\" "
+                                 "data-t-ms=\"%.3f\"", e->name, e->name, at),
+                       x_of(l->a, e->t_us), true);
+        }
+    }
+}
+
+/* Every ping a tick at its send time: answered up, lost down and red; the
+ * longest loss labelled. */
+static void
+lane_pings(struct lane *l)
+{
+    const struct timeline *t = l->t;
+    const struct axis *a = l->a;
+    size_t first, last, in_view = 0;
+
+    ds_put_cstr(l->s, "<g id=\"client-pings\">\n");
+    for (size_t i = 0; i < t->n_pings; i++) {
+        const struct tl_ping *p = &t->pings[i];
+        if (p->t_us < a->lo || p->t_us > a->hi) {
             continue;
         }
-        if (n >= allocated) {
-            ll = x2nrealloc(ll, &allocated, sizeof *ll);
-        }
-        ll[n++] = (struct lane_label) {
-            xasprintf("%s %+.2f", e->label, (e->t_us - a->origin) / 1000.0),
-            xasprintf("id=\"event-%s\" data-event=\"%s\" data-t-ms=\"%.3f\"",
-                      e->name, e->name, (e->t_us - a->origin) / 1000.0),
-            x_of(a, e->t_us), true,
-        };
+        bool lost = p->rtt_us < 0;
+        in_view++;
+        ds_put_format(l->s, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
+                      "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1\"%s/>\n",
+                      x_of(a, p->t_us), x_of(a, p->t_us),
+                      l->bars_y + (lost ? BAR_H / 2 : 0),
+                      l->bars_y + (lost ? BAR_H : BAR_H / 2),
+                      lost ? "#d62728" : "#2a7d2e",
+                      lost ? " data-lost=\"1\"" : "");
     }
-    if (lane == TL_CLIENT) {
-        /* Every ping a tick at its send time: answered up, lost down and
-         * red; the longest loss labelled. */
-        ds_put_cstr(s, "<g id=\"client-pings\">\n");
-        for (size_t i = 0; i < t->n_pings; i++) {
-            const struct tl_ping *p = &t->pings[i];
-            if (p->t_us < a->lo || p->t_us > a->hi) {
-                continue;
-            }
-            bool lost = p->rtt_us < 0;
-            ds_put_format(s, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
-                          "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1\"%s/>\n",
-                          x_of(a, p->t_us), x_of(a, p->t_us),
-                          bars_y + (lost ? BAR_H / 2 : 0),
-                          bars_y + (lost ? BAR_H : BAR_H / 2),
-                          lost ? "#d62728" : "#2a7d2e",
-                          lost ? " data-lost=\"1\"" : "");
-        }
-        ds_put_cstr(s, "</g>\n");
-        size_t first, last, in_view = 0;
-        for (size_t i = 0; i < t->n_pings; i++) {
-            in_view += t->pings[i].t_us >= a->lo && t->pings[i].t_us <= a->hi;
-        }
-        if (!timeline_longest_loss(t, &first, &last)) {
-            if (n >= allocated) {
-                ll = x2nrealloc(ll, &allocated, sizeof *ll);
-            }
-            ll[n++] = (struct lane_label) {
-                xasprintf("no ping lost (%zu here, %zu in all; a tick each: "
-                          "answered up, lost down in red)", in_view,
-                          t->n_pings),
-                xstrdup("id=\"client-no-loss\" data-event=\"client-gap\""),
-                (PLOT_L + PLOT_R) / 2, false,
-            };
-        } else {
-            int64_t from = t->pings[first].t_us, to = t->pings[last].t_us;
-            int64_t before = first ? t->pings[first - 1].t_us : from;
-            int64_t after = last + 1 < t->n_pings ? t->pings[last + 1].t_us
-                                                  : to;
-            if (n >= allocated) {
-                ll = x2nrealloc(ll, &allocated, sizeof *ll);
-            }
-            ll[n++] = (struct lane_label) {
-                xasprintf("longest gap: %zu pings lost, %.1f ms between "
-                          "answered ones", last - first + 1,
-                          (after - before) / 1000.0),
-                xstrdup("id=\"client-longest-gap\" data-event=\"client-gap\""),
-                (x_of(a, from) + x_of(a, to)) / 2, true,
-            };
-        }
+    ds_put_cstr(l->s, "</g>\n");
+    if (!timeline_longest_loss(t, &first, &last)) {
+        lane_label(l, xasprintf("no ping lost (%zu here, %zu in all; a tick "
+                                "each: answered up, lost down in red)",
+                                in_view, t->n_pings),
+                   xstrdup("id=\"client-no-loss\" data-event=\"client-gap\""),
+                   (PLOT_L + PLOT_R) / 2, false);
+        return;
     }
+    int64_t from = t->pings[first].t_us, to = t->pings[last].t_us;
+    int64_t before = first ? t->pings[first - 1].t_us : from;
+    int64_t after = last + 1 < t->n_pings ? t->pings[last + 1].t_us : to;
+    lane_label(l, xasprintf("longest gap: %zu pings lost, %.1f ms between "
+                            "answered ones", last - first + 1,
+                            (after - before) / 1000.0),
+               xstrdup("id=\"client-longest-gap\" data-event=\"client-gap\""),
+               (x_of(a, from) + x_of(a, to)) / 2, true);
+}
 
-    struct tl_label *labels = xcalloc(MAX(n, 1), sizeof *labels);
-    for (size_t i = 0; i < n; i++) {
+/* Places the lane's labels in rows from 'labels_y' down and draws them:
+ * markers and leaders first, then each label on a backing box.  Returns
+ * the number of rows. */
+static int
+lane_draw_labels(struct lane *l, double labels_y)
+{
+    struct tl_label *labels = xcalloc(MAX(l->n, 1), sizeof *labels);
+    struct lane_label *ll = l->ll;
+    double bar_mid = l->bars_y + BAR_H / 2;
+
+    for (size_t i = 0; i < l->n; i++) {
         char *cut = fit(ll[i].text, FONT, PLOT_R - PLOT_L);
         free(ll[i].text);
         ll[i].text = cut;
         labels[i].x = ll[i].anchor;
         labels[i].w = tl_text_width(ll[i].text, FONT);
     }
-    int rows = tl_layout_labels(labels, n, PLOT_L, PLOT_R, LABEL_GAP,
+    int rows = tl_layout_labels(labels, l->n, PLOT_L, PLOT_R, LABEL_GAP,
                                 LABEL_SHIFT);
-
-    /* Leaders first, then each label on a backing box, then the text. */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < l->n; i++) {
         double top = labels_y + labels[i].row * ROW_H;
-        double mid = top + ROW_H / 2 - 1;
-        double ax = ll[i].anchor;
-        double bx = labels[i].bx, w = labels[i].w;
-        const char *color = lane_color[lane];
+        double ax = ll[i].anchor, bx = labels[i].bx, w = labels[i].w;
         if (ll[i].marker) {
-            ds_put_format(s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
-                          "fill=\"%s\"/>\n", ax, bars_y + BAR_H / 2, color);
+            ds_put_format(l->s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
+                          "fill=\"%s\"/>\n", ax, bar_mid, lane_color[l->id]);
         }
         if (ax >= bx && ax <= bx + w) {
-            ds_put_format(s, "<path d=\"M%.1f %.1fV%.1f\" ", ax,
-                          bars_y + BAR_H / 2, top);
+            ds_put_format(l->s, "<path d=\"M%.1f %.1fV%.1f\" ", ax, bar_mid,
+                          top);
         } else {
-            ds_put_format(s, "<path d=\"M%.1f %.1fV%.1fH%.1f\" ", ax,
-                          bars_y + BAR_H / 2, mid, ax < bx ? bx : bx + w);
+            ds_put_format(l->s, "<path d=\"M%.1f %.1fV%.1fH%.1f\" ", ax,
+                          bar_mid, top + ROW_H / 2 - 1,
+                          ax < bx ? bx : bx + w);
         }
-        ds_put_cstr(s, "stroke=\"#999\" stroke-width=\"0.7\" fill=\"none\"/>\n");
+        ds_put_cstr(l->s, "stroke=\"#999\" stroke-width=\"0.7\" "
+                    "fill=\"none\"/>\n");
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < l->n; i++) {
         double top = labels_y + labels[i].row * ROW_H;
-        ds_put_format(s, "<g %s>\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                      "height=\"%.1f\" fill=\"#fff\"/>\n",
+        ds_put_format(l->s, "<g %s>\n<rect x=\"%.1f\" y=\"%.1f\" "
+                      "width=\"%.1f\" height=\"%.1f\" fill=\"#fff\"/>\n",
                       ll[i].attrs, labels[i].bx, top, labels[i].w, ROW_H);
-        put_text(s, labels[i].bx, top + 13, FONT, NULL, ll[i].text);
-        ds_put_cstr(s, "</g>\n");
+        put_text(l->s, labels[i].bx, top + 13, FONT, NULL, ll[i].text);
+        ds_put_cstr(l->s, "</g>\n");
         free(ll[i].text);
         free(ll[i].attrs);
     }
-    free(ll);
     free(labels);
+    return rows;
+}
 
-    double h = labels_y - y + rows * ROW_H + 6;
-    return MAX(h, 2 * ROW_H + 12);
+/* Draws lane 'id' from 'y' down; returns its height. */
+static double
+put_lane(struct ds *s, const struct timeline *t, const struct axis *a,
+         enum tl_lane id, double y)
+{
+    struct lane l = { .s = s, .t = t, .a = a, .id = id, .bars_y = y + 6 };
+
+    int n_bar_rows = lane_phases(&l);
+    lane_events(&l);
+    if (id == TL_CLIENT) {
+        lane_pings(&l);
+    }
+    double labels_y = l.bars_y + n_bar_rows * (BAR_H + 3) + 6;
+    int rows = lane_draw_labels(&l, labels_y);
+    free(l.ll);
+    return MAX(labels_y - y + rows * ROW_H + 6, 2 * ROW_H + 12);
 }
 
 /* A step of 1, 2 or 5 x 10^k ms with ticks at least 'min_px' apart. */
