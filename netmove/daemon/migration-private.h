@@ -40,7 +40,8 @@ void migration_maybe_finish(struct migration *m);
 
 /* ---- migration_timeline.c ---- */
 
-/* 'm' was confirmed: asks its source for the source's records of it (peer
+/* 'm' is done (confirmed, its uplink capture ended): asks its source for
+ * the source's records of it (peer
  * method "records"), journaled as "source-records" with the offset of the
  * two clocks; then migration_maybe_finish().  A source that does not offer
  * "records" fails it at once: nothing is journaled. */

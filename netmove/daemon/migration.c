@@ -691,7 +691,17 @@ capture_open(struct migration *m)
 void
 migration_maybe_finish(struct migration *m)
 {
-    if (m->state == MIG_DONE && !m->capture && !m->records_pending) {
+    if (m->state != MIG_DONE || m->capture) {
+        return;
+    }
+    if (!m->records_asked) {
+        /* Only now: the capture's end is ~1.3 s after resume, when an
+         * evacuation's confirms are through, and the request competes
+         * with none of them for the source's request budget. */
+        m->records_asked = true;
+        migration_fetch_source_records(m);
+    }
+    if (!m->records_pending) {
         migration_journal_finish(m);
     }
 }
@@ -1113,7 +1123,6 @@ confirm_reply(void *m_, const struct json *result, const char *error,
     migration_journal(m, NM_JS_CONFIRMED,
                       nm_json_object_1("source_removed", json_clone(result)),
                       true);
-    migration_fetch_source_records(m);
     migration_maybe_finish(m);
     VLOG_INFO("%s: done: confirmed by %s %.1f ms after resume", m->id,
               m->src, migration_ms(m->t_resume_call, m->t_confirmed));

@@ -146,7 +146,7 @@ struct migration {
 
     /* The source's records, asked after confirm for the timeline
      * (migration_timeline.c): the journal moves to done/ once answered. */
-    bool records_pending;
+    bool records_asked, records_pending;
     uint64_t records_t0_us, records_t0_wall_us;     /* Asked then. */
 };
 

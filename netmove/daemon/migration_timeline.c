@@ -1,7 +1,7 @@
 /* The timeline's records: what `netmove timeline VM` draws.
  *
- * A migration's destination journals its own steps; after "confirmed" it
- * asks the source for the source's records of that migration (peer method
+ * A migration's destination journals its own steps; once it is done
+ * (confirmed, and the uplink's capture ended) it asks the source for the source's records of that migration (peer method
  * "records", docs/PROTOCOL.md) and journals them, with the offset of the
  * source's wall clock from its own estimated from that round trip, as
  * step "source-records".  So the destination's journal holds both sides,
