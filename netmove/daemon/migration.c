@@ -121,6 +121,7 @@ migration_destroy(struct migration *m)
     json_destroy(m->export);
     json_destroy(m->ct_delta);
     json_destroy(m->confirm_result);
+    json_destroy(m->records_best);
     nm_vm_addrs_destroy(&m->addrs);
     nmovs_docs_destroy(m->port_docs, m->n_port_docs);
     for (size_t i = 0; i < m->n_extra_ips; i++) {
@@ -1253,6 +1254,7 @@ migrations_run(struct netmoved *nm)
     migration_drain_announce_due(nm);
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
         migration_journal_run(m, now);
+        migration_timeline_run(m, now);
         if (m->ending) {
             migration_end_run(m);       /* Rolling back: nothing else. */
             migration_answer_waiters(m);
@@ -1310,6 +1312,9 @@ migrations_wait(struct netmoved *nm)
 
     migration_batch_wait(nm);
     HMAP_FOR_EACH (m, node, &nm->migrations) {
+        if (m->records_retry_at_us) {
+            poll_timer_wait_until(m->records_retry_at_us / 1000 + 1);
+        }
         if (m->retry_at_us && !m->rpc_pending) {
             poll_timer_wait_until(m->retry_at_us / 1000 + 1);
         }

@@ -148,6 +148,10 @@ struct migration {
      * (migration_timeline.c): the journal moves to done/ once answered. */
     bool records_asked, records_pending;
     uint64_t records_t0_us, records_t0_wall_us;     /* Asked then. */
+    int records_tries;          /* Round trips so far. */
+    uint64_t records_retry_at_us;   /* The next one then (0: none). */
+    struct json *records_best;  /* The answer of the shortest one, as
+                                 * journaled. */
 };
 
 const char *migration_state_name(enum mig_state);

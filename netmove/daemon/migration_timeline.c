@@ -22,6 +22,7 @@
 
 #include "firewall/firewall.h"
 #include "netmove/common/config.h"
+#include "netmove/common/error.h"
 #include "netmove/common/json.h"
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/mig_ops.h"
@@ -147,9 +148,31 @@ migration_timeline_init(struct netmoved *nm)
 
 /* ---- the destination: fetching the source's ---- */
 
+/* Round trips tried at most, and the bound below which one is enough: a
+ * loaded host answers late now and then, and NTP keeps the sample with the
+ * shortest round trip (its error bound is the smallest). */
+#define RECORDS_TRIES 4
+#define RECORDS_GOOD_BOUND_US 2000
+#define RECORDS_RETRY_MS 200
+
+static void records_send(struct migration *m);
+
+/* Journals the best sample, if any, and lets 'm' finish. */
+static void
+records_done(struct migration *m)
+{
+    m->records_pending = false;
+    m->records_retry_at_us = 0;
+    if (m->records_best) {
+        migration_journal(m, NM_JS_SOURCE_RECORDS, m->records_best, false);
+        m->records_best = NULL;
+    }
+    migration_maybe_finish(m);
+}
+
 static void
 records_reply(void *m_, const struct json *result, const char *error,
-              int errnum OVS_UNUSED)
+              int errnum)
 {
     struct migration *m = m_;
     uint64_t rtt = time_usec() - m->records_t0_us;
@@ -158,17 +181,29 @@ records_reply(void *m_, const struct json *result, const char *error,
     const struct json *recs = nm_json_member_type(result, "records",
                                                   JSON_ARRAY);
 
-    m->records_pending = false;
+    m->records_tries++;
     if (error || !wall || !recs) {
-        /* A source of before the timeline, or one gone: the timeline
-         * shows this host's side alone. */
-        VLOG_INFO("%s: no records from source %s for the timeline: %s",
-                  m->id, m->src, error ? error : "wall_us or records missing");
-    } else {
-        /* NTP's estimate from one round trip: the peer read its clock
-         * between our send and our receive, so at their midpoint, give
-         * or take half the round trip. */
-        int64_t mid = (int64_t) (m->records_t0_wall_us + rtt / 2);
+        VLOG_INFO("%s: no records from source %s for the timeline (try %d): "
+                  "%s", m->id, m->src, m->records_tries,
+                  error ? error : "wall_us or records missing");
+        if (errnum == -EOPNOTSUPP || nm_error_is_bad_input(errnum)
+            || m->records_tries >= RECORDS_TRIES) {
+            /* A source of before the timeline: this host's side alone. */
+            records_done(m);
+        } else {
+            m->records_retry_at_us = time_usec() + RECORDS_RETRY_MS * 1000;
+        }
+        return;
+    }
+
+    /* NTP's estimate from one round trip: the peer read its clock between
+     * our send and our receive, so at their midpoint, give or take half
+     * the round trip. */
+    int64_t mid = (int64_t) (m->records_t0_wall_us + rtt / 2);
+    int64_t bound = (rtt + 1) / 2;
+    const struct json *best_bound = nm_json_member_type(
+        m->records_best, "offset_bound_us", JSON_INTEGER);
+    if (!best_bound || bound < json_integer(best_bound)) {
         struct json *x = json_object_create();
         struct json *out = json_array_create_empty();
         for (size_t i = 0; i < json_array(recs)->n
@@ -181,28 +216,51 @@ records_reply(void *m_, const struct json *result, const char *error,
         json_object_put_string(x, "peer", m->src);
         json_object_put(x, "offset_us",
                         json_integer_create(json_integer(wall) - mid));
-        json_object_put(x, "offset_bound_us",
-                        json_integer_create((rtt + 1) / 2));
+        json_object_put(x, "offset_bound_us", json_integer_create(bound));
         json_object_put(x, "records", out);
-        migration_journal(m, NM_JS_SOURCE_RECORDS, x, false);
+        json_destroy(m->records_best);
+        m->records_best = x;
     }
-    migration_maybe_finish(m);
+    json_object_put(m->records_best, "round_trips",
+                    json_integer_create(m->records_tries));
+    if (bound <= RECORDS_GOOD_BOUND_US || m->records_tries >= RECORDS_TRIES) {
+        records_done(m);
+    } else {
+        m->records_retry_at_us = time_usec() + RECORDS_RETRY_MS * 1000;
+    }
 }
 
-void
-migration_fetch_source_records(struct migration *m)
+static void
+records_send(struct migration *m)
 {
     struct json *p = json_object_create();
 
     json_object_put_string(p, "vm", m->vm);
     json_object_put_string(p, "id", m->id);
-    m->records_pending = true;
+    m->records_retry_at_us = 0;
     m->records_t0_us = time_usec();
     m->records_t0_wall_us = time_wall_usec();
     if (m->nm->ops->request(m->nm, m->src, "records", p, RECORDS_TIMEOUT_MS,
                             records_reply, m)) {
-        m->records_pending = false;
+        records_done(m);
     }
+}
+
+void
+migration_fetch_source_records(struct migration *m)
+{
+    m->records_pending = true;
+    m->records_tries = 0;
+    records_send(m);
+}
+
+uint64_t
+migration_timeline_run(struct migration *m, uint64_t now)
+{
+    if (m->records_retry_at_us && now >= m->records_retry_at_us) {
+        records_send(m);
+    }
+    return m->records_retry_at_us;
 }
 
 /* ---- the CLI's: "timeline VM [ID]" ---- */

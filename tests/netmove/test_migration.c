@@ -1225,6 +1225,61 @@ test_first_frame_after_earlier_migration(void **state OVS_UNUSED)
     json_destroy(j);
 }
 
+
+/* The source's records for the timeline: a round trip over 2 ms is tried
+ * again (200 ms later), a failed one too, up to 4; the shortest is kept,
+ * its offset journaled. */
+static void
+test_records_shortest_round_trip(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+    char *id = xstrdup(m->id);
+
+    migration_resume(m);
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    fake.records = true;
+    answer(json_from_string("{\"ports\": 1}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+
+    /* 1: 20 ms there and back, the source's clock 3 ms ahead. */
+    pending("h1", "records");
+    long long t0 = wall_us;
+    advance_ms(20);
+    char *r = xasprintf("{\"wall_us\": %lld, \"records\": []}",
+                        t0 + 10000 + 3000);
+    answer(json_from_string(r), NULL);
+    free(r);
+    assert_int_equal(fake.n_reqs, 0);
+    assert_false(journal_finished(id));
+
+    /* 2: failed; 3: 1 ms, the best. */
+    advance_ms(200);
+    migrations_run(&nm);
+    pending("h1", "records");
+    answer(NULL, "timeout");
+    assert_false(journal_finished(id));
+    advance_ms(200);
+    migrations_run(&nm);
+    pending("h1", "records");
+    t0 = wall_us;
+    advance_ms(1);
+    r = xasprintf("{\"wall_us\": %lld, \"records\": []}", t0 + 500 + 3000);
+    answer(json_from_string(r), NULL);
+    free(r);
+    assert_true(journal_finished(id));
+    fake.records = false;
+
+    struct json *recs = nm_journal_read(nm.journal, NM_JOURNAL_DESTINATION,
+                                        id);
+    const struct json *sr = json_array(recs)->elems[json_array(recs)->n - 1];
+    assert_string_equal(nm_json_member_string(sr, "step"), "source-records");
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_us")), 3000);
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_bound_us")), 500);
+    assert_int_equal(json_integer(nm_json_member(sr, "round_trips")), 3);
+    json_destroy(recs);
+    free(id);
+}
+
 /* ---- recovery from every prefix of the journal ---- */
 
 /* What recovery makes of a journal that ends at a step: the state it
@@ -2910,6 +2965,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_records_shortest_round_trip,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepare_resume_confirm,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_after_prepare,
