@@ -290,6 +290,7 @@ timeline_from_reply(struct timeline *t, const struct json *reply,
             t->has_offset = true;
             t->offset_us = int_member(r, "offset_us");
             t->offset_bound_us = int_member(r, "offset_bound_us");
+            t->round_trips = MAX(int_member(r, "round_trips"), 1);
             source_records(t, nm_json_member_type(r, "records", JSON_ARRAY),
                            -t->offset_us);
         }
@@ -503,11 +504,11 @@ static void
 put_summary(struct ds *s, const struct timeline *t, const char *eol)
 {
     if (t->has_offset) {
-        ds_put_format(s, "clocks: %s = %s %+.3f ms, +-%.3f ms (one round "
-                      "trip to the source after confirm)%s",
+        ds_put_format(s, "clocks: %s = %s %+.3f ms, +-%.3f ms (the shortest "
+                      "of %d round trip%s to the source)%s",
                       lane_host(t, TL_SOURCE), lane_host(t, TL_DESTINATION),
                       t->offset_us / 1000.0, t->offset_bound_us / 1000.0,
-                      eol);
+                      t->round_trips, t->round_trips == 1 ? "" : "s", eol);
     } else {
         ds_put_format(s, "clocks: no offset known (%s); each host's events "
                       "on its own clock%s",
@@ -660,6 +661,7 @@ timeline_to_json(const struct timeline *t)
         json_object_put(o, "offset_us", json_integer_create(t->offset_us));
         json_object_put(o, "bound_us",
                         json_integer_create(t->offset_bound_us));
+        json_object_put(o, "round_trips", json_integer_create(t->round_trips));
         json_object_put(j, "clock_offset", o);
     } else {
         json_object_put(j, "clock_offset", json_null_create());

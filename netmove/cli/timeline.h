@@ -58,7 +58,8 @@ struct timeline {
                                  * "client". */
     bool has_offset;            /* The source's records came with it: */
     int64_t offset_us;          /* source clock - destination clock, */
-    int64_t offset_bound_us;    /* +- this. */
+    int64_t offset_bound_us;    /* +- this, */
+    int round_trips;            /* the best of these. */
     int64_t origin_us;          /* The axis's 0: the pause, else the
                                  * first event. */
 
