@@ -18,6 +18,7 @@ lab_pkgs=(
 	nftables conntrack iproute2 ethtool procps
 	tcpdump tshark iputils-arping iputils-ping ndisc6 socat jq
 	openssl                            # the lab's certificates
+	chromium fonts-dejavu-core          # tests/lab/timeline.sh: the SVG in a real browser
 	qemu-system-x86                    # a real migrator: tests/lab/hook_qmp.sh
 	# Real libvirt in the lab (lab up --libvirt, tests/lab/libvirt_migrate.sh):
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients

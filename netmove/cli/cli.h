@@ -135,5 +135,6 @@ extern const struct nm_cmd nm_cmd_watch_libvirt;
     "the domain ended otherwise.\n"
 
 extern const struct nm_cmd nm_cmd_status;      /* cli_migrate.c */
+extern const struct nm_cmd nm_cmd_timeline;    /* cli_timeline.c */
 
 #endif /* netmove/cli/cli.h */

@@ -38,7 +38,7 @@ static const struct nm_cmd *const nm_cmds[] = {
     /* The service: migration phases, hooks, proof. */
     &nm_cmd_prepare, &nm_cmd_resume, &nm_cmd_confirm, &nm_cmd_abort,
     &nm_cmd_left, &nm_cmd_paused,
-    &nm_cmd_status, &nm_cmd_verify, &nm_cmd_watch_qmp, &nm_cmd_watch_libvirt,
+    &nm_cmd_status, &nm_cmd_timeline, &nm_cmd_verify, &nm_cmd_watch_qmp, &nm_cmd_watch_libvirt,
     &nm_cmd_help, &nm_cmd_version,
 };
 

@@ -425,6 +425,85 @@ nm_journal_read(struct nm_journal *j, enum nm_journal_role role,
     return records;
 }
 
+/* True if file name 'name' is "VM.N.jsonl" for 'vm' (N digits). */
+static bool
+names_migration_of(const char *name, const char *vm)
+{
+    size_t vlen = strlen(vm), len = strlen(name);
+
+    if (len <= vlen + 7 || strncmp(name, vm, vlen) || name[vlen] != '.'
+        || strcmp(name + len - 6, ".jsonl")) {
+        return false;
+    }
+    size_t digits = strspn(name + vlen + 1, "0123456789");
+    return digits && vlen + 1 + digits == len - 6;
+}
+
+/* The first record of the file at 'path' names 'vm'. */
+static bool
+first_record_of(const char *path, const char *vm)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t size = 0;
+    bool match = false;
+
+    if (!f) {
+        return false;
+    }
+    if (getline(&line, &size, f) > 0) {
+        struct json *rec = json_from_string(line);
+        const char *v = nm_json_member_string(rec, "vm");
+        match = v && !strcmp(v, vm);
+        json_destroy(rec);
+    }
+    free(line);
+    fclose(f);
+    return match;
+}
+
+bool
+nm_journal_last(struct nm_journal *j, const char *vm,
+                enum nm_journal_role *role, char **idp)
+{
+    struct timespec best = { 0, 0 };
+    char *best_id = NULL;
+
+    *idp = NULL;
+    for (int r = 0; r < NM_JOURNAL_N_ROLES; r++) {
+        const char *dirs[2] = { j->active[r], j->done[r] };
+        for (int d = 0; d < 2; d++) {
+            DIR *dir = opendir(dirs[d]);
+            struct dirent *de;
+
+            while (dir && (de = readdir(dir)) != NULL) {
+                struct stat st;
+                if (!names_migration_of(de->d_name, vm)
+                    || fstatat(dirfd(dir), de->d_name, &st, 0)
+                    || (best_id
+                        && (st.st_mtim.tv_sec < best.tv_sec
+                            || (st.st_mtim.tv_sec == best.tv_sec
+                                && st.st_mtim.tv_nsec <= best.tv_nsec)))) {
+                    continue;
+                }
+                char *path = xasprintf("%s/%s", dirs[d], de->d_name);
+                if (first_record_of(path, vm)) {
+                    free(best_id);
+                    best_id = xmemdup0(de->d_name, strlen(de->d_name) - 6);
+                    best = st.st_mtim;
+                    *role = r;
+                }
+                free(path);
+            }
+            if (dir) {
+                closedir(dir);
+            }
+        }
+    }
+    *idp = best_id;
+    return best_id != NULL;
+}
+
 /* ---- records ---- */
 
 static const char *const step_names[NM_JS_N] = {

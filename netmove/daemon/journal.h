@@ -55,7 +55,10 @@ enum nm_journal_role {
     /* Both: the drain ended; + "drain" (its counters). */                \
     NM_JOURNAL_STEP(DRAINED, "drained")                                   \
     /* Both: the migration was aborted (ended). */                        \
-    NM_JOURNAL_STEP(ABORTED, "aborted")
+    NM_JOURNAL_STEP(ABORTED, "aborted")                                   \
+    /* The destination's, after "confirmed": the source's records of the  \
+     * migration and the two clocks' offset (migration_timeline.c). */    \
+    NM_JOURNAL_STEP(SOURCE_RECORDS, "source-records")
 
 enum nm_journal_step {
 #define NM_JOURNAL_STEP(ENUM, NAME) NM_JS_##ENUM,
@@ -139,5 +142,14 @@ int nm_journal_load(struct nm_journal *j,
  * NULL if there is no such migration.  The caller frees it. */
 struct json *nm_journal_read(struct nm_journal *j, enum nm_journal_role,
                              const char *id);
+
+/* The most recent migration of 'vm' (unfinished or done, either role), by
+ * its file's modification time: true with its id in '*idp' (the caller
+ * frees it) and the role in '*role', or false if the journal holds none.
+ * Reads the first record of each file named "VM.N.jsonl" (ids are
+ * "VM.N"): an operator's command, not for the loop's hot path. */
+bool nm_journal_last(struct nm_journal *j, const char *vm,
+                     enum nm_journal_role *role, char **idp)
+    OVS_WARN_UNUSED_RESULT;
 
 #endif /* netmove/daemon/journal.h */

@@ -34,6 +34,25 @@ void migration_journal_finish(struct migration *m);
  * due.  Returns the time of the next try (0: none). */
 uint64_t migration_journal_run(struct migration *m, uint64_t now);
 
+/* 'm' is done: its journal moves to done/ once nothing more is to be
+ * recorded (the uplink capture closed, the source's records in). */
+void migration_maybe_finish(struct migration *m);
+
+/* ---- migration_timeline.c ---- */
+
+/* 'm' is done (confirmed, its uplink capture ended): asks its source for
+ * the source's records of it (peer
+ * method "records"), journaled as "source-records" with the offset of the
+ * two clocks (from the round trip with the smallest error bound: asked
+ * again while over 2 ms, up to 4 times, 200 ms apart); then
+ * migration_maybe_finish().  A source that does not offer "records" fails
+ * it at once: nothing is journaled. */
+void migration_fetch_source_records(struct migration *m);
+
+/* Asks again when due (a round trip too long or failed: up to 4 tries,
+ * the shortest kept).  Returns when next (0: nothing due). */
+uint64_t migration_timeline_run(struct migration *m, uint64_t now);
+
 /* Sets 'm''s last error (and logs it). */
 void migration_set_error(struct migration *m, const char *fmt, ...)
     OVS_PRINTF_FORMAT(2, 3);

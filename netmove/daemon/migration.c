@@ -121,6 +121,7 @@ migration_destroy(struct migration *m)
     json_destroy(m->export);
     json_destroy(m->ct_delta);
     json_destroy(m->confirm_result);
+    json_destroy(m->records_best);
     nm_vm_addrs_destroy(&m->addrs);
     nmovs_docs_destroy(m->port_docs, m->n_port_docs);
     for (size_t i = 0; i < m->n_extra_ips; i++) {
@@ -688,10 +689,20 @@ capture_open(struct migration *m)
 
 /* A migration's journal is finished once it is done and its capture has
  * been summed up (the last record). */
-static void
-maybe_finish(struct migration *m)
+void
+migration_maybe_finish(struct migration *m)
 {
-    if (m->state == MIG_DONE && !m->capture) {
+    if (m->state != MIG_DONE || m->capture) {
+        return;
+    }
+    if (!m->records_asked) {
+        /* Only now: the capture's end is ~1.3 s after resume, when an
+         * evacuation's confirms are through, and the request competes
+         * with none of them for the source's request budget. */
+        m->records_asked = true;
+        migration_fetch_source_records(m);
+    }
+    if (!m->records_pending) {
         migration_journal_finish(m);
     }
 }
@@ -735,7 +746,7 @@ capture_close(struct migration *m)
     json_object_put(rec, "first_seen_wall_us",
                     json_integer_create(m->first_seen_wall_us));
     migration_journal(m, NM_JS_ANNOUNCEMENTS_SEEN, rec, true);
-    maybe_finish(m);
+    migration_maybe_finish(m);
 }
 
 /* ---- resume: the critical path ---- */
@@ -1032,6 +1043,12 @@ migration_resume_batch(struct migration **ms, size_t n)
         struct json *t = json_object_create();
         json_object_put(t, "first_frame_wall_us",
                         json_integer_create(m->first_frame_wall_us));
+        if (m->t_activated) {
+            /* When its port went active (at the pause, or just now), on
+             * the wall clock of the records. */
+            json_object_put(t, "port_active_wall_us", json_integer_create(
+                time_wall_usec() - (time_usec() - m->t_activated)));
+        }
         migration_journal(m, NM_JS_ANNOUNCED, t, true);
         VLOG_INFO("%s: resumed: first frame at %.3f ms, port active at "
                   "%.3f ms", m->id, migration_ms(m->t_resume_call,
@@ -1107,7 +1124,7 @@ confirm_reply(void *m_, const struct json *result, const char *error,
     migration_journal(m, NM_JS_CONFIRMED,
                       nm_json_object_1("source_removed", json_clone(result)),
                       true);
-    maybe_finish(m);
+    migration_maybe_finish(m);
     VLOG_INFO("%s: done: confirmed by %s %.1f ms after resume", m->id,
               m->src, migration_ms(m->t_resume_call, m->t_confirmed));
     migration_answer_waiters(m);
@@ -1237,6 +1254,7 @@ migrations_run(struct netmoved *nm)
     migration_drain_announce_due(nm);
     HMAP_FOR_EACH_SAFE (m, node, &nm->migrations) {
         migration_journal_run(m, now);
+        migration_timeline_run(m, now);
         if (m->ending) {
             migration_end_run(m);       /* Rolling back: nothing else. */
             migration_answer_waiters(m);
@@ -1294,6 +1312,9 @@ migrations_wait(struct netmoved *nm)
 
     migration_batch_wait(nm);
     HMAP_FOR_EACH (m, node, &nm->migrations) {
+        if (m->records_retry_at_us) {
+            poll_timer_wait_until(m->records_retry_at_us / 1000 + 1);
+        }
         if (m->retry_at_us && !m->rpc_pending) {
             poll_timer_wait_until(m->retry_at_us / 1000 + 1);
         }

@@ -143,6 +143,15 @@ struct migration {
     uint64_t resume_wall_us;    /* The resume call, wall clock. */
     uint64_t first_frame_wall_us;
     uint64_t frames_sent;
+
+    /* The source's records, asked after confirm for the timeline
+     * (migration_timeline.c): the journal moves to done/ once answered. */
+    bool records_asked, records_pending;
+    uint64_t records_t0_us, records_t0_wall_us;     /* Asked then. */
+    int records_tries;          /* Round trips so far. */
+    uint64_t records_retry_at_us;   /* The next one then (0: none). */
+    struct json *records_best;  /* The answer of the shortest one, as
+                                 * journaled. */
 };
 
 const char *migration_state_name(enum mig_state);

@@ -85,6 +85,7 @@ read_records(const struct json *records, struct recovered *r)
         case NM_JS_EXPORT:
         case NM_JS_CONFIRM_BEGIN:
         case NM_JS_CONFIRM_DONE:
+        case NM_JS_SOURCE_RECORDS:
         case NM_JS_N:
         default:
             break;

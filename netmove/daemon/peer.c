@@ -992,7 +992,18 @@ nm_peers_wait(struct nm_peers *peers)
         }
     }
     struct pending *p;
-    /* Unsent requests go out when a session comes up or its hello is
+    /* A request made after this pass's nm_peers_run() (by a module run
+     * after it: a retry from the migrations' loop) to a peer that is ready
+     * goes out on the next pass, at once: nothing else may wake us for
+     * tens of ms. */
+    LIST_FOR_EACH (p, unsent_node, &peers->unsent) {
+        struct conn *c = find_outbound(peers, p->peer);
+        if (conn_authenticated(peers, c) && c->version) {
+            poll_immediate_wake();
+            break;
+        }
+    }
+    /* Other unsent requests go out when a session comes up or its hello is
      * answered, which jsonrpc_session_wait() and recv_wait() wake us for;
      * only deadlines remain.  Failed ones are called back at once. */
     HMAP_FOR_EACH (p, node, &peers->pending) {

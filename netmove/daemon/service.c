@@ -620,6 +620,8 @@ register_commands(struct netmoved *nm)
     unixctl_command_register("source-verify", "VM SRC [IP...]", 2, 64,
                              cmd_source_verify, nm);
     unixctl_command_register("docs", "VM", 1, 1, cmd_docs, nm);
+    unixctl_command_register("timeline", "VM [ID]", 1, 2,
+                             migration_cmd_timeline, nm);
     unixctl_command_register("exit", "", 0, 0, cmd_exit, nm);
 }
 
@@ -749,6 +751,7 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
         err[0] = '\0';
     }
     migration_drain_init(nm);
+    migration_timeline_init(nm);
     nm_learn_init(nm);
 
     ctl = cfg->control ? xstrdup(cfg->control)

@@ -84,6 +84,17 @@ void migrations_destroy(struct netmoved *nm);
  * `drain`, `drain-end`) with nm->peers. */
 void migration_drain_init(struct netmoved *nm);
 
+/* migration_timeline.c: registers peer method "records" (the source's
+ * records of a migration, for its destination's timeline). */
+void migration_timeline_init(struct netmoved *nm);
+
+/* Control command "timeline VM [ID]": the records of the last migration
+ * of VM here (or of migration ID), as JSON {host, vm, id, role,
+ * records}. */
+struct unixctl_conn;
+void migration_cmd_timeline(struct unixctl_conn *, int argc,
+                            const char *argv[], void *nm);
+
 /* The announcer's frame callback ('aux' is the netmoved). */
 struct garp_frame;
 void migration_frame_sent(void *nm, size_t idx, const struct garp_frame *,

@@ -155,6 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;               /* More than a socket buffer holds. */
     }
     source_init(&nm);
+    migration_timeline_init(&nm);
     struct json *records = source_harness_export_records();
     source_recover(&nm, "m1", records);
     json_destroy(records);

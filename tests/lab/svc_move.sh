@@ -66,9 +66,12 @@ j=$(ls "$r2"/netmove/done/vm1.*.jsonl)
 steps=$(jq -r .step "$j" | tr '\n' ' ')
 # The lab's migrator says the pause (netmove paused): the destination
 # announced then, and its drain ended once (before or after the resume,
-# as the relay's end came).
-[ "$(echo "$steps" | sed 's/drained //')" = "prepare-begin prepare-done paused resume-begin announced ct-delta-done confirmed announcements-seen " ] ||
+# as the relay's end came); once done, the source's records for the
+# timeline (once, after confirmed).
+[ "$(echo "$steps" | sed 's/drained //; s/source-records //')" = "prepare-begin prepare-done paused resume-begin announced ct-delta-done confirmed announcements-seen " ] ||
 	fail "journal steps: $steps"
 [ "$(echo "$steps" | grep -o 'drained' | wc -l)" -eq 1 ] || fail "journal steps: not one 'drained': $steps"
+[ "$(echo "$steps" | grep -o 'source-records' | wc -l)" -eq 1 ] || fail "journal steps: not one 'source-records': $steps"
+case $steps in *"confirmed "*"source-records "*) ;; *) fail "journal steps: source-records before confirmed: $steps" ;; esac
 [ -z "$(ls "$r2/netmove/journal/")" ] || fail "an unfinished journal is left on host2"
 pass "journal: $steps"

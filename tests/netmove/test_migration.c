@@ -99,6 +99,9 @@ static struct fake {
     const char *bad_id;         /* A step staging this id fails. */
     bool bad_attributed;        /* ...and says which document. */
     int fw_many_error;          /* fw_import_many's outcome. */
+    bool records;               /* The source offers "records" (else the
+                                 * request fails at once, as to a peer
+                                 * that does not offer it). */
 
     /* OVSDB's replica as the state machine sees it. */
     unsigned int db_seqno;
@@ -148,6 +151,10 @@ fake_request(struct netmoved *nm_ OVS_UNUSED, const char *peer,
     if (!known) {
         json_destroy(params);
         return -ENOENT;
+    }
+    if (!strcmp(method, "records") && !fake.records) {
+        json_destroy(params);
+        return -EOPNOTSUPP;
     }
     assert_true(fake.n_reqs < MAX_REQS);
     fake.reqs[fake.n_reqs++] = (struct fake_req) {
@@ -888,11 +895,42 @@ test_prepare_resume_confirm(void **state OVS_UNUSED)
     pending("h1", "confirm");
 
     advance_ms(2);
+    fake.records = true;
     answer(json_from_string("{\"ports\": 1, \"fw_objects\": 0, "
                             "\"ct_entries\": 0}"), NULL);
     assert_int_equal(m->state, MIG_DONE);
     assert_steps(id, FULL_STEPS);
+
+    /* The timeline: the source's records asked; the journal moves to
+     * done/ once they are in.  The source's clock reads 'wall_us' + 7 ms
+     * halfway through a 4 ms round trip: offset 7 ms, +- 2 ms.  Only the
+     * records of vm1, and only their plain members, are kept. */
+    assert_false(journal_finished(id));
+    pending("h1", "records");
+    long long t0 = wall_us;
+    advance_ms(4);
+    char *rr = xasprintf("{\"host\": \"h1\", \"wall_us\": %lld, "
+                         "\"records\": ["
+                         "{\"t_us\": 5, \"step\": \"export\", "
+                         "\"vm\": \"vm1\", \"port\": {\"x\": 1}}, "
+                         "{\"t_us\": 6, \"step\": \"export\", "
+                         "\"vm\": \"vm2\"}, 7]}", t0 + 2000 + 7000);
+    answer(json_from_string(rr), NULL);
+    free(rr);
+    assert_steps(id, FULL_STEPS "source-records ");
     assert_true(journal_finished(id));
+    struct json *recs = nm_journal_read(nm.journal, NM_JOURNAL_DESTINATION,
+                                        id);
+    const struct json *sr = json_array(recs)->elems[json_array(recs)->n - 1];
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_us")), 7000);
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_bound_us")),
+                     2000);
+    assert_string_equal(nm_json_member_string(sr, "peer"), "h1");
+    const struct json *kept = nm_json_member(sr, "records");
+    assert_int_equal(json_array(kept)->n, 1);
+    assert_null(nm_json_member(json_array(kept)->elems[0], "port"));
+    json_destroy(recs);
+    fake.records = false;
     assert_int_equal(fake.n_reqs, 0);
     assert_int_equal(fake.n_replies, 2);
     assert_true(fake.replies[1].ok);
@@ -1188,6 +1226,61 @@ test_first_frame_after_earlier_migration(void **state OVS_UNUSED)
     json_destroy(j);
 }
 
+
+/* The source's records for the timeline: a round trip over 2 ms is tried
+ * again (200 ms later), a failed one too, up to 4; the shortest is kept,
+ * its offset journaled. */
+static void
+test_records_shortest_round_trip(void **state OVS_UNUSED)
+{
+    struct migration *m = prepared();
+    char *id = xstrdup(m->id);
+
+    migration_resume(m);
+    answer(json_from_string("{\"ct\": null}"), NULL);
+    fake.records = true;
+    answer(json_from_string("{\"ports\": 1}"), NULL);
+    assert_int_equal(m->state, MIG_DONE);
+
+    /* 1: 20 ms there and back, the source's clock 3 ms ahead. */
+    pending("h1", "records");
+    long long t0 = wall_us;
+    advance_ms(20);
+    char *r = xasprintf("{\"wall_us\": %lld, \"records\": []}",
+                        t0 + 10000 + 3000);
+    answer(json_from_string(r), NULL);
+    free(r);
+    assert_int_equal(fake.n_reqs, 0);
+    assert_false(journal_finished(id));
+
+    /* 2: failed; 3: 1 ms, the best. */
+    advance_ms(200);
+    migrations_run(&nm);
+    pending("h1", "records");
+    answer(NULL, "timeout");
+    assert_false(journal_finished(id));
+    advance_ms(200);
+    migrations_run(&nm);
+    pending("h1", "records");
+    t0 = wall_us;
+    advance_ms(1);
+    r = xasprintf("{\"wall_us\": %lld, \"records\": []}", t0 + 500 + 3000);
+    answer(json_from_string(r), NULL);
+    free(r);
+    assert_true(journal_finished(id));
+    fake.records = false;
+
+    struct json *recs = nm_journal_read(nm.journal, NM_JOURNAL_DESTINATION,
+                                        id);
+    const struct json *sr = json_array(recs)->elems[json_array(recs)->n - 1];
+    assert_string_equal(nm_json_member_string(sr, "step"), "source-records");
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_us")), 3000);
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_bound_us")), 500);
+    assert_int_equal(json_integer(nm_json_member(sr, "round_trips")), 3);
+    json_destroy(recs);
+    free(id);
+}
+
 /* ---- recovery from every prefix of the journal ---- */
 
 /* What recovery makes of a journal that ends at a step: the state it
@@ -1214,6 +1307,8 @@ static const struct expect dst_expect[NM_JS_N] = {
     [NM_JS_CT_DELTA_DONE] = { true, MIG_RESUMING, false, "confirm", false },
     [NM_JS_CONFIRMED] = { true, MIG_DONE, false, NULL, true },
     [NM_JS_ANNOUNCEMENTS_SEEN] = { true, MIG_DONE, false, NULL, true },
+    /* The source's records for the timeline, after confirm. */
+    [NM_JS_SOURCE_RECORDS] = { true, MIG_DONE, false, NULL, true },
     /* An abort under way completes; an ended one is only finished. */
     [NM_JS_ABORT_BEGIN] = { true, MIG_ABORTED, true, "abort", true },
     [NM_JS_ABORTED] = { true, MIG_ABORTED, false, NULL, true },
@@ -1294,6 +1389,10 @@ record_run(int kind)
         /* Written when the capture of the uplink ends (none here). */
         json_array_add(records, dst_rec(NM_JS_ANNOUNCEMENTS_SEEN, "h1",
                                         NULL));
+    }
+    if (kind == 0) {
+        /* Written once the source answered "records" (none here). */
+        json_array_add(records, dst_rec(NM_JS_SOURCE_RECORDS, "h1", NULL));
     }
     free(id);
     teardown(NULL);
@@ -2872,6 +2971,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_records_shortest_round_trip,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepare_resume_confirm,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_after_prepare,

@@ -552,6 +552,62 @@ journaled(const char *step)
 
 static const char *confirm_m1 = "{\"vm\": \"vm1\", \"id\": \"m1\"}";
 
+/* The timeline's "records" (migration_timeline.c): this host's records of
+ * a migration, only for the peer it exported to, trimmed of the
+ * documents; with this host's clock. */
+static void
+test_records_served(void **state OVS_UNUSED)
+{
+    nm_peer_method_fn *fn = NULL;
+    struct json *result = NULL;
+    char *error = NULL;
+
+    migration_timeline_init(&nm);
+    for (size_t k = 0; k < n_methods; k++) {
+        if (!strcmp(methods[k].name, "records")) {
+            fn = methods[k].sync;
+        }
+    }
+    assert_non_null(fn);
+
+    struct json *p = json_from_string(confirm_m1);
+    assert_int_equal(fn(&nm, "host2", p, &result, &error), 0);
+    json_destroy(p);
+    assert_string_equal(nm_json_member_string(result, "host"), "host1");
+    assert_non_null(nm_json_member_type(result, "wall_us", JSON_INTEGER));
+    const struct json *recs = nm_json_member_type(result, "records",
+                                                  JSON_ARRAY);
+    assert_non_null(recs);
+    assert_true(json_array(recs)->n >= 1);
+    const struct json *r0 = json_array(recs)->elems[0];
+    assert_string_equal(nm_json_member_string(r0, "step"), "export");
+    assert_string_equal(nm_json_member_string(r0, "peer"), "host2");
+    assert_null(nm_json_member(r0, "port"));        /* No document. */
+    json_destroy(result);
+
+    /* Another peer, another VM, bad params: bad input, nothing told. */
+    static const char *const bad[][3] = {
+        { "host3", "{\"vm\": \"vm1\", \"id\": \"m1\"}",
+          "no export of vm1 to host3 in migration m1" },
+        { "host2", "{\"vm\": \"vm2\", \"id\": \"m1\"}", "no export of vm2" },
+        { "host2", "{\"vm\": \"vm1\", \"id\": \"m9\"}", "migration m9" },
+        { "host2", "{\"vm\": \"vm1\"}", "params.id" },
+        { "host2", "{\"vm\": \"a b\", \"id\": \"m1\"}", "params.vm" },
+        { "host2", "{\"vm\": \"vm1\", \"id\": \"../m1\"}", "no export" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        p = json_from_string(bad[i][1]);
+        result = NULL;
+        assert_int_equal(fn(&nm, bad[i][0], p, &result, &error), -EINVAL);
+        assert_null(result);
+        if (!strstr(error, bad[i][2])) {
+            fail_msg("%s: got '%s'", bad[i][2], error);
+        }
+        free(error);
+        json_destroy(p);
+    }
+}
+
 /* A confirm before this host's evidence waits for it; evidence for another
  * destination is refused and releases nothing; the right one starts the
  * removal. */
@@ -1241,6 +1297,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_paused_batch_error_waits,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_served, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_drain_stopped_relays_all,
                                         setup, teardown),
     };

@@ -3,6 +3,7 @@
  *   nm-probe serve [--port P] [--once] [--max-seconds S]
  *   nm-probe run [--ping ADDR] [--tcp ADDR:PORT] [--duration-ms MS]
  *                [--interval-us US] [--grace-ms MS] [--ready FILE]
+ *                [--log FILE]
  *   nm-probe sparse --tcp ADDR:PORT [--delay-ms MS] [--grace-ms MS]
  *                [--max-seconds S] [--ready FILE]
  *
@@ -21,7 +22,11 @@
  * one's 1 s), writes its pid to the ready file, waits for SIGUSR1, sleeps the
  * delay, sends one request and waits up to the grace period for its answer.
  * It prints the wall-clock times (us) of the request and of the answer, and
- * its socket's retransmissions.  Everything is bounded in time. */
+ * its socket's retransmissions.  Everything is bounded in time.
+ *
+ * 'run --log FILE' also writes every ping to FILE, one JSON object a line:
+ * {"t_us": SENT, "rtt_us": N} or {"t_us": SENT, "lost": true} (wall
+ * clock, us): the client's view `netmove timeline --client` overlays. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -203,6 +208,8 @@ struct ping {
     long long last_reply_us, max_gap_us;
     bool *seen;
     uint32_t max_seqs;
+    long long *sent_wall, *rtt;     /* Per seq, for --log. */
+    long long *sent_mono;
 };
 
 static uint16_t
@@ -242,6 +249,10 @@ ping_send(struct ping *pg)
         || errno == EHOSTUNREACH || errno == ENOBUFS) {
         /* A failed send is a lost ping, which is what we measure. */
     }
+    if (pg->sent < pg->max_seqs) {
+        pg->sent_wall[pg->sent] = wall_us();
+        pg->sent_mono[pg->sent] = now_us();
+    }
     pg->sent++;
 }
 
@@ -273,6 +284,7 @@ ping_receive(struct ping *pg)
         pg->received++;
 
         long long t = now_us();
+        pg->rtt[seq] = t - pg->sent_mono[seq];
         if (pg->last_reply_us && t - pg->last_reply_us > pg->max_gap_us) {
             pg->max_gap_us = t - pg->last_reply_us;
         }
@@ -416,9 +428,32 @@ ms_json(long long us)
     return json_real_create(us / 1000.0);
 }
 
+/* Writes every ping of 'pg' to 'path' (--log). */
+static void
+ping_log(const struct ping *pg, const char *path)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f) {
+        die("--log");
+    }
+    for (uint32_t i = 0; i < pg->sent && i < pg->max_seqs; i++) {
+        if (pg->seen[i]) {
+            fprintf(f, "{\"t_us\": %lld, \"rtt_us\": %lld}\n",
+                    pg->sent_wall[i], pg->rtt[i]);
+        } else {
+            fprintf(f, "{\"t_us\": %lld, \"lost\": true}\n",
+                    pg->sent_wall[i]);
+        }
+    }
+    if (fclose(f)) {
+        die("--log");
+    }
+}
+
 static int
 run(const char *ping_addr, const char *tcp_spec, int duration_ms,
-    int interval_us, int grace_ms, const char *ready)
+    int interval_us, int grace_ms, const char *ready, const char *log)
 {
     struct ping pg = { .fd = -1 };
     struct tcp t = { .fd = -1 };
@@ -438,6 +473,9 @@ run(const char *ping_addr, const char *tcp_spec, int duration_ms,
         pg.id = getpid() & 0xffff;
         pg.max_seqs = (long long) duration_ms * 1000 / interval_us + 2;
         pg.seen = xcalloc(pg.max_seqs, sizeof *pg.seen);
+        pg.sent_wall = xcalloc(pg.max_seqs, sizeof *pg.sent_wall);
+        pg.sent_mono = xcalloc(pg.max_seqs, sizeof *pg.sent_mono);
+        pg.rtt = xcalloc(pg.max_seqs, sizeof *pg.rtt);
     }
     if (tcp_spec) {
         tcp_open(&t, tcp_spec);
@@ -517,6 +555,9 @@ run(const char *ping_addr, const char *tcp_spec, int duration_ms,
         json_object_put(p, "lost", json_integer_create(pg.sent - pg.received));
         json_object_put(p, "longest_gap_ms", ms_json(pg.max_gap_us));
         json_object_put(out, "ping", p);
+        if (log) {
+            ping_log(&pg, log);
+        }
     }
     if (tcp_spec) {
         struct json *j = json_object_create();
@@ -653,6 +694,7 @@ usage(void)
     printf("usage: nm-probe serve [--port P] [--once] [--max-seconds S]\n"
            "       nm-probe run [--ping ADDR] [--tcp ADDR:PORT] [--duration-ms MS]\n"
            "                    [--interval-us US] [--grace-ms MS] [--ready FILE]\n"
+           "                    [--log FILE]\n"
            "       nm-probe sparse --tcp ADDR:PORT [--delay-ms MS] [--grace-ms MS]\n"
            "                    [--max-seconds S] [--ready FILE]\n");
 }
@@ -670,6 +712,7 @@ main(int argc, char *argv[])
         {"interval-us", required_argument, NULL, 'i'},
         {"grace-ms", required_argument, NULL, 'g'},
         {"ready", required_argument, NULL, 'r'},
+        {"log", required_argument, NULL, 'L'},
         {"delay-ms", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -677,6 +720,7 @@ main(int argc, char *argv[])
     int port = 5001, max_seconds = 120, duration_ms = 5000;
     int interval_us = 1000, grace_ms = 5000, delay_ms = 0;
     const char *ping_addr = NULL, *tcp_spec = NULL, *ready = NULL;
+    const char *log = NULL;
     bool once = false;
     int c;
 
@@ -698,6 +742,7 @@ main(int argc, char *argv[])
         case 'i': interval_us = atoi(optarg); break;
         case 'g': grace_ms = atoi(optarg); break;
         case 'r': ready = optarg; break;
+        case 'L': log = optarg; break;
         case 'D': delay_ms = atoi(optarg); break;
         case 'h': usage(); return 0;
         default: return 2;
@@ -724,7 +769,8 @@ main(int argc, char *argv[])
             fprintf(stderr, "nm-probe: run needs --ping and/or --tcp\n");
             return 2;
         }
-        return run(ping_addr, tcp_spec, duration_ms, interval_us, grace_ms, ready);
+        return run(ping_addr, tcp_spec, duration_ms, interval_us, grace_ms,
+                   ready, log);
     }
     usage();
     return 2;
