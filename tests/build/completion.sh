@@ -74,7 +74,7 @@ expect_only "netmove wa" watch-qmp watch-libvirt
 expect_only "netmove --" --help --version
 expect_only "netmove prepare --" --from --ip --adopt --vlan-map --json --ctl \
 	--help
-expect_only "netmove timeline vm1 --" --svg --help
+expect_only "netmove timeline vm1 --" --svg --client --json --id --ctl --help
 expect_only "netmove port " export import activate block remove forget
 expect_only "netmove port import --d" --db --device-later
 expect_only "netmove ct export --" --addr --zone --since --help
