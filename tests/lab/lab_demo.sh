@@ -8,14 +8,16 @@
 #     host2) but loses the pause's pings;
 #   - the netmove service loses none, keeps the flow intact (every record
 #     delivered, in order) and host2's conntrack knows it;
-#   - the table has the three columns and every row, and the demo's lab is
-#     gone afterwards.
+#   - the table has the three columns and every row, the service's
+#     migration is drawn (an SVG that parses, its path printed, the text
+#     form with both hosts' clock offset), and the demo's lab is gone
+#     afterwards.
 set -eu
 . "$(dirname "$0")/lib.bash"
 
 grep -q -- '--no-drain' "$LAB" || skip "the lab has no drain (lab migrate --no-drain)"
 
-DEMO_JSON=$TMP/demo.json DEMO_RUN_MS=1500 DEMO_PAUSE_MS=100 \
+DEMO_JSON=$TMP/demo.json DEMO_SVG=$TMP/timeline.svg DEMO_RUN_MS=1500 DEMO_PAUSE_MS=100 \
 	"$TOP/netns-lab/demo" >"$TMP/demo.out" 2>"$TMP/demo.err" ||
 	{ cat "$TMP/demo.out" "$TMP/demo.err"; fail "netns-lab/demo failed"; }
 cat "$TMP/demo.out"
@@ -46,6 +48,10 @@ for r in "VM paused" "pings lost / sent" "longest gap between replies" "beyond t
 	grep -q "^ *$r" "$TMP/demo.out" || fail "the table has no row '$r'"
 done
 grep -q 'measured in this run' "$TMP/demo.out" || fail "no explanation after the table"
+xmllint --noout "$TMP/timeline.svg" || fail "the demo's timeline is not an SVG that parses"
+grep -qF "(netmove timeline vm1): $TMP/timeline.svg" "$TMP/demo.out" ||
+	fail "the demo did not say where its timeline is"
+grep -q '^clocks: host1 = host2 ' "$TMP/timeline.txt" || fail "the demo's text timeline has no clock offset: $(cat "$TMP/timeline.txt")"
 ip netns list | grep -q "^$NETMOVE_LAB-" && fail "the demo left namespaces of its lab"
 [ ! -e "/run/netmove-lab/$NETMOVE_LAB" ] || fail "the demo left its lab's state"
 pass "table and explanation printed, lab gone"
