@@ -5,7 +5,8 @@
 #   make check      deps + build + unit tests (plain and ASan/UBSan) + lab scenarios
 #   make demo       deps + build + the lab demo (QEMU alone vs netmove, ~20 s)
 #   make install    install into $(DESTDIR)$(PREFIX) and $(DESTDIR)$(SYSCONFDIR)
-#   make uninstall  remove what 'make install' installed (the configuration too)
+#   make uninstall  remove what 'make install' installed (the configuration
+#                   only if it is still the example)
 #   make deb        the Debian package (dpkg-buildpackage -b -us -uc), in build/deb/
 #   make deb-check  build the package, install it with apt, check it, purge it
 #   make bench      benchmarks (figures side by side with the reference tools)
@@ -251,7 +252,12 @@ install: $(PROGS)
 	$(INSTALL) -m 755 $(BUILD)/netmove $(BUILD)/netmove-libvirt $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 755 $(BUILD)/netmoved $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 644 netmove/daemon/netmoved.json.example \
-		$(DESTDIR)$(SYSCONFDIR)/netmove/netmoved.json
+		$(DESTDIR)$(DATADIR)/netmoved.json.example
+	@# The operator's configuration is never overwritten: the example goes
+	@# to SYSCONFDIR only where there is none.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/netmove/netmoved.json ] || \
+		$(INSTALL) -m 644 netmove/daemon/netmoved.json.example \
+			$(DESTDIR)$(SYSCONFDIR)/netmove/netmoved.json
 	$(INSTALL) -m 755 netmove/hooks/libvirt-qemu $(DESTDIR)$(DATADIR)/hooks/libvirt-qemu
 	$(INSTALL) -m 644 README.md netmove/hooks/HOOKS.md $(DESTDIR)$(DOCDIR)/
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
@@ -263,9 +269,14 @@ install: $(PROGS)
 	$(if $(COMPLETION),$(INSTALL) -D -m 644 $(COMPLETION) $(DESTDIR)$(COMPLDIR)/netmove)
 
 uninstall:
+	@# The configuration only if it is still the example (an operator's
+	@# stays, as a package's conffile does on removal).
+	! cmp -s netmove/daemon/netmoved.json.example \
+		$(DESTDIR)$(SYSCONFDIR)/netmove/netmoved.json || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/netmove/netmoved.json
 	rm -f $(DESTDIR)$(BINDIR)/netmove $(DESTDIR)$(BINDIR)/netmove-libvirt \
 		$(DESTDIR)$(SBINDIR)/netmoved \
-		$(DESTDIR)$(SYSCONFDIR)/netmove/netmoved.json \
+		$(DESTDIR)$(DATADIR)/netmoved.json.example \
 		$(DESTDIR)$(DATADIR)/hooks/libvirt-qemu \
 		$(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/HOOKS.md \
 		$(DESTDIR)$(UNITDIR)/netmoved.service $(DESTDIR)$(COMPLDIR)/netmove \

@@ -4,9 +4,11 @@
 # it installs with 'apt-get install ./netmove_*.deb'; from /usr,
 # 'netmove --version' and 'netmoved --check-config' work (the installed
 # example: 0; a broken copy: 2, the member named); the installed unit passes
-# 'systemd-analyze verify' and is not enabled; a purge leaves nothing.
+# 'systemd-analyze verify' and is not enabled; a removal keeps the journal
+# and the configuration, a purge leaves nothing.
 # The host is restored on any exit (trap): the package purged.  Needs root;
-# skipped if netmove is already installed here (not ours to touch).
+# skipped if anything of netmove's is on this host already, packaged or
+# installed by hand (tests/pkg/host-free.bash: not ours to touch).
 set -eu
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
@@ -20,6 +22,7 @@ cleanup() {
 	if [ -n "$installed" ]; then
 		apt-get purge -y -q -o DPkg::Lock::Timeout=120 netmove >/dev/null 2>&1 ||
 			dpkg --purge netmove >/dev/null 2>&1 || true
+		rm -rf /var/lib/netmove         # the test's own, if the purge failed
 	fi
 	rm -rf "$TMP"
 }
@@ -29,8 +32,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 # One package install at a time on this host (other trees' checks).
 exec 9>/tmp/netmove-deb.lock
 flock -w 300 9 || fail "another tree's deb check holds /tmp/netmove-deb.lock"
-if dpkg-query -W -f='${db:Status-Status}' netmove 2>/dev/null | grep -qx installed; then
-	echo "skip: netmove is installed on this host: not ours to touch"
+. tests/pkg/host-free.bash
+if taken=$(netmove_host_taken); then
+	echo "skip: $taken: not ours to touch"
 	exit 77
 fi
 
@@ -85,6 +89,16 @@ systemd-analyze verify --man=$man "$unit" >"$TMP/verify" 2>&1 || fail "systemd-a
 	fail "the package activated the libvirt hook"
 echo "ok: systemd-analyze verify $unit (man pages checked: $man); the unit is not enabled, the hook not activated"
 
+# What netmoved leaves in its StateDirectory (the journal): a removal keeps
+# it and the configuration, a purge removes both (debian/postrm).
+mkdir -p /var/lib/netmove/source/done
+echo '{"step":"confirmed"}' >/var/lib/netmove/source/done/m1.jsonl
+apt-get remove -y -q -o DPkg::Lock::Timeout=120 netmove >"$TMP/remove.out" 2>&1 ||
+	fail "apt-get remove netmove: $(tail -20 "$TMP/remove.out")"
+[ -e /var/lib/netmove/source/done/m1.jsonl ] || fail "apt-get remove deleted the journal in /var/lib/netmove"
+[ -e /etc/netmove/netmoved.json ] || fail "apt-get remove deleted /etc/netmove/netmoved.json"
+[ ! -e /usr/sbin/netmoved ] || fail "apt-get remove left /usr/sbin/netmoved"
+echo "ok: apt-get remove netmove keeps the journal (/var/lib/netmove) and the configuration"
 apt-get purge -y -q -o DPkg::Lock::Timeout=120 netmove >"$TMP/purge.out" 2>&1 ||
 	fail "apt-get purge netmove: $(tail -20 "$TMP/purge.out")"
 installed=
@@ -97,5 +111,6 @@ while read -r f; do
 	[ ! -e "$f" ] || left="$left $f"
 done <"$TMP/files"
 [ ! -e /etc/netmove ] || left="$left /etc/netmove"
+[ ! -e /var/lib/netmove ] || left="$left /var/lib/netmove"
 [ -z "$left" ] || fail "the purge left:$left"
-echo "ok: apt-get purge netmove leaves none of its $(wc -l <"$TMP/files") paths, nor /etc/netmove"
+echo "ok: apt-get purge netmove leaves none of its $(wc -l <"$TMP/files") paths, nor /etc/netmove, nor its state in /var/lib/netmove"

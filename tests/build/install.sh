@@ -31,6 +31,7 @@ make -s install DESTDIR="$D" >"$TMP/install.log" 2>&1 ||
 	/usr/share/doc/netmove/HOOKS.md
 	/usr/share/doc/netmove/README.md
 	/usr/share/netmove/hooks/libvirt-qemu
+	/usr/share/netmove/netmoved.json.example
 	EOF
 	for m in docs/man/*.[1-9]; do
 		[ -f "$m" ] || continue
@@ -123,6 +124,20 @@ left=$(cd "$D" && find . ! -type d)
 [ ! -e "$D/etc/netmove" ] && [ ! -e "$D/usr/share/netmove" ] && [ ! -e "$D/usr/share/doc/netmove" ] ||
 	fail "make uninstall left netmove's directories"
 echo "ok: make uninstall leaves no file"
+
+# An operator's configuration: a second 'make install' (an upgrade) keeps
+# it, 'make uninstall' leaves it (and only it).
+make -s install DESTDIR="$D" >"$TMP/install.log" 2>&1 || fail "make install (again): $(tail -5 "$TMP/install.log")"
+jq '.host = "hv17"' "$D/etc/netmove/netmoved.json" >"$TMP/op.json"
+cp "$TMP/op.json" "$D/etc/netmove/netmoved.json"
+make -s install DESTDIR="$D" >"$TMP/install.log" 2>&1 || fail "make install (upgrade): $(tail -5 "$TMP/install.log")"
+cmp -s "$TMP/op.json" "$D/etc/netmove/netmoved.json" ||
+	fail "make install overwrote the operator's /etc/netmove/netmoved.json"
+make -s uninstall DESTDIR="$D" >"$TMP/uninstall.log" 2>&1 || fail "make uninstall: $(tail -5 "$TMP/uninstall.log")"
+[ "$(cd "$D" && find . ! -type d)" = ./etc/netmove/netmoved.json ] ||
+	fail "make uninstall with an operator's configuration: left $(cd "$D" && find . ! -type d | tr '\n' ' ')"
+rm -rf "$D"
+echo "ok: an operator's configuration survives make install (upgrade) and make uninstall"
 
 # PREFIX: the programs and the unit's paths move together (SYSCONFDIR is
 # compiled in: not changed here, it would rebuild the tree's programs).

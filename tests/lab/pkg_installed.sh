@@ -17,8 +17,9 @@ deb=$(ls "$TOP"/build/deb/netmove_*.deb 2>/dev/null | head -n 1) ||
 [ -n "$deb" ] || skip "no build/deb/netmove_*.deb (make deb)"
 exec 9>/tmp/netmove-deb.lock
 flock -w 300 9 || fail "another tree's package check holds /tmp/netmove-deb.lock"
-if dpkg-query -W -f='${db:Status-Status}' netmove 2>/dev/null | grep -qx installed; then
-	skip "netmove is installed on this host: not ours to touch"
+. "$TOP/tests/pkg/host-free.bash"
+if taken=$(netmove_host_taken); then
+	skip "$taken: not ours to touch"
 fi
 purge() {
 	apt-get purge -y -q -o DPkg::Lock::Timeout=120 netmove >/dev/null 2>&1 || true

@@ -1,0 +1,21 @@
+# Sourced by the tests that install the package on this host
+# (tests/build/deb.sh, tests/lab/pkg_installed.sh): they install it and purge
+# it on exit, so they may run only where nothing of netmove's is on the host
+# already, installed by dpkg (any state but not-installed: a removed package
+# keeps its conffile, "config-files") or by hand ('make install').
+#
+# netmove_host_taken: prints what is there and returns 0, or returns 1 if
+# the host is free.
+netmove_host_taken() {
+	local st p
+	st=$(dpkg-query -W -f='${db:Status-Status}' netmove 2>/dev/null || true)
+	case $st in
+	'' | not-installed) ;;
+	*) echo "the package netmove is '$st' on this host"; return 0 ;;
+	esac
+	for p in /etc/netmove /usr/sbin/netmoved /usr/bin/netmove /usr/bin/netmove-libvirt \
+		/var/lib/netmove /usr/share/netmove /lib/systemd/system/netmoved.service; do
+		[ -e "$p" ] && { echo "$p exists on this host"; return 0; }
+	done
+	return 1
+}
