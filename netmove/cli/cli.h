@@ -127,7 +127,8 @@ extern const struct nm_cmd nm_cmd_watch_libvirt;
     "                     domain lives, the default)\n" \
     "  --call-timeout S   how long the resume call may take (60)\n" \
     "  --ctl PATH         netmoved's control socket (else $NETMOVE_CTL, else\n" \
-    "                     " NM_RUNDIR "/netmoved.ctl)\n" \
+    "                     RUNDIR/netmoved.ctl; RUNDIR: $NETMOVE_RUNDIR, else\n" \
+    "                     " NM_RUNDIR ")\n" \
     "\n" \
     "Exit: 0 resume called and succeeded, 1 it failed, or the domain never\n" \
     "ran here after an incoming migration, 2 bad input.  --source: 0 left or\n" \

@@ -420,7 +420,8 @@ cmd_paused(int argc, char *argv[])
 
 #define CTL_HELP \
     "  --ctl PATH     netmoved's control socket (default $NETMOVE_CTL, else\n" \
-    "                 " NM_RUNDIR "/netmoved.ctl)\n"
+    "                 RUNDIR/netmoved.ctl; RUNDIR: $NETMOVE_RUNDIR, else\n" \
+    "                 " NM_RUNDIR ")\n"
 
 const struct nm_cmd nm_cmd_prepare = {
     "prepare", cmd_prepare,
