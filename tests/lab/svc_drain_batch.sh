@@ -42,9 +42,10 @@ capture client eth0 "$TMP/client.pcap" -s 64 -B 16384 icmp
 for ip in $(status_get '.vms[] | select(.host == "host1") | .ipv4'); do
 	wait_until 10 "$LAB" exec client ping -c 1 -W 1 -q "$ip" || fail "$ip does not answer before the move"
 done
-i=0 probes=()
+i=0 probes=() ips=()
 for ip in $(status_get '.vms[] | select(.host == "host1") | .ipv4'); do
 	i=$((i + 1))
+	ips[$i]=$ip
 	rm -f "$TMP/ready.$i"
 	bg "$LAB" exec client "$PROBE" run --ping "$ip" --interval-us 2000 --duration-ms 5000 \
 		--ready "$TMP/ready.$i" >"$TMP/p.$i"
@@ -77,9 +78,10 @@ gaps() {
 			if (last && us - last > 20000) printf "%+.1f+%.1f ", (last - p) / 1000, (us - last) / 1000; last = us}'
 }
 lost=0 sent=0 bad=""
-k=0
-for ip in $(status_get '.vms[] | select(.host == "host1") | .ipv4'); do
-	k=$((k + 1))
+# The probes' VMs by number: they are on host2 now.
+[ "${#ips[@]}" -eq $N ] || fail "probed ${#ips[@]} VMs, not $N"
+for k in $(seq $N); do
+	ip=${ips[$k]}
 	l=$(jq -r .ping.lost "$TMP/p.$k") s=$(jq -r .ping.sent "$TMP/p.$k")
 	lost=$((lost + l)) sent=$((sent + s))
 	[ "$l" -eq 0 ] || bad+="$ip lost $l of $s (reply gaps, ms from the pause: $(gaps "$ip")); "
