@@ -671,6 +671,8 @@ setup(void **state OVS_UNUSED)
     nm.ops = &fake_ops;
     hmap_init(&nm.migrations);
     ovs_list_init(&nm.batches);
+    ovs_list_init(&nm.records_queue);
+    ovs_list_init(&nm.records_flight);
     n_methods = 0;
     source_init(&nm);
     migration_drain_init(&nm);
@@ -911,10 +913,11 @@ test_prepare_resume_confirm(void **state OVS_UNUSED)
     advance_ms(4);
     char *rr = xasprintf("{\"host\": \"h1\", \"wall_us\": %lld, "
                          "\"records\": ["
-                         "{\"t_us\": 5, \"step\": \"export\", "
+                         "{\"t_us\": %lld, \"step\": \"export\", "
                          "\"vm\": \"vm1\", \"port\": {\"x\": 1}}, "
-                         "{\"t_us\": 6, \"step\": \"export\", "
-                         "\"vm\": \"vm2\"}, 7]}", t0 + 2000 + 7000);
+                         "{\"t_us\": %lld, \"step\": \"export\", "
+                         "\"vm\": \"vm2\"}, 7]}", t0 + 2000 + 7000,
+                         t0 - 1000000, t0 - 1000000);
     answer(json_from_string(rr), NULL);
     free(rr);
     assert_steps(id, FULL_STEPS "source-records ");
