@@ -52,6 +52,8 @@ source_harness_open(struct netmoved *nm, const char *dir, char *err,
     nm->db = nmovs_db_create(path, dir);
     hmap_init(&nm->migrations);
     ovs_list_init(&nm->batches);
+    ovs_list_init(&nm->records_queue);
+    ovs_list_init(&nm->records_flight);
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * sub-verbs.  The hook adapters (netmove/hooks/) use them too. */
 #include "netmove/cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,4 +124,30 @@ nm_parse_options(const char *verb, int argc, char *argv[],
     }
     free(operands);
     return rc;
+}
+
+/* -errno, or -EIO if the failure left errno 0. */
+static int
+failed(void)
+{
+    return errno ? -errno : -EIO;
+}
+
+int
+nm_write_text(FILE *f, const char *text, bool close)
+{
+    size_t len = strlen(text);
+    int error = 0;
+
+    errno = 0;
+    if (fwrite(text, 1, len, f) != len) {
+        error = failed();
+    }
+    errno = 0;
+    if (close ? fclose(f) != 0 : fflush(f) != 0 || ferror(f)) {
+        if (!error) {
+            error = failed();
+        }
+    }
+    return error;
 }

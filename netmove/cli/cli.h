@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "netmove/common/error.h"
 #include "netmove/common/paths.h"
@@ -43,6 +44,12 @@ typedef int nm_option_fn(void *aux, int opt, const char *arg);
 int nm_parse_options(const char *verb, int argc, char *argv[],
                      const struct option *options, nm_option_fn *take,
                      void *aux);
+
+/* Writes 'text' to 'f', then closes 'f' if 'close' (else flushes it).
+ * Returns 0, or -errno of the first failure: -EIO when the C library
+ * failed without setting errno (a short write is never taken for
+ * success). */
+int nm_write_text(FILE *f, const char *text, bool close);
 
 /* A group's sub-verb ("netmove fw export"): 'fn' runs it with argv[0] =
  * 'name'. */

@@ -76,14 +76,9 @@ write_file(const char *path, const char *text)
     FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 
     if (!f) {
-        return -errno;
+        return errno ? -errno : -EIO;
     }
-    size_t len = strlen(text);
-    int error = fwrite(text, 1, len, f) != len ? -errno : 0;
-    if (f != stdout && fclose(f) && !error) {
-        error = -errno;
-    }
-    return error;
+    return nm_write_text(f, text, f != stdout);
 }
 
 static int

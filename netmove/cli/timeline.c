@@ -24,16 +24,33 @@ static void
 add_event(struct timeline *t, const char *name, enum tl_lane lane,
           int64_t t_us, const char *fmt, ...) OVS_PRINTF_FORMAT(5, 6);
 
+static bool
+time_ok(int64_t t_us)
+{
+    return t_us > 0 && t_us <= TL_TIME_MAX_US;
+}
+
+/* 't_us' + 'by', or 0 (no time) if 't_us' is 0 or the sum overflows or
+ * is not a time the timeline takes. */
+static int64_t
+shifted(int64_t t_us, int64_t by)
+{
+    int64_t sum;
+
+    return t_us && !__builtin_add_overflow(t_us, by, &sum) && time_ok(sum)
+           ? sum : 0;
+}
+
 /* Adds event 'name' at 't_us' unless one of that name is there already
  * (the pause is in both hosts' records: the first kept) or 't_us' is not
- * set. */
+ * a time (time_ok()). */
 static void
 add_event(struct timeline *t, const char *name, enum tl_lane lane,
           int64_t t_us, const char *fmt, ...)
 {
     va_list args;
 
-    if (t_us <= 0) {
+    if (!time_ok(t_us)) {
         return;
     }
     for (size_t i = 0; i < t->n_events; i++) {
@@ -55,7 +72,7 @@ static void
 add_phase(struct timeline *t, const char *name, enum tl_lane lane,
           int64_t from_us, int64_t to_us, const char *label)
 {
-    if (from_us <= 0 || to_us < from_us) {
+    if (!time_ok(from_us) || !time_ok(to_us) || to_us < from_us) {
         return;
     }
     t->phases = xrealloc(t->phases, (t->n_phases + 1) * sizeof *t->phases);
@@ -118,10 +135,10 @@ source_records(struct timeline *t, const struct json *records,
         const char *peer = nm_json_member_string(r, "peer");
         int64_t at = int_member(r, "t_us");
 
+        at = shifted(at, shift);
         if (!step || !at) {
             continue;
         }
-        at += shift;
         if (peer && !t->hosts[TL_DESTINATION]) {
             t->hosts[TL_DESTINATION] = xstrdup(peer);
         }
@@ -132,25 +149,25 @@ source_records(struct timeline *t, const struct json *records,
             const struct json *d = nm_json_member(r, "drain");
             int64_t paused = int_member(d, "t_paused");
             int64_t released = int_member(d, "t_released");
-            add_event(t, "pause", TL_SOURCE, paused ? paused + shift : 0,
-                      "VM paused");
+            paused = shifted(paused, shift);
+            released = shifted(released, shift);
+            add_event(t, "pause", TL_SOURCE, paused, "VM paused");
             int64_t synced = int_member(d, "t_catch_synced");
-            add_event(t, "catch-synced", TL_SOURCE,
-                      synced ? synced + shift : 0, "drain: catch in place");
+            add_event(t, "catch-synced", TL_SOURCE, shifted(synced, shift),
+                      "drain: catch in place");
             int64_t watch = int_member(d, "t_watch_seen");
             add_event(t, "announcement-at-source", TL_SOURCE,
-                      watch ? watch + shift : 0,
+                      shifted(watch, shift),
                       "announcement reached the source");
             t->src_caught = counter(d, "caught");
             t->src_relayed = counter(d, "relayed_frames");
             t->src_delivered_here = counter(d, "delivered_here");
-            add_event(t, "drain-released", TL_SOURCE,
-                      released ? released + shift : 0,
+            add_event(t, "drain-released", TL_SOURCE, released,
                       "drain ends: %lld caught, %lld relayed",
                       MAX(t->src_caught, 0), MAX(t->src_relayed, 0));
             if (paused && released) {
-                add_phase(t, "drain", TL_SOURCE, paused + shift,
-                          released + shift, "drain (catch, relay)");
+                add_phase(t, "drain", TL_SOURCE, paused, released,
+                          "drain (catch, relay)");
             }
         } else if (!strcmp(step, "left")) {
             add_event(t, "left", TL_SOURCE, at, "VM left (evidence)");
@@ -288,7 +305,10 @@ timeline_from_reply(struct timeline *t, const struct json *reply,
         const char *step = nm_json_member_string(r, "step");
         if (step && !strcmp(step, "source-records")) {
             t->has_offset = true;
+            /* An offset past 'TL_TIME_MAX_US' shifts every time out. */
             t->offset_us = int_member(r, "offset_us");
+            t->offset_us = MIN(MAX(t->offset_us, -TL_TIME_MAX_US),
+                               TL_TIME_MAX_US);
             t->offset_bound_us = int_member(r, "offset_bound_us");
             t->round_trips = MAX(int_member(r, "round_trips"), 1);
             source_records(t, nm_json_member_type(r, "records", JSON_ARRAY),
@@ -311,8 +331,13 @@ timeline_from_reply(struct timeline *t, const struct json *reply,
     for (size_t i = 0; i < t->n_events; i++) {
         struct tl_event *e = &t->events[i];
         if (!strcmp(e->name, "pause-src-clock")) {
-            e->t_us -= t->offset_us;
-            if (!find_event(t, "pause")) {
+            e->t_us = shifted(e->t_us, -t->offset_us);
+            if (!e->t_us) {
+                /* Shifted out of time: dropped. */
+                free(e->name);
+                free(e->label);
+                t->events[i--] = t->events[--t->n_events];
+            } else if (!find_event(t, "pause")) {
                 free(e->name);
                 e->name = xstrdup("pause");
             }
@@ -419,9 +444,9 @@ timeline_add_client(struct timeline *t, const char *text, char *err,
         if (j->type != JSON_OBJECT) {
             snprintf(err, errlen, "line %d: not a JSON object", line);
             error = -EINVAL;
-        } else if (!at || json_integer(at) <= 0) {
-            snprintf(err, errlen, "line %d: t_us: missing or not a time in "
-                     "microseconds", line);
+        } else if (!at || !time_ok(json_integer(at))) {
+            snprintf(err, errlen, "line %d: t_us: missing or not a wall "
+                     "clock time in microseconds (1 to 2^53)", line);
             error = -EINVAL;
         } else if (!(lost && lost->type == JSON_TRUE)
                    && (!rtt || json_integer(rtt) < 0)) {
@@ -489,7 +514,7 @@ n_lost(const struct timeline *t)
 static double
 rel_ms(const struct timeline *t, int64_t us)
 {
-    return (us - t->origin_us) / 1000.0;
+    return ((double) us - (double) t->origin_us) / 1000.0;
 }
 
 static const char *
@@ -550,6 +575,16 @@ put_summary(struct ds *s, const struct timeline *t, const char *eol)
 
 #define AXIS_COLS 64
 
+/* The column of 't_us' on an axis from 'lo', 'span' wide (computed in
+ * double: no overflow, and always a column). */
+static int
+axis_col(int64_t t_us, int64_t lo, double span)
+{
+    double c = ((double) t_us - (double) lo) * (AXIS_COLS - 1) / span;
+
+    return !(c >= 0) ? 0 : c > AXIS_COLS - 1 ? AXIS_COLS - 1 : (int) c;
+}
+
 /* One line per lane, each event a key letter at its place ('*': two in
  * one column), the client's lost pings 'x'. */
 static void
@@ -557,7 +592,7 @@ put_axis(struct ds *s, const struct timeline *t, const char *keys)
 {
     int64_t lo = t->n_events ? t->events[0].t_us : t->origin_us;
     int64_t hi = t->n_events ? t->events[t->n_events - 1].t_us : lo;
-    int64_t span = MAX(hi - lo, 1);
+    double span = MAX((double) hi - (double) lo, 1.0);
 
     ds_put_format(s, "\n%10s %+.1f ms%*s%+.1f ms\n", "",
                   rel_ms(t, lo), AXIS_COLS - 14, "", rel_ms(t, hi));
@@ -570,7 +605,7 @@ put_axis(struct ds *s, const struct timeline *t, const char *keys)
         for (size_t i = 0; i < t->n_events; i++) {
             const struct tl_event *e = &t->events[i];
             if (e->lane == (enum tl_lane) lane) {
-                int c = (int) ((e->t_us - lo) * (AXIS_COLS - 1) / span);
+                int c = axis_col(e->t_us, lo, span);
                 line[c] = line[c] == '-' ? keys[i] : '*';
                 any = true;
             }
@@ -579,7 +614,7 @@ put_axis(struct ds *s, const struct timeline *t, const char *keys)
             for (size_t i = 0; i < t->n_pings; i++) {
                 int64_t at = t->pings[i].t_us;
                 if (at >= lo && at <= hi) {
-                    int c = (int) ((at - lo) * (AXIS_COLS - 1) / span);
+                    int c = axis_col(at, lo, span);
                     if (t->pings[i].rtt_us < 0) {
                         line[c] = 'x';
                     } else if (line[c] == '-') {

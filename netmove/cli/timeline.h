@@ -16,6 +16,12 @@
 
 struct json;
 
+/* The times the timeline takes (wall clock, microseconds): 1 to 2^53
+ * (the year 2255; a double holds each exactly).  An event or a phase at
+ * another time, or one that a shift by the clocks' offset would take
+ * there, is left out; a client's ping there is bad input. */
+#define TL_TIME_MAX_US (INT64_C(1) << 53)
+
 /* Where an event happened: one lane each on the axis. */
 enum tl_lane {
     TL_SOURCE,

@@ -111,20 +111,21 @@ put_escaped(struct ds *s, const char *text)
     }
 }
 
-/* 'text' cut (with "...") to at most 'max_w' px at 'px'. */
+/* 'text' cut (with "...") to at most 'max_w' px at 'px', at a character
+ * boundary (never inside a UTF-8 sequence). */
 static char *
 fit(const char *text, double px, double max_w)
 {
+    size_t keep = strlen(text);
     char *s = xstrdup(text);
-    size_t len = strlen(s);
 
-    while (len > 3 && tl_text_width(s, px) > max_w) {
-        len--;
-        while (len > 3 && ((unsigned char) s[len] & 0xc0) == 0x80) {
-            len--;
+    while (keep > 0 && tl_text_width(s, px) > max_w) {
+        keep--;
+        while (keep > 0 && ((unsigned char) text[keep] & 0xc0) == 0x80) {
+            keep--;
         }
-        strcpy(s + len - 3, "...");
-        s[len] = '\0';
+        free(s);
+        s = xasprintf("%.*s...", (int) keep, text);
     }
     return s;
 }

@@ -41,17 +41,23 @@ void migration_maybe_finish(struct migration *m);
 /* ---- migration_timeline.c ---- */
 
 /* 'm' is done (confirmed, its uplink capture ended): asks its source for
- * the source's records of it (peer
- * method "records"), journaled as "source-records" with the offset of the
- * two clocks (from the round trip with the smallest error bound: asked
- * again while over 2 ms, up to 4 times, 200 ms apart); then
- * migration_maybe_finish().  A source that does not offer "records" fails
- * it at once: nothing is journaled. */
+ * the source's records of it (peer method "records"), journaled as
+ * "source-records" with the offset of the two clocks (from the round trip
+ * with the smallest error bound); then migration_maybe_finish().  One
+ * request in flight per source, the migrations waiting their turn in
+ * order; one over 2 ms is tried again 200 ms later only while no other
+ * migration waits for that source, never after "busy", up to 4 round
+ * trips, none started later than 8 s after the ask.  A source that does
+ * not offer "records" fails it at once: nothing is journaled. */
 void migration_fetch_source_records(struct migration *m);
 
-/* Asks again when due (a round trip too long or failed: up to 4 tries,
- * the shortest kept).  Returns when next (0: nothing due). */
+/* Asks again when due.  Returns when next (0: nothing due). */
 uint64_t migration_timeline_run(struct migration *m, uint64_t now);
+
+/* 'm' goes away (migration_destroy()): out of the queue, its request
+ * forgotten (the caller cancels it); if only the source's records were
+ * outstanding, its journal is finished without them. */
+void migration_timeline_cancel(struct migration *m);
 
 /* Sets 'm''s last error (and logs it). */
 void migration_set_error(struct migration *m, const char *fmt, ...)

@@ -103,6 +103,7 @@ migration_destroy(struct migration *m)
 {
     migration_locates_cancel(m);
     m->nm->ops->cancel(m->nm, m);
+    migration_timeline_cancel(m);
     migration_drain_destroy(m);
     hmap_remove(&m->nm->migrations, &m->node);
     for (size_t i = 0; i < m->n_waiters; i++) {

@@ -7,6 +7,7 @@
 
 #include "openvswitch/compiler.h"
 #include "openvswitch/hmap.h"
+#include "openvswitch/list.h"
 
 #include "garp/garp.h"
 #include "netmove/addr/vmaddr.h"
@@ -150,6 +151,10 @@ struct migration {
     uint64_t records_t0_us, records_t0_wall_us;     /* Asked then. */
     int records_tries;          /* Round trips so far. */
     uint64_t records_retry_at_us;   /* The next one then (0: none). */
+    uint64_t records_deadline_us;   /* No try starts after this. */
+    bool records_queued;        /* In netmoved's 'records_queue'... */
+    bool records_in_flight;     /* ...or its 'records_flight'. */
+    struct ovs_list records_node;
     struct json *records_best;  /* The answer of the shortest one, as
                                  * journaled. */
 };

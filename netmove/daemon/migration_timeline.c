@@ -37,27 +37,53 @@ VLOG_DEFINE_THIS_MODULE(timeline);
  * moves to done/ only then). */
 #define RECORDS_TIMEOUT_MS 2000
 
-/* At most this many records of one migration cross, either way. */
+/* At most this many records of one migration cross, either way (the
+ * destination looks at no more of an answer). */
 #define RECORDS_MAX 64
 
+/* A string member of a record longer than this is dropped. */
+#define RECORDS_STRING_MAX 64
+
+/* One day, in microseconds: how far the source's clock may be from ours,
+ * and its records' times from the migration's. */
+#define RECORDS_DAY_US (24LL * 3600 * 1000 * 1000)
+
 /* The members of a record that cross to the destination: the step, its
- * time and the drain's counters; never the documents (port, firewall,
- * conntrack) a record may hold. */
+ * time and the drain's counters that the timeline shows; never the
+ * documents (port, firewall, conntrack) a record may hold. */
 static const char *const record_members[] = {
     "t_us", "step", "role", "vm", "peer", "drain",
 };
 
+/* The members of "drain" that cross (integers): its times first. */
+static const char *const drain_times[] = {
+    "t_paused", "t_released", "t_catch_synced", "t_watch_seen",
+};
+static const char *const drain_counters[] = {
+    "caught", "relayed_frames", "delivered_here",
+};
+
+static bool
+time_in(const struct json *v, int64_t lo, int64_t hi)
+{
+    return v->type == JSON_INTEGER && json_integer(v) >= lo
+           && json_integer(v) <= hi;
+}
+
 /* A copy of record 'rec' of 'vm' with only 'record_members', their values
- * of plain types (the drain's: an object of numbers and strings); NULL if
- * 'rec' is not such a record. */
+ * of plain types: strings of at most RECORDS_STRING_MAX bytes, "drain" an
+ * object of the whitelisted integers; its times (t_us, the drain's) within
+ * 'lo'..'hi' (a drain's time outside is left out).  NULL if 'rec' is not
+ * such a record. */
 static struct json *
-record_trim(const struct json *rec, const char *vm)
+record_trim(const struct json *rec, const char *vm, int64_t lo, int64_t hi)
 {
     const char *step = nm_json_member_string(rec, "step");
     const char *r_vm = nm_json_member_string(rec, "vm");
     const struct json *t = nm_json_member_type(rec, "t_us", JSON_INTEGER);
 
-    if (!step || !t || !r_vm || strcmp(r_vm, vm)) {
+    if (!step || !t || !r_vm || strcmp(r_vm, vm)
+        || strlen(step) > RECORDS_STRING_MAX || !time_in(t, lo, hi)) {
         return NULL;
     }
     struct json *out = json_object_create();
@@ -66,18 +92,28 @@ record_trim(const struct json *rec, const char *vm)
         if (!v) {
             continue;
         }
-        if (v->type == JSON_OBJECT) {
+        if (!strcmp(record_members[i], "drain")) {
+            if (v->type != JSON_OBJECT) {
+                continue;
+            }
             struct json *o = json_object_create();
-            struct shash_node *node;
-            SHASH_FOR_EACH (node, json_object(v)) {
-                const struct json *x = node->data;
-                if (x->type == JSON_INTEGER || x->type == JSON_STRING
-                    || x->type == JSON_REAL) {
-                    json_object_put(o, node->name, json_clone(x));
+            for (size_t k = 0; k < ARRAY_SIZE(drain_times); k++) {
+                const struct json *x = nm_json_member(v, drain_times[k]);
+                if (x && time_in(x, lo, hi)) {
+                    json_object_put(o, drain_times[k], json_clone(x));
+                }
+            }
+            for (size_t k = 0; k < ARRAY_SIZE(drain_counters); k++) {
+                const struct json *x = nm_json_member_type(
+                    v, drain_counters[k], JSON_INTEGER);
+                if (x) {
+                    json_object_put(o, drain_counters[k], json_clone(x));
                 }
             }
             json_object_put(out, record_members[i], o);
-        } else if (v->type == JSON_INTEGER || v->type == JSON_STRING) {
+        } else if (v->type == JSON_INTEGER
+                   || (v->type == JSON_STRING
+                       && strlen(json_string(v)) <= RECORDS_STRING_MAX)) {
             json_object_put(out, record_members[i], json_clone(v));
         }
     }
@@ -125,7 +161,8 @@ src_records(void *nm_, const char *peer, const struct json *params,
     struct json *out = json_array_create_empty();
     for (size_t i = 0; i < json_array(records)->n
                        && json_array(out)->n < RECORDS_MAX; i++) {
-        struct json *r = record_trim(json_array(records)->elems[i], vm);
+        struct json *r = record_trim(json_array(records)->elems[i], vm,
+                                     INT64_MIN, INT64_MAX);
         if (r) {
             json_array_add(out, r);
         }
@@ -148,19 +185,59 @@ migration_timeline_init(struct netmoved *nm)
 
 /* ---- the destination: fetching the source's ---- */
 
-/* Round trips tried at most, and the bound below which one is enough: a
- * loaded host answers late now and then, and NTP keeps the sample with the
- * shortest round trip (its error bound is the smallest). */
+/* Every source's request budget (docs/PROTOCOL.md "Limits": 50 a second)
+ * is shared with every other migration from it, so the destination asks
+ * one source one "records" at a time: the migrations wait in
+ * 'nm->records_queue' in order, the one asking sits in
+ * 'nm->records_flight'.  A migration tries again (NTP keeps the sample
+ * with the shortest round trip, the smallest error bound) only while no
+ * other waits for that source, never after "busy", at most RECORDS_TRIES
+ * round trips, and starts none later than RECORDS_DEADLINE_MS after it
+ * asked: so its journal moves to done/ at most RECORDS_DEADLINE_MS +
+ * RECORDS_TIMEOUT_MS after it is done. */
 #define RECORDS_TRIES 4
 #define RECORDS_GOOD_BOUND_US 2000
 #define RECORDS_RETRY_MS 200
+#define RECORDS_DEADLINE_MS 8000
 
 static void records_send(struct migration *m);
+
+/* Takes 'm' out of the queue or the flight. */
+static void
+records_unlink(struct migration *m)
+{
+    if (m->records_queued || m->records_in_flight) {
+        ovs_list_remove(&m->records_node);
+        m->records_queued = m->records_in_flight = false;
+    }
+}
+
+/* True if a migration other than 'm' waits for, or asks, 'm''s source. */
+static bool
+records_source_wanted(const struct migration *m, bool queued_too)
+{
+    const struct migration *o;
+
+    LIST_FOR_EACH (o, records_node, &m->nm->records_flight) {
+        if (o != m && !strcmp(o->src, m->src)) {
+            return true;
+        }
+    }
+    if (queued_too) {
+        LIST_FOR_EACH (o, records_node, &m->nm->records_queue) {
+            if (o != m && !strcmp(o->src, m->src)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
 
 /* Journals the best sample, if any, and lets 'm' finish. */
 static void
 records_done(struct migration *m)
 {
+    records_unlink(m);
     m->records_pending = false;
     m->records_retry_at_us = 0;
     if (m->records_best) {
@@ -170,52 +247,98 @@ records_done(struct migration *m)
     migration_maybe_finish(m);
 }
 
+/* Sends the request of each waiting migration whose source has none in
+ * flight, in order; one past its deadline gives up. */
+static void
+records_dispatch(struct netmoved *nm)
+{
+    struct migration *m;
+    uint64_t now = time_usec();
+
+    LIST_FOR_EACH_SAFE (m, records_node, &nm->records_queue) {
+        if (now >= m->records_deadline_us) {
+            VLOG_INFO("%s: no records from source %s for the timeline: "
+                      "none asked within %d ms", m->id, m->src,
+                      RECORDS_DEADLINE_MS);
+            records_done(m);
+        } else if (!records_source_wanted(m, false)) {
+            records_unlink(m);
+            records_send(m);
+        }
+    }
+}
+
+/* After a try: again in RECORDS_RETRY_MS if it may, else done. */
+static void
+records_again_or_done(struct migration *m, bool may_retry)
+{
+    uint64_t at = time_usec() + RECORDS_RETRY_MS * 1000ULL;
+
+    records_unlink(m);
+    if (may_retry && m->records_tries < RECORDS_TRIES
+        && at < m->records_deadline_us && !records_source_wanted(m, true)) {
+        m->records_retry_at_us = at;
+    } else {
+        records_done(m);
+    }
+}
+
 static void
 records_reply(void *m_, const struct json *result, const char *error,
               int errnum)
 {
     struct migration *m = m_;
+    struct netmoved *nm = m->nm;
     uint64_t rtt = time_usec() - m->records_t0_us;
     const struct json *wall = nm_json_member_type(result, "wall_us",
                                                   JSON_INTEGER);
     const struct json *recs = nm_json_member_type(result, "records",
                                                   JSON_ARRAY);
-
-    m->records_tries++;
-    if (error || !wall || !recs) {
-        VLOG_INFO("%s: no records from source %s for the timeline (try %d): "
-                  "%s", m->id, m->src, m->records_tries,
-                  error ? error : "wall_us or records missing");
-        if (errnum == -EOPNOTSUPP || nm_error_is_bad_input(errnum)
-            || m->records_tries >= RECORDS_TRIES) {
-            /* A source of before the timeline: this host's side alone. */
-            records_done(m);
-        } else {
-            m->records_retry_at_us = time_usec() + RECORDS_RETRY_MS * 1000;
-        }
-        return;
-    }
-
     /* NTP's estimate from one round trip: the peer read its clock between
      * our send and our receive, so at their midpoint, give or take half
      * the round trip. */
     int64_t mid = (int64_t) (m->records_t0_wall_us + rtt / 2);
     int64_t bound = (rtt + 1) / 2;
+
+    m->records_tries++;
+    if (!error && wall && recs
+        && (json_integer(wall) > mid + RECORDS_DAY_US
+            || json_integer(wall) < mid - RECORDS_DAY_US)) {
+        error = "wall_us: more than a day from this host's clock";
+    }
+    if (error || !wall || !recs) {
+        bool busy = error && !strncmp(error, "busy:", 5);
+        VLOG_INFO("%s: no records from source %s for the timeline (try %d): "
+                  "%s", m->id, m->src, m->records_tries,
+                  error ? error : "wall_us or records missing");
+        /* A source of before the timeline, or one that refuses: this
+         * host's side alone (or the best so far); a busy one is not asked
+         * again. */
+        records_again_or_done(m, !busy && errnum != -EOPNOTSUPP
+                                 && !nm_error_is_bad_input(errnum));
+        records_dispatch(nm);
+        return;
+    }
+
+    int64_t offset = json_integer(wall) - mid;
     const struct json *best_bound = nm_json_member_type(
         m->records_best, "offset_bound_us", JSON_INTEGER);
     if (!best_bound || bound < json_integer(best_bound)) {
+        /* The source's records of the migration, on its clock: within a
+         * day of now there. */
+        int64_t ref = (int64_t) m->records_t0_wall_us + offset;
         struct json *x = json_object_create();
         struct json *out = json_array_create_empty();
-        for (size_t i = 0; i < json_array(recs)->n
-                           && json_array(out)->n < RECORDS_MAX; i++) {
-            struct json *r = record_trim(json_array(recs)->elems[i], m->vm);
+        for (size_t i = 0; i < json_array(recs)->n && i < RECORDS_MAX; i++) {
+            struct json *r = record_trim(json_array(recs)->elems[i], m->vm,
+                                         ref - RECORDS_DAY_US,
+                                         ref + RECORDS_DAY_US);
             if (r) {
                 json_array_add(out, r);
             }
         }
         json_object_put_string(x, "peer", m->src);
-        json_object_put(x, "offset_us",
-                        json_integer_create(json_integer(wall) - mid));
+        json_object_put(x, "offset_us", json_integer_create(offset));
         json_object_put(x, "offset_bound_us", json_integer_create(bound));
         json_object_put(x, "records", out);
         json_destroy(m->records_best);
@@ -223,11 +346,8 @@ records_reply(void *m_, const struct json *result, const char *error,
     }
     json_object_put(m->records_best, "round_trips",
                     json_integer_create(m->records_tries));
-    if (bound <= RECORDS_GOOD_BOUND_US || m->records_tries >= RECORDS_TRIES) {
-        records_done(m);
-    } else {
-        m->records_retry_at_us = time_usec() + RECORDS_RETRY_MS * 1000;
-    }
+    records_again_or_done(m, bound > RECORDS_GOOD_BOUND_US);
+    records_dispatch(nm);
 }
 
 static void
@@ -240,6 +360,8 @@ records_send(struct migration *m)
     m->records_retry_at_us = 0;
     m->records_t0_us = time_usec();
     m->records_t0_wall_us = time_wall_usec();
+    ovs_list_push_back(&m->nm->records_flight, &m->records_node);
+    m->records_in_flight = true;
     if (m->nm->ops->request(m->nm, m->src, "records", p, RECORDS_TIMEOUT_MS,
                             records_reply, m)) {
         records_done(m);
@@ -251,16 +373,44 @@ migration_fetch_source_records(struct migration *m)
 {
     m->records_pending = true;
     m->records_tries = 0;
-    records_send(m);
+    m->records_deadline_us = time_usec() + RECORDS_DEADLINE_MS * 1000ULL;
+    if (!m->src) {
+        records_done(m);
+        return;
+    }
+    ovs_list_push_back(&m->nm->records_queue, &m->records_node);
+    m->records_queued = true;
+    records_dispatch(m->nm);
 }
 
 uint64_t
 migration_timeline_run(struct migration *m, uint64_t now)
 {
     if (m->records_retry_at_us && now >= m->records_retry_at_us) {
-        records_send(m);
+        m->records_retry_at_us = 0;
+        if (records_source_wanted(m, true)) {
+            records_done(m);    /* Another waits: the best so far. */
+        } else {
+            records_send(m);
+        }
     }
     return m->records_retry_at_us;
+}
+
+void
+migration_timeline_cancel(struct migration *m)
+{
+    bool was_asking = m->records_in_flight;
+
+    if (m->records_pending) {
+        /* Done, only the source's records outstanding: finished with the
+         * best answer so far, if any (else the timeline shows this host's
+         * side alone). */
+        records_done(m);
+    }
+    if (was_asking && !m->nm->exiting) {
+        records_dispatch(m->nm);
+    }
 }
 
 /* ---- the CLI's: "timeline VM [ID]" ---- */

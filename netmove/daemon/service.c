@@ -704,6 +704,8 @@ netmoved_init(struct netmoved *nm, struct nm_config *cfg,
     nm->ops = &mig_ops_system;
     hmap_init(&nm->migrations);
     ovs_list_init(&nm->batches);
+    ovs_list_init(&nm->records_queue);
+    ovs_list_init(&nm->records_flight);
 
     error = nm_journal_open(cfg->state_dir, NM_JOURNAL_DONE_KEEP,
                             &nm->journal, err, errlen);

@@ -53,6 +53,12 @@ struct netmoved {
                                          * delta is a dump). */
     struct mig_port_batch *port_batch;  /* Prepare's port imports, grouped
                                          * (migration_batch.c). */
+    struct ovs_list records_queue;      /* Migrations waiting to ask
+                                         * their source for its records,
+                                         * in order, and those asking now
+                                         * (one per source at a time:
+                                         * migration_timeline.c). */
+    struct ovs_list records_flight;
     bool recover_pending;               /* Journal not replayed yet. */
     bool exiting;
 };

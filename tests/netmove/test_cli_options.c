@@ -1,12 +1,14 @@
 /* Tests netmove/cli/cli.c's nm_parse_options(), how every verb reads its
  * options: values, operands mixed with options, bad input named, a
  * handler's error passed on, and getopt reset between two verbs. */
+#define _GNU_SOURCE 1   /* fopencookie() */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +125,80 @@ test_posixly_correct(void **state OVS_UNUSED)
     assert_string_equal(argv[5], "--json");
 }
 
+/* ---- nm_write_text() ---- */
+
+/* A stream whose writes fail after 'room' bytes, and whose close fails if
+ * 'close_fails', leaving errno 0 (as a short write may). */
+struct device {
+    size_t room, written;
+    bool close_fails;
+};
+
+static ssize_t
+device_write(void *d_, const char *buf OVS_UNUSED, size_t n)
+{
+    struct device *d = d_;
+    size_t k = MIN(n, d->room - d->written);
+
+    d->written += k;
+    errno = 0;
+    return k ? (ssize_t) k : -1;
+}
+
+static int
+device_close(void *d_)
+{
+    struct device *d = d_;
+
+    errno = 0;
+    return d->close_fails ? -1 : 0;
+}
+
+static FILE *
+device_open(struct device *d)
+{
+    cookie_io_functions_t io = { .write = device_write,
+                                 .close = device_close };
+    FILE *f = fopencookie(d, "w", io);
+    assert_non_null(f);
+    return f;
+}
+
+/* A write or a close that fails without errno is a failure (-EIO), never
+ * a success; one that works is 0. */
+static void
+test_write_text(void **state OVS_UNUSED)
+{
+    char *big = xmalloc(100000);
+    memset(big, 'x', 99999);
+    big[99999] = '\0';
+
+    struct device ok = { .room = SIZE_MAX };
+    assert_int_equal(nm_write_text(device_open(&ok), big, true), 0);
+    assert_int_equal(ok.written, 99999);
+
+    /* Full after 10 bytes: the write (past the buffer) fails. */
+    struct device full = { .room = 10 };
+    assert_int_equal(nm_write_text(device_open(&full), big, true), -EIO);
+
+    /* Small enough to be buffered: the close's flush fails. */
+    struct device full2 = { .room = 2 };
+    assert_int_equal(nm_write_text(device_open(&full2), "hello", true),
+                     -EIO);
+
+    /* The close itself fails. */
+    struct device bad_close = { .room = SIZE_MAX, .close_fails = true };
+    assert_int_equal(nm_write_text(device_open(&bad_close), "hello", true),
+                     -EIO);
+
+    /* Not closed (stdout): flushed, and a failure seen. */
+    struct device full3 = { .room = 2 };
+    FILE *f = device_open(&full3);
+    assert_int_equal(nm_write_text(f, "hello", false), -EIO);
+    fclose(f);
+    free(big);
+}
+
 int
 main(void)
 {
@@ -131,6 +207,7 @@ main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_reset_between_calls),
         cmocka_unit_test(test_posixly_correct),
+        cmocka_unit_test(test_write_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@
 #include "netmove/daemon/journal.h"
 #include "netmove/daemon/mig_ops.h"
 #include "netmove/daemon/migration.h"
+#include "netmove/daemon/migration-private.h"
 #include "netmove/daemon/service.h"
 #include "netmove/daemon/source.h"
 #include "ovs/ovs.h"
@@ -671,6 +672,8 @@ setup(void **state OVS_UNUSED)
     nm.ops = &fake_ops;
     hmap_init(&nm.migrations);
     ovs_list_init(&nm.batches);
+    ovs_list_init(&nm.records_queue);
+    ovs_list_init(&nm.records_flight);
     n_methods = 0;
     source_init(&nm);
     migration_drain_init(&nm);
@@ -911,10 +914,11 @@ test_prepare_resume_confirm(void **state OVS_UNUSED)
     advance_ms(4);
     char *rr = xasprintf("{\"host\": \"h1\", \"wall_us\": %lld, "
                          "\"records\": ["
-                         "{\"t_us\": 5, \"step\": \"export\", "
+                         "{\"t_us\": %lld, \"step\": \"export\", "
                          "\"vm\": \"vm1\", \"port\": {\"x\": 1}}, "
-                         "{\"t_us\": 6, \"step\": \"export\", "
-                         "\"vm\": \"vm2\"}, 7]}", t0 + 2000 + 7000);
+                         "{\"t_us\": %lld, \"step\": \"export\", "
+                         "\"vm\": \"vm2\"}, 7]}", t0 + 2000 + 7000,
+                         t0 - 1000000, t0 - 1000000);
     answer(json_from_string(rr), NULL);
     free(rr);
     assert_steps(id, FULL_STEPS "source-records ");
@@ -1279,6 +1283,223 @@ test_records_shortest_round_trip(void **state OVS_UNUSED)
     assert_int_equal(json_integer(nm_json_member(sr, "round_trips")), 3);
     json_destroy(recs);
     free(id);
+}
+
+/* A migration of 'vm' from h1 that is done (its journal begun, its
+ * capture closed): migration_maybe_finish() then asks for the records. */
+static struct migration *
+done_migration(const char *vm)
+{
+    struct migration *m = migration_create(&nm, vm, "h1", NULL);
+
+    assert_int_equal(migration_journal(m, NM_JS_PREPARE_BEGIN, NULL, true),
+                     0);
+    m->state = MIG_DONE;
+    return m;
+}
+
+/* {"wall_us": the source's clock 'offset_us' ahead at the round trip's
+ * midpoint, "records": 'recs'} for a round trip of 'rtt_ms' from now. */
+static struct json *
+records_answer(long long offset_us, unsigned int rtt_ms, const char *recs)
+{
+    long long t0 = wall_us;
+    advance_ms(rtt_ms);
+    char *r = xasprintf("{\"wall_us\": %lld, \"records\": [%s]}",
+                        t0 + rtt_ms * 500LL + offset_us, recs);
+    struct json *j = json_from_string(r);
+    free(r);
+    return j;
+}
+
+/* The "source-records" record of 'id', or NULL (in '*recsp', to free). */
+static const struct json *
+source_records_of(const char *id, struct json **recsp)
+{
+    struct json *recs = nm_journal_read(nm.journal, NM_JOURNAL_DESTINATION,
+                                        id);
+    *recsp = recs;
+    for (size_t i = 0; recs && i < json_array(recs)->n; i++) {
+        const struct json *r = json_array(recs)->elems[i];
+        if (!strcmp(nm_json_member_string(r, "step"), "source-records")) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* A batch of 64 VMs done together asks their source for the records one
+ * at a time, in order (its request budget is 50 a second, shared with
+ * every other migration from it); a slow answer is not tried again while
+ * others wait; each journal moves to done/ once its answer is in. */
+static void
+test_records_batch_one_at_a_time(void **state OVS_UNUSED)
+{
+    struct migration *ms[64];
+    char *ids[64];
+
+    fake.records = true;
+    for (int i = 0; i < 64; i++) {
+        char vm[16];
+        snprintf(vm, sizeof vm, "vm%d", i);
+        ms[i] = done_migration(vm);
+        ids[i] = xstrdup(ms[i]->id);
+    }
+    for (int i = 0; i < 64; i++) {
+        migration_maybe_finish(ms[i]);
+    }
+    for (int i = 0; i < 64; i++) {
+        struct fake_req *r = pending("h1", "records");
+        assert_string_equal(nm_json_member_string(r->params, "id"), ids[i]);
+        assert_false(journal_finished(ids[i]));
+        /* 10 ms: over the 2 ms bound, but others wait. */
+        answer(records_answer(3000, 10, ""), NULL);
+        assert_true(journal_finished(ids[i]) == (i < 63));
+        assert_int_equal(fake.n_reqs, i < 63 ? 1 : 0);
+    }
+    /* The last one, alone: it may try again, 200 ms later. */
+    assert_int_equal(ms[63]->records_retry_at_us, mono_us + 200000);
+    advance_ms(200);
+    migrations_run(&nm);
+    pending("h1", "records");
+    answer(records_answer(3000, 1, ""), NULL);
+    assert_true(journal_finished(ids[63]));
+    for (int i = 0; i < 64; i++) {
+        free(ids[i]);
+    }
+    fake.records = false;
+}
+
+/* "busy" from the source: not asked again; the best so far is kept. */
+static void
+test_records_busy_not_retried(void **state OVS_UNUSED)
+{
+    struct migration *m = done_migration("vm1");
+    char *id = xstrdup(m->id);
+    struct json *recs;
+
+    fake.records = true;
+    migration_maybe_finish(m);
+    pending("h1", "records");
+    answer(records_answer(3000, 10, ""), NULL);     /* 10 ms: again. */
+    advance_ms(200);
+    migrations_run(&nm);
+    pending("h1", "records");
+    answer(NULL, "busy: peer h2 is over its limits");
+    assert_true(journal_finished(id));
+    advance_ms(1000);
+    migrations_run(&nm);
+    assert_int_equal(fake.n_reqs, 0);
+    const struct json *sr = source_records_of(id, &recs);
+    assert_non_null(sr);
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_bound_us")),
+                     5000);
+    assert_int_equal(json_integer(nm_json_member(sr, "round_trips")), 1);
+    json_destroy(recs);
+    fake.records = false;
+    free(id);
+}
+
+/* A source whose clock is said to be more than a day off: a failed try;
+ * the records' times must be within a day of the migration's (on the
+ * source's clock), the drain's too; only the drain's counters the
+ * timeline shows cross, strings of at most 64 bytes, at most 64 records
+ * of an answer are looked at. */
+static void
+test_records_untrusted_answer(void **state OVS_UNUSED)
+{
+    struct migration *m = done_migration("vm1");
+    char *id = xstrdup(m->id);
+    struct json *recs;
+    long long day = 24LL * 3600 * 1000000;
+
+    fake.records = true;
+    migration_maybe_finish(m);
+    pending("h1", "records");
+    answer(records_answer(day + 1000000, 1, ""), NULL);
+    assert_false(journal_finished(id));
+    advance_ms(200);
+    migrations_run(&nm);
+    pending("h1", "records");
+
+    long long now_src = wall_us + 3000;
+    struct ds r = DS_EMPTY_INITIALIZER;
+    ds_put_format(&r, "{\"t_us\": %lld, \"step\": \"export\", "
+                  "\"vm\": \"vm1\"}, ", now_src - 1000);
+    ds_put_format(&r, "{\"t_us\": %lld, \"step\": \"left\", "
+                  "\"vm\": \"vm1\"}, ", now_src + 2 * day);
+    ds_put_format(&r, "{\"t_us\": 9223372036854775807, \"step\": \"left\", "
+                  "\"vm\": \"vm1\"}, ");
+    ds_put_format(&r, "{\"t_us\": %lld, \"step\": \"drained\", "
+                  "\"vm\": \"vm1\", \"peer\": \"%0100d\", \"drain\": "
+                  "{\"t_paused\": %lld, \"t_released\": -9223372036854775807,"
+                  " \"caught\": 5, \"other\": 7, \"note\": \"x\"}}",
+                  now_src - 500, 0, now_src - 900);
+    for (int i = 0; i < 70; i++) {
+        ds_put_format(&r, ", {\"t_us\": %lld, \"step\": \"left\", "
+                      "\"vm\": \"vm1\"}", now_src);
+    }
+    answer(records_answer(3000, 1, ds_cstr(&r)), NULL);
+    ds_destroy(&r);
+    assert_true(journal_finished(id));
+
+    const struct json *sr = source_records_of(id, &recs);
+    assert_non_null(sr);
+    assert_int_equal(json_integer(nm_json_member(sr, "offset_us")), 3000);
+    const struct json *kept = nm_json_member(sr, "records");
+    /* export, drained, and 60 of the 70 "left" (64 looked at). */
+    assert_int_equal(json_array(kept)->n, 62);
+    const struct json *drained = json_array(kept)->elems[1];
+    assert_string_equal(nm_json_member_string(drained, "step"), "drained");
+    assert_null(nm_json_member(drained, "peer"));
+    const struct json *d = nm_json_member(drained, "drain");
+    assert_int_equal(json_integer(nm_json_member(d, "t_paused")),
+                     now_src - 900);
+    assert_int_equal(json_integer(nm_json_member(d, "caught")), 5);
+    assert_null(nm_json_member(d, "t_released"));
+    assert_null(nm_json_member(d, "other"));
+    assert_null(nm_json_member(d, "note"));
+    json_destroy(recs);
+    fake.records = false;
+    free(id);
+}
+
+/* A new migration of the VM while the old one's records are asked for:
+ * the old one's journal is finished (without the source's records), not
+ * left in active/; the next waiting migration is asked. */
+static void
+test_records_pending_destroyed(void **state OVS_UNUSED)
+{
+    struct migration *m1 = done_migration("vm1");
+    struct migration *m2 = done_migration("vm2");
+    char *id1 = xstrdup(m1->id), *id2 = xstrdup(m2->id);
+    struct json *recs;
+
+    fake.records = true;
+    migration_maybe_finish(m1);
+    migration_maybe_finish(m2);
+    struct fake_req *r = pending("h1", "records");
+    assert_string_equal(nm_json_member_string(r->params, "vm"), "vm1");
+    migration_destroy(m1);
+    assert_true(journal_finished(id1));
+    assert_null(source_records_of(id1, &recs));
+    json_destroy(recs);
+    r = pending("h1", "records");
+    assert_string_equal(nm_json_member_string(r->params, "vm"), "vm2");
+
+    /* One past its 8 s to start waits no longer: it finishes without. */
+    struct migration *m3 = done_migration("vm3");
+    char *id3 = xstrdup(m3->id);
+    migration_maybe_finish(m3);
+    advance_ms(9000);
+    answer(NULL, "timeout");
+    assert_true(journal_finished(id2));
+    assert_true(journal_finished(id3));
+    assert_int_equal(fake.n_reqs, 0);
+    fake.records = false;
+    free(id1);
+    free(id2);
+    free(id3);
 }
 
 /* ---- recovery from every prefix of the journal ---- */
@@ -2972,6 +3193,14 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_records_shortest_round_trip,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_batch_one_at_a_time,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_busy_not_retried,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_untrusted_answer,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_pending_destroyed,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepare_resume_confirm,
                                         setup, teardown),

@@ -543,6 +543,162 @@ test_svg_crowded(void **state OVS_UNUSED)
     ds_destroy(&s);
 }
 
+/* True if 's' is valid UTF-8 (no sequence cut, no stray continuation). */
+static bool
+utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *) s;
+
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1
+                : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+        if (n < 0) {
+            return false;
+        }
+        p++;
+        for (int i = 0; i < n; i++, p++) {
+            if ((*p & 0xc0) != 0x80) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Labels cut to fit (a host name, the title) are cut between characters:
+ * the SVG stays valid UTF-8. */
+static void
+test_svg_utf8_cut(void **state OVS_UNUSED)
+{
+    static const char *const names[] = {
+        "h\xc3\xb4te-\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+        "x\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82"
+        "\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2"
+        "\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
+        "\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0"
+        "\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f"
+        "\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90"
+        "\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7\xf0\x9f\x90\xa7",
+    };
+    for (size_t k = 0; k < ARRAY_SIZE(names); k++) {
+        for (int pad = 0; pad < 4; pad++) {
+            struct ds name = DS_EMPTY_INITIALIZER;
+            ds_put_format(&name, "%.*s%s", pad, "abc", names[k]);
+            struct json *reply = json_object_create();
+            struct json *recs = json_array_create_empty();
+            json_object_put_string(reply, "host", ds_cstr(&name));
+            json_object_put_string(reply, "vm", "vm1");
+            json_object_put_string(reply, "id", "vm1.1");
+            json_object_put_string(reply, "role", "destination");
+            struct json *r = json_object_create();
+            json_object_put(r, "t_us", json_integer_create(T0));
+            json_object_put_string(r, "step", "prepare-begin");
+            json_object_put_string(r, "src", ds_cstr(&name));
+            json_array_add(recs, r);
+            json_object_put(reply, "records", recs);
+
+            struct timeline t;
+            char err[128];
+            assert_int_equal(timeline_from_reply(&t, reply, err, sizeof err),
+                             0);
+            timeline_finish(&t);
+            char *svg = timeline_to_svg(&t);
+            assert_true(utf8_valid(ds_cstr(&name)));
+            if (!utf8_valid(svg)) {
+                fail_msg("invalid UTF-8 in the SVG for host '%s'",
+                         ds_cstr(&name));
+            }
+            assert_non_null(strstr(svg, "...</text>"));
+            free(svg);
+            timeline_destroy(&t);
+            json_destroy(reply);
+            ds_destroy(&name);
+        }
+    }
+}
+
+/* Times from anywhere (the source's records, its offset, the journal, the
+ * client's file) never take the axis out of its columns nor a shift out
+ * of int64: out of 1 .. 2^53 (or shifted there) they are left out; the
+ * text's axis puts any event in a column; the SVG has no NaN or inf. */
+static void
+test_hostile_times(void **state OVS_UNUSED)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+    ds_put_format(&s, "{\"host\": \"h2\", \"vm\": \"vm1\", \"id\": \"vm1.1\","
+                  " \"role\": \"destination\", \"records\": ["
+                  "{\"t_us\": %lld, \"step\": \"prepare-begin\", "
+                  "\"src\": \"h1\"},"
+                  "{\"t_us\": %lld, \"step\": \"prepare-done\"},"
+                  "{\"t_us\": 9000000000000000000, \"step\": "
+                  "\"announcements-seen\", \"first_seen_wall_us\": "
+                  "9000000000000000000},"
+                  "{\"t_us\": %lld, \"step\": \"paused\", \"paused_us\": "
+                  "9223372036854775807},"
+                  "{\"t_us\": 1, \"step\": \"source-records\", "
+                  "\"offset_us\": -9223372036854775807, \"records\": ["
+                  "{\"t_us\": 9223372036854775807, \"step\": \"export\"},"
+                  "{\"t_us\": %lld, \"step\": \"left\"},"
+                  "{\"t_us\": %lld, \"step\": \"drained\", \"drain\": {"
+                  "\"t_paused\": 9223372036854775807, "
+                  "\"t_released\": -9223372036854775807}}]}]}",
+                  T0, T0 + 1000, T0 + 500, T0, T0);
+    struct json *reply = json_from_string(ds_cstr(&s));
+    struct timeline t;
+    char err[128];
+
+    assert_int_equal(reply->type, JSON_OBJECT);
+    assert_int_equal(timeline_from_reply(&t, reply, err, sizeof err), 0);
+    timeline_finish(&t);
+    for (size_t i = 0; i < t.n_events; i++) {
+        assert_true(t.events[i].t_us > 0
+                    && t.events[i].t_us <= TL_TIME_MAX_US);
+    }
+    assert_true(has_ev(&t, "prepare-begin"));
+    assert_false(has_ev(&t, "uplink-first-seen"));
+    assert_false(has_ev(&t, "export"));
+    assert_false(has_ev(&t, "left"));     /* Shifted past 2^53. */
+    assert_false(has_ev(&t, "pause"));
+    free(timeline_to_text(&t));
+    char *svg = timeline_to_svg(&t);
+    assert_null(strstr(svg, "nan"));
+    assert_null(strstr(svg, "inf"));
+    free(svg);
+
+    /* Events put past the checks: the axis still clamps them. */
+    static const int64_t far[] = { 1, INT64_MAX, T0 };
+    for (size_t i = 0; i < ARRAY_SIZE(far); i++) {
+        t.events = xrealloc(t.events, (t.n_events + 1) * sizeof *t.events);
+        t.events[t.n_events++] = (struct tl_event) {
+            xasprintf("far-%zu", i), xstrdup("far"),
+            i % 2 ? TL_SOURCE : TL_DESTINATION, far[i],
+        };
+    }
+    timeline_finish(&t);
+    char *text = timeline_to_text(&t);
+    assert_non_null(strstr(text, "|"));
+    free(text);
+    timeline_destroy(&t);
+    json_destroy(reply);
+
+    /* A client's ping out of time: bad input, named. */
+    static const char *const bad[] = {
+        "{\"t_us\": 9223372036854775807, \"rtt_us\": 1}\n",
+        "{\"t_us\": 9007199254740993, \"lost\": true}\n",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        memset(&t, 0, sizeof t);
+        err[0] = '\0';
+        assert_int_equal(timeline_add_client(&t, bad[i], err, sizeof err),
+                         -EINVAL);
+        assert_non_null(strstr(err, "line 1: t_us"));
+        assert_int_equal(t.n_pings, 0);
+        timeline_destroy(&t);
+    }
+    ds_destroy(&s);
+}
+
 int
 main(void)
 {
@@ -555,6 +711,8 @@ main(void)
         cmocka_unit_test(test_client),
         cmocka_unit_test(test_svg),
         cmocka_unit_test(test_svg_crowded),
+        cmocka_unit_test(test_svg_utf8_cut),
+        cmocka_unit_test(test_hostile_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
