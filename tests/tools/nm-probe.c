@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
@@ -256,6 +257,38 @@ ping_send(struct ping *pg)
     pg->sent++;
 }
 
+/* A raw ICMP socket gets a copy of every ICMP packet the namespace
+ * receives: with several probes at once (one per VM), each socket's queue
+ * would hold every probe's replies, and a burst of them (the replies to
+ * the requests that waited out a VM's pause, for every VM at once) overflows
+ * it, and the probe counts as lost replies that reached the client.  So the
+ * kernel queues only this probe's echo replies (classic BPF: the IPv4
+ * header's length, then the ICMP type and identifier), in a queue of a few
+ * MiB. */
+static void
+ping_socket_setup(const struct ping *pg)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),         /* X = IP hdr len. */
+        BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),          /* ICMP type. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ICMP_ECHOREPLY, 0, 3),
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4),          /* Identifier. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, pg->id, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffff),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
+    int rcvbuf = 4 << 20;
+
+    if (setsockopt(pg->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog)) {
+        die("SO_ATTACH_FILTER");
+    }
+    if (setsockopt(pg->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf)
+        && setsockopt(pg->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf)) {
+        die("SO_RCVBUF");
+    }
+}
+
 static void
 ping_receive(struct ping *pg)
 {
@@ -471,6 +504,7 @@ run(const char *ping_addr, const char *tcp_spec, int duration_ms,
             die("raw socket (root needed)");
         }
         pg.id = getpid() & 0xffff;
+        ping_socket_setup(&pg);
         pg.max_seqs = (long long) duration_ms * 1000 / interval_us + 2;
         pg.seen = xcalloc(pg.max_seqs, sizeof *pg.seen);
         pg.sent_wall = xcalloc(pg.max_seqs, sizeof *pg.sent_wall);
