@@ -214,7 +214,8 @@ const struct nm_cmd nm_cmd_timeline = {
     "  --json         the events, phases and counters as JSON\n"
     "  --id ID        migration ID instead of the last one\n"
     "  --ctl PATH     netmoved's control socket (default $NETMOVE_CTL, else\n"
-    "                 " NM_RUNDIR "/netmoved.ctl)\n"
+    "                 RUNDIR/netmoved.ctl; RUNDIR: $NETMOVE_RUNDIR, else\n"
+    "                 " NM_RUNDIR ")\n"
     "\n"
     "Exit: 0 shown, 1 no such migration or netmoved not reachable, 2 bad\n"
     "input.\n",
