@@ -702,6 +702,9 @@ migration_maybe_finish(struct migration *m)
          * with none of them for the source's request budget. */
         m->records_asked = true;
         migration_fetch_source_records(m);
+        /* A request that failed at once has finished the journal already
+         * (records_done() comes back here). */
+        return;
     }
     if (!m->records_pending) {
         migration_journal_finish(m);
@@ -1300,6 +1303,7 @@ migrations_run(struct netmoved *nm)
         /* Ended migrations stay for 'status' until replaced; bounded. */
         if ((m->state == MIG_DONE || m->state == MIG_FAILED
              || m->state == MIG_ABORTED) && !m->n_waiters
+            && !m->records_pending
             && hmap_count(&nm->migrations) > 4096) {
             migration_destroy(m);
         }

@@ -23,6 +23,7 @@ cleanup() {
 		apt-get purge -y -q -o DPkg::Lock::Timeout=120 netmove >/dev/null 2>&1 ||
 			dpkg --purge netmove >/dev/null 2>&1 || true
 		rm -rf /var/lib/netmove         # the test's own, if the purge failed
+		netmove_test_purged
 	fi
 	rm -rf "$TMP"
 }
@@ -55,6 +56,7 @@ dpkg-deb -f "$deb" Depends | grep -q 'openvswitch-switch' || fail "Depends: no o
 echo "ok: Built-Using: $got; Depends: openvswitch-switch"
 
 installed=yes
+netmove_test_installing
 apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=120 "$deb" \
 	>"$TMP/apt.out" 2>&1 || fail "apt-get install $deb: $(tail -20 "$TMP/apt.out")"
 dpkg-query -W -f='${db:Status-Status}' netmove | grep -qx installed || fail "netmove not installed"
@@ -102,6 +104,7 @@ echo "ok: apt-get remove netmove keeps the journal (/var/lib/netmove) and the co
 apt-get purge -y -q -o DPkg::Lock::Timeout=120 netmove >"$TMP/purge.out" 2>&1 ||
 	fail "apt-get purge netmove: $(tail -20 "$TMP/purge.out")"
 installed=
+netmove_test_purged
 dpkg-query -W -f='${db:Status-Status}' netmove 2>/dev/null | grep -q . &&
 	! dpkg-query -W -f='${db:Status-Status}' netmove | grep -qx not-installed &&
 	fail "netmove still known to dpkg after the purge"

@@ -23,8 +23,10 @@ if taken=$(netmove_host_taken); then
 fi
 purge() {
 	apt-get purge -y -q -o DPkg::Lock::Timeout=120 netmove >/dev/null 2>&1 || true
+	netmove_test_purged
 }
 trap 'rc=$?; "$LAB" down >/dev/null 2>&1 || true; purge; rm -rf "$TMP"; exit $rc' EXIT
+netmove_test_installing
 apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=120 "$deb" \
 	>"$TMP/apt.out" 2>&1 || fail "apt-get install $deb: $(tail -20 "$TMP/apt.out")"
 

@@ -61,7 +61,11 @@ sleep 0.3
 	fail "migrate: $(cat "$TMP/m")"
 [ "$(jq -r .at_pause_rc "$TMP/m")" = 0 ] || fail "the batch's netmove paused failed"
 [ "$(jq -r .vms "$TMP/m")" -eq $N ] || fail "the lab moved $(jq -r .vms "$TMP/m") VMs, not $N"
-for p in "${probes[@]}"; do wait "$p" || true; done
+k=0
+for p in "${probes[@]}"; do
+	k=$((k + 1))
+	wait "$p" || fail "the probe of the ${k}th VM failed: $(cat "$TMP/p.$k")"
+done
 maxflows=$(monitor_flows)
 # Each paused VM: one catch and one watch (ovs/relay.c), all at once.
 [ "$maxflows" -ge $((2 * N)) ] ||
@@ -83,6 +87,8 @@ lost=0 sent=0 bad=""
 for k in $(seq $N); do
 	ip=${ips[$k]}
 	l=$(jq -r .ping.lost "$TMP/p.$k") s=$(jq -r .ping.sent "$TMP/p.$k")
+	# 5 s at 500 Hz: a probe that stopped early would count few losses.
+	[ "$s" -ge 2400 ] || fail "the probe of $ip sent $s pings, not ~2500"
 	lost=$((lost + l)) sent=$((sent + s))
 	[ "$l" -eq 0 ] || bad+="$ip lost $l of $s (reply gaps, ms from the pause: $(gaps "$ip")); "
 done

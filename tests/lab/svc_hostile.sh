@@ -54,8 +54,12 @@ snap() {
 	mkdir -p "$d"
 	"$LAB" exec host1 nft -j list ruleset |
 		jq -c '.nftables[] | select(has("metainfo") | not)' | sort >"$d/nft"
-	# Without timeouts and counters; without the management sessions.
+	# Without timeouts and counters; without the management sessions; without
+	# the kernel's IGMPv3 reports of an interface that came up with no IPv4
+	# address (0.0.0.0 -> 224.0.0.22: a port the staged import added, at a
+	# random delay; once in a make check it landed between two snapshots).
 	"$LAB" exec host1 conntrack -L -o extended 2>/dev/null | grep -v '198\.19\.0\.' |
+		grep -v ' src=0\.0\.0\.0 dst=224\.0\.0\.22 ' |
 		sed -E 's/^(\S+ +\S+ +\S+ +\S+ +)[0-9]+ /\1/; s/ (packets|bytes|use)=[0-9]+//g' |
 		sort >"$d/ct" || true
 	local t
