@@ -161,26 +161,31 @@ dst_reply(bool with_source)
 }
 
 static const struct tl_event *
-ev(const struct timeline *t, const char *name)
+find_ev(const struct timeline *t, const char *name)
 {
     for (size_t i = 0; i < t->n_events; i++) {
         if (!strcmp(t->events[i].name, name)) {
             return &t->events[i];
         }
     }
-    fail_msg("no event %s", name);
     return NULL;
+}
+
+static const struct tl_event *
+ev(const struct timeline *t, const char *name)
+{
+    const struct tl_event *e = find_ev(t, name);
+
+    if (!e) {
+        fail_msg("no event %s", name);
+    }
+    return e;
 }
 
 static bool
 has_ev(const struct timeline *t, const char *name)
 {
-    for (size_t i = 0; i < t->n_events; i++) {
-        if (!strcmp(t->events[i].name, name)) {
-            return true;
-        }
-    }
-    return false;
+    return find_ev(t, name) != NULL;
 }
 
 static const struct tl_phase *
